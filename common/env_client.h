@@ -1,0 +1,77 @@
+#ifndef MARL_COMMON_ENV_CLIENT_H_
+#define MARL_COMMON_ENV_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/proto/env_protocol.pb.h"
+
+namespace marl {
+
+namespace proto = ::marl::env::v1;
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct ClientOptions {
+  // tcp://host:port, ipc://path or inproc://name. Empty: start an embedded
+  // server in this process (inproc://) and talk to it over the same protocol.
+  std::string endpoint;
+  // How long a call waits for its answer before failing with
+  // DEADLINE_EXCEEDED (a dead server never hangs a client).
+  int timeout_ms = 30000;
+  std::string client_name = "marl-client";
+  // Worker threads of an embedded server (stepping large batches).
+  int embedded_worker_threads = 1;
+};
+
+class EmbeddedServer;
+
+// A connection to an environment server: one request in flight at a time.
+// Errors come back as statuses: a transport failure, or the server's status
+// (code and message) when it refused the request.
+class EnvClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<EnvClient>> Connect(
+      const ClientOptions& options);
+  ~EnvClient();
+  EnvClient(const EnvClient&) = delete;
+  EnvClient& operator=(const EnvClient&) = delete;
+
+  // The endpoint in use (the inproc:// name when embedded).
+  const std::string& endpoint() const;
+  bool embedded() const;
+
+  absl::StatusOr<proto::HandshakeResponse> Handshake();
+  absl::StatusOr<proto::ListEnvironmentsResponse> ListEnvironments();
+  absl::StatusOr<proto::MakeResponse> Make(const proto::MakeRequest& request);
+  // The TimeStep stays valid until the next call on this client.
+  absl::StatusOr<const proto::TimeStep*> Reset(
+      const proto::ResetRequest& request);
+  absl::StatusOr<const proto::TimeStep*> Step(
+      const proto::StepRequest& request);
+  absl::Status Close(uint64_t handle);
+
+  // Sends any request (its request_id is set here) and returns the whole
+  // response, whatever its status; an error only for transport failures or
+  // a response that does not parse or answers another request.
+  absl::StatusOr<const proto::Response*> Call(proto::Request& request);
+  // Sends raw bytes as one request frame and returns the raw reply: for
+  // tests of how the server treats garbage.
+  absl::StatusOr<std::string> CallRaw(const std::string& bytes);
+
+ private:
+  struct Impl;
+  explicit EnvClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The server's status as an absl::Status.
+absl::Status FromProtoStatus(const proto::Status& status);
+
+}  // namespace marl
+
+#endif  // MARL_COMMON_ENV_CLIENT_H_

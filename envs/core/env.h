@@ -1,0 +1,134 @@
+#ifndef MARL_ENVS_CORE_ENV_H_
+#define MARL_ENVS_CORE_ENV_H_
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "envs/core/env_spec.h"
+
+namespace marl {
+
+// Where a batch of copies writes its results: one packed, copy-major array
+// per field (row r of a field starts at r * its per-copy size). The owner
+// (the server writes straight into protobuf fields) allocates; null where
+// the spec has no such field.
+struct BatchBuffers {
+  std::vector<float*> observation;      // per agent
+  std::vector<float*> reward;           // per agent, 1 per row
+  std::vector<bool*> action_mask;       // per agent (null if not Discrete)
+  bool* terminated = nullptr;           // 1 per row
+  bool* truncated = nullptr;            // 1 per row
+  int32_t* episode_step = nullptr;      // 1 per row
+  float* public_observation = nullptr;
+  float* state = nullptr;
+  int32_t* current_agent = nullptr;     // 1 per row, sequential specs only
+  float* info = nullptr;                // len(info_keys) per row
+};
+
+// Per-copy sizes of every BatchBuffers field, derived from a spec.
+struct BatchLayout {
+  explicit BatchLayout(const EnvSpec& spec);
+  std::vector<int64_t> observation_size;  // per agent
+  std::vector<int64_t> action_size;       // per agent (packed numbers)
+  std::vector<int64_t> mask_size;         // per agent, 0 without a mask
+  int64_t public_observation_size = 0;
+  int64_t state_size = 0;
+  int64_t info_size = 0;
+};
+
+// One copy's row of a batch: what an Env writes on Reset and Step.
+// Everything not written keeps the value the batch runner cleared it to:
+// observations and infos 0, rewards 0, masks all legal, not terminated.
+class Output {
+ public:
+  Output(const BatchBuffers& buffers, const BatchLayout& layout, int64_t row)
+      : buffers_(buffers), layout_(layout), row_(row) {}
+
+  float* observation(int agent) const {
+    return buffers_.observation[agent] + row_ * layout_.observation_size[agent];
+  }
+  void set_reward(int agent, float reward) const {
+    buffers_.reward[agent][row_] = reward;
+  }
+  // Null unless the spec has action masks and the agent's actions are
+  // Discrete; true = legal.
+  bool* action_mask(int agent) const {
+    bool* base = buffers_.action_mask[agent];
+    return base ? base + row_ * layout_.mask_size[agent] : nullptr;
+  }
+  float* public_observation() const {
+    return buffers_.public_observation + row_ * layout_.public_observation_size;
+  }
+  float* state() const { return buffers_.state + row_ * layout_.state_size; }
+  float* info() const { return buffers_.info + row_ * layout_.info_size; }
+  void set_current_agent(int agent) const {
+    buffers_.current_agent[row_] = agent;
+  }
+  void set_terminated(bool terminated) const {
+    buffers_.terminated[row_] = terminated;
+  }
+
+ private:
+  const BatchBuffers& buffers_;
+  const BatchLayout& layout_;
+  int64_t row_;
+};
+
+// One copy's actions, read from the request's packed arrays.
+struct BatchActions {
+  std::vector<const int64_t*> discrete;   // per agent, null for Box agents
+  std::vector<const float*> continuous;   // per agent, null otherwise
+};
+
+class Actions {
+ public:
+  Actions(const BatchActions& actions, const BatchLayout& layout, int64_t row)
+      : actions_(actions), layout_(layout), row_(row) {}
+
+  // The agent's Discrete action (first element for MultiDiscrete).
+  int64_t discrete(int agent) const { return discrete_values(agent)[0]; }
+  const int64_t* discrete_values(int agent) const {
+    return actions_.discrete[agent] + row_ * layout_.action_size[agent];
+  }
+  // The agent's Box action, action_size floats.
+  const float* continuous(int agent) const {
+    return actions_.continuous[agent] + row_ * layout_.action_size[agent];
+  }
+
+ private:
+  const BatchActions& actions_;
+  const BatchLayout& layout_;
+  int64_t row_;
+};
+
+// One copy of an environment: one play-through at a time, deterministic
+// given its seed. Copies own their random engine (seeded by the batch runner
+// from the make seed and the copy index), never global randomness.
+//
+// The batch runner, not the Env, counts steps, applies the spec's
+// episode_limit (truncation) and auto-resets; an Env only reports
+// termination. Actions reaching Step were already checked against the
+// action spaces (and masks).
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  virtual const EnvSpec& spec() const = 0;
+  // Starts a new episode: writes the first observations (and masks, current
+  // agent, public observation, state).
+  virtual void Reset(const Output& out) = 0;
+  // Applies one joint action: writes rewards, next observations, and
+  // set_terminated(true) when the episode is over.
+  virtual void Step(const Actions& actions, const Output& out) = 0;
+
+  void Seed(uint64_t seed) { rng_.seed(seed); }
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  std::mt19937_64 rng_{0};
+};
+
+}  // namespace marl
+
+#endif  // MARL_ENVS_CORE_ENV_H_

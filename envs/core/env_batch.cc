@@ -1,0 +1,446 @@
+#include "envs/core/env_batch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "envs/core/registry.h"
+
+namespace marl {
+
+absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
+    const std::string& env_name,
+    const std::map<std::string, SettingValue>& settings, int num_copies,
+    uint64_t seed, bool auto_reset) {
+  if (num_copies < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_copies must be at least 1, got ", num_copies));
+  }
+  const EnvRegistry& registry = EnvRegistry::Global();
+  absl::StatusOr<const EnvRegistration*> registration = registry.Find(env_name);
+  if (!registration.ok()) return registration.status();
+  absl::StatusOr<Settings> resolved =
+      Settings::Resolve((*registration)->settings, settings);
+  if (!resolved.ok()) return resolved.status();
+  std::vector<std::unique_ptr<Env>> copies;
+  copies.reserve(num_copies);
+  for (int c = 0; c < num_copies; ++c) {
+    absl::StatusOr<std::unique_ptr<Env>> env =
+        (*registration)->factory(*resolved);
+    if (!env.ok()) return env.status();
+    (*env)->Seed(SeedForCopy(seed, c));
+    copies.push_back(*std::move(env));
+  }
+  return std::unique_ptr<EnvBatch>(
+      new EnvBatch(std::move(copies), *std::move(resolved), auto_reset));
+}
+
+uint64_t EnvBatch::SeedForCopy(uint64_t seed, int copy) {
+  // SplitMix64 of (seed, copy): neighbouring seeds and copies get unrelated
+  // streams, unlike seed + copy where seed s copy 1 equals seed s+1 copy 0.
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(copy) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+EnvBatch::EnvBatch(std::vector<std::unique_ptr<Env>> copies, Settings settings,
+                   bool auto_reset)
+    : copies_(std::move(copies)),
+      settings_(std::move(settings)),
+      layout_(copies_[0]->spec()),
+      auto_reset_(auto_reset),
+      episode_step_(copies_.size(), 0),
+      started_(copies_.size(), 0),
+      finished_(copies_.size(), 0),
+      ended_scratch_(copies_.size(), 0) {
+  const EnvSpec& s = spec();
+  const size_t n = copies_.size();
+  legal_.resize(s.num_agents());
+  for (int agent = 0; agent < s.num_agents(); ++agent) {
+    legal_[agent].assign(n * layout_.mask_size[agent], 1);
+  }
+  current_agent_.assign(n, 0);
+  // A step touches each copy at most once, so per-row scratch for
+  // num_copies rows is enough for any request; allocated once.
+  if (auto_reset_) {
+    final_scratch_.resize(s.num_agents() + 2);
+    for (int agent = 0; agent < s.num_agents(); ++agent) {
+      final_scratch_[agent].resize(n * layout_.observation_size[agent]);
+    }
+    final_scratch_[s.num_agents()].resize(n * layout_.public_observation_size);
+    final_scratch_[s.num_agents() + 1].resize(n * layout_.state_size);
+    reward_scratch_.resize(n * s.num_agents());
+    info_scratch_.resize(n * layout_.info_size);
+  }
+}
+
+absl::StatusOr<std::vector<int32_t>> EnvBatch::ResolveCopies(
+    absl::Span<const int32_t> copies) const {
+  std::vector<int32_t> resolved;
+  if (copies.empty()) {
+    resolved.resize(copies_.size());
+    for (size_t c = 0; c < copies_.size(); ++c) resolved[c] = c;
+    return resolved;
+  }
+  std::vector<char> seen(copies_.size(), 0);
+  for (int32_t c : copies) {
+    if (c < 0 || c >= num_copies()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "copy ", c, " does not exist (the handle has ", num_copies(),
+          " copies)"));
+    }
+    if (seen[c]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("copy ", c, " listed twice"));
+    }
+    seen[c] = 1;
+  }
+  resolved.assign(copies.begin(), copies.end());
+  return resolved;
+}
+
+void EnvBatch::ClearRow(const BatchBuffers& out, int64_t row) const {
+  const EnvSpec& s = spec();
+  for (int agent = 0; agent < s.num_agents(); ++agent) {
+    std::fill_n(out.observation[agent] + row * layout_.observation_size[agent],
+                layout_.observation_size[agent], 0.0f);
+    out.reward[agent][row] = 0.0f;
+    if (out.action_mask[agent] != nullptr) {
+      std::fill_n(out.action_mask[agent] + row * layout_.mask_size[agent],
+                  layout_.mask_size[agent], true);
+    }
+  }
+  out.terminated[row] = false;
+  out.truncated[row] = false;
+  if (out.public_observation != nullptr) {
+    std::fill_n(out.public_observation + row * layout_.public_observation_size,
+                layout_.public_observation_size, 0.0f);
+  }
+  if (out.state != nullptr) {
+    std::fill_n(out.state + row * layout_.state_size, layout_.state_size, 0.0f);
+  }
+  if (out.current_agent != nullptr) out.current_agent[row] = 0;
+  if (out.info != nullptr) {
+    std::fill_n(out.info + row * layout_.info_size, layout_.info_size, 0.0f);
+  }
+}
+
+absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
+                             absl::Span<const uint64_t> seeds,
+                             const BatchBuffers& out,
+                             const ParallelFor& parallel) {
+  if (!seeds.empty() && seeds.size() != copies.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", seeds.size(), " seeds for ", copies.size(),
+                     " copies (give none, or one per copy)"));
+  }
+  auto reset_row = [&](int64_t row) {
+    const int32_t c = copies[row];
+    if (!seeds.empty()) copies_[c]->Seed(seeds[row]);
+    ClearRow(out, row);
+    copies_[c]->Reset(Output(out, layout_, row));
+    episode_step_[c] = 0;
+    started_[c] = 1;
+    finished_[c] = 0;
+    out.episode_step[row] = 0;
+    if (out.current_agent != nullptr) current_agent_[c] = out.current_agent[row];
+    for (int agent = 0; agent < spec().num_agents(); ++agent) {
+      if (out.action_mask[agent] == nullptr) continue;
+      const int64_t n = layout_.mask_size[agent];
+      std::copy_n(out.action_mask[agent] + row * n, n,
+                  legal_[agent].begin() + c * n);
+    }
+  };
+  const int64_t rows = static_cast<int64_t>(copies.size());
+  if (parallel) {
+    parallel(rows, reset_row);
+  } else {
+    for (int64_t row = 0; row < rows; ++row) reset_row(row);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
+                                 const PackedActions& actions) const {
+  const EnvSpec& s = spec();
+  const int64_t rows = static_cast<int64_t>(copies.size());
+  if (static_cast<int>(actions.discrete.size()) != s.num_agents() ||
+      static_cast<int>(actions.continuous.size()) != s.num_agents()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected actions for ", s.num_agents(),
+                     " agents, got ", actions.discrete.size()));
+  }
+  for (int32_t c : copies) {
+    if (!started_[c]) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("copy ", c, " stepped before its first reset"));
+    }
+    if (finished_[c]) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "copy ", c, " finished its episode; reset it before stepping"));
+    }
+  }
+  for (int agent = 0; agent < s.num_agents(); ++agent) {
+    const Space& space = s.action_spaces[agent];
+    const int64_t size = layout_.action_size[agent];
+    const std::string& id = s.agent_ids[agent];
+    const bool integer = space.is_integer();
+    const int64_t given = integer ? actions.discrete[agent].size()
+                                  : actions.continuous[agent].size();
+    const int64_t other = integer ? actions.continuous[agent].size()
+                                  : actions.discrete[agent].size();
+    if (other != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", id, "' has a ", space.DebugString(), " action space: send ",
+          integer ? "discrete" : "continuous", " actions only"));
+    }
+    if (given != rows * size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent '", id, "': expected ", rows, " copies x ", size,
+          " = ", rows * size, " actions, got ", given));
+    }
+    for (int64_t row = 0; row < rows; ++row) {
+      absl::Status status =
+          integer ? space.CheckInteger(actions.discrete[agent].data() + row * size)
+                  : space.CheckFloat(actions.continuous[agent].data() + row * size);
+      if (!status.ok()) {
+        return absl::Status(status.code(),
+                            absl::StrCat("agent '", id, "', copy ", copies[row],
+                                         ": ", status.message()));
+      }
+      const int64_t n = layout_.mask_size[agent];
+      // In turn-based games only the acting agent's action counts.
+      const bool acting = !s.sequential || current_agent_[copies[row]] == agent;
+      if (n > 0 && acting) {
+        const int64_t a = actions.discrete[agent][row];
+        if (!legal_[agent][copies[row] * n + a]) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("agent '", id, "', copy ", copies[row], ": action ",
+                           a, " is masked out (illegal)"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int EnvBatch::Step(absl::Span<const int32_t> copies,
+                   const PackedActions& actions, const BatchBuffers& out,
+                   const FinalBuffers& final_out,
+                   const ParallelFor& parallel) {
+  const EnvSpec& s = spec();
+  const int num_agents = s.num_agents();
+  BatchActions pointers;
+  for (int agent = 0; agent < num_agents; ++agent) {
+    pointers.discrete.push_back(actions.discrete[agent].data());
+    pointers.continuous.push_back(actions.continuous[agent].data());
+  }
+  const int64_t rows = static_cast<int64_t>(copies.size());
+  auto step_row = [&](int64_t row) {
+    const int32_t c = copies[row];
+    Env& env = *copies_[c];
+    ClearRow(out, row);
+    env.Step(Actions(pointers, layout_, row), Output(out, layout_, row));
+    const int32_t step = ++episode_step_[c];
+    const bool terminated = out.terminated[row];
+    const bool truncated =
+        !terminated && s.episode_limit > 0 && step >= s.episode_limit;
+    out.truncated[row] = truncated;
+    out.episode_step[row] = step;
+    ended_scratch_[row] = terminated || truncated;
+    if (!ended_scratch_[row]) {
+      if (out.current_agent != nullptr) {
+        current_agent_[c] = out.current_agent[row];
+      }
+      // Keep this row's mask for checking the next step's actions.
+      for (int agent = 0; agent < num_agents; ++agent) {
+        if (out.action_mask[agent] == nullptr) continue;
+        const int64_t n = layout_.mask_size[agent];
+        std::copy_n(out.action_mask[agent] + row * n, n,
+                    legal_[agent].begin() + c * n);
+      }
+      return;
+    }
+    if (!auto_reset_) {
+      finished_[c] = 1;
+      return;
+    }
+    // Same-step auto-reset: save the last observations into this row's
+    // scratch slot, then start the next episode in place.
+    for (int agent = 0; agent < num_agents; ++agent) {
+      const int64_t size = layout_.observation_size[agent];
+      std::copy_n(out.observation[agent] + row * size, size,
+                  final_scratch_[agent].data() + row * size);
+    }
+    if (out.public_observation != nullptr) {
+      const int64_t size = layout_.public_observation_size;
+      std::copy_n(out.public_observation + row * size, size,
+                  final_scratch_[num_agents].data() + row * size);
+    }
+    if (out.state != nullptr) {
+      const int64_t size = layout_.state_size;
+      std::copy_n(out.state + row * size, size,
+                  final_scratch_[num_agents + 1].data() + row * size);
+    }
+    // The finished episode's reward and flags stay; the rest is the new
+    // episode's first observation.
+    float* rewards = reward_scratch_.data() + row * num_agents;
+    for (int agent = 0; agent < num_agents; ++agent) {
+      rewards[agent] = out.reward[agent][row];
+    }
+    float* info = info_scratch_.data() + row * layout_.info_size;
+    if (out.info != nullptr) {
+      std::copy_n(out.info + row * layout_.info_size, layout_.info_size, info);
+    }
+    ClearRow(out, row);
+    env.Reset(Output(out, layout_, row));
+    if (out.current_agent != nullptr) current_agent_[c] = out.current_agent[row];
+    for (int agent = 0; agent < num_agents; ++agent) {
+      out.reward[agent][row] = rewards[agent];
+      if (out.action_mask[agent] == nullptr) continue;
+      const int64_t n = layout_.mask_size[agent];
+      std::copy_n(out.action_mask[agent] + row * n, n,
+                  legal_[agent].begin() + c * n);
+    }
+    if (out.info != nullptr) {
+      std::copy_n(info, layout_.info_size, out.info + row * layout_.info_size);
+    }
+    out.terminated[row] = terminated;
+    out.truncated[row] = truncated;
+    episode_step_[c] = 0;
+  };
+  if (parallel) {
+    parallel(rows, step_row);
+  } else {
+    for (int64_t row = 0; row < rows; ++row) step_row(row);
+  }
+  if (!auto_reset_) return 0;
+  // Compact the final observations of ended rows, in row order.
+  int ended = 0;
+  if (final_out.rows != nullptr) final_out.rows->clear();
+  for (int64_t row = 0; row < rows; ++row) {
+    if (!ended_scratch_[row]) continue;
+    if (final_out.rows != nullptr) final_out.rows->push_back(row);
+    for (int agent = 0; agent < num_agents; ++agent) {
+      if (agent >= static_cast<int>(final_out.observation.size()) ||
+          final_out.observation[agent] == nullptr) {
+        continue;
+      }
+      const int64_t size = layout_.observation_size[agent];
+      std::copy_n(final_scratch_[agent].data() + row * size, size,
+                  final_out.observation[agent] + ended * size);
+    }
+    if (final_out.public_observation != nullptr) {
+      const int64_t size = layout_.public_observation_size;
+      std::copy_n(final_scratch_[num_agents].data() + row * size, size,
+                  final_out.public_observation + ended * size);
+    }
+    if (final_out.state != nullptr) {
+      const int64_t size = layout_.state_size;
+      std::copy_n(final_scratch_[num_agents + 1].data() + row * size, size,
+                  final_out.state + ended * size);
+    }
+    ++ended;
+  }
+  return ended;
+}
+
+}  // namespace marl
+
+namespace marl {
+
+LocalBatch::LocalBatch(std::unique_ptr<EnvBatch> batch)
+    : batch_(std::move(batch)) {
+  const EnvSpec& s = batch_->spec();
+  const BatchLayout& layout = batch_->layout();
+  const int64_t n = batch_->num_copies();
+  const int num_agents = s.num_agents();
+  all_copies_.resize(n);
+  for (int64_t c = 0; c < n; ++c) all_copies_[c] = c;
+  observation_.resize(num_agents);
+  reward_.resize(num_agents);
+  final_observation_.resize(num_agents);
+  mask_storage_.resize(num_agents);
+  mask_view_.resize(num_agents);
+  for (int agent = 0; agent < num_agents; ++agent) {
+    observation_[agent].assign(n * layout.observation_size[agent], 0.0f);
+    final_observation_[agent].assign(n * layout.observation_size[agent], 0.0f);
+    reward_[agent].assign(n, 0.0f);
+    buffers_.observation.push_back(observation_[agent].data());
+    buffers_.reward.push_back(reward_[agent].data());
+    final_buffers_.observation.push_back(final_observation_[agent].data());
+    if (layout.mask_size[agent] > 0) {
+      mask_storage_[agent].reset(new bool[n * layout.mask_size[agent]]);
+      buffers_.action_mask.push_back(mask_storage_[agent].get());
+    } else {
+      buffers_.action_mask.push_back(nullptr);
+    }
+  }
+  terminated_.reset(new bool[n]());
+  truncated_.reset(new bool[n]());
+  episode_step_.assign(n, 0);
+  buffers_.terminated = terminated_.get();
+  buffers_.truncated = truncated_.get();
+  buffers_.episode_step = episode_step_.data();
+  if (s.has_public_observation) {
+    public_.assign(n * layout.public_observation_size, 0.0f);
+    final_public_.assign(n * layout.public_observation_size, 0.0f);
+    buffers_.public_observation = public_.data();
+    final_buffers_.public_observation = final_public_.data();
+  }
+  if (s.has_state) {
+    state_.assign(n * layout.state_size, 0.0f);
+    final_state_.assign(n * layout.state_size, 0.0f);
+    buffers_.state = state_.data();
+    final_buffers_.state = final_state_.data();
+  }
+  if (s.sequential) {
+    current_agent_.assign(n, 0);
+    buffers_.current_agent = current_agent_.data();
+  }
+  if (layout.info_size > 0) {
+    info_.assign(n * layout.info_size, 0.0f);
+    buffers_.info = info_.data();
+  }
+  final_buffers_.rows = &final_rows_;
+}
+
+absl::Status LocalBatch::ResetAll(absl::Span<const uint64_t> seeds) {
+  final_rows_.clear();
+  return batch_->Reset(all_copies_, seeds, buffers_);
+}
+
+absl::Status LocalBatch::StepAll(
+    const std::vector<std::vector<int64_t>>& discrete,
+    const std::vector<std::vector<float>>& continuous) {
+  const int num_agents = spec().num_agents();
+  PackedActions actions;
+  for (int agent = 0; agent < num_agents; ++agent) {
+    const bool integer = spec().action_spaces[agent].is_integer();
+    actions.discrete.push_back(
+        integer && agent < static_cast<int>(discrete.size())
+            ? absl::Span<const int64_t>(discrete[agent])
+            : absl::Span<const int64_t>());
+    actions.continuous.push_back(
+        !integer && agent < static_cast<int>(continuous.size())
+            ? absl::Span<const float>(continuous[agent])
+            : absl::Span<const float>());
+  }
+  if (absl::Status status = batch_->CheckStep(all_copies_, actions);
+      !status.ok()) {
+    return status;
+  }
+  batch_->Step(all_copies_, actions, buffers_, final_buffers_);
+  return absl::OkStatus();
+}
+
+const std::vector<bool>& LocalBatch::action_mask(int agent) const {
+  const int64_t size =
+      batch_->num_copies() * batch_->layout().mask_size[agent];
+  const bool* data = mask_storage_[agent].get();
+  mask_view_[agent].assign(data, data + (data ? size : 0));
+  return mask_view_[agent];
+}
+
+}  // namespace marl

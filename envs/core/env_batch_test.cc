@@ -1,0 +1,208 @@
+// Batch semantics with a tiny counting environment registered here: episode
+// limit, same-step auto-reset, validation errors, masks, determinism.
+#include "envs/core/env_batch.h"
+
+#include <random>
+
+#include "envs/core/registry.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+// Two agents. Agent 0 picks 0..2 (action 2 is masked out when the count is
+// odd), agent 1 a float in [-1, 1]. Observation: the step count and a random
+// draw from the copy's engine. Terminates when agent 0 plays 1.
+class CountingEnv : public Env {
+ public:
+  explicit CountingEnv(int limit) {
+    spec_.agent_ids = {"a", "b"};
+    spec_.observation_spaces = {Space::Box({2}, {0.0f}, {100.0f}),
+                                Space::Box({2}, {0.0f}, {100.0f})};
+    spec_.action_spaces = {Space::Discrete(3),
+                           Space::Box({1}, {-1.0f}, {1.0f})};
+    spec_.has_action_masks = true;
+    spec_.has_state = true;
+    spec_.state_space = Space::Box({1}, {0.0f}, {100.0f});
+    spec_.episode_limit = limit;
+    spec_.info_keys = {"sum"};
+  }
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override {
+    count_ = 0;
+    Write(out);
+  }
+  void Step(const Actions& actions, const Output& out) override {
+    ++count_;
+    out.set_reward(0, static_cast<float>(actions.discrete(0)));
+    out.set_reward(1, actions.continuous(1)[0]);
+    out.info()[0] = actions.discrete(0) + actions.continuous(1)[0];
+    out.set_terminated(actions.discrete(0) == 1);
+    Write(out);
+  }
+
+ private:
+  void Write(const Output& out) {
+    const float draw = std::uniform_int_distribution<int>(0, 99)(rng());
+    for (int agent = 0; agent < 2; ++agent) {
+      out.observation(agent)[0] = count_;
+      out.observation(agent)[1] = draw;
+    }
+    out.state()[0] = count_;
+    out.action_mask(0)[2] = count_ % 2 == 0;
+  }
+  EnvSpec spec_;
+  int count_ = 0;
+};
+
+MARL_REGISTER_ENV({"test_counting",
+                   "counts steps",
+                   {{"limit", "episode limit", int64_t{3}}},
+                   [](const Settings& s) -> absl::StatusOr<std::unique_ptr<Env>> {
+                     return std::make_unique<CountingEnv>(s.GetInt("limit"));
+                   }});
+
+LocalBatch MakeBatch(int copies, uint64_t seed, bool auto_reset = true) {
+  auto batch = EnvBatch::Create("test_counting", {}, copies, seed, auto_reset);
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return LocalBatch(*std::move(batch));
+}
+
+TEST(EnvBatchTest, UnknownEnvironmentAndSettingAreErrors) {
+  EXPECT_EQ(EnvBatch::Create("nope", {}, 1, 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(EnvBatch::Create("test_counting", {{"limitt", int64_t{2}}}, 1, 0,
+                             true)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EnvBatch::Create("test_counting", {{"limit", 2.5}}, 1, 0, true)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EnvBatch::Create("test_counting", {}, 0, 0, true).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EnvBatchTest, StepBeforeResetIsFailedPrecondition) {
+  LocalBatch batch = MakeBatch(2, 1);
+  EXPECT_EQ(batch.StepAll({{0, 0}, {}}, {{}, {0.f, 0.f}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(EnvBatchTest, TruncatesAtLimitAndAutoResetsInTheSameStep) {
+  LocalBatch batch = MakeBatch(2, 1);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  for (int step = 1; step <= 3; ++step) {
+    ASSERT_TRUE(batch.StepAll({{0, 0}, {}}, {{}, {0.5f, -0.5f}}).ok());
+    EXPECT_FALSE(batch.terminated(0));
+    EXPECT_EQ(batch.truncated(1), step == 3);
+    EXPECT_FLOAT_EQ(batch.reward(1)[0], 0.5f);
+    EXPECT_FLOAT_EQ(batch.reward(1)[1], -0.5f);
+    EXPECT_FLOAT_EQ(batch.info()[1], -0.5f);
+  }
+  // The step that truncated: rows 0 and 1 ended; their final observation
+  // shows count 3 while the live observation is the new episode's 0.
+  ASSERT_EQ(batch.final_rows(), (std::vector<int32_t>{0, 1}));
+  EXPECT_FLOAT_EQ(batch.final_observation(0)[0], 3.0f);
+  EXPECT_FLOAT_EQ(batch.final_observation(1)[2], 3.0f);
+  EXPECT_FLOAT_EQ(batch.observation(0)[0], 0.0f);
+  EXPECT_EQ(batch.episode_step(0), 3);
+  EXPECT_FLOAT_EQ(batch.state()[0], 0.0f);
+}
+
+TEST(EnvBatchTest, TerminationIsNotTruncation) {
+  LocalBatch batch = MakeBatch(2, 1);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  ASSERT_TRUE(batch.StepAll({{1, 0}, {}}, {{}, {0.f, 0.f}}).ok());
+  EXPECT_TRUE(batch.terminated(0));
+  EXPECT_FALSE(batch.truncated(0));
+  EXPECT_FALSE(batch.terminated(1));
+  EXPECT_EQ(batch.final_rows(), (std::vector<int32_t>{0}));
+  EXPECT_FLOAT_EQ(batch.final_observation(0)[0], 1.0f);
+  EXPECT_FLOAT_EQ(batch.reward(0)[0], 1.0f);  // the ended episode's reward
+}
+
+TEST(EnvBatchTest, WithoutAutoResetAFinishedCopyMustBeReset) {
+  LocalBatch batch = MakeBatch(1, 1, /*auto_reset=*/false);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  ASSERT_TRUE(batch.StepAll({{1}, {}}, {{}, {0.f}}).ok());
+  EXPECT_TRUE(batch.terminated(0));
+  EXPECT_TRUE(batch.final_rows().empty());
+  EXPECT_EQ(batch.StepAll({{0}, {}}, {{}, {0.f}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  EXPECT_TRUE(batch.StepAll({{0}, {}}, {{}, {0.f}}).ok());
+}
+
+TEST(EnvBatchTest, BadActionsAreRejectedAndNothingIsStepped) {
+  LocalBatch batch = MakeBatch(2, 1);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  // Wrong count, out of range, NaN, wrong kind.
+  EXPECT_EQ(batch.StepAll({{0}, {}}, {{}, {0.f, 0.f}}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(batch.StepAll({{0, 3}, {}}, {{}, {0.f, 0.f}}).code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(batch.StepAll({{0, 0}, {}}, {{}, {0.f, NAN}}).code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(batch.StepAll({{0, 0}, {}}, {{}, {0.f, 1.5f}}).code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(batch.episode_step(0), 0);
+  // Action 2 is legal at count 0, masked at count 1.
+  ASSERT_TRUE(batch.StepAll({{2, 0}, {}}, {{}, {0.f, 0.f}}).ok());
+  EXPECT_FALSE(batch.action_mask(0)[2]);
+  EXPECT_TRUE(batch.action_mask(0)[1]);
+  EXPECT_EQ(batch.StepAll({{2, 0}, {}}, {{}, {0.f, 0.f}}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EnvBatchTest, ResolveCopiesRejectsRepeatsAndOutOfRange) {
+  auto batch = EnvBatch::Create("test_counting", {}, 3, 0, true);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ((*batch)->ResolveCopies({}).value().size(), 3u);
+  EXPECT_EQ((*batch)->ResolveCopies({2, 0}).value(),
+            (std::vector<int32_t>{2, 0}));
+  EXPECT_FALSE((*batch)->ResolveCopies({1, 1}).ok());
+  EXPECT_FALSE((*batch)->ResolveCopies({3}).ok());
+  EXPECT_FALSE((*batch)->ResolveCopies({-1}).ok());
+}
+
+std::vector<float> Trajectory(uint64_t seed) {
+  LocalBatch batch = MakeBatch(4, seed);
+  std::vector<float> seen;
+  EXPECT_TRUE(batch.ResetAll().ok());
+  for (int step = 0; step < 10; ++step) {
+    EXPECT_TRUE(batch.StepAll({{0, 0, 0, 0}, {}}, {{}, {0, 0, 0, 0}}).ok());
+    seen.insert(seen.end(), batch.observation(0).begin(),
+                batch.observation(0).end());
+  }
+  return seen;
+}
+
+TEST(EnvBatchTest, SameSeedSameTrajectoryOtherSeedDiffers) {
+  EXPECT_EQ(Trajectory(7), Trajectory(7));
+  EXPECT_NE(Trajectory(7), Trajectory(8));
+  // Copies of one batch get different streams.
+  LocalBatch batch = MakeBatch(2, 7);
+  ASSERT_TRUE(batch.ResetAll().ok());
+  std::vector<float> a, b;
+  for (int step = 0; step < 5; ++step) {
+    ASSERT_TRUE(batch.StepAll({{0, 0}, {}}, {{}, {0, 0}}).ok());
+    a.push_back(batch.observation(0)[1]);
+    b.push_back(batch.observation(0)[3]);
+  }
+  EXPECT_NE(a, b);
+}
+
+TEST(EnvBatchTest, ResetSeedsRestartStreams) {
+  LocalBatch batch = MakeBatch(1, 7);
+  ASSERT_TRUE(batch.ResetAll(std::vector<uint64_t>{42}).ok());
+  const float first = batch.observation(0)[1];
+  ASSERT_TRUE(batch.StepAll({{0}, {}}, {{}, {0}}).ok());
+  ASSERT_TRUE(batch.ResetAll(std::vector<uint64_t>{42}).ok());
+  EXPECT_FLOAT_EQ(batch.observation(0)[1], first);
+  EXPECT_FALSE(batch.ResetAll(std::vector<uint64_t>{1, 2}).ok());
+}
+
+}  // namespace
+}  // namespace marl

@@ -1,0 +1,64 @@
+#ifndef MARL_ENVS_CORE_REGISTRY_H_
+#define MARL_ENVS_CORE_REGISTRY_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/core/env.h"
+#include "envs/core/settings.h"
+
+namespace marl {
+
+// Builds one copy from resolved settings; an error status for settings that
+// pass type checks but make no sense (a ragged payoff matrix, n < 2, ...).
+using EnvFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Env>>(const Settings&)>;
+
+struct EnvRegistration {
+  std::string name;
+  std::string description;  // one line
+  std::vector<SettingDecl> settings;
+  EnvFactory factory;
+};
+
+// The process-wide table of environments. Environments add themselves at
+// static-initialisation time with MARL_REGISTER_ENV, so adding one touches no
+// central list (their cc_library needs alwayslink = 1).
+class EnvRegistry {
+ public:
+  static EnvRegistry& Global();
+
+  void Register(EnvRegistration registration);
+  // Sorted by name.
+  std::vector<const EnvRegistration*> List() const;
+  // NOT_FOUND, listing the known names, for an unknown one.
+  absl::StatusOr<const EnvRegistration*> Find(const std::string& name) const;
+
+  // Resolves `given` against the declarations and builds one copy.
+  absl::StatusOr<std::unique_ptr<Env>> Make(
+      const std::string& name,
+      const std::map<std::string, SettingValue>& given) const;
+
+ private:
+  std::map<std::string, EnvRegistration> registrations_;
+};
+
+struct EnvRegisterer {
+  explicit EnvRegisterer(EnvRegistration registration) {
+    EnvRegistry::Global().Register(std::move(registration));
+  }
+};
+
+#define MARL_REGISTER_ENV_CONCAT_INNER(a, b) a##b
+#define MARL_REGISTER_ENV_CONCAT(a, b) MARL_REGISTER_ENV_CONCAT_INNER(a, b)
+// MARL_REGISTER_ENV({"name", "description", {settings...}, factory});
+#define MARL_REGISTER_ENV(...)                                            \
+  static const ::marl::EnvRegisterer MARL_REGISTER_ENV_CONCAT(            \
+      marl_env_registerer_, __COUNTER__)(::marl::EnvRegistration __VA_ARGS__)
+
+}  // namespace marl
+
+#endif  // MARL_ENVS_CORE_REGISTRY_H_
