@@ -52,6 +52,8 @@ class RemoteEnv {
   proto::EnvSpec proto_spec_;
   EnvSpec spec_;
   proto::StepRequest step_request_;
+  std::vector<std::vector<int64_t>> discrete_;  // per agent
+  std::vector<std::vector<float>> continuous_;  // per agent
 };
 
 // Parses a settings flag "a=1,game=pd,payoffs_row=[[0,3],[1,2]]" into

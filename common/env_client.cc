@@ -1,0 +1,214 @@
+#include "common/env_client.h"
+
+#include <zmq.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "server/embedded_server.h"
+
+namespace marl {
+
+struct EnvClient::Impl {
+  ClientOptions options;
+  // Declaration order is destruction order reversed: the socket closes
+  // first, then the embedded server stops, then the context ends.
+  zmq::context_t context{1};
+  std::unique_ptr<EmbeddedServer> embedded;
+  std::unique_ptr<zmq::socket_t> socket;
+  std::string endpoint;
+  uint64_t next_request_id = 1;
+  proto::Request request;
+  proto::Response response;
+  std::string buffer;
+
+  absl::Status Send(const void* data, size_t size) {
+    try {
+      if (!socket->send(zmq::const_buffer(data, size),
+                        zmq::send_flags::none)) {
+        return absl::UnavailableError(
+            absl::StrCat("could not send to ", endpoint));
+      }
+    } catch (const zmq::error_t& error) {
+      return absl::UnavailableError(
+          absl::StrCat("send to ", endpoint, " failed: ", error.what()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<zmq::message_t> Receive() {
+    zmq::message_t reply;
+    try {
+      if (!socket->recv(reply, zmq::recv_flags::none)) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "no answer from ", endpoint, " within ", options.timeout_ms,
+            " ms (is the server running?)"));
+      }
+    } catch (const zmq::error_t& error) {
+      return absl::UnavailableError(
+          absl::StrCat("receive from ", endpoint, " failed: ", error.what()));
+    }
+    return reply;
+  }
+};
+
+EnvClient::EnvClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EnvClient::~EnvClient() = default;
+
+absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
+    const ClientOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->endpoint = options.endpoint;
+  if (impl->endpoint.empty()) {
+    ServerOptions server_options;
+    server_options.server_name = "marl-embedded-server";
+    server_options.worker_threads = options.embedded_worker_threads;
+    absl::StatusOr<std::unique_ptr<EmbeddedServer>> embedded =
+        EmbeddedServer::Start(&impl->context, server_options);
+    if (!embedded.ok()) return embedded.status();
+    impl->embedded = *std::move(embedded);
+    impl->endpoint = impl->embedded->endpoint();
+  }
+  try {
+    impl->socket = std::make_unique<zmq::socket_t>(impl->context,
+                                                   zmq::socket_type::dealer);
+    impl->socket->set(zmq::sockopt::linger, 0);
+    impl->socket->set(zmq::sockopt::rcvtimeo, options.timeout_ms);
+    impl->socket->set(zmq::sockopt::sndtimeo, options.timeout_ms);
+    impl->socket->connect(impl->endpoint);
+  } catch (const zmq::error_t& error) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot connect to '", impl->endpoint, "': ", error.what()));
+  }
+  return std::unique_ptr<EnvClient>(new EnvClient(std::move(impl)));
+}
+
+const std::string& EnvClient::endpoint() const { return impl_->endpoint; }
+bool EnvClient::embedded() const { return impl_->embedded != nullptr; }
+
+absl::Status FromProtoStatus(const proto::Status& status) {
+  if (status.code() == proto::OK) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.code()),
+                      status.message());
+}
+
+absl::StatusOr<const proto::Response*> EnvClient::Call(
+    proto::Request& request) {
+  Impl& impl = *impl_;
+  const uint64_t id = impl.next_request_id++;
+  request.set_request_id(id);
+  if (!request.SerializeToString(&impl.buffer)) {
+    return absl::InternalError("could not serialise the request");
+  }
+  if (absl::Status status = impl.Send(impl.buffer.data(), impl.buffer.size());
+      !status.ok()) {
+    return status;
+  }
+  // Answers to earlier requests that timed out may still arrive: skip them.
+  while (true) {
+    absl::StatusOr<zmq::message_t> reply = impl.Receive();
+    if (!reply.ok()) return reply.status();
+    if (!impl.response.ParseFromArray(reply->data(),
+                                      static_cast<int>(reply->size()))) {
+      return absl::DataLossError(
+          absl::StrCat("the answer from ", impl.endpoint,
+                       " is not a marl.env.v1.Response"));
+    }
+    if (impl.response.request_id() == id) return &impl.response;
+    if (impl.response.request_id() > id) {
+      return absl::DataLossError(absl::StrCat(
+          "answer to request ", impl.response.request_id(), " while waiting for ",
+          id));
+    }
+  }
+}
+
+absl::StatusOr<std::string> EnvClient::CallRaw(const std::string& bytes) {
+  if (absl::Status status = impl_->Send(bytes.data(), bytes.size());
+      !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<zmq::message_t> reply = impl_->Receive();
+  if (!reply.ok()) return reply.status();
+  return reply->to_string();
+}
+
+namespace {
+
+// Runs a request and returns its response if the server said OK.
+template <typename Fill>
+absl::StatusOr<const proto::Response*> Run(EnvClient* client,
+                                           proto::Request* request, Fill fill) {
+  request->Clear();
+  fill(request);
+  absl::StatusOr<const proto::Response*> response = client->Call(*request);
+  if (!response.ok()) return response.status();
+  if (absl::Status status = FromProtoStatus((*response)->status());
+      !status.ok()) {
+    return status;
+  }
+  return response;
+}
+
+}  // namespace
+
+absl::StatusOr<proto::HandshakeResponse> EnvClient::Handshake() {
+  auto response = Run(this, &impl_->request, [&](proto::Request* r) {
+    r->mutable_handshake()->set_protocol_version(kProtocolVersion);
+    r->mutable_handshake()->set_client_name(impl_->options.client_name);
+  });
+  if (!response.ok()) return response.status();
+  return (*response)->handshake();
+}
+
+absl::StatusOr<proto::ListEnvironmentsResponse> EnvClient::ListEnvironments() {
+  auto response = Run(this, &impl_->request, [](proto::Request* r) {
+    r->mutable_list_environments();
+  });
+  if (!response.ok()) return response.status();
+  return (*response)->list_environments();
+}
+
+absl::StatusOr<proto::MakeResponse> EnvClient::Make(
+    const proto::MakeRequest& request) {
+  auto response = Run(this, &impl_->request, [&](proto::Request* r) {
+    *r->mutable_make() = request;
+  });
+  if (!response.ok()) return response.status();
+  return (*response)->make();
+}
+
+absl::StatusOr<const proto::TimeStep*> EnvClient::Reset(
+    const proto::ResetRequest& request) {
+  auto response = Run(this, &impl_->request, [&](proto::Request* r) {
+    *r->mutable_reset() = request;
+  });
+  if (!response.ok()) return response.status();
+  return &(*response)->reset().timestep();
+}
+
+absl::StatusOr<const proto::TimeStep*> EnvClient::Step(
+    const proto::StepRequest& request) {
+  // The request is serialised from a borrowed copy: step requests are the
+  // hot path, so avoid copying large action arrays into the envelope.
+  proto::Request& envelope = impl_->request;
+  envelope.Clear();
+  envelope.unsafe_arena_set_allocated_step(
+      const_cast<proto::StepRequest*>(&request));
+  absl::StatusOr<const proto::Response*> response = Call(envelope);
+  envelope.unsafe_arena_release_step();
+  if (!response.ok()) return response.status();
+  if (absl::Status status = FromProtoStatus((*response)->status());
+      !status.ok()) {
+    return status;
+  }
+  return &(*response)->step().timestep();
+}
+
+absl::Status EnvClient::Close(uint64_t handle) {
+  auto response = Run(this, &impl_->request, [&](proto::Request* r) {
+    r->mutable_close()->set_handle(handle);
+  });
+  return response.status();
+}
+
+}  // namespace marl

@@ -1,0 +1,36 @@
+#ifndef MARL_COMMON_PROTOCOL_CONVERT_H_
+#define MARL_COMMON_PROTOCOL_CONVERT_H_
+
+// Conversions between the environment core's types (envs/core) and the
+// protocol's messages, shared by the server and the client.
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/proto/env_protocol.pb.h"
+#include "envs/core/env_spec.h"
+#include "envs/core/settings.h"
+
+namespace marl {
+
+void ToProto(const Space& space, env::v1::Space* out);
+absl::StatusOr<Space> FromProto(const env::v1::Space& space);
+
+void ToProto(const SettingValue& value, env::v1::Value* out);
+absl::StatusOr<SettingValue> FromProto(const env::v1::Value& value);
+
+// Fills the spec's per-environment fields (agents, spaces, flags, limit,
+// info keys); the per-handle ones (name, settings, copies, auto-reset) are
+// the caller's.
+void ToProto(const EnvSpec& spec, env::v1::EnvSpec* out);
+absl::StatusOr<EnvSpec> FromProto(const env::v1::EnvSpec& spec);
+
+// Settings in a MakeRequest, by name; INVALID_ARGUMENT for an unset value
+// or a name given twice.
+absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
+    const google::protobuf::RepeatedPtrField<env::v1::Setting>& settings);
+
+}  // namespace marl
+
+#endif  // MARL_COMMON_PROTOCOL_CONVERT_H_

@@ -1,0 +1,82 @@
+// env_server: serves every registered environment over the protocol in
+// common/proto/env_protocol.proto until SIGINT or SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "envs/core/registry.h"
+#include "server/env_server.h"
+
+ABSL_FLAG(std::string, endpoint, "tcp://127.0.0.1:5555",
+          "Comma-separated endpoints to bind: tcp://HOST:PORT (loopback by "
+          "default; port 0 picks a free one), ipc://PATH, inproc://NAME.");
+ABSL_FLAG(int, workers, 1,
+          "Worker threads stepping the copies of large batches, beside the "
+          "serving thread.");
+ABSL_FLAG(int, parallel_min_rows, 64,
+          "Batches with fewer copies than this are stepped on the serving "
+          "thread alone.");
+ABSL_FLAG(int, idle_timeout_seconds, 600,
+          "Close handles unused for this long (0 = never).");
+ABSL_FLAG(int, max_copies_per_handle, 1 << 16,
+          "Largest num_copies a make request may ask for.");
+ABSL_FLAG(int, max_handles, 1 << 12, "Most handles open at once.");
+ABSL_FLAG(bool, list, false,
+          "Print the registered environments and their settings, then exit.");
+
+namespace {
+marl::EnvServer* g_server = nullptr;
+void HandleSignal(int) {
+  if (g_server != nullptr) g_server->Stop();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Environment server: speaks the marl.env.v1 protocol over ZeroMQ.\n"
+      "  env_server --endpoint=tcp://127.0.0.1:5555");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_list)) {
+    for (const marl::EnvRegistration* env : marl::EnvRegistry::Global().List()) {
+      std::printf("%s: %s\n", env->name.c_str(), env->description.c_str());
+      for (const marl::SettingDecl& decl : env->settings) {
+        std::printf("    %s (%s, default %s): %s\n", decl.name.c_str(),
+                    marl::SettingTypeName(decl.default_value).c_str(),
+                    marl::SettingValueToString(decl.default_value).c_str(),
+                    decl.description.c_str());
+      }
+    }
+    return 0;
+  }
+  marl::ServerOptions options;
+  options.worker_threads = absl::GetFlag(FLAGS_workers);
+  options.parallel_min_rows = absl::GetFlag(FLAGS_parallel_min_rows);
+  options.idle_handle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_seconds);
+  options.max_copies_per_handle = absl::GetFlag(FLAGS_max_copies_per_handle);
+  options.max_handles = absl::GetFlag(FLAGS_max_handles);
+
+  zmq::context_t context(1);
+  marl::EnvServer server(&context, options);
+  for (const std::string& endpoint : std::vector<std::string>(absl::StrSplit(
+           absl::GetFlag(FLAGS_endpoint), ',', absl::SkipEmpty()))) {
+    if (absl::Status status = server.Bind(endpoint); !status.ok()) {
+      std::fprintf(stderr, "env_server: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+    std::printf("env_server: listening on %s\n", server.last_endpoint().c_str());
+  }
+  std::fflush(stdout);
+  g_server = &server;
+  std::signal(SIGINT, HandleSignal);
+  std::signal(SIGTERM, HandleSignal);
+  server.Run();
+  std::printf("env_server: stopped\n");
+  return 0;
+}

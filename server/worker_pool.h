@@ -1,0 +1,49 @@
+#ifndef MARL_SERVER_WORKER_POOL_H_
+#define MARL_SERVER_WORKER_POOL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace marl {
+
+// A fixed set of threads that run one ParallelFor at a time (the server
+// steps one request at a time; its copies are spread over the workers and
+// the calling thread).
+class WorkerPool {
+ public:
+  // `threads` extra threads beside the caller; 0 runs everything inline.
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs body(i) for i in [0, n), in chunks over the caller and the workers;
+  // returns when all are done.
+  void ParallelFor(int64_t n, const std::function<void(int64_t)>& body);
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void WorkerLoop();
+  void RunChunks();
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_, work_done_;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  int active_ = 0;
+  // The current job.
+  const std::function<void(int64_t)>* body_ = nullptr;
+  int64_t n_ = 0;
+  int64_t chunk_ = 1;
+  std::atomic<int64_t> next_{0};
+};
+
+}  // namespace marl
+
+#endif  // MARL_SERVER_WORKER_POOL_H_
