@@ -12,7 +12,8 @@ namespace marl {
 // Where a batch of copies writes its results: one packed, copy-major array
 // per field (row r of a field starts at r * its per-copy size). The owner
 // (the server writes straight into protobuf fields) allocates; null where
-// the spec has no such field.
+// the spec has no such field. Per-agent vectors have one entry per agent
+// (null entries for agents without the field).
 struct BatchBuffers {
   std::vector<float*> observation;      // per agent
   std::vector<float*> reward;           // per agent, 1 per row

@@ -2,6 +2,7 @@
 #define MARL_ENVS_CORE_REGISTRY_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>

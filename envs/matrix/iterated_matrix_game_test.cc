@@ -1,0 +1,195 @@
+#include "envs/matrix/iterated_matrix_game.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "envs/core/env_batch.h"
+#include "envs/core/registry.h"
+#include "envs/testing/env_checks.h"
+#include "envs/testing/env_driver.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+using SettingMap = std::map<std::string, SettingValue>;
+
+std::unique_ptr<Env> Make(const SettingMap& settings) {
+  absl::StatusOr<std::unique_ptr<Env>> env =
+      EnvRegistry::Global().Make("iterated_matrix_game", settings);
+  EXPECT_TRUE(env.ok()) << env.status();
+  return env.ok() ? *std::move(env) : nullptr;
+}
+
+TEST(IteratedMatrixGameTest, DefaultSpec) {
+  std::unique_ptr<Env> env = Make({});
+  ASSERT_NE(env, nullptr);
+  const EnvSpec& spec = env->spec();
+  EXPECT_EQ(spec.agent_ids, (std::vector<std::string>{"player_0", "player_1"}));
+  EXPECT_EQ(spec.observation_spaces[0], Space::Discrete(5));
+  EXPECT_EQ(spec.observation_spaces[1], Space::Discrete(5));
+  EXPECT_EQ(spec.action_spaces[0], Space::Discrete(2));
+  EXPECT_EQ(spec.action_spaces[1], Space::Discrete(2));
+  EXPECT_EQ(spec.episode_limit, 10);
+  EXPECT_TRUE(spec.info_keys.empty());
+}
+
+TEST(IteratedMatrixGameTest, FullMemoryEncodesTheLastJointAction) {
+  // Default game stackelberg_pd: leader [[3,1],[4,2]], follower
+  // [[3,4],[1,2]]; with the Stackelberg code's offset -2.5.
+  std::unique_ptr<Env> env = Make({{"reward_offset", -2.5}});
+  EnvDriver driver(env.get());
+  driver.Reset();
+  EXPECT_EQ(driver.observation(0)[0], 0.0f);
+  EXPECT_EQ(driver.observation(1)[0], 0.0f);
+  const struct {
+    int64_t a0, a1;
+    float observation, reward0, reward1;
+  } steps[] = {
+      {1, 0, 2, 1.5f, -1.5f},   // 1 + 1 + 2*0; (4, 1) - 2.5
+      {0, 1, 3, -1.5f, 1.5f},   // 1 + 0 + 2*1; (1, 4) - 2.5
+      {1, 1, 4, -0.5f, -0.5f},  // 1 + 1 + 2*1; (2, 2) - 2.5
+      {0, 0, 1, 0.5f, 0.5f},    // 1 + 0 + 2*0; (3, 3) - 2.5
+  };
+  for (const auto& step : steps) {
+    driver.StepDiscrete({step.a0, step.a1});
+    EXPECT_EQ(driver.observation(0)[0], step.observation);
+    EXPECT_EQ(driver.observation(1)[0], step.observation);
+    EXPECT_EQ(driver.reward(0), step.reward0);
+    EXPECT_EQ(driver.reward(1), step.reward1);
+    EXPECT_FALSE(driver.terminated());  // the batch runner truncates
+  }
+  driver.Reset();
+  EXPECT_EQ(driver.observation(0)[0], 0.0f);
+}
+
+TEST(IteratedMatrixGameTest, SmallMemorySeesTheOtherAgentsLastAction) {
+  std::unique_ptr<Env> env = Make({{"memory", std::string("small")},
+                                   {"game", std::string("stackelberg_hero")}});
+  EXPECT_EQ(env->spec().observation_spaces[0], Space::Discrete(3));
+  EXPECT_EQ(env->spec().observation_spaces[1], Space::Discrete(3));
+  EnvDriver driver(env.get());
+  driver.Reset();
+  EXPECT_EQ(driver.observation(0)[0], 0.0f);
+  EXPECT_EQ(driver.observation(1)[0], 0.0f);
+  driver.StepDiscrete({1, 0});
+  EXPECT_EQ(driver.observation(0)[0], 1.0f);  // 1 + a1
+  EXPECT_EQ(driver.observation(1)[0], 2.0f);  // 1 + a0
+  // hero: leader [[1,3],[4,2]], follower [[1,4],[3,2]]
+  EXPECT_EQ(driver.reward(0), 4.0f);
+  EXPECT_EQ(driver.reward(1), 3.0f);
+  driver.StepDiscrete({0, 1});
+  EXPECT_EQ(driver.observation(0)[0], 2.0f);
+  EXPECT_EQ(driver.observation(1)[0], 1.0f);
+  EXPECT_EQ(driver.reward(0), 3.0f);
+  EXPECT_EQ(driver.reward(1), 4.0f);
+}
+
+TEST(IteratedMatrixGameTest, GeneralGamesUseOnePlusA0PlusNTimesA1) {
+  const SettingMap three_by_two = {
+      {"payoffs_row", DoubleArray{{3, 2}, {1, 2, 3, 4, 5, 6}}},
+      {"payoffs_column", DoubleArray{{3, 2}, {6, 5, 4, 3, 2, 1}}},
+      {"reward_scale", 2.0},
+      {"reward_offset", 1.0}};
+  std::unique_ptr<Env> env = Make(three_by_two);
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->spec().observation_spaces[0], Space::Discrete(7));
+  EnvDriver driver(env.get());
+  driver.Reset();
+  driver.StepDiscrete({2, 1});
+  EXPECT_EQ(driver.observation(0)[0], 6.0f);  // 1 + 2 + 3*1
+  EXPECT_EQ(driver.reward(0), 13.0f);         // 2 * 6 + 1
+  EXPECT_EQ(driver.reward(1), 3.0f);          // 2 * 1 + 1
+  driver.StepDiscrete({1, 0});
+  EXPECT_EQ(driver.observation(1)[0], 2.0f);  // 1 + 1 + 3*0
+
+  SettingMap small = three_by_two;
+  small["memory"] = std::string("small");
+  env = Make(small);
+  EXPECT_EQ(env->spec().observation_spaces[0], Space::Discrete(3));  // 1 + m
+  EXPECT_EQ(env->spec().observation_spaces[1], Space::Discrete(4));  // 1 + n
+}
+
+TEST(IteratedMatrixGameTest, BatchTruncatesAtEpisodeLengthAndResets) {
+  absl::StatusOr<std::unique_ptr<EnvBatch>> made = EnvBatch::Create(
+      "iterated_matrix_game", {{"episode_length", int64_t{3}}}, 2, 9, true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  LocalBatch batch(*std::move(made));
+  ASSERT_TRUE(batch.ResetAll().ok());
+  EXPECT_EQ(batch.observation(0), (std::vector<float>{0, 0}));
+
+  // Copy 0 plays (0,0) (0,1) (1,0); copy 1 plays (1,1) throughout.
+  const std::vector<std::vector<int64_t>> a0 = {{0, 1}, {0, 1}, {1, 1}};
+  const std::vector<std::vector<int64_t>> a1 = {{0, 1}, {1, 1}, {0, 1}};
+  for (int step = 0; step < 2; ++step) {
+    ASSERT_TRUE(batch.StepAll({a0[step], a1[step]}, {{}, {}}).ok());
+    for (int c = 0; c < 2; ++c) {
+      EXPECT_FALSE(batch.terminated(c));
+      EXPECT_FALSE(batch.truncated(c));
+      EXPECT_EQ(batch.episode_step(c), step + 1);
+    }
+    EXPECT_TRUE(batch.final_rows().empty());
+  }
+  EXPECT_EQ(batch.observation(0), (std::vector<float>{3, 4}));
+  EXPECT_EQ(batch.observation(1), (std::vector<float>{3, 4}));
+
+  ASSERT_TRUE(batch.StepAll({a0[2], a1[2]}, {{}, {}}).ok());
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_FALSE(batch.terminated(c));
+    EXPECT_TRUE(batch.truncated(c));
+    EXPECT_EQ(batch.episode_step(c), 3);  // the ended episode's length
+  }
+  EXPECT_EQ(batch.final_rows(), (std::vector<int32_t>{0, 1}));
+  // Final observations: the last joint actions (1,0) -> 2 and (1,1) -> 4.
+  EXPECT_EQ(batch.final_observation(0), (std::vector<float>{2, 4}));
+  EXPECT_EQ(batch.final_observation(1), (std::vector<float>{2, 4}));
+  // Rewards of the ended step (stackelberg_pd: (1,0) -> (4,1), (1,1) ->
+  // (2,2)); observations already the next episode's first.
+  EXPECT_EQ(batch.reward(0), (std::vector<float>{4, 2}));
+  EXPECT_EQ(batch.reward(1), (std::vector<float>{1, 2}));
+  EXPECT_EQ(batch.observation(0), (std::vector<float>{0, 0}));
+  EXPECT_EQ(batch.observation(1), (std::vector<float>{0, 0}));
+
+  ASSERT_TRUE(batch.StepAll({{0, 0}, {1, 0}}, {{}, {}}).ok());
+  EXPECT_EQ(batch.episode_step(0), 1);
+  EXPECT_FALSE(batch.truncated(0));
+  EXPECT_TRUE(batch.final_rows().empty());
+  EXPECT_EQ(batch.observation(0), (std::vector<float>{3, 1}));
+}
+
+void ExpectMakeFails(const SettingMap& settings, const std::string& fragment) {
+  absl::StatusOr<std::unique_ptr<Env>> env =
+      EnvRegistry::Global().Make("iterated_matrix_game", settings);
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(env.status().message().find(fragment), std::string::npos)
+      << env.status();
+}
+
+TEST(IteratedMatrixGameTest, FactoryRejectsBadSettings) {
+  ExpectMakeFails({{"episode_length", int64_t{0}}}, "episode_length");
+  ExpectMakeFails({{"episode_length", int64_t{1} << 40}}, "episode_length");
+  ExpectMakeFails({{"memory", std::string("medium")}}, "memory must be");
+  ExpectMakeFails({{"game", std::string("pd")}}, "unknown matrix game 'pd'");
+  ExpectMakeFails({{"payoffs_column", DoubleArray{{1, 1}, {1}}}},
+                  "only payoffs_column");
+}
+
+TEST(IteratedMatrixGameTest, PassesGenericChecks) {
+  for (const SettingMap& settings :
+       {SettingMap{}, SettingMap{{"memory", std::string("small")}},
+        SettingMap{{"game", std::string("climbing")},
+                   {"episode_length", int64_t{1}}},
+        SettingMap{{"payoffs_row", DoubleArray{{3, 2}, {1, 2, 3, 4, 5, 6}}},
+                   {"payoffs_column", DoubleArray{{3, 2}, {6, 5, 4, 3, 2, 1}}},
+                   {"memory", std::string("small")}}}) {
+    EnvCheckOptions options;
+    options.settings = settings;
+    const absl::Status s = RunEnvChecks("iterated_matrix_game", options);
+    EXPECT_TRUE(s.ok()) << s;
+  }
+}
+
+}  // namespace
+}  // namespace marl

@@ -1,0 +1,42 @@
+#ifndef MARL_ENVS_MATRIX_MATRIX_GAME_H_
+#define MARL_ENVS_MATRIX_MATRIX_GAME_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/core/env.h"
+#include "envs/core/settings.h"
+#include "envs/matrix/payoffs.h"
+
+namespace marl {
+
+// `matrix_game`: a one-shot two-player simultaneous matrix game. Agents
+// player_0 (rows, Discrete(n)) and player_1 (columns, Discrete(m)) act once;
+// each gets reward_scale * its payoff and the episode terminates. The
+// observation is a constant Discrete(1) 0: there is nothing to observe.
+//
+// Settings: game (default "prisoners_dilemma"), payoffs_row,
+// payoffs_column (see payoffs.h), reward_scale (double, default 1).
+class MatrixGameEnv : public Env {
+ public:
+  static constexpr char kName[] = "matrix_game";
+
+  static std::vector<SettingDecl> SettingDecls();
+  static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+
+  MatrixGameEnv(PayoffMatrices payoffs, double reward_scale);
+
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override;
+  void Step(const Actions& actions, const Output& out) override;
+
+ private:
+  PayoffMatrices payoffs_;
+  double reward_scale_;
+  EnvSpec spec_;
+};
+
+}  // namespace marl
+
+#endif  // MARL_ENVS_MATRIX_MATRIX_GAME_H_

@@ -1,0 +1,70 @@
+#include "envs/quadratics/max_of_two_quadratics.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "envs/core/registry.h"
+
+namespace marl {
+
+std::vector<SettingDecl> MaxOfTwoQuadraticsEnv::SettingDecls() {
+  return {{"variant",
+           "\"paper\": f1 divides the squares by 9; \"code\": by 3, as the "
+           "authors' code does",
+           std::string("paper")}};
+}
+
+absl::StatusOr<std::unique_ptr<Env>> MaxOfTwoQuadraticsEnv::Create(
+    const Settings& settings) {
+  const std::string& name = settings.GetString("variant");
+  if (name == "paper") {
+    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kPaper);
+  }
+  if (name == "code") {
+    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kCode);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "variant must be \"paper\" or \"code\", got \"", name, "\""));
+}
+
+double MaxOfTwoQuadraticsEnv::Reward(Variant variant, double a1, double a2) {
+  const double divisor = variant == Variant::kPaper ? 9.0 : 3.0;
+  const double f1 =
+      0.8 * (-(a1 + 5) * (a1 + 5) / divisor - (a2 + 5) * (a2 + 5) / divisor);
+  const double f2 = -(a1 - 5) * (a1 - 5) - (a2 - 5) * (a2 - 5) + 10;
+  return std::max(f1, f2);
+}
+
+MaxOfTwoQuadraticsEnv::MaxOfTwoQuadraticsEnv(Variant variant)
+    : variant_(variant) {
+  spec_.agent_ids = {"player_0", "player_1"};
+  const Space observation = Space::Box({1}, {0.0f}, {1.0f});
+  const Space action = Space::Box({1}, {-10.0f}, {10.0f});
+  spec_.observation_spaces = {observation, observation};
+  spec_.action_spaces = {action, action};
+  spec_.episode_limit = 0;  // one step, ended by termination
+}
+
+void MaxOfTwoQuadraticsEnv::Reset(const Output& out) {
+  out.observation(0)[0] = 0.0f;
+  out.observation(1)[0] = 0.0f;
+}
+
+void MaxOfTwoQuadraticsEnv::Step(const Actions& actions, const Output& out) {
+  const float reward = static_cast<float>(
+      Reward(variant_, actions.continuous(0)[0], actions.continuous(1)[0]));
+  out.set_reward(0, reward);
+  out.set_reward(1, reward);
+  out.observation(0)[0] = 0.0f;
+  out.observation(1)[0] = 0.0f;
+  out.set_terminated(true);
+}
+
+MARL_REGISTER_ENV({MaxOfTwoQuadraticsEnv::kName,
+                   "one-shot cooperative game: shared reward max of two "
+                   "quadratics, local optimum 0, global optimum 10",
+                   MaxOfTwoQuadraticsEnv::SettingDecls(),
+                   MaxOfTwoQuadraticsEnv::Create});
+
+}  // namespace marl
