@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace marl {
 
@@ -23,12 +25,16 @@ namespace marl {
 // crash never leaves a half-written file behind.
 struct RunOptions {
   std::string runs_root = "runs";
-  // Empty: "<algorithm>_<env_name>_seed<seed>_<YYYYmmdd-HHMMSS>".
+  // Empty: "<algorithm>_<env_name>_seed<seed>_<YYYYmmdd-HHMMSS>" (local
+  // time; characters outside [A-Za-z0-9._-] become '_', and "-2", "-3", ...
+  // is appended if another run took the name in the same second). A given
+  // name must be a single path component (no '/', not "." or "..").
   std::string run_name;
   std::string algorithm;
   std::string env_name;
   uint64_t seed = 0;
-  // Seconds between rewrites of metrics.jsonl (Flush() forces one).
+  // Seconds between rewrites of metrics.jsonl (Flush() forces one); <= 0
+  // rewrites it on every Log().
   double flush_interval_seconds = 5.0;
 };
 
@@ -39,6 +45,9 @@ class RunWriter {
   // of the workspace, or "unknown"), start time, every command-line flag
   // with its value (absl flags registry), plus `extra_config` — JSON texts
   // keyed by name, e.g. {"env_spec": <MessageToJsonString of the spec>}.
+  // Errors: INVALID_ARGUMENT for a bad run_name, an extra_config text that
+  // is not valid JSON or whose key is one of the built-in keys;
+  // ALREADY_EXISTS if the directory exists and is not empty.
   static absl::StatusOr<std::unique_ptr<RunWriter>> Create(
       const RunOptions& options,
       const std::map<std::string, std::string>& extra_config = {});
@@ -48,15 +57,25 @@ class RunWriter {
 
   // Appends one metrics record: {"time": seconds since start, "step": ...,
   // "episode": ..., "agent": ..., "phase": ..., <name>: <value>...}.
-  // `agent` may be empty (a record about the whole run).
+  // `agent` may be empty (a record about the whole run). NaN/Inf values are
+  // written as null; a value named like a fixed key ("time", "step", ...)
+  // is dropped with a warning. Thread-safe. Rewrites metrics.jsonl when
+  // flush_interval_seconds have passed since the last rewrite; a failed
+  // rewrite is reported on stderr (and by the next Flush()).
   void Log(const std::string& phase, int64_t step, int64_t episode,
            const std::string& agent,
            const std::vector<std::pair<std::string, double>>& values);
 
-  // Rewrites metrics.jsonl atomically with every record so far.
+  // Rewrites metrics.jsonl atomically with every record so far (a no-op if
+  // nothing was logged since the last successful rewrite).
   absl::Status Flush();
 
-  // checkpoints/<name>, atomically; LoadCheckpoint reads it back.
+  // Number of records logged so far.
+  int64_t num_records() const;
+
+  // checkpoints/<name>, atomically; LoadCheckpoint reads it back (NOT_FOUND
+  // if absent). INVALID_ARGUMENT if `name` is empty, ".", "..", or contains
+  // '/' or '\0'.
   absl::Status SaveCheckpoint(const std::string& name,
                               const std::string& bytes);
   absl::StatusOr<std::string> LoadCheckpoint(const std::string& name) const;
@@ -66,11 +85,29 @@ class RunWriter {
       const std::vector<std::pair<std::string, double>>& values);
 
  private:
-  // implementation-defined members
+  RunWriter(std::string directory, double flush_interval_seconds);
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string directory_;
+  const double flush_interval_seconds_;
+  const std::chrono::steady_clock::time_point start_;
+
+  mutable absl::Mutex mu_;
+  // Every record so far, one JSON line each: metrics.jsonl is rewritten
+  // whole, so the file on disk is always complete lines.
+  std::string metrics_text_ ABSL_GUARDED_BY(mu_);
+  int64_t num_records_ ABSL_GUARDED_BY(mu_) = 0;
+  // Size of metrics_text_ at the last successful rewrite.
+  size_t flushed_size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point last_flush_attempt_
+      ABSL_GUARDED_BY(mu_);
+  bool warned_reserved_name_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Writes `contents` to `path` through a temporary file in the same
 // directory and a rename: readers see the old file or the new, never half.
+// The data and the directory entry are fsync'ed, so it also survives a
+// power cut. The temporary file is removed on failure.
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& contents);
 absl::StatusOr<std::string> ReadFile(const std::string& path);

@@ -354,6 +354,13 @@ EnvServer::EnvServer(zmq::context_t* context, const ServerOptions& options)
 EnvServer::~EnvServer() = default;
 
 absl::Status EnvServer::Bind(const std::string& endpoint) {
+  // The kernel limits Unix socket paths; say so instead of "too long".
+  constexpr size_t kMaxIpcPath = 107;
+  if (endpoint.rfind("ipc://", 0) == 0 && endpoint.size() - 6 > kMaxIpcPath) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot bind ", endpoint, ": ipc paths are limited to ", kMaxIpcPath,
+        " bytes (this one has ", endpoint.size() - 6, ")"));
+  }
   try {
     socket_->bind(endpoint);
     last_endpoint_ = socket_->get(zmq::sockopt::last_endpoint);

@@ -1,0 +1,55 @@
+// RemoteEnv through the embedded server: typed settings from text, action
+// buffers, and the settings flag parser.
+#include "common/remote_env.h"
+
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+TEST(ParseSettingsFlagTest, SplitsOutsideBrackets) {
+  auto settings =
+      ParseSettingsFlag("game=wolf,payoffs_row=[[0,3],[1,2]],p=0.7");
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(settings->size(), 3u);
+  EXPECT_EQ(settings->at("payoffs_row"), "[[0,3],[1,2]]");
+  EXPECT_EQ(settings->at("p"), "0.7");
+  EXPECT_TRUE(ParseSettingsFlag("").value().empty());
+  EXPECT_FALSE(ParseSettingsFlag("game").ok());
+  EXPECT_FALSE(ParseSettingsFlag("a=1,a=2").ok());
+}
+
+TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
+  auto client = EnvClient::Connect(ClientOptions());
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE((*client)->embedded());
+  auto env = RemoteEnv::Make(
+      client->get(), "matrix_game",
+      {{"payoffs_row", "[[1,0,0],[0,2,0]]"},
+       {"payoffs_column", "[[1,0,0],[0,2,0]]"}},
+      2, 5);
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ((*env)->spec().action_spaces[0], Space::Discrete(2));
+  EXPECT_EQ((*env)->spec().action_spaces[1], Space::Discrete(3));
+  ASSERT_TRUE((*env)->Reset().ok());
+  (*env)->discrete_actions(0) = {1, 0};
+  (*env)->discrete_actions(1) = {1, 2};
+  auto timestep = (*env)->Step();
+  ASSERT_TRUE(timestep.ok()) << timestep.status();
+  EXPECT_EQ((*timestep)->agents(0).reward(0), 2.0f);
+  EXPECT_EQ((*timestep)->agents(0).reward(1), 0.0f);
+
+  auto bad_type = RemoteEnv::Make(client->get(), "matrix_game",
+                                  {{"game", "[[1]]"}, {"reward_scale", "x"}},
+                                  1, 0);
+  EXPECT_EQ(bad_type.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown = RemoteEnv::Make(client->get(), "matrix_game",
+                                 {{"no_such", "1"}}, 1, 0);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("known:"), std::string::npos);
+  EXPECT_EQ(RemoteEnv::Make(client->get(), "nope", {}, 1, 0).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace marl

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project builds and runs with. Idempotent:
+# installs only what is missing, and does nothing when all is there.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap g++ git
+  libtorch-dev libprotobuf-dev protobuf-compiler
+  libzmq3-dev cppzmq-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3-zmq python3-protobuf python3-numpy python3-matplotlib
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+      grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} Debian packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up the machine, then builds everything and runs every test.
+# Ends with a plain "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || exit 1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+bazel build //... 2>&1 | tail -n 3
+bazel test //... 2>&1 | tee "$log" | grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|Executed|ERROR" || true
+status=${PIPESTATUS[0]}
+
+passed=$(grep -cE "^//.* (PASSED|\(cached\) PASSED)" "$log" || true)
+failed=$(grep -cE "^//.* (FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)" "$log" || true)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed"
+exit "$status"
