@@ -1,0 +1,215 @@
+// The real training loop through an embedded environment server.
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agents/independent/trainer.h"
+#include "common/run_writer.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+IndependentOptions CoordinationOptions(uint64_t seed) {
+  IndependentOptions o;
+  o.env = "matrix_game";
+  o.env_settings = {{"payoffs_row", "[[4,0],[0,2]]"},
+                    {"payoffs_column", "[[4,0],[0,2]]"}};
+  o.num_copies = 8;
+  o.seed = seed;
+  o.steps = 4000;
+  o.eval_episodes = 16;
+  o.log_every = 500;
+  o.runs_root = ::testing::TempDir() + "/runs";
+  o.run_name = absl::StrCat("coordination_seed", seed);
+  return o;
+}
+
+// Both independent soft Q-learners settle on a pure Nash equilibrium of
+// the coordination game [[4,0],[0,2]]: both play 0 (payoff 4) or both play
+// 1 (payoff 2), never a miscoordinated pair.
+TEST(IndependentTrainingTest, CoordinationGameReachesPureNash) {
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    IndependentOptions options = CoordinationOptions(seed);
+    absl::StatusOr<IndependentResult> result = RunIndependent(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->agents.size(), 2u);
+    const IndependentAgentResult& a = result->agents[0];
+    const IndependentAgentResult& b = result->agents[1];
+    EXPECT_EQ(a.learner, "soft_q");
+    ASSERT_EQ(a.greedy_action.size(), 1u);
+    ASSERT_EQ(b.greedy_action.size(), 1u);
+    EXPECT_EQ(a.greedy_action[0], b.greedy_action[0])
+        << "seed " << seed << ": miscoordinated greedy joint action";
+    const double payoff = a.greedy_action[0] == 0 ? 4.0 : 2.0;
+    // The greedy joint action is what evaluation plays, every episode.
+    EXPECT_DOUBLE_EQ(a.eval_return, payoff) << "seed " << seed;
+    EXPECT_DOUBLE_EQ(b.eval_return, payoff) << "seed " << seed;
+    EXPECT_EQ(result->steps, 4000);
+    EXPECT_EQ(result->episodes, 4000);  // one-shot: every step ends one
+    EXPECT_GT(result->steps_per_second, 0);
+
+    // The run directory holds the shared run format.
+    const std::string dir = result->run_directory;
+    absl::StatusOr<std::string> config = ReadFile(dir + "/config.json");
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_NE(config->find("\"env_spec\""), std::string::npos);
+    EXPECT_NE(config->find("\"soft_q\""), std::string::npos);
+    absl::StatusOr<std::string> metrics = ReadFile(dir + "/metrics.jsonl");
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_NE(metrics->find("\"phase\": \"train\""), std::string::npos)
+        << metrics->substr(0, 300);
+    EXPECT_NE(metrics->find("\"prob_a0\""), std::string::npos);
+    EXPECT_NE(metrics->find("\"episode_return\""), std::string::npos);
+    EXPECT_NE(metrics->find("\"steps_per_second\""), std::string::npos);
+    EXPECT_NE(metrics->find("\"eval_return\""), std::string::npos);
+    absl::StatusOr<std::string> summary = ReadFile(dir + "/summary.json");
+    ASSERT_TRUE(summary.ok());
+    EXPECT_NE(summary->find("final_eval_return_player_0"), std::string::npos);
+    EXPECT_NE(summary->find("greedy_action_player_1"), std::string::npos);
+    EXPECT_TRUE(ReadFile(dir + "/checkpoints/final").ok());
+  }
+}
+
+TEST(IndependentTrainingTest, SameSeedSameResult) {
+  IndependentOptions a = CoordinationOptions(7);
+  a.steps = 800;
+  a.run_name = "repeat_a";
+  IndependentOptions b = a;
+  b.run_name = "repeat_b";
+  auto ra = RunIndependent(a);
+  auto rb = RunIndependent(b);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  absl::StatusOr<std::string> ca =
+      ReadFile(ra->run_directory + "/checkpoints/final");
+  absl::StatusOr<std::string> cb =
+      ReadFile(rb->run_directory + "/checkpoints/final");
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(*ca, *cb);
+}
+
+TEST(IndependentTrainingTest, EvalModeRestoresCheckpoint) {
+  IndependentOptions train = CoordinationOptions(11);
+  train.run_name = "to_restore";
+  train.checkpoint_every = 1000;
+  absl::StatusOr<IndependentResult> trained = RunIndependent(train);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_TRUE(ReadFile(trained->run_directory + "/checkpoints/step_1000").ok());
+
+  IndependentOptions eval = CoordinationOptions(99);
+  eval.mode = "eval";
+  eval.run_name = "restored_eval";
+  eval.restore = trained->run_directory + "/checkpoints/final";
+  absl::StatusOr<IndependentResult> evaluated = RunIndependent(eval);
+  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
+  EXPECT_EQ(evaluated->steps, 0);
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_EQ(evaluated->agents[a].greedy_action,
+              trained->agents[a].greedy_action);
+    EXPECT_EQ(evaluated->agents[a].eval_return, trained->agents[a].eval_return);
+  }
+}
+
+TEST(IndependentTrainingTest, ClearErrors) {
+  IndependentOptions o = CoordinationOptions(0);
+  o.env = "no_such_env";
+  o.run_name = "err1";
+  EXPECT_EQ(RunIndependent(o).status().code(), absl::StatusCode::kNotFound);
+
+  o = CoordinationOptions(0);
+  o.run_name = "err2";
+  o.learner = "sac";  // Discrete actions
+  absl::Status s = RunIndependent(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("sac needs Box actions"), std::string::npos) << s;
+
+  o = CoordinationOptions(0);
+  o.run_name = "err3";
+  o.mode = "eval";
+  EXPECT_EQ(RunIndependent(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  o = CoordinationOptions(0);
+  o.run_name = "err4";
+  o.mode = "eval";
+  o.restore = ::testing::TempDir() + "/does_not_exist";
+  EXPECT_FALSE(RunIndependent(o).ok());
+
+  o = CoordinationOptions(0);
+  o.run_name = "err5";
+  o.env_settings = {{"no_such_setting", "1"}};
+  EXPECT_EQ(RunIndependent(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  o = CoordinationOptions(0);
+  o.run_name = "err6";
+  o.num_copies = 0;
+  EXPECT_EQ(RunIndependent(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Truncated episodes: the iterated game runs 10 steps, bootstrapping from
+// the final observations of auto-reset copies.
+TEST(IndependentTrainingTest, IteratedGameRuns) {
+  IndependentOptions o = CoordinationOptions(5);
+  o.env = "iterated_matrix_game";
+  o.run_name = "iterated";
+  o.steps = 2000;
+  absl::StatusOr<IndependentResult> result = RunIndependent(o);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->episodes, 2000 / 10);
+}
+
+// SAC end to end on a Box-action game: short, checks the plumbing.
+TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
+  IndependentOptions o = CoordinationOptions(3);
+  o.env = "max_of_two_quadratics";
+  o.env_settings.clear();
+  o.run_name = "sac_smoke";
+  o.steps = 512;
+  o.sac.hidden = {16, 16};
+  o.sac.batch_size = 32;
+  o.sac.warmup = 64;
+  o.sac.auto_entropy = true;
+  o.eval_episodes = 4;
+  absl::StatusOr<IndependentResult> result = RunIndependent(o);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->agents.size(), 2u);
+  for (const IndependentAgentResult& agent : result->agents) {
+    EXPECT_EQ(agent.learner, "sac");
+    ASSERT_EQ(agent.greedy_action.size(), 1u);
+    EXPECT_GE(agent.greedy_action[0], -10.0);
+    EXPECT_LE(agent.greedy_action[0], 10.0);
+    EXPECT_TRUE(std::isfinite(agent.eval_return));
+  }
+  absl::StatusOr<std::string> metrics =
+      ReadFile(result->run_directory + "/metrics.jsonl");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("\"loss_q\""), std::string::npos);
+  EXPECT_NE(metrics->find("\"loss_actor\""), std::string::npos);
+
+  // Same seed, same networks and actions (torch seeded from the run seed).
+  IndependentOptions again = o;
+  again.run_name = "sac_smoke_again";
+  absl::StatusOr<IndependentResult> repeated = RunIndependent(again);
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_EQ(repeated->agents[a].greedy_action,
+              result->agents[a].greedy_action);
+  }
+
+  // And its checkpoint restores for evaluation.
+  IndependentOptions eval = o;
+  eval.mode = "eval";
+  eval.run_name = "sac_smoke_eval";
+  eval.restore = result->run_directory + "/checkpoints/final";
+  absl::StatusOr<IndependentResult> evaluated = RunIndependent(eval);
+  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_EQ(evaluated->agents[a].greedy_action,
+              result->agents[a].greedy_action);
+  }
+}
+
+}  // namespace
+}  // namespace marl

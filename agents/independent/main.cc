@@ -1,0 +1,237 @@
+// Independent learners: each agent learns alone, treating the others as
+// part of the environment — the baseline the multi-agent algorithms are
+// compared against. Tabular soft Q-learning for Discrete games, soft
+// actor-critic for Box actions. See README.md beside this file.
+//
+//   bazel run //agents/independent -- --env=matrix_game
+//       --env_settings=game=climbing --steps=50000
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agents/independent/trainer.h"
+#include "common/remote_env.h"
+
+ABSL_FLAG(std::string, endpoint, "",
+          "Environment server endpoint (tcp://host:port, ipc://path). Empty: "
+          "start an embedded in-process server.");
+ABSL_FLAG(int, timeout_ms, 30000,
+          "How long one server call may take before the run fails.");
+ABSL_FLAG(std::string, env, "matrix_game",
+          "Environment name (matrix_game, iterated_matrix_game, "
+          "max_of_two_quadratics, beauty_contest, ...).");
+ABSL_FLAG(std::string, env_settings, "",
+          "Environment settings as name=value pairs separated by commas, e.g. "
+          "'game=climbing' or 'payoffs_row=[[4,0],[0,2]],payoffs_column=[[4,"
+          "0],[0,2]]' (commas inside brackets belong to the value).");
+ABSL_FLAG(int, num_copies, 8,
+          "Environment copies stepped together in one batched request.");
+ABSL_FLAG(uint64_t, seed, 0,
+          "Run seed: environment copies, learners (and torch) derive their "
+          "seeds from it.");
+ABSL_FLAG(std::string, mode, "train",
+          "'train': train then evaluate; 'eval': evaluate the checkpoint given "
+          "by --restore.");
+ABSL_FLAG(int64_t, steps, 20000,
+          "Training length in environment transitions summed over all copies "
+          "(one batched step of --num_copies copies counts --num_copies); "
+          "rounded up to a whole number of batched steps.");
+ABSL_FLAG(std::string, learner, "auto",
+          "'auto' (soft_q for Discrete actions, sac for Box actions), "
+          "'soft_q' or 'sac'.");
+ABSL_FLAG(double, gamma, 0.95, "Discount factor (both learners).");
+// Tabular soft Q-learning.
+ABSL_FLAG(double, soft_q_lr, 0.1, "soft_q: learning rate of the table update.");
+ABSL_FLAG(double, soft_q_alpha, 1.0,
+          "soft_q: initial temperature alpha0 of pi(a|s) ∝ exp(Q(s,a)/alpha).");
+ABSL_FLAG(double, soft_q_alpha_min, 0.05,
+          "soft_q: temperature floor: alpha_t = max(alpha_min, alpha0 * "
+          "decay^t).");
+ABSL_FLAG(double, soft_q_alpha_decay, 0.999,
+          "soft_q: temperature decay per transition the agent learns from "
+          "(1 = constant temperature).");
+// Soft actor-critic.
+ABSL_FLAG(std::string, sac_hidden, "64,64",
+          "sac: hidden layer sizes of the actor and the twin critics, "
+          "comma-separated.");
+ABSL_FLAG(double, sac_actor_lr, 1e-3, "sac: actor (Adam) learning rate.");
+ABSL_FLAG(double, sac_critic_lr, 3e-3, "sac: critics (Adam) learning rate.");
+ABSL_FLAG(double, sac_alpha, 0.2,
+          "sac: entropy temperature (fixed, or the starting value with "
+          "--sac_auto_entropy). Entropy is measured in the action space "
+          "normalised to (-1, 1).");
+ABSL_FLAG(bool, sac_auto_entropy, false,
+          "sac: tune the temperature automatically towards "
+          "--sac_target_entropy.");
+ABSL_FLAG(double, sac_alpha_lr, 1e-3, "sac: temperature learning rate.");
+ABSL_FLAG(double, sac_target_entropy, std::numeric_limits<double>::quiet_NaN(),
+          "sac: entropy target of --sac_auto_entropy; nan = -(action "
+          "dimensions).");
+ABSL_FLAG(int64_t, sac_batch_size, 64, "sac: minibatch size.");
+ABSL_FLAG(double, sac_tau, 0.01, "sac: Polyak rate of the target critics.");
+ABSL_FLAG(int64_t, sac_buffer_size, 100000,
+          "sac: replay buffer capacity in transitions (per agent).");
+ABSL_FLAG(int64_t, sac_warmup, 256,
+          "sac: transitions acted uniformly at random before the policy takes "
+          "over (per agent).");
+ABSL_FLAG(double, sac_update_ratio, 0.25,
+          "sac: gradient updates per transition observed (fractions "
+          "accumulate; 0.25 with 8 copies = 2 updates per batched step).");
+// Evaluation, logging, checkpoints.
+ABSL_FLAG(int64_t, eval_every, 0,
+          "Evaluate every this many transitions (0 = only at the end). "
+          "Evaluation uses greedy (soft_q: argmax Q) / deterministic (sac: "
+          "tanh of the mean) policies on a separate environment handle.");
+ABSL_FLAG(int, eval_episodes, 100, "Episodes per evaluation.");
+ABSL_FLAG(int64_t, log_every, 1000,
+          "Write train metrics (episode_return, losses, temperature, "
+          "prob_a<k> of small discrete games, steps_per_second) every this "
+          "many transitions (0 = never).");
+ABSL_FLAG(int, return_window, 100,
+          "Episodes in the moving average of returns shown on screen.");
+ABSL_FLAG(double, progress_seconds, 5.0,
+          "Seconds between progress lines on screen.");
+ABSL_FLAG(std::string, runs_root, "runs",
+          "Directory that holds run directories.");
+ABSL_FLAG(std::string, run_name, "",
+          "Run directory name under --runs_root (empty = "
+          "independent_<env>_seed<seed>_<time>).");
+ABSL_FLAG(
+    int64_t, checkpoint_every, 0,
+    "Save a checkpoint (checkpoints/step_<N>) every this many transitions "
+    "(0 = only checkpoints/final at the end).");
+ABSL_FLAG(std::string, restore, "",
+          "Checkpoint file to load before training or evaluating (e.g. "
+          "runs/<run>/checkpoints/final); required by --mode=eval. The "
+          "environment and --learner must match the checkpoint's.");
+
+namespace marl {
+namespace {
+
+absl::StatusOr<std::vector<int64_t>> ParseHidden(const std::string& text) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t size = 0;
+    if (!absl::SimpleAtoi(part, &size) || size < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--sac_hidden: '", part, "' is not a positive size"));
+    }
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+absl::StatusOr<IndependentOptions> OptionsFromFlags() {
+  IndependentOptions o;
+  o.endpoint = absl::GetFlag(FLAGS_endpoint);
+  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  o.env = absl::GetFlag(FLAGS_env);
+  absl::StatusOr<std::map<std::string, std::string>> settings =
+      ParseSettingsFlag(absl::GetFlag(FLAGS_env_settings));
+  if (!settings.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--env_settings: ", settings.status().message()));
+  }
+  o.env_settings = *std::move(settings);
+  o.num_copies = absl::GetFlag(FLAGS_num_copies);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.mode = absl::GetFlag(FLAGS_mode);
+  o.steps = absl::GetFlag(FLAGS_steps);
+  o.learner = absl::GetFlag(FLAGS_learner);
+
+  o.soft_q.learning_rate = absl::GetFlag(FLAGS_soft_q_lr);
+  o.soft_q.gamma = absl::GetFlag(FLAGS_gamma);
+  o.soft_q.alpha = absl::GetFlag(FLAGS_soft_q_alpha);
+  o.soft_q.alpha_min = absl::GetFlag(FLAGS_soft_q_alpha_min);
+  o.soft_q.alpha_decay = absl::GetFlag(FLAGS_soft_q_alpha_decay);
+
+  absl::StatusOr<std::vector<int64_t>> hidden =
+      ParseHidden(absl::GetFlag(FLAGS_sac_hidden));
+  if (!hidden.ok()) return hidden.status();
+  o.sac.hidden = *std::move(hidden);
+  o.sac.actor_lr = absl::GetFlag(FLAGS_sac_actor_lr);
+  o.sac.critic_lr = absl::GetFlag(FLAGS_sac_critic_lr);
+  o.sac.alpha = absl::GetFlag(FLAGS_sac_alpha);
+  o.sac.auto_entropy = absl::GetFlag(FLAGS_sac_auto_entropy);
+  o.sac.alpha_lr = absl::GetFlag(FLAGS_sac_alpha_lr);
+  o.sac.target_entropy = absl::GetFlag(FLAGS_sac_target_entropy);
+  o.sac.batch_size = absl::GetFlag(FLAGS_sac_batch_size);
+  o.sac.tau = absl::GetFlag(FLAGS_sac_tau);
+  o.sac.gamma = absl::GetFlag(FLAGS_gamma);
+  o.sac.buffer_capacity = absl::GetFlag(FLAGS_sac_buffer_size);
+  o.sac.warmup = absl::GetFlag(FLAGS_sac_warmup);
+  o.sac.update_ratio = absl::GetFlag(FLAGS_sac_update_ratio);
+
+  o.eval_every = absl::GetFlag(FLAGS_eval_every);
+  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  o.log_every = absl::GetFlag(FLAGS_log_every);
+  o.return_window = absl::GetFlag(FLAGS_return_window);
+  o.progress_seconds = absl::GetFlag(FLAGS_progress_seconds);
+  o.progress = &std::cout;
+  o.runs_root = absl::GetFlag(FLAGS_runs_root);
+  o.run_name = absl::GetFlag(FLAGS_run_name);
+  o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  o.restore = absl::GetFlag(FLAGS_restore);
+  return o;
+}
+
+int Main() {
+  absl::StatusOr<IndependentOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::cerr << "independent: error: " << options.status().message()
+              << std::endl;
+    return 2;
+  }
+  absl::StatusOr<IndependentResult> result = RunIndependent(*options);
+  if (!result.ok()) {
+    std::cerr << "independent: error: " << result.status() << std::endl;
+    return 1;
+  }
+  std::cout << FormatIndependentResult(*result);
+  return 0;
+}
+
+}  // namespace
+}  // namespace marl
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Independent learners (tabular soft Q-learning / soft actor-critic per "
+      "agent) on an environment of the environment server.\n"
+      "  independent --env=matrix_game --env_settings=game=climbing "
+      "--steps=50000");
+  // --help lists the flags of this folder (the default matches only a file
+  // named after the binary, and ours is main.cc).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "agents/independent/");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << "independent: error: unexpected argument '" << positional[1]
+              << "' (flags are --name=value)" << std::endl;
+    return 2;
+  }
+  // Nothing should throw past the Status boundary; this is the last guard
+  // so a library exception still ends with a message, not an abort.
+  try {
+    return marl::Main();
+  } catch (const std::exception& e) {
+    std::cerr << "independent: error: " << e.what() << std::endl;
+    return 1;
+  }
+}

@@ -1,0 +1,483 @@
+#include "agents/independent/sac_learner.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agents/independent/sac_networks.h"
+#include "common/replay_buffer.h"
+
+namespace marl {
+namespace sac {
+
+MlpImpl::MlpImpl(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
+  int64_t width = in;
+  for (int64_t h : hidden) {
+    layers_->push_back(torch::nn::Linear(width, h));
+    layers_->push_back(torch::nn::ReLU());
+    width = h;
+  }
+  layers_->push_back(torch::nn::Linear(width, out));
+  register_module("layers", layers_);
+}
+
+torch::Tensor MlpImpl::forward(torch::Tensor x) { return layers_->forward(x); }
+
+torch::Tensor LogOneMinusTanhSquared(const torch::Tensor& u) {
+  // 1 - tanh(u)^2 underflows to 0 for |u| > ~9 in float; this form does not.
+  return 2.0 * (std::log(2.0) - u - torch::softplus(-2.0 * u));
+}
+
+SquashedSample SquashedGaussian(const torch::Tensor& mean,
+                                const torch::Tensor& log_std,
+                                const torch::Tensor& noise,
+                                const torch::Tensor& center,
+                                const torch::Tensor& scale) {
+  const torch::Tensor u = mean + log_std.exp() * noise;
+  SquashedSample sample;
+  sample.normalized = torch::tanh(u);
+  sample.action = center + scale * sample.normalized;
+  // log N(u; mean, std) with (u - mean) / std = noise.
+  const torch::Tensor gaussian =
+      -0.5 * noise.pow(2) - log_std - 0.5 * std::log(2.0 * M_PI);
+  sample.log_prob = (gaussian - LogOneMinusTanhSquared(u)).sum(-1);
+  return sample;
+}
+
+void PolyakUpdate(torch::nn::Module& target, const torch::nn::Module& source,
+                  double tau) {
+  torch::NoGradGuard no_grad;
+  auto target_params = target.parameters();
+  auto source_params = source.parameters();
+  for (size_t i = 0; i < target_params.size(); ++i) {
+    target_params[i].mul_(1.0 - tau).add_(source_params[i], tau);
+  }
+}
+
+void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source) {
+  torch::NoGradGuard no_grad;
+  auto target_params = target.parameters();
+  auto source_params = source.parameters();
+  for (size_t i = 0; i < target_params.size(); ++i) {
+    target_params[i].copy_(source_params[i]);
+  }
+}
+
+}  // namespace sac
+
+namespace {
+
+constexpr double kLogStdMin = -5.0;
+constexpr double kLogStdMax = 2.0;
+
+// Field order in the replay buffer.
+enum Field { kObs = 0, kAction, kReward, kNextObs, kDone };
+
+}  // namespace
+
+struct SacLearner::Impl {
+  Impl(int64_t obs_dim, int64_t action_dim, const SacOptions& options,
+       ReplayBuffer buffer, uint64_t seed)
+      : obs_dim(obs_dim),
+        action_dim(action_dim),
+        options(options),
+        actor(obs_dim, options.hidden, 2 * action_dim),
+        q1(obs_dim + action_dim, options.hidden, 1),
+        q2(obs_dim + action_dim, options.hidden, 1),
+        q1_target(obs_dim + action_dim, options.hidden, 1),
+        q2_target(obs_dim + action_dim, options.hidden, 1),
+        buffer(std::move(buffer)),
+        rng(seed),
+        generator(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
+
+  // mean, log_std of the policy at `obs`.
+  std::pair<torch::Tensor, torch::Tensor> PolicyHead(const torch::Tensor& obs) {
+    auto out = actor->forward(obs).chunk(2, /*dim=*/-1);
+    return {out[0], out[1].clamp(kLogStdMin, kLogStdMax)};
+  }
+
+  sac::SquashedSample SamplePolicy(const torch::Tensor& obs) {
+    auto [mean, log_std] = PolicyHead(obs);
+    torch::Tensor noise = torch::randn(mean.sizes(), generator);
+    return sac::SquashedGaussian(mean, log_std, noise, center, scale);
+  }
+
+  torch::Tensor MinQ(sac::Mlp& a, sac::Mlp& b, const torch::Tensor& obs,
+                     const torch::Tensor& normalized_action) {
+    torch::Tensor input = torch::cat({obs, normalized_action}, -1);
+    return torch::min(a->forward(input), b->forward(input));
+  }
+
+  double CurrentAlpha() const {
+    return options.auto_entropy ? log_alpha.exp().item<double>()
+                                : options.alpha;
+  }
+
+  int64_t obs_dim, action_dim;
+  SacOptions options;
+  torch::Tensor center, scale;  // [action_dim]
+  std::vector<float> center_v, scale_v;
+  sac::Mlp actor, q1, q2, q1_target, q2_target;
+  torch::Tensor log_alpha;
+  double target_entropy = 0;
+  std::unique_ptr<torch::optim::Adam> actor_opt, critic_opt, alpha_opt;
+  ReplayBuffer buffer;
+  std::mt19937_64 rng;      // replay sampling and warmup actions
+  at::Generator generator;  // policy noise
+  double pending_updates = 0;
+  int64_t transitions = 0;
+  int64_t updates = 0;
+  // Reused minibatch tensors, filled straight from the buffer.
+  torch::Tensor b_obs, b_action, b_reward, b_next_obs, b_done;
+  std::vector<int64_t> indices;
+};
+
+absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
+    int64_t obs_dim, std::vector<float> low, std::vector<float> high,
+    const SacOptions& options, uint64_t seed) {
+  if (obs_dim < 1) {
+    return absl::InvalidArgumentError("SAC needs an observation of size >= 1");
+  }
+  if (low.empty() || low.size() != high.size()) {
+    return absl::InvalidArgumentError(
+        "SAC needs one low and one high bound per action element");
+  }
+  for (size_t i = 0; i < low.size(); ++i) {
+    if (!std::isfinite(low[i]) || !std::isfinite(high[i]) ||
+        !(low[i] < high[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SAC needs finite Box bounds with low < high; element ",
+                       i, " is [", low[i], ", ", high[i], "]"));
+    }
+  }
+  for (int64_t h : options.hidden) {
+    if (h < 1)
+      return absl::InvalidArgumentError("SAC hidden sizes must be >= 1");
+  }
+  if (options.batch_size < 1) {
+    return absl::InvalidArgumentError("SAC batch size must be >= 1");
+  }
+  if (!(options.tau > 0 && options.tau <= 1)) {
+    return absl::InvalidArgumentError("SAC tau must be in (0, 1]");
+  }
+  if (!(options.gamma >= 0 && options.gamma <= 1)) {
+    return absl::InvalidArgumentError("gamma must be in [0, 1]");
+  }
+  if (!(options.alpha >= 0)) {
+    return absl::InvalidArgumentError("SAC alpha must be >= 0");
+  }
+  if (options.auto_entropy && !(options.alpha > 0)) {
+    return absl::InvalidArgumentError(
+        "SAC automatic entropy tuning starts from alpha, which must be > 0");
+  }
+  if (!(options.actor_lr > 0 && options.critic_lr > 0 &&
+        options.alpha_lr > 0)) {
+    return absl::InvalidArgumentError("SAC learning rates must be > 0");
+  }
+  if (options.warmup < 0 || !(options.update_ratio >= 0)) {
+    return absl::InvalidArgumentError(
+        "SAC warmup and update ratio must be >= 0");
+  }
+  const int64_t action_dim = static_cast<int64_t>(low.size());
+  auto buffer =
+      ReplayBuffer::Create(options.buffer_capacity, {{"obs", obs_dim},
+                                                     {"action", action_dim},
+                                                     {"reward", 1},
+                                                     {"next_obs", obs_dim},
+                                                     {"done", 1}});
+  if (!buffer.ok()) return buffer.status();
+
+  // Small networks: one thread is faster and keeps results reproducible.
+  at::set_num_threads(1);
+  // Initial weights depend on this learner's seed only, whatever ran before.
+  torch::manual_seed(seed);
+  auto impl = std::make_unique<Impl>(obs_dim, action_dim, options,
+                                     *std::move(buffer), seed);
+  for (size_t i = 0; i < low.size(); ++i) {
+    impl->center_v.push_back(0.5f * (low[i] + high[i]));
+    impl->scale_v.push_back(0.5f * (high[i] - low[i]));
+  }
+  impl->center = torch::tensor(impl->center_v);
+  impl->scale = torch::tensor(impl->scale_v);
+  sac::HardUpdate(*impl->q1_target, *impl->q1);
+  sac::HardUpdate(*impl->q2_target, *impl->q2);
+  for (auto& p : impl->q1_target->parameters()) p.set_requires_grad(false);
+  for (auto& p : impl->q2_target->parameters()) p.set_requires_grad(false);
+
+  impl->actor_opt = std::make_unique<torch::optim::Adam>(
+      impl->actor->parameters(), torch::optim::AdamOptions(options.actor_lr));
+  std::vector<torch::Tensor> critic_params = impl->q1->parameters();
+  for (auto& p : impl->q2->parameters()) critic_params.push_back(p);
+  impl->critic_opt = std::make_unique<torch::optim::Adam>(
+      critic_params, torch::optim::AdamOptions(options.critic_lr));
+  impl->log_alpha = torch::full({1}, std::log(std::max(options.alpha, 1e-12)),
+                                torch::requires_grad(options.auto_entropy));
+  impl->alpha_opt = std::make_unique<torch::optim::Adam>(
+      std::vector<torch::Tensor>{impl->log_alpha},
+      torch::optim::AdamOptions(options.alpha_lr));
+  impl->target_entropy = std::isnan(options.target_entropy)
+                             ? -static_cast<double>(action_dim)
+                             : options.target_entropy;
+
+  const int64_t b = options.batch_size;
+  impl->b_obs = torch::zeros({b, obs_dim});
+  impl->b_action = torch::zeros({b, action_dim});
+  impl->b_reward = torch::zeros({b, 1});
+  impl->b_next_obs = torch::zeros({b, obs_dim});
+  impl->b_done = torch::zeros({b, 1});
+  return std::unique_ptr<SacLearner>(new SacLearner(std::move(impl)));
+}
+
+SacLearner::SacLearner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SacLearner::~SacLearner() = default;
+
+int64_t SacLearner::obs_dim() const { return impl_->obs_dim; }
+int64_t SacLearner::action_dim() const { return impl_->action_dim; }
+const SacOptions& SacLearner::options() const { return impl_->options; }
+double SacLearner::alpha() const { return impl_->CurrentAlpha(); }
+int64_t SacLearner::transitions() const { return impl_->transitions; }
+int64_t SacLearner::updates() const { return impl_->updates; }
+
+void SacLearner::Act(const float* obs, int64_t n, bool deterministic,
+                     float* actions) {
+  Impl& m = *impl_;
+  const int64_t dim = m.action_dim;
+  if (!deterministic && m.transitions < m.options.warmup) {
+    // Uniform exploration before the first update: the untrained policy's
+    // actions would cluster near the Box center.
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    for (int64_t i = 0; i < n * dim; ++i) {
+      actions[i] = m.center_v[i % dim] + m.scale_v[i % dim] * unit(m.rng);
+    }
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor o =
+      torch::from_blob(const_cast<float*>(obs), {n, m.obs_dim}, torch::kFloat);
+  torch::Tensor a;
+  if (deterministic) {
+    a = m.center + m.scale * torch::tanh(m.PolicyHead(o).first);
+  } else {
+    a = m.SamplePolicy(o).action;
+  }
+  a = a.contiguous();
+  std::copy(a.data_ptr<float>(), a.data_ptr<float>() + n * dim, actions);
+}
+
+void SacLearner::Observe(const float* obs, const float* action, float reward,
+                         const float* next_obs, bool terminated) {
+  Impl& m = *impl_;
+  const int64_t slot = m.buffer.Push();
+  std::copy(obs, obs + m.obs_dim, m.buffer.mutable_row(kObs, slot));
+  float* a = m.buffer.mutable_row(kAction, slot);
+  // Critics see actions in the normalised (-1, 1) space, like the policy.
+  for (int64_t i = 0; i < m.action_dim; ++i) {
+    a[i] = std::clamp((action[i] - m.center_v[i]) / m.scale_v[i], -1.0f, 1.0f);
+  }
+  m.buffer.mutable_row(kReward, slot)[0] = reward;
+  std::copy(next_obs, next_obs + m.obs_dim,
+            m.buffer.mutable_row(kNextObs, slot));
+  m.buffer.mutable_row(kDone, slot)[0] = terminated ? 1.0f : 0.0f;
+  ++m.transitions;
+  // Updates start once a batch is stored, during warmup too: the critics
+  // then learn from uniform actions covering the whole Box before the
+  // policy acts on them (an early critic fit on the policy's own narrow
+  // actions extrapolates badly and can drive the tanh into saturation).
+  if (m.transitions >= m.options.batch_size) {
+    m.pending_updates += m.options.update_ratio;
+  }
+}
+
+int SacLearner::TrainPending(SacLosses* losses) {
+  Impl& m = *impl_;
+  if (m.buffer.size() < std::min(m.options.batch_size, m.buffer.capacity())) {
+    m.pending_updates = 0;
+    return 0;
+  }
+  const int n = static_cast<int>(m.pending_updates);
+  m.pending_updates -= n;
+  SacLosses total;
+  for (int i = 0; i < n; ++i) {
+    SacLosses l = Update();
+    total.critic_loss += l.critic_loss / n;
+    total.actor_loss += l.actor_loss / n;
+    total.alpha_loss += l.alpha_loss / n;
+    total.entropy += l.entropy / n;
+    total.q_mean += l.q_mean / n;
+    total.alpha = l.alpha;
+  }
+  if (n > 0 && losses != nullptr) *losses = total;
+  return n;
+}
+
+SacLosses SacLearner::Update() {
+  Impl& m = *impl_;
+  const int64_t b = m.options.batch_size;
+  m.buffer.SampleIndices(b, m.rng, &m.indices);
+  m.buffer.Gather(kObs, m.indices, m.b_obs.data_ptr<float>());
+  m.buffer.Gather(kAction, m.indices, m.b_action.data_ptr<float>());
+  m.buffer.Gather(kReward, m.indices, m.b_reward.data_ptr<float>());
+  m.buffer.Gather(kNextObs, m.indices, m.b_next_obs.data_ptr<float>());
+  m.buffer.Gather(kDone, m.indices, m.b_done.data_ptr<float>());
+  const double alpha = m.CurrentAlpha();
+  SacLosses losses;
+
+  // Critics: soft Bellman target from the target critics and a fresh policy
+  // sample at the next observation.
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    sac::SquashedSample next = m.SamplePolicy(m.b_next_obs);
+    torch::Tensor next_q =
+        m.MinQ(m.q1_target, m.q2_target, m.b_next_obs, next.normalized) -
+        alpha * next.log_prob.unsqueeze(-1);
+    target = m.b_reward + m.options.gamma * (1.0 - m.b_done) * next_q;
+  }
+  torch::Tensor input = torch::cat({m.b_obs, m.b_action}, -1);
+  torch::Tensor q1 = m.q1->forward(input);
+  torch::Tensor q2 = m.q2->forward(input);
+  torch::Tensor critic_loss =
+      torch::mse_loss(q1, target) + torch::mse_loss(q2, target);
+  m.critic_opt->zero_grad();
+  critic_loss.backward();
+  m.critic_opt->step();
+  losses.critic_loss = critic_loss.item<double>();
+  losses.q_mean = q1.mean().item<double>();
+
+  // Actor: minimise alpha * log pi - min Q through the reparameterised
+  // sample. Critic gradients are switched off so the backward pass is
+  // cheaper and the critics' grads stay clean.
+  for (auto& p : m.q1->parameters()) p.set_requires_grad(false);
+  for (auto& p : m.q2->parameters()) p.set_requires_grad(false);
+  sac::SquashedSample sample = m.SamplePolicy(m.b_obs);
+  torch::Tensor q_pi = m.MinQ(m.q1, m.q2, m.b_obs, sample.normalized);
+  torch::Tensor actor_loss =
+      (alpha * sample.log_prob - q_pi.squeeze(-1)).mean();
+  m.actor_opt->zero_grad();
+  actor_loss.backward();
+  m.actor_opt->step();
+  for (auto& p : m.q1->parameters()) p.set_requires_grad(true);
+  for (auto& p : m.q2->parameters()) p.set_requires_grad(true);
+  losses.actor_loss = actor_loss.item<double>();
+  losses.entropy = -sample.log_prob.mean().item<double>();
+
+  if (m.options.auto_entropy) {
+    torch::Tensor alpha_loss =
+        -(m.log_alpha * (sample.log_prob.detach() + m.target_entropy)).mean();
+    m.alpha_opt->zero_grad();
+    alpha_loss.backward();
+    m.alpha_opt->step();
+    losses.alpha_loss = alpha_loss.item<double>();
+  }
+  losses.alpha = m.CurrentAlpha();
+
+  sac::PolyakUpdate(*m.q1_target, *m.q1, m.options.tau);
+  sac::PolyakUpdate(*m.q2_target, *m.q2, m.options.tau);
+  ++m.updates;
+  return losses;
+}
+
+absl::StatusOr<std::string> SacLearner::Save() const {
+  Impl& m = *impl_;
+  try {
+    torch::serialize::OutputArchive archive;
+    auto write_module = [&archive](const std::string& key,
+                                   const torch::nn::Module& module) {
+      torch::serialize::OutputArchive sub;
+      module.save(sub);
+      archive.write(key, sub);
+    };
+    auto write_optimizer = [&archive](const std::string& key,
+                                      const torch::optim::Optimizer& opt) {
+      torch::serialize::OutputArchive sub;
+      opt.save(sub);
+      archive.write(key, sub);
+    };
+    write_module("actor", *m.actor);
+    write_module("q1", *m.q1);
+    write_module("q2", *m.q2);
+    write_module("q1_target", *m.q1_target);
+    write_module("q2_target", *m.q2_target);
+    write_optimizer("actor_opt", *m.actor_opt);
+    write_optimizer("critic_opt", *m.critic_opt);
+    write_optimizer("alpha_opt", *m.alpha_opt);
+    archive.write("log_alpha", m.log_alpha.detach());
+    archive.write("meta", torch::tensor({m.obs_dim, m.action_dim, m.transitions,
+                                         m.updates},
+                                        torch::kInt64));
+    archive.write("generator", m.generator.get_state());
+    std::ostringstream out;
+    archive.save_to(out);
+    return out.str();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("saving SAC learner failed: ",
+                                            e.what_without_backtrace()));
+  }
+}
+
+absl::Status SacLearner::Load(const std::string& bytes) {
+  Impl& m = *impl_;
+  try {
+    std::istringstream in(bytes);
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    torch::Tensor meta;
+    archive.read("meta", meta);
+    if (meta.numel() != 4 || meta[0].item<int64_t>() != m.obs_dim ||
+        meta[1].item<int64_t>() != m.action_dim) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SAC checkpoint is for observation/action sizes ",
+          meta.numel() == 4 ? absl::StrCat(meta[0].item<int64_t>(), "/",
+                                           meta[1].item<int64_t>())
+                            : "?",
+          " but this environment needs ", m.obs_dim, "/", m.action_dim));
+    }
+    auto read_module = [&archive](const std::string& key,
+                                  torch::nn::Module& module) {
+      torch::serialize::InputArchive sub;
+      archive.read(key, sub);
+      module.load(sub);
+    };
+    auto read_optimizer = [&archive](const std::string& key,
+                                     torch::optim::Optimizer& opt) {
+      torch::serialize::InputArchive sub;
+      archive.read(key, sub);
+      opt.load(sub);
+    };
+    read_module("actor", *m.actor);
+    read_module("q1", *m.q1);
+    read_module("q2", *m.q2);
+    read_module("q1_target", *m.q1_target);
+    read_module("q2_target", *m.q2_target);
+    read_optimizer("actor_opt", *m.actor_opt);
+    read_optimizer("critic_opt", *m.critic_opt);
+    read_optimizer("alpha_opt", *m.alpha_opt);
+    torch::Tensor log_alpha;
+    archive.read("log_alpha", log_alpha);
+    {
+      torch::NoGradGuard no_grad;
+      m.log_alpha.copy_(log_alpha);
+    }
+    torch::Tensor state;
+    archive.read("generator", state);
+    m.generator.set_state(state);
+    m.transitions = meta[2].item<int64_t>();
+    m.updates = meta[3].item<int64_t>();
+    return absl::OkStatus();
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a loadable SAC checkpoint for this network shape: ",
+                     e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a loadable SAC checkpoint: ", e.what()));
+  }
+}
+
+}  // namespace marl

@@ -1,0 +1,214 @@
+#include "agents/independent/sac_learner.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <vector>
+
+#include "agents/independent/sac_networks.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
+  // Element 0: mean 0.5, std 0.4, noise 1.5 -> u = 1.1.
+  // Element 1: mean -1, std 2, noise -0.25 -> u = -1.5.
+  // log p = -noise^2/2 - log std - log(2 pi)/2 - log(1 - tanh(u)^2), summed.
+  torch::Tensor mean = torch::tensor({{0.5, -1.0}}, torch::kDouble);
+  torch::Tensor log_std =
+      torch::tensor({{std::log(0.4), std::log(2.0)}}, torch::kDouble);
+  torch::Tensor noise = torch::tensor({{1.5, -0.25}}, torch::kDouble);
+  torch::Tensor center = torch::tensor({1.0, 0.0}, torch::kDouble);
+  torch::Tensor scale = torch::tensor({2.0, 10.0}, torch::kDouble);
+  sac::SquashedSample s =
+      sac::SquashedGaussian(mean, log_std, noise, center, scale);
+  ASSERT_EQ(s.log_prob.sizes(), torch::IntArrayRef({1}));
+  EXPECT_NEAR(s.log_prob[0].item<double>(), -0.03623089465004092, 1e-12);
+  EXPECT_NEAR(s.normalized[0][0].item<double>(), 0.8004990217606297, 1e-12);
+  EXPECT_NEAR(s.normalized[0][1].item<double>(), -0.9051482536448664, 1e-12);
+  // Scaled to the bounds: center + scale * tanh(u).
+  EXPECT_NEAR(s.action[0][0].item<double>(), 1.0 + 2.0 * 0.8004990217606297,
+              1e-12);
+  EXPECT_NEAR(s.action[0][1].item<double>(), -9.051482536448664, 1e-11);
+}
+
+TEST(SquashedGaussianTest, SingleElementAndStableForLargeInputs) {
+  torch::Tensor one = torch::ones({1, 1}, torch::kDouble);
+  sac::SquashedSample s = sac::SquashedGaussian(0.5 * one, std::log(0.4) * one,
+                                                1.5 * one, 0 * one[0], one[0]);
+  EXPECT_NEAR(s.log_prob[0].item<double>(), -0.10377552291301617, 1e-12);
+  // |u| = 30 in float: the naive log(1 - tanh^2) is log(0) = -inf.
+  torch::Tensor f = torch::ones({1, 1});
+  sac::SquashedSample big =
+      sac::SquashedGaussian(30 * f, 0 * f, 0 * f, 0 * f[0], f[0]);
+  EXPECT_TRUE(std::isfinite(big.log_prob[0].item<float>()));
+  EXPECT_NEAR(big.log_prob[0].item<float>(),
+              -0.5 * std::log(2 * M_PI) - 2 * (std::log(2.0) - 30), 1e-3);
+}
+
+TEST(SquashedGaussianTest, ReparameterisedGradientFlowsToMean) {
+  torch::Tensor mean = torch::full({1, 1}, 0.3, torch::requires_grad());
+  torch::Tensor zero = torch::zeros({1, 1});
+  sac::SquashedSample s = sac::SquashedGaussian(
+      mean, zero, zero, torch::zeros({1}), torch::full({1}, 5.0));
+  s.action.sum().backward();
+  const double t = std::tanh(0.3);
+  EXPECT_NEAR(mean.grad()[0][0].item<double>(), 5.0 * (1 - t * t), 1e-5);
+}
+
+TEST(PolyakTest, TargetMovesTauOfTheWay) {
+  const std::vector<int64_t> hidden = {3};
+  sac::Mlp source(2, hidden, 1), target(2, hidden, 1);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : source->parameters()) p.fill_(1.0);
+    for (auto& p : target->parameters()) p.fill_(0.0);
+  }
+  sac::PolyakUpdate(*target, *source, 0.1);
+  for (auto& p : target->parameters()) {
+    EXPECT_TRUE(torch::allclose(p, torch::full_like(p, 0.1)));
+  }
+  sac::PolyakUpdate(*target, *source, 0.1);  // 0.9 * 0.1 + 0.1
+  for (auto& p : target->parameters()) {
+    EXPECT_TRUE(torch::allclose(p, torch::full_like(p, 0.19)));
+  }
+  sac::HardUpdate(*target, *source);
+  for (auto& p : target->parameters()) {
+    EXPECT_TRUE(torch::allclose(p, torch::ones_like(p)));
+  }
+  for (auto& p : source->parameters()) {  // the source is untouched
+    EXPECT_TRUE(torch::allclose(p, torch::ones_like(p)));
+  }
+}
+
+SacOptions BanditOptions() {
+  SacOptions options;
+  options.hidden = {32, 32};
+  options.actor_lr = 3e-3;
+  // Rewards reach -64: a faster critic keeps up with the actor.
+  options.critic_lr = 1e-2;
+  options.alpha = 0.2;
+  options.batch_size = 64;
+  options.warmup = 64;
+  options.update_ratio = 1.0;
+  return options;
+}
+
+float Deterministic(SacLearner& learner) {
+  float obs = 1.0f, action = 0.0f;
+  learner.Act(&obs, 1, /*deterministic=*/true, &action);
+  return action;
+}
+
+TEST(SacLearnerTest, RejectsBadArguments) {
+  EXPECT_FALSE(SacLearner::Create(0, {-1}, {1}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {1}, {-1}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {-1}, {1, 2}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {-INFINITY}, {1}, SacOptions(), 0).ok());
+  SacOptions options;
+  options.tau = 0;
+  EXPECT_FALSE(SacLearner::Create(1, {-1}, {1}, options, 0).ok());
+}
+
+TEST(SacLearnerTest, ActionsStayInBounds) {
+  auto learner =
+      SacLearner::Create(2, {0.0f, -1.0f}, {100.0f, 1.0f}, BanditOptions(), 1);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  std::vector<float> obs(2 * 50, 0.5f), actions(2 * 50);
+  for (bool deterministic : {false, true}) {
+    for (int round = 0; round < 3; ++round) {
+      (*learner)->Act(obs.data(), 50, deterministic, actions.data());
+      for (int i = 0; i < 50; ++i) {
+        EXPECT_GE(actions[2 * i], 0.0f);
+        EXPECT_LE(actions[2 * i], 100.0f);
+        EXPECT_GE(actions[2 * i + 1], -1.0f);
+        EXPECT_LE(actions[2 * i + 1], 1.0f);
+      }
+    }
+  }
+}
+
+// A one-step bandit with reward -(a - 3)^2 on [-5, 5]: a few hundred updates
+// move the deterministic action from near 0 to near 3.
+void RunBandit(bool auto_entropy, uint64_t seed) {
+  SacOptions options = BanditOptions();
+  options.auto_entropy = auto_entropy;
+  auto created = SacLearner::Create(1, {-5.0f}, {5.0f}, options, seed);
+  ASSERT_TRUE(created.ok()) << created.status();
+  SacLearner& learner = **created;
+  const float before = Deterministic(learner);
+  float obs = 1.0f;
+  int updates = 0;
+  const double initial_alpha = learner.alpha();
+  for (int i = 0; i < 500; ++i) {
+    float action;
+    learner.Act(&obs, 1, false, &action);
+    const float reward = -(action - 3.0f) * (action - 3.0f);
+    learner.Observe(&obs, &action, reward, &obs, /*terminated=*/true);
+    updates += learner.TrainPending(nullptr);
+  }
+  const float after = Deterministic(learner);
+  // Updates begin once a batch (64) is stored, one per transition.
+  EXPECT_EQ(updates, 500 - 63);
+  EXPECT_EQ(learner.updates(), updates);
+  EXPECT_LT(std::abs(after - 3.0f), 0.75f)
+      << "before " << before << " after " << after
+      << " auto_entropy=" << auto_entropy << " seed " << seed;
+  EXPECT_LT(std::abs(after - 3.0f), std::abs(before - 3.0f));
+  if (auto_entropy) {
+    EXPECT_NE(learner.alpha(), initial_alpha);
+  } else {
+    EXPECT_EQ(learner.alpha(), initial_alpha);
+  }
+}
+
+TEST(SacLearnerTest, BanditMovesMeanActionTowardOptimum) {
+  RunBandit(/*auto_entropy=*/false, 3);
+  RunBandit(/*auto_entropy=*/false, 5);
+}
+
+TEST(SacLearnerTest, BanditWithAutomaticEntropyTuning) {
+  RunBandit(/*auto_entropy=*/true, 3);
+}
+
+TEST(SacLearnerTest, SaveLoadRoundTrip) {
+  auto a = SacLearner::Create(1, {-5.0f}, {5.0f}, BanditOptions(), 11);
+  auto b = SacLearner::Create(1, {-5.0f}, {5.0f}, BanditOptions(), 12);
+  ASSERT_TRUE(a.ok() && b.ok());
+  float obs = 1.0f;
+  for (int i = 0; i < 100; ++i) {
+    float action;
+    (*a)->Act(&obs, 1, false, &action);
+    (*a)->Observe(&obs, &action, -action * action, &obs, true);
+    (*a)->TrainPending(nullptr);
+  }
+  ASSERT_NE(Deterministic(**a), Deterministic(**b));
+  absl::StatusOr<std::string> bytes = (*a)->Save();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_TRUE((*b)->Load(*bytes).ok());
+  EXPECT_EQ(Deterministic(**a), Deterministic(**b));
+  EXPECT_EQ((*b)->transitions(), 100);
+  EXPECT_EQ((*b)->updates(), (*a)->updates());
+  // Same generator state: identical stochastic actions too.
+  for (int i = 0; i < 5; ++i) {
+    float x, y;
+    (*a)->Act(&obs, 1, false, &x);
+    (*b)->Act(&obs, 1, false, &y);
+    EXPECT_EQ(x, y);
+  }
+
+  EXPECT_FALSE((*b)->Load("not a checkpoint").ok());
+  auto wide = SacLearner::Create(3, {-5.0f}, {5.0f}, BanditOptions(), 1);
+  ASSERT_TRUE(wide.ok());
+  absl::Status s = (*wide)->Load(*bytes);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  SacOptions bigger = BanditOptions();
+  bigger.hidden = {16};
+  auto other = SacLearner::Create(1, {-5.0f}, {5.0f}, bigger, 1);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)->Load(*bytes).ok());
+}
+
+}  // namespace
+}  // namespace marl

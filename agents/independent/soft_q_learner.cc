@@ -1,0 +1,193 @@
+#include "agents/independent/soft_q_learner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace marl {
+namespace {
+
+constexpr char kMagic[] = "marl-soft-q-v1";
+
+}  // namespace
+
+absl::StatusOr<SoftQLearner> SoftQLearner::Create(int64_t num_observations,
+                                                  int64_t num_actions,
+                                                  const SoftQOptions& options,
+                                                  uint64_t seed) {
+  if (num_observations < 1 || num_actions < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("soft Q table needs >= 1 observation and action, got ",
+                     num_observations, " x ", num_actions));
+  }
+  // A 10^8-entry table is far beyond what a tabular learner should hold.
+  if (num_observations * num_actions > 100'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("soft Q table of ", num_observations, " x ", num_actions,
+                     " entries is too large for a tabular learner"));
+  }
+  if (!(options.alpha > 0) || !(options.alpha_min > 0)) {
+    return absl::InvalidArgumentError(
+        "soft Q temperatures alpha and alpha_min must be > 0");
+  }
+  if (!(options.alpha_decay > 0 && options.alpha_decay <= 1)) {
+    return absl::InvalidArgumentError("soft Q alpha_decay must be in (0, 1]");
+  }
+  if (!(options.learning_rate > 0 && options.learning_rate <= 1)) {
+    return absl::InvalidArgumentError("soft Q learning rate must be in (0, 1]");
+  }
+  if (!(options.gamma >= 0 && options.gamma <= 1)) {
+    return absl::InvalidArgumentError("gamma must be in [0, 1]");
+  }
+  return SoftQLearner(num_observations, num_actions, options, seed);
+}
+
+SoftQLearner::SoftQLearner(int64_t num_observations, int64_t num_actions,
+                           const SoftQOptions& options, uint64_t seed)
+    : num_observations_(num_observations),
+      num_actions_(num_actions),
+      options_(options),
+      q_(static_cast<size_t>(num_observations * num_actions),
+         options.initial_q),
+      rng_(seed),
+      scratch_(static_cast<size_t>(num_actions)) {}
+
+double SoftQLearner::ScheduledTemperature(const SoftQOptions& options,
+                                          int64_t t) {
+  // pow, not repeated multiplication, so restoring a step reproduces alpha.
+  return std::max(
+      options.alpha_min,
+      options.alpha * std::pow(options.alpha_decay, static_cast<double>(t)));
+}
+
+double SoftQLearner::temperature() const {
+  return ScheduledTemperature(options_, step_);
+}
+
+void SoftQLearner::ProbabilitiesAt(int64_t obs, double alpha,
+                                   std::vector<double>* probs,
+                                   const bool* mask) const {
+  probs->assign(static_cast<size_t>(num_actions_), 0.0);
+  const double* row = &q_[obs * num_actions_];
+  // Subtract the max before exponentiating: Q/alpha gets large as alpha
+  // decays.
+  double max_logit = -std::numeric_limits<double>::infinity();
+  for (int64_t a = 0; a < num_actions_; ++a) {
+    if (mask == nullptr || mask[a]) max_logit = std::max(max_logit, row[a]);
+  }
+  if (!std::isfinite(max_logit)) {  // everything masked: fall back to uniform
+    probs->assign(static_cast<size_t>(num_actions_), 1.0 / num_actions_);
+    return;
+  }
+  double total = 0;
+  for (int64_t a = 0; a < num_actions_; ++a) {
+    if (mask != nullptr && !mask[a]) continue;
+    (*probs)[a] = std::exp((row[a] - max_logit) / alpha);
+    total += (*probs)[a];
+  }
+  for (double& p : *probs) p /= total;
+}
+
+void SoftQLearner::Probabilities(int64_t obs, std::vector<double>* probs,
+                                 const bool* mask) const {
+  ProbabilitiesAt(obs, temperature(), probs, mask);
+}
+
+double SoftQLearner::SoftValue(int64_t obs) const {
+  const double alpha = temperature();
+  const double* row = &q_[obs * num_actions_];
+  const double max_q = *std::max_element(row, row + num_actions_);
+  double total = 0;
+  for (int64_t a = 0; a < num_actions_; ++a) {
+    total += std::exp((row[a] - max_q) / alpha);
+  }
+  return max_q + alpha * std::log(total);
+}
+
+int64_t SoftQLearner::Sample(int64_t obs, const bool* mask) {
+  Probabilities(obs, &scratch_, mask);
+  // Inverse-CDF sampling with our own engine: std::discrete_distribution's
+  // algorithm is implementation-defined, this is reproducible everywhere.
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  double cumulative = 0;
+  int64_t last_legal = 0;
+  for (int64_t a = 0; a < num_actions_; ++a) {
+    if (scratch_[a] <= 0) continue;
+    last_legal = a;
+    cumulative += scratch_[a];
+    if (u < cumulative) return a;
+  }
+  return last_legal;  // rounding left u just above the total
+}
+
+int64_t SoftQLearner::Greedy(int64_t obs, const bool* mask) const {
+  const double* row = &q_[obs * num_actions_];
+  int64_t best = -1;
+  for (int64_t a = 0; a < num_actions_; ++a) {
+    if (mask != nullptr && !mask[a]) continue;
+    if (best < 0 || row[a] > row[best]) best = a;
+  }
+  return best < 0 ? 0 : best;
+}
+
+double SoftQLearner::Update(int64_t obs, int64_t action, double reward,
+                            int64_t next_obs, bool terminated) {
+  const double bootstrap =
+      terminated ? 0.0 : options_.gamma * SoftValue(next_obs);
+  double& q = q_[obs * num_actions_ + action];
+  const double td_error = reward + bootstrap - q;
+  q += options_.learning_rate * td_error;
+  ++step_;
+  return td_error;
+}
+
+std::string SoftQLearner::Serialize() const {
+  std::ostringstream out;
+  out.precision(17);
+  out << kMagic << "\n"
+      << num_observations_ << " " << num_actions_ << " " << step_ << "\n";
+  for (size_t i = 0; i < q_.size(); ++i) {
+    out << q_[i] << ((i + 1) % num_actions_ == 0 ? "\n" : " ");
+  }
+  out << rng_ << "\n";
+  return out.str();
+}
+
+absl::Status SoftQLearner::Restore(const std::string& text) {
+  std::istringstream in(text);
+  std::string magic;
+  int64_t num_obs = 0, num_actions = 0, step = 0;
+  if (!(in >> magic) || magic != kMagic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a soft Q checkpoint (expected '", kMagic, "')"));
+  }
+  if (!(in >> num_obs >> num_actions >> step) || step < 0) {
+    return absl::InvalidArgumentError("soft Q checkpoint: bad header");
+  }
+  if (num_obs != num_observations_ || num_actions != num_actions_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("soft Q checkpoint table is ", num_obs, " x ", num_actions,
+                     " but this environment needs ", num_observations_, " x ",
+                     num_actions_));
+  }
+  std::vector<double> q(q_.size());
+  for (double& v : q) {
+    if (!(in >> v)) {
+      return absl::InvalidArgumentError("soft Q checkpoint: truncated table");
+    }
+  }
+  std::mt19937_64 rng;
+  if (!(in >> rng)) {
+    return absl::InvalidArgumentError(
+        "soft Q checkpoint: bad random engine state");
+  }
+  q_ = std::move(q);
+  step_ = step;
+  rng_ = rng;
+  return absl::OkStatus();
+}
+
+}  // namespace marl

@@ -1,0 +1,86 @@
+#ifndef MARL_AGENTS_INDEPENDENT_TRAINER_H_
+#define MARL_AGENTS_INDEPENDENT_TRAINER_H_
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agents/independent/sac_learner.h"
+#include "agents/independent/soft_q_learner.h"
+
+namespace marl {
+
+// Everything a run of independent learners needs; main.cc fills it from
+// flags, tests fill it directly.
+struct IndependentOptions {
+  // Environment server endpoint; empty = an embedded in-process server.
+  std::string endpoint;
+  int timeout_ms = 30000;
+  std::string env = "matrix_game";
+  std::map<std::string, std::string> env_settings;  // name -> text
+  int num_copies = 8;
+  uint64_t seed = 0;
+  std::string mode = "train";  // "train" or "eval"
+  // Total environment transitions over all copies (each batched step of
+  // num_copies copies counts num_copies); training runs
+  // ceil(steps / num_copies) batched steps.
+  int64_t steps = 20000;
+  std::string learner = "auto";  // "auto", "soft_q" or "sac"
+  SoftQOptions soft_q;
+  SacOptions sac;
+  // Evaluation (greedy / deterministic policies on a separate handle):
+  // every eval_every transitions (0 = only at the end), eval_episodes
+  // episodes each time.
+  int64_t eval_every = 0;
+  int eval_episodes = 100;
+  // Train metrics records every log_every transitions; episode returns are
+  // averaged over the last return_window finished episodes.
+  int64_t log_every = 1000;
+  int return_window = 100;
+  // Progress on `progress` every progress_seconds (null = silent).
+  double progress_seconds = 5.0;
+  std::ostream* progress = nullptr;
+  std::string runs_root = "runs";
+  std::string run_name;  // empty = generated
+  // A checkpoint every checkpoint_every transitions (0 = only the final
+  // one), named "step_<N>"; the last is "final".
+  int64_t checkpoint_every = 0;
+  // A checkpoint file to start from (required by mode "eval").
+  std::string restore;
+};
+
+struct IndependentAgentResult {
+  std::string id;
+  std::string learner;     // "soft_q" or "sac"
+  double eval_return = 0;  // mean over the final evaluation
+  // The deterministic action at the first observation of an episode (for a
+  // matrix game, the agent's part of the greedy joint action).
+  std::vector<double> greedy_action;
+};
+
+struct IndependentResult {
+  std::vector<IndependentAgentResult> agents;
+  int64_t steps = 0;     // transitions trained on
+  int64_t episodes = 0;  // training episodes finished
+  double train_seconds = 0;
+  double steps_per_second = 0;  // training transitions per wall second
+  std::string run_directory;
+};
+
+// Connects (or embeds a server), makes the environment, builds one learner
+// per agent, trains (mode "train") or only evaluates a restored checkpoint
+// (mode "eval"), logging to a RunWriter run directory. Errors (bad
+// options, unknown environment, unsupported spaces, a server failure) come
+// back as statuses.
+absl::StatusOr<IndependentResult> RunIndependent(
+    const IndependentOptions& options);
+
+// The end-of-run summary for the screen.
+std::string FormatIndependentResult(const IndependentResult& result);
+
+}  // namespace marl
+
+#endif  // MARL_AGENTS_INDEPENDENT_TRAINER_H_
