@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: an environment server on loopback TCP plus independent
-# soft-Q learners training against it on the climbing game (three seeds),
-# with progress on screen, ending in a result summary and a learning-curve
-# PNG in results/main_job/.
+# soft actor-critic learners training against it on the max of two
+# quadratics (PR2's differential game; three seeds), with progress on screen,
+# ending in a result summary and a learning-curve PNG in results/main_job/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -34,12 +34,13 @@ echo "main_job: environment server at $endpoint"
 
 for seed in 1 2 3; do
   echo
-  echo "main_job: independent soft-Q on the climbing game, seed $seed"
+  echo "main_job: independent SAC on max_of_two_quadratics, seed $seed"
   bazel-bin/agents/independent/independent \
     --endpoint="$endpoint" \
-    --env=matrix_game --env_settings=game=climbing \
-    --seed="$seed" \
-    --runs_root="$out/runs" --run_name="independent_climbing_seed$seed"
+    --env=max_of_two_quadratics \
+    --steps=6000 --eval_every=500 --eval_episodes=20 --log_every=250 \
+    --progress_seconds=2 --seed="$seed" \
+    --runs_root="$out/runs" --run_name="independent_quadratics_seed$seed"
 done
 
 kill -TERM "$server_pid"
@@ -47,9 +48,20 @@ wait "$server_pid" || true
 trap - EXIT
 
 echo
-bazel-bin/tools/plot_runs "$out/runs" --metric episode_return --phase train \
-  --smooth 20 --group-by algorithm \
+bazel-bin/tools/plot_runs "$out/runs" --metric eval_return --phase eval \
+  --group-by algorithm \
   --out "$out/learning_curve.png" --summary "$out/summary.md"
+# Which optimum each seed ended at: global 10 at (5, 5), local 0 at (-5, -5).
+/usr/bin/python3 - "$out/runs" <<'PY'
+import json, pathlib, sys
+runs = sorted(pathlib.Path(sys.argv[1]).glob("*/summary.json"))
+results = [json.loads(p.read_text())["final_eval_return_player_0"] for p in runs]
+near_global = sum(r > 9.0 for r in results)
+near_local = sum(-1.0 < r <= 9.0 for r in results)
+print(f"main_job: {len(results)} seeds: {near_global} at the global optimum "
+      f"(about 10), {near_local} at the local optimum (about 0), "
+      f"final eval returns {', '.join(f'{r:.3f}' for r in results)}")
+PY
 echo
 echo "main_job: learning curve: $out/learning_curve.png"
 echo "main_job: summary table:  $out/summary.md"
