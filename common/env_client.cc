@@ -3,6 +3,7 @@
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "server/embedded_server.h"
 
 namespace marl {
@@ -17,8 +18,35 @@ struct EnvClient::Impl {
   std::string endpoint;
   uint64_t next_request_id = 1;
   proto::Request request;
-  proto::Response response;
   std::string buffer;
+  // Responses are parsed into an arena reset before each parse. Parsing
+  // into a plain message would first delete the previous response's
+  // payload (a oneof: the TimeStep and every array) and then allocate it
+  // all again; the arena's first block is ours and survives resets, so a
+  // response that fits in it allocates nothing.
+  static constexpr size_t kArenaBlockSize = 64 << 10;
+  std::unique_ptr<char[]> arena_block{new char[kArenaBlockSize]};
+  google::protobuf::Arena arena{ArenaOptions(arena_block.get())};
+  proto::Response* response = nullptr;  // in `arena`; the last answer
+
+  static google::protobuf::ArenaOptions ArenaOptions(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kArenaBlockSize;
+    return options;
+  }
+  // Parses an answer, dropping the previous one; null if it does not parse.
+  proto::Response* ParseResponse(const zmq::message_t& reply) {
+    response = nullptr;
+    arena.Reset();
+    proto::Response* parsed =
+        google::protobuf::Arena::CreateMessage<proto::Response>(&arena);
+    if (!parsed->ParseFromArray(reply.data(), static_cast<int>(reply.size()))) {
+      return nullptr;
+    }
+    response = parsed;
+    return parsed;
+  }
 
   absl::Status Send(const void* data, size_t size) {
     try {
@@ -107,16 +135,16 @@ absl::StatusOr<const proto::Response*> EnvClient::Call(
   while (true) {
     absl::StatusOr<zmq::message_t> reply = impl.Receive();
     if (!reply.ok()) return reply.status();
-    if (!impl.response.ParseFromArray(reply->data(),
-                                      static_cast<int>(reply->size()))) {
+    const proto::Response* response = impl.ParseResponse(*reply);
+    if (response == nullptr) {
       return absl::DataLossError(
           absl::StrCat("the answer from ", impl.endpoint,
                        " is not a marl.env.v1.Response"));
     }
-    if (impl.response.request_id() == id) return &impl.response;
-    if (impl.response.request_id() > id) {
+    if (response->request_id() == id) return response;
+    if (response->request_id() > id) {
       return absl::DataLossError(absl::StrCat(
-          "answer to request ", impl.response.request_id(), " while waiting for ",
+          "answer to request ", response->request_id(), " while waiting for ",
           id));
     }
   }

@@ -18,7 +18,39 @@ struct EnvService::HandleState {
   std::chrono::steady_clock::time_point last_used;
   // Final-observation scratch, sized for every copy once.
   std::vector<int32_t> final_rows;
+  // Step scratch reused across requests (cleared, capacity kept), so a
+  // steady-state step allocates nothing here: the copy list of "all copies"
+  // (built once), and the packed-action and buffer pointer tables.
+  std::vector<int32_t> all_copies;
+  PackedActions actions;
+  BatchBuffers buffers;
+  FinalBuffers final_buffers;
 };
+
+namespace {
+
+// Empties the pointer tables, keeping their capacity.
+void ClearBuffers(BatchBuffers* buffers) {
+  buffers->observation.clear();
+  buffers->reward.clear();
+  buffers->action_mask.clear();
+  buffers->terminated = nullptr;
+  buffers->truncated = nullptr;
+  buffers->episode_step = nullptr;
+  buffers->public_observation = nullptr;
+  buffers->state = nullptr;
+  buffers->current_agent = nullptr;
+  buffers->info = nullptr;
+}
+
+void ClearFinalBuffers(FinalBuffers* buffers) {
+  buffers->rows = nullptr;
+  buffers->observation.clear();
+  buffers->public_observation = nullptr;
+  buffers->state = nullptr;
+}
+
+}  // namespace
 
 EnvService::EnvService(const ServerOptions& options)
     : options_(options), pool_(options.worker_threads) {
@@ -49,7 +81,19 @@ void EnvService::Handle(const void* request, size_t size,
 }
 
 const pb::Response& EnvService::Handle(const pb::Request& request) {
-  response_.Clear();
+  if (request.payload_case() == pb::Request::kStep &&
+      response_.payload_case() == pb::Response::kStep) {
+    // Step after step: refill the previous step's response in place.
+    // Response::Clear() would delete the oneof payload (StepResponse,
+    // TimeStep, AgentTimeSteps and every array) and the next step would
+    // allocate them all again; TimeStep::Clear() keeps the AgentTimeStep
+    // objects and the arrays' capacity. request_id and status are set below
+    // and a StepResponse has nothing but its timestep, so the result is the
+    // same as after Clear().
+    response_.mutable_step()->mutable_timestep()->Clear();
+  } else {
+    response_.Clear();
+  }
   response_.set_request_id(request.request_id());
   absl::Status status = Dispatch(request, &response_);
   if (!status.ok()) {
@@ -257,28 +301,45 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   HandleState& handle = **found;
   EnvBatch& batch = *handle.batch;
   const EnvSpec& spec = batch.spec();
-  absl::StatusOr<std::vector<int32_t>> copies =
-      batch.ResolveCopies(request.copies());
-  if (!copies.ok()) return copies.status();
+  // All copies (the usual request) need no resolving: the list is built
+  // once per handle.
+  absl::StatusOr<std::vector<int32_t>> resolved;
+  absl::Span<const int32_t> copies;
+  if (request.copies().empty()) {
+    if (handle.all_copies.empty()) {
+      resolved = batch.ResolveCopies({});
+      if (!resolved.ok()) return resolved.status();
+      handle.all_copies = *std::move(resolved);
+    }
+    copies = handle.all_copies;
+  } else {
+    resolved = batch.ResolveCopies(request.copies());
+    if (!resolved.ok()) return resolved.status();
+    copies = *resolved;
+  }
   if (request.actions_size() != spec.num_agents()) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected actions for ", spec.num_agents(),
                      " agents (spec order), got ", request.actions_size()));
   }
-  PackedActions actions;
+  PackedActions& actions = handle.actions;
+  actions.discrete.clear();
+  actions.continuous.clear();
   for (const pb::AgentActions& agent_actions : request.actions()) {
     actions.discrete.emplace_back(agent_actions.discrete().data(),
                                   agent_actions.discrete_size());
     actions.continuous.emplace_back(agent_actions.continuous().data(),
                                     agent_actions.continuous_size());
   }
-  if (absl::Status status = batch.CheckStep(*copies, actions); !status.ok()) {
+  if (absl::Status status = batch.CheckStep(copies, actions); !status.ok()) {
     return status;
   }
-  BatchBuffers buffers;
-  PrepareTimeStep(handle, *copies, timestep, &buffers);
-  FinalBuffers final_buffers;
-  const int64_t rows = static_cast<int64_t>(copies->size());
+  BatchBuffers& buffers = handle.buffers;
+  ClearBuffers(&buffers);
+  PrepareTimeStep(handle, copies, timestep, &buffers);
+  FinalBuffers& final_buffers = handle.final_buffers;
+  ClearFinalBuffers(&final_buffers);
+  const int64_t rows = static_cast<int64_t>(copies.size());
   const BatchLayout& layout = batch.layout();
   if (batch.auto_reset()) {
     // Room for every row to end; trimmed to the rows that did below.
@@ -299,7 +360,7 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
     }
   }
   const int ended =
-      batch.Step(*copies, actions, buffers, final_buffers, parallel_);
+      batch.Step(copies, actions, buffers, final_buffers, parallel_);
   if (batch.auto_reset()) {
     timestep->mutable_final_rows()->Add(handle.final_rows.begin(),
                                         handle.final_rows.end());
@@ -377,53 +438,52 @@ void EnvServer::Run() {
   std::vector<zmq::message_t> frames;
   std::string reply;
   auto last_sweep = std::chrono::steady_clock::now();
-  zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+  // Requests are taken with a blocking receive that gives up after 100 ms,
+  // so the loop wakes up regularly to notice Stop() and to expire idle
+  // handles. (zmq::poll and then non-blocking receives until one fails
+  // does the same with more system calls per request: measurably slower
+  // round trips, see docs/BENCHMARKS.md.)
+  socket_->set(zmq::sockopt::rcvtimeo, 100);
   while (!stop_.load()) {
-    // Wake up regularly to notice Stop() and to expire idle handles.
-    try {
-      zmq::poll(items, 1, std::chrono::milliseconds(100));
-    } catch (const zmq::error_t& error) {
-      if (error.num() == EINTR) continue;  // a signal; check stop_
-      if (error.num() == ETERM) return;
-      throw;
-    }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_sweep > std::chrono::seconds(1)) {
       service_.ExpireIdleHandles(now);
       last_sweep = now;
     }
-    // Drain what is waiting before polling again.
-    while (!stop_.load()) {
-      frames.clear();
-      try {
-        while (true) {
-          zmq::message_t frame;
-          if (!socket_->recv(frame, zmq::recv_flags::dontwait)) break;
-          const bool more = frame.more();
-          frames.push_back(std::move(frame));
-          if (!more) break;
+    frames.clear();
+    try {
+      while (true) {
+        zmq::message_t frame;
+        // The first frame may wait; the rest of a multipart message arrives
+        // with it.
+        if (!socket_->recv(frame, frames.empty() ? zmq::recv_flags::none
+                                                 : zmq::recv_flags::dontwait)) {
+          break;
         }
-      } catch (const zmq::error_t& error) {
-        if (error.num() == EINTR) break;
-        if (error.num() == ETERM) return;
-        throw;
+        const bool more = frame.more();
+        frames.push_back(std::move(frame));
+        if (!more) break;
       }
-      if (frames.empty()) break;
-      // ROUTER prepends the peer identity; a REQ peer adds an empty
-      // delimiter. Everything before the last frame is the envelope.
-      if (frames.size() < 2) continue;
-      const zmq::message_t& body = frames.back();
-      service_.Handle(body.data(), body.size(), &reply);
-      try {
-        for (size_t i = 0; i + 1 < frames.size(); ++i) {
-          socket_->send(frames[i], zmq::send_flags::sndmore);
-        }
-        socket_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
-      } catch (const zmq::error_t& error) {
-        if (error.num() == ETERM) return;
-        // A peer that cannot take the reply (gone, full) loses it; the
-        // server carries on.
+    } catch (const zmq::error_t& error) {
+      if (error.num() == EINTR) continue;  // a signal; check stop_
+      if (error.num() == ETERM) return;
+      throw;
+    }
+    // Nothing (the timeout), or a bare frame: ROUTER prepends the peer
+    // identity and a REQ peer adds an empty delimiter, so everything before
+    // the last frame is the envelope.
+    if (frames.size() < 2) continue;
+    const zmq::message_t& body = frames.back();
+    service_.Handle(body.data(), body.size(), &reply);
+    try {
+      for (size_t i = 0; i + 1 < frames.size(); ++i) {
+        socket_->send(frames[i], zmq::send_flags::sndmore);
       }
+      socket_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& error) {
+      if (error.num() == ETERM) return;
+      // A peer that cannot take the reply (gone, full) loses it; the
+      // server carries on.
     }
   }
 }

@@ -15,16 +15,20 @@
 //
 // `client` and `bare` of one transport and batch size are measured
 // interleaved (repeat by repeat, alternating which goes first), so a load
-// change on the machine hits both. Every cell reports the median of
-// --repeats repeats; the table is markdown.
+// change on the machine hits both; their ratio is the median of the
+// repeat-by-repeat ratios. Every cell reports the median of --repeats
+// repeats and their spread; the tables are markdown. --cpu pins everything
+// to one CPU; --echo_work_us and --echo_poll_loop are diagnostics of the
+// bare ping-pong. docs/BENCHMARKS.md has results and how to read them.
 //
 //   bazel run -c opt //server:protocol_benchmark -- --min_seconds=1
+#include <dirent.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +76,19 @@ ABSL_FLAG(std::vector<std::string>, transports,
 ABSL_FLAG(int, worker_threads, 0,
           "Worker threads of the server under test (ServerOptions::"
           "worker_threads; the default server has 0).");
+ABSL_FLAG(double, echo_work_us, 0,
+          "Diagnostic: the bare ping-pong's echo side busy-waits this many "
+          "microseconds before each reply, standing in for server-side work.");
+ABSL_FLAG(bool, echo_poll_loop, false,
+          "Diagnostic: the bare ping-pong's echo side receives the way "
+          "EnvServer::Run used to (zmq::poll with a 100 ms timeout, then "
+          "non-blocking receives until one fails) instead of with blocking "
+          "receives.");
+ABSL_FLAG(int, cpu, -1,
+          "Pin the whole benchmark (client, server, echo and ZeroMQ I/O "
+          "threads) to this CPU; -1 = no pinning. On one CPU a wake-up is a "
+          "context switch instead of a cross-CPU interrupt, which on a VM "
+          "makes round trips far shorter and steadier.");
 ABSL_FLAG(std::string, only, "",
           "Measure only this mode (local, handle, bytes, client, bare; "
           "empty = all), e.g. to run one under a profiler.");
@@ -123,6 +140,7 @@ double Median(std::vector<double> values) {
 struct Measured {
   double seconds_per_call = 0;  // median
   double spread = 0;            // (max - min) / median
+  std::vector<double> samples;  // seconds per call, one per repeat
 };
 
 // Measures the ops interleaved: warm-up each, then per repeat run each op in
@@ -142,6 +160,7 @@ std::vector<Measured> MeasureInterleaved(
   std::vector<Measured> results;
   for (const auto& s : samples) {
     Measured m;
+    m.samples = s;
     m.seconds_per_call = Median(s);
     m.spread = (*std::max_element(s.begin(), s.end()) -
                 *std::min_element(s.begin(), s.end())) /
@@ -220,11 +239,29 @@ class EchoServer {
 
  private:
   void Serve() {
+    const double work_seconds = absl::GetFlag(FLAGS_echo_work_us) * 1e-6;
+    const bool poll_loop = absl::GetFlag(FLAGS_echo_poll_loop);
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0}};
     zmq::message_t identity, body;
     while (true) {
-      if (!socket_->recv(identity, zmq::recv_flags::none)) continue;
-      if (!socket_->recv(body, zmq::recv_flags::none)) continue;
+      if (poll_loop) {
+        // EnvServer::Run's former pattern: non-blocking receives until one
+        // fails, then poll.
+        if (!socket_->recv(identity, zmq::recv_flags::dontwait)) {
+          zmq::poll(items, 1, std::chrono::milliseconds(100));
+          continue;
+        }
+        if (!socket_->recv(body, zmq::recv_flags::dontwait)) continue;
+      } else {
+        if (!socket_->recv(identity, zmq::recv_flags::none)) continue;
+        if (!socket_->recv(body, zmq::recv_flags::none)) continue;
+      }
       const bool stop = body.size() == 0;
+      if (work_seconds > 0) {
+        const Clock::time_point start = Clock::now();
+        while (Seconds(Clock::now() - start) < work_seconds) {
+        }
+      }
       socket_->send(identity, zmq::send_flags::sndmore);
       socket_->send(zmq::buffer(reply_), zmq::send_flags::none);
       if (stop) return;
@@ -347,9 +384,9 @@ Sizes InProcessRows(int batch, std::vector<Row>* rows) {
     ops.push_back(bytes_op);
   }
   std::vector<Measured> measured = MeasureInterleaved(ops);
-  // The sizes of a real step: request ids of a few 10^4 to 10^6 take 3
-  // varint bytes, like the ids the transports reach.
-  request_id = std::max<uint64_t>(request_id, 1 << 14);
+  // The sizes of a real step, with a request id of 3 varint bytes like the
+  // ids a client reaches in a run (16384 .. 2^21 - 1).
+  request_id = 1 << 14;
   bytes_op();
   Sizes sizes{request_bytes.size(), response_bytes.size()};
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -371,7 +408,7 @@ std::string ipc_directory;  // created on first use, removed at exit
 
 std::string IpcDirectory() {
   if (ipc_directory.empty()) {
-    ipc_directory = [] {
+    // ipc:// paths are limited to about 100 characters.
     std::string base = "/tmp";
     if (const char* tmp = std::getenv("TMPDIR");
         tmp != nullptr && std::strlen(tmp) > 0 && std::strlen(tmp) < 60) {
@@ -379,8 +416,7 @@ std::string IpcDirectory() {
     }
     std::string pattern = base + "/marl-bench-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp failed");
-    return pattern;
-    }();
+    ipc_directory = pattern;
   }
   return ipc_directory;
 }
@@ -429,6 +465,23 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
   reset.set_handle(made->handle());
   Check(client.Reset(reset).status(), "Reset");
   const pb::StepRequest step = StepRequestFor(made->handle(), batch);
+  {
+    // Check that the bare ping-pong carries what this client really sends
+    // and receives (the request id's varint may differ by a byte).
+    pb::Request request;
+    *request.mutable_step() = step;
+    absl::StatusOr<const pb::Response*> response = client.Call(request);
+    Check(response.status(), "Call(step)");
+    request.set_request_id(1 << 14);
+    pb::Response sized = **response;
+    sized.set_request_id(1 << 14);
+    if (request.ByteSizeLong() != sizes.request ||
+        sized.ByteSizeLong() != sizes.response) {
+      Die(absl::StrCat("a ", transport, " step is ", request.ByteSizeLong(),
+                       " + ", sized.ByteSizeLong(), " bytes, not ",
+                       sizes.request, " + ", sizes.response));
+    }
+  }
   auto client_op = [&] {
     absl::StatusOr<const pb::TimeStep*> timestep = client.Step(step);
     if (!timestep.ok()) Die(timestep.status().ToString());
@@ -471,7 +524,13 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
     row.response_bytes = sizes.response;
     row.measured = measured[i];
     if (modes[i] == "client" && want_bare) {
-      row.ratio_to_bare = measured[0].seconds_per_call / measured[1].seconds_per_call;
+      // The median of the repeat-by-repeat ratios: each pair ran back to
+      // back, so a slow spell of the machine cancels out.
+      std::vector<double> ratios;
+      for (size_t r = 0; r < measured[0].samples.size(); ++r) {
+        ratios.push_back(measured[0].samples[r] / measured[1].samples[r]);
+      }
+      row.ratio_to_bare = Median(ratios);
     }
     rows->push_back(row);
   }
@@ -541,24 +600,46 @@ void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) 
     }
     return 0;
   };
+  // Seconds per call of a mode at a batch size, 0 if not measured.
+  auto time_of = [&](const std::string& mode, const std::string& transport,
+                     int batch) -> double {
+    for (const Row& row : rows) {
+      if (row.mode == mode && row.transport == transport && row.batch == batch) {
+        return row.measured.seconds_per_call;
+      }
+    }
+    return 0;
+  };
   auto verdict = [](bool met) { return met ? "met" : "MISSED"; };
   std::printf(
       "\n| transport | client / bare at b%d (target <= 1.5x) | client / bare "
-      "at b%d (target <= 2x) | per-step cost b%d / b%d (target >= 50x) |\n",
-      smallest, largest, smallest, largest);
-  std::printf("|---|--:|--:|--:|\n");
+      "at b%d (target <= 2x) | per-step cost b%d / b%d (target >= 50x) | "
+      "(client - local) / bare at b%d (info) |\n",
+      smallest, largest, smallest, largest, largest);
+  std::printf("|---|--:|--:|--:|--:|\n");
   for (const std::string& transport : transports) {
+    // With one batch size only the first column applies.
+    const bool two = smallest != largest;
     const double r1 = ratio(transport, smallest);
-    const double r2 = ratio(transport, largest);
+    const double r2 = two ? ratio(transport, largest) : 0;
     const auto& m = per_step[{"client", transport}];
-    const double cost = m.count(smallest) && m.count(largest)
+    const double cost = two && m.count(smallest) && m.count(largest)
                             ? m.at(smallest) / m.at(largest)
                             : 0;
-    std::printf("| %s | %s | %s | %s |\n", transport.c_str(),
+    // The round trip without the batch runner's own work (LocalBatch at
+    // the same size) against the bare ping-pong: the protocol's and the
+    // server loop's overhead alone.
+    const double client = time_of("client", transport, largest);
+    const double bare = time_of("bare", transport, largest);
+    const double local = time_of("local", "-", largest);
+    const double net =
+        two && client > 0 && bare > 0 && local > 0 ? (client - local) / bare : 0;
+    std::printf("| %s | %s | %s | %s | %s |\n", transport.c_str(),
                 r1 > 0 ? absl::StrFormat("%.2fx %s", r1, verdict(r1 <= 1.5)).c_str() : "",
                 r2 > 0 ? absl::StrFormat("%.2fx %s", r2, verdict(r2 <= 2.0)).c_str() : "",
                 cost > 0 ? absl::StrFormat("%.1fx %s", cost, verdict(cost >= 50)).c_str()
-                         : "");
+                         : "",
+                net > 0 ? absl::StrFormat("%.2fx", net).c_str() : "");
   }
 }
 
@@ -582,6 +663,17 @@ int Main(int argc, char** argv) {
   if (batches.empty()) Die("--batches is empty");
   std::sort(batches.begin(), batches.end());
   const std::vector<std::string> transports = absl::GetFlag(FLAGS_transports);
+  std::string pinning = "not pinned";
+  if (const int cpu = absl::GetFlag(FLAGS_cpu); cpu >= 0) {
+    // Before any thread starts, so that every thread inherits the mask.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+      Die(absl::StrCat("cannot pin to CPU ", cpu, ": ", std::strerror(errno)));
+    }
+    pinning = absl::StrCat("pinned to CPU ", cpu);
+  }
 
 #if defined(__OPTIMIZE__)
   const char* build = "optimized";
@@ -590,13 +682,14 @@ int Main(int argc, char** argv) {
 #endif
   std::printf("protocol_benchmark: %s, batches %s, transports %s, %d repeats "
               "of >= %.3g s per cell (median shown), %d hardware threads, "
-              "build %s\n\n",
+              "%s, build %s\n\n",
               kEnv, absl::StrJoin(batches, ",").c_str(),
               absl::StrJoin(transports, ",").c_str(),
               absl::GetFlag(FLAGS_repeats),
               absl::GetFlag(FLAGS_min_seconds) /
                   std::max(1, absl::GetFlag(FLAGS_repeats)),
-              static_cast<int>(std::thread::hardware_concurrency()), build);
+              static_cast<int>(std::thread::hardware_concurrency()),
+              pinning.c_str(), build);
   std::fflush(stdout);
 
   const Clock::time_point start = Clock::now();
@@ -625,7 +718,16 @@ int Main(int argc, char** argv) {
   PrintTables(rows, batches);
   std::printf("\ntotal time %.1f s\n", Seconds(Clock::now() - start));
   if (!ipc_directory.empty()) {
-    // ZeroMQ unlinks ipc:// sockets on close; remove their directory.
+    // Remove the ipc:// socket files (ZeroMQ leaves them) and the directory.
+    if (DIR* dir = opendir(ipc_directory.c_str()); dir != nullptr) {
+      while (const dirent* entry = readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name != "." && name != "..") {
+          unlink((ipc_directory + "/" + name).c_str());
+        }
+      }
+      closedir(dir);
+    }
     rmdir(ipc_directory.c_str());
   }
   return 0;
