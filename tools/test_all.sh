@@ -8,11 +8,13 @@ bash tools/setup.sh || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 bazel build //... 2>&1 | tail -n 3
-bazel test //... 2>&1 | tee "$log" | grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|Executed|ERROR" || true
+# Every test really runs (no cached results), each listed with its outcome.
+bazel test //... --nocache_test_results --test_summary=short 2>&1 |
+  tee "$log" | grep -E "^//|Executed|ERROR" || true
 status=${PIPESTATUS[0]}
 
-passed=$(grep -cE "^//.* (PASSED|\(cached\) PASSED)" "$log" || true)
-failed=$(grep -cE "^//.* (FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)" "$log" || true)
+passed=$(grep -cE "^//\S+ +PASSED" "$log" || true)
+failed=$(grep -cE "^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)" "$log" || true)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"

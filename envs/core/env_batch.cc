@@ -100,19 +100,45 @@ absl::StatusOr<std::vector<int32_t>> EnvBatch::ResolveCopies(
   return resolved;
 }
 
-void EnvBatch::ClearRow(const BatchBuffers& out, int64_t row) const {
+void EnvBatch::ClearRows(const BatchBuffers& out, int64_t rows) const {
+  // Rows 0..rows-1 are contiguous in every field: one fill per field.
+  const EnvSpec& s = spec();
+  for (int agent = 0; agent < s.num_agents(); ++agent) {
+    std::fill_n(out.reward[agent], rows, 0.0f);
+  }
+  std::fill_n(out.terminated, rows, false);
+  std::fill_n(out.truncated, rows, false);
+  if (out.info != nullptr) {
+    std::fill_n(out.info, rows * layout_.info_size, 0.0f);
+  }
+  for (int agent = 0; agent < s.num_agents(); ++agent) {
+    std::fill_n(out.observation[agent], rows * layout_.observation_size[agent],
+                0.0f);
+    if (out.action_mask[agent] != nullptr) {
+      std::fill_n(out.action_mask[agent], rows * layout_.mask_size[agent],
+                  true);
+    }
+  }
+  if (out.public_observation != nullptr) {
+    std::fill_n(out.public_observation,
+                rows * layout_.public_observation_size, 0.0f);
+  }
+  if (out.state != nullptr) {
+    std::fill_n(out.state, rows * layout_.state_size, 0.0f);
+  }
+  if (out.current_agent != nullptr) std::fill_n(out.current_agent, rows, 0);
+}
+
+void EnvBatch::ClearObservationRow(const BatchBuffers& out, int64_t row) const {
   const EnvSpec& s = spec();
   for (int agent = 0; agent < s.num_agents(); ++agent) {
     std::fill_n(out.observation[agent] + row * layout_.observation_size[agent],
                 layout_.observation_size[agent], 0.0f);
-    out.reward[agent][row] = 0.0f;
     if (out.action_mask[agent] != nullptr) {
       std::fill_n(out.action_mask[agent] + row * layout_.mask_size[agent],
                   layout_.mask_size[agent], true);
     }
   }
-  out.terminated[row] = false;
-  out.truncated[row] = false;
   if (out.public_observation != nullptr) {
     std::fill_n(out.public_observation + row * layout_.public_observation_size,
                 layout_.public_observation_size, 0.0f);
@@ -121,9 +147,6 @@ void EnvBatch::ClearRow(const BatchBuffers& out, int64_t row) const {
     std::fill_n(out.state + row * layout_.state_size, layout_.state_size, 0.0f);
   }
   if (out.current_agent != nullptr) out.current_agent[row] = 0;
-  if (out.info != nullptr) {
-    std::fill_n(out.info + row * layout_.info_size, layout_.info_size, 0.0f);
-  }
 }
 
 absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
@@ -138,7 +161,6 @@ absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
   auto reset_row = [&](int64_t row) {
     const int32_t c = copies[row];
     if (!seeds.empty()) copies_[c]->Seed(seeds[row]);
-    ClearRow(out, row);
     copies_[c]->Reset(Output(out, layout_, row));
     episode_step_[c] = 0;
     started_[c] = 1;
@@ -153,6 +175,7 @@ absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
     }
   };
   const int64_t rows = static_cast<int64_t>(copies.size());
+  ClearRows(out, rows);
   if (parallel) {
     parallel(rows, reset_row);
   } else {
@@ -200,6 +223,15 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
           "agent '", id, "': expected ", rows, " copies x ", size,
           " = ", rows * size, " actions, got ", given));
     }
+    if (space.is_discrete() && layout_.mask_size[agent] == 0) {
+      // The common case, checked without building a status per row.
+      const int64_t* values = actions.discrete[agent].data();
+      bool in_range = true;
+      for (int64_t row = 0; row < rows; ++row) {
+        in_range &= values[row] >= 0 && values[row] < space.n;
+      }
+      if (in_range) continue;
+    }
     for (int64_t row = 0; row < rows; ++row) {
       absl::Status status =
           integer ? space.CheckInteger(actions.discrete[agent].data() + row * size)
@@ -240,7 +272,6 @@ int EnvBatch::Step(absl::Span<const int32_t> copies,
   auto step_row = [&](int64_t row) {
     const int32_t c = copies[row];
     Env& env = *copies_[c];
-    ClearRow(out, row);
     env.Step(Actions(pointers, layout_, row), Output(out, layout_, row));
     const int32_t step = ++episode_step_[c];
     const bool terminated = out.terminated[row];
@@ -293,7 +324,7 @@ int EnvBatch::Step(absl::Span<const int32_t> copies,
     if (out.info != nullptr) {
       std::copy_n(out.info + row * layout_.info_size, layout_.info_size, info);
     }
-    ClearRow(out, row);
+    ClearObservationRow(out, row);
     env.Reset(Output(out, layout_, row));
     if (out.current_agent != nullptr) current_agent_[c] = out.current_agent[row];
     for (int agent = 0; agent < num_agents; ++agent) {
@@ -310,6 +341,7 @@ int EnvBatch::Step(absl::Span<const int32_t> copies,
     out.truncated[row] = truncated;
     episode_step_[c] = 0;
   };
+  ClearRows(out, rows);
   if (parallel) {
     parallel(rows, step_row);
   } else {

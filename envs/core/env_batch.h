@@ -85,7 +85,12 @@ class EnvBatch {
  private:
   EnvBatch(std::vector<std::unique_ptr<Env>> copies, Settings settings,
            bool auto_reset);
-  void ClearRow(const BatchBuffers& out, int64_t row) const;
+  // Clears rows [0, rows) of every field to the defaults an Env may leave
+  // unwritten (zeros, masks all legal, not terminated).
+  void ClearRows(const BatchBuffers& out, int64_t rows) const;
+  // Clears one row's observation-side fields before an auto-reset (its
+  // reward, flags and info stay: they belong to the ended episode).
+  void ClearObservationRow(const BatchBuffers& out, int64_t row) const;
 
   std::vector<std::unique_ptr<Env>> copies_;
   Settings settings_;
