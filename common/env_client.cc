@@ -50,8 +50,7 @@ struct EnvClient::Impl {
 
   absl::Status Send(const void* data, size_t size) {
     try {
-      if (!socket->send(zmq::const_buffer(data, size),
-                        zmq::send_flags::none)) {
+      if (!socket->send(zmq::const_buffer(data, size), zmq::send_flags::none)) {
         return absl::UnavailableError(
             absl::StrCat("could not send to ", endpoint));
       }
@@ -66,9 +65,9 @@ struct EnvClient::Impl {
     zmq::message_t reply;
     try {
       if (!socket->recv(reply, zmq::recv_flags::none)) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "no answer from ", endpoint, " within ", options.timeout_ms,
-            " ms (is the server running?)"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("no answer from ", endpoint, " within ",
+                         options.timeout_ms, " ms (is the server running?)"));
       }
     } catch (const zmq::error_t& error) {
       return absl::UnavailableError(
@@ -137,15 +136,14 @@ absl::StatusOr<const proto::Response*> EnvClient::Call(
     if (!reply.ok()) return reply.status();
     const proto::Response* response = impl.ParseResponse(*reply);
     if (response == nullptr) {
-      return absl::DataLossError(
-          absl::StrCat("the answer from ", impl.endpoint,
-                       " is not a marl.env.v1.Response"));
+      return absl::DataLossError(absl::StrCat(
+          "the answer from ", impl.endpoint, " is not a marl.env.v1.Response"));
     }
     if (response->request_id() == id) return response;
     if (response->request_id() > id) {
-      return absl::DataLossError(absl::StrCat(
-          "answer to request ", response->request_id(), " while waiting for ",
-          id));
+      return absl::DataLossError(absl::StrCat("answer to request ",
+                                              response->request_id(),
+                                              " while waiting for ", id));
     }
   }
 }
@@ -198,9 +196,8 @@ absl::StatusOr<proto::ListEnvironmentsResponse> EnvClient::ListEnvironments() {
 
 absl::StatusOr<proto::MakeResponse> EnvClient::Make(
     const proto::MakeRequest& request) {
-  auto response = Run(this, &impl_->request, [&](proto::Request* r) {
-    *r->mutable_make() = request;
-  });
+  auto response = Run(this, &impl_->request,
+                      [&](proto::Request* r) { *r->mutable_make() = request; });
   if (!response.ok()) return response.status();
   return (*response)->make();
 }

@@ -32,10 +32,9 @@ absl::StatusOr<Space> FromProto(const pb::Space& space) {
       return Space::Discrete(space.discrete().n());
     case pb::Space::kBox: {
       const pb::Box& box = space.box();
-      Space result = Space::Box(
-          {box.shape().begin(), box.shape().end()},
-          {box.low().begin(), box.low().end()},
-          {box.high().begin(), box.high().end()});
+      Space result = Space::Box({box.shape().begin(), box.shape().end()},
+                                {box.low().begin(), box.low().end()},
+                                {box.high().begin(), box.high().end()});
       if (static_cast<int64_t>(result.low.size()) != result.FlatSize() ||
           static_cast<int64_t>(result.high.size()) != result.FlatSize()) {
         return absl::InvalidArgumentError("box bounds do not match its shape");

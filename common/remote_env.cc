@@ -75,8 +75,8 @@ absl::StatusOr<std::unique_ptr<RemoteEnv>> RemoteEnv::Make(
       if (!like.ok()) return like.status();
       absl::StatusOr<SettingValue> value = ParseSettingValue(text, *like);
       if (!value.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "setting '", name, "': ", value.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("setting '", name, "': ", value.status().message()));
       }
       proto::Setting* setting = make.add_settings();
       setting->set_name(name);

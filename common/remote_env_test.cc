@@ -23,11 +23,10 @@ TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
   auto client = EnvClient::Connect(ClientOptions());
   ASSERT_TRUE(client.ok()) << client.status();
   EXPECT_TRUE((*client)->embedded());
-  auto env = RemoteEnv::Make(
-      client->get(), "matrix_game",
-      {{"payoffs_row", "[[1,0,0],[0,2,0]]"},
-       {"payoffs_column", "[[1,0,0],[0,2,0]]"}},
-      2, 5);
+  auto env = RemoteEnv::Make(client->get(), "matrix_game",
+                             {{"payoffs_row", "[[1,0,0],[0,2,0]]"},
+                              {"payoffs_column", "[[1,0,0],[0,2,0]]"}},
+                             2, 5);
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ((*env)->spec().action_spaces[0], Space::Discrete(2));
   EXPECT_EQ((*env)->spec().action_spaces[1], Space::Discrete(3));
@@ -39,12 +38,12 @@ TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
   EXPECT_EQ((*timestep)->agents(0).reward(0), 2.0f);
   EXPECT_EQ((*timestep)->agents(0).reward(1), 0.0f);
 
-  auto bad_type = RemoteEnv::Make(client->get(), "matrix_game",
-                                  {{"game", "[[1]]"}, {"reward_scale", "x"}},
-                                  1, 0);
+  auto bad_type =
+      RemoteEnv::Make(client->get(), "matrix_game",
+                      {{"game", "[[1]]"}, {"reward_scale", "x"}}, 1, 0);
   EXPECT_EQ(bad_type.status().code(), absl::StatusCode::kInvalidArgument);
-  auto unknown = RemoteEnv::Make(client->get(), "matrix_game",
-                                 {{"no_such", "1"}}, 1, 0);
+  auto unknown =
+      RemoteEnv::Make(client->get(), "matrix_game", {{"no_such", "1"}}, 1, 0);
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(unknown.status().message().find("known:"), std::string::npos);
   EXPECT_EQ(RemoteEnv::Make(client->get(), "nope", {}, 1, 0).status().code(),

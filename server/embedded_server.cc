@@ -11,8 +11,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Start(
   static std::atomic<int> counter{0};
   std::unique_ptr<EmbeddedServer> embedded(new EmbeddedServer());
   embedded->server_ = std::make_unique<EnvServer>(context, options);
-  embedded->endpoint_ = absl::StrCat("inproc://marl-embedded-",
-                                     counter.fetch_add(1));
+  embedded->endpoint_ =
+      absl::StrCat("inproc://marl-embedded-", counter.fetch_add(1));
   if (absl::Status status = embedded->server_->Bind(embedded->endpoint_);
       !status.ok()) {
     return status;

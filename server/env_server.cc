@@ -145,10 +145,9 @@ absl::Status EnvService::DoHandshake(const pb::HandshakeRequest& request,
   response->set_idle_handle_timeout_seconds(
       options_.idle_handle_timeout_seconds);
   if (request.protocol_version() != kServerProtocolVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("client speaks protocol version ",
-                     request.protocol_version(), "; this server speaks ",
-                     kServerProtocolVersion));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "client speaks protocol version ", request.protocol_version(),
+        "; this server speaks ", kServerProtocolVersion));
   }
   return absl::OkStatus();
 }
@@ -180,7 +179,8 @@ absl::Status EnvService::DoMake(const pb::MakeRequest& request,
     return absl::ResourceExhaustedError(absl::StrCat(
         "server holds ", handles_.size(), " handles; close some first"));
   }
-  if (request.auto_reset() != pb::SAME_STEP && request.auto_reset() != pb::NONE) {
+  if (request.auto_reset() != pb::SAME_STEP &&
+      request.auto_reset() != pb::NONE) {
     return absl::InvalidArgumentError("unknown auto_reset mode");
   }
   absl::StatusOr<std::map<std::string, SettingValue>> settings =
@@ -244,22 +244,21 @@ void EnvService::PrepareTimeStep(const HandleState& handle,
   timestep->mutable_copies()->Add(copies.begin(), copies.end());
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
     pb::AgentTimeStep* agent_step = timestep->add_agents();
-    buffers->observation.push_back(Sized(
-        agent_step->mutable_observation(), rows * layout.observation_size[agent]));
+    buffers->observation.push_back(
+        Sized(agent_step->mutable_observation(),
+              rows * layout.observation_size[agent]));
     buffers->reward.push_back(Sized(agent_step->mutable_reward(), rows));
     buffers->action_mask.push_back(
-        layout.mask_size[agent] > 0
-            ? Sized(agent_step->mutable_action_mask(),
-                    rows * layout.mask_size[agent])
-            : nullptr);
+        layout.mask_size[agent] > 0 ? Sized(agent_step->mutable_action_mask(),
+                                            rows * layout.mask_size[agent])
+                                    : nullptr);
   }
   buffers->terminated = Sized(timestep->mutable_terminated(), rows);
   buffers->truncated = Sized(timestep->mutable_truncated(), rows);
   buffers->episode_step = Sized(timestep->mutable_episode_step(), rows);
   if (spec.has_public_observation) {
-    buffers->public_observation =
-        Sized(timestep->mutable_public_observation(),
-              rows * layout.public_observation_size);
+    buffers->public_observation = Sized(timestep->mutable_public_observation(),
+                                        rows * layout.public_observation_size);
   }
   if (spec.has_state) {
     buffers->state = Sized(timestep->mutable_state(), rows * layout.state_size);
@@ -288,10 +287,10 @@ absl::Status EnvService::DoReset(const pb::ResetRequest& request,
   }
   BatchBuffers buffers;
   PrepareTimeStep(**handle, *copies, timestep, &buffers);
-  return batch.Reset(*copies,
-                     absl::MakeConstSpan(request.seeds().data(),
-                                         request.seeds_size()),
-                     buffers, parallel_);
+  return batch.Reset(
+      *copies,
+      absl::MakeConstSpan(request.seeds().data(), request.seeds_size()),
+      buffers, parallel_);
 }
 
 absl::Status EnvService::DoStep(const pb::StepRequest& request,
@@ -381,8 +380,8 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
 
 absl::Status EnvService::DoClose(const pb::CloseRequest& request) {
   if (handles_.erase(request.handle()) == 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "handle ", request.handle(), " is unknown, closed or expired"));
+    return absl::NotFoundError(absl::StrCat("handle ", request.handle(),
+                                            " is unknown, closed or expired"));
   }
   return absl::OkStatus();
 }
@@ -405,7 +404,8 @@ int EnvService::ExpireIdleHandles(std::chrono::steady_clock::time_point now) {
 // ------------------------------------------------------------------ server --
 
 EnvServer::EnvServer(zmq::context_t* context, const ServerOptions& options)
-    : socket_(std::make_unique<zmq::socket_t>(*context, zmq::socket_type::router)),
+    : socket_(
+          std::make_unique<zmq::socket_t>(*context, zmq::socket_type::router)),
       service_(options) {
   socket_->set(zmq::sockopt::linger, 0);
   // Replies to vanished clients are dropped rather than queued forever.

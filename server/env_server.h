@@ -67,7 +67,8 @@ class EnvService {
   absl::Status DoClose(const env::v1::CloseRequest& request);
   absl::StatusOr<HandleState*> FindHandle(uint64_t id);
   // Sizes `timestep` for `rows` rows and points `buffers` into it.
-  void PrepareTimeStep(const HandleState& handle, absl::Span<const int32_t> copies,
+  void PrepareTimeStep(const HandleState& handle,
+                       absl::Span<const int32_t> copies,
                        env::v1::TimeStep* timestep, BatchBuffers* buffers);
 
   ServerOptions options_;

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "common/env_client.h"
@@ -213,14 +212,12 @@ TEST_F(EnvServerTest, BadActionsAreErrorsAndNothingSteps) {
   EXPECT_NE(status.message().find("player_0"), std::string::npos) << status;
   step = ValidStep(handle);
   step.mutable_actions(0)->set_discrete(0, -1);
-  EXPECT_EQ(client_->Step(step).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   // Copies that do not exist or repeat.
   step = ValidStep(handle);
   step.add_copies(0);
   step.add_copies(5);
-  EXPECT_EQ(client_->Step(step).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   step = ValidStep(handle);
   step.add_copies(1);
   step.add_copies(1);
@@ -241,11 +238,9 @@ TEST_F(EnvServerTest, ContinuousActionsAreCheckedAgainstTheBox) {
   step.set_handle(handle);
   step.add_actions()->add_continuous(5.f);
   step.add_actions()->add_continuous(10.5f);
-  EXPECT_EQ(client_->Step(step).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   step.mutable_actions(1)->set_continuous(0, std::nanf(""));
-  EXPECT_EQ(client_->Step(step).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   step.mutable_actions(1)->clear_continuous();
   step.mutable_actions(1)->add_discrete(5);
   EXPECT_EQ(client_->Step(step).status().code(),
@@ -266,8 +261,7 @@ TEST_F(EnvServerTest, UnknownAndClosedHandlesAreNotFound) {
             absl::StatusCode::kNotFound);
   proto::ResetRequest reset;
   reset.set_handle(handle);
-  EXPECT_EQ(client_->Reset(reset).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Reset(reset).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client_->Close(handle).code(), absl::StatusCode::kNotFound);
   ExpectServerHealthy(*client_);
 }

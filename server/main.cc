@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
@@ -44,7 +43,8 @@ int main(int argc, char** argv) {
       "  env_server --endpoint=tcp://127.0.0.1:5555");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_list)) {
-    for (const marl::EnvRegistration* env : marl::EnvRegistry::Global().List()) {
+    for (const marl::EnvRegistration* env :
+         marl::EnvRegistry::Global().List()) {
       std::printf("%s: %s\n", env->name.c_str(), env->description.c_str());
       for (const marl::SettingDecl& decl : env->settings) {
         std::printf("    %s (%s, default %s): %s\n", decl.name.c_str(),
@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   marl::ServerOptions options;
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.parallel_min_rows = absl::GetFlag(FLAGS_parallel_min_rows);
-  options.idle_handle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_seconds);
+  options.idle_handle_timeout_seconds =
+      absl::GetFlag(FLAGS_idle_timeout_seconds);
   options.max_copies_per_handle = absl::GetFlag(FLAGS_max_copies_per_handle);
   options.max_handles = absl::GetFlag(FLAGS_max_handles);
 
@@ -67,10 +68,12 @@ int main(int argc, char** argv) {
   for (const std::string& endpoint : std::vector<std::string>(absl::StrSplit(
            absl::GetFlag(FLAGS_endpoint), ',', absl::SkipEmpty()))) {
     if (absl::Status status = server.Bind(endpoint); !status.ok()) {
-      std::fprintf(stderr, "env_server: %s\n", std::string(status.message()).c_str());
+      std::fprintf(stderr, "env_server: %s\n",
+                   std::string(status.message()).c_str());
       return 1;
     }
-    std::printf("env_server: listening on %s\n", server.last_endpoint().c_str());
+    std::printf("env_server: listening on %s\n",
+                server.last_endpoint().c_str());
   }
   std::fflush(stdout);
   g_server = &server;

@@ -39,7 +39,6 @@
 #include <thread>
 #include <tuple>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
@@ -126,7 +125,8 @@ double TimeCalls(const std::function<void()>& op, double seconds) {
     elapsed = Seconds(Clock::now() - start);
     if (elapsed >= seconds) break;
     const double per_call = elapsed / calls;
-    chunk = std::max<int64_t>(1, static_cast<int64_t>(0.01 * seconds / per_call));
+    chunk =
+        std::max<int64_t>(1, static_cast<int64_t>(0.01 * seconds / per_call));
   }
   return elapsed / calls;
 }
@@ -181,7 +181,8 @@ constexpr int kAgents = 2;
 std::vector<std::vector<int64_t>> Actions(int batch) {
   std::vector<std::vector<int64_t>> actions(kAgents);
   for (int agent = 0; agent < kAgents; ++agent) {
-    for (int c = 0; c < batch; ++c) actions[agent].push_back((c + agent + c / 2) % 2);
+    for (int c = 0; c < batch; ++c)
+      actions[agent].push_back((c + agent + c / 2) % 2);
   }
   return actions;
 }
@@ -191,7 +192,8 @@ pb::StepRequest StepRequestFor(uint64_t handle, int batch) {
   step.set_handle(handle);
   for (const auto& agent_actions : Actions(batch)) {
     pb::AgentActions* actions = step.add_actions();
-    actions->mutable_discrete()->Add(agent_actions.begin(), agent_actions.end());
+    actions->mutable_discrete()->Add(agent_actions.begin(),
+                                     agent_actions.end());
   }
   return step;
 }
@@ -225,7 +227,8 @@ class EchoServer {
       own_context_ = std::make_unique<zmq::context_t>(1);
       context = own_context_.get();
     }
-    socket_ = std::make_unique<zmq::socket_t>(*context, zmq::socket_type::router);
+    socket_ =
+        std::make_unique<zmq::socket_t>(*context, zmq::socket_type::router);
     socket_->set(zmq::sockopt::linger, 0);
     socket_->bind(endpoint);
     endpoint_ = socket_->get(zmq::sockopt::last_endpoint);
@@ -286,7 +289,8 @@ class EchoClient {
       own_context_ = std::make_unique<zmq::context_t>(1);
       context = own_context_.get();
     }
-    socket_ = std::make_unique<zmq::socket_t>(*context, zmq::socket_type::dealer);
+    socket_ =
+        std::make_unique<zmq::socket_t>(*context, zmq::socket_type::dealer);
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::rcvtimeo, 30000);
     socket_->connect(endpoint);
@@ -439,7 +443,8 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
   client_options.embedded_worker_threads = absl::GetFlag(FLAGS_worker_threads);
   std::string bare_endpoint;
   if (transport == "tcp") {
-    server = std::make_unique<TestServer>(BenchServerOptions(), "tcp://127.0.0.1:0");
+    server =
+        std::make_unique<TestServer>(BenchServerOptions(), "tcp://127.0.0.1:0");
     client_options.endpoint = server->endpoint();
     bare_endpoint = "tcp://127.0.0.1:0";
   } else if (transport == "ipc") {
@@ -491,7 +496,8 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
   // its client), otherwise one context per side (like TestServer and
   // EnvClient).
   std::unique_ptr<zmq::context_t> shared_context;
-  if (transport == "inproc") shared_context = std::make_unique<zmq::context_t>(1);
+  if (transport == "inproc")
+    shared_context = std::make_unique<zmq::context_t>(1);
   auto echo_server = std::make_unique<EchoServer>(
       shared_context.get(), bare_endpoint, sizes.response);
   auto echo_client = std::make_unique<EchoClient>(
@@ -547,7 +553,8 @@ std::string Describe(const std::string& mode) {
   return names.at(mode);
 }
 
-void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) {
+void PrintTables(const std::vector<Row>& rows,
+                 const std::vector<int>& batches) {
   const int smallest = batches.front(), largest = batches.back();
   // Cost per environment step at the smallest batch over the largest, per
   // (mode, transport).
@@ -558,7 +565,8 @@ void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) 
   }
   auto cost_ratio = [&](const Row& row) -> std::string {
     const auto& m = per_step[{row.mode, row.transport}];
-    if (row.batch != largest || smallest == largest || !m.count(smallest)) return "";
+    if (row.batch != largest || smallest == largest || !m.count(smallest))
+      return "";
     return absl::StrFormat("%.1fx", m.at(smallest) / m.at(largest));
   };
 
@@ -570,31 +578,32 @@ void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) 
   std::printf("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (const Row& row : rows) {
     const double s = row.measured.seconds_per_call;
-    std::printf("| %s | %s | %d | %s | %s | %s | %.2f | %.1f | %.0f%% | %s | %s |\n",
-                Describe(row.mode).c_str(), row.transport.c_str(), row.batch,
-                row.request_bytes ? absl::StrCat(row.request_bytes).c_str() : "",
-                row.response_bytes ? absl::StrCat(row.response_bytes).c_str() : "",
-                absl::StrFormat("%.0f", row.batch / s).c_str(), s * 1e6,
-                s * 1e9 / row.batch, 100 * row.measured.spread,
-                row.ratio_to_bare > 0
-                    ? absl::StrFormat("%.2fx", row.ratio_to_bare).c_str()
-                    : "",
-                cost_ratio(row).c_str());
+    std::printf(
+        "| %s | %s | %d | %s | %s | %s | %.2f | %.1f | %.0f%% | %s | %s |\n",
+        Describe(row.mode).c_str(), row.transport.c_str(), row.batch,
+        row.request_bytes ? absl::StrCat(row.request_bytes).c_str() : "",
+        row.response_bytes ? absl::StrCat(row.response_bytes).c_str() : "",
+        absl::StrFormat("%.0f", row.batch / s).c_str(), s * 1e6,
+        s * 1e9 / row.batch, 100 * row.measured.spread,
+        row.ratio_to_bare > 0
+            ? absl::StrFormat("%.2fx", row.ratio_to_bare).c_str()
+            : "",
+        cost_ratio(row).c_str());
   }
 
   // The targets, per transport.
   std::vector<std::string> transports;
   for (const Row& row : rows) {
-    if (row.mode == "client" &&
-        std::find(transports.begin(), transports.end(), row.transport) ==
-            transports.end()) {
+    if (row.mode == "client" && std::find(transports.begin(), transports.end(),
+                                          row.transport) == transports.end()) {
       transports.push_back(row.transport);
     }
   }
   if (transports.empty()) return;
   auto ratio = [&](const std::string& transport, int batch) -> double {
     for (const Row& row : rows) {
-      if (row.mode == "client" && row.transport == transport && row.batch == batch) {
+      if (row.mode == "client" && row.transport == transport &&
+          row.batch == batch) {
         return row.ratio_to_bare;
       }
     }
@@ -604,7 +613,8 @@ void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) 
   auto time_of = [&](const std::string& mode, const std::string& transport,
                      int batch) -> double {
     for (const Row& row : rows) {
-      if (row.mode == mode && row.transport == transport && row.batch == batch) {
+      if (row.mode == mode && row.transport == transport &&
+          row.batch == batch) {
         return row.measured.seconds_per_call;
       }
     }
@@ -632,14 +642,19 @@ void PrintTables(const std::vector<Row>& rows, const std::vector<int>& batches) 
     const double client = time_of("client", transport, largest);
     const double bare = time_of("bare", transport, largest);
     const double local = time_of("local", "-", largest);
-    const double net =
-        two && client > 0 && bare > 0 && local > 0 ? (client - local) / bare : 0;
-    std::printf("| %s | %s | %s | %s | %s |\n", transport.c_str(),
-                r1 > 0 ? absl::StrFormat("%.2fx %s", r1, verdict(r1 <= 1.5)).c_str() : "",
-                r2 > 0 ? absl::StrFormat("%.2fx %s", r2, verdict(r2 <= 2.0)).c_str() : "",
-                cost > 0 ? absl::StrFormat("%.1fx %s", cost, verdict(cost >= 50)).c_str()
-                         : "",
-                net > 0 ? absl::StrFormat("%.2fx", net).c_str() : "");
+    const double net = two && client > 0 && bare > 0 && local > 0
+                           ? (client - local) / bare
+                           : 0;
+    std::printf(
+        "| %s | %s | %s | %s | %s |\n", transport.c_str(),
+        r1 > 0 ? absl::StrFormat("%.2fx %s", r1, verdict(r1 <= 1.5)).c_str()
+               : "",
+        r2 > 0 ? absl::StrFormat("%.2fx %s", r2, verdict(r2 <= 2.0)).c_str()
+               : "",
+        cost > 0
+            ? absl::StrFormat("%.1fx %s", cost, verdict(cost >= 50)).c_str()
+            : "",
+        net > 0 ? absl::StrFormat("%.2fx", net).c_str() : "");
   }
 }
 
@@ -680,16 +695,16 @@ int Main(int argc, char** argv) {
 #else
   const char* build = "NOT optimized (fastbuild: use bazel run -c opt)";
 #endif
-  std::printf("protocol_benchmark: %s, batches %s, transports %s, %d repeats "
-              "of >= %.3g s per cell (median shown), %d hardware threads, "
-              "%s, build %s\n\n",
-              kEnv, absl::StrJoin(batches, ",").c_str(),
-              absl::StrJoin(transports, ",").c_str(),
-              absl::GetFlag(FLAGS_repeats),
-              absl::GetFlag(FLAGS_min_seconds) /
-                  std::max(1, absl::GetFlag(FLAGS_repeats)),
-              static_cast<int>(std::thread::hardware_concurrency()),
-              pinning.c_str(), build);
+  std::printf(
+      "protocol_benchmark: %s, batches %s, transports %s, %d repeats "
+      "of >= %.3g s per cell (median shown), %d hardware threads, "
+      "%s, build %s\n\n",
+      kEnv, absl::StrJoin(batches, ",").c_str(),
+      absl::StrJoin(transports, ",").c_str(), absl::GetFlag(FLAGS_repeats),
+      absl::GetFlag(FLAGS_min_seconds) /
+          std::max(1, absl::GetFlag(FLAGS_repeats)),
+      static_cast<int>(std::thread::hardware_concurrency()), pinning.c_str(),
+      build);
   std::fflush(stdout);
 
   const Clock::time_point start = Clock::now();
@@ -701,15 +716,18 @@ int Main(int argc, char** argv) {
     }
   }
   // Group rows by mode and transport, then batch.
-  const std::vector<std::string> order = {"local", "handle", "bytes", "client", "bare"};
+  const std::vector<std::string> order = {"local", "handle", "bytes", "client",
+                                          "bare"};
   std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
     // In-process rows first, by mode then batch; then per transport, by
     // batch, client next to its bare ping-pong.
     auto key = [&](const Row& r) {
-      const int mode = std::find(order.begin(), order.end(), r.mode) - order.begin();
+      const int mode =
+          std::find(order.begin(), order.end(), r.mode) - order.begin();
       const bool transported = r.mode == "client" || r.mode == "bare";
-      const int t = std::find(transports.begin(), transports.end(), r.transport) -
-                    transports.begin();
+      const int t =
+          std::find(transports.begin(), transports.end(), r.transport) -
+          transports.begin();
       return transported ? std::make_tuple(100 + t, r.batch, mode)
                          : std::make_tuple(mode, r.batch, 0);
     };

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-
 #include <zmq.hpp>
 
 #include "server/env_server.h"

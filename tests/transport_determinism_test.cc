@@ -130,7 +130,8 @@ Trace OverProtocol(const std::string& endpoint, const std::string& env_name,
   return trace;
 }
 
-class TransportDeterminismTest : public ::testing::TestWithParam<std::string> {};
+class TransportDeterminismTest : public ::testing::TestWithParam<std::string> {
+};
 
 TEST_P(TransportDeterminismTest, SameSeedSameTrajectoryEverywhere) {
   const std::string env_name = GetParam();
@@ -162,7 +163,8 @@ TEST_P(TransportDeterminismTest, SameSeedSameTrajectoryEverywhere) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Environments, TransportDeterminismTest,
-                         ::testing::Values("matrix_game", "iterated_matrix_game",
+                         ::testing::Values("matrix_game",
+                                           "iterated_matrix_game",
                                            "max_of_two_quadratics",
                                            "beauty_contest"));
 

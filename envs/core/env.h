@@ -15,16 +15,16 @@ namespace marl {
 // the spec has no such field. Per-agent vectors have one entry per agent
 // (null entries for agents without the field).
 struct BatchBuffers {
-  std::vector<float*> observation;      // per agent
-  std::vector<float*> reward;           // per agent, 1 per row
-  std::vector<bool*> action_mask;       // per agent (null if not Discrete)
-  bool* terminated = nullptr;           // 1 per row
-  bool* truncated = nullptr;            // 1 per row
-  int32_t* episode_step = nullptr;      // 1 per row
+  std::vector<float*> observation;  // per agent
+  std::vector<float*> reward;       // per agent, 1 per row
+  std::vector<bool*> action_mask;   // per agent (null if not Discrete)
+  bool* terminated = nullptr;       // 1 per row
+  bool* truncated = nullptr;        // 1 per row
+  int32_t* episode_step = nullptr;  // 1 per row
   float* public_observation = nullptr;
   float* state = nullptr;
-  int32_t* current_agent = nullptr;     // 1 per row, sequential specs only
-  float* info = nullptr;                // len(info_keys) per row
+  int32_t* current_agent = nullptr;  // 1 per row, sequential specs only
+  float* info = nullptr;             // len(info_keys) per row
 };
 
 // Per-copy sizes of every BatchBuffers field, derived from a spec.
@@ -78,8 +78,8 @@ class Output {
 
 // One copy's actions, read from the request's packed arrays.
 struct BatchActions {
-  std::vector<const int64_t*> discrete;   // per agent, null for Box agents
-  std::vector<const float*> continuous;   // per agent, null otherwise
+  std::vector<const int64_t*> discrete;  // per agent, null for Box agents
+  std::vector<const float*> continuous;  // per agent, null otherwise
 };
 
 class Actions {

@@ -86,9 +86,9 @@ absl::StatusOr<std::vector<int32_t>> EnvBatch::ResolveCopies(
   std::vector<char> seen(copies_.size(), 0);
   for (int32_t c : copies) {
     if (c < 0 || c >= num_copies()) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "copy ", c, " does not exist (the handle has ", num_copies(),
-          " copies)"));
+      return absl::OutOfRangeError(
+          absl::StrCat("copy ", c, " does not exist (the handle has ",
+                       num_copies(), " copies)"));
     }
     if (seen[c]) {
       return absl::InvalidArgumentError(
@@ -120,8 +120,8 @@ void EnvBatch::ClearRows(const BatchBuffers& out, int64_t rows) const {
     }
   }
   if (out.public_observation != nullptr) {
-    std::fill_n(out.public_observation,
-                rows * layout_.public_observation_size, 0.0f);
+    std::fill_n(out.public_observation, rows * layout_.public_observation_size,
+                0.0f);
   }
   if (out.state != nullptr) {
     std::fill_n(out.state, rows * layout_.state_size, 0.0f);
@@ -166,7 +166,8 @@ absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
     started_[c] = 1;
     finished_[c] = 0;
     out.episode_step[row] = 0;
-    if (out.current_agent != nullptr) current_agent_[c] = out.current_agent[row];
+    if (out.current_agent != nullptr)
+      current_agent_[c] = out.current_agent[row];
     for (int agent = 0; agent < spec().num_agents(); ++agent) {
       if (out.action_mask[agent] == nullptr) continue;
       const int64_t n = layout_.mask_size[agent];
@@ -191,8 +192,8 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
   if (static_cast<int>(actions.discrete.size()) != s.num_agents() ||
       static_cast<int>(actions.continuous.size()) != s.num_agents()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected actions for ", s.num_agents(),
-                     " agents, got ", actions.discrete.size()));
+        absl::StrCat("expected actions for ", s.num_agents(), " agents, got ",
+                     actions.discrete.size()));
   }
   for (int32_t c : copies) {
     if (!started_[c]) {
@@ -214,14 +215,15 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
     const int64_t other = integer ? actions.continuous[agent].size()
                                   : actions.discrete[agent].size();
     if (other != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent '", id, "' has a ", space.DebugString(), " action space: send ",
-          integer ? "discrete" : "continuous", " actions only"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("agent '", id, "' has a ", space.DebugString(),
+                       " action space: send ",
+                       integer ? "discrete" : "continuous", " actions only"));
     }
     if (given != rows * size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent '", id, "': expected ", rows, " copies x ", size,
-          " = ", rows * size, " actions, got ", given));
+      return absl::InvalidArgumentError(
+          absl::StrCat("agent '", id, "': expected ", rows, " copies x ", size,
+                       " = ", rows * size, " actions, got ", given));
     }
     if (space.is_discrete() && layout_.mask_size[agent] == 0) {
       // The common case, checked without building a status per row.
@@ -234,8 +236,9 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
     }
     for (int64_t row = 0; row < rows; ++row) {
       absl::Status status =
-          integer ? space.CheckInteger(actions.discrete[agent].data() + row * size)
-                  : space.CheckFloat(actions.continuous[agent].data() + row * size);
+          integer
+              ? space.CheckInteger(actions.discrete[agent].data() + row * size)
+              : space.CheckFloat(actions.continuous[agent].data() + row * size);
       if (!status.ok()) {
         return absl::Status(status.code(),
                             absl::StrCat("agent '", id, "', copy ", copies[row],
@@ -259,8 +262,7 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
 
 int EnvBatch::Step(absl::Span<const int32_t> copies,
                    const PackedActions& actions, const BatchBuffers& out,
-                   const FinalBuffers& final_out,
-                   const ParallelFor& parallel) {
+                   const FinalBuffers& final_out, const ParallelFor& parallel) {
   const EnvSpec& s = spec();
   const int num_agents = s.num_agents();
   BatchActions pointers;
@@ -326,7 +328,8 @@ int EnvBatch::Step(absl::Span<const int32_t> copies,
     }
     ClearObservationRow(out, row);
     env.Reset(Output(out, layout_, row));
-    if (out.current_agent != nullptr) current_agent_[c] = out.current_agent[row];
+    if (out.current_agent != nullptr)
+      current_agent_[c] = out.current_agent[row];
     for (int agent = 0; agent < num_agents; ++agent) {
       out.reward[agent][row] = rewards[agent];
       if (out.action_mask[agent] == nullptr) continue;
@@ -450,10 +453,10 @@ absl::Status LocalBatch::StepAll(
   PackedActions actions;
   for (int agent = 0; agent < num_agents; ++agent) {
     const bool integer = spec().action_spaces[agent].is_integer();
-    actions.discrete.push_back(
-        integer && agent < static_cast<int>(discrete.size())
-            ? absl::Span<const int64_t>(discrete[agent])
-            : absl::Span<const int64_t>());
+    actions.discrete.push_back(integer &&
+                                       agent < static_cast<int>(discrete.size())
+                                   ? absl::Span<const int64_t>(discrete[agent])
+                                   : absl::Span<const int64_t>());
     actions.continuous.push_back(
         !integer && agent < static_cast<int>(continuous.size())
             ? absl::Span<const float>(continuous[agent])
@@ -468,8 +471,7 @@ absl::Status LocalBatch::StepAll(
 }
 
 const std::vector<bool>& LocalBatch::action_mask(int agent) const {
-  const int64_t size =
-      batch_->num_copies() * batch_->layout().mask_size[agent];
+  const int64_t size = batch_->num_copies() * batch_->layout().mask_size[agent];
   const bool* data = mask_storage_[agent].get();
   mask_view_[agent].assign(data, data + (data ? size : 0));
   return mask_view_[agent];

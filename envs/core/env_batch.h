@@ -31,8 +31,8 @@ struct PackedActions {
 // compact arrays of final_count rows, in row order. The caller sizes each
 // array for `rows` entries (the most that can end in one step).
 struct FinalBuffers {
-  std::vector<int32_t>* rows = nullptr;           // rows that ended
-  std::vector<float*> observation;                // per agent
+  std::vector<int32_t>* rows = nullptr;  // rows that ended
+  std::vector<float*> observation;       // per agent
   float* public_observation = nullptr;
   float* state = nullptr;
 };
@@ -101,7 +101,7 @@ class EnvBatch {
   std::vector<char> finished_;         // per copy: ended, awaiting reset
   // Each copy's current action masks, for checking the next actions.
   std::vector<std::vector<char>> legal_;  // [agent][copy * n + a]
-  std::vector<int32_t> current_agent_;  // per copy, turn-based specs
+  std::vector<int32_t> current_agent_;    // per copy, turn-based specs
   // Per-row scratch for auto-reset rows: final observations (written in
   // parallel, then compacted), and the ended episode's rewards and infos.
   std::vector<std::vector<float>> final_scratch_;  // [agents + public + state]

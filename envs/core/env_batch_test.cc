@@ -55,12 +55,13 @@ class CountingEnv : public Env {
   int count_ = 0;
 };
 
-MARL_REGISTER_ENV({"test_counting",
-                   "counts steps",
-                   {{"limit", "episode limit", int64_t{3}}},
-                   [](const Settings& s) -> absl::StatusOr<std::unique_ptr<Env>> {
-                     return std::make_unique<CountingEnv>(s.GetInt("limit"));
-                   }});
+MARL_REGISTER_ENV(
+    {"test_counting",
+     "counts steps",
+     {{"limit", "episode limit", int64_t{3}}},
+     [](const Settings& s) -> absl::StatusOr<std::unique_ptr<Env>> {
+       return std::make_unique<CountingEnv>(s.GetInt("limit"));
+     }});
 
 LocalBatch MakeBatch(int copies, uint64_t seed, bool auto_reset = true) {
   auto batch = EnvBatch::Create("test_counting", {}, copies, seed, auto_reset);
@@ -71,11 +72,11 @@ LocalBatch MakeBatch(int copies, uint64_t seed, bool auto_reset = true) {
 TEST(EnvBatchTest, UnknownEnvironmentAndSettingAreErrors) {
   EXPECT_EQ(EnvBatch::Create("nope", {}, 1, 0, true).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(EnvBatch::Create("test_counting", {{"limitt", int64_t{2}}}, 1, 0,
-                             true)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      EnvBatch::Create("test_counting", {{"limitt", int64_t{2}}}, 1, 0, true)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(EnvBatch::Create("test_counting", {{"limit", 2.5}}, 1, 0, true)
                 .status()
                 .code(),

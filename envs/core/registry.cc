@@ -36,9 +36,9 @@ absl::StatusOr<const EnvRegistration*> EnvRegistry::Find(
   if (it == registrations_.end()) {
     std::vector<std::string> known;
     for (const auto& entry : registrations_) known.push_back(entry.first);
-    return absl::NotFoundError(absl::StrCat("unknown environment '", name,
-                                            "'; known: ",
-                                            absl::StrJoin(known, ", ")));
+    return absl::NotFoundError(
+        absl::StrCat("unknown environment '", name,
+                     "'; known: ", absl::StrJoin(known, ", ")));
   }
   return &it->second;
 }

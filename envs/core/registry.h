@@ -56,8 +56,8 @@ struct EnvRegisterer {
 #define MARL_REGISTER_ENV_CONCAT_INNER(a, b) a##b
 #define MARL_REGISTER_ENV_CONCAT(a, b) MARL_REGISTER_ENV_CONCAT_INNER(a, b)
 // MARL_REGISTER_ENV({"name", "description", {settings...}, factory});
-#define MARL_REGISTER_ENV(...)                                            \
-  static const ::marl::EnvRegisterer MARL_REGISTER_ENV_CONCAT(            \
+#define MARL_REGISTER_ENV(...)                                 \
+  static const ::marl::EnvRegisterer MARL_REGISTER_ENV_CONCAT( \
       marl_env_registerer_, __COUNTER__)(::marl::EnvRegistration __VA_ARGS__)
 
 }  // namespace marl

@@ -31,7 +31,8 @@ class ArrayParser {
   absl::Status ParseList(size_t depth, std::vector<double>* values,
                          std::vector<int64_t>* shape) {
     SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != '[') return Error("expected '['");
+    if (pos_ >= text_.size() || text_[pos_] != '[')
+      return Error("expected '['");
     ++pos_;
     int64_t count = 0;
     SkipSpace();
@@ -165,8 +166,8 @@ absl::StatusOr<SettingValue> ParseSettingValue(const std::string& text,
       return SettingValue(*std::move(array));
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "cannot parse '", text, "' as ", SettingTypeName(like)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot parse '", text, "' as ", SettingTypeName(like)));
 }
 
 absl::StatusOr<Settings> Settings::Resolve(
@@ -182,8 +183,8 @@ absl::StatusOr<Settings> Settings::Resolve(
       std::vector<std::string> known;
       for (const SettingDecl& decl : decls) known.push_back(decl.name);
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown setting '", name, "'; known: ",
-          known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
+          "unknown setting '", name,
+          "'; known: ", known.empty() ? "(none)" : absl::StrJoin(known, ", ")));
     }
     if (it->second.index() == value.index()) {
       it->second = value;
@@ -191,10 +192,9 @@ absl::StatusOr<Settings> Settings::Resolve(
                std::holds_alternative<int64_t>(value)) {
       it->second = static_cast<double>(std::get<int64_t>(value));
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("setting '", name, "' takes ",
-                       SettingTypeName(it->second), ", got ",
-                       SettingTypeName(value)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "setting '", name, "' takes ", SettingTypeName(it->second), ", got ",
+          SettingTypeName(value)));
     }
   }
   return settings;

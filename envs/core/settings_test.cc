@@ -28,8 +28,8 @@ TEST(SettingsTest, ParsesArraysWithShape) {
 }
 
 TEST(SettingsTest, RejectsMalformedArrays) {
-  for (const char* bad : {"[[0,3],[1]]", "[[0,3],1]", "[1,", "[]", "[1,x]",
-                          "[1] 2", "1,2"}) {
+  for (const char* bad :
+       {"[[0,3],[1]]", "[[0,3],1]", "[1,", "[]", "[1,x]", "[1] 2", "1,2"}) {
     EXPECT_FALSE(ParseSettingValue(bad, DoubleArray()).ok()) << bad;
   }
 }

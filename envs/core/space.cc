@@ -60,9 +60,9 @@ absl::Status Space::CheckInteger(const int64_t* values) const {
   if (kind == Kind::kMultiDiscrete) {
     for (size_t k = 0; k < nvec.size(); ++k) {
       if (values[k] < 0 || values[k] >= nvec[k]) {
-        return absl::OutOfRangeError(absl::StrCat("multi-discrete element ", k,
-                                                  " = ", values[k],
-                                                  " outside [0, ", nvec[k], ")"));
+        return absl::OutOfRangeError(
+            absl::StrCat("multi-discrete element ", k, " = ", values[k],
+                         " outside [0, ", nvec[k], ")"));
       }
     }
     return absl::OkStatus();
