@@ -1,0 +1,66 @@
+#ifndef MARL_COMMON_JOINT_LEARNER_H_
+#define MARL_COMMON_JOINT_LEARNER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/core/env_spec.h"
+
+namespace marl {
+
+// One batched step of every copy, seen by a learner. Arrays are the
+// protocol's copy-major layout (row c = copy c), one pointer per agent in
+// spec order. For a copy whose episode ended and was auto-reset, the
+// next observation is the ended episode's final observation, not the new
+// episode's first.
+struct TransitionBatch {
+  int num_copies = 0;
+  std::vector<const float*> observation;       // [copies, obs size]
+  std::vector<const int64_t*> discrete_action;  // [copies, size] or null
+  std::vector<const float*> continuous_action;  // [copies, size] or null
+  std::vector<const float*> reward;            // [copies]
+  std::vector<const float*> next_observation;  // [copies, obs size]
+  const bool* terminated = nullptr;            // [copies]: no bootstrap
+  const bool* truncated = nullptr;             // [copies]: bootstrap
+};
+
+// An algorithm's learners for all agents of one environment: what the
+// shared training loop (common/training_loop.h) drives. Implementations
+// own their randomness (seeded at construction) so runs repeat.
+class JointLearner {
+ public:
+  virtual ~JointLearner() = default;
+
+  // Chooses every agent's action for every copy. `observation[agent]` is
+  // [copies, obs size]; write into `discrete[agent]` (Discrete /
+  // MultiDiscrete agents) or `continuous[agent]` (Box agents), both already
+  // sized num_copies x action size. `deterministic` = evaluation (greedy /
+  // mean action).
+  virtual void Act(const std::vector<const float*>& observation,
+                   int num_copies, bool deterministic,
+                   std::vector<std::vector<int64_t>>* discrete,
+                   std::vector<std::vector<float>>* continuous) = 0;
+
+  // Learns from one batched step (stores it, updates, or both).
+  virtual void Learn(const TransitionBatch& batch) = 0;
+
+  // Scalars for the agent's train records (losses, temperatures, policy
+  // probabilities ...), read every log period.
+  virtual std::vector<std::pair<std::string, double>> Metrics(
+      int agent) const {
+    return {};
+  }
+
+  // The whole learner state, for checkpoints; Load restores it (an error
+  // if it belongs to another environment or algorithm).
+  virtual absl::StatusOr<std::string> Save() const = 0;
+  virtual absl::Status Load(const std::string& bytes) = 0;
+};
+
+}  // namespace marl
+
+#endif  // MARL_COMMON_JOINT_LEARNER_H_
