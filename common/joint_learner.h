@@ -19,13 +19,13 @@ namespace marl {
 // episode's first.
 struct TransitionBatch {
   int num_copies = 0;
-  std::vector<const float*> observation;       // [copies, obs size]
+  std::vector<const float*> observation;        // [copies, obs size]
   std::vector<const int64_t*> discrete_action;  // [copies, size] or null
   std::vector<const float*> continuous_action;  // [copies, size] or null
-  std::vector<const float*> reward;            // [copies]
-  std::vector<const float*> next_observation;  // [copies, obs size]
-  const bool* terminated = nullptr;            // [copies]: no bootstrap
-  const bool* truncated = nullptr;             // [copies]: bootstrap
+  std::vector<const float*> reward;             // [copies]
+  std::vector<const float*> next_observation;   // [copies, obs size]
+  const bool* terminated = nullptr;             // [copies]: no bootstrap
+  const bool* truncated = nullptr;              // [copies]: bootstrap
 };
 
 // An algorithm's learners for all agents of one environment: what the
@@ -40,8 +40,8 @@ class JointLearner {
   // MultiDiscrete agents) or `continuous[agent]` (Box agents), both already
   // sized num_copies x action size. `deterministic` = evaluation (greedy /
   // mean action).
-  virtual void Act(const std::vector<const float*>& observation,
-                   int num_copies, bool deterministic,
+  virtual void Act(const std::vector<const float*>& observation, int num_copies,
+                   bool deterministic,
                    std::vector<std::vector<int64_t>>* discrete,
                    std::vector<std::vector<float>>* continuous) = 0;
 
@@ -50,8 +50,7 @@ class JointLearner {
 
   // Scalars for the agent's train records (losses, temperatures, policy
   // probabilities ...), read every log period.
-  virtual std::vector<std::pair<std::string, double>> Metrics(
-      int agent) const {
+  virtual std::vector<std::pair<std::string, double>> Metrics(int agent) const {
     return {};
   }
 
@@ -59,6 +58,22 @@ class JointLearner {
   // if it belongs to another environment or algorithm).
   virtual absl::StatusOr<std::string> Save() const = 0;
   virtual absl::Status Load(const std::string& bytes) = 0;
+
+  // Optional extras (defaults do nothing), added for the shared loop:
+
+  // Legal-action masks for the next Act call: per agent [copies, n] bools
+  // (true = legal) or null when the environment sends none. Valid until
+  // that Act returns.
+  virtual void SetActionMasks(const std::vector<const bool*>& masks) {}
+
+  // The first error the learner hit inside Act or Learn (an observation
+  // outside its table, ...); the loop checks it after each call and stops
+  // the run with it. Act and Learn stay void so learners need no plumbing.
+  virtual absl::Status status() const { return absl::OkStatus(); }
+
+  // A JSON object describing the learner (kinds, hyperparameters) for the
+  // run's config.json under "learner"; empty = none.
+  virtual std::string ConfigJson() const { return ""; }
 };
 
 }  // namespace marl

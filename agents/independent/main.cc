@@ -14,40 +14,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agents/independent/trainer.h"
-#include "common/remote_env.h"
+#include "common/training_flags.h"
 
-ABSL_FLAG(std::string, endpoint, "",
-          "Environment server endpoint (tcp://host:port, ipc://path). Empty: "
-          "start an embedded in-process server.");
-ABSL_FLAG(int, timeout_ms, 30000,
-          "How long one server call may take before the run fails.");
-ABSL_FLAG(std::string, env, "matrix_game",
-          "Environment name (matrix_game, iterated_matrix_game, "
-          "max_of_two_quadratics, beauty_contest, ...).");
-ABSL_FLAG(std::string, env_settings, "",
-          "Environment settings as name=value pairs separated by commas, e.g. "
-          "'game=climbing' or 'payoffs_row=[[4,0],[0,2]],payoffs_column=[[4,"
-          "0],[0,2]]' (commas inside brackets belong to the value).");
-ABSL_FLAG(int, num_copies, 8,
-          "Environment copies stepped together in one batched request.");
-ABSL_FLAG(uint64_t, seed, 0,
-          "Run seed: environment copies, learners (and torch) derive their "
-          "seeds from it.");
-ABSL_FLAG(std::string, mode, "train",
-          "'train': train then evaluate; 'eval': evaluate the checkpoint given "
-          "by --restore.");
-ABSL_FLAG(int64_t, steps, 20000,
-          "Training length in environment transitions summed over all copies "
-          "(one batched step of --num_copies copies counts --num_copies); "
-          "rounded up to a whole number of batched steps.");
 ABSL_FLAG(std::string, learner, "auto",
           "'auto' (soft_q for Discrete actions, sac for Box actions), "
           "'soft_q' or 'sac'.");
@@ -89,33 +61,6 @@ ABSL_FLAG(int64_t, sac_warmup, 256,
 ABSL_FLAG(double, sac_update_ratio, 0.25,
           "sac: gradient updates per transition observed (fractions "
           "accumulate; 0.25 with 8 copies = 2 updates per batched step).");
-// Evaluation, logging, checkpoints.
-ABSL_FLAG(int64_t, eval_every, 0,
-          "Evaluate every this many transitions (0 = only at the end). "
-          "Evaluation uses greedy (soft_q: argmax Q) / deterministic (sac: "
-          "tanh of the mean) policies on a separate environment handle.");
-ABSL_FLAG(int, eval_episodes, 100, "Episodes per evaluation.");
-ABSL_FLAG(int64_t, log_every, 1000,
-          "Write train metrics (episode_return, losses, temperature, "
-          "prob_a<k> of small discrete games, steps_per_second) every this "
-          "many transitions (0 = never).");
-ABSL_FLAG(int, return_window, 100,
-          "Episodes in the moving average of returns shown on screen.");
-ABSL_FLAG(double, progress_seconds, 5.0,
-          "Seconds between progress lines on screen.");
-ABSL_FLAG(std::string, runs_root, "runs",
-          "Directory that holds run directories.");
-ABSL_FLAG(std::string, run_name, "",
-          "Run directory name under --runs_root (empty = "
-          "independent_<env>_seed<seed>_<time>).");
-ABSL_FLAG(
-    int64_t, checkpoint_every, 0,
-    "Save a checkpoint (checkpoints/step_<N>) every this many transitions "
-    "(0 = only checkpoints/final at the end).");
-ABSL_FLAG(std::string, restore, "",
-          "Checkpoint file to load before training or evaluating (e.g. "
-          "runs/<run>/checkpoints/final); required by --mode=eval. The "
-          "environment and --learner must match the checkpoint's.");
 
 namespace marl {
 namespace {
@@ -134,21 +79,27 @@ absl::StatusOr<std::vector<int64_t>> ParseHidden(const std::string& text) {
 }
 
 absl::StatusOr<IndependentOptions> OptionsFromFlags() {
+  absl::StatusOr<TrainingOptions> loop = TrainingOptionsFromFlags();
+  if (!loop.ok()) return loop.status();
   IndependentOptions o;
-  o.endpoint = absl::GetFlag(FLAGS_endpoint);
-  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
-  o.env = absl::GetFlag(FLAGS_env);
-  absl::StatusOr<std::map<std::string, std::string>> settings =
-      ParseSettingsFlag(absl::GetFlag(FLAGS_env_settings));
-  if (!settings.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--env_settings: ", settings.status().message()));
-  }
-  o.env_settings = *std::move(settings);
-  o.num_copies = absl::GetFlag(FLAGS_num_copies);
-  o.seed = absl::GetFlag(FLAGS_seed);
-  o.mode = absl::GetFlag(FLAGS_mode);
-  o.steps = absl::GetFlag(FLAGS_steps);
+  o.endpoint = loop->endpoint;
+  o.timeout_ms = loop->timeout_ms;
+  o.env = loop->env;
+  o.env_settings = loop->env_settings;
+  o.num_copies = loop->num_copies;
+  o.seed = loop->seed;
+  o.mode = loop->mode;
+  o.steps = loop->steps;
+  o.eval_every = loop->eval_every;
+  o.eval_episodes = loop->eval_episodes;
+  o.log_every = loop->log_every;
+  o.return_window = loop->return_window;
+  o.progress_seconds = loop->progress_seconds;
+  o.progress = loop->progress;
+  o.runs_root = loop->runs_root;
+  o.run_name = loop->run_name;
+  o.checkpoint_every = loop->checkpoint_every;
+  o.restore = loop->restore;
   o.learner = absl::GetFlag(FLAGS_learner);
 
   o.soft_q.learning_rate = absl::GetFlag(FLAGS_soft_q_lr);
@@ -174,16 +125,6 @@ absl::StatusOr<IndependentOptions> OptionsFromFlags() {
   o.sac.warmup = absl::GetFlag(FLAGS_sac_warmup);
   o.sac.update_ratio = absl::GetFlag(FLAGS_sac_update_ratio);
 
-  o.eval_every = absl::GetFlag(FLAGS_eval_every);
-  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
-  o.log_every = absl::GetFlag(FLAGS_log_every);
-  o.return_window = absl::GetFlag(FLAGS_return_window);
-  o.progress_seconds = absl::GetFlag(FLAGS_progress_seconds);
-  o.progress = &std::cout;
-  o.runs_root = absl::GetFlag(FLAGS_runs_root);
-  o.run_name = absl::GetFlag(FLAGS_run_name);
-  o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
-  o.restore = absl::GetFlag(FLAGS_restore);
   return o;
 }
 
@@ -207,23 +148,13 @@ int Main() {
 }  // namespace marl
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Independent learners (tabular soft Q-learning / soft actor-critic per "
-      "agent) on an environment of the environment server.\n"
-      "  independent --env=matrix_game --env_settings=game=climbing "
-      "--steps=50000");
-  // --help lists the flags of this folder (the default matches only a file
-  // named after the binary, and ours is main.cc).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "agents/independent/");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::cerr << "independent: error: unexpected argument '" << positional[1]
-              << "' (flags are --name=value)" << std::endl;
+  if (!marl::ParseAgentCommandLine(
+          argc, argv, "independent",
+          "Independent learners (tabular soft Q-learning / soft actor-critic "
+          "per agent) on an environment of the environment server.\n"
+          "  independent --env=matrix_game --env_settings=game=climbing "
+          "--steps=50000",
+          "agents/independent/")) {
     return 2;
   }
   // Nothing should throw past the Status boundary; this is the last guard

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/soft_math.h"
+#include "common/temperature_schedule.h"
 
 namespace marl {
 namespace {
@@ -57,10 +59,9 @@ SoftQLearner::SoftQLearner(int64_t num_observations, int64_t num_actions,
 
 double SoftQLearner::ScheduledTemperature(const SoftQOptions& options,
                                           int64_t t) {
-  // pow, not repeated multiplication, so restoring a step reproduces alpha.
-  return std::max(
-      options.alpha_min,
-      options.alpha * std::pow(options.alpha_decay, static_cast<double>(t)));
+  return TemperatureSchedule::Exponential(options.alpha, options.alpha_decay,
+                                          options.alpha_min)
+      .At(t);
 }
 
 double SoftQLearner::temperature() const {
@@ -70,25 +71,9 @@ double SoftQLearner::temperature() const {
 void SoftQLearner::ProbabilitiesAt(int64_t obs, double alpha,
                                    std::vector<double>* probs,
                                    const bool* mask) const {
-  probs->assign(static_cast<size_t>(num_actions_), 0.0);
-  const double* row = &q_[obs * num_actions_];
-  // Subtract the max before exponentiating: Q/alpha gets large as alpha
-  // decays.
-  double max_logit = -std::numeric_limits<double>::infinity();
-  for (int64_t a = 0; a < num_actions_; ++a) {
-    if (mask == nullptr || mask[a]) max_logit = std::max(max_logit, row[a]);
-  }
-  if (!std::isfinite(max_logit)) {  // everything masked: fall back to uniform
-    probs->assign(static_cast<size_t>(num_actions_), 1.0 / num_actions_);
-    return;
-  }
-  double total = 0;
-  for (int64_t a = 0; a < num_actions_; ++a) {
-    if (mask != nullptr && !mask[a]) continue;
-    (*probs)[a] = std::exp((row[a] - max_logit) / alpha);
-    total += (*probs)[a];
-  }
-  for (double& p : *probs) p /= total;
+  probs->resize(static_cast<size_t>(num_actions_));
+  SoftmaxPolicy(&q_[obs * num_actions_], nullptr, mask, num_actions_, alpha,
+                probs->data());
 }
 
 void SoftQLearner::Probabilities(int64_t obs, std::vector<double>* probs,
@@ -97,40 +82,16 @@ void SoftQLearner::Probabilities(int64_t obs, std::vector<double>* probs,
 }
 
 double SoftQLearner::SoftValue(int64_t obs) const {
-  const double alpha = temperature();
-  const double* row = &q_[obs * num_actions_];
-  const double max_q = *std::max_element(row, row + num_actions_);
-  double total = 0;
-  for (int64_t a = 0; a < num_actions_; ++a) {
-    total += std::exp((row[a] - max_q) / alpha);
-  }
-  return max_q + alpha * std::log(total);
+  return SoftMax(&q_[obs * num_actions_], num_actions_, temperature());
 }
 
 int64_t SoftQLearner::Sample(int64_t obs, const bool* mask) {
   Probabilities(obs, &scratch_, mask);
-  // Inverse-CDF sampling with our own engine: std::discrete_distribution's
-  // algorithm is implementation-defined, this is reproducible everywhere.
-  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  double cumulative = 0;
-  int64_t last_legal = 0;
-  for (int64_t a = 0; a < num_actions_; ++a) {
-    if (scratch_[a] <= 0) continue;
-    last_legal = a;
-    cumulative += scratch_[a];
-    if (u < cumulative) return a;
-  }
-  return last_legal;  // rounding left u just above the total
+  return SampleIndex(scratch_.data(), num_actions_, &rng_);
 }
 
 int64_t SoftQLearner::Greedy(int64_t obs, const bool* mask) const {
-  const double* row = &q_[obs * num_actions_];
-  int64_t best = -1;
-  for (int64_t a = 0; a < num_actions_; ++a) {
-    if (mask != nullptr && !mask[a]) continue;
-    if (best < 0 || row[a] > row[best]) best = a;
-  }
-  return best < 0 ? 0 : best;
+  return ArgMax(&q_[obs * num_actions_], mask, num_actions_);
 }
 
 double SoftQLearner::Update(int64_t obs, int64_t action, double reward,

@@ -10,11 +10,13 @@
 #include "absl/status/statusor.h"
 #include "agents/independent/sac_learner.h"
 #include "agents/independent/soft_q_learner.h"
+#include "common/training_loop.h"
 
 namespace marl {
 
-// Everything a run of independent learners needs; main.cc fills it from
-// flags, tests fill it directly.
+// Everything a run of independent learners needs: the shared loop's
+// options (common/training_loop.h) plus the learners'. main.cc fills it
+// from flags, tests fill it directly.
 struct IndependentOptions {
   // Environment server endpoint; empty = an embedded in-process server.
   std::string endpoint;
@@ -70,16 +72,20 @@ struct IndependentResult {
   std::string run_directory;
 };
 
-// Connects (or embeds a server), makes the environment, builds one learner
-// per agent, trains (mode "train") or only evaluates a restored checkpoint
-// (mode "eval"), logging to a RunWriter run directory. Errors (bad
-// options, unknown environment, unsupported spaces, a server failure) come
-// back as statuses.
+// The shared training loop (common/training_loop.h, algorithm name
+// "independent") driving an IndependentLearner: connects (or embeds a
+// server), makes the environment, builds one learner per agent, trains
+// (mode "train") or only evaluates a restored checkpoint (mode "eval"),
+// logging to a run directory. Errors (bad options, unknown environment,
+// unsupported spaces, a server failure) come back as statuses.
 absl::StatusOr<IndependentResult> RunIndependent(
     const IndependentOptions& options);
 
 // The end-of-run summary for the screen.
 std::string FormatIndependentResult(const IndependentResult& result);
+
+// The loop's part of the options.
+TrainingOptions ToTrainingOptions(const IndependentOptions& options);
 
 }  // namespace marl
 

@@ -1,0 +1,511 @@
+#include "agents/independent/independent_learner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/json.h"
+#include "common/training_loop.h"
+#include "envs/core/env_spec.h"
+
+namespace marl {
+namespace {
+
+using Values = std::vector<std::pair<std::string, double>>;
+
+constexpr char kCheckpointMagic[] = "marl-independent-checkpoint-v1";
+// Probabilities are logged for tables up to this many entries.
+constexpr int64_t kMaxLoggedProbabilities = 64;
+
+// A Discrete observation arrives as its index written as a float.
+absl::StatusOr<int64_t> DiscreteIndex(float value, int64_t n,
+                                      const std::string& agent) {
+  const int64_t index = std::llround(value);
+  if (!(std::fabs(value - static_cast<float>(index)) < 1e-3f) || index < 0 ||
+      index >= n) {
+    return absl::OutOfRangeError(
+        absl::StrCat("agent ", agent, " got observation ", value,
+                     ", not an index of its Discrete(", n, ") space"));
+  }
+  return index;
+}
+
+// ------------------------------------------------------------ learners --
+
+}  // namespace
+
+// One agent's learner behind one interface, so the loop does not care which
+// algorithm an agent runs. Rows are the environment's packed layout.
+class AgentLearner {
+ public:
+  virtual ~AgentLearner() = default;
+  virtual const char* kind() const = 0;
+  // Actions for `n` rows of observations; `mask` (n x actions, or null)
+  // marks legal Discrete actions.
+  virtual absl::Status Act(const float* obs, const bool* mask, int n,
+                           bool deterministic, int64_t* discrete,
+                           float* continuous) = 0;
+  virtual absl::Status Observe(const float* obs, const int64_t* discrete,
+                               const float* continuous, float reward,
+                               const float* next_obs, bool terminated) = 0;
+  // After each batched step (SAC runs its banked gradient updates here).
+  virtual void Train() {}
+  // Losses since the last call (then reset), the temperature, and what
+  // the policy does at `obs` (probabilities of small tables, the greedy
+  // action).
+  virtual absl::Status Metrics(const float* obs, Values* values) = 0;
+  virtual absl::StatusOr<std::vector<double>> GreedyAction(
+      const float* obs) = 0;
+  virtual absl::StatusOr<std::string> Save() const = 0;
+  virtual absl::Status Load(const std::string& bytes) = 0;
+};
+
+namespace {
+
+class SoftQAgent : public AgentLearner {
+ public:
+  SoftQAgent(std::string id, SoftQLearner learner, int64_t num_actions)
+      : id_(std::move(id)),
+        learner_(std::move(learner)),
+        num_actions_(num_actions) {}
+
+  const char* kind() const override { return "soft_q"; }
+
+  absl::Status Act(const float* obs, const bool* mask, int n,
+                   bool deterministic, int64_t* discrete,
+                   float* continuous) override {
+    for (int i = 0; i < n; ++i) {
+      absl::StatusOr<int64_t> s = Index(obs[i]);
+      if (!s.ok()) return s.status();
+      const bool* row_mask = mask ? mask + i * num_actions_ : nullptr;
+      discrete[i] = deterministic ? learner_.Greedy(*s, row_mask)
+                                  : learner_.Sample(*s, row_mask);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Observe(const float* obs, const int64_t* discrete,
+                       const float* continuous, float reward,
+                       const float* next_obs, bool terminated) override {
+    absl::StatusOr<int64_t> s = Index(obs[0]);
+    if (!s.ok()) return s.status();
+    absl::StatusOr<int64_t> next = Index(next_obs[0]);
+    if (!next.ok()) return next.status();
+    const double td =
+        learner_.Update(*s, discrete[0], reward, *next, terminated);
+    td_squared_ += td * td;
+    ++td_count_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Metrics(const float* obs, Values* values) override {
+    if (td_count_ > 0) values->push_back({"loss_q", td_squared_ / td_count_});
+    td_squared_ = 0;
+    td_count_ = 0;
+    values->push_back({"temperature", learner_.temperature()});
+    absl::StatusOr<int64_t> s = Index(obs[0]);
+    if (!s.ok()) return s.status();
+    std::vector<double> probs;
+    learner_.Probabilities(*s, &probs);
+    double entropy = 0;
+    for (double p : probs) entropy -= p > 0 ? p * std::log(p) : 0.0;
+    values->push_back({"entropy", entropy});
+    const int64_t num_obs = learner_.num_observations();
+    if (num_obs * num_actions_ <= kMaxLoggedProbabilities) {
+      // prob_a<k> for one-state games (matrix games); prob_s<s>_a<k> else.
+      for (int64_t state = 0; state < num_obs; ++state) {
+        learner_.Probabilities(state, &probs);
+        for (int64_t a = 0; a < num_actions_; ++a) {
+          values->push_back({num_obs == 1
+                                 ? absl::StrCat("prob_a", a)
+                                 : absl::StrCat("prob_s", state, "_a", a),
+                             probs[a]});
+        }
+      }
+    }
+    values->push_back({"greedy_action", double(learner_.Greedy(*s))});
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
+    absl::StatusOr<int64_t> s = Index(obs[0]);
+    if (!s.ok()) return s.status();
+    return std::vector<double>{double(learner_.Greedy(*s))};
+  }
+
+  absl::StatusOr<std::string> Save() const override {
+    return learner_.Serialize();
+  }
+  absl::Status Load(const std::string& bytes) override {
+    return learner_.Restore(bytes);
+  }
+
+ private:
+  absl::StatusOr<int64_t> Index(float value) const {
+    return DiscreteIndex(value, learner_.num_observations(), id_);
+  }
+
+  std::string id_;
+  SoftQLearner learner_;
+  int64_t num_actions_;
+  double td_squared_ = 0;
+  int64_t td_count_ = 0;
+};
+
+class SacAgent : public AgentLearner {
+ public:
+  SacAgent(std::string id, std::unique_ptr<SacLearner> learner,
+           const Space& obs_space)
+      : id_(std::move(id)),
+        learner_(std::move(learner)),
+        obs_space_(obs_space),
+        raw_obs_size_(obs_space.FlatSize()) {}
+
+  const char* kind() const override { return "sac"; }
+
+  absl::Status Act(const float* obs, const bool* mask, int n,
+                   bool deterministic, int64_t* discrete,
+                   float* continuous) override {
+    encoded_.resize(static_cast<size_t>(n * learner_->obs_dim()));
+    for (int i = 0; i < n; ++i) {
+      absl::Status s = Encode(obs + i * raw_obs_size_,
+                              encoded_.data() + i * learner_->obs_dim());
+      if (!s.ok()) return s;
+    }
+    learner_->Act(encoded_.data(), n, deterministic, continuous);
+    return absl::OkStatus();
+  }
+
+  absl::Status Observe(const float* obs, const int64_t* discrete,
+                       const float* continuous, float reward,
+                       const float* next_obs, bool terminated) override {
+    const int64_t d = learner_->obs_dim();
+    encoded_.resize(static_cast<size_t>(2 * d));
+    if (absl::Status s = Encode(obs, encoded_.data()); !s.ok()) return s;
+    if (absl::Status s = Encode(next_obs, encoded_.data() + d); !s.ok()) {
+      return s;
+    }
+    learner_->Observe(encoded_.data(), continuous, reward, encoded_.data() + d,
+                      terminated);
+    return absl::OkStatus();
+  }
+
+  void Train() override {
+    SacLosses losses;
+    const int n = learner_->TrainPending(&losses);
+    if (n == 0) return;
+    sum_.critic_loss += n * losses.critic_loss;
+    sum_.actor_loss += n * losses.actor_loss;
+    sum_.entropy += n * losses.entropy;
+    sum_.q_mean += n * losses.q_mean;
+    sum_.alpha_loss += n * losses.alpha_loss;
+    updates_ += n;
+  }
+
+  absl::Status Metrics(const float* obs, Values* values) override {
+    if (updates_ > 0) {
+      values->push_back({"loss_q", sum_.critic_loss / updates_});
+      values->push_back({"loss_actor", sum_.actor_loss / updates_});
+      values->push_back({"entropy", sum_.entropy / updates_});
+      values->push_back({"q_mean", sum_.q_mean / updates_});
+      if (learner_->options().auto_entropy) {
+        values->push_back({"loss_alpha", sum_.alpha_loss / updates_});
+      }
+    }
+    sum_ = SacLosses();
+    updates_ = 0;
+    values->push_back({"temperature", learner_->alpha()});
+    values->push_back({"updates", double(learner_->updates())});
+    absl::StatusOr<std::vector<double>> greedy = GreedyAction(obs);
+    if (!greedy.ok()) return greedy.status();
+    for (size_t k = 0; k < greedy->size() && k < 8; ++k) {
+      values->push_back({greedy->size() == 1
+                             ? std::string("greedy_action")
+                             : absl::StrCat("greedy_action_", k),
+                         (*greedy)[k]});
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
+    std::vector<float> action(static_cast<size_t>(learner_->action_dim()));
+    if (absl::Status s = Act(obs, nullptr, 1, true, nullptr, action.data());
+        !s.ok()) {
+      return s;
+    }
+    return std::vector<double>(action.begin(), action.end());
+  }
+
+  absl::StatusOr<std::string> Save() const override { return learner_->Save(); }
+  absl::Status Load(const std::string& bytes) override {
+    return learner_->Load(bytes);
+  }
+
+ private:
+  // One-hot for a Discrete observation, the floats as they are for a Box.
+  absl::Status Encode(const float* raw, float* out) const {
+    if (!obs_space_.is_discrete()) {
+      std::copy(raw, raw + raw_obs_size_, out);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<int64_t> index = DiscreteIndex(raw[0], obs_space_.n, id_);
+    if (!index.ok()) return index.status();
+    std::fill(out, out + obs_space_.n, 0.0f);
+    out[*index] = 1.0f;
+    return absl::OkStatus();
+  }
+
+  std::string id_;
+  std::unique_ptr<SacLearner> learner_;
+  Space obs_space_;
+  int64_t raw_obs_size_;
+  std::vector<float> encoded_;
+  SacLosses sum_;
+  int64_t updates_ = 0;
+};
+
+// ---------------------------------------------------------- checkpoints --
+
+// "<magic>\n<agents>\n" then per agent "<id>\n<kind>\n<bytes>\n" + bytes:
+// binary-safe (torch archives hold NULs), and self-describing enough to
+// refuse a checkpoint of another environment or learner.
+std::string PackCheckpoint(const std::vector<std::string>& ids,
+                           const std::vector<std::string>& kinds,
+                           const std::vector<std::string>& blobs) {
+  std::string out = absl::StrCat(kCheckpointMagic, "\n", ids.size(), "\n");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    absl::StrAppend(&out, ids[i], "\n", kinds[i], "\n", blobs[i].size(), "\n",
+                    blobs[i]);
+  }
+  return out;
+}
+
+struct CheckpointEntry {
+  std::string id, kind, bytes;
+};
+
+absl::StatusOr<std::vector<CheckpointEntry>> UnpackCheckpoint(
+    const std::string& data) {
+  size_t pos = 0;
+  auto line = [&](std::string* out) {
+    const size_t end = data.find('\n', pos);
+    if (end == std::string::npos) return false;
+    *out = data.substr(pos, end - pos);
+    pos = end + 1;
+    return true;
+  };
+  const absl::Status bad = absl::InvalidArgumentError(
+      absl::StrCat("not an independent-learner checkpoint (expected '",
+                   kCheckpointMagic, "' format)"));
+  std::string text;
+  if (!line(&text) || text != kCheckpointMagic || !line(&text)) return bad;
+  char* end = nullptr;
+  const long count = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || count < 0 || count > 10000) {
+    return bad;
+  }
+  std::vector<CheckpointEntry> entries(static_cast<size_t>(count));
+  for (CheckpointEntry& e : entries) {
+    if (!line(&e.id) || !line(&e.kind) || !line(&text)) return bad;
+    const unsigned long long size = std::strtoull(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || size > data.size() - pos) {
+      return bad;
+    }
+    e.bytes = data.substr(pos, size);
+    pos += size;
+  }
+  return entries;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
+    const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
+    const SoftQOptions& soft_q, const SacOptions& sac) {
+  if (learner != "auto" && learner != "soft_q" && learner != "sac") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learner must be 'auto', 'soft_q' or 'sac', got '", learner, "'"));
+  }
+  std::unique_ptr<IndependentLearner> out(new IndependentLearner());
+  out->spec_ = spec;
+  const std::vector<std::string>& ids = spec.agent_ids;
+  for (int a = 0; a < spec.num_agents(); ++a) {
+    const Space& obs = spec.observation_spaces[a];
+    const Space& act = spec.action_spaces[a];
+    const uint64_t seed = DeriveSeed(run_seed, 1 + a);
+    std::string kind = learner;
+    if (kind == "auto") kind = act.is_box() ? "sac" : "soft_q";
+    if (act.is_multi_discrete() || obs.is_multi_discrete()) {
+      return absl::UnimplementedError(
+          absl::StrCat("agent ", ids[a], ": MultiDiscrete spaces (observation ",
+                       obs.DebugString(), ", action ", act.DebugString(),
+                       ") have no independent learner"));
+    }
+    if (kind == "soft_q") {
+      if (!act.is_discrete() || !obs.is_discrete()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "agent ", ids[a],
+            ": soft_q needs Discrete observations and actions, got "
+            "observation ",
+            obs.DebugString(), " and action ", act.DebugString(),
+            act.is_box() ? " (use --learner=sac or auto)" : ""));
+      }
+      absl::StatusOr<SoftQLearner> q =
+          SoftQLearner::Create(obs.n, act.n, soft_q, seed);
+      if (!q.ok()) return q.status();
+      out->learners_.push_back(
+          std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n));
+    } else {
+      if (!act.is_box()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("agent ", ids[a], ": sac needs Box actions, got ",
+                         act.DebugString(), " (use --learner=soft_q or auto)"));
+      }
+      const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
+      absl::StatusOr<std::unique_ptr<SacLearner>> s =
+          SacLearner::Create(obs_dim, act.low, act.high, sac, seed);
+      if (!s.ok()) {
+        return absl::Status(
+            s.status().code(),
+            absl::StrCat("agent ", ids[a], ": ", s.status().message()));
+      }
+      out->learners_.push_back(
+          std::make_unique<SacAgent>(ids[a], *std::move(s), obs));
+    }
+    out->kinds_.push_back(kind);
+  }
+  out->masks_.assign(spec.num_agents(), nullptr);
+
+  JsonObject learners;
+  for (int a = 0; a < spec.num_agents(); ++a) {
+    learners.Add(ids[a], out->kinds_[a]);
+  }
+  JsonObject q_json;
+  q_json.Add("lr", soft_q.learning_rate)
+      .Add("gamma", soft_q.gamma)
+      .Add("alpha", soft_q.alpha)
+      .Add("alpha_min", soft_q.alpha_min)
+      .Add("alpha_decay", soft_q.alpha_decay);
+  JsonObject sac_json;
+  sac_json.Add("hidden", absl::StrJoin(sac.hidden, ","))
+      .Add("actor_lr", sac.actor_lr)
+      .Add("critic_lr", sac.critic_lr)
+      .Add("alpha", sac.alpha)
+      .Add("auto_entropy", sac.auto_entropy)
+      .Add("alpha_lr", sac.alpha_lr)
+      .Add("target_entropy", sac.target_entropy)
+      .Add("batch_size", sac.batch_size)
+      .Add("tau", sac.tau)
+      .Add("gamma", sac.gamma)
+      .Add("buffer_capacity", sac.buffer_capacity)
+      .Add("warmup", sac.warmup)
+      .Add("update_ratio", sac.update_ratio);
+  JsonObject config;
+  config.Add("learner", learner)
+      .AddRaw("learners", learners.Build())
+      .AddRaw("soft_q", q_json.Build())
+      .AddRaw("sac", sac_json.Build());
+  out->config_json_ = config.Build();
+  return out;
+}
+
+IndependentLearner::~IndependentLearner() = default;
+
+void IndependentLearner::Act(const std::vector<const float*>& observation,
+                             int num_copies, bool deterministic,
+                             std::vector<std::vector<int64_t>>* discrete,
+                             std::vector<std::vector<float>>* continuous) {
+  if (!status_.ok()) return;
+  const int n = spec_.num_agents();
+  if (first_obs_.empty()) {
+    first_obs_.resize(n);
+    for (int a = 0; a < n; ++a) {
+      first_obs_[a].assign(
+          observation[a],
+          observation[a] + spec_.observation_spaces[a].FlatSize());
+    }
+  }
+  for (int a = 0; a < n; ++a) {
+    const bool box = spec_.action_spaces[a].is_box();
+    absl::Status s =
+        learners_[a]->Act(observation[a], masks_[a], num_copies, deterministic,
+                          box ? nullptr : (*discrete)[a].data(),
+                          box ? (*continuous)[a].data() : nullptr);
+    if (!s.ok()) return Fail(std::move(s));
+  }
+}
+
+void IndependentLearner::Learn(const TransitionBatch& batch) {
+  if (!status_.ok()) return;
+  for (int a = 0; a < spec_.num_agents(); ++a) {
+    const int64_t obs_size = spec_.observation_spaces[a].FlatSize();
+    const int64_t act_size = spec_.action_spaces[a].FlatSize();
+    for (int r = 0; r < batch.num_copies; ++r) {
+      const int64_t* d = batch.discrete_action[a]
+                             ? batch.discrete_action[a] + r * act_size
+                             : nullptr;
+      const float* c = batch.continuous_action[a]
+                           ? batch.continuous_action[a] + r * act_size
+                           : nullptr;
+      absl::Status s = learners_[a]->Observe(
+          batch.observation[a] + r * obs_size, d, c, batch.reward[a][r],
+          batch.next_observation[a] + r * obs_size, batch.terminated[r]);
+      if (!s.ok()) return Fail(std::move(s));
+    }
+  }
+  // SAC runs its banked gradient updates once per batched step.
+  for (auto& learner : learners_) learner->Train();
+}
+
+std::vector<std::pair<std::string, double>> IndependentLearner::Metrics(
+    int agent) const {
+  Values values;
+  if (first_obs_.empty()) return values;
+  // Metrics reset the learners' loss accumulators: logically const for the
+  // loop (it reads them once per log period).
+  absl::Status s = learners_[agent]->Metrics(first_obs_[agent].data(), &values);
+  if (!s.ok()) const_cast<IndependentLearner*>(this)->Fail(std::move(s));
+  return values;
+}
+
+absl::StatusOr<std::string> IndependentLearner::Save() const {
+  std::vector<std::string> kinds, blobs;
+  for (const auto& learner : learners_) {
+    absl::StatusOr<std::string> bytes = learner->Save();
+    if (!bytes.ok()) return bytes.status();
+    kinds.push_back(learner->kind());
+    blobs.push_back(*std::move(bytes));
+  }
+  return PackCheckpoint(spec_.agent_ids, kinds, blobs);
+}
+
+absl::Status IndependentLearner::Load(const std::string& data) {
+  absl::StatusOr<std::vector<CheckpointEntry>> entries = UnpackCheckpoint(data);
+  if (!entries.ok()) return entries.status();
+  const int n = spec_.num_agents();
+  if (static_cast<int>(entries->size()) != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the checkpoint holds ", entries->size(),
+                     " agents but the environment has ", n));
+  }
+  for (int a = 0; a < n; ++a) {
+    const CheckpointEntry& e = (*entries)[a];
+    if (e.id != spec_.agent_ids[a] || e.kind != learners_[a]->kind()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent ", a, " is ", e.id, " (", e.kind, ") but this run has ",
+          spec_.agent_ids[a], " (", learners_[a]->kind(), ")"));
+    }
+    if (absl::Status s = learners_[a]->Load(e.bytes); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("agent ", spec_.agent_ids[a],
+                                                 ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace marl

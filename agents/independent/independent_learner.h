@@ -1,0 +1,71 @@
+#ifndef MARL_AGENTS_INDEPENDENT_INDEPENDENT_LEARNER_H_
+#define MARL_AGENTS_INDEPENDENT_INDEPENDENT_LEARNER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agents/independent/sac_learner.h"
+#include "agents/independent/soft_q_learner.h"
+#include "common/joint_learner.h"
+#include "envs/core/env_spec.h"
+
+namespace marl {
+
+class AgentLearner;  // one agent's soft-Q or SAC learner (in the .cc)
+
+// Independent learners as one JointLearner for the shared training loop:
+// every agent learns alone (tabular soft Q-learning for Discrete
+// observations and actions, SAC for Box actions), treating the others as
+// part of the environment.
+class IndependentLearner : public JointLearner {
+ public:
+  // `learner` is "auto" (soft_q for Discrete actions, sac for Box),
+  // "soft_q" or "sac". Agent a's seed is DeriveSeed(run_seed, 1 + a).
+  // INVALID_ARGUMENT / UNIMPLEMENTED for spaces the chosen learner cannot
+  // handle.
+  static absl::StatusOr<std::unique_ptr<IndependentLearner>> Create(
+      const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
+      const SoftQOptions& soft_q, const SacOptions& sac);
+  ~IndependentLearner() override;
+
+  // The learner kind per agent, "soft_q" or "sac".
+  const std::vector<std::string>& kinds() const { return kinds_; }
+
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override;
+  void Learn(const TransitionBatch& batch) override;
+  std::vector<std::pair<std::string, double>> Metrics(int agent) const override;
+  absl::StatusOr<std::string> Save() const override;
+  absl::Status Load(const std::string& bytes) override;
+  void SetActionMasks(const std::vector<const bool*>& masks) override {
+    masks_ = masks;
+  }
+  absl::Status status() const override { return status_; }
+  std::string ConfigJson() const override { return config_json_; }
+
+ private:
+  IndependentLearner() = default;
+  void Fail(absl::Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+
+  EnvSpec spec_;
+  std::vector<std::string> kinds_;
+  std::vector<std::unique_ptr<AgentLearner>> learners_;
+  std::vector<const bool*> masks_;
+  // Each agent's first observation seen (copy 0 of the first Act): the
+  // state the per-log policy metrics describe.
+  std::vector<std::vector<float>> first_obs_;
+  absl::Status status_;
+  std::string config_json_;
+};
+
+}  // namespace marl
+
+#endif  // MARL_AGENTS_INDEPENDENT_INDEPENDENT_LEARNER_H_

@@ -1,0 +1,121 @@
+#include "common/training_flags.h"
+
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/remote_env.h"
+
+ABSL_FLAG(std::string, endpoint, "",
+          "Environment server endpoint (tcp://host:port, ipc://path). Empty: "
+          "start an embedded in-process server.");
+ABSL_FLAG(int, timeout_ms, 30000,
+          "How long one server call may take before the run fails.");
+ABSL_FLAG(std::string, env, "matrix_game",
+          "Environment name (matrix_game, iterated_matrix_game, "
+          "max_of_two_quadratics, beauty_contest, ...).");
+ABSL_FLAG(std::string, env_settings, "",
+          "Environment settings as name=value pairs separated by commas, e.g. "
+          "'game=climbing' or 'payoffs_row=[[4,0],[0,2]],payoffs_column=[[4,"
+          "0],[0,2]]' (commas inside brackets belong to the value).");
+ABSL_FLAG(int, num_copies, 8,
+          "Environment copies stepped together in one batched request.");
+ABSL_FLAG(uint64_t, seed, 0,
+          "Run seed: environment copies and learners derive their seeds from "
+          "it.");
+ABSL_FLAG(std::string, mode, "train",
+          "'train': train then evaluate; 'eval': evaluate the checkpoint given "
+          "by --restore.");
+ABSL_FLAG(int64_t, steps, 20000,
+          "Training length in environment transitions summed over all copies "
+          "(one batched step of --num_copies copies counts --num_copies); "
+          "rounded up to a whole number of batched steps.");
+ABSL_FLAG(int64_t, eval_every, 0,
+          "Evaluate every this many transitions (0 = only at the end). "
+          "Evaluation plays the greedy / deterministic policies on a separate "
+          "environment handle.");
+ABSL_FLAG(int, eval_episodes, 100, "Episodes per evaluation.");
+ABSL_FLAG(int64_t, log_every, 1000,
+          "Write train metrics (episode_return, the learner's losses, "
+          "temperatures and policy probabilities, steps_per_second) every "
+          "this many transitions (0 = never).");
+ABSL_FLAG(int, return_window, 100,
+          "Episodes in the moving average of returns shown on screen.");
+ABSL_FLAG(double, progress_seconds, 5.0,
+          "Seconds between progress lines on screen.");
+ABSL_FLAG(std::string, runs_root, "runs",
+          "Directory that holds run directories.");
+ABSL_FLAG(std::string, run_name, "",
+          "Run directory name under --runs_root (empty = "
+          "<algorithm>_<env>_seed<seed>_<time>).");
+ABSL_FLAG(
+    int64_t, checkpoint_every, 0,
+    "Save a checkpoint (checkpoints/step_<N>) every this many transitions "
+    "(0 = only checkpoints/final at the end).");
+ABSL_FLAG(std::string, restore, "",
+          "Checkpoint file to load before training or evaluating (e.g. "
+          "runs/<run>/checkpoints/final); required by --mode=eval. The "
+          "environment and the algorithm's options must match the "
+          "checkpoint's.");
+
+namespace marl {
+
+absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
+  TrainingOptions o;
+  o.endpoint = absl::GetFlag(FLAGS_endpoint);
+  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  o.env = absl::GetFlag(FLAGS_env);
+  absl::StatusOr<std::map<std::string, std::string>> settings =
+      ParseSettingsFlag(absl::GetFlag(FLAGS_env_settings));
+  if (!settings.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--env_settings: ", settings.status().message()));
+  }
+  o.env_settings = *std::move(settings);
+  o.num_copies = absl::GetFlag(FLAGS_num_copies);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.mode = absl::GetFlag(FLAGS_mode);
+  o.steps = absl::GetFlag(FLAGS_steps);
+  o.eval_every = absl::GetFlag(FLAGS_eval_every);
+  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  o.log_every = absl::GetFlag(FLAGS_log_every);
+  o.return_window = absl::GetFlag(FLAGS_return_window);
+  o.progress_seconds = absl::GetFlag(FLAGS_progress_seconds);
+  o.progress = &std::cout;
+  o.runs_root = absl::GetFlag(FLAGS_runs_root);
+  o.run_name = absl::GetFlag(FLAGS_run_name);
+  o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  o.restore = absl::GetFlag(FLAGS_restore);
+  return o;
+}
+
+bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
+                           absl::string_view usage,
+                           absl::string_view agent_folder) {
+  absl::SetProgramUsageMessage(usage);
+  // --help lists the agent's flags and the loop's (the default matches
+  // only a file named after the binary, and ours are main.cc files).
+  static std::string* folder = new std::string(agent_folder);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, *folder) ||
+           absl::StrContains(file, "common/training_flags");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << program << ": error: unexpected argument '" << positional[1]
+              << "' (flags are --name=value)" << std::endl;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace marl
