@@ -1,0 +1,178 @@
+#include "agents/maddpg/maddpg_learner.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agents/maddpg/deep_joint_base.h"
+#include "agents/maddpg/maddpg_losses.h"
+#include "common/nn/mlp.h"
+#include "common/nn/q_network.h"
+#include "common/temperature_schedule.h"
+
+namespace marl {
+namespace maddpg {
+
+torch::Tensor CriticTarget(nn::QNetwork& target_critic, int agent,
+                           const torch::Tensor& next_joint_obs,
+                           const std::vector<torch::Tensor>& next_actions,
+                           const torch::Tensor& reward,
+                           const torch::Tensor& done, double gamma) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor next_q =
+      target_critic
+          ->forward(next_joint_obs, next_actions[agent],
+                    deep::ConcatOthers(next_actions, agent))
+          .squeeze(-1);
+  return deep::BellmanTarget(reward, done, next_q, gamma);
+}
+
+torch::Tensor ActorLoss(nn::QNetwork& critic, int agent,
+                        const torch::Tensor& joint_obs,
+                        std::vector<torch::Tensor> actions,
+                        const torch::Tensor& own_action) {
+  actions[agent] = own_action;
+  return -critic
+              ->forward(joint_obs, own_action,
+                        deep::ConcatOthers(actions, agent))
+              .mean();
+}
+
+namespace {
+
+class MaddpgLearner : public deep::DeepJointLearner {
+ public:
+  absl::Status Setup(const EnvSpec& spec, const MaddpgOptions& options,
+                     uint64_t seed) {
+    options_ = options;
+    absl::Status s = Init(spec, options.base, seed, "maddpg");
+    if (!s.ok()) return s;
+    if (!(options.actor_lr > 0 && options.critic_lr > 0 && options.tau > 0 &&
+          options.tau <= 1)) {
+      return absl::InvalidArgumentError(
+          "maddpg: learning rates must be > 0 and tau in (0, 1]");
+    }
+    noise_ =
+        TemperatureSchedule::Rommeo(options.noise_min, options.noise_initial,
+                                    options.noise_rate, options.noise_delay);
+    s = noise_.Validate("maddpg exploration noise");
+    if (!s.ok()) return s;
+    for (int i = 0; i < num_agents(); ++i) {
+      actors_.push_back(nn::MakeMlp(obs_dim(i), options.hidden, action_dim(i),
+                                    nn::Activation::kRelu,
+                                    nn::Activation::kTanh));
+      nn::QNetworkOptions q;
+      q.obs_dim = total_obs_dim();
+      q.action_dim = action_dim(i);
+      q.other_action_dim = other_action_dim(i);
+      q.hidden = options.hidden;
+      critics_.emplace_back(q);
+      target_actors_.push_back(nn::CloneTarget(actors_.back()));
+      target_critics_.push_back(nn::CloneTarget(critics_.back()));
+      actor_opts_.push_back(std::make_unique<torch::optim::Adam>(
+          actors_.back()->parameters(),
+          torch::optim::AdamOptions(options.actor_lr)));
+      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+          critics_.back()->parameters(),
+          torch::optim::AdamOptions(options.critic_lr)));
+    }
+    set_config_json(absl::StrCat(
+        "{\"kind\": \"maddpg\", \"hidden\": [",
+        absl::StrJoin(options.hidden, ", "), "], \"actor_lr\": ",
+        options.actor_lr, ", \"critic_lr\": ", options.critic_lr,
+        ", \"tau\": ", options.tau, ", \"gamma\": ", options.base.gamma,
+        ", \"batch_size\": ", options.base.batch_size, ", \"warmup\": ",
+        options.base.warmup, ", \"update_ratio\": ", options.base.update_ratio,
+        ", \"noise\": ", noise_.ToJson(), "}"));
+    return absl::OkStatus();
+  }
+
+ protected:
+  torch::Tensor Policy(int agent, const std::vector<torch::Tensor>& obs,
+                       bool deterministic) override {
+    torch::Tensor a = actors_[agent]->forward(obs[agent]);
+    if (deterministic) return a;
+    const double sigma = noise_.At(transitions());
+    SetMetric(agent, "noise_std", sigma);
+    return a + sigma * torch::randn(a.sizes(), generator());
+  }
+
+  void Update(const deep::Minibatch& b) override {
+    const int n = num_agents();
+    const torch::Tensor x = torch::cat(b.obs, -1);
+    const torch::Tensor x_next = torch::cat(b.next_obs, -1);
+    std::vector<torch::Tensor> next_actions(n);
+    {
+      torch::NoGradGuard no_grad;
+      for (int j = 0; j < n; ++j) {
+        next_actions[j] = target_actors_[j]->forward(b.next_obs[j]);
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      const torch::Tensor y =
+          CriticTarget(target_critics_[i], i, x_next, next_actions, b.reward[i],
+                       b.done, base_options().gamma);
+      const torch::Tensor q =
+          critics_[i]
+              ->forward(x, b.action[i], deep::ConcatOthers(b.action, i))
+              .squeeze(-1);
+      const torch::Tensor critic_loss = (q - y).pow(2).mean();
+      critic_opts_[i]->zero_grad();
+      critic_loss.backward();
+      critic_opts_[i]->step();
+
+      const torch::Tensor own = actors_[i]->forward(b.obs[i]);
+      const torch::Tensor actor_loss =
+          ActorLoss(critics_[i], i, x, b.action, own);
+      actor_opts_[i]->zero_grad();
+      actor_loss.backward();
+      actor_opts_[i]->step();
+      SetMetric(i, "critic_loss", critic_loss.item<double>());
+      SetMetric(i, "actor_loss", actor_loss.item<double>());
+      SetMetric(i, "q_mean", q.mean().item<double>());
+    }
+    for (int i = 0; i < n; ++i) {
+      nn::PolyakUpdate(*target_actors_[i], *actors_[i], options_.tau);
+      nn::PolyakUpdate(*target_critics_[i], *critics_[i], options_.tau);
+    }
+  }
+
+  void NamedState(
+      std::vector<std::pair<std::string, torch::nn::Module*>>* modules,
+      std::vector<std::pair<std::string, torch::optim::Optimizer*>>* optimizers)
+      override {
+    for (int i = 0; i < num_agents(); ++i) {
+      const std::string id = absl::StrCat(i);
+      modules->emplace_back("actor" + id, actors_[i].ptr().get());
+      modules->emplace_back("critic" + id, critics_[i].ptr().get());
+      modules->emplace_back("target_actor" + id, target_actors_[i].ptr().get());
+      modules->emplace_back("target_critic" + id,
+                            target_critics_[i].ptr().get());
+      optimizers->emplace_back("actor" + id, actor_opts_[i].get());
+      optimizers->emplace_back("critic" + id, critic_opts_[i].get());
+    }
+  }
+
+ private:
+  MaddpgOptions options_;
+  TemperatureSchedule noise_;
+  std::vector<torch::nn::Sequential> actors_, target_actors_;
+  std::vector<nn::QNetwork> critics_, target_critics_;
+  std::vector<std::unique_ptr<torch::optim::Adam>> actor_opts_, critic_opts_;
+};
+
+}  // namespace
+}  // namespace maddpg
+
+absl::StatusOr<std::unique_ptr<JointLearner>> CreateMaddpgLearner(
+    const EnvSpec& spec, const MaddpgOptions& options, uint64_t seed) {
+  auto learner = std::make_unique<maddpg::MaddpgLearner>();
+  absl::Status s = learner->Setup(spec, options, seed);
+  if (!s.ok()) return s;
+  return std::unique_ptr<JointLearner>(std::move(learner));
+}
+
+}  // namespace marl
