@@ -1,0 +1,105 @@
+#ifndef MARL_AGENTS_GR2_GR2_LEARNER_H_
+#define MARL_AGENTS_GR2_GR2_LEARNER_H_
+
+// GR2-L and GR2-M (Wen et al. 2019, "Modelling Bounded Rationality in
+// Multi-Agent Interactions by Generalized Recursive Reasoning") for games
+// whose agents all have the same Box action space. Torch-free header
+// (pimpl): LibTorch is only in gr2_learner.cc.
+//
+// Per agent i (all agents' networks are evaluated together, see
+// gr2_networks.h):
+//   - level-0 policy pi0^i(a|s): tanh-Gaussian, trained soft-actor-critic
+//     style against Q^i with the opponents' replayed actions;
+//   - best response mu^i(s, a^-i) -> a^i: deterministic actor conditioned on
+//     the opponents' lower-level action, trained to maximise Q^i;
+//   - opponent model rho^-i(s, a^i) -> a^-i: deterministic, the opponents'
+//     best response to i's lower-level action (regressed, centralised
+//     training, on the mean of the other agents' own mu^j);
+//   - joint critic Q^i(s, a^i, a^-i) with a target copy.
+// a^-i is the MEAN of the other agents' actions (d numbers, not (n-1) d):
+// the beauty contest's payoff depends on the others only through their
+// mean, and the mean keeps the critic's input size independent of n.
+//
+// Level k (RollOutLevels in gr2_math.h): a^i_k = mu^i(s, a^-i_{k-1}),
+// a^-i_{k-1} = rho^-i(s, a^i_{k-2}), ..., from a^i_0 ~ pi0^i and, for odd k,
+// the opponents' level 0, which agent i models as another draw of its own
+// pi0^i (symmetric agents). The auxiliary loss max(0, Q(a^i_{k-2},
+// a^-i_{k-1}) - Q(a^i_k, a^-i_{k-1})) makes level k weakly dominate k-2.
+// GR2-M mixes levels 0..k with Poisson(lambda) weights normalised over
+// those levels: training samples a level per action, evaluation plays the
+// weighted mean of the levels' actions.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/joint_learner.h"
+#include "envs/core/env_spec.h"
+
+namespace marl {
+
+struct Gr2Options {
+  enum class Mode { kLevel, kMixture };
+  Mode mode = Mode::kLevel;
+  // GR2-L: the level k played; GR2-M: the highest level mixed (0..k).
+  int level = 1;
+  double poisson_mean = 1.5;  // GR2-M's lambda
+  std::vector<int64_t> hidden = {10, 10};
+  double lr = 1e-3;  // Adam, every network
+  int64_t batch_size = 64;
+  int64_t buffer_capacity = 100000;
+  // Transitions acted uniformly at random before learning starts.
+  int64_t learning_starts = 1000;
+  // Gradient updates per transition observed (fractions accumulate).
+  double update_ratio = 0.125;
+  double gamma = 0.95;
+  double tau = 0.01;  // Polyak rate of the target critic
+  // Entropy temperature of the level-0 policy (normalised action space).
+  double alpha = 0.01;
+  double aux_weight = 1.0;     // weight of the dominance loss
+  double explore_noise = 0.1;  // Gaussian std added in training, in (-1, 1)
+  double reward_scale = 1.0;   // rewards are multiplied by this when stored
+};
+
+// "level" or "mixture".
+absl::StatusOr<Gr2Options::Mode> ParseGr2Mode(absl::string_view text);
+
+class Gr2Learner : public JointLearner {
+ public:
+  // INVALID_ARGUMENT unless there are >= 2 agents with identical Box action
+  // spaces and equal observation sizes, and the options are sane.
+  static absl::StatusOr<std::unique_ptr<Gr2Learner>> Create(
+      const EnvSpec& spec, const Gr2Options& options, uint64_t seed);
+  ~Gr2Learner() override;
+
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override;
+  void Learn(const TransitionBatch& batch) override;
+  std::vector<std::pair<std::string, double>> Metrics(int agent) const override;
+  absl::StatusOr<std::string> Save() const override;
+  absl::Status Load(const std::string& bytes) override;
+  absl::Status status() const override;
+  std::string ConfigJson() const override;
+
+  // Deterministic actions (env units, first action element) of levels
+  // 0..k for every agent at one observation per agent: [agent][level].
+  std::vector<std::vector<double>> LevelActions(
+      const std::vector<const float*>& observation);
+
+  int64_t updates() const;
+
+ private:
+  struct Impl;
+  explicit Gr2Learner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace marl
+
+#endif  // MARL_AGENTS_GR2_GR2_LEARNER_H_

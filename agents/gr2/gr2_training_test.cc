@@ -1,0 +1,119 @@
+// Learning on the beauty contest through the shared training loop: with
+// p = 0.7 the equilibrium is 0, so the guesses must fall well below the
+// uniform start (mean 50).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agents/gr2/gr2_learner.h"
+#include "common/training_loop.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+TrainingOptions BeautyContest(const std::string& p, const std::string& name) {
+  TrainingOptions t;
+  t.env = "beauty_contest";
+  t.env_settings = {{"num_agents", "3"}, {"p", p}};
+  t.num_copies = 8;
+  t.seed = 3;
+  t.steps = 3000;
+  t.log_every = 1000;
+  t.eval_episodes = 8;
+  t.runs_root = absl::StrCat(testing::TempDir(), "/gr2_runs");
+  t.run_name = name;
+  return t;
+}
+
+Gr2Options Fast(Gr2Options::Mode mode, int level) {
+  Gr2Options o;
+  o.mode = mode;
+  o.level = level;
+  o.lr = 1e-2;
+  o.learning_starts = 500;
+  o.update_ratio = 0.25;
+  o.reward_scale = 0.02;
+  return o;
+}
+
+LearnerFactory Factory(const Gr2Options& o) {
+  return [o](const EnvSpec& spec,
+             uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    absl::StatusOr<std::unique_ptr<Gr2Learner>> l =
+        Gr2Learner::Create(spec, o, DeriveSeed(seed, 1));
+    if (!l.ok()) return l.status();
+    return std::unique_ptr<JointLearner>(*std::move(l));
+  };
+}
+
+double MeanGreedy(const TrainingResult& r) {
+  double sum = 0;
+  for (const AgentResult& a : r.agents) sum += a.greedy_action.at(0);
+  return sum / r.agents.size();
+}
+
+TEST(Gr2Training, LevelTwoGuessesFallOnBeautyContest) {
+  absl::StatusOr<TrainingResult> r =
+      RunTraining(BeautyContest("0.7", "l2"), "gr2_l2",
+                  Factory(Fast(Gr2Options::Mode::kLevel, 2)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->steps, 3000);
+  EXPECT_LT(MeanGreedy(*r), 25.0);
+}
+
+TEST(Gr2Training, MixtureGuessesFallOnBeautyContest) {
+  absl::StatusOr<TrainingResult> r =
+      RunTraining(BeautyContest("0.7", "m3"), "gr2_m3",
+                  Factory(Fast(Gr2Options::Mode::kMixture, 3)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LT(MeanGreedy(*r), 25.0);
+}
+
+TEST(Gr2Learner, RejectsDiscreteGamesAndBadLevels) {
+  EnvSpec spec;
+  spec.agent_ids = {"a", "b"};
+  spec.observation_spaces = {Space::Box({1}, {0}, {1}),
+                             Space::Box({1}, {0}, {1})};
+  spec.action_spaces = {Space::Discrete(2), Space::Discrete(2)};
+  EXPECT_FALSE(Gr2Learner::Create(spec, Gr2Options(), 1).ok());
+  spec.action_spaces = {Space::Box({1}, {0}, {100}),
+                        Space::Box({1}, {0}, {100})};
+  EXPECT_TRUE(Gr2Learner::Create(spec, Gr2Options(), 1).ok());
+  Gr2Options bad;
+  bad.mode = Gr2Options::Mode::kMixture;
+  bad.level = 0;
+  EXPECT_FALSE(Gr2Learner::Create(spec, bad, 1).ok());
+  bad.level = 2;
+  bad.poisson_mean = -1;
+  EXPECT_FALSE(Gr2Learner::Create(spec, bad, 1).ok());
+}
+
+TEST(Gr2Learner, SaveLoadRoundTripsLevelActions) {
+  EnvSpec spec;
+  spec.agent_ids = {"a", "b", "c"};
+  for (int i = 0; i < 3; ++i) {
+    spec.observation_spaces.push_back(Space::Box({1}, {0}, {1}));
+    spec.action_spaces.push_back(Space::Box({1}, {0}, {100}));
+  }
+  Gr2Options o;
+  o.level = 3;
+  auto a = Gr2Learner::Create(spec, o, 1);
+  auto b = Gr2Learner::Create(spec, o, 2);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const float zero = 0;
+  std::vector<const float*> obs = {&zero, &zero, &zero};
+  absl::StatusOr<std::string> bytes = (*a)->Save();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_TRUE((*b)->Load(*bytes).ok());
+  EXPECT_EQ((*a)->LevelActions(obs), (*b)->LevelActions(obs));
+  EXPECT_FALSE((*b)->Load("junk").ok());
+  o.level = 2;
+  auto c = Gr2Learner::Create(spec, o, 1);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE((*c)->Load(*bytes).ok());
+}
+
+}  // namespace
+}  // namespace marl
