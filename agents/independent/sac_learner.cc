@@ -10,71 +10,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agents/independent/sac_networks.h"
+#include "common/nn/q_network.h"
+#include "common/nn/tanh_gaussian.h"
 #include "common/replay_buffer.h"
 
 namespace marl {
-namespace sac {
-
-MlpImpl::MlpImpl(int64_t in, const std::vector<int64_t>& hidden, int64_t out) {
-  int64_t width = in;
-  for (int64_t h : hidden) {
-    layers_->push_back(torch::nn::Linear(width, h));
-    layers_->push_back(torch::nn::ReLU());
-    width = h;
-  }
-  layers_->push_back(torch::nn::Linear(width, out));
-  register_module("layers", layers_);
-}
-
-torch::Tensor MlpImpl::forward(torch::Tensor x) { return layers_->forward(x); }
-
-torch::Tensor LogOneMinusTanhSquared(const torch::Tensor& u) {
-  // 1 - tanh(u)^2 underflows to 0 for |u| > ~9 in float; this form does not.
-  return 2.0 * (std::log(2.0) - u - torch::softplus(-2.0 * u));
-}
-
-SquashedSample SquashedGaussian(const torch::Tensor& mean,
-                                const torch::Tensor& log_std,
-                                const torch::Tensor& noise,
-                                const torch::Tensor& center,
-                                const torch::Tensor& scale) {
-  const torch::Tensor u = mean + log_std.exp() * noise;
-  SquashedSample sample;
-  sample.normalized = torch::tanh(u);
-  sample.action = center + scale * sample.normalized;
-  // log N(u; mean, std) with (u - mean) / std = noise.
-  const torch::Tensor gaussian =
-      -0.5 * noise.pow(2) - log_std - 0.5 * std::log(2.0 * M_PI);
-  sample.log_prob = (gaussian - LogOneMinusTanhSquared(u)).sum(-1);
-  return sample;
-}
-
-void PolyakUpdate(torch::nn::Module& target, const torch::nn::Module& source,
-                  double tau) {
-  torch::NoGradGuard no_grad;
-  auto target_params = target.parameters();
-  auto source_params = source.parameters();
-  for (size_t i = 0; i < target_params.size(); ++i) {
-    target_params[i].mul_(1.0 - tau).add_(source_params[i], tau);
-  }
-}
-
-void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source) {
-  torch::NoGradGuard no_grad;
-  auto target_params = target.parameters();
-  auto source_params = source.parameters();
-  for (size_t i = 0; i < target_params.size(); ++i) {
-    target_params[i].copy_(source_params[i]);
-  }
-}
-
-}  // namespace sac
 
 namespace {
-
-constexpr double kLogStdMin = -5.0;
-constexpr double kLogStdMax = 2.0;
 
 // Field order in the replay buffer.
 enum Field { kObs = 0, kAction, kReward, kNextObs, kDone };
@@ -87,31 +29,47 @@ struct SacLearner::Impl {
       : obs_dim(obs_dim),
         action_dim(action_dim),
         options(options),
-        actor(obs_dim, options.hidden, 2 * action_dim),
-        q1(obs_dim + action_dim, options.hidden, 1),
-        q2(obs_dim + action_dim, options.hidden, 1),
-        q1_target(obs_dim + action_dim, options.hidden, 1),
-        q2_target(obs_dim + action_dim, options.hidden, 1),
+        // Built in this order from the freshly seeded global generator.
+        actor(ActorOptions(obs_dim, action_dim, options)),
+        q1(CriticOptions(obs_dim, action_dim, options)),
+        q2(CriticOptions(obs_dim, action_dim, options)),
+        q1_target(nn::CloneTarget(q1)),
+        q2_target(nn::CloneTarget(q2)),
         buffer(std::move(buffer)),
         rng(seed),
         generator(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
-  // mean, log_std of the policy at `obs`.
-  std::pair<torch::Tensor, torch::Tensor> PolicyHead(const torch::Tensor& obs) {
-    auto out = actor->forward(obs).chunk(2, /*dim=*/-1);
-    return {out[0], out[1].clamp(kLogStdMin, kLogStdMax)};
+  static nn::TanhGaussianPolicyOptions ActorOptions(
+      int64_t obs_dim, int64_t action_dim, const SacOptions& options) {
+    nn::TanhGaussianPolicyOptions a;
+    a.obs_dim = obs_dim;
+    a.action_dim = action_dim;
+    a.hidden = options.hidden;
+    a.activation = nn::Activation::kRelu;
+    a.log_std_min = -5.0;  // std in [0.0067, 7.4]
+    a.log_std_max = 2.0;
+    return a;
+  }
+  static nn::QNetworkOptions CriticOptions(int64_t obs_dim, int64_t action_dim,
+                                           const SacOptions& options) {
+    nn::QNetworkOptions q;
+    q.obs_dim = obs_dim;
+    q.action_dim = action_dim;
+    q.hidden = options.hidden;
+    q.activation = nn::Activation::kRelu;
+    return q;
   }
 
-  sac::SquashedSample SamplePolicy(const torch::Tensor& obs) {
-    auto [mean, log_std] = PolicyHead(obs);
-    torch::Tensor noise = torch::randn(mean.sizes(), generator);
-    return sac::SquashedGaussian(mean, log_std, noise, center, scale);
+  // A reparameterised policy sample at `obs`; `action` is in (-1, 1), the
+  // space the critics and log-probs use.
+  nn::TanhGaussianSample SamplePolicy(const torch::Tensor& obs) {
+    return actor->rsample(obs, generator);
   }
 
-  torch::Tensor MinQ(sac::Mlp& a, sac::Mlp& b, const torch::Tensor& obs,
+  torch::Tensor MinQ(nn::QNetwork& a, nn::QNetwork& b, const torch::Tensor& obs,
                      const torch::Tensor& normalized_action) {
-    torch::Tensor input = torch::cat({obs, normalized_action}, -1);
-    return torch::min(a->forward(input), b->forward(input));
+    return torch::min(a->forward(obs, normalized_action),
+                      b->forward(obs, normalized_action));
   }
 
   double CurrentAlpha() const {
@@ -121,9 +79,11 @@ struct SacLearner::Impl {
 
   int64_t obs_dim, action_dim;
   SacOptions options;
-  torch::Tensor center, scale;  // [action_dim]
+  torch::Tensor low, high;  // [action_dim], the Box bounds
+  // Per element, for the torch-free uniform warmup actions.
   std::vector<float> center_v, scale_v;
-  sac::Mlp actor, q1, q2, q1_target, q2_target;
+  nn::TanhGaussianPolicy actor;
+  nn::QNetwork q1, q2, q1_target, q2_target;  // targets: frozen clones
   torch::Tensor log_alpha;
   double target_entropy = 0;
   std::unique_ptr<torch::optim::Adam> actor_opt, critic_opt, alpha_opt;
@@ -203,12 +163,8 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
     impl->center_v.push_back(0.5f * (low[i] + high[i]));
     impl->scale_v.push_back(0.5f * (high[i] - low[i]));
   }
-  impl->center = torch::tensor(impl->center_v);
-  impl->scale = torch::tensor(impl->scale_v);
-  sac::HardUpdate(*impl->q1_target, *impl->q1);
-  sac::HardUpdate(*impl->q2_target, *impl->q2);
-  for (auto& p : impl->q1_target->parameters()) p.set_requires_grad(false);
-  for (auto& p : impl->q2_target->parameters()) p.set_requires_grad(false);
+  impl->low = torch::tensor(low);
+  impl->high = torch::tensor(high);
 
   impl->actor_opt = std::make_unique<torch::optim::Adam>(
       impl->actor->parameters(), torch::optim::AdamOptions(options.actor_lr));
@@ -262,11 +218,11 @@ void SacLearner::Act(const float* obs, int64_t n, bool deterministic,
       torch::from_blob(const_cast<float*>(obs), {n, m.obs_dim}, torch::kFloat);
   torch::Tensor a;
   if (deterministic) {
-    a = m.center + m.scale * torch::tanh(m.PolicyHead(o).first);
+    a = m.actor->deterministic(o);
   } else {
     a = m.SamplePolicy(o).action;
   }
-  a = a.contiguous();
+  a = nn::ScaleToBox(a, m.low, m.high).contiguous();
   std::copy(a.data_ptr<float>(), a.data_ptr<float>() + n * dim, actions);
 }
 
@@ -275,10 +231,16 @@ void SacLearner::Observe(const float* obs, const float* action, float reward,
   Impl& m = *impl_;
   const int64_t slot = m.buffer.Push();
   std::copy(obs, obs + m.obs_dim, m.buffer.mutable_row(kObs, slot));
-  float* a = m.buffer.mutable_row(kAction, slot);
-  // Critics see actions in the normalised (-1, 1) space, like the policy.
-  for (int64_t i = 0; i < m.action_dim; ++i) {
-    a[i] = std::clamp((action[i] - m.center_v[i]) / m.scale_v[i], -1.0f, 1.0f);
+  {
+    // Critics see actions in the normalised (-1, 1) space, like the policy.
+    torch::NoGradGuard no_grad;
+    torch::from_blob(m.buffer.mutable_row(kAction, slot), {m.action_dim},
+                     torch::kFloat)
+        .copy_(nn::UnscaleFromBox(
+                   torch::from_blob(const_cast<float*>(action), {m.action_dim},
+                                    torch::kFloat),
+                   m.low, m.high)
+                   .clamp(-1.0, 1.0));
   }
   m.buffer.mutable_row(kReward, slot)[0] = reward;
   std::copy(next_obs, next_obs + m.obs_dim,
@@ -333,15 +295,14 @@ SacLosses SacLearner::Update() {
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    sac::SquashedSample next = m.SamplePolicy(m.b_next_obs);
+    nn::TanhGaussianSample next = m.SamplePolicy(m.b_next_obs);
     torch::Tensor next_q =
-        m.MinQ(m.q1_target, m.q2_target, m.b_next_obs, next.normalized) -
+        m.MinQ(m.q1_target, m.q2_target, m.b_next_obs, next.action) -
         alpha * next.log_prob.unsqueeze(-1);
     target = m.b_reward + m.options.gamma * (1.0 - m.b_done) * next_q;
   }
-  torch::Tensor input = torch::cat({m.b_obs, m.b_action}, -1);
-  torch::Tensor q1 = m.q1->forward(input);
-  torch::Tensor q2 = m.q2->forward(input);
+  torch::Tensor q1 = m.q1->forward(m.b_obs, m.b_action);
+  torch::Tensor q2 = m.q2->forward(m.b_obs, m.b_action);
   torch::Tensor critic_loss =
       torch::mse_loss(q1, target) + torch::mse_loss(q2, target);
   m.critic_opt->zero_grad();
@@ -355,8 +316,8 @@ SacLosses SacLearner::Update() {
   // cheaper and the critics' grads stay clean.
   for (auto& p : m.q1->parameters()) p.set_requires_grad(false);
   for (auto& p : m.q2->parameters()) p.set_requires_grad(false);
-  sac::SquashedSample sample = m.SamplePolicy(m.b_obs);
-  torch::Tensor q_pi = m.MinQ(m.q1, m.q2, m.b_obs, sample.normalized);
+  nn::TanhGaussianSample sample = m.SamplePolicy(m.b_obs);
+  torch::Tensor q_pi = m.MinQ(m.q1, m.q2, m.b_obs, sample.action);
   torch::Tensor actor_loss =
       (alpha * sample.log_prob - q_pi.squeeze(-1)).mean();
   m.actor_opt->zero_grad();
@@ -377,8 +338,8 @@ SacLosses SacLearner::Update() {
   }
   losses.alpha = m.CurrentAlpha();
 
-  sac::PolyakUpdate(*m.q1_target, *m.q1, m.options.tau);
-  sac::PolyakUpdate(*m.q2_target, *m.q2, m.options.tau);
+  nn::PolyakUpdate(*m.q1_target, *m.q1, m.options.tau);
+  nn::PolyakUpdate(*m.q2_target, *m.q2, m.options.tau);
   ++m.updates;
   return losses;
 }

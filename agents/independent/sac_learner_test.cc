@@ -5,11 +5,32 @@
 #include <cmath>
 #include <vector>
 
-#include "agents/independent/sac_networks.h"
+#include "common/nn/mlp.h"
+#include "common/nn/q_network.h"
+#include "common/nn/tanh_gaussian.h"
 #include "gtest/gtest.h"
 
 namespace marl {
 namespace {
+
+// SAC's policy sample: a tanh-Gaussian from given noise, scaled to the Box
+// [center - scale, center + scale]; log_prob is the density of the
+// normalised action in (-1, 1).
+struct SquashedSample {
+  torch::Tensor action;      // in the Box
+  torch::Tensor normalized;  // in (-1, 1)
+  torch::Tensor log_prob;
+};
+
+SquashedSample SquashedGaussian(const torch::Tensor& mean,
+                                const torch::Tensor& log_std,
+                                const torch::Tensor& noise,
+                                const torch::Tensor& center,
+                                const torch::Tensor& scale) {
+  nn::TanhGaussianSample s = nn::TanhGaussianFromNoise(mean, log_std, noise);
+  return {nn::ScaleToBox(s.action, center - scale, center + scale), s.action,
+          s.log_prob};
+}
 
 TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
   // Element 0: mean 0.5, std 0.4, noise 1.5 -> u = 1.1.
@@ -21,8 +42,8 @@ TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
   torch::Tensor noise = torch::tensor({{1.5, -0.25}}, torch::kDouble);
   torch::Tensor center = torch::tensor({1.0, 0.0}, torch::kDouble);
   torch::Tensor scale = torch::tensor({2.0, 10.0}, torch::kDouble);
-  sac::SquashedSample s =
-      sac::SquashedGaussian(mean, log_std, noise, center, scale);
+  SquashedSample s =
+      SquashedGaussian(mean, log_std, noise, center, scale);
   ASSERT_EQ(s.log_prob.sizes(), torch::IntArrayRef({1}));
   EXPECT_NEAR(s.log_prob[0].item<double>(), -0.03623089465004092, 1e-12);
   EXPECT_NEAR(s.normalized[0][0].item<double>(), 0.8004990217606297, 1e-12);
@@ -35,13 +56,13 @@ TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
 
 TEST(SquashedGaussianTest, SingleElementAndStableForLargeInputs) {
   torch::Tensor one = torch::ones({1, 1}, torch::kDouble);
-  sac::SquashedSample s = sac::SquashedGaussian(0.5 * one, std::log(0.4) * one,
+  SquashedSample s = SquashedGaussian(0.5 * one, std::log(0.4) * one,
                                                 1.5 * one, 0 * one[0], one[0]);
   EXPECT_NEAR(s.log_prob[0].item<double>(), -0.10377552291301617, 1e-12);
   // |u| = 30 in float: the naive log(1 - tanh^2) is log(0) = -inf.
   torch::Tensor f = torch::ones({1, 1});
-  sac::SquashedSample big =
-      sac::SquashedGaussian(30 * f, 0 * f, 0 * f, 0 * f[0], f[0]);
+  SquashedSample big =
+      SquashedGaussian(30 * f, 0 * f, 0 * f, 0 * f[0], f[0]);
   EXPECT_TRUE(std::isfinite(big.log_prob[0].item<float>()));
   EXPECT_NEAR(big.log_prob[0].item<float>(),
               -0.5 * std::log(2 * M_PI) - 2 * (std::log(2.0) - 30), 1e-3);
@@ -50,7 +71,7 @@ TEST(SquashedGaussianTest, SingleElementAndStableForLargeInputs) {
 TEST(SquashedGaussianTest, ReparameterisedGradientFlowsToMean) {
   torch::Tensor mean = torch::full({1, 1}, 0.3, torch::requires_grad());
   torch::Tensor zero = torch::zeros({1, 1});
-  sac::SquashedSample s = sac::SquashedGaussian(
+  SquashedSample s = SquashedGaussian(
       mean, zero, zero, torch::zeros({1}), torch::full({1}, 5.0));
   s.action.sum().backward();
   const double t = std::tanh(0.3);
@@ -59,21 +80,22 @@ TEST(SquashedGaussianTest, ReparameterisedGradientFlowsToMean) {
 
 TEST(PolyakTest, TargetMovesTauOfTheWay) {
   const std::vector<int64_t> hidden = {3};
-  sac::Mlp source(2, hidden, 1), target(2, hidden, 1);
+  torch::nn::Sequential source = nn::MakeMlp(2, hidden, 1);
+  torch::nn::Sequential target = nn::MakeMlp(2, hidden, 1);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : source->parameters()) p.fill_(1.0);
     for (auto& p : target->parameters()) p.fill_(0.0);
   }
-  sac::PolyakUpdate(*target, *source, 0.1);
+  nn::PolyakUpdate(*target, *source, 0.1);
   for (auto& p : target->parameters()) {
     EXPECT_TRUE(torch::allclose(p, torch::full_like(p, 0.1)));
   }
-  sac::PolyakUpdate(*target, *source, 0.1);  // 0.9 * 0.1 + 0.1
+  nn::PolyakUpdate(*target, *source, 0.1);  // 0.9 * 0.1 + 0.1
   for (auto& p : target->parameters()) {
     EXPECT_TRUE(torch::allclose(p, torch::full_like(p, 0.19)));
   }
-  sac::HardUpdate(*target, *source);
+  nn::HardUpdate(*target, *source);
   for (auto& p : target->parameters()) {
     EXPECT_TRUE(torch::allclose(p, torch::ones_like(p)));
   }
