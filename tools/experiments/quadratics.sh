@@ -1,0 +1,75 @@
+#!/bin/bash
+# Max of two quadratics (EXPERIMENTS.md §1; PR2 and ROMMEO papers §5.2):
+# PR2-AC, ROMMEO-AC, MADDPG and independent SAC, several seeds each, runs
+# under results/quadratics/, a learning-curve plot at
+# docs/results/quadratics.png and a per-algorithm table of where the seeds
+# end (global optimum 10: eval return > 9; local 0: |return| < 1).
+# docs/RESULTS.md, "Max of two quadratics", has the numbers.
+#
+#   bash tools/experiments/quadratics.sh          # ~6 min on 2 cores (5 seeds)
+#   SEEDS="1 2 3 4 5" STEPS=4000 bash tools/experiments/quadratics.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SEEDS="${SEEDS:-1 2 3 4 5}"
+STEPS="${STEPS:-4000}"  # transitions; 8 copies -> 500 batched steps
+JOBS="${JOBS:-2}"
+OUT=results/quadratics
+COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
+  --eval_every=250 --eval_episodes=8 --log_every=1000 --progress_seconds=1000"
+# Reference settings (2x100 ReLU, lr 1e-2) with batch 128 instead of 512:
+# PR2-AC's particle passes make 512 too slow for the 15-minute budget.
+DEEP="--hidden=100,100 --batch_size=128"
+
+bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
+  //agents/maddpg:maddpg //agents/independent:independent //tools:plot_runs
+rm -rf "${OUT}"
+mkdir -p "${OUT}" docs/results
+
+commands=()
+for seed in ${SEEDS}; do
+  commands+=("bazel-bin/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
+  commands+=("bazel-bin/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
+  commands+=("bazel-bin/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
+  commands+=("bazel-bin/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
+done
+start=$(date +%s)
+printf '%s\n' "${commands[@]}" |
+  xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+echo "all runs: $(( $(date +%s) - start )) s"
+
+bazel-bin/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
+  --phase eval --out docs/results/quadratics.png \
+  --summary "${OUT}/summary.md" > /dev/null
+python3 - "${OUT}" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+rows = {}
+for d in sorted(glob.glob(os.path.join(out, "*", "config.json"))):
+    run = os.path.dirname(d)
+    algo = json.load(open(d))["algorithm"]
+    evals, summary = [], {}
+    for line in open(os.path.join(run, "metrics.jsonl")):
+        r = json.loads(line)
+        if r.get("phase") == "eval" and r.get("agent", "player_0") == "player_0":
+            evals.append((r["step"], r["eval_return"]))
+        if "steps_per_second" in r:
+            summary["sps"] = r["steps_per_second"]
+    s = json.load(open(os.path.join(run, "summary.json")))
+    final = evals[-1][1] if evals else float("nan")
+    glob_step = next((st for st, v in evals if v > 9), None)
+    rows.setdefault(algo, []).append(dict(
+        final=final, glob=final > 9, local=abs(final) < 1,
+        glob_step=glob_step, secs=s.get("train_seconds", float("nan")),
+        sps=s.get("steps_per_second", summary.get("sps", float("nan")))))
+print("| algorithm | seeds | global (>9) | local (abs<1) | other | mean final return | first eval >9 at step (mean over global seeds) | wall-clock s (mean) | steps/s (mean) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for algo, rs in sorted(rows.items()):
+    n = len(rs); g = sum(r["glob"] for r in rs); l = sum(r["local"] for r in rs)
+    steps = [r["glob_step"] for r in rs if r["glob"] and r["glob_step"]]
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
+    print(f"| {algo} | {n} | {g}/{n} | {l}/{n} | {n-g-l}/{n} | "
+          f"{mean([r['final'] for r in rs]):.2f} | "
+          f"{mean(steps):.0f} | {mean([r['secs'] for r in rs]):.1f} | "
+          f"{mean([r['sps'] for r in rs]):.0f} |")
+PY
