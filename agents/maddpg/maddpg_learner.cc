@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agents/maddpg/deep_joint_base.h"
+#include "common/deep_joint_base.h"
 #include "agents/maddpg/maddpg_losses.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"

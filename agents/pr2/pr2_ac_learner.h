@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agents/maddpg/deep_joint_options.h"
+#include "common/deep_joint_options.h"
 #include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agents/maddpg/deep_joint_base.h"
+#include "common/deep_joint_base.h"
 #include "agents/rommeo/rommeo_ac_losses.h"
 #include "common/nn/q_network.h"
 #include "common/nn/tanh_gaussian.h"

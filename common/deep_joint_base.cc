@@ -1,4 +1,4 @@
-#include "agents/maddpg/deep_joint_base.h"
+#include "common/deep_joint_base.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>

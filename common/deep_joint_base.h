@@ -1,5 +1,5 @@
-#ifndef MARL_AGENTS_MADDPG_DEEP_JOINT_BASE_H_
-#define MARL_AGENTS_MADDPG_DEEP_JOINT_BASE_H_
+#ifndef MARL_COMMON_DEEP_JOINT_BASE_H_
+#define MARL_COMMON_DEEP_JOINT_BASE_H_
 
 // What the deep joint-action learners (MADDPG, PR2-AC, ROMMEO-AC) share:
 // Box-action bookkeeping, one replay buffer of joint transitions, uniform
@@ -22,7 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agents/maddpg/deep_joint_options.h"
+#include "common/deep_joint_options.h"
 #include "common/joint_learner.h"
 #include "common/replay_buffer.h"
 #include "envs/core/env_spec.h"
@@ -129,4 +129,4 @@ torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
 }  // namespace deep
 }  // namespace marl
 
-#endif  // MARL_AGENTS_MADDPG_DEEP_JOINT_BASE_H_
+#endif  // MARL_COMMON_DEEP_JOINT_BASE_H_

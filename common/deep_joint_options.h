@@ -1,5 +1,5 @@
-#ifndef MARL_AGENTS_MADDPG_DEEP_JOINT_OPTIONS_H_
-#define MARL_AGENTS_MADDPG_DEEP_JOINT_OPTIONS_H_
+#ifndef MARL_COMMON_DEEP_JOINT_OPTIONS_H_
+#define MARL_COMMON_DEEP_JOINT_OPTIONS_H_
 
 #include <cstdint>
 
@@ -21,4 +21,4 @@ struct DeepJointOptions {
 }  // namespace deep
 }  // namespace marl
 
-#endif  // MARL_AGENTS_MADDPG_DEEP_JOINT_OPTIONS_H_
+#endif  // MARL_COMMON_DEEP_JOINT_OPTIONS_H_
