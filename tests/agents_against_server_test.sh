@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
   for where in tcp embedded; do
     endpoint_flag=""
     [ "$where" = tcp ] && endpoint_flag="--endpoint=$endpoint"
-    run="${name}_${env}_${where}"
+    run="${name}_${env}_$(tr -c "a-zA-Z0-9\n" _ <<<"$settings")_${where}"
     if ! "$binary" $endpoint_flag --env="$env" --env_settings="$settings" \
         --steps="$steps" --eval_episodes=5 --progress_seconds=60 --seed=3 \
         --runs_root="$runs" --run_name="$run" >"$runs/$run.log" 2>&1; then
