@@ -1,6 +1,7 @@
 #!/bin/bash
 # Max of two quadratics (EXPERIMENTS.md §1; PR2 and ROMMEO papers §5.2):
-# PR2-AC, ROMMEO-AC, MADDPG and independent SAC, several seeds each, runs
+# PR2-AC, ROMMEO-AC, GR2 (level 2 and the Poisson mixture), MADDPG and
+# independent SAC, several seeds each, runs
 # under results/quadratics/, a learning-curve plot at
 # docs/results/quadratics.png and a per-algorithm table of where the seeds
 # end (global optimum 10: eval return > 9; local 0: |return| < 1).
@@ -20,9 +21,13 @@ COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
 # Reference settings (2x100 ReLU, lr 1e-2) with batch 128 instead of 512:
 # PR2-AC's particle passes make 512 too slow for the 15-minute budget.
 DEEP="--hidden=100,100 --batch_size=128"
+# GR2 with the same network size; learning rate 1e-2 as the other deep
+# agents' reference setting, learning from step 512 like them.
+GR2="--gr2_hidden=100,100 --gr2_batch_size=128 --gr2_lr=1e-2 --gr2_learning_starts=512 --gr2_level=2"
 
 bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
-  //agents/maddpg:maddpg //agents/independent:independent //tools:plot_runs
+  //agents/maddpg:maddpg //agents/gr2:gr2 //agents/independent:independent \
+  //tools:plot_runs
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
 
@@ -31,6 +36,8 @@ for seed in ${SEEDS}; do
   commands+=("bazel-bin/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
   commands+=("bazel-bin/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
   commands+=("bazel-bin/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
+  commands+=("bazel-bin/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
+  commands+=("bazel-bin/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
   commands+=("bazel-bin/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
 done
 start=$(date +%s)
