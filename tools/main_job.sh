@@ -49,7 +49,7 @@ trap - EXIT
 
 echo
 bazel-bin/tools/plot_runs "$out/runs" --metric eval_return --phase eval \
-  --group-by algorithm \
+  --group-by algorithm --agent player_0 \
   --out "$out/learning_curve.png" --summary "$out/summary.md"
 # Which optimum each seed ended at: global 10 at (5, 5), local 0 at (-5, -5).
 /usr/bin/python3 - "$out/runs" <<'PY'

@@ -139,11 +139,13 @@ def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def extract_series(run, metric, phase):
+def extract_series(run, metric, phase, agent_filter=None):
     """The metric's series per agent, in order of first appearance."""
     points = {}
     for record in run.records:
         if phase and record.get("phase") != phase:
+            continue
+        if agent_filter and record.get("agent") != agent_filter:
             continue
         step, value = record.get("step"), record.get(metric)
         if not is_number(step) or not is_number(value):
@@ -266,6 +268,8 @@ def build_summary(runs, all_series, args):
 def plot(all_series, args):
     """Draws the curves into args.out; returns the number of lines."""
     fig, ax = plt.subplots(figsize=(9, 5.5))
+    # Twenty distinct colours before any repeats (the default cycle has ten).
+    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
     lines = 0
     if args.group_by:
         groups = {}
@@ -338,6 +342,9 @@ def parse_args(argv):
                         help="config.json key (e.g. algorithm): runs with "
                              "the same KEY and env_name become one mean "
                              "line with a +-std band")
+    parser.add_argument("--agent", metavar="ID",
+                        help="records of this agent only (e.g. player_0 in "
+                        "games where every agent gets the same reward)")
     parser.add_argument("--best", choices=["max", "min"], default="max",
                         help="how 'best' is picked (min for losses)")
     args = parser.parse_args(argv)
@@ -359,7 +366,8 @@ def main(argv=None):
     runs = [load_run(path) for path in run_dirs]
     all_series = []
     for run in runs:
-        all_series.extend(extract_series(run, args.metric, args.phase))
+        all_series.extend(extract_series(run, args.metric, args.phase,
+                                         args.agent))
 
     lines = plot(all_series, args)
     summary = build_summary(runs, all_series, args)

@@ -137,6 +137,16 @@ class PlotRunsTest(unittest.TestCase):
         self.assertEqual(by_run["ppo_seed0"][5:], ["n/a", "0", "n/a", "n/a"])
         self.assert_png(self.out)
 
+    def test_agent_filter(self):
+        code, stdout, stderr = self.run_main(
+            [self.root, "--agent", "a", "--out", self.out])
+        self.assertEqual(code, 0, stderr)
+        agents = {(r[0], r[1]) for r in table_rows(stdout)}
+        self.assertIn(("ppo_seed0", "a"), agents)
+        self.assertNotIn(("ppo_seed0", "b"), agents)
+        self.assertNotIn(("dqn_seed0", "agent_0"), agents)
+        self.assert_png(self.out)
+
     def test_group_by_algorithm(self):
         code, stdout, _ = self.run_main(
             [self.root, "--out", self.out, "--group-by", "algorithm",

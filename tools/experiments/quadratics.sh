@@ -46,6 +46,7 @@ printf '%s\n' "${commands[@]}" |
 echo "all runs: $(( $(date +%s) - start )) s"
 
 bazel-bin/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
+  --agent player_0 \
   --phase eval --out docs/results/quadratics.png \
   --summary "${OUT}/summary.md" > /dev/null
 python3 - "${OUT}" <<'PY'
