@@ -1,5 +1,6 @@
 #include "common/training_flags.h"
 
+#include <exception>
 #include <iostream>
 #include <map>
 #include <string>
@@ -9,7 +10,9 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/remote_env.h"
 
 ABSL_FLAG(std::string, endpoint, "",
@@ -105,7 +108,8 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
   absl::FlagsUsageConfig config;
   config.contains_help_flags = [](absl::string_view file) {
     return absl::StrContains(file, *folder) ||
-           absl::StrContains(file, "common/training_flags");
+           absl::StrContains(file, "common/training_flags") ||
+           absl::StrContains(file, "common/deep_joint_flags");
   };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);
@@ -116,6 +120,50 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
     return false;
   }
   return true;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseLayerSizes(const std::string& text,
+                                                     absl::string_view flag) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t size = 0;
+    if (!absl::SimpleAtoi(part, &size) || size < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": '", part, "' is not a positive size"));
+    }
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+int RunAgentMain(
+    int argc, char** argv, absl::string_view program, absl::string_view usage,
+    absl::string_view agent_folder,
+    const std::function<absl::StatusOr<AgentAlgorithm>()>& make_algorithm) {
+  if (!ParseAgentCommandLine(argc, argv, program, usage, agent_folder)) {
+    return 2;
+  }
+  try {
+    absl::StatusOr<TrainingOptions> options = TrainingOptionsFromFlags();
+    absl::StatusOr<AgentAlgorithm> algorithm =
+        options.ok() ? make_algorithm() : options.status();
+    if (!algorithm.ok()) {
+      std::cerr << program << ": error: " << algorithm.status().message()
+                << std::endl;
+      return 2;
+    }
+    absl::StatusOr<TrainingResult> result =
+        RunTraining(*options, algorithm->name, algorithm->factory);
+    if (!result.ok()) {
+      std::cerr << program << ": error: " << result.status() << std::endl;
+      return 1;
+    }
+    std::cout << FormatResult(*result, algorithm->agent_notes);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << std::endl;
+    return 1;
+  }
 }
 
 }  // namespace marl

@@ -1,7 +1,10 @@
 #ifndef MARL_COMMON_TRAINING_FLAGS_H_
 #define MARL_COMMON_TRAINING_FLAGS_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +30,31 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags();
 bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
                            absl::string_view usage,
                            absl::string_view agent_folder);
+
+// "100,100" -> {100, 100}; INVALID_ARGUMENT naming `flag` for a part that
+// is not a positive integer.
+absl::StatusOr<std::vector<int64_t>> ParseLayerSizes(const std::string& text,
+                                                     absl::string_view flag);
+
+// What an agent binary contributes: its algorithm name (the run format's
+// "algorithm") and the factory of its learners, built from its own flags
+// (an error for bad flag values).
+struct AgentAlgorithm {
+  std::string name;
+  LearnerFactory factory;
+  // Printed after each agent id in the result summary (optional).
+  std::vector<std::string> agent_notes;
+};
+
+// The whole main() of an agent binary: parses the command line (see
+// ParseAgentCommandLine), builds the loop's options and the algorithm,
+// trains or evaluates, and prints the result. Returns the exit code: 0 on
+// success, 2 for bad flags, 1 for a failed run (the message on stderr,
+// prefixed by `program`). Never lets an exception escape.
+int RunAgentMain(
+    int argc, char** argv, absl::string_view program, absl::string_view usage,
+    absl::string_view agent_folder,
+    const std::function<absl::StatusOr<AgentAlgorithm>()>& make_algorithm);
 
 }  // namespace marl
 

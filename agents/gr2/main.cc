@@ -65,16 +65,10 @@ absl::StatusOr<Gr2Options> OptionsFromFlags() {
   o.mode = *mode;
   o.level = absl::GetFlag(FLAGS_gr2_level);
   o.poisson_mean = absl::GetFlag(FLAGS_gr2_poisson_mean);
-  o.hidden.clear();
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_gr2_hidden),
-                                               ',', absl::SkipEmpty())) {
-    int64_t size = 0;
-    if (!absl::SimpleAtoi(part, &size) || size < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--gr2_hidden: '", part, "' is not a positive size"));
-    }
-    o.hidden.push_back(size);
-  }
+  absl::StatusOr<std::vector<int64_t>> hidden =
+      ParseLayerSizes(absl::GetFlag(FLAGS_gr2_hidden), "gr2_hidden");
+  if (!hidden.ok()) return hidden.status();
+  o.hidden = *std::move(hidden);
   o.lr = absl::GetFlag(FLAGS_gr2_lr);
   o.batch_size = absl::GetFlag(FLAGS_gr2_batch_size);
   o.buffer_capacity = absl::GetFlag(FLAGS_gr2_buffer_size);
@@ -89,17 +83,9 @@ absl::StatusOr<Gr2Options> OptionsFromFlags() {
   return o;
 }
 
-int Main() {
-  absl::StatusOr<TrainingOptions> options = TrainingOptionsFromFlags();
-  if (!options.ok()) {
-    std::cerr << "gr2: error: " << options.status().message() << std::endl;
-    return 2;
-  }
+absl::StatusOr<AgentAlgorithm> MakeGr2Algorithm() {
   absl::StatusOr<Gr2Options> gr2 = OptionsFromFlags();
-  if (!gr2.ok()) {
-    std::cerr << "gr2: error: " << gr2.status().message() << std::endl;
-    return 2;
-  }
+  if (!gr2.ok()) return gr2.status();
   const Gr2Options o = *gr2;
   LearnerFactory factory =
       [o](const EnvSpec& spec,
@@ -110,36 +96,21 @@ int Main() {
     return std::unique_ptr<JointLearner>(*std::move(l));
   };
   // The algorithm name tells the modes apart in run names and plots.
-  const std::string algorithm = o.mode == Gr2Options::Mode::kLevel
-                                    ? absl::StrCat("gr2_l", o.level)
-                                    : absl::StrCat("gr2_m", o.level);
-  absl::StatusOr<TrainingResult> result =
-      RunTraining(*options, algorithm, factory);
-  if (!result.ok()) {
-    std::cerr << "gr2: error: " << result.status() << std::endl;
-    return 1;
-  }
-  std::cout << FormatResult(*result);
-  return 0;
+  const std::string name = o.mode == Gr2Options::Mode::kLevel
+                               ? absl::StrCat("gr2_l", o.level)
+                               : absl::StrCat("gr2_m", o.level);
+  return AgentAlgorithm{name, factory, {}};
 }
 
 }  // namespace
 }  // namespace marl
 
 int main(int argc, char** argv) {
-  if (!marl::ParseAgentCommandLine(
-          argc, argv, "gr2",
-          "GR2-L (level-k recursive reasoning) or GR2-M (Poisson mixture of "
-          "levels) on a Box-action game.\n"
-          "  gr2 --env=beauty_contest --env_settings=num_agents=10,p=0.7 "
-          "--gr2_mode=level --gr2_level=2",
-          "agents/gr2/")) {
-    return 2;
-  }
-  try {
-    return marl::Main();
-  } catch (const std::exception& e) {
-    std::cerr << "gr2: error: " << e.what() << std::endl;
-    return 1;
-  }
+  return marl::RunAgentMain(
+      argc, argv, "gr2",
+      "GR2-L (level-k recursive reasoning) or GR2-M (Poisson mixture of "
+      "levels) on a Box-action game.\n"
+      "  gr2 --env=beauty_contest --env_settings=num_agents=10,p=0.7 "
+      "--gr2_mode=level --gr2_level=2",
+      "agents/gr2/", [] { return marl::MakeGr2Algorithm(); });
 }

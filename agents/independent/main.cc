@@ -65,19 +65,6 @@ ABSL_FLAG(double, sac_update_ratio, 0.25,
 namespace marl {
 namespace {
 
-absl::StatusOr<std::vector<int64_t>> ParseHidden(const std::string& text) {
-  std::vector<int64_t> sizes;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    int64_t size = 0;
-    if (!absl::SimpleAtoi(part, &size) || size < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--sac_hidden: '", part, "' is not a positive size"));
-    }
-    sizes.push_back(size);
-  }
-  return sizes;
-}
-
 absl::StatusOr<IndependentOptions> OptionsFromFlags() {
   absl::StatusOr<TrainingOptions> loop = TrainingOptionsFromFlags();
   if (!loop.ok()) return loop.status();
@@ -109,7 +96,7 @@ absl::StatusOr<IndependentOptions> OptionsFromFlags() {
   o.soft_q.alpha_decay = absl::GetFlag(FLAGS_soft_q_alpha_decay);
 
   absl::StatusOr<std::vector<int64_t>> hidden =
-      ParseHidden(absl::GetFlag(FLAGS_sac_hidden));
+      ParseLayerSizes(absl::GetFlag(FLAGS_sac_hidden), "sac_hidden");
   if (!hidden.ok()) return hidden.status();
   o.sac.hidden = *std::move(hidden);
   o.sac.actor_lr = absl::GetFlag(FLAGS_sac_actor_lr);

@@ -12,6 +12,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agents/pr2/gradient_ascent_learner.h"
 #include "agents/pr2/pr2_q_learner.h"
@@ -46,12 +47,7 @@ ABSL_FLAG(std::string, iga_initial_p0, "0.8,0.2",
 namespace marl {
 namespace {
 
-int Main() {
-  absl::StatusOr<TrainingOptions> options = TrainingOptionsFromFlags();
-  if (!options.ok()) {
-    std::cerr << "pr2_q: error: " << options.status().message() << std::endl;
-    return 2;
-  }
+absl::StatusOr<AgentAlgorithm> MakePr2QAlgorithm() {
   const std::string learner = absl::GetFlag(FLAGS_learner);
   LearnerFactory factory;
   if (learner == "pr2_q") {
@@ -79,9 +75,8 @@ int Main() {
          absl::StrSplit(absl::GetFlag(FLAGS_iga_initial_p0), ',')) {
       double p = 0;
       if (!absl::SimpleAtod(part, &p)) {
-        std::cerr << "pr2_q: error: --iga_initial_p0: '" << part
-                  << "' is not a number" << std::endl;
-        return 2;
+        return absl::InvalidArgumentError(
+            absl::StrCat("--iga_initial_p0: '", part, "' is not a number"));
       }
       o.initial_p0.push_back(p);
     }
@@ -94,36 +89,20 @@ int Main() {
       return std::unique_ptr<JointLearner>(*std::move(l));
     };
   } else {
-    std::cerr << "pr2_q: error: --learner must be 'pr2_q' or 'iga', got '"
-              << learner << "'" << std::endl;
-    return 2;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learner must be 'pr2_q' or 'iga', got '", learner, "'"));
   }
-  absl::StatusOr<TrainingResult> result =
-      RunTraining(*options, learner, factory);
-  if (!result.ok()) {
-    std::cerr << "pr2_q: error: " << result.status() << std::endl;
-    return 1;
-  }
-  std::cout << FormatResult(*result);
-  return 0;
+  return AgentAlgorithm{learner, factory, {}};
 }
 
 }  // namespace
 }  // namespace marl
 
 int main(int argc, char** argv) {
-  if (!marl::ParseAgentCommandLine(
-          argc, argv, "pr2_q",
-          "PR2-Q (tabular probabilistic recursive reasoning) or naive "
-          "gradient ascent on a two-player Discrete game.\n"
-          "  pr2_q --env=matrix_game --env_settings=game=wolf --steps=40000",
-          "agents/pr2/")) {
-    return 2;
-  }
-  try {
-    return marl::Main();
-  } catch (const std::exception& e) {
-    std::cerr << "pr2_q: error: " << e.what() << std::endl;
-    return 1;
-  }
+  return marl::RunAgentMain(
+      argc, argv, "pr2_q",
+      "PR2-Q (tabular probabilistic recursive reasoning) or naive gradient "
+      "ascent on a two-player Discrete game.\n"
+      "  pr2_q --env=matrix_game --env_settings=game=wolf --steps=40000",
+      "agents/pr2/", [] { return marl::MakePr2QAlgorithm(); });
 }

@@ -32,12 +32,7 @@ ABSL_FLAG(double, temperature_delay, 1000,
 namespace marl {
 namespace {
 
-int Main() {
-  absl::StatusOr<TrainingOptions> options = TrainingOptionsFromFlags();
-  if (!options.ok()) {
-    std::cerr << "rommeo_q: error: " << options.status().message() << std::endl;
-    return 2;
-  }
+absl::StatusOr<AgentAlgorithm> MakeRommeoQAlgorithm() {
   RommeoQOptions o;
   o.tabular.learning_rate = absl::GetFlag(FLAGS_lr);
   o.tabular.gamma = absl::GetFlag(FLAGS_gamma);
@@ -55,33 +50,18 @@ int Main() {
     if (!l.ok()) return l.status();
     return std::unique_ptr<JointLearner>(*std::move(l));
   };
-  absl::StatusOr<TrainingResult> result =
-      RunTraining(*options, "rommeo_q", factory);
-  if (!result.ok()) {
-    std::cerr << "rommeo_q: error: " << result.status() << std::endl;
-    return 1;
-  }
-  std::cout << FormatResult(*result);
-  return 0;
+  return AgentAlgorithm{"rommeo_q", factory, {}};
 }
 
 }  // namespace
 }  // namespace marl
 
 int main(int argc, char** argv) {
-  if (!marl::ParseAgentCommandLine(
-          argc, argv, "rommeo_q",
-          "ROMMEO-Q (tabular regularised opponent model with maximum "
-          "entropy objective) on a two-player Discrete game.\n"
-          "  rommeo_q --env=matrix_game --env_settings=game=climbing "
-          "--steps=20000",
-          "agents/rommeo/")) {
-    return 2;
-  }
-  try {
-    return marl::Main();
-  } catch (const std::exception& e) {
-    std::cerr << "rommeo_q: error: " << e.what() << std::endl;
-    return 1;
-  }
+  return marl::RunAgentMain(
+      argc, argv, "rommeo_q",
+      "ROMMEO-Q (tabular regularised opponent model with maximum entropy "
+      "objective) on a two-player Discrete game.\n"
+      "  rommeo_q --env=matrix_game --env_settings=game=climbing "
+      "--steps=20000",
+      "agents/rommeo/", [] { return marl::MakeRommeoQAlgorithm(); });
 }
