@@ -69,24 +69,7 @@ absl::StatusOr<IndependentOptions> OptionsFromFlags() {
   absl::StatusOr<TrainingOptions> loop = TrainingOptionsFromFlags();
   if (!loop.ok()) return loop.status();
   IndependentOptions o;
-  o.endpoint = loop->endpoint;
-  o.timeout_ms = loop->timeout_ms;
-  o.env = loop->env;
-  o.env_settings = loop->env_settings;
-  o.num_copies = loop->num_copies;
-  o.seed = loop->seed;
-  o.mode = loop->mode;
-  o.steps = loop->steps;
-  o.eval_every = loop->eval_every;
-  o.eval_episodes = loop->eval_episodes;
-  o.log_every = loop->log_every;
-  o.return_window = loop->return_window;
-  o.progress_seconds = loop->progress_seconds;
-  o.progress = loop->progress;
-  o.runs_root = loop->runs_root;
-  o.run_name = loop->run_name;
-  o.checkpoint_every = loop->checkpoint_every;
-  o.restore = loop->restore;
+  static_cast<TrainingOptions&>(o) = *std::move(loop);
   o.learner = absl::GetFlag(FLAGS_learner);
 
   o.soft_q.learning_rate = absl::GetFlag(FLAGS_soft_q_lr);

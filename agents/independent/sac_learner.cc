@@ -39,8 +39,9 @@ struct SacLearner::Impl {
         rng(seed),
         generator(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
-  static nn::TanhGaussianPolicyOptions ActorOptions(
-      int64_t obs_dim, int64_t action_dim, const SacOptions& options) {
+  static nn::TanhGaussianPolicyOptions ActorOptions(int64_t obs_dim,
+                                                    int64_t action_dim,
+                                                    const SacOptions& options) {
     nn::TanhGaussianPolicyOptions a;
     a.obs_dim = obs_dim;
     a.action_dim = action_dim;
@@ -236,11 +237,11 @@ void SacLearner::Observe(const float* obs, const float* action, float reward,
     torch::NoGradGuard no_grad;
     torch::from_blob(m.buffer.mutable_row(kAction, slot), {m.action_dim},
                      torch::kFloat)
-        .copy_(nn::UnscaleFromBox(
-                   torch::from_blob(const_cast<float*>(action), {m.action_dim},
-                                    torch::kFloat),
-                   m.low, m.high)
-                   .clamp(-1.0, 1.0));
+        .copy_(
+            nn::UnscaleFromBox(torch::from_blob(const_cast<float*>(action),
+                                                {m.action_dim}, torch::kFloat),
+                               m.low, m.high)
+                .clamp(-1.0, 1.0));
   }
   m.buffer.mutable_row(kReward, slot)[0] = reward;
   std::copy(next_obs, next_obs + m.obs_dim,

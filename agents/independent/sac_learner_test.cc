@@ -42,8 +42,7 @@ TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
   torch::Tensor noise = torch::tensor({{1.5, -0.25}}, torch::kDouble);
   torch::Tensor center = torch::tensor({1.0, 0.0}, torch::kDouble);
   torch::Tensor scale = torch::tensor({2.0, 10.0}, torch::kDouble);
-  SquashedSample s =
-      SquashedGaussian(mean, log_std, noise, center, scale);
+  SquashedSample s = SquashedGaussian(mean, log_std, noise, center, scale);
   ASSERT_EQ(s.log_prob.sizes(), torch::IntArrayRef({1}));
   EXPECT_NEAR(s.log_prob[0].item<double>(), -0.03623089465004092, 1e-12);
   EXPECT_NEAR(s.normalized[0][0].item<double>(), 0.8004990217606297, 1e-12);
@@ -56,13 +55,12 @@ TEST(SquashedGaussianTest, LogProbMatchesHandComputation) {
 
 TEST(SquashedGaussianTest, SingleElementAndStableForLargeInputs) {
   torch::Tensor one = torch::ones({1, 1}, torch::kDouble);
-  SquashedSample s = SquashedGaussian(0.5 * one, std::log(0.4) * one,
-                                                1.5 * one, 0 * one[0], one[0]);
+  SquashedSample s = SquashedGaussian(0.5 * one, std::log(0.4) * one, 1.5 * one,
+                                      0 * one[0], one[0]);
   EXPECT_NEAR(s.log_prob[0].item<double>(), -0.10377552291301617, 1e-12);
   // |u| = 30 in float: the naive log(1 - tanh^2) is log(0) = -inf.
   torch::Tensor f = torch::ones({1, 1});
-  SquashedSample big =
-      SquashedGaussian(30 * f, 0 * f, 0 * f, 0 * f[0], f[0]);
+  SquashedSample big = SquashedGaussian(30 * f, 0 * f, 0 * f, 0 * f[0], f[0]);
   EXPECT_TRUE(std::isfinite(big.log_prob[0].item<float>()));
   EXPECT_NEAR(big.log_prob[0].item<float>(),
               -0.5 * std::log(2 * M_PI) - 2 * (std::log(2.0) - 30), 1e-3);
@@ -71,8 +69,8 @@ TEST(SquashedGaussianTest, SingleElementAndStableForLargeInputs) {
 TEST(SquashedGaussianTest, ReparameterisedGradientFlowsToMean) {
   torch::Tensor mean = torch::full({1, 1}, 0.3, torch::requires_grad());
   torch::Tensor zero = torch::zeros({1, 1});
-  SquashedSample s = SquashedGaussian(
-      mean, zero, zero, torch::zeros({1}), torch::full({1}, 5.0));
+  SquashedSample s = SquashedGaussian(mean, zero, zero, torch::zeros({1}),
+                                      torch::full({1}, 5.0));
   s.action.sum().backward();
   const double t = std::tanh(0.3);
   EXPECT_NEAR(mean.grad()[0][0].item<double>(), 5.0 * (1 - t * t), 1e-5);

@@ -12,34 +12,10 @@ namespace marl {
 
 constexpr char kAlgorithm[] = "independent";
 
-TrainingOptions ToTrainingOptions(const IndependentOptions& o) {
-  TrainingOptions t;
-  t.endpoint = o.endpoint;
-  t.timeout_ms = o.timeout_ms;
-  t.env = o.env;
-  t.env_settings = o.env_settings;
-  t.num_copies = o.num_copies;
-  t.seed = o.seed;
-  t.mode = o.mode;
-  t.steps = o.steps;
-  t.eval_every = o.eval_every;
-  t.eval_episodes = o.eval_episodes;
-  t.log_every = o.log_every;
-  t.return_window = o.return_window;
-  t.progress_seconds = o.progress_seconds;
-  t.progress = o.progress;
-  t.runs_root = o.runs_root;
-  t.run_name = o.run_name;
-  t.checkpoint_every = o.checkpoint_every;
-  t.restore = o.restore;
-  return t;
-}
-
 absl::StatusOr<IndependentResult> RunIndependent(
     const IndependentOptions& options) {
   // Option errors before anything connects, as flags errors should be.
-  if (absl::Status s = ValidateTrainingOptions(ToTrainingOptions(options));
-      !s.ok()) {
+  if (absl::Status s = ValidateTrainingOptions(options); !s.ok()) {
     return s;
   }
   if (options.learner != "auto" && options.learner != "soft_q" &&
@@ -60,7 +36,7 @@ absl::StatusOr<IndependentResult> RunIndependent(
     return std::unique_ptr<JointLearner>(*std::move(learner));
   };
   absl::StatusOr<TrainingResult> trained =
-      RunTraining(ToTrainingOptions(options), kAlgorithm, factory);
+      RunTraining(options, kAlgorithm, factory);
   if (!trained.ok()) return trained.status();
   IndependentResult result;
   for (size_t a = 0; a < trained->agents.size(); ++a) {

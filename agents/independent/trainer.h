@@ -17,41 +17,10 @@ namespace marl {
 // Everything a run of independent learners needs: the shared loop's
 // options (common/training_loop.h) plus the learners'. main.cc fills it
 // from flags, tests fill it directly.
-struct IndependentOptions {
-  // Environment server endpoint; empty = an embedded in-process server.
-  std::string endpoint;
-  int timeout_ms = 30000;
-  std::string env = "matrix_game";
-  std::map<std::string, std::string> env_settings;  // name -> text
-  int num_copies = 8;
-  uint64_t seed = 0;
-  std::string mode = "train";  // "train" or "eval"
-  // Total environment transitions over all copies (each batched step of
-  // num_copies copies counts num_copies); training runs
-  // ceil(steps / num_copies) batched steps.
-  int64_t steps = 20000;
+struct IndependentOptions : TrainingOptions {
   std::string learner = "auto";  // "auto", "soft_q" or "sac"
   SoftQOptions soft_q;
   SacOptions sac;
-  // Evaluation (greedy / deterministic policies on a separate handle):
-  // every eval_every transitions (0 = only at the end), eval_episodes
-  // episodes each time.
-  int64_t eval_every = 0;
-  int eval_episodes = 100;
-  // Train metrics records every log_every transitions; episode returns are
-  // averaged over the last return_window finished episodes.
-  int64_t log_every = 1000;
-  int return_window = 100;
-  // Progress on `progress` every progress_seconds (null = silent).
-  double progress_seconds = 5.0;
-  std::ostream* progress = nullptr;
-  std::string runs_root = "runs";
-  std::string run_name;  // empty = generated
-  // A checkpoint every checkpoint_every transitions (0 = only the final
-  // one), named "step_<N>"; the last is "final".
-  int64_t checkpoint_every = 0;
-  // A checkpoint file to start from (required by mode "eval").
-  std::string restore;
 };
 
 struct IndependentAgentResult {
