@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Beauty-contest table and mean-action view for tools/experiments/beauty_contest.sh.
+"""Beauty-contest table and mean-action view (tools/experiments/).
 
 For every run under RESULTS/p<p>/ (the shared run format), reads the eval
 records' greedy_action of every agent, and
@@ -89,7 +89,8 @@ def main():
                          f"{len(steps)}/{len(runs)}",
                          f"{statistics.mean(steps):.0f}" if steps else "n/a",
                          runs[0][2]))
-    print(f"| p | algorithm | seeds | final mean action | |final - equilibrium| "
+    print(f"| p | algorithm | seeds | final mean action "
+          f"| |final - equilibrium| "
           f"| seeds converged (within {TOL:g}) | steps to converge (mean) "
           f"| steps run |")
     print("|---|---|---|---|---|---|---|---|")
