@@ -5,6 +5,10 @@
 // tanh actor mu_i(o_i) scaled to its Box and a centralised critic
 // Q_i(o_1..o_n, a_1..a_n), both with Polyak-averaged target copies;
 // Gaussian exploration noise that decays. Any number of Box-action agents.
+// Discrete-action agents (the paper's discrete games): the actor outputs
+// logits, acting samples the categorical (argmax when deterministic), the
+// critics see one-hot joint actions and the actor update feeds the
+// straight-through Gumbel-softmax of its own logits to its critic.
 // Torch-free header: the learner lives in maddpg_learner.cc.
 
 #include <cstdint>
@@ -31,6 +35,8 @@ struct MaddpgOptions {
   double noise_min = 0.05;
   double noise_rate = 1e-3;
   double noise_delay = 1000;
+  // Gumbel-softmax temperature of Discrete agents' actor updates.
+  double gumbel_temperature = 1.0;
 };
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateMaddpgLearner(

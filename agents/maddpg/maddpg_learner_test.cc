@@ -1,5 +1,6 @@
 #include "agents/maddpg/maddpg_learner.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -12,6 +13,12 @@
 
 namespace marl {
 namespace {
+
+LearnerFactory Factory(const MaddpgOptions& o) {
+  return [o](const EnvSpec& spec, uint64_t seed) {
+    return CreateMaddpgLearner(spec, o, DeriveSeed(seed, 1));
+  };
+}
 
 // A linear critic Q = 1 * obs + 2 * a_own + 3 * a_other + 0.5, so targets
 // can be checked by hand.
@@ -65,6 +72,91 @@ TEST(MaddpgLossTest, ActorLossReplacesOwnActionOnly) {
   EXPECT_NEAR(own.grad()[0][0].item<float>(), -1.0, 1e-6);
 }
 
+// A Discrete agent's critic input is a one-hot: replayed actions (stored
+// as +-1) and the actor's straight-through Gumbel-softmax action alike,
+// while Box agents' replayed actions pass through unchanged.
+TEST(MaddpgDiscreteTest, CriticInputIsOneHot) {
+  const std::vector<torch::Tensor> stored = {
+      torch::tensor({{-1.0f, 1.0f, -1.0f}, {1.0f, -1.0f, -1.0f}}),
+      torch::tensor({{0.25f}, {-0.5f}})};
+  const std::vector<torch::Tensor> critic =
+      maddpg::CriticActions(stored, {3, 0});
+  EXPECT_TRUE(torch::equal(
+      critic[0], torch::tensor({{0.0f, 1.0f, 0.0f}, {1.0f, 0.0f, 0.0f}})));
+  EXPECT_TRUE(torch::equal(critic[1], stored[1]));
+
+  at::Generator gen = at::detail::createCPUGenerator(5);
+  torch::Tensor logits =
+      torch::tensor({{0.3f, -1.0f, 2.0f}, {0.0f, 0.0f, 0.0f}},
+                    torch::requires_grad());
+  const torch::Tensor own = maddpg::DiscreteActorAction(logits, 1.0, gen);
+  ASSERT_EQ(own.sizes(), torch::IntArrayRef({2, 3}));
+  EXPECT_TRUE(torch::all((own == 0) | (own == 1)).item<bool>()) << own;
+  EXPECT_TRUE(torch::equal(own.sum(-1), torch::ones({2})));
+  // Through a linear critic the gradient reaches the logits.
+  (own * torch::tensor({1.0f, 2.0f, 3.0f})).sum().backward();
+  ASSERT_TRUE(logits.grad().defined());
+  EXPECT_GT(logits.grad().abs().sum().item<float>(), 0.0f);
+
+  // The learner on a Discrete-action spec acts with valid indices.
+  EnvSpec spec;
+  spec.agent_ids = {"player_0", "player_1"};
+  spec.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
+  spec.action_spaces = {Space::Discrete(3), Space::Discrete(2)};
+  MaddpgOptions o;
+  o.base.warmup = 0;
+  auto learner = CreateMaddpgLearner(spec, o, 3);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  const std::vector<float> zeros(4, 0.0f);
+  std::vector<std::vector<int64_t>> discrete = {std::vector<int64_t>(4, -1),
+                                                std::vector<int64_t>(4, -1)};
+  std::vector<std::vector<float>> continuous(2);
+  for (bool deterministic : {false, true}) {
+    (*learner)->Act({zeros.data(), zeros.data()}, 4, deterministic, &discrete,
+                    &continuous);
+    ASSERT_TRUE((*learner)->status().ok()) << (*learner)->status();
+    for (int c = 0; c < 4; ++c) {
+      EXPECT_GE(discrete[0][c], 0);
+      EXPECT_LT(discrete[0][c], 3);
+      EXPECT_GE(discrete[1][c], 0);
+      EXPECT_LT(discrete[1][c], 2);
+    }
+  }
+}
+
+// The coordination game [[4,0],[0,2]]: Discrete MADDPG settles on a pure
+// Nash equilibrium, both greedy actions equal.
+TEST(MaddpgDiscreteTest, CoordinationGameReachesPureNash) {
+  MaddpgOptions o;
+  o.hidden = {32, 32};
+  o.base.batch_size = 64;
+  o.base.warmup = 128;
+  o.base.update_ratio = 0.25;
+  for (uint64_t seed : {1, 2, 3}) {
+    TrainingOptions t;
+    t.env = "matrix_game";
+    t.env_settings = {{"payoffs_row", "[[4,0],[0,2]]"},
+                      {"payoffs_column", "[[4,0],[0,2]]"}};
+    t.num_copies = 8;
+    t.seed = seed;
+    t.steps = 1200;
+    t.eval_episodes = 8;
+    t.log_every = 400;
+    t.runs_root = ::testing::TempDir() + "/runs";
+    t.run_name = absl::StrCat("maddpg_coordination_seed", seed);
+    absl::StatusOr<TrainingResult> result = RunTraining(t, "maddpg", Factory(o));
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->agents.size(), 2u);
+    ASSERT_EQ(result->agents[0].greedy_action.size(), 1u);
+    ASSERT_EQ(result->agents[1].greedy_action.size(), 1u);
+    const double a = result->agents[0].greedy_action[0];
+    EXPECT_EQ(a, result->agents[1].greedy_action[0])
+        << "seed " << seed << ": miscoordinated greedy joint action";
+    EXPECT_DOUBLE_EQ(result->agents[0].eval_return, a == 0 ? 4.0 : 2.0)
+        << "seed " << seed;
+  }
+}
+
 TrainingOptions QuadraticsOptions(uint64_t seed, int64_t steps) {
   TrainingOptions o;
   o.env = "max_of_two_quadratics";
@@ -76,12 +168,6 @@ TrainingOptions QuadraticsOptions(uint64_t seed, int64_t steps) {
   o.runs_root = ::testing::TempDir() + "/runs";
   o.run_name = absl::StrCat("maddpg_seed", seed, "_", steps);
   return o;
-}
-
-LearnerFactory Factory(const MaddpgOptions& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreateMaddpgLearner(spec, o, DeriveSeed(seed, 1));
-  };
 }
 
 // From the untrained actors' start near (0, 0) (reward about -4.4) MADDPG

@@ -3,7 +3,10 @@
 
 // MADDPG's loss pieces, exposed for tests (LibTorch header).
 
+#include <ATen/core/Generator.h>
 #include <torch/types.h>
+
+#include <cstdint>
 
 #include <vector>
 
@@ -26,6 +29,19 @@ torch::Tensor ActorLoss(nn::QNetwork& critic, int agent,
                         const torch::Tensor& joint_obs,
                         std::vector<torch::Tensor> actions,
                         const torch::Tensor& own_action);
+
+// Critic action inputs from replayed (normalised, +-1) actions: Discrete
+// agents' (num_actions[j] > 0) become one-hots, Box agents' stay as stored.
+std::vector<torch::Tensor> CriticActions(
+    const std::vector<torch::Tensor>& stored,
+    const std::vector<int64_t>& num_actions);
+
+// A Discrete agent's differentiable action for its critic: the
+// straight-through Gumbel-softmax of its logits (one-hot forward value,
+// soft-sample gradient).
+torch::Tensor DiscreteActorAction(
+    const torch::Tensor& logits, double temperature,
+    c10::optional<at::Generator> generator = c10::nullopt);
 
 }  // namespace maddpg
 }  // namespace marl

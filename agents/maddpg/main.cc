@@ -1,5 +1,5 @@
 // MADDPG (centralised critics, deterministic actors) for Box-action
-// environments on the shared training loop.
+// and Discrete-action environments on the shared training loop.
 //
 //   bazel run //agents/maddpg -- --env=max_of_two_quadratics --steps=8000
 #include <memory>
@@ -21,6 +21,8 @@ ABSL_FLAG(double, noise_min, 0.05, "Exploration noise floor.");
 ABSL_FLAG(double, noise_rate, 1e-3, "Exploration noise decay per transition.");
 ABSL_FLAG(double, noise_delay, 1000,
           "Transitions before the exploration noise starts decaying.");
+ABSL_FLAG(double, gumbel_temperature, 1.0,
+          "Gumbel-softmax temperature of Discrete agents' actor updates.");
 
 namespace marl {
 
@@ -37,6 +39,7 @@ absl::StatusOr<AgentAlgorithm> MakeMaddpgAlgorithm() {
   o.noise_min = absl::GetFlag(FLAGS_noise_min);
   o.noise_rate = absl::GetFlag(FLAGS_noise_rate);
   o.noise_delay = absl::GetFlag(FLAGS_noise_delay);
+  o.gumbel_temperature = absl::GetFlag(FLAGS_gumbel_temperature);
   return AgentAlgorithm{"maddpg",
                         [o](const EnvSpec& spec, uint64_t seed) {
                           return CreateMaddpgLearner(spec, o,
@@ -50,8 +53,10 @@ absl::StatusOr<AgentAlgorithm> MakeMaddpgAlgorithm() {
 int main(int argc, char** argv) {
   return marl::RunAgentMain(
       argc, argv, "maddpg",
-      "MADDPG (centralised critics, deterministic actors, Box actions) on an "
+      "MADDPG (centralised critics; deterministic actors for Box actions, "
+      "Gumbel-softmax categorical actors for Discrete ones) on an "
       "environment of the environment server.\n"
-      "  maddpg --env=max_of_two_quadratics --steps=8000",
+      "  maddpg --env=max_of_two_quadratics --steps=8000\n"
+      "  maddpg --env=matrix_game --env_settings=game=climbing",
       "agents/maddpg/", [] { return marl::MakeMaddpgAlgorithm(); });
 }
