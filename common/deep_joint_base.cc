@@ -33,6 +33,10 @@ torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
 int64_t DeepJointLearner::other_action_dim(int agent) const {
   return total_action_dim() - action_dim_[agent];
 }
+bool DeepJointLearner::has_discrete() const {
+  return std::any_of(num_actions_.begin(), num_actions_.end(),
+                     [](int64_t k) { return k > 0; });
+}
 int64_t DeepJointLearner::total_obs_dim() const {
   int64_t total = 0;
   for (int64_t d : obs_dim_) total += d;
@@ -46,8 +50,8 @@ int64_t DeepJointLearner::total_action_dim() const {
 
 absl::Status DeepJointLearner::Init(const EnvSpec& spec,
                                     const DeepJointOptions& options,
-                                    uint64_t seed,
-                                    const std::string& algorithm) {
+                                    uint64_t seed, const std::string& algorithm,
+                                    bool allow_discrete_actions) {
   algorithm_ = algorithm;
   options_ = options;
   if (options.batch_size < 1 || options.buffer_capacity < 1 ||
@@ -64,10 +68,12 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   std::vector<ReplayField> fields;
   for (int i = 0; i < n; ++i) {
     const Space& a = spec.action_spaces[i];
-    if (!a.is_box()) {
-      return absl::UnimplementedError(
-          absl::StrCat(algorithm, " needs Box actions; agent ",
-                       spec.agent_ids[i], " has another kind"));
+    const bool discrete = a.is_discrete() && allow_discrete_actions;
+    if (!a.is_box() && !discrete) {
+      return absl::UnimplementedError(absl::StrCat(
+          algorithm, " needs ",
+          allow_discrete_actions ? "Box or Discrete" : "Box",
+          " actions; agent ", spec.agent_ids[i], " has another kind"));
     }
     const Space& o = spec.observation_spaces[i];
     if (!o.is_box() && !o.is_discrete()) {
@@ -77,7 +83,8 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
     obs_spaces_.push_back(o);
     raw_obs_dim_.push_back(o.FlatSize());
     obs_dim_.push_back(o.is_discrete() ? o.n : o.FlatSize());
-    action_dim_.push_back(a.FlatSize());
+    num_actions_.push_back(discrete ? a.n : 0);
+    action_dim_.push_back(discrete ? a.n : a.FlatSize());
     low_.push_back(a.low);
     high_.push_back(a.high);
     for (size_t k = 0; k < a.low.size(); ++k) {
@@ -123,6 +130,12 @@ void DeepJointLearner::Encode(int agent, const float* raw, float* out) const {
   }
 }
 
+torch::Tensor DeepJointLearner::DiscretePolicy(
+    int agent, const std::vector<torch::Tensor>& obs, bool deterministic) {
+  TORCH_CHECK(false, algorithm_, " has no policy for Discrete actions");
+  return {};
+}
+
 void DeepJointLearner::Act(const std::vector<const float*>& observation,
                            int num_copies, bool deterministic,
                            std::vector<std::vector<int64_t>>* discrete,
@@ -141,6 +154,19 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
     }
     torch::NoGradGuard no_grad;
     for (int i = 0; i < n; ++i) {
+      if (is_discrete(i)) {
+        const torch::Tensor index =
+            (random ? torch::randint(num_actions_[i], {num_copies}, generator_,
+                                     torch::kInt64)
+                    : DiscretePolicy(i, obs, deterministic))
+                .to(torch::kInt64)
+                .contiguous();
+        TORCH_CHECK(index.numel() == num_copies,
+                    "DiscretePolicy returned a wrong number of actions");
+        const int64_t* src = index.data_ptr<int64_t>();
+        std::copy(src, src + num_copies, (*discrete)[i].begin());
+        continue;
+      }
       torch::Tensor y;
       if (random) {
         y = torch::rand({num_copies, action_dim_[i]}, generator_) * 2.0 - 1.0;
@@ -173,16 +199,22 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
              buffer_->mutable_row(f_obs_[i], slot));
       Encode(i, batch.next_observation[i] + c * raw_obs_dim_[i],
              buffer_->mutable_row(f_next_obs_[i], slot));
-      // Stored normalised to [-1, 1]: every network works in that space.
+      buffer_->mutable_row(f_reward_[i], slot)[0] = batch.reward[i][c];
       float* a = buffer_->mutable_row(f_action_[i], slot);
       const int64_t d = action_dim_[i];
+      if (is_discrete(i)) {
+        std::fill(a, a + d, 0.0f);
+        const int64_t index = batch.discrete_action[i][c];
+        if (index >= 0 && index < d) a[index] = 1.0f;
+        continue;
+      }
+      // Stored normalised to [-1, 1]: every network works in that space.
       for (int64_t k = 0; k < d; ++k) {
         const float raw = batch.continuous_action[i][c * d + k];
         a[k] = std::clamp(
             2.0f * (raw - low_[i][k]) / (high_[i][k] - low_[i][k]) - 1.0f,
             -1.0f, 1.0f);
       }
-      buffer_->mutable_row(f_reward_[i], slot)[0] = batch.reward[i][c];
     }
     buffer_->mutable_row(f_done_, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
   }

@@ -2,8 +2,9 @@
 #define MARL_COMMON_DEEP_JOINT_BASE_H_
 
 // What the deep joint-action learners (MADDPG, PR2-AC, ROMMEO-AC) share:
-// Box-action bookkeeping, one replay buffer of joint transitions, uniform
-// warm-up, the update schedule, metrics and checkpoints. A LibTorch header:
+// action bookkeeping (Box actions normalised to [-1, 1], Discrete actions as
+// one-hots), one replay buffer of joint transitions, uniform warm-up, the
+// update schedule, metrics and checkpoints. A LibTorch header:
 // include it only from .cc files and tests (the learners' public headers are
 // torch-free factories).
 
@@ -30,8 +31,9 @@
 namespace marl {
 namespace deep {
 
-// A sampled minibatch, actions normalised to [-1, 1]. Per agent:
-// obs [B, obs dim], action [B, action dim], reward [B], next_obs.
+// A sampled minibatch. Per agent: obs [B, obs dim], action [B, action dim]
+// (Box agents: normalised to [-1, 1]; Discrete agents: the one-hot of the
+// action taken, action dim = number of actions), reward [B], next_obs.
 struct Minibatch {
   std::vector<torch::Tensor> obs, action, reward, next_obs;
   torch::Tensor done;  // [B], 1 = terminated (no bootstrap)
@@ -53,7 +55,12 @@ class DeepJointLearner : public JointLearner {
 
   int num_agents() const { return static_cast<int>(obs_dim_.size()); }
   int64_t obs_dim(int agent) const { return obs_dim_[agent]; }
+  // Box agents: the flat action size; Discrete agents: the one-hot width.
   int64_t action_dim(int agent) const { return action_dim_[agent]; }
+  // Discrete(n) agents: n; Box agents: 0.
+  int64_t num_actions(int agent) const { return num_actions_[agent]; }
+  bool is_discrete(int agent) const { return num_actions_[agent] > 0; }
+  bool has_discrete() const;
   // Sum of the other agents' action sizes (the a^-i width).
   int64_t other_action_dim(int agent) const;
   int64_t total_obs_dim() const;
@@ -66,15 +73,23 @@ class DeepJointLearner : public JointLearner {
 
  protected:
   DeepJointLearner() = default;
-  // Validates the spec (Box actions; Box or Discrete observations, the
-  // latter one-hot encoded), seeds torch, sets up the replay buffer.
+  // Validates the spec (Box actions, and Discrete ones if the algorithm
+  // handles them; Box or Discrete observations, the latter one-hot
+  // encoded), seeds torch, sets up the replay buffer.
   absl::Status Init(const EnvSpec& spec, const DeepJointOptions& options,
-                    uint64_t seed, const std::string& algorithm);
+                    uint64_t seed, const std::string& algorithm,
+                    bool allow_discrete_actions = false);
 
-  // The algorithm's action for `agent` at obs [n, obs dim]: [n, action dim]
-  // in [-1, 1]. All agents' observations are given for centralised actors.
+  // The algorithm's action for Box agent `agent` at obs [n, obs dim]:
+  // [n, action dim] in [-1, 1]. All agents' observations are given for
+  // centralised actors.
   virtual torch::Tensor Policy(int agent, const std::vector<torch::Tensor>& obs,
                                bool deterministic) = 0;
+  // The same for a Discrete agent: int64 action indices [n]. Only called
+  // when Init allowed Discrete actions.
+  virtual torch::Tensor DiscretePolicy(int agent,
+                                       const std::vector<torch::Tensor>& obs,
+                                       bool deterministic);
   virtual void Update(const Minibatch& batch) = 0;
   // Everything a checkpoint holds besides counters and the generator.
   virtual void NamedState(
@@ -99,7 +114,7 @@ class DeepJointLearner : public JointLearner {
   DeepJointOptions options_;
   std::string algorithm_;
   std::vector<Space> obs_spaces_;
-  std::vector<int64_t> obs_dim_, raw_obs_dim_, action_dim_;
+  std::vector<int64_t> obs_dim_, raw_obs_dim_, action_dim_, num_actions_;
   std::vector<std::vector<float>> low_, high_;
   std::optional<ReplayBuffer> buffer_;
   // Replay fields per agent: obs, action, reward, next_obs; then done.

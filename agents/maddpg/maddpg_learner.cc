@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/deep_joint_base.h"
 #include "agents/maddpg/maddpg_losses.h"
+#include "common/deep_joint_base.h"
 #include "common/nn/categorical.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"
@@ -43,20 +43,6 @@ torch::Tensor ActorLoss(nn::QNetwork& critic, int agent,
               .mean();
 }
 
-torch::Tensor StoredToOneHot(const torch::Tensor& stored) {
-  return (stored + 1.0) * 0.5;
-}
-
-std::vector<torch::Tensor> CriticActions(
-    const std::vector<torch::Tensor>& stored,
-    const std::vector<int64_t>& num_actions) {
-  std::vector<torch::Tensor> out = stored;
-  for (size_t j = 0; j < out.size(); ++j) {
-    if (num_actions[j] > 0) out[j] = StoredToOneHot(stored[j]);
-  }
-  return out;
-}
-
 torch::Tensor DiscreteActorAction(const torch::Tensor& logits,
                                   double temperature,
                                   c10::optional<at::Generator> generator) {
@@ -66,37 +52,20 @@ torch::Tensor DiscreteActorAction(const torch::Tensor& logits,
 
 namespace {
 
-// Discrete(n) action spaces become Box([n], 0, 1) for the shared base: the
-// base stores, explores and acts on the one-hot vector (stored as +-1), and
-// Act/Learn translate between indices and one-hots.
-EnvSpec BoxedSpec(const EnvSpec& spec, std::vector<int64_t>* num_actions) {
-  EnvSpec boxed = spec;
-  num_actions->assign(spec.num_agents(), 0);
-  for (int i = 0; i < spec.num_agents(); ++i) {
-    const Space& a = spec.action_spaces[i];
-    if (a.is_discrete()) {
-      (*num_actions)[i] = a.n;
-      boxed.action_spaces[i] = Space::Box({a.n}, {0.0f}, {1.0f});
-    }
-  }
-  return boxed;
-}
-
 class MaddpgLearner : public deep::DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec, const MaddpgOptions& options,
                      uint64_t seed) {
     options_ = options;
-    const EnvSpec boxed = BoxedSpec(spec, &num_actions_);
-    for (int64_t k : num_actions_) has_discrete_ = has_discrete_ || k > 0;
-    absl::Status s = Init(boxed, options.base, seed, "maddpg");
+    absl::Status s = Init(spec, options.base, seed, "maddpg",
+                          /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
     if (!(options.actor_lr > 0 && options.critic_lr > 0 && options.tau > 0 &&
           options.tau <= 1)) {
       return absl::InvalidArgumentError(
           "maddpg: learning rates must be > 0 and tau in (0, 1]");
     }
-    if (has_discrete_ && !(options.gumbel_temperature > 0)) {
+    if (has_discrete() && !(options.gumbel_temperature > 0)) {
       return absl::InvalidArgumentError(
           "maddpg: gumbel_temperature must be > 0");
     }
@@ -109,8 +78,7 @@ class MaddpgLearner : public deep::DeepJointLearner {
       // Discrete agents' actors output logits; Box agents' tanh actions.
       actors_.push_back(nn::MakeMlp(
           obs_dim(i), options.hidden, action_dim(i), nn::Activation::kRelu,
-          num_actions_[i] > 0 ? nn::Activation::kNone
-                              : nn::Activation::kTanh));
+          is_discrete(i) ? nn::Activation::kNone : nn::Activation::kTanh));
       nn::QNetworkOptions q;
       q.obs_dim = total_obs_dim();
       q.action_dim = action_dim(i);
@@ -134,82 +102,34 @@ class MaddpgLearner : public deep::DeepJointLearner {
         ", \"batch_size\": ", options.base.batch_size, ", \"warmup\": ",
         options.base.warmup, ", \"update_ratio\": ", options.base.update_ratio,
         ", \"noise\": ", noise_.ToJson(),
-        has_discrete_ ? absl::StrCat(", \"gumbel_temperature\": ",
-                                     options.gumbel_temperature)
-                      : std::string(),
+        has_discrete() ? absl::StrCat(", \"gumbel_temperature\": ",
+                                      options.gumbel_temperature)
+                       : std::string(),
         "}"));
     return absl::OkStatus();
-  }
-
-  void Act(const std::vector<const float*>& observation, int num_copies,
-           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
-           std::vector<std::vector<float>>* continuous) override {
-    if (!has_discrete_) {
-      DeepJointLearner::Act(observation, num_copies, deterministic, discrete,
-                            continuous);
-      return;
-    }
-    std::vector<std::vector<float>> boxed = *continuous;
-    for (int i = 0; i < num_agents(); ++i) {
-      if (num_actions_[i] > 0) boxed[i].assign(num_copies * num_actions_[i], 0);
-    }
-    DeepJointLearner::Act(observation, num_copies, deterministic, discrete,
-                          &boxed);
-    if (!status().ok()) return;
-    for (int i = 0; i < num_agents(); ++i) {
-      const int64_t k = num_actions_[i];
-      if (k == 0) {
-        (*continuous)[i] = std::move(boxed[i]);
-        continue;
-      }
-      // The one-hot's (or, during warm-up, the uniform vector's) argmax.
-      for (int c = 0; c < num_copies; ++c) {
-        const float* row = boxed[i].data() + c * k;
-        (*discrete)[i][c] = std::max_element(row, row + k) - row;
-      }
-    }
-  }
-
-  void Learn(const TransitionBatch& batch) override {
-    if (!has_discrete_) {
-      DeepJointLearner::Learn(batch);
-      return;
-    }
-    TransitionBatch boxed = batch;
-    one_hot_.resize(num_agents());
-    for (int i = 0; i < num_agents(); ++i) {
-      const int64_t k = num_actions_[i];
-      if (k == 0) continue;
-      one_hot_[i].assign(batch.num_copies * k, 0.0f);
-      for (int c = 0; c < batch.num_copies; ++c) {
-        const int64_t a = batch.discrete_action[i][c];
-        if (a >= 0 && a < k) one_hot_[i][c * k + a] = 1.0f;
-      }
-      boxed.continuous_action[i] = one_hot_[i].data();
-    }
-    DeepJointLearner::Learn(boxed);
   }
 
  protected:
   torch::Tensor Policy(int agent, const std::vector<torch::Tensor>& obs,
                        bool deterministic) override {
     torch::Tensor a = actors_[agent]->forward(obs[agent]);
-    if (num_actions_[agent] > 0) {
-      // Logits: sample the categorical to explore, argmax to evaluate. The
-      // base maps [-1, 1] to the Box [0, 1], so +-1 gives the one-hot.
-      const torch::Tensor index =
-          deterministic ? a.argmax(-1)
-                        : nn::SampleCategorical(a, generator());
-      return nn::OneHot(index, num_actions_[agent]) * 2.0 - 1.0;
-    }
     if (deterministic) return a;
     const double sigma = noise_.At(transitions());
     SetMetric(agent, "noise_std", sigma);
     return a + sigma * torch::randn(a.sizes(), generator());
   }
 
+  // Discrete actors output logits: sample the categorical to explore,
+  // argmax to evaluate.
+  torch::Tensor DiscretePolicy(int agent, const std::vector<torch::Tensor>& obs,
+                               bool deterministic) override {
+    const torch::Tensor logits = actors_[agent]->forward(obs[agent]);
+    return deterministic ? logits.argmax(-1)
+                         : nn::SampleCategorical(logits, generator());
+  }
+
   void Update(const deep::Minibatch& b) override {
-    if (has_discrete_) {
+    if (has_discrete()) {
       UpdateWithDiscrete(b);
       return;
     }
@@ -261,16 +181,14 @@ class MaddpgLearner : public deep::DeepJointLearner {
     const double temp = options_.gumbel_temperature;
     const torch::Tensor x = torch::cat(b.obs, -1);
     const torch::Tensor x_next = torch::cat(b.next_obs, -1);
-    const std::vector<torch::Tensor> actions = CriticActions(b.action,
-                                                             num_actions_);
+    const std::vector<torch::Tensor>& actions = b.action;  // one-hots
     std::vector<torch::Tensor> next_actions(n);
     {
       torch::NoGradGuard no_grad;
       for (int j = 0; j < n; ++j) {
         const torch::Tensor out = target_actors_[j]->forward(b.next_obs[j]);
-        next_actions[j] = num_actions_[j] > 0
-                              ? DiscreteActorAction(out, temp, generator())
-                              : out;
+        next_actions[j] =
+            is_discrete(j) ? DiscreteActorAction(out, temp, generator()) : out;
       }
     }
     for (int i = 0; i < n; ++i) {
@@ -288,7 +206,7 @@ class MaddpgLearner : public deep::DeepJointLearner {
 
       const torch::Tensor out = actors_[i]->forward(b.obs[i]);
       torch::Tensor actor_loss;
-      if (num_actions_[i] > 0) {
+      if (is_discrete(i)) {
         const torch::Tensor own = DiscreteActorAction(out, temp, generator());
         // A small logit penalty (as in the reference implementation) keeps
         // the logits from drifting without bound.
@@ -332,9 +250,6 @@ class MaddpgLearner : public deep::DeepJointLearner {
 
  private:
   MaddpgOptions options_;
-  std::vector<int64_t> num_actions_;  // Discrete(n) agents: n; Box: 0
-  bool has_discrete_ = false;
-  std::vector<std::vector<float>> one_hot_;
   TemperatureSchedule noise_;
   std::vector<torch::nn::Sequential> actors_, target_actors_;
   std::vector<nn::QNetwork> critics_, target_critics_;

@@ -7,7 +7,6 @@
 #include <torch/types.h>
 
 #include <cstdint>
-
 #include <vector>
 
 #include "common/nn/q_network.h"
@@ -29,12 +28,6 @@ torch::Tensor ActorLoss(nn::QNetwork& critic, int agent,
                         const torch::Tensor& joint_obs,
                         std::vector<torch::Tensor> actions,
                         const torch::Tensor& own_action);
-
-// Critic action inputs from replayed (normalised, +-1) actions: Discrete
-// agents' (num_actions[j] > 0) become one-hots, Box agents' stay as stored.
-std::vector<torch::Tensor> CriticActions(
-    const std::vector<torch::Tensor>& stored,
-    const std::vector<int64_t>& num_actions);
 
 // A Discrete agent's differentiable action for its critic: the
 // straight-through Gumbel-softmax of its logits (one-hot forward value,
