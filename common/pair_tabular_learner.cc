@@ -1,4 +1,4 @@
-#include "agents/pr2/pair_tabular_learner.h"
+#include "common/pair_tabular_learner.h"
 
 #include <cmath>
 #include <sstream>

@@ -1,5 +1,5 @@
-#ifndef MARL_AGENTS_PR2_PAIR_TABULAR_LEARNER_H_
-#define MARL_AGENTS_PR2_PAIR_TABULAR_LEARNER_H_
+#ifndef MARL_COMMON_PAIR_TABULAR_LEARNER_H_
+#define MARL_COMMON_PAIR_TABULAR_LEARNER_H_
 
 #include <cstdint>
 #include <random>
@@ -108,4 +108,4 @@ class PairTabularLearner : public JointLearner {
 
 }  // namespace marl
 
-#endif  // MARL_AGENTS_PR2_PAIR_TABULAR_LEARNER_H_
+#endif  // MARL_COMMON_PAIR_TABULAR_LEARNER_H_
