@@ -1,5 +1,6 @@
 #include "common/pair_tabular_learner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -91,12 +92,16 @@ void PairTabularLearner::Act(const std::vector<const float*>& observation,
                              std::vector<std::vector<float>>* continuous) {
   if (!status_.ok()) return;
   const double t = temperature();
+  const bool greedy = deterministic && !options_.sample_in_evaluation;
   for (int i = 0; i < 2; ++i) {
     for (int r = 0; r < num_copies; ++r) {
       absl::StatusOr<int64_t> s = State(observation[i][r]);
       if (!s.ok()) return Fail(s.status());
       if (first_state_ < 0) first_state_ = *s;
-      if (deterministic) {
+      if (i == options_.fixed_uniform_agent) {
+        (*discrete)[i][r] =
+            std::uniform_int_distribution<int64_t>(0, n_[i] - 1)(rng_);
+      } else if (greedy) {
         (*discrete)[i][r] = Greedy(i, *s, t);
       } else {
         Policy(i, *s, t, &scratch_);
@@ -108,11 +113,13 @@ void PairTabularLearner::Act(const std::vector<const float*>& observation,
 
 void PairTabularLearner::Learn(const TransitionBatch& batch) {
   if (!status_.ok()) return;
+  if (options_.iteration_updates) return LearnIteration(batch);
   for (int r = 0; r < batch.num_copies; ++r) {
     const double t = temperature();
     const int64_t acts[2] = {batch.discrete_action[0][r],
                              batch.discrete_action[1][r]};
     for (int i = 0; i < 2; ++i) {
+      if (i == options_.fixed_uniform_agent) continue;
       absl::StatusOr<int64_t> s = State(batch.observation[i][r]);
       if (!s.ok()) return Fail(s.status());
       absl::StatusOr<int64_t> next = State(batch.next_observation[i][r]);
@@ -125,16 +132,66 @@ void PairTabularLearner::Learn(const TransitionBatch& batch) {
       q += options_.learning_rate * td;
       td_squared_[i] += td * td;
       ++td_count_[i];
-      // The opponent-policy estimate moves towards the observed action.
-      if (options_.prior_rate > 0) {
-        double* p = &prior_[i][*s * n_[1 - i]];
-        for (int64_t k = 0; k < n_[1 - i]; ++k) {
-          p[k] += options_.prior_rate * ((k == b ? 1.0 : 0.0) - p[k]);
-        }
-      }
+      UpdatePrior(i, *s, b);
     }
     ++step_;
   }
+}
+
+void PairTabularLearner::UpdatePrior(int agent, int64_t s, int64_t b) {
+  // The opponent-policy estimate moves towards the observed action.
+  if (options_.prior_rate <= 0) return;
+  double* p = &prior_[agent][s * n_[1 - agent]];
+  for (int64_t k = 0; k < n_[1 - agent]; ++k) {
+    p[k] += options_.prior_rate * ((k == b ? 1.0 : 0.0) - p[k]);
+  }
+}
+
+void PairTabularLearner::LearnIteration(const TransitionBatch& batch) {
+  // Every target uses the tables as they were at the start of the
+  // iteration: the copies are simultaneous roll-outs of one policy.
+  const double t = temperature();
+  std::vector<std::pair<int64_t, double>> targets;  // (entry, target)
+  for (int i = 0; i < 2; ++i) {
+    if (i == options_.fixed_uniform_agent) continue;
+    targets.clear();
+    for (int r = 0; r < batch.num_copies; ++r) {
+      absl::StatusOr<int64_t> s = State(batch.observation[i][r]);
+      if (!s.ok()) return Fail(s.status());
+      absl::StatusOr<int64_t> next = State(batch.next_observation[i][r]);
+      if (!next.ok()) return Fail(next.status());
+      const int64_t a = batch.discrete_action[i][r];
+      const int64_t b = batch.discrete_action[1 - i][r];
+      const double bootstrap =
+          batch.terminated[r] ? 0.0 : options_.gamma * Value(i, *next, t);
+      targets.push_back(
+          {(*s * n_[i] + a) * n_[1 - i] + b, batch.reward[i][r] + bootstrap});
+    }
+    // Group by entry (stable: equal entries keep copy order, so the sums
+    // and thus runs repeat exactly).
+    std::stable_sort(
+        targets.begin(), targets.end(),
+        [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (size_t k = 0; k < targets.size();) {
+      size_t end = k;
+      double sum = 0;
+      for (; end < targets.size() && targets[end].first == targets[k].first;
+           ++end) {
+        sum += targets[end].second;
+      }
+      double& q = q_[i][targets[k].first];
+      const double td = sum / static_cast<double>(end - k) - q;
+      q += options_.learning_rate * td;
+      td_squared_[i] += td * td;
+      ++td_count_[i];
+      k = end;
+    }
+    for (int r = 0; r < batch.num_copies; ++r) {
+      const int64_t s = std::llround(batch.observation[i][r]);
+      UpdatePrior(i, s, batch.discrete_action[1 - i][r]);
+    }
+  }
+  ++step_;
 }
 
 std::vector<std::pair<std::string, double>> PairTabularLearner::Metrics(
@@ -234,6 +291,9 @@ std::string PairTabularLearner::ConfigJson() const {
       .Add("learning_rate", options_.learning_rate)
       .Add("gamma", options_.gamma)
       .Add("prior_rate", options_.prior_rate)
+      .Add("iteration_updates", options_.iteration_updates)
+      .Add("fixed_uniform_agent", options_.fixed_uniform_agent)
+      .Add("sample_in_evaluation", options_.sample_in_evaluation)
       .AddRaw("temperature", options_.temperature.ToJson());
   if (!extra_config_json_.empty()) o.AddRaw("extra", extra_config_json_);
   return o.Build();

@@ -24,6 +24,18 @@ struct PairTabularOptions {
   double prior_rate = 0.002;
   TemperatureSchedule temperature =
       TemperatureSchedule::Exponential(1.0, 0.999, 0.3);
+  // false: every copy of a batch is one transition, learned in turn, and
+  // the schedule's step counts transitions. true (Balancing-Q's Algorithm
+  // 1): a batch is one iteration whose copies are its roll-outs; every
+  // visited entry Q(s,a,b) moves once, by learning_rate, towards the mean
+  // target of the copies that visited it, and the step counts iterations.
+  bool iteration_updates = false;
+  // An agent (0 or 1) that plays uniformly at random, in training and
+  // evaluation, and never learns: a fixed opponent. -1 = both learn.
+  int fixed_uniform_agent = -1;
+  // Evaluation (deterministic) actions are sampled from the policy instead
+  // of its argmax.
+  bool sample_in_evaluation = false;
 };
 
 // Two agents with Discrete observations and actions, each holding a table
@@ -31,8 +43,10 @@ struct PairTabularOptions {
 // the observed joint action and its own reward:
 //   Q^i(s,a,b) += lr * (r^i + gamma * (1 - terminated) * V^i(s') - Q^i),
 // and an estimate P^i(b | s) of the opponent's policy. Subclasses say how
-// an agent turns that into a policy (PR2-Q, ROMMEO-Q). Both agents learn;
-// the temperature follows a schedule over the transitions learned.
+// an agent turns that into a policy (PR2-Q, ROMMEO-Q, Balancing-Q). Both
+// agents learn (or one plays uniformly, see fixed_uniform_agent); the
+// temperature follows a schedule over the transitions (or iterations)
+// learned.
 class PairTabularLearner : public JointLearner {
  public:
   void Act(const std::vector<const float*>& observation, int num_copies,
@@ -48,6 +62,7 @@ class PairTabularLearner : public JointLearner {
   int64_t num_states() const { return num_states_; }
   int64_t num_actions(int agent) const { return n_[agent]; }
   double temperature() const { return options_.temperature.At(step_); }
+  // Transitions learned, or iterations with options.iteration_updates.
   int64_t step() const { return step_; }
 
   // Q^i(s, a, b), own action a, opponent action b.
@@ -87,6 +102,8 @@ class PairTabularLearner : public JointLearner {
 
  private:
   absl::StatusOr<int64_t> State(float value) const;
+  void LearnIteration(const TransitionBatch& batch);
+  void UpdatePrior(int agent, int64_t s, int64_t b);
   void Fail(absl::Status s) {
     if (status_.ok()) status_ = std::move(s);
   }
