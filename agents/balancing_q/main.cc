@@ -127,9 +127,8 @@ absl::StatusOr<AgentAlgorithm> MakeBalancingQAlgorithm() {
     if (i == o.tabular.fixed_uniform_agent) {
       notes.push_back("uniform, fixed");
     } else {
-      notes.push_back(absl::StrCat("(beta ", o.beta_agent[i],
-                                   ", opponent beta ", o.beta_opponent[i],
-                                   ")"));
+      notes.push_back(absl::StrCat("beta ", o.beta_agent[i], ", opponent beta ",
+                                   o.beta_opponent[i]));
     }
   }
   return AgentAlgorithm{"balancing_q", factory, notes};
