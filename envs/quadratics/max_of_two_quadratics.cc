@@ -12,17 +12,22 @@ std::vector<SettingDecl> MaxOfTwoQuadraticsEnv::SettingDecls() {
   return {{"variant",
            "\"paper\": f1 divides the squares by 9; \"code\": by 3, as the "
            "authors' code does",
-           std::string("paper")}};
+           std::string("paper")},
+          {"zero_sum",
+           "true: player_1 gets the negation of player_0's reward (a "
+           "zero-sum game); false: both get the same reward",
+           false}};
 }
 
 absl::StatusOr<std::unique_ptr<Env>> MaxOfTwoQuadraticsEnv::Create(
     const Settings& settings) {
   const std::string& name = settings.GetString("variant");
+  const bool zero_sum = settings.GetBool("zero_sum");
   if (name == "paper") {
-    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kPaper);
+    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kPaper, zero_sum);
   }
   if (name == "code") {
-    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kCode);
+    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kCode, zero_sum);
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "variant must be \"paper\" or \"code\", got \"", name, "\""));
@@ -36,8 +41,8 @@ double MaxOfTwoQuadraticsEnv::Reward(Variant variant, double a1, double a2) {
   return std::max(f1, f2);
 }
 
-MaxOfTwoQuadraticsEnv::MaxOfTwoQuadraticsEnv(Variant variant)
-    : variant_(variant) {
+MaxOfTwoQuadraticsEnv::MaxOfTwoQuadraticsEnv(Variant variant, bool zero_sum)
+    : variant_(variant), zero_sum_(zero_sum) {
   spec_.agent_ids = {"player_0", "player_1"};
   const Space observation = Space::Box({1}, {0.0f}, {1.0f});
   const Space action = Space::Box({1}, {-10.0f}, {10.0f});
@@ -55,7 +60,7 @@ void MaxOfTwoQuadraticsEnv::Step(const Actions& actions, const Output& out) {
   const float reward = static_cast<float>(
       Reward(variant_, actions.continuous(0)[0], actions.continuous(1)[0]));
   out.set_reward(0, reward);
-  out.set_reward(1, reward);
+  out.set_reward(1, zero_sum_ ? -reward : reward);
   out.observation(0)[0] = 0.0f;
   out.observation(1)[0] = 0.0f;
   out.set_terminated(true);
@@ -63,7 +68,8 @@ void MaxOfTwoQuadraticsEnv::Step(const Actions& actions, const Output& out) {
 
 MARL_REGISTER_ENV({MaxOfTwoQuadraticsEnv::kName,
                    "one-shot cooperative game: shared reward max of two "
-                   "quadratics, local optimum 0, global optimum 10",
+                   "quadratics, local optimum 0, global optimum 10 "
+                   "(zero_sum=true: player_1 gets the negation)",
                    MaxOfTwoQuadraticsEnv::SettingDecls(),
                    MaxOfTwoQuadraticsEnv::Create});
 

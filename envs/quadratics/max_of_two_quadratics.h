@@ -20,6 +20,11 @@ namespace marl {
 //
 // a wide local optimum 0 at (-5,-5) and a narrow global optimum 10 at (5,5)
 // (the authors' code divides by 3 instead of 9, narrowing the left basin).
+// Setting zero_sum=true makes it the zero-sum game of the thesis' Balancing-Q
+// experiments: player_0 still gets r, player_1 gets -r. In the paper variant
+// that game has a pure saddle point at (5, 10), value -15 for player_0; in
+// the code variant there is none (player_0's maximin: a1 = 2.45, -21.5;
+// player_1's minimax: a2 = 10, -15).
 // Every step terminates. The observation is a constant 0 in Box([1], 0, 1):
 // [0, 1] rather than [0, 0] so that normalisers dividing by high - low stay
 // finite.
@@ -31,10 +36,10 @@ class MaxOfTwoQuadraticsEnv : public Env {
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
 
-  // The shared reward at (a1, a2).
+  // player_0's reward at (a1, a2) (also player_1's unless zero_sum).
   static double Reward(Variant variant, double a1, double a2);
 
-  explicit MaxOfTwoQuadraticsEnv(Variant variant);
+  explicit MaxOfTwoQuadraticsEnv(Variant variant, bool zero_sum = false);
 
   const EnvSpec& spec() const override { return spec_; }
   void Reset(const Output& out) override;
@@ -42,6 +47,7 @@ class MaxOfTwoQuadraticsEnv : public Env {
 
  private:
   Variant variant_;
+  bool zero_sum_;
   EnvSpec spec_;
 };
 

@@ -3,6 +3,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
@@ -89,6 +91,42 @@ TEST(MaxOfTwoQuadraticsTest, BothAgentsGetTheRewardAndTheEpisodeEnds) {
   }
 }
 
+TEST(MaxOfTwoQuadraticsTest, ZeroSumNegatesPlayerOnesReward) {
+  for (const char* variant : {"paper", "code"}) {
+    SCOPED_TRACE(variant);
+    std::unique_ptr<Env> shared = Make({{"variant", std::string(variant)}});
+    std::unique_ptr<Env> zero_sum =
+        Make({{"variant", std::string(variant)}, {"zero_sum", true}});
+    EnvDriver a(shared.get()), b(zero_sum.get());
+    a.Reset();
+    b.Reset();
+    for (const auto& [a1, a2] : std::vector<std::pair<float, float>>{
+             {0.0f, 0.0f}, {5.0f, 10.0f}, {-5.0f, -5.0f}, {2.5f, -7.0f}}) {
+      a.StepContinuous({a1, a2});
+      b.StepContinuous({a1, a2});
+      EXPECT_EQ(b.reward(0), a.reward(0));  // player_0 unchanged
+      EXPECT_EQ(b.reward(1), -a.reward(0));
+      EXPECT_EQ(a.reward(1), a.reward(0));  // default stays cooperative
+      EXPECT_TRUE(b.terminated());
+    }
+  }
+  // The paper variant's saddle point (5, 10): f2 = 0 - 25 + 10 = -15 beats
+  // f1 = 0.8 * (-100/9 - 225/9) = -28.9.
+  EXPECT_DOUBLE_EQ(MaxOfTwoQuadraticsEnv::Reward(Variant::kPaper, 5, 10),
+                   -15.0);
+}
+
+TEST(MaxOfTwoQuadraticsTest, ZeroSumDefaultsToFalse) {
+  std::unique_ptr<Env> env = Make({{"zero_sum", false}});
+  EnvDriver driver(env.get());
+  driver.Reset();
+  driver.StepContinuous({5.0f, 5.0f});
+  EXPECT_EQ(driver.reward(1), 10.0f);
+  absl::StatusOr<std::unique_ptr<Env>> bad = EnvRegistry::Global().Make(
+      "max_of_two_quadratics", {{"zero_sum", std::string("yes")}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(MaxOfTwoQuadraticsTest, RejectsUnknownVariant) {
   absl::StatusOr<std::unique_ptr<Env>> env = EnvRegistry::Global().Make(
       "max_of_two_quadratics", {{"variant", std::string("thesis")}});
@@ -116,10 +154,13 @@ TEST(MaxOfTwoQuadraticsTest, BatchRunsOneStepEpisodes) {
 
 TEST(MaxOfTwoQuadraticsTest, PassesGenericChecks) {
   for (const char* variant : {"paper", "code"}) {
-    EnvCheckOptions options;
-    options.settings = {{"variant", std::string(variant)}};
-    const absl::Status s = RunEnvChecks("max_of_two_quadratics", options);
-    EXPECT_TRUE(s.ok()) << s;
+    for (bool zero_sum : {false, true}) {
+      EnvCheckOptions options;
+      options.settings = {{"variant", std::string(variant)},
+                          {"zero_sum", zero_sum}};
+      const absl::Status s = RunEnvChecks("max_of_two_quadratics", options);
+      EXPECT_TRUE(s.ok()) << s;
+    }
   }
 }
 
