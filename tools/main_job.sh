@@ -9,6 +9,9 @@ bash tools/setup.sh
 
 bazel build //server:env_server //agents/independent //tools:plot_runs 2>&1 |
   tail -n 2
+# The real output directory, not the bazel-bin symlink (which follows
+# whichever output base built last).
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 
 out=results/main_job
 rm -rf "$out"
@@ -16,7 +19,7 @@ mkdir -p "$out"
 
 # The server picks a free port; its first line names the endpoint.
 server_log="$out/env_server.log"
-bazel-bin/server/env_server --endpoint=tcp://127.0.0.1:0 >"$server_log" 2>&1 &
+${BAZEL_BIN}/server/env_server --endpoint=tcp://127.0.0.1:0 >"$server_log" 2>&1 &
 server_pid=$!
 trap 'kill -TERM "$server_pid" 2>/dev/null || true' EXIT
 endpoint=""
@@ -35,7 +38,7 @@ echo "main_job: environment server at $endpoint"
 for seed in 1 2 3; do
   echo
   echo "main_job: independent SAC on max_of_two_quadratics, seed $seed"
-  bazel-bin/agents/independent/independent \
+  ${BAZEL_BIN}/agents/independent/independent \
     --endpoint="$endpoint" \
     --env=max_of_two_quadratics \
     --steps=6000 --eval_every=500 --eval_episodes=20 --log_every=250 \
@@ -48,7 +51,7 @@ wait "$server_pid" || true
 trap - EXIT
 
 echo
-bazel-bin/tools/plot_runs "$out/runs" --metric eval_return --phase eval \
+${BAZEL_BIN}/tools/plot_runs "$out/runs" --metric eval_return --phase eval \
   --group-by algorithm --agent player_0 \
   --out "$out/learning_curve.png" --summary "$out/summary.md"
 # Which optimum each seed ended at: global 10 at (5, 5), local 0 at (-5, -5).

@@ -10,6 +10,9 @@
 #   SEEDS="1 2" STEPS=4000 JOBS=2 bash tools/experiments/beauty_contest.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The real output directory, not the bazel-bin symlink (which follows
+# whichever output base built last).
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 
 SEEDS="${SEEDS:-1 2 3}"
 STEPS="${STEPS:-8000}"  # transitions; 8 copies -> 1000 batched steps
@@ -42,12 +45,12 @@ for p in 0.7 1.1; do
   env="--env_settings=num_agents=10,p=${p} --runs_root=${dir}"
   for seed in ${SEEDS}; do
     for k in 1 2 3 4; do
-      echo "bazel-bin/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=level --gr2_level=${k} --run_name=gr2_l${k}_seed${seed}" >>"${jobs_file}"
+      echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=level --gr2_level=${k} --run_name=gr2_l${k}_seed${seed}" >>"${jobs_file}"
     done
-    echo "bazel-bin/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=mixture --gr2_level=3 --gr2_poisson_mean=1.5 --run_name=gr2_m3_seed${seed}" >>"${jobs_file}"
-    echo "bazel-bin/agents/independent/independent ${COMMON} ${env} ${SAC} --seed=${seed} --run_name=independent_sac_seed${seed}" >>"${jobs_file}"
+    echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=mixture --gr2_level=3 --gr2_poisson_mean=1.5 --run_name=gr2_m3_seed${seed}" >>"${jobs_file}"
+    echo "${BAZEL_BIN}/agents/independent/independent ${COMMON} ${env} ${SAC} --seed=${seed} --run_name=independent_sac_seed${seed}" >>"${jobs_file}"
     if [[ ${have_maddpg} == 1 ]]; then
-      echo "bazel-bin/agents/maddpg/maddpg ${COMMON} ${env} ${MADDPG} --seed=${seed} --run_name=maddpg_seed${seed}" >>"${jobs_file}"
+      echo "${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${env} ${MADDPG} --seed=${seed} --run_name=maddpg_seed${seed}" >>"${jobs_file}"
     fi
   done
 done

@@ -7,6 +7,9 @@
 # success rates and optimum_rate.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The real output directory, not the bazel-bin symlink (which follows
+# whichever output base built last).
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 bazel build //agents/rommeo:rommeo_q //agents/pr2:pr2_q \
   //agents/independent //tools:plot_runs 2>&1 | tail -n 1
 
@@ -23,19 +26,19 @@ for game in climbing thesis_coop; do
   mkdir -p "$runs"
   for seed in $(seq 1 "$seeds"); do
     t0=$(date +%s.%N)
-    bazel-bin/agents/rommeo/rommeo_q "${common[@]}" \
+    ${BAZEL_BIN}/agents/rommeo/rommeo_q "${common[@]}" \
       --env_settings=game=$game --seed="$seed" --runs_root="$runs" \
       --run_name="rommeo_q_seed$seed" >/dev/null
     t1=$(date +%s.%N)
-    bazel-bin/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
+    ${BAZEL_BIN}/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
       --seed="$seed" --runs_root="$runs" --run_name="pr2_q_seed$seed" \
       >/dev/null
     t2=$(date +%s.%N)
-    bazel-bin/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
+    ${BAZEL_BIN}/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
       --opponent_temperature=0.5 --seed="$seed" --runs_root="$runs" \
       --run_name="pr2_q_optimistic_seed$seed" >/dev/null
     t3=$(date +%s.%N)
-    bazel-bin/agents/independent/independent "${common[@]}" \
+    ${BAZEL_BIN}/agents/independent/independent "${common[@]}" \
       --env_settings=game=$game --learner=soft_q --seed="$seed" \
       --runs_root="$runs" --run_name="independent_seed$seed" >/dev/null
     t4=$(date +%s.%N)

@@ -6,6 +6,9 @@
 # (trajectory.png) and a summary (summary.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The real output directory, not the bazel-bin symlink (which follows
+# whichever output base built last).
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 bazel build //agents/pr2:pr2_q 2>&1 | tail -n 1
 
 out=results/pr2_matrix_game
@@ -15,11 +18,11 @@ steps=${STEPS:-40000}
 start=$(date +%s.%N)
 initial=("0.8,0.2" "0.2,0.8" "0.9,0.9" "0.1,0.1" "0.7,0.4")
 for seed in 1 2 3 4 5; do
-  bazel-bin/agents/pr2/pr2_q --env=matrix_game --env_settings=game=wolf \
+  ${BAZEL_BIN}/agents/pr2/pr2_q --env=matrix_game --env_settings=game=wolf \
     --learner=pr2_q --steps="$steps" --log_every=400 --eval_episodes=8 \
     --progress_seconds=30 --seed="$seed" --runs_root="$out/runs" \
     --run_name="pr2_q_seed$seed" | tail -n 3
-  bazel-bin/agents/pr2/pr2_q --env=matrix_game --env_settings=game=wolf \
+  ${BAZEL_BIN}/agents/pr2/pr2_q --env=matrix_game --env_settings=game=wolf \
     --learner=iga --iga_initial_p0="${initial[$((seed - 1))]}" \
     --steps="$steps" --log_every=400 --eval_episodes=8 \
     --progress_seconds=30 --seed="$seed" --runs_root="$out/runs" \

@@ -11,6 +11,9 @@
 #   SEEDS="1 2 3 4 5" STEPS=4000 bash tools/experiments/quadratics.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The real output directory, not the bazel-bin symlink (which follows
+# whichever output base built last).
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 
 SEEDS="${SEEDS:-1 2 3 4 5}"
 STEPS="${STEPS:-4000}"  # transitions; 8 copies -> 500 batched steps
@@ -33,19 +36,19 @@ mkdir -p "${OUT}" docs/results
 
 commands=()
 for seed in ${SEEDS}; do
-  commands+=("bazel-bin/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
-  commands+=("bazel-bin/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
-  commands+=("bazel-bin/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
-  commands+=("bazel-bin/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
-  commands+=("bazel-bin/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
-  commands+=("bazel-bin/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
 done
 start=$(date +%s)
 printf '%s\n' "${commands[@]}" |
   xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
 echo "all runs: $(( $(date +%s) - start )) s"
 
-bazel-bin/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
+${BAZEL_BIN}/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
   --agent player_0 \
   --phase eval --out docs/results/quadratics.png \
   --summary "${OUT}/summary.md" > /dev/null
