@@ -1,0 +1,12 @@
+"""env_server_py: serves the Python environments (the examples in
+python/examples and any --module) over the marl.env.v1 protocol until
+SIGINT or SIGTERM. `--help` lists the flags."""
+
+import sys
+
+from marl_env import server
+
+EXAMPLES = ("examples.matrix_game", "examples.rendezvous")
+
+if __name__ == "__main__":
+    sys.exit(server.main(default_modules=EXAMPLES))

@@ -1,0 +1,1 @@
+"""Example environments written in Python (importing one registers it)."""

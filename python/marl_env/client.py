@@ -1,0 +1,630 @@
+"""A Python client for any environment server (C++ or Python), with the
+conventions of PettingZoo's parallel API and Gymnasium.
+
+    import marl_env
+    with marl_env.make("matrix_game", endpoint="tcp://127.0.0.1:5555",
+                       game="climbing") as env:
+        observations, infos = env.reset(seed=1)
+        while env.agents:
+            actions = {a: env.action_space(a).sample() for a in env.agents}
+            observations, rewards, terminations, truncations, infos = (
+                env.step(actions))
+
+    envs = marl_env.make_batch("max_of_two_quadratics", num_envs=64,
+                               endpoint="tcp://127.0.0.1:5555")
+    observations, infos = envs.reset(seed=1)   # {agent: [64, ...]}
+
+A request the server refuses raises ServerError (with .code and .message);
+no answer within `timeout` seconds raises RequestTimeout, never a hang.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+import zmq
+
+import env_protocol_pb2 as pb
+
+from marl_env import convert
+from marl_env import spaces as spaces_lib
+from marl_env.batch import seed_for_copy
+from marl_env.status import Code
+
+PROTOCOL_VERSION = 1
+#: Where make() connects when no endpoint is given: $MARL_ENV_ENDPOINT, else
+#: the C++ env_server's default.
+DEFAULT_ENDPOINT = os.environ.get("MARL_ENV_ENDPOINT", "tcp://127.0.0.1:5555")
+
+
+class ServerError(RuntimeError):
+    """The server refused a request: `code` (a status.Code), `message`."""
+
+    def __init__(self, code, message, operation=""):
+        try:
+            code = Code(code)
+            name = code.name
+        except ValueError:
+            name = str(code)
+        super().__init__("%s%s: %s" % (operation + " failed with "
+                                       if operation else "", name, message))
+        self.code = code
+        self.message = message
+        self.operation = operation
+
+
+class RequestTimeout(TimeoutError):
+    """No answer from the server within the timeout."""
+
+
+class Client:
+    """One DEALER connection to a server; one request in flight at a time.
+
+    timeout: seconds a call waits for its answer. After a timeout the socket
+    is replaced, so a late answer can never be mistaken for the next one.
+    """
+
+    def __init__(self, endpoint=None, timeout=30.0,
+                 client_name="marl-env-python", handshake=True):
+        self.endpoint = endpoint or DEFAULT_ENDPOINT
+        self.timeout = float(timeout)
+        self.client_name = client_name
+        self._context = zmq.Context.instance()
+        self._socket = None
+        self._next_id = 1
+        self._environments = None
+        self._connect()
+        self.server_info = self.handshake() if handshake else None
+
+    def _connect(self):
+        if self._socket is not None:
+            self._socket.close(linger=0)
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.connect(self.endpoint)
+
+    def close(self):
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ calls --
+
+    def _exchange(self, data, request_id, operation, timeout=None):
+        """Sends one frame; returns the first reply answering request_id."""
+        if self._socket is None:
+            raise RuntimeError("client is closed")
+        timeout = self.timeout if timeout is None else timeout
+        self._socket.send(data)
+        deadline = time.monotonic() + timeout
+        while True:
+            left_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+            if not self._socket.poll(left_ms, zmq.POLLIN):
+                self._connect()  # drop whatever answer may still come
+                raise RequestTimeout(
+                    "no answer from %s to %s within %g s (is the server "
+                    "running there?)" % (self.endpoint, operation, timeout))
+            reply = self._socket.recv()
+            if request_id is None:
+                return reply
+            response = pb.Response()
+            try:
+                response.ParseFromString(reply)
+            except Exception:  # pylint: disable=broad-except
+                raise ServerError(Code.INTERNAL, "reply of %d bytes is not a "
+                                  "marl.env.v1.Response" % len(reply),
+                                  operation) from None
+            if response.request_id == request_id:
+                return response
+            # An answer to an earlier request: keep waiting for ours.
+
+    def call(self, request, timeout=None):
+        """Sends a Request (its request_id is set here); returns the
+        Response when its status is OK, else raises ServerError."""
+        request.request_id = self._next_id
+        self._next_id += 1
+        operation = request.WhichOneof("payload") or "request"
+        response = self._exchange(request.SerializeToString(),
+                                  request.request_id, operation, timeout)
+        if response.status.code != pb.OK:
+            raise ServerError(response.status.code, response.status.message,
+                              operation)
+        return response
+
+    def call_raw(self, data, timeout=None):
+        """Sends raw bytes as one request frame; returns the raw reply (for
+        testing how a server treats garbage)."""
+        return self._exchange(bytes(data), None, "raw request", timeout)
+
+    def handshake(self, protocol_version=PROTOCOL_VERSION):
+        request = pb.Request()
+        request.handshake.protocol_version = protocol_version
+        request.handshake.client_name = self.client_name
+        return self.call(request).handshake
+
+    def list_environments(self):
+        """{name: EnvironmentInfo} of everything the server serves."""
+        request = pb.Request()
+        request.list_environments.SetInParent()
+        response = self.call(request).list_environments
+        self._environments = {e.name: e for e in response.environments}
+        return dict(self._environments)
+
+    def make(self, name, settings=None, num_copies=1, seed=0,
+             auto_reset=True):
+        """Makes a handle; returns the MakeResponse (handle, spec).
+
+        Settings are coerced to the types the server declares: an int for a
+        double setting, and text ("[[1,0],[0,1]]", "3", "true") for any.
+        """
+        request = pb.Request()
+        make = request.make
+        make.name = name
+        make.num_copies = num_copies
+        make.seed = int(seed) & ((1 << 64) - 1)
+        make.auto_reset = pb.SAME_STEP if auto_reset else pb.NONE
+        declared = self._declared_settings(name) if settings else {}
+        for key, value in (settings or {}).items():
+            setting = make.settings.add()
+            setting.name = key
+            convert.value_to_proto(_coerce(key, value, declared.get(key)),
+                                   setting.value)
+        return self.call(request).make
+
+    def _declared_settings(self, name):
+        if self._environments is None or name not in self._environments:
+            self.list_environments()
+        info = self._environments.get(name)
+        if info is None:
+            return {}  # the server's make will say NOT_FOUND
+        return {s.name: s.default_value for s in info.settings}
+
+    def reset(self, handle, copies=(), seeds=()):
+        request = pb.Request()
+        request.reset.handle = handle
+        request.reset.copies.extend(copies)
+        request.reset.seeds.extend(int(s) & ((1 << 64) - 1) for s in seeds)
+        return self.call(request).reset.timestep
+
+    def step(self, handle, actions, copies=()):
+        """actions: per agent in spec order, (discrete, continuous) lists."""
+        request = pb.Request()
+        request.step.handle = handle
+        request.step.copies.extend(copies)
+        for discrete, continuous in actions:
+            agent = request.step.actions.add()
+            agent.discrete.extend(discrete)
+            agent.continuous.extend(continuous)
+        return self.call(request).step.timestep
+
+    def close_handle(self, handle, timeout=None):
+        request = pb.Request()
+        request.close.handle = handle
+        self.call(request, timeout)
+
+
+def _coerce(name, value, declared):
+    """A user's setting value in the declared type, where it is clear."""
+    if declared is None:
+        return value
+    kind = declared.WhichOneof("kind")
+    if isinstance(value, str) and kind != "string_value":
+        text = value.strip()
+        try:
+            if kind == "int_value":
+                return int(text)
+            if kind == "double_value":
+                return float(text)
+            if kind == "bool_value":
+                lowered = text.lower()
+                if lowered in ("true", "1", "yes"):
+                    return True
+                if lowered in ("false", "0", "no"):
+                    return False
+                raise ValueError(text)
+            if kind == "array_value":
+                return np.asarray(json.loads(text), dtype=np.float64)
+        except ValueError:
+            raise ValueError("setting '%s': cannot parse %r as %s" %
+                             (name, value, kind[:-6])) from None
+    if kind == "double_value" and isinstance(value, (int, np.integer)) and \
+            not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+# ------------------------------------------------------------------- spec --
+
+
+class Spec:
+    """A handle's spec in Python types (from the protocol's EnvSpec)."""
+
+    def __init__(self, message):
+        self.message = message
+        self.name = message.name
+        self.num_copies = message.num_copies
+        self.agent_ids = [a.id for a in message.agents]
+        self.observation_spaces = {
+            a.id: convert.space_from_proto(a.observation_space)
+            for a in message.agents}
+        self.action_spaces = {a.id: convert.space_from_proto(a.action_space)
+                              for a in message.agents}
+        self.settings = {s.name: convert.value_from_proto(s.value)
+                         for s in message.settings}
+        self.episode_limit = message.episode_limit
+        self.info_keys = list(message.info_keys)
+        self.has_action_masks = message.has_action_masks
+        self.sequential = message.turn_order == pb.SEQUENTIAL
+        self.auto_reset = message.auto_reset == pb.SAME_STEP
+        self.public_observation_space = (
+            convert.space_from_proto(message.public_observation_space)
+            if message.has_public_observation else None)
+        self.state_space = (convert.space_from_proto(message.state_space)
+                            if message.has_state else None)
+
+
+def _unpack(values, space, rows):
+    """Packed float observations as [rows, *shape] (ints for integer
+    spaces)."""
+    array = np.asarray(values, dtype=np.float32)
+    if isinstance(space, spaces_lib.Discrete):
+        return np.rint(array).astype(np.int64).reshape(rows)
+    if isinstance(space, spaces_lib.MultiDiscrete):
+        return np.rint(array).astype(np.int64).reshape((rows,) + space.shape)
+    return array.reshape((rows,) + space.shape)
+
+
+class _Handle:
+    """A handle and its spec on one client; decodes its TimeSteps."""
+
+    def __init__(self, client, owns_client, name, settings, num_copies, seed,
+                 auto_reset):
+        self.client = client
+        self.owns_client = owns_client
+        made = client.make(name, settings, num_copies, seed, auto_reset)
+        self.handle = made.handle
+        self.spec = Spec(made.spec)
+        self.closed = False
+
+    def pack(self, actions, rows, current_agent=None):
+        """{agent: actions for `rows` copies} in the protocol's layout."""
+        spec = self.spec
+        unknown = set(actions) - set(spec.agent_ids)
+        if unknown:
+            raise ValueError("actions for unknown agents %s; agents are %s" %
+                             (sorted(unknown), spec.agent_ids))
+        packed = []
+        for index, agent in enumerate(spec.agent_ids):
+            space = spec.action_spaces[agent]
+            if agent in actions:
+                value = np.asarray(actions[agent])
+            elif spec.sequential and current_agent is not None and \
+                    np.all(current_agent != index):
+                # Not this agent's turn anywhere: any in-range value does.
+                value = np.repeat(_placeholder(space)[None], rows, axis=0)
+            else:
+                raise ValueError("no action for agent '%s'" % agent)
+            if space.is_integer:
+                flat = value.astype(np.int64, copy=False).reshape(-1)
+                packed.append((flat.tolist(), ()))
+            else:
+                flat = value.astype(np.float32, copy=False).reshape(-1)
+                packed.append(((), flat.tolist()))
+        return packed
+
+    def decode(self, timestep):
+        """A TimeStep as numpy arrays keyed by agent."""
+        spec = self.spec
+        rows = len(timestep.copies)
+        out = {"copies": np.array(timestep.copies, np.int32)}
+        observations, rewards, masks, finals = {}, {}, {}, {}
+        final_rows = np.array(timestep.final_rows, np.int64)
+        for agent, step in zip(spec.agent_ids, timestep.agents):
+            space = spec.observation_spaces[agent]
+            observations[agent] = _unpack(step.observation, space, rows)
+            rewards[agent] = np.array(step.reward, np.float32)
+            if len(step.action_mask):
+                n = spec.action_spaces[agent].n
+                masks[agent] = np.array(step.action_mask, bool).reshape(rows,
+                                                                        n)
+            finals[agent] = _unpack(step.final_observation, space,
+                                    len(final_rows))
+        out.update(observations=observations, rewards=rewards, masks=masks,
+                   final_rows=final_rows, final_observations=finals)
+        out["terminated"] = np.array(timestep.terminated, bool)
+        out["truncated"] = np.array(timestep.truncated, bool)
+        out["episode_step"] = np.array(timestep.episode_step, np.int32)
+        out["info"] = np.array(timestep.info, np.float32).reshape(
+            rows, len(spec.info_keys))
+        out["current_agent"] = (np.array(timestep.current_agent, np.int32)
+                                if spec.sequential else None)
+        for field, space in (("public_observation",
+                              spec.public_observation_space),
+                             ("state", spec.state_space)):
+            if space is None:
+                out[field] = out["final_" + field] = None
+            else:
+                out[field] = _unpack(getattr(timestep, field), space, rows)
+                out["final_" + field] = _unpack(
+                    getattr(timestep, "final_" + field), space,
+                    len(final_rows))
+        return out
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            # Best effort, briefly: a vanished server expires it anyway.
+            self.client.close_handle(self.handle,
+                                     timeout=min(self.client.timeout, 2.0))
+        except (ServerError, RequestTimeout, RuntimeError):
+            pass
+        if self.owns_client:
+            self.client.close()
+
+
+def _placeholder(space):
+    if space.is_integer:
+        return np.zeros(space.flat_size, np.int64).reshape(space.shape)
+    low = np.where(np.isfinite(space.low), space.low, -1.0)
+    high = np.where(np.isfinite(space.high), space.high, 1.0)
+    return np.clip(0.5 * (low + high), space.low, space.high)
+
+
+def _open(endpoint, timeout, client):
+    if client is not None:
+        return client, False
+    return Client(endpoint, timeout), True
+
+
+# ------------------------------------------------------------ ParallelEnv --
+
+
+class ParallelEnv:
+    """One copy with PettingZoo's parallel API (dicts keyed by agent id).
+
+    Episodes end for all agents together; `agents` is then empty until the
+    next reset(). Stepping a finished episode raises ServerError
+    (FAILED_PRECONDITION), as the copy waits for a reset.
+    """
+
+    def __init__(self, name, endpoint=None, seed=0, timeout=30.0,
+                 settings=None, client=None):
+        client, owns = _open(endpoint, timeout, client)
+        try:
+            self._handle = _Handle(client, owns, name, settings, 1, seed,
+                                   auto_reset=False)
+        except BaseException:
+            if owns:
+                client.close()
+            raise
+        self.spec = self._handle.spec
+        self.possible_agents = list(self.spec.agent_ids)
+        self.agents = []
+        self.metadata = {"name": name, "render_modes": []}
+        self._last = None
+
+    @property
+    def num_agents(self):
+        return len(self.agents)
+
+    @property
+    def max_num_agents(self):
+        return len(self.possible_agents)
+
+    @property
+    def unwrapped(self):
+        return self
+
+    def observation_space(self, agent):
+        return self.spec.observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self.spec.action_spaces[agent]
+
+    def reset(self, seed=None, options=None):
+        """Starts an episode; `seed` restarts the copy's random stream."""
+        seeds = () if seed is None else (seed,)
+        step = self._handle.decode(
+            self._handle.client.reset(self._handle.handle, seeds=seeds))
+        self.agents = list(self.possible_agents)
+        self._last = step
+        return self._observations(step), self._infos(step)
+
+    def step(self, actions):
+        current = (self._last["current_agent"]
+                   if self._last is not None else None)
+        packed = self._handle.pack(
+            {a: np.asarray(v)[None] for a, v in actions.items()}, 1, current)
+        step = self._handle.decode(
+            self._handle.client.step(self._handle.handle, packed))
+        self._last = step
+        terminated = bool(step["terminated"][0])
+        truncated = bool(step["truncated"][0])
+        agents = self.possible_agents
+        result = (self._observations(step),
+                  {a: float(step["rewards"][a][0]) for a in agents},
+                  {a: terminated for a in agents},
+                  {a: truncated for a in agents},
+                  self._infos(step))
+        if terminated or truncated:
+            self.agents = []
+        return result
+
+    def state(self):
+        """The global state (specs with one), as of the last reset/step."""
+        if self.spec.state_space is None:
+            raise NotImplementedError("%s has no global state" %
+                                      self.spec.name)
+        return self._last["state"][0]
+
+    def _observations(self, step):
+        return {a: step["observations"][a][0] for a in self.possible_agents}
+
+    def _infos(self, step):
+        shared = {k: float(step["info"][0, i])
+                  for i, k in enumerate(self.spec.info_keys)}
+        shared["episode_step"] = int(step["episode_step"][0])
+        if step["current_agent"] is not None:
+            shared["current_agent"] = self.possible_agents[
+                int(step["current_agent"][0])]
+        if step["public_observation"] is not None:
+            shared["public_observation"] = step["public_observation"][0]
+        infos = {}
+        for agent in self.possible_agents:
+            info = dict(shared)
+            if agent in step["masks"]:
+                info["action_mask"] = step["masks"][agent][0]
+            infos[agent] = info
+        return infos
+
+    def close(self):
+        self._handle.close()
+        self.agents = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------- BatchEnv --
+
+
+class BatchEnv:
+    """num_envs copies stepped together, Gymnasium-vector style: per-agent
+    numpy arrays with a leading num_envs axis, auto-reset in the same step.
+
+    step() returns (observations, rewards, terminations, truncations,
+    infos), each a dict keyed by agent id (terminations / truncations are
+    the same for every agent of a copy). For a copy whose episode ended in
+    this step, observations already belong to its next episode, and
+    infos["final_observation"][agent][i] holds the ended episode's last
+    observation (infos["_final_observation"][i] is True). For the other
+    copies infos["final_observation"] equals the returned observation, so
+    it is always the observation to bootstrap from. infos also carries
+    "episode_step" (an ended copy: the ended episode's length), one array
+    per info key, and "action_mask" / "current_agent" / "public_observation"
+    / "state" where the spec has them.
+    """
+
+    def __init__(self, name, num_envs, endpoint=None, seed=0, timeout=30.0,
+                 settings=None, client=None):
+        client, owns = _open(endpoint, timeout, client)
+        try:
+            self._handle = _Handle(client, owns, name, settings, num_envs,
+                                   seed, auto_reset=True)
+        except BaseException:
+            if owns:
+                client.close()
+            raise
+        self.spec = self._handle.spec
+        self.num_envs = int(num_envs)
+        self.possible_agents = list(self.spec.agent_ids)
+        self.agents = list(self.possible_agents)
+        self.metadata = {"name": name, "autoreset_mode": "same_step"}
+        self._current = None
+
+    def observation_space(self, agent):
+        """One copy's space (arrays carry a leading num_envs axis)."""
+        return self.spec.observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self.spec.action_spaces[agent]
+
+    def sample_actions(self):
+        """Uniformly random actions for every copy (ignores masks)."""
+        return {a: np.stack([self.action_space(a).sample()
+                             for _ in range(self.num_envs)])
+                for a in self.possible_agents}
+
+    def reset(self, seed=None, options=None):
+        """Resets every copy. seed: an int restarts copy c's stream at
+        SplitMix64(seed, c), the streams of a fresh handle made with that
+        seed; a list gives one seed per copy; None continues the streams."""
+        if seed is None:
+            seeds = ()
+        elif np.ndim(seed) == 0:
+            seeds = [seed_for_copy(int(seed), c) for c in range(self.num_envs)]
+        else:
+            seeds = [int(s) for s in seed]
+        step = self._handle.decode(
+            self._handle.client.reset(self._handle.handle, seeds=seeds))
+        self._current = step["current_agent"]
+        infos = self._infos(step)
+        return step["observations"], infos
+
+    def step(self, actions):
+        packed = self._handle.pack(actions, self.num_envs, self._current)
+        step = self._handle.decode(
+            self._handle.client.step(self._handle.handle, packed))
+        self._current = step["current_agent"]
+        agents = self.possible_agents
+        terminations = {a: step["terminated"] for a in agents}
+        truncations = {a: step["truncated"] for a in agents}
+        return (step["observations"], step["rewards"], terminations,
+                truncations, self._infos(step))
+
+    def _infos(self, step):
+        infos = {"episode_step": step["episode_step"]}
+        for i, key in enumerate(self.spec.info_keys):
+            infos[key] = step["info"][:, i]
+        ended = np.zeros(self.num_envs, bool)
+        ended[step["final_rows"]] = True
+        infos["_final_observation"] = ended
+        finals = {}
+        for agent, observation in step["observations"].items():
+            final = observation.copy()
+            final[step["final_rows"]] = step["final_observations"][agent]
+            finals[agent] = final
+        infos["final_observation"] = finals
+        if step["masks"]:
+            infos["action_mask"] = step["masks"]
+        if step["current_agent"] is not None:
+            infos["current_agent"] = step["current_agent"]
+        for field in ("public_observation", "state"):
+            if step[field] is not None:
+                infos[field] = step[field]
+                final = step[field].copy()
+                final[step["final_rows"]] = step["final_" + field]
+                infos["final_" + field] = final
+        return infos
+
+    def close(self):
+        self._handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make(name, endpoint=None, seed=0, timeout=30.0, settings=None,
+         client=None, **setting_kwargs):
+    """One copy of `name` on the server at `endpoint`, as a ParallelEnv.
+
+    Settings come as keyword arguments (or a `settings` dict, for names
+    that clash with make's own arguments). `seed` seeds the handle; reset(
+    seed=...) restarts the stream.
+    """
+    merged = dict(settings or {})
+    merged.update(setting_kwargs)
+    return ParallelEnv(name, endpoint, seed, timeout, merged, client)
+
+
+def make_batch(name, num_envs=1, endpoint=None, seed=0, timeout=30.0,
+               settings=None, client=None, **setting_kwargs):
+    """num_envs copies of `name` as a BatchEnv (same-step auto-reset)."""
+    merged = dict(settings or {})
+    merged.update(setting_kwargs)
+    return BatchEnv(name, num_envs, endpoint, seed, timeout, merged, client)

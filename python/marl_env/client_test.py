@@ -1,0 +1,271 @@
+"""The Python client against real servers over loopback TCP: the C++
+//server:env_server and the Python //python:env_server_py, each started as a
+process on a free port.
+
+    client_test.py CPP_SERVER PY_SERVER
+"""
+
+import sys
+import time
+import unittest
+
+import numpy as np
+
+import marl_env
+from marl_env import testing
+from marl_env.batch import seed_for_copy
+from marl_env.client import Client, RequestTimeout, ServerError
+from marl_env.status import Code
+
+CPP_SERVER = None
+PY_SERVER = None
+
+
+class ServerCase(unittest.TestCase):
+    """Starts one server for the class."""
+
+    server = None
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.process, cls.endpoint = testing.start_server(
+            [cls.server] + list(cls.server_args))
+
+    @classmethod
+    def tearDownClass(cls):
+        code, output = testing.stop_server(cls.process)
+        assert code == 0, "server exited with %s:\n%s" % (code, output)
+        assert "env_server: stopped" in output, output
+
+
+class CommonClientTests:
+    """What every server must do for the client (mixin)."""
+
+    def test_handshake_and_list(self):
+        with Client(self.endpoint, timeout=10) as client:
+            self.assertEqual(client.server_info.protocol_version, 1)
+            environments = client.list_environments()
+            self.assertIn(self.discrete_env, environments)
+            with self.assertRaises(ServerError) as caught:
+                client.handshake(protocol_version=99)
+            self.assertEqual(caught.exception.code,
+                             Code.FAILED_PRECONDITION)
+
+    def test_parallel_episode(self):
+        with marl_env.make(self.discrete_env, endpoint=self.endpoint,
+                           **self.discrete_settings) as env:
+            self.assertEqual(env.agents, [])
+            observations, infos = env.reset(seed=3)
+            self.assertEqual(env.agents, env.possible_agents)
+            self.assertEqual(sorted(observations), sorted(env.agents))
+            for agent in env.agents:
+                self.assertTrue(env.observation_space(agent).contains(
+                    observations[agent]))
+                self.assertEqual(infos[agent]["episode_step"], 0)
+            steps = 0
+            while env.agents:
+                actions = {a: env.action_space(a).sample() for a in env.agents}
+                observations, rewards, terminations, truncations, infos = (
+                    env.step(actions))
+                steps += 1
+                self.assertEqual(set(rewards), set(env.possible_agents))
+                self.assertTrue(all(isinstance(r, float)
+                                    for r in rewards.values()))
+                self.assertEqual(infos[env.possible_agents[0]]["episode_step"],
+                                 steps)
+            self.assertTrue(all(terminations.values()) or
+                            all(truncations.values()))
+            # The copy waits for a reset: stepping now is refused.
+            with self.assertRaises(ServerError) as caught:
+                env.step(actions)
+            self.assertEqual(caught.exception.code, Code.FAILED_PRECONDITION)
+            env.reset()
+            self.assertEqual(env.agents, env.possible_agents)
+
+    def test_server_errors_carry_code_and_message(self):
+        with self.assertRaises(ServerError) as caught:
+            marl_env.make("no_such_env", endpoint=self.endpoint)
+        self.assertEqual(caught.exception.code, Code.NOT_FOUND)
+        self.assertIn("no_such_env", caught.exception.message)
+        with self.assertRaises(ServerError) as caught:
+            marl_env.make(self.discrete_env, endpoint=self.endpoint,
+                          no_such_setting=1)
+        self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
+        with marl_env.make(self.discrete_env, endpoint=self.endpoint,
+                           **self.discrete_settings) as env:
+            env.reset()
+            agent = env.possible_agents[0]
+            actions = {a: 0 for a in env.possible_agents}
+            actions[agent] = env.action_space(agent).n  # one past the end
+            with self.assertRaises(ServerError) as caught:
+                env.step(actions)
+            self.assertEqual(caught.exception.code, Code.OUT_OF_RANGE)
+            with self.assertRaises(ValueError):
+                env.step({agent: 0})  # the other agent has no action
+            with self.assertRaises(ValueError):
+                env.step(dict(actions, stranger=0))
+
+    def test_batch_auto_reset_and_final_observations(self):
+        num_envs = 4
+        with marl_env.make_batch(self.multi_step_env, num_envs=num_envs,
+                                 endpoint=self.endpoint, seed=11,
+                                 **self.multi_step_settings) as envs:
+            observations, infos = envs.reset()
+            agents = envs.possible_agents
+            for agent in agents:
+                space = envs.observation_space(agent)
+                self.assertEqual(observations[agent].shape,
+                                 (num_envs,) + space.shape)
+            limit = envs.spec.episode_limit
+            self.assertGreater(limit, 1)
+            ended_at = []
+            for step in range(1, limit + 1):
+                actions = envs.sample_actions()
+                observations, rewards, terminations, truncations, infos = (
+                    envs.step(actions))
+                for agent in agents:
+                    self.assertEqual(rewards[agent].shape, (num_envs,))
+                    self.assertEqual(rewards[agent].dtype, np.float32)
+                ended = terminations[agents[0]] | truncations[agents[0]]
+                np.testing.assert_array_equal(ended,
+                                              infos["_final_observation"])
+                if ended.any():
+                    ended_at.append(step)
+                    final = infos["final_observation"][agents[0]]
+                    self.assertEqual(final.shape,
+                                     observations[agents[0]].shape)
+                    np.testing.assert_array_equal(
+                        final[~ended], observations[agents[0]][~ended])
+            # The limit truncates every copy still running.
+            self.assertEqual(ended_at[-1], limit)
+            self.assertTrue(truncations[agents[0]].any() or
+                            terminations[agents[0]].all())
+            self.assertTrue(np.all(infos["episode_step"] <= limit))
+
+    def test_timeout_is_an_exception_not_a_hang(self):
+        # A port nobody serves: ZeroMQ connects lazily, the call times out.
+        start = time.monotonic()
+        with self.assertRaises(RequestTimeout) as caught:
+            Client("tcp://127.0.0.1:9", timeout=0.3)
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertIn("tcp://127.0.0.1:9", str(caught.exception))
+        self.assertIsInstance(caught.exception, TimeoutError)
+
+    def test_garbage_gets_invalid_argument_and_server_keeps_serving(self):
+        import env_protocol_pb2 as pb
+        with Client(self.endpoint, timeout=10) as client:
+            response = pb.Response()
+            response.ParseFromString(client.call_raw(b"\xff\x00garbage"))
+            self.assertEqual(response.status.code, pb.INVALID_ARGUMENT)
+            self.assertEqual(response.request_id, 0)
+            self.assertIn(self.discrete_env, client.list_environments())
+
+
+class CppServerTest(CommonClientTests, ServerCase):
+    discrete_env = "matrix_game"
+    discrete_settings = {"game": "climbing"}
+    multi_step_env = "iterated_matrix_game"
+    multi_step_settings = {"episode_length": 5}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = CPP_SERVER
+        super().setUpClass()
+
+    def test_settings_are_coerced_to_declared_types(self):
+        # Text as on the agents' --env_settings, and an int for a double.
+        with marl_env.make("matrix_game", endpoint=self.endpoint,
+                           payoffs_row="[[4,0],[0,2]]",
+                           payoffs_column=[[4, 0], [0, 2]],
+                           reward_scale=2) as env:
+            self.assertEqual(env.spec.settings["reward_scale"], 2.0)
+            env.reset()
+            _, rewards, terminations, _, _ = env.step({"player_0": 1,
+                                                       "player_1": 1})
+            self.assertEqual(rewards, {"player_0": 4.0, "player_1": 4.0})
+            self.assertTrue(terminations["player_0"])
+
+    def test_box_actions_and_infos(self):
+        with marl_env.make("beauty_contest", endpoint=self.endpoint,
+                           num_agents=3, p=0.5) as env:
+            self.assertEqual(env.action_space("player_0").shape, (1,))
+            env.reset()
+            _, rewards, _, _, infos = env.step(
+                {"player_0": [10.0], "player_1": [20.0],
+                 "player_2": np.array([30.0], np.float32)})
+            self.assertAlmostEqual(infos["player_1"]["target"], 10.0, 5)
+            self.assertAlmostEqual(rewards["player_0"], 0.0, 5)
+            self.assertAlmostEqual(rewards["player_2"], -20.0, 5)
+
+
+class PythonServerTest(CommonClientTests, ServerCase):
+    discrete_env = "py_matrix_game"
+    discrete_settings = {}
+    multi_step_env = "py_rendezvous"
+    multi_step_settings = {"episode_length": 6, "dims": 2}
+
+    server_args = ("--module=python/marl_env/testing.py",)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = PY_SERVER
+        super().setUpClass()
+
+    def test_rendezvous_dicts_and_seeds(self):
+        with marl_env.make("py_rendezvous", endpoint=self.endpoint,
+                           seed=5) as env:
+            first, _ = env.reset(seed=42)
+            again, _ = env.reset(seed=42)
+            np.testing.assert_array_equal(first["a"], again["a"])
+            self.assertEqual(first["a"].dtype, np.float32)
+            # Each observes itself first, then the other.
+            np.testing.assert_array_equal(first["a"], first["b"][::-1])
+            _, rewards, _, _, infos = env.step({"a": [0.0], "b": [0.0]})
+            distance = abs(first["a"][0] - first["a"][1])
+            self.assertAlmostEqual(infos["a"]["distance"], distance, 5)
+            self.assertAlmostEqual(rewards["b"], -distance, 5)
+
+    def test_batch_int_seed_replays_a_fresh_handle(self):
+        with marl_env.make_batch("py_rendezvous", num_envs=3,
+                                 endpoint=self.endpoint, seed=9) as fresh, \
+                marl_env.make_batch("py_rendezvous", num_envs=3,
+                                    endpoint=self.endpoint, seed=1) as other:
+            want, _ = fresh.reset()
+            got, _ = other.reset(seed=9)
+            np.testing.assert_array_equal(want["a"], got["a"])
+            listed, _ = other.reset(seed=[seed_for_copy(9, c)
+                                          for c in range(3)])
+            np.testing.assert_array_equal(want["a"], listed["a"])
+
+    def test_turn_based_game(self):
+        # test_turns comes from --module=<path of marl_env/testing.py>.
+        with marl_env.make("test_turns", endpoint=self.endpoint,
+                           target=4) as env:
+            _, infos = env.reset(seed=1)
+            self.assertEqual(infos["first"]["current_agent"], "first")
+            np.testing.assert_array_equal(infos["first"]["action_mask"],
+                                          [True, True, True])
+            self.assertEqual(infos["second"]["public_observation"], [0])
+            self.assertEqual(env.state().shape, (2,))
+            # Only the acting agent needs an action.
+            _, rewards, _, _, infos = env.step({"first": 2})
+            self.assertEqual(rewards["first"], 2.0)
+            if env.agents:
+                self.assertEqual(infos["second"]["current_agent"], "second")
+                np.testing.assert_array_equal(
+                    infos["second"]["action_mask"], [True, True, False])
+                with self.assertRaises(ServerError) as caught:
+                    env.step({"second": 2})
+                self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
+
+
+def main():
+    global CPP_SERVER, PY_SERVER
+    CPP_SERVER, PY_SERVER = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
+    unittest.main()
+
+
+if __name__ == "__main__":
+    main()
