@@ -1,0 +1,354 @@
+// The conformance suite against the real C++ server (every check passes) and
+// against servers broken on purpose: a ROUTER in front of a real EnvService
+// whose answers a test changes or withholds. Each breakage must fail the
+// checks that guard against it, and never hang the suite.
+#include "tools/conformance/conformance_checks.h"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "gtest/gtest.h"
+#include "server/env_server.h"
+#include "server/test_server.h"
+
+namespace marl {
+namespace conformance {
+namespace {
+
+// Returns false to send no answer at all. `request` is null for bytes that
+// do not parse.
+using Tamper =
+    std::function<bool(const pb::Request* request, pb::Response* response)>;
+
+// A ROUTER socket on an ephemeral loopback port, answering with a real
+// EnvService (every registered environment) after `tamper` had its say.
+class TamperingServer {
+ public:
+  explicit TamperingServer(Tamper tamper)
+      : tamper_(std::move(tamper)),
+        socket_(context_, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 50);
+    socket_.bind("tcp://127.0.0.1:0");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TamperingServer() {
+    stop_.store(true);
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  void Serve() {
+    EnvService service{ServerOptions()};
+    std::string reply;
+    while (!stop_.load()) {
+      std::vector<zmq::message_t> frames;
+      zmq::message_t frame;
+      if (!socket_.recv(frame, zmq::recv_flags::none)) continue;
+      frames.push_back(std::move(frame));
+      while (frames.back().more()) {
+        zmq::message_t next;
+        if (!socket_.recv(next, zmq::recv_flags::none)) break;
+        frames.push_back(std::move(next));
+      }
+      if (frames.size() < 2) continue;
+      const zmq::message_t& body = frames.back();
+      service.Handle(body.data(), body.size(), &reply);
+      pb::Response response;
+      response.ParseFromString(reply);
+      pb::Request request;
+      const bool parsed = request.ParseFromArray(body.data(), body.size());
+      if (!tamper_(parsed ? &request : nullptr, &response)) continue;
+      response.SerializeToString(&reply);
+      for (size_t i = 0; i + 1 < frames.size(); ++i) {
+        socket_.send(frames[i], zmq::send_flags::sndmore);
+      }
+      socket_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    }
+  }
+
+  Tamper tamper_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::vector<CheckResult> RunAgainst(const std::string& endpoint,
+                                    const std::string& env = "",
+                                    int timeout_ms = 2000) {
+  SuiteOptions options;
+  options.endpoint = endpoint;
+  options.env = env;
+  options.timeout_ms = timeout_ms;
+  auto results = RunSuite(options);
+  EXPECT_TRUE(results.ok()) << results.status();
+  return results.ok() ? *results : std::vector<CheckResult>();
+}
+
+// "scope/check" -> result.
+std::map<std::string, CheckResult> ByName(
+    const std::vector<CheckResult>& results) {
+  std::map<std::string, CheckResult> by_name;
+  for (const CheckResult& r : results) by_name[r.scope + "/" + r.check] = r;
+  return by_name;
+}
+
+std::string Failures(const std::vector<CheckResult>& results) {
+  std::string out;
+  for (const CheckResult& r : results) {
+    if (!r.passed) out += r.Line() + "\n";
+  }
+  return out;
+}
+
+// The named check ran and failed.
+void ExpectFailed(const std::map<std::string, CheckResult>& results,
+                  const std::string& name) {
+  auto it = results.find(name);
+  ASSERT_NE(it, results.end()) << name << " did not run";
+  EXPECT_FALSE(it->second.passed) << name << " passed against a broken server";
+}
+
+void ExpectPassed(const std::map<std::string, CheckResult>& results,
+                  const std::string& name) {
+  auto it = results.find(name);
+  ASSERT_NE(it, results.end()) << name << " did not run";
+  EXPECT_TRUE(it->second.passed) << it->second.Line();
+}
+
+TEST(ConformanceTest, TheCppServerPassesEveryCheck) {
+  TestServer server;
+  const std::vector<CheckResult> results = RunAgainst(server.endpoint());
+  EXPECT_EQ(Failures(results), "");
+  const auto by_name = ByName(results);
+  // Every environment the server registers was discovered and checked,
+  // Discrete and Box actions, one-shot and multi-step episodes alike.
+  for (const char* check :
+       {"matrix_game/auto_reset_same_step",
+        "iterated_matrix_game/terminated_vs_truncated",
+        "max_of_two_quadratics/out_of_range_actions",
+        "beauty_contest/same_seed_same_trajectory", "server/garbage_bytes"}) {
+    ExpectPassed(by_name, check);
+  }
+  EXPECT_EQ(SummaryLine(results),
+            std::to_string(results.size()) + " passed, 0 failed");
+}
+
+TEST(ConformanceTest, OneEnvironmentWithSettings) {
+  TestServer server;
+  SuiteOptions options;
+  options.endpoint = server.endpoint();
+  options.env = "iterated_matrix_game";
+  options.env_settings = "episode_length=3,game=wolf";
+  auto results = RunSuite(options);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(Failures(*results), "");
+  for (const CheckResult& r : *results) {
+    EXPECT_TRUE(r.scope == "server" || r.scope == "iterated_matrix_game")
+        << r.Line();
+  }
+  // An unknown environment is a failure, not a silent empty run.
+  options.env = "no_such_env";
+  options.env_settings = "";
+  results = RunSuite(options);
+  ASSERT_TRUE(results.ok());
+  ExpectFailed(ByName(*results), "no_such_env/listed");
+}
+
+TEST(ConformanceTest, UsageErrors) {
+  SuiteOptions options;
+  EXPECT_EQ(RunSuite(options).status().code(),
+            absl::StatusCode::kInvalidArgument);  // no endpoint
+  options.endpoint = "tcp://127.0.0.1:1";
+  options.env_settings = "game=wolf";
+  EXPECT_EQ(RunSuite(options).status().code(),
+            absl::StatusCode::kInvalidArgument);  // settings without env
+  options.env = "matrix_game";
+  options.env_settings = "game";
+  EXPECT_EQ(RunSuite(options).status().code(),
+            absl::StatusCode::kInvalidArgument);  // not name=value
+}
+
+TEST(ConformanceTest, ASilentServerFailsEveryCheckWithoutHanging) {
+  TamperingServer server([](const pb::Request*, pb::Response*) {
+    return false;  // never answers
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<CheckResult> results =
+      RunAgainst(server.endpoint(), "", /*timeout_ms=*/200);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(seconds, 15.0);
+  ASSERT_FALSE(results.empty());
+  for (const CheckResult& r : results) EXPECT_FALSE(r.passed) << r.Line();
+  const auto by_name = ByName(results);
+  ExpectFailed(by_name, "server/handshake");
+  EXPECT_NE(by_name.at("server/handshake").message.find("no reply within"),
+            std::string::npos)
+      << by_name.at("server/handshake").message;
+}
+
+TEST(ConformanceTest, AServerListingNothingFails) {
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && request->has_list_environments()) {
+          response->mutable_list_environments()->clear_environments();
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint()));
+  ExpectFailed(by_name, "server/list_environments");
+  EXPECT_NE(by_name.at("server/list_environments")
+                .message.find("lists no environments"),
+            std::string::npos);
+  ExpectPassed(by_name, "server/handshake");
+}
+
+TEST(ConformanceTest, AcceptingGarbageFails) {
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request == nullptr) response->mutable_status()->set_code(pb::OK);
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "server/garbage_bytes");
+  ExpectPassed(by_name, "server/handshake");
+  ExpectPassed(by_name, "matrix_game/step_shapes_and_values");
+}
+
+TEST(ConformanceTest, DyingAfterABadRequestFails) {
+  // Answers the garbage, then nothing ever again.
+  auto dead = std::make_shared<std::atomic<bool>>(false);
+  TamperingServer server([dead](const pb::Request* request, pb::Response*) {
+    if (dead->load()) return false;
+    if (request == nullptr) dead->store(true);
+    return true;
+  });
+  const auto by_name =
+      ByName(RunAgainst(server.endpoint(), "matrix_game", /*timeout_ms=*/200));
+  ExpectPassed(by_name, "server/handshake");
+  ExpectFailed(by_name, "server/garbage_bytes");
+  EXPECT_NE(by_name.at("server/garbage_bytes").message.find("did not answer"),
+            std::string::npos)
+      << by_name.at("server/garbage_bytes").message;
+}
+
+TEST(ConformanceTest, WrongRequestIdFails) {
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && request->has_handshake()) {
+          response->set_request_id(response->request_id() + 1);
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "server/handshake");
+  EXPECT_NE(by_name.at("server/handshake").message.find("request_id"),
+            std::string::npos);
+}
+
+TEST(ConformanceTest, MissingFinalObservationsFailTheAutoResetCheck) {
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_step()) {
+          pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
+          ts->clear_final_rows();
+          ts->clear_final_public_observation();
+          ts->clear_final_state();
+          for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
+            agent.clear_final_observation();
+          }
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint()));
+  ExpectFailed(by_name, "matrix_game/auto_reset_same_step");
+  ExpectFailed(by_name, "iterated_matrix_game/auto_reset_same_step");
+  ExpectPassed(by_name, "matrix_game/step_shapes_and_values");
+  ExpectPassed(by_name, "matrix_game/auto_reset_none");  // no final rows
+}
+
+TEST(ConformanceTest, TruncationOffTheLimitFails) {
+  // Episodes run past the limit without being marked truncated.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_step()) {
+          pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
+          for (int r = 0; r < ts->truncated_size(); ++r)
+            ts->set_truncated(r, false);
+        }
+        return true;
+      });
+  const auto by_name =
+      ByName(RunAgainst(server.endpoint(), "iterated_matrix_game"));
+  ExpectFailed(by_name, "iterated_matrix_game/terminated_vs_truncated");
+  ExpectPassed(by_name, "iterated_matrix_game/step_shapes_and_values");
+}
+
+TEST(ConformanceTest, NondeterminismFailsTheSameSeedCheck) {
+  auto rng = std::make_shared<std::mt19937>(5);
+  TamperingServer server(
+      [rng](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_step()) {
+          pb::AgentTimeStep* agent =
+              response->mutable_step()->mutable_timestep()->mutable_agents(0);
+          for (int r = 0; r < agent->reward_size(); ++r) {
+            agent->set_reward(r, agent->reward(r) + (*rng)() % 100 * 1e-3f);
+          }
+        }
+        return true;
+      });
+  const auto by_name =
+      ByName(RunAgainst(server.endpoint(), "max_of_two_quadratics"));
+  ExpectFailed(by_name, "max_of_two_quadratics/same_seed_same_trajectory");
+  ExpectPassed(by_name, "max_of_two_quadratics/step_shapes_and_values");
+  ExpectPassed(by_name, "max_of_two_quadratics/different_seed");
+}
+
+TEST(ConformanceTest, WrongErrorCodesFail) {
+  // OUT_OF_RANGE reported as INVALID_ARGUMENT.
+  TamperingServer server([](const pb::Request*, pb::Response* response) {
+    if (response->status().code() == pb::OUT_OF_RANGE) {
+      response->mutable_status()->set_code(pb::INVALID_ARGUMENT);
+    }
+    return true;
+  });
+  const auto by_name =
+      ByName(RunAgainst(server.endpoint(), "max_of_two_quadratics"));
+  ExpectFailed(by_name, "max_of_two_quadratics/out_of_range_actions");
+  ExpectFailed(by_name, "max_of_two_quadratics/bad_copies");
+  ExpectPassed(by_name, "max_of_two_quadratics/wrong_action_kind");
+}
+
+TEST(ConformanceTest, ShapeErrorsFail) {
+  // One observation value short for the last agent on every step.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_step()) {
+          pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
+          ts->mutable_agents(ts->agents_size() - 1)
+              ->mutable_observation()
+              ->RemoveLast();
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "beauty_contest"));
+  ExpectFailed(by_name, "beauty_contest/step_shapes_and_values");
+  ExpectPassed(by_name, "beauty_contest/reset_all");
+}
+
+}  // namespace
+}  // namespace conformance
+}  // namespace marl
