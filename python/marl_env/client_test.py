@@ -241,23 +241,24 @@ class PythonServerTest(CommonClientTests, ServerCase):
     def test_turn_based_game(self):
         # test_turns comes from --module=<path of marl_env/testing.py>.
         with marl_env.make("test_turns", endpoint=self.endpoint,
-                           target=4) as env:
+                           target=10) as env:
             _, infos = env.reset(seed=1)
             self.assertEqual(infos["first"]["current_agent"], "first")
             np.testing.assert_array_equal(infos["first"]["action_mask"],
-                                          [True, True, True])
+                                          [True, True, False])
             self.assertEqual(infos["second"]["public_observation"], [0])
             self.assertEqual(env.state().shape, (2,))
             # Only the acting agent needs an action.
-            _, rewards, _, _, infos = env.step({"first": 2})
-            self.assertEqual(rewards["first"], 2.0)
-            if env.agents:
-                self.assertEqual(infos["second"]["current_agent"], "second")
-                np.testing.assert_array_equal(
-                    infos["second"]["action_mask"], [True, True, False])
-                with self.assertRaises(ServerError) as caught:
-                    env.step({"second": 2})
-                self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
+            _, rewards, _, _, infos = env.step({"first": 1})
+            self.assertEqual(rewards, {"first": 1.0, "second": 0.0})
+            self.assertEqual(infos["second"]["current_agent"], "second")
+            _, rewards, _, _, infos = env.step({"second": 2})
+            self.assertEqual(rewards["second"], 2.0)
+            np.testing.assert_array_equal(infos["first"]["action_mask"],
+                                          [True, True, False])
+            with self.assertRaises(ServerError) as caught:
+                env.step({"first": 2})
+            self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
 
 
 def main():

@@ -371,33 +371,40 @@ class ServiceTest(unittest.TestCase):
     # ---------------------------- turns, masks, public observation, state --
 
     def test_turn_based_parts(self):
-        handle = self.made("test_turns", num_copies=2, target=3)
+        handle = self.made("test_turns", num_copies=2, target=20)
         first = self.s.reset(handle, seeds=[1, 2]).reset.timestep
         self.assertEqual(list(first.current_agent), [0, 0])
         self.assertEqual(list(first.public_observation), [0, 0])
         self.assertEqual(len(first.state), 4)
-        self.assertEqual(list(first.agents[0].action_mask), [True] * 6)
-        # "second" may send anything in range: only the actor counts.
-        timestep = self.s.step(handle, discrete=[[2, 2], [2, 2]]).step.timestep
-        self.assertEqual(list(timestep.agents[0].reward)[0], 2.0)
-        self.assertEqual(list(timestep.agents[1].reward)[0], 0.0)
-        ended = list(timestep.final_rows)
-        running = [r for r in range(2) if r not in ended]
-        for row in running:
-            self.assertEqual(timestep.current_agent[row], 1)
-            self.assertEqual(list(timestep.agents[1].action_mask)[
-                3 * row:3 * row + 3], [True, True, False])
-        if running:
-            row = running[0]
-            discrete = [[0], [2]]
-            self.assertStatus(self.s.step(handle, discrete=discrete,
-                                          copies=[row]),
-                              pb.INVALID_ARGUMENT, "masked out")
-            # The masked action of the waiting agent does not count.
-            self.assertStatus(self.s.step(handle, discrete=[[2], [1]],
-                                          copies=[row]), pb.OK)
-        self.assertEqual(len(timestep.final_public_observation), len(ended))
-        self.assertEqual(len(timestep.final_state), 2 * len(ended))
+        self.assertEqual(list(first.agents[0].action_mask),
+                         [True, True, False] * 2)
+        self.assertStatus(self.s.step(handle, discrete=[[2, 2], [0, 0]]),
+                          pb.INVALID_ARGUMENT, "copy 0: action 2 is masked")
+        # The waiting agent's action does not count, masked or not.
+        timestep = self.s.step(handle, discrete=[[1, 1], [2, 2]]).step.timestep
+        self.assertEqual(list(timestep.agents[0].reward), [1, 1])
+        self.assertEqual(list(timestep.agents[1].reward), [0, 0])
+        self.assertEqual(list(timestep.current_agent), [1, 1])
+        self.assertEqual(list(timestep.public_observation), [1, 1])
+        self.assertEqual(list(timestep.agents[1].action_mask), [True] * 6)
+        timestep = self.s.step(handle, discrete=[[0, 0], [2, 2]]).step.timestep
+        self.assertEqual(list(timestep.agents[1].reward), [2, 2])
+        self.assertStatus(self.s.step(handle, discrete=[[2, 2], [0, 0]]),
+                          pb.INVALID_ARGUMENT, "masked out")
+
+    def test_turn_based_final_parts(self):
+        handle = self.made("test_turns", num_copies=2, target=1)
+        self.s.reset(handle)
+        timestep = self.s.step(handle, discrete=[[1, 1], [0, 0]]).step.timestep
+        self.assertEqual(list(timestep.final_rows), [0, 1])
+        self.assertEqual(list(timestep.final_public_observation), [1, 1])
+        self.assertEqual(len(timestep.final_state), 4)
+        self.assertEqual(list(timestep.final_state)[0::2], [1, 1])
+        # Observation side already the next episode's: turn 0, first acts.
+        self.assertEqual(list(timestep.public_observation), [0, 0])
+        self.assertEqual(list(timestep.current_agent), [0, 0])
+        self.assertEqual(list(timestep.agents[0].action_mask),
+                         [True, True, False] * 2)
 
     def test_environment_bug_is_internal_and_server_survives(self):
         handle = self.made("test_turns", target=50, crash_on=1)

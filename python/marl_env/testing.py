@@ -53,8 +53,8 @@ def runfile(path):
 @register("test_turns", "turn-based toy game using every optional spec part "
           "(tests only)")
 class TurnGame(Env):
-    """Two players take turns picking 0, 1 or 2; 2 is illegal right after
-    the other player picked 2. Public observation: the turn counter; state:
+    """Two players take turns picking 0, 1 or 2; 2 is illegal on the first
+    turn and right after the other player picked 2. Public observation: the turn counter; state:
     (counter, running total). The game ends when the total reaches
     `target`; the start total is random in [0, 3)."""
 
@@ -108,7 +108,7 @@ class TurnGame(Env):
         return np.array([self.turn, self.total])
 
     def action_mask(self, agent_id):
-        return [True, True, self.last != 2]
+        return [True, True, self.turn > 0 and self.last != 2]
 
     def current_agent(self):
         return self.turn % 2

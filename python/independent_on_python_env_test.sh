@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A C++ agent trains on environments written in Python: //agents/independent
+# against //python:env_server_py over loopback TCP.
+#   - soft-Q on py_matrix_game (3x3 coordination, equilibria worth 5, 3, 1;
+#     uniformly random play earns 1): both final greedy evaluations must
+#     reach an equilibrium worth at least 3.
+#   - SAC on py_rendezvous (two agents on a line must meet; shared reward
+#     -distance per step; random play scores about -11.7 per episode, see
+#     examples/rendezvous_test.py): the final evaluation must beat -3.
+# Figures come from each run's summary.json (docs/RUN_FORMAT.md).
+#   independent_on_python_env_test.sh SERVER AGENT
+set -euo pipefail
+server="$1"
+agent="$2"
+runs=$(mktemp -d /tmp/marl-py-train.XXXXXX)
+server_pid=""
+trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; rm -rf "$runs"' EXIT
+
+"$server" --endpoint=tcp://127.0.0.1:0 >"$runs/server.log" 2>&1 &
+server_pid=$!
+endpoint=""
+for _ in $(seq 100); do
+  endpoint=$(sed -n 's/^env_server: listening on //p' "$runs/server.log")
+  [ -n "$endpoint" ] && break
+  sleep 0.1
+done
+[ -n "$endpoint" ] || { echo "server did not start"; cat "$runs/server.log"; exit 1; }
+
+# name, env, threshold, extra flags
+train() {
+  local name="$1" env="$2" threshold="$3"
+  shift 3
+  local start=$SECONDS
+  if ! "$agent" --endpoint="$endpoint" --env="$env" --seed=1 \
+      --runs_root="$runs" --run_name="$name" --progress_seconds=60 "$@" \
+      >"$runs/$name.log" 2>&1; then
+    echo "FAIL $name: the agent failed"; cat "$runs/$name.log"; exit 1
+  fi
+  local summary="$runs/$name/summary.json"
+  [ -s "$summary" ] || { echo "FAIL $name: no summary.json"; exit 1; }
+  /usr/bin/python3 - "$summary" "$threshold" "$name" "$((SECONDS - start))" <<'PY'
+import json
+import sys
+
+path, threshold, name, seconds = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+summary = json.load(open(path))
+returns = {k[len("final_eval_return_"):]: v for k, v in summary.items()
+           if k.startswith("final_eval_return_")}
+print("%s: final eval return %s, %d steps in %s s wall" % (
+    name, ", ".join("%s %.3f" % kv for kv in sorted(returns.items())),
+    summary["total_steps"], seconds))
+if len(returns) != 2 or not all(v is not None and v >= threshold
+                                for v in returns.values()):
+    sys.exit("FAIL %s: final eval returns %s, threshold %g" %
+             (name, returns, threshold))
+PY
+}
+
+train soft_q_py_matrix_game py_matrix_game 3 --steps=3000
+train sac_py_rendezvous py_rendezvous -3 --steps=8000 --eval_episodes=50
+
+kill -TERM "$server_pid"
+wait "$server_pid" || { echo "FAIL: server exit status $?"; exit 1; }
+server_pid=""
+echo "ok: a C++ agent trained on both Python environments"
