@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <random>
@@ -118,6 +119,7 @@ void ExpectFailed(const std::map<std::string, CheckResult>& results,
   auto it = results.find(name);
   ASSERT_NE(it, results.end()) << name << " did not run";
   EXPECT_FALSE(it->second.passed) << name << " passed against a broken server";
+  std::printf("as expected: %s\n", it->second.Line().c_str());
 }
 
 void ExpectPassed(const std::map<std::string, CheckResult>& results,
@@ -330,6 +332,39 @@ TEST(ConformanceTest, WrongErrorCodesFail) {
   ExpectFailed(by_name, "max_of_two_quadratics/out_of_range_actions");
   ExpectFailed(by_name, "max_of_two_quadratics/bad_copies");
   ExpectPassed(by_name, "max_of_two_quadratics/wrong_action_kind");
+}
+
+TEST(ConformanceTest, AcceptingAMaskedActionFails) {
+  // The spec claims masks (the last action illegal for everyone), but the
+  // server behind it never enforces them.
+  auto actions = std::make_shared<std::atomic<int>>(0);
+  TamperingServer server([actions](const pb::Request* request,
+                                   pb::Response* response) {
+    if (request == nullptr) return true;
+    if (response->has_make()) {
+      pb::EnvSpec* spec = response->mutable_make()->mutable_spec();
+      spec->set_has_action_masks(true);
+      actions->store(spec->agents(0).action_space().discrete().n());
+    }
+    pb::TimeStep* ts =
+        response->has_step()    ? response->mutable_step()->mutable_timestep()
+        : response->has_reset() ? response->mutable_reset()->mutable_timestep()
+                                : nullptr;
+    if (ts != nullptr) {
+      const int n = actions->load();
+      for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
+        for (int r = 0; r < ts->copies_size(); ++r) {
+          for (int a = 0; a < n; ++a) agent.add_action_mask(a + 1 < n);
+        }
+      }
+    }
+    return true;
+  });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/masked_action");
+  // The masks are well formed, and random play respects them.
+  ExpectPassed(by_name, "matrix_game/step_shapes_and_values");
+  ExpectPassed(by_name, "matrix_game/same_seed_same_trajectory");
 }
 
 TEST(ConformanceTest, ShapeErrorsFail) {
