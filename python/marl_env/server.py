@@ -160,6 +160,10 @@ def main(argv=None, default_modules=()):
         max_copies_per_handle=args.max_copies_per_handle,
         max_handles=args.max_handles)
     server = EnvServer(options)
+    # Before the "listening" line: a signal right after it must stop the
+    # server cleanly too.
+    signal.signal(signal.SIGINT, lambda *_: server.stop())
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
     for endpoint in filter(None, args.endpoint.split(",")):
         try:
             bound = server.bind(endpoint)
@@ -169,8 +173,6 @@ def main(argv=None, default_modules=()):
             return 1
         # The same line as the C++ env_server, so scripts find the port.
         print("env_server: listening on %s" % bound, flush=True)
-    signal.signal(signal.SIGINT, lambda *_: server.stop())
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
     server.run()
     server.close()
     print("env_server: stopped", flush=True)
