@@ -1,19 +1,28 @@
 #ifndef MARL_AGENTS_ROMMEO_ROMMEO_AC_LEARNER_H_
 #define MARL_AGENTS_ROMMEO_ROMMEO_AC_LEARNER_H_
 
-// ROMMEO-AC (Tian et al. 2019; thesis §3.2-3.3, eq. 3.14-3.18) for
-// Box-action games. Per agent i:
+// ROMMEO-AC (Tian et al. 2019; thesis §3.2-3.3, eq. 3.14-3.18) for Box- or
+// Discrete-action games (all agents of one kind). Per agent i:
 //  * a joint Q(s, a^i, a^-i) with a Polyak target copy;
-//  * an opponent model rho(a^-i|s) (tanh Gaussian);
-//  * a conditional policy pi(a^i|s, a^-i) (tanh Gaussian): the agent acts
-//    by drawing a^-i ~ rho and then a^i ~ pi(.|s, a^-i) (eq. 3.18).
-// The regularised objective (eq. 3.16-3.17, uniform priors, temperature
-// alpha): target r + gamma (1 - done) E[Q'(s', a'^i, a'^-i)
-// - alpha log rho(a'^-i|s') - alpha log pi(a'^i|s', a'^-i)]; pi minimises
-// E[alpha log pi - Q]; rho minimises E_rho,pi[alpha log rho + alpha log pi
-// - Q] (rho ∝ exp(soft value of a^-i), eq. 3.14). alpha follows the ROMMEO
-// schedule (common/temperature_schedule.h) over gradient updates.
-// Actions live in the normalised [-1, 1] space. Torch-free header.
+//  * an opponent model rho(a^-i|s): a tanh Gaussian (Box), or one
+//    categorical over the other agents' joint actions (Discrete);
+//  * a conditional policy pi(a^i|s, a^-i): a tanh Gaussian (Box), or a
+//    categorical fed the others' one-hot actions (Discrete). The agent acts
+//    from pi(a^i|s) = E_rho[pi(a^i|s, a^-i)] (eq. 3.18): Box agents draw
+//    a^-i ~ rho then a^i ~ pi (greedy: the two means); Discrete agents
+//    sample the exact marginal (greedy: its argmax).
+// The regularised objective (eq. 3.16-3.17, temperature alpha): target
+// r + gamma (1 - done) E_rho,pi[Q'(s', a'^i, a'^-i) - alpha log pi(a'^i|s',
+// a'^-i) - R(a'^-i|s')]; pi minimises E_rho,pi[alpha log pi - Q]; rho
+// minimises E_rho,pi[R + alpha log pi - Q] (rho ∝ exp(soft value of a^-i),
+// eq. 3.14), with R = alpha log rho (uniform prior, the default) or
+// w (log rho - log P) for a prior P(a^-i|s) fitted to the other agents'
+// replayed actions (opponent_prior_weight = w > 0; the authors' code uses
+// w = 1 with such a prior). Box agents estimate the expectations from one
+// sample; Discrete agents compute them exactly over all (a^i, a^-i), which
+// limits k_i * prod_{j != i} k_j to kMaxRommeoJointActions.
+// alpha follows the ROMMEO schedule (common/temperature_schedule.h).
+// Box actions live in the normalised [-1, 1] space. Torch-free header.
 
 #include <cstdint>
 #include <memory>
@@ -26,6 +35,12 @@
 
 namespace marl {
 
+// Joint actions (own times the others') one Discrete agent's update
+// enumerates per state: every update runs the critic on batch_size times
+// this many rows, so the limit bounds memory (512 x 256 rows of a 100-unit
+// MLP is about 100 MB of activations).
+inline constexpr int64_t kMaxRommeoJointActions = 256;
+
 struct RommeoAcOptions {
   deep::DeepJointOptions base;
   std::vector<int64_t> hidden = {100, 100};
@@ -34,12 +49,20 @@ struct RommeoAcOptions {
   double critic_lr = 1e-2;
   double tau = 0.01;
   // alpha_t = alpha_min + alpha_initial * exp(-alpha_rate * max(t -
-  // alpha_delay, 0)), t = gradient updates (the authors' 0.1 + 500
-  // exp(-0.1 max(t - 10, 0))).
+  // alpha_delay, 0)) (the authors' 0.1 + 500 exp(-0.1 max(t - 10, 0))),
+  // t counted in alpha_clock units.
   double alpha_min = 0.1;
   double alpha_initial = 500;
   double alpha_rate = 0.1;
   double alpha_delay = 10;
+  // What t counts: gradient updates (the authors' loop makes one update per
+  // iteration) or transitions learned from.
+  enum class AlphaClock { kUpdates, kTransitions };
+  AlphaClock alpha_clock = AlphaClock::kUpdates;
+  // 0: uniform opponent prior, rho regularised by alpha log rho. > 0: rho
+  // regularised by w (log rho - log P) towards a prior P(a^-i|s) fitted by
+  // maximum likelihood to the replayed actions of the other agents.
+  double opponent_prior_weight = 0;
 };
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateRommeoAcLearner(
