@@ -108,7 +108,7 @@ def main():
     right.set_yticks(range(len(keys)))
     right.set_yticklabels(labels, fontsize=7)
     right.set_xlabel("player_0 rate (mean over seeds)")
-    right.legend(fontsize=8, loc="lower right")
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     right.set_title("evaluation", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "soccer_balancing_q.png")
