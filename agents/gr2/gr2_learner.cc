@@ -39,6 +39,40 @@ absl::StatusOr<Gr2Options::Mode> ParseGr2Mode(absl::string_view text) {
       "--gr2_mode must be 'level' or 'mixture', got '", text, "'"));
 }
 
+absl::Status ValidateGr2Options(const Gr2Options& o) {
+  if (o.level < 0 || o.level > 16 ||
+      (o.mode == Gr2Options::Mode::kMixture && o.level < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--gr2_level must be in [0, 16] (>= 1 for the mixture), got ",
+        o.level));
+  }
+  if (o.hidden.empty() || o.batch_size < 1 || o.buffer_capacity < 1 ||
+      o.learning_starts < 0 || !(o.update_ratio > 0) || !(o.lr > 0) ||
+      !(o.tau > 0 && o.tau <= 1) || !(o.gamma >= 0 && o.gamma <= 1) ||
+      !(o.alpha >= 0) || !(o.aux_weight >= 0) || !(o.explore_noise >= 0) ||
+      !(o.explore_epsilon >= 0 && o.explore_epsilon <= 1)) {
+    return absl::InvalidArgumentError(
+        "gr2: need hidden sizes, batch size, buffer size >= 1, "
+        "learning_starts >= 0, update_ratio > 0, lr > 0, tau in (0, 1], "
+        "gamma in [0, 1], alpha, aux_weight, explore_noise >= 0, "
+        "explore_epsilon in [0, 1]");
+  }
+  if (o.mode == Gr2Options::Mode::kMixture) {
+    absl::StatusOr<std::vector<double>> w =
+        gr2::PoissonLevelWeights(o.poisson_mean, o.level);
+    if (!w.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gr2_poisson_mean: ", w.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Gr2AlgorithmName(const Gr2Options& o) {
+  return o.mode == Gr2Options::Mode::kLevel ? absl::StrCat("gr2_l", o.level)
+                                            : absl::StrCat("gr2_m", o.level);
+}
+
 struct Gr2Learner::Impl {
   Impl(const Gr2Options& o, int n, int64_t od, int64_t d, uint64_t seed,
        ReplayBuffer buffer)
@@ -173,30 +207,11 @@ absl::StatusOr<std::unique_ptr<Gr2Learner>> Gr2Learner::Create(
           "gr2: every agent needs the same observation size");
     }
   }
-  if (o.level < 0 || o.level > 16 ||
-      (o.mode == Gr2Options::Mode::kMixture && o.level < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--gr2_level must be in [0, 16] (>= 1 for the mixture), got ",
-        o.level));
-  }
-  if (o.hidden.empty() || o.batch_size < 1 || o.buffer_capacity < 1 ||
-      o.learning_starts < 0 || !(o.update_ratio > 0) || !(o.lr > 0) ||
-      !(o.tau > 0 && o.tau <= 1) || !(o.gamma >= 0 && o.gamma <= 1) ||
-      !(o.alpha >= 0) || !(o.aux_weight >= 0) || !(o.explore_noise >= 0)) {
-    return absl::InvalidArgumentError(
-        "gr2: need hidden sizes, batch size, buffer size >= 1, "
-        "learning_starts >= 0, update_ratio > 0, lr > 0, tau in (0, 1], "
-        "gamma in [0, 1], alpha, aux_weight, explore_noise >= 0");
-  }
+  absl::Status valid = ValidateGr2Options(o);
+  if (!valid.ok()) return valid;
   std::vector<double> weights;
   if (o.mode == Gr2Options::Mode::kMixture) {
-    absl::StatusOr<std::vector<double>> w =
-        gr2::PoissonLevelWeights(o.poisson_mean, o.level);
-    if (!w.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--gr2_poisson_mean: ", w.status().message()));
-    }
-    weights = *std::move(w);
+    weights = *gr2::PoissonLevelWeights(o.poisson_mean, o.level);
   }
   const int64_t od = spec.observation_spaces[0].FlatSize();
   const int64_t d = action.FlatSize();

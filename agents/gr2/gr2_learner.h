@@ -64,15 +64,27 @@ struct Gr2Options {
   double aux_weight = 1.0;     // weight of the dominance loss
   double explore_noise = 0.1;  // Gaussian std added in training, in (-1, 1)
   double reward_scale = 1.0;   // rewards are multiplied by this when stored
+  // Discrete actions only: probability of a uniformly random action in
+  // training (the Box path explores with explore_noise instead).
+  double explore_epsilon = 0.05;
 };
 
 // "level" or "mixture".
 absl::StatusOr<Gr2Options::Mode> ParseGr2Mode(absl::string_view text);
 
+// INVALID_ARGUMENT naming the bad option (levels, sizes, rates, the
+// Poisson mean of the mixture), OK otherwise. Both action kinds use it.
+absl::Status ValidateGr2Options(const Gr2Options& options);
+
+// "gr2_l<k>" (level mode) or "gr2_m<k>" (mixture of levels 0..k): the
+// algorithm name of runs and checkpoints.
+std::string Gr2AlgorithmName(const Gr2Options& options);
+
 class Gr2Learner : public JointLearner {
  public:
   // INVALID_ARGUMENT unless there are >= 2 agents with identical Box action
-  // spaces and equal observation sizes, and the options are sane.
+  // spaces and equal observation sizes, and the options are sane. Discrete
+  // games: CreateGr2Learner (gr2_factory.h) picks the Discrete learner.
   static absl::StatusOr<std::unique_ptr<Gr2Learner>> Create(
       const EnvSpec& spec, const Gr2Options& options, uint64_t seed);
   ~Gr2Learner() override;

@@ -1,10 +1,12 @@
 // GR2 (generalized recursive reasoning): GR2-L, level-k recursive
 // reasoning with deterministic best responses, and GR2-M, a Poisson
-// mixture over levels 0..k, for Box-action games on the shared training
-// loop. See gr2_learner.h for the model.
+// mixture over levels 0..k, for Box-action games (gr2_learner.h) and
+// Discrete-action games (gr2_discrete_learner.h) on the shared training
+// loop.
 //
 //   bazel run //agents/gr2 -- --env=beauty_contest
 //       --env_settings=num_agents=10,p=0.7 --gr2_mode=level --gr2_level=2
+//   bazel run //agents/gr2 -- --env=matrix_game --env_settings=game=wolf
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agents/gr2/gr2_discrete_learner.h"
 #include "agents/gr2/gr2_learner.h"
 #include "common/training_flags.h"
 #include "common/training_loop.h"
@@ -48,8 +51,11 @@ ABSL_FLAG(double, gr2_alpha, 0.01,
 ABSL_FLAG(double, gr2_aux_weight, 1.0,
           "Weight of the auxiliary loss max(0, Q(level k-2) - Q(level k)).");
 ABSL_FLAG(double, gr2_explore_noise, 0.1,
-          "Std of the Gaussian exploration noise added to training actions, "
-          "in the action space normalised to (-1, 1).");
+          "Box actions: std of the Gaussian exploration noise added to "
+          "training actions, in the action space normalised to (-1, 1).");
+ABSL_FLAG(double, gr2_explore_epsilon, 0.05,
+          "Discrete actions: probability of a uniformly random training "
+          "action.");
 ABSL_FLAG(double, gr2_reward_scale, 1.0,
           "Rewards are multiplied by this before learning (e.g. 0.02 for the "
           "beauty contest's rewards of up to -100).");
@@ -79,6 +85,7 @@ absl::StatusOr<Gr2Options> OptionsFromFlags() {
   o.alpha = absl::GetFlag(FLAGS_gr2_alpha);
   o.aux_weight = absl::GetFlag(FLAGS_gr2_aux_weight);
   o.explore_noise = absl::GetFlag(FLAGS_gr2_explore_noise);
+  o.explore_epsilon = absl::GetFlag(FLAGS_gr2_explore_epsilon);
   o.reward_scale = absl::GetFlag(FLAGS_gr2_reward_scale);
   return o;
 }
@@ -90,16 +97,10 @@ absl::StatusOr<AgentAlgorithm> MakeGr2Algorithm() {
   LearnerFactory factory =
       [o](const EnvSpec& spec,
           uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
-    absl::StatusOr<std::unique_ptr<Gr2Learner>> l =
-        Gr2Learner::Create(spec, o, DeriveSeed(seed, 1));
-    if (!l.ok()) return l.status();
-    return std::unique_ptr<JointLearner>(*std::move(l));
+    return CreateGr2Learner(spec, o, DeriveSeed(seed, 1));
   };
   // The algorithm name tells the modes apart in run names and plots.
-  const std::string name = o.mode == Gr2Options::Mode::kLevel
-                               ? absl::StrCat("gr2_l", o.level)
-                               : absl::StrCat("gr2_m", o.level);
-  return AgentAlgorithm{name, factory, {}};
+  return AgentAlgorithm{Gr2AlgorithmName(o), factory, {}};
 }
 
 }  // namespace
@@ -109,8 +110,10 @@ int main(int argc, char** argv) {
   return marl::RunAgentMain(
       argc, argv, "gr2",
       "GR2-L (level-k recursive reasoning) or GR2-M (Poisson mixture of "
-      "levels) on a Box-action game.\n"
+      "levels) on a Box- or Discrete-action game.\n"
       "  gr2 --env=beauty_contest --env_settings=num_agents=10,p=0.7 "
-      "--gr2_mode=level --gr2_level=2",
+      "--gr2_mode=level --gr2_level=2\n"
+      "  gr2 --env=matrix_game --env_settings=game=climbing "
+      "--gr2_mode=mixture --gr2_level=3",
       "agents/gr2/", [] { return marl::MakeGr2Algorithm(); });
 }
