@@ -89,7 +89,10 @@ class EnvServer:
 def import_environments(module):
     """Imports a module by dotted name or .py path, registering its envs."""
     if module.endswith(".py") or os.sep in module:
-        path = os.path.abspath(module)
+        # Under `bazel run` the working directory is the runfiles tree:
+        # relative paths mean the directory bazel was run from.
+        path = os.path.abspath(os.path.join(
+            os.environ.get("BUILD_WORKING_DIRECTORY", ""), module))
         if not os.path.exists(path):
             raise FileNotFoundError("no such file: %s" % path)
         name = "marl_env_user_" + os.path.splitext(os.path.basename(path))[0]
