@@ -12,6 +12,8 @@ Uniformly random play scores about -11 per episode with the defaults;
 walking straight at each other scores about -0.6.
 """
 
+import math
+
 import numpy as np
 
 from marl_env import Box, Env, EnvSpec, Setting, register
@@ -56,14 +58,17 @@ class Rendezvous(Env):
         return self._observations()
 
     def step(self, actions):
-        velocity = np.stack([actions["a"], actions["b"]]).astype(np.float64)
-        self.positions = np.clip(self.positions + velocity, -1.0, 1.0)
+        # np.minimum/maximum: np.clip costs several times more on tiny arrays.
+        moved = self.positions + np.array([actions["a"], actions["b"]],
+                                          dtype=np.float64)
+        self.positions = np.minimum(np.maximum(moved, -1.0), 1.0)
         distance = self.distance()
         return (self._observations(), -distance,
                 distance <= self.meet_radius, {"distance": distance})
 
     def distance(self):
-        return float(np.linalg.norm(self.positions[0] - self.positions[1]))
+        gap = self.positions[0] - self.positions[1]
+        return math.sqrt(float(gap @ gap))
 
     def _observations(self):
         a, b = self.positions
