@@ -7,8 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/deep_joint_base.h"
 #include "agents/pr2/pr2_ac_losses.h"
+#include "common/deep_joint_base.h"
+#include "common/nn/categorical.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"
 #include "common/nn/svgd.h"
@@ -33,6 +34,35 @@ torch::Tensor MarginalQ(nn::QNetwork& q, const torch::Tensor& obs,
   return SoftMarginal(values, -1, temperature);
 }
 
+torch::Tensor DiscreteMarginalQ(const torch::Tensor& q, double temperature,
+                                const torch::Tensor& prior_logits) {
+  if (!prior_logits.defined()) return SoftMarginal(q, -1, temperature);
+  const torch::Tensor log_prior =
+      torch::log_softmax(prior_logits, -1).unsqueeze(-2);
+  return temperature * torch::logsumexp(q / temperature + log_prior, -1);
+}
+
+torch::Tensor DiscreteOpponentModel(const torch::Tensor& q, double temperature,
+                                    const torch::Tensor& prior_logits) {
+  torch::Tensor logits = q / temperature;
+  if (prior_logits.defined()) {
+    logits = logits + torch::log_softmax(prior_logits, -1).unsqueeze(-2);
+  }
+  return torch::softmax(logits, -1);
+}
+
+torch::Tensor DiscreteSoftValue(const torch::Tensor& marginal,
+                                const torch::Tensor& pi_logits, double alpha) {
+  const torch::Tensor log_pi = torch::log_softmax(pi_logits, -1);
+  return (log_pi.exp() * (marginal - alpha * log_pi)).sum(-1);
+}
+
+torch::Tensor DiscretePolicyLoss(const torch::Tensor& marginal,
+                                 const torch::Tensor& pi_logits, double alpha) {
+  const torch::Tensor log_pi = torch::log_softmax(pi_logits, -1);
+  return (log_pi.exp() * (alpha * log_pi - marginal.detach())).sum(-1).mean();
+}
+
 namespace {
 
 class Pr2AcLearner : public deep::DeepJointLearner {
@@ -40,7 +70,8 @@ class Pr2AcLearner : public deep::DeepJointLearner {
   absl::Status Setup(const EnvSpec& spec, const Pr2AcOptions& options,
                      uint64_t seed) {
     o_ = options;
-    absl::Status s = Init(spec, options.base, seed, "pr2_ac");
+    absl::Status s = Init(spec, options.base, seed, "pr2_ac",
+                          /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("pr2_ac needs at least two agents");
@@ -60,14 +91,43 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     alpha_ =
         TemperatureSchedule::Rommeo(options.alpha, options.alpha_initial,
                                     options.alpha_rate, options.alpha_delay);
+    discrete_ = has_discrete();
+    if (discrete_) {
+      s = SetupDiscreteTables();
+      if (!s.ok()) return s;
+    }
     for (int i = 0; i < num_agents(); ++i) {
       nn::QNetworkOptions q;
       q.obs_dim = obs_dim(i);
-      q.action_dim = action_dim(i);
+      q.action_dim = action_dim(i);  // one-hot width for Discrete agents
       q.other_action_dim = other_action_dim(i);
       q.hidden = options.hidden;
       critics_.emplace_back(q);
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
+      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+          critics_.back()->parameters(),
+          torch::optim::AdamOptions(options.critic_lr)));
+      if (discrete_) {
+        nn::CategoricalPolicyOptions p;
+        p.obs_dim = obs_dim(i);
+        p.num_actions = num_actions(i);
+        p.hidden = options.hidden;
+        cat_policies_.emplace_back(p);
+        policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
+            cat_policies_.back()->parameters(),
+            torch::optim::AdamOptions(options.policy_lr)));
+        if (options.fit_opponent_prior) {
+          nn::CategoricalPolicyOptions r;
+          r.obs_dim = obs_dim(i);  // P(a^-i | s) over joint actions
+          r.num_actions = others_table_[i].size(0);
+          r.hidden = options.hidden;
+          priors_.emplace_back(r);
+          opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
+              priors_.back()->parameters(),
+              torch::optim::AdamOptions(options.opponent_lr)));
+        }
+        continue;
+      }
       nn::TanhGaussianPolicyOptions p;
       p.obs_dim = obs_dim(i);
       p.action_dim = action_dim(i);
@@ -77,9 +137,6 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       opponents_.push_back(nn::MakeMlp(
           obs_dim(i) + action_dim(i) + other_action_dim(i), options.hidden,
           other_action_dim(i), nn::Activation::kRelu, nn::Activation::kTanh));
-      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
-          critics_.back()->parameters(),
-          torch::optim::AdamOptions(options.critic_lr)));
       policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
           policies_.back()->parameters(),
           torch::optim::AdamOptions(options.policy_lr)));
@@ -87,9 +144,26 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           opponents_.back()->parameters(),
           torch::optim::AdamOptions(options.opponent_lr)));
     }
+    if (discrete_) {
+      set_config_json(absl::StrCat(
+          "{\"kind\": \"pr2_ac\", \"actions\": \"discrete\", \"policy\": "
+          "\"categorical\", \"opponent_model\": \"closed_form\", "
+          "\"opponent_prior\": \"",
+          options.fit_opponent_prior ? "fitted" : "uniform",
+          "\", \"hidden\": [", absl::StrJoin(options.hidden, ", "),
+          "], \"policy_lr\": ", options.policy_lr, ", \"critic_lr\": ",
+          options.critic_lr, ", \"opponent_lr\": ", options.opponent_lr,
+          ", \"tau\": ", options.tau, ", \"alpha\": ", alpha_.ToJson(),
+          ", \"opponent_temperature\": ", options.opponent_temperature,
+          ", \"gamma\": ", options.base.gamma, ", \"batch_size\": ",
+          options.base.batch_size, ", \"warmup\": ", options.base.warmup,
+          ", \"update_ratio\": ", options.base.update_ratio, "}"));
+      return absl::OkStatus();
+    }
     set_config_json(absl::StrCat(
-        "{\"kind\": \"pr2_ac\", \"policy\": \"tanh_gaussian\", "
-        "\"opponent_model\": \"amortised_svgd\", \"hidden\": [",
+        "{\"kind\": \"pr2_ac\", \"actions\": \"box\", \"policy\": "
+        "\"tanh_gaussian\", \"opponent_model\": \"amortised_svgd\", "
+        "\"hidden\": [",
         absl::StrJoin(options.hidden, ", "), "], \"policy_lr\": ",
         options.policy_lr, ", \"critic_lr\": ", options.critic_lr,
         ", \"opponent_lr\": ", options.opponent_lr, ", \"tau\": ", options.tau,
@@ -113,91 +187,24 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     return a;
   }
 
-  // k opponent particles per row: obs [B, ds], own [B, da] -> [B, k, d_-i].
-  torch::Tensor Opponent(int i, const torch::Tensor& obs,
-                         const torch::Tensor& own, int64_t k) {
-    const int64_t b = obs.size(0);
-    const torch::Tensor xi =
-        torch::randn({b, k, other_action_dim(i)}, generator());
-    return opponents_[i]->forward(
-        torch::cat({obs.unsqueeze(1).expand({b, k, obs.size(1)}),
-                    own.unsqueeze(1).expand({b, k, own.size(1)}), xi},
-                   -1));
+  // Samples pi (its entropy term is the exploration; no extra noise), or
+  // its argmax when deterministic.
+  torch::Tensor DiscretePolicy(int agent, const std::vector<torch::Tensor>& obs,
+                               bool deterministic) override {
+    if (deterministic) return cat_policies_[agent]->greedy(obs[agent]);
+    return cat_policies_[agent]->sample(obs[agent], generator());
   }
 
   void Update(const deep::Minibatch& mb) override {
-    const double t = o_.opponent_temperature;
     const double alpha = alpha_.At(updates());
     for (int i = 0; i < num_agents(); ++i) {
-      const torch::Tensor& s = mb.obs[i];
-      // Critic: y = r + gamma (1 - done) [Q'(s', a') - alpha log pi(a'|s')],
-      // Q'(s', a') the opponent-marginalised target value.
-      torch::Tensor y;
-      {
-        torch::NoGradGuard no_grad;
-        nn::TanhGaussianSample next =
-            policies_[i]->rsample(mb.next_obs[i], generator());
-        const torch::Tensor particles =
-            Opponent(i, mb.next_obs[i], next.action, o_.value_particles);
-        const torch::Tensor v = MarginalQ(target_critics_[i], mb.next_obs[i],
-                                          next.action, particles, t) -
-                                alpha * next.log_prob;
-        y = deep::BellmanTarget(mb.reward[i], mb.done, v, base_options().gamma);
+      if (discrete_) {
+        UpdateDiscrete(mb, i, alpha);
+      } else {
+        UpdateBox(mb, i, alpha);
       }
-      const torch::Tensor q =
-          critics_[i]
-              ->forward(s, mb.action[i], deep::ConcatOthers(mb.action, i))
-              .squeeze(-1);
-      const torch::Tensor critic_loss = 0.5 * (q - y).pow(2).mean();
-      critic_opts_[i]->zero_grad();
-      critic_loss.backward();
-      critic_opts_[i]->step();
-
-      // Opponent model: amortised SVGD towards exp(Q(s, a^i, .) / T) at
-      // the replayed own actions: rho(.|s, a^i) must be right for every
-      // a^i the policy might move to, not only where it is now (else the
-      // marginal value cannot see a better basin).
-      const torch::Tensor& own = mb.action[i];
-      const torch::Tensor samples = Opponent(i, s, own, o_.kernel_particles);
-      const int64_t half = o_.kernel_particles / 2;
-      const torch::Tensor kernel = samples.narrow(1, 0, half).detach();
-      const torch::Tensor update =
-          samples.narrow(1, half, o_.kernel_particles - half);
-      nn::QNetwork& critic = critics_[i];
-      const torch::Tensor grad_log_p = nn::GradLogDensity(
-          [&](const torch::Tensor& x) {
-            return critic->forward(s.unsqueeze(1), own.unsqueeze(1), x) / t;
-          },
-          kernel);
-      nn::AmortizedSvgdOptions svgd;
-      svgd.average_over_batch = true;
-      const torch::Tensor opponent_loss =
-          nn::AmortizedSvgdLoss(kernel, update, grad_log_p, svgd);
-      opponent_opts_[i]->zero_grad();
-      opponent_loss.backward();
-      opponent_opts_[i]->step();
-
-      // Policy: maximise Q^i(s, a^i) + alpha H(pi), a^i reparameterised
-      // (gradients also reach a^i through the opponent model's input).
-      nn::TanhGaussianSample sample = policies_[i]->rsample(s, generator());
-      const torch::Tensor particles =
-          Opponent(i, s, sample.action, o_.value_particles);
-      const torch::Tensor marginal =
-          MarginalQ(critics_[i], s, sample.action, particles, t);
-      const torch::Tensor policy_loss =
-          (alpha * sample.log_prob - marginal).mean();
-      policy_opts_[i]->zero_grad();
-      policy_loss.backward();
-      policy_opts_[i]->step();
-
       nn::PolyakUpdate(*target_critics_[i], *critics_[i], o_.tau);
       SetMetric(i, "alpha", alpha);
-      SetMetric(i, "critic_loss", critic_loss.item<double>());
-      SetMetric(i, "policy_loss", policy_loss.item<double>());
-      SetMetric(i, "marginal_q", marginal.mean().item<double>());
-      SetMetric(i, "q_mean", q.mean().item<double>());
-      SetMetric(i, "log_prob", sample.log_prob.mean().item<double>());
-      SetMetric(i, "opponent_mean", samples.mean().item<double>());
     }
   }
 
@@ -210,20 +217,265 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       modules->emplace_back("critic" + id, critics_[i].ptr().get());
       modules->emplace_back("target_critic" + id,
                             target_critics_[i].ptr().get());
-      modules->emplace_back("policy" + id, policies_[i].ptr().get());
-      modules->emplace_back("opponent" + id, opponents_[i].ptr().get());
       optimizers->emplace_back("critic" + id, critic_opts_[i].get());
       optimizers->emplace_back("policy" + id, policy_opts_[i].get());
+      if (discrete_) {
+        modules->emplace_back("policy" + id, cat_policies_[i].ptr().get());
+        if (!priors_.empty()) {
+          modules->emplace_back("opponent_prior" + id, priors_[i].ptr().get());
+          optimizers->emplace_back("opponent_prior" + id,
+                                   opponent_opts_[i].get());
+        }
+        continue;
+      }
+      modules->emplace_back("policy" + id, policies_[i].ptr().get());
+      modules->emplace_back("opponent" + id, opponents_[i].ptr().get());
       optimizers->emplace_back("opponent" + id, opponent_opts_[i].get());
     }
   }
 
  private:
+  // Discrete: every agent must be Discrete. Per agent, the others' joint
+  // actions j in mixed radix (the last other agent varies fastest), as
+  // concatenated one-hots (the replay's a^-i layout), and the weights that
+  // map such a one-hot row back to j.
+  absl::Status SetupDiscreteTables() {
+    for (int i = 0; i < num_agents(); ++i) {
+      if (!is_discrete(i)) {
+        return absl::InvalidArgumentError(
+            "pr2_ac: all agents must have Box actions or all Discrete "
+            "actions; mixed action kinds are not supported");
+      }
+    }
+    for (int i = 0; i < num_agents(); ++i) {
+      std::vector<int> others;
+      int64_t m = 1;
+      for (int j = 0;
+           j < num_agents() && m * num_actions(i) <= kMaxPr2AcJointActions;
+           ++j) {
+        if (j == i) continue;
+        others.push_back(j);
+        m *= num_actions(j);
+      }
+      if (m * num_actions(i) > kMaxPr2AcJointActions) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "pr2_ac: agent ", i, " would enumerate more than ",
+            kMaxPr2AcJointActions,
+            " joint actions (own actions times the other agents' joint "
+            "actions) per state; the exact Discrete expectations need fewer"));
+      }
+      torch::Tensor table = torch::zeros({m, other_action_dim(i)});
+      torch::Tensor index_weights = torch::zeros({other_action_dim(i)});
+      int64_t stride = m;
+      int64_t offset = 0;
+      for (int j : others) {
+        stride /= num_actions(j);
+        for (int64_t a = 0; a < num_actions(j); ++a) {
+          index_weights[offset + a] = static_cast<float>(a * stride);
+        }
+        for (int64_t row = 0; row < m; ++row) {
+          table[row][offset + (row / stride) % num_actions(j)] = 1.0f;
+        }
+        offset += num_actions(j);
+      }
+      others_table_.push_back(table);
+      joint_index_weights_.push_back(index_weights);
+      own_eye_.push_back(torch::eye(num_actions(i)));
+    }
+    return absl::OkStatus();
+  }
+
+  // Q(s, a, j) for all own actions a and others' joint actions j: [B, k, m].
+  torch::Tensor QTable(nn::QNetwork& critic, int i, const torch::Tensor& s) {
+    const int64_t k = num_actions(i);
+    const int64_t m = others_table_[i].size(0);
+    return critic
+        ->forward(s.unsqueeze(1).unsqueeze(1), own_eye_[i].view({1, k, 1, k}),
+                  others_table_[i].view({1, 1, m, -1}))
+        .squeeze(-1);
+  }
+
+  // The fitted prior's logits [B, m], or undefined (uniform).
+  torch::Tensor PriorLogits(int i, const torch::Tensor& s) {
+    if (priors_.empty()) return {};
+    torch::NoGradGuard no_grad;
+    return priors_[i]->forward(s);
+  }
+
+  void UpdateDiscrete(const deep::Minibatch& mb, int i, double alpha) {
+    const double t = o_.opponent_temperature;
+    const torch::Tensor& s = mb.obs[i];
+    const torch::Tensor replayed_others = deep::ConcatOthers(mb.action, i);
+    if (!priors_.empty()) {
+      const torch::Tensor joint = (replayed_others * joint_index_weights_[i])
+                                      .sum(-1)
+                                      .round()
+                                      .to(torch::kLong);
+      const torch::Tensor prior_loss =
+          -nn::CategoricalLogProb(priors_[i]->forward(s), joint).mean();
+      opponent_opts_[i]->zero_grad();
+      prior_loss.backward();
+      opponent_opts_[i]->step();
+      SetMetric(i, "opponent_prior_loss", prior_loss.item<double>());
+    }
+    // Critic: y = r + gamma (1 - done) sum_a' pi(a'|s') [Q'(s', a') - alpha
+    // log pi(a'|s')], Q' the exact marginal of the target critic.
+    torch::Tensor y;
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor& s1 = mb.next_obs[i];
+      const torch::Tensor next_marginal = DiscreteMarginalQ(
+          QTable(target_critics_[i], i, s1), t, PriorLogits(i, s1));
+      y = deep::BellmanTarget(
+          mb.reward[i], mb.done,
+          DiscreteSoftValue(next_marginal, cat_policies_[i]->forward(s1),
+                            alpha),
+          base_options().gamma);
+    }
+    const torch::Tensor q =
+        critics_[i]->forward(s, mb.action[i], replayed_others).squeeze(-1);
+    const torch::Tensor critic_loss = 0.5 * (q - y).pow(2).mean();
+    critic_opts_[i]->zero_grad();
+    critic_loss.backward();
+    critic_opts_[i]->step();
+
+    // Policy: minimise sum_a pi(a|s) (alpha log pi(a|s) - Q^i(s, a)).
+    torch::Tensor q_table, prior_logits, marginal;
+    {
+      torch::NoGradGuard no_grad;
+      q_table = QTable(critics_[i], i, s);
+      prior_logits = PriorLogits(i, s);
+      marginal = DiscreteMarginalQ(q_table, t, prior_logits);
+    }
+    const torch::Tensor logits = cat_policies_[i]->forward(s);
+    const torch::Tensor policy_loss =
+        DiscretePolicyLoss(marginal, logits, alpha);
+    policy_opts_[i]->zero_grad();
+    policy_loss.backward();
+    policy_opts_[i]->step();
+
+    SetMetric(i, "critic_loss", critic_loss.item<double>());
+    SetMetric(i, "policy_loss", policy_loss.item<double>());
+    SetMetric(i, "q_mean", q.mean().item<double>());
+    torch::NoGradGuard no_grad;
+    const torch::Tensor pi = torch::softmax(logits, -1);
+    SetMetric(i, "marginal_q", (pi * marginal).sum(-1).mean().item<double>());
+    SetMetric(i, "entropy",
+              nn::CategoricalEntropy(logits).mean().item<double>());
+    // Where the policy is (matrix games: one state, so these are exact).
+    SetMetric(i, "prob_a0", pi.select(-1, 0).mean().item<double>());
+    SetMetric(i, "policy_greedy",
+              logits.argmax(-1).to(torch::kDouble).mean().item<double>());
+    // The opponent model at the greedy own action: its most likely j.
+    const torch::Tensor rho = DiscreteOpponentModel(q_table, t, prior_logits);
+    const torch::Tensor greedy = logits.argmax(-1).view({-1, 1, 1});
+    const torch::Tensor rho_at_greedy =
+        rho.gather(1, greedy.expand({-1, 1, rho.size(2)})).squeeze(1);
+    SetMetric(
+        i, "opponent_greedy",
+        rho_at_greedy.argmax(-1).to(torch::kDouble).mean().item<double>());
+    if (!priors_.empty()) {
+      SetMetric(
+          i, "opponent_prior_a0",
+          torch::softmax(prior_logits, -1).select(-1, 0).mean().item<double>());
+    }
+  }
+
+  // k opponent particles per row: obs [B, ds], own [B, da] -> [B, k, d_-i].
+  torch::Tensor Opponent(int i, const torch::Tensor& obs,
+                         const torch::Tensor& own, int64_t k) {
+    const int64_t b = obs.size(0);
+    const torch::Tensor xi =
+        torch::randn({b, k, other_action_dim(i)}, generator());
+    return opponents_[i]->forward(
+        torch::cat({obs.unsqueeze(1).expand({b, k, obs.size(1)}),
+                    own.unsqueeze(1).expand({b, k, own.size(1)}), xi},
+                   -1));
+  }
+
+  void UpdateBox(const deep::Minibatch& mb, int i, double alpha) {
+    const double t = o_.opponent_temperature;
+    const torch::Tensor& s = mb.obs[i];
+    // Critic: y = r + gamma (1 - done) [Q'(s', a') - alpha log pi(a'|s')],
+    // Q'(s', a') the opponent-marginalised target value.
+    torch::Tensor y;
+    {
+      torch::NoGradGuard no_grad;
+      nn::TanhGaussianSample next =
+          policies_[i]->rsample(mb.next_obs[i], generator());
+      const torch::Tensor particles =
+          Opponent(i, mb.next_obs[i], next.action, o_.value_particles);
+      const torch::Tensor v = MarginalQ(target_critics_[i], mb.next_obs[i],
+                                        next.action, particles, t) -
+                              alpha * next.log_prob;
+      y = deep::BellmanTarget(mb.reward[i], mb.done, v, base_options().gamma);
+    }
+    const torch::Tensor q =
+        critics_[i]
+            ->forward(s, mb.action[i], deep::ConcatOthers(mb.action, i))
+            .squeeze(-1);
+    const torch::Tensor critic_loss = 0.5 * (q - y).pow(2).mean();
+    critic_opts_[i]->zero_grad();
+    critic_loss.backward();
+    critic_opts_[i]->step();
+
+    // Opponent model: amortised SVGD towards exp(Q(s, a^i, .) / T) at
+    // the replayed own actions: rho(.|s, a^i) must be right for every
+    // a^i the policy might move to, not only where it is now (else the
+    // marginal value cannot see a better basin).
+    const torch::Tensor& own = mb.action[i];
+    const torch::Tensor samples = Opponent(i, s, own, o_.kernel_particles);
+    const int64_t half = o_.kernel_particles / 2;
+    const torch::Tensor kernel = samples.narrow(1, 0, half).detach();
+    const torch::Tensor update =
+        samples.narrow(1, half, o_.kernel_particles - half);
+    nn::QNetwork& critic = critics_[i];
+    const torch::Tensor grad_log_p = nn::GradLogDensity(
+        [&](const torch::Tensor& x) {
+          return critic->forward(s.unsqueeze(1), own.unsqueeze(1), x) / t;
+        },
+        kernel);
+    nn::AmortizedSvgdOptions svgd;
+    svgd.average_over_batch = true;
+    const torch::Tensor opponent_loss =
+        nn::AmortizedSvgdLoss(kernel, update, grad_log_p, svgd);
+    opponent_opts_[i]->zero_grad();
+    opponent_loss.backward();
+    opponent_opts_[i]->step();
+
+    // Policy: maximise Q^i(s, a^i) + alpha H(pi), a^i reparameterised
+    // (gradients also reach a^i through the opponent model's input).
+    nn::TanhGaussianSample sample = policies_[i]->rsample(s, generator());
+    const torch::Tensor particles =
+        Opponent(i, s, sample.action, o_.value_particles);
+    const torch::Tensor marginal =
+        MarginalQ(critics_[i], s, sample.action, particles, t);
+    const torch::Tensor policy_loss =
+        (alpha * sample.log_prob - marginal).mean();
+    policy_opts_[i]->zero_grad();
+    policy_loss.backward();
+    policy_opts_[i]->step();
+
+    SetMetric(i, "critic_loss", critic_loss.item<double>());
+    SetMetric(i, "policy_loss", policy_loss.item<double>());
+    SetMetric(i, "marginal_q", marginal.mean().item<double>());
+    SetMetric(i, "q_mean", q.mean().item<double>());
+    SetMetric(i, "log_prob", sample.log_prob.mean().item<double>());
+    SetMetric(i, "opponent_mean", samples.mean().item<double>());
+  }
+
   Pr2AcOptions o_;
   TemperatureSchedule noise_, alpha_;
+  bool discrete_ = false;
   std::vector<nn::QNetwork> critics_, target_critics_;
+  // Box agents.
   std::vector<nn::TanhGaussianPolicy> policies_;
   std::vector<torch::nn::Sequential> opponents_;
+  // Discrete agents: policies, the optional fitted opponent priors, and per
+  // agent the enumeration tables of SetupDiscreteTables.
+  std::vector<nn::CategoricalPolicy> cat_policies_, priors_;
+  std::vector<torch::Tensor> others_table_, joint_index_weights_, own_eye_;
+  // opponent_opts_ steps the SVGD samplers (Box) or the priors (Discrete).
   std::vector<std::unique_ptr<torch::optim::Adam>> critic_opts_, policy_opts_,
       opponent_opts_;
 };
