@@ -10,21 +10,13 @@
 # Figures come from each run's summary.json (docs/RUN_FORMAT.md).
 #   independent_on_python_env_test.sh SERVER AGENT
 set -euo pipefail
+source tools/testing/server_process.sh
 server="$1"
 agent="$2"
 runs=$(mktemp -d /tmp/marl-py-train.XXXXXX)
-server_pid=""
-trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; rm -rf "$runs"' EXIT
+trap 'rm -rf "$runs"' EXIT
 
-"$server" --endpoint=tcp://127.0.0.1:0 >"$runs/server.log" 2>&1 &
-server_pid=$!
-endpoint=""
-for _ in $(seq 100); do
-  endpoint=$(sed -n 's/^env_server: listening on //p' "$runs/server.log")
-  [ -n "$endpoint" ] && break
-  sleep 0.1
-done
-[ -n "$endpoint" ] || { echo "server did not start"; cat "$runs/server.log"; exit 1; }
+start_server "$runs" "$server"
 
 # name, env, threshold, extra flags
 train() {
@@ -59,7 +51,5 @@ PY
 train soft_q_py_matrix_game py_matrix_game 3 --steps=3000
 train sac_py_rendezvous py_rendezvous -3 --steps=8000 --eval_episodes=50
 
-kill -TERM "$server_pid"
-wait "$server_pid" || { echo "FAIL: server exit status $?"; exit 1; }
-server_pid=""
+stop_server_cleanly
 echo "ok: a C++ agent trained on both Python environments"

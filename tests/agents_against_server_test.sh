@@ -4,20 +4,13 @@
 # summary.json in the shared run format. Short runs: this checks the
 # plumbing of each binary, the learning tests live beside each agent.
 set -euo pipefail
+source tools/testing/server_process.sh
 server="$1"
 shift
 runs=$(mktemp -d /tmp/marl-agents.XXXXXX)
-trap 'kill -TERM "${server_pid:-0}" 2>/dev/null || true; rm -rf "$runs"' EXIT
+trap 'rm -rf "$runs"' EXIT
 
-"$server" --endpoint=tcp://127.0.0.1:0 >"$runs/server.log" 2>&1 &
-server_pid=$!
-endpoint=""
-for _ in $(seq 100); do
-  endpoint=$(sed -n 's/^env_server: listening on //p' "$runs/server.log")
-  [ -n "$endpoint" ] && break
-  sleep 0.1
-done
-[ -n "$endpoint" ] || { echo "server did not start"; cat "$runs/server.log"; exit 1; }
+start_server "$runs" "$server"
 
 # binary path, environment, settings, steps
 while [ $# -gt 0 ]; do
