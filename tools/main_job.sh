@@ -18,21 +18,8 @@ rm -rf "$out"
 mkdir -p "$out"
 
 # The server picks a free port; its first line names the endpoint.
-server_log="$out/env_server.log"
-${BAZEL_BIN}/server/env_server --endpoint=tcp://127.0.0.1:0 >"$server_log" 2>&1 &
-server_pid=$!
-trap 'kill -TERM "$server_pid" 2>/dev/null || true' EXIT
-endpoint=""
-for _ in $(seq 100); do
-  endpoint=$(sed -n 's/^env_server: listening on //p' "$server_log" | head -n 1)
-  [ -n "$endpoint" ] && break
-  sleep 0.1
-done
-if [ -z "$endpoint" ]; then
-  echo "main_job: the server did not start:" >&2
-  cat "$server_log" >&2
-  exit 1
-fi
+source tools/testing/server_process.sh
+start_server "$out" "${BAZEL_BIN}/server/env_server"
 echo "main_job: environment server at $endpoint"
 
 for seed in 1 2 3; do
@@ -46,8 +33,7 @@ for seed in 1 2 3; do
     --runs_root="$out/runs" --run_name="independent_quadratics_seed$seed"
 done
 
-kill -TERM "$server_pid"
-wait "$server_pid" || true
+stop_server_cleanly
 trap - EXIT
 
 echo
