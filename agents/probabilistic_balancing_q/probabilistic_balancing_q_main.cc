@@ -17,14 +17,15 @@
 #include "common/training_flags.h"
 #include "common/training_loop.h"
 
-ABSL_FLAG(std::string, beta, "0.1",
+ABSL_FLAG(std::string, beta_agent, "0.1",
           "beta^i, the agent's inverse temperature: one value for every "
           "agent or one per agent, comma-separated (non-zero).");
-ABSL_FLAG(std::string, beta_opponent, "0.1",
-          "beta^-i, the inverse temperature each agent assumes for the "
-          "others: same sign as --beta models them as friends (cooperative), "
-          "the opposite sign as foes (competitive). One value or one per "
-          "agent, comma-separated (non-zero).");
+ABSL_FLAG(
+    std::string, beta_opponent, "0.1",
+    "beta^-i, the inverse temperature each agent assumes for the "
+    "others: same sign as --beta_agent models them as friends (cooperative), "
+    "the opposite sign as foes (competitive). One value or one per "
+    "agent, comma-separated (non-zero).");
 ABSL_FLAG(double, beta_growth, 1.01,
           "Both inverse temperatures are multiplied by min(beta_growth^u, "
           "beta_scale_max), u = gradient updates (the thesis' omega = 1.01 "
@@ -74,7 +75,7 @@ absl::StatusOr<AgentAlgorithm> MakeProbabilisticBalancingQAlgorithm() {
   o.tau = deep->tau;
   o.base = deep->base;
   absl::StatusOr<std::vector<double>> beta =
-      ParseDoubles(absl::GetFlag(FLAGS_beta), "beta");
+      ParseDoubles(absl::GetFlag(FLAGS_beta_agent), "beta_agent");
   if (!beta.ok()) return beta.status();
   o.beta = *beta;
   absl::StatusOr<std::vector<double>> beta_opponent =
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
       "the modelled others friends or foes) on an environment of the "
       "environment server.\n"
       "  probabilistic_balancing_q --env=max_of_two_quadratics "
-      "--env_settings=zero_sum=true --beta=0.1 --beta_opponent=-0.1",
+      "--env_settings=zero_sum=true --beta_agent=0.1 --beta_opponent=-0.1",
       "agents/probabilistic_balancing_q/",
       [] { return marl::MakeProbabilisticBalancingQAlgorithm(); });
 }

@@ -24,7 +24,7 @@ BAZEL="${BAZEL:-bazel}"
 OUT=results/probabilistic_balancing_q
 COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
   --eval_every=250 --eval_episodes=8 --log_every=1000 --progress_seconds=1000 \
-  --hidden=100,100 --batch_size=128 --beta=0.1"
+  --hidden=100,100 --batch_size=128 --beta_agent=0.1"
 
 ${BAZEL} build //agents/probabilistic_balancing_q //tools:plot_runs
 BIN="$(${BAZEL} info bazel-bin 2>/dev/null)"
