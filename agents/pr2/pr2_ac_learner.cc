@@ -65,6 +65,25 @@ torch::Tensor DiscretePolicyLoss(const torch::Tensor& marginal,
 
 namespace {
 
+// Turns off requires_grad of a module's parameters while it lives: a loss
+// that needs gradients through a network to its input, not into its
+// weights, then skips the weight-gradient products.
+class NoParameterGrad {
+ public:
+  explicit NoParameterGrad(torch::nn::Module& module)
+      : parameters_(module.parameters()) {
+    for (torch::Tensor& p : parameters_) p.requires_grad_(false);
+  }
+  ~NoParameterGrad() {
+    for (torch::Tensor& p : parameters_) p.requires_grad_(true);
+  }
+  NoParameterGrad(const NoParameterGrad&) = delete;
+  NoParameterGrad& operator=(const NoParameterGrad&) = delete;
+
+ private:
+  std::vector<torch::Tensor> parameters_;
+};
+
 class Pr2AcLearner : public deep::DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec, const Pr2AcOptions& options,
@@ -384,9 +403,15 @@ class Pr2AcLearner : public deep::DeepJointLearner {
   // k opponent particles per row: obs [B, ds], own [B, da] -> [B, k, d_-i].
   torch::Tensor Opponent(int i, const torch::Tensor& obs,
                          const torch::Tensor& own, int64_t k) {
+    return Opponent(
+        i, obs, own,
+        torch::randn({obs.size(0), k, other_action_dim(i)}, generator()));
+  }
+  // The same from given noise xi [B, k, d_-i].
+  torch::Tensor Opponent(int i, const torch::Tensor& obs,
+                         const torch::Tensor& own, const torch::Tensor& xi) {
     const int64_t b = obs.size(0);
-    const torch::Tensor xi =
-        torch::randn({b, k, other_action_dim(i)}, generator());
+    const int64_t k = xi.size(1);
     return opponents_[i]->forward(
         torch::cat({obs.unsqueeze(1).expand({b, k, obs.size(1)}),
                     own.unsqueeze(1).expand({b, k, own.size(1)}), xi},
@@ -423,12 +448,18 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     // the replayed own actions: rho(.|s, a^i) must be right for every
     // a^i the policy might move to, not only where it is now (else the
     // marginal value cannot see a better basin).
+    // One noise draw for both halves; only the updated half needs a graph.
     const torch::Tensor& own = mb.action[i];
-    const torch::Tensor samples = Opponent(i, s, own, o_.kernel_particles);
     const int64_t half = o_.kernel_particles / 2;
-    const torch::Tensor kernel = samples.narrow(1, 0, half).detach();
+    const torch::Tensor xi = torch::randn(
+        {s.size(0), o_.kernel_particles, other_action_dim(i)}, generator());
+    torch::Tensor kernel;
+    {
+      torch::NoGradGuard no_grad;
+      kernel = Opponent(i, s, own, xi.narrow(1, 0, half));
+    }
     const torch::Tensor update =
-        samples.narrow(1, half, o_.kernel_particles - half);
+        Opponent(i, s, own, xi.narrow(1, half, o_.kernel_particles - half));
     nn::QNetwork& critic = critics_[i];
     const torch::Tensor grad_log_p = nn::GradLogDensity(
         [&](const torch::Tensor& x) {
@@ -444,24 +475,29 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     opponent_opts_[i]->step();
 
     // Policy: maximise Q^i(s, a^i) + alpha H(pi), a^i reparameterised
-    // (gradients also reach a^i through the opponent model's input).
+    // (gradients also reach a^i through the opponent model's input; none
+    // need reach the critic's or the opponent model's weights).
     nn::TanhGaussianSample sample = policies_[i]->rsample(s, generator());
-    const torch::Tensor particles =
-        Opponent(i, s, sample.action, o_.value_particles);
-    const torch::Tensor marginal =
-        MarginalQ(critics_[i], s, sample.action, particles, t);
-    const torch::Tensor policy_loss =
-        (alpha * sample.log_prob - marginal).mean();
-    policy_opts_[i]->zero_grad();
-    policy_loss.backward();
-    policy_opts_[i]->step();
+    torch::Tensor marginal, policy_loss;
+    {
+      NoParameterGrad frozen_critic(*critics_[i]);
+      NoParameterGrad frozen_opponent(*opponents_[i]);
+      const torch::Tensor particles =
+          Opponent(i, s, sample.action, o_.value_particles);
+      marginal = MarginalQ(critics_[i], s, sample.action, particles, t);
+      policy_loss = (alpha * sample.log_prob - marginal).mean();
+      policy_opts_[i]->zero_grad();
+      policy_loss.backward();
+      policy_opts_[i]->step();
+    }
 
     SetMetric(i, "critic_loss", critic_loss.item<double>());
     SetMetric(i, "policy_loss", policy_loss.item<double>());
     SetMetric(i, "marginal_q", marginal.mean().item<double>());
     SetMetric(i, "q_mean", q.mean().item<double>());
     SetMetric(i, "log_prob", sample.log_prob.mean().item<double>());
-    SetMetric(i, "opponent_mean", samples.mean().item<double>());
+    SetMetric(i, "opponent_mean",
+              torch::cat({kernel, update.detach()}, 1).mean().item<double>());
   }
 
   Pr2AcOptions o_;
