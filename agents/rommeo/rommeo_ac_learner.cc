@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "agents/rommeo/rommeo_ac_losses.h"
 #include "common/deep_joint_base.h"
+#include "common/discrete_joint_actions.h"
 #include "common/nn/categorical.h"
 #include "common/nn/q_network.h"
 #include "common/nn/tanh_gaussian.h"
@@ -138,7 +139,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
         policy = cat_policies_.back().ptr().get();
         nn::CategoricalPolicyOptions r;
         r.obs_dim = obs_dim(i);  // rho(a^-i | s) over joint actions
-        r.num_actions = others_table_[i].size(0);
+        r.num_actions = others_[i].size();
         r.hidden = options.hidden;
         cat_opponents_.emplace_back(r);
         opponent = cat_opponents_.back().ptr().get();
@@ -269,50 +270,23 @@ class RommeoAcLearner : public deep::DeepJointLearner {
   bool prior() const { return o_.opponent_prior_weight > 0; }
 
   // Discrete: every agent must be Discrete; per agent, the others' joint
-  // actions j in mixed radix (the last other agent varies fastest), as
-  // concatenated one-hots (the replay's a^-i layout) and the weights that
-  // map such a row back to j.
+  // actions j enumerated for exact expectations.
   absl::Status SetupDiscreteTables() {
+    std::vector<int64_t> counts;
     for (int i = 0; i < num_agents(); ++i) {
       if (!is_discrete(i)) {
         return absl::InvalidArgumentError(
             "rommeo_ac: all agents must have Box actions or all Discrete "
             "actions; mixed action kinds are not supported");
       }
+      counts.push_back(num_actions(i));
     }
     for (int i = 0; i < num_agents(); ++i) {
-      std::vector<int> others;
-      int64_t m = 1;
-      for (int j = 0; j < num_agents(); ++j) {
-        if (j == i) continue;
-        others.push_back(j);
-        m *= num_actions(j);
-        if (m * num_actions(i) > kMaxRommeoJointActions) break;
-      }
-      if (m * num_actions(i) > kMaxRommeoJointActions) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rommeo_ac: agent ", i, " would enumerate more than ",
-            kMaxRommeoJointActions,
-            " joint actions (own actions times the other agents' joint "
-            "actions) per state; the exact Discrete expectations need fewer"));
-      }
-      torch::Tensor table = torch::zeros({m, other_action_dim(i)});
-      torch::Tensor index_weights = torch::zeros({other_action_dim(i)});
-      int64_t stride = m;
-      int64_t offset = 0;
-      for (int j : others) {
-        stride /= num_actions(j);
-        for (int64_t a = 0; a < num_actions(j); ++a) {
-          index_weights[offset + a] = static_cast<float>(a * stride);
-        }
-        for (int64_t row = 0; row < m; ++row) {
-          table[row][offset + (row / stride) % num_actions(j)] = 1.0f;
-        }
-        offset += num_actions(j);
-      }
-      others_table_.push_back(table);
-      joint_index_weights_.push_back(index_weights);
-      own_eye_.push_back(torch::eye(num_actions(i)));
+      absl::StatusOr<deep::OtherJointActions> view =
+          deep::OtherJointActions::Enumerate(counts, i, kMaxRommeoJointActions,
+                                             "rommeo_ac");
+      if (!view.ok()) return view.status();
+      others_.push_back(*std::move(view));
     }
     return absl::OkStatus();
   }
@@ -320,18 +294,13 @@ class RommeoAcLearner : public deep::DeepJointLearner {
   // Q(s, a, j) for all own actions a and others' joint actions j:
   // [B, m, k].
   torch::Tensor QTable(nn::QNetwork& critic, int i, const torch::Tensor& s) {
-    const int64_t k = num_actions(i);
-    const int64_t m = others_table_[i].size(0);
-    return critic
-        ->forward(s.unsqueeze(1).unsqueeze(1), own_eye_[i].view({1, 1, k, k}),
-                  others_table_[i].view({1, m, 1, -1}))
-        .squeeze(-1);
+    return others_[i].QTable(critic, s).transpose(1, 2);
   }
 
   // pi's logits for every j: [B, m, k].
   torch::Tensor PolicyLogits(int i, const torch::Tensor& s) {
-    return cat_policies_[i]->forward(
-        nn::BroadcastConcat({s.unsqueeze(1), others_table_[i].unsqueeze(0)}));
+    return cat_policies_[i]->forward(nn::BroadcastConcat(
+        {s.unsqueeze(1), others_[i].one_hots().unsqueeze(0)}));
   }
 
   // sum_j rho(j|s) pi(.|s, j): [n, k].
@@ -365,10 +334,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
 
     torch::Tensor prior_logits;
     if (prior()) {
-      const torch::Tensor joint = (replayed_others * joint_index_weights_[i])
-                                      .sum(-1)
-                                      .round()
-                                      .to(torch::kLong);
+      const torch::Tensor joint = others_[i].Index(replayed_others);
       const torch::Tensor prior_loss =
           -nn::CategoricalLogProb(cat_priors_[i]->forward(s), joint).mean();
       prior_opts_[i]->zero_grad();
@@ -521,7 +487,8 @@ class RommeoAcLearner : public deep::DeepJointLearner {
   std::vector<nn::TanhGaussianPolicy> policies_, opponents_, priors_;
   // Discrete agents.
   std::vector<nn::CategoricalPolicy> cat_policies_, cat_opponents_, cat_priors_;
-  std::vector<torch::Tensor> others_table_, joint_index_weights_, own_eye_;
+  // Discrete: each agent's enumeration of the others' joint actions.
+  std::vector<deep::OtherJointActions> others_;
   std::vector<std::unique_ptr<torch::optim::Adam>> critic_opts_, policy_opts_,
       opponent_opts_, prior_opts_;
 };
