@@ -2,15 +2,18 @@
 # Climbing game (optimum (A,A) = 11) and the thesis cooperative game
 # (optimum (2,2) 0-based = 10): how often ROMMEO-Q, PR2-Q (default
 # opponent temperature 10, and an optimistic 0.5) and independent soft-Q
-# reach the global optimum over SEEDS seeds (default 10). Runs under
-# results/climbing_and_thesis_coop/<game>/runs, summary.md with the
-# success rates and optimum_rate.png.
+# reach the global optimum over SEEDS seeds (default 10), and the deep
+# PR2-AC (Discrete actions, exact closed-form opponent model) over
+# PR2_AC_SEEDS seeds (default 5; PR2_AC_STEPS transitions, default 8000:
+# it costs about 10 CPU-seconds per run where the tabular agents take
+# under one). Runs under results/climbing_and_thesis_coop/<game>/runs,
+# summary.md with the success rates and optimum_rate.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The real output directory, not the bazel-bin symlink (which follows
 # whichever output base built last).
 BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
-bazel build //agents/rommeo:rommeo_q //agents/pr2:pr2_q \
+bazel build //agents/rommeo:rommeo_q //agents/pr2:pr2_q //agents/pr2:pr2_ac \
   //agents/independent //tools:plot_runs 2>&1 | tail -n 1
 
 out=results/climbing_and_thesis_coop
@@ -18,6 +21,8 @@ rm -rf "$out"
 mkdir -p "$out"
 steps=${STEPS:-20000}
 seeds=${SEEDS:-10}
+pr2_ac_seeds=${PR2_AC_SEEDS:-5}
+pr2_ac_steps=${PR2_AC_STEPS:-8000}
 common=(--env=matrix_game --steps="$steps" --eval_every=2000
   --eval_episodes=8 --log_every=1000 --progress_seconds=60)
 
@@ -45,6 +50,18 @@ for game in climbing thesis_coop; do
     echo "$game seed $seed: rommeo_q $(echo "$t1 - $t0" | bc)s," \
       "pr2_q $(echo "$t2 - $t1" | bc)s, pr2_q optimistic" \
       "$(echo "$t3 - $t2" | bc)s, independent $(echo "$t4 - $t3" | bc)s"
+  done
+  # PR2-AC: 8 copies per batched step, batch 128, other settings the
+  # binary's defaults (2x100 ReLU, lr 1e-2, opponent temperature 1).
+  for seed in $(seq 1 "$pr2_ac_seeds"); do
+    t0=$(date +%s.%N)
+    ${BAZEL_BIN}/agents/pr2/pr2_ac --env=matrix_game --env_settings=game=$game \
+      --num_copies=8 --batch_size=128 --steps="$pr2_ac_steps" \
+      --eval_every=2000 --eval_episodes=8 --log_every=1000 \
+      --progress_seconds=60 --seed="$seed" --runs_root="$runs" \
+      --run_name="pr2_ac_seed$seed" >/dev/null
+    t1=$(date +%s.%N)
+    echo "$game seed $seed: pr2_ac $(echo "$t1 - $t0" | bc)s"
   done
 done
 
@@ -74,8 +91,8 @@ for game, best in optimum.items():
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-fig, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
-names = ["rommeo_q", "pr2_q_optimistic", "pr2_q", "independent"]
+fig, ax = plt.subplots(figsize=(7, 3.2), dpi=80)
+names = ["rommeo_q", "pr2_q_optimistic", "pr2_q", "pr2_ac", "independent"]
 width = 0.38
 for k, (game, best) in enumerate(optimum.items()):
     rates = []
