@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "agents/pr2/pr2_ac_losses.h"
 #include "common/deep_joint_base.h"
+#include "common/discrete_joint_actions.h"
 #include "common/nn/categorical.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"
@@ -138,7 +139,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
         if (options.fit_opponent_prior) {
           nn::CategoricalPolicyOptions r;
           r.obs_dim = obs_dim(i);  // P(a^-i | s) over joint actions
-          r.num_actions = others_table_[i].size(0);
+          r.num_actions = joint_[i].size();
           r.hidden = options.hidden;
           priors_.emplace_back(r);
           opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
@@ -254,64 +255,26 @@ class Pr2AcLearner : public deep::DeepJointLearner {
   }
 
  private:
-  // Discrete: every agent must be Discrete. Per agent, the others' joint
-  // actions j in mixed radix (the last other agent varies fastest), as
-  // concatenated one-hots (the replay's a^-i layout), and the weights that
-  // map such a one-hot row back to j.
+  // Discrete: every agent must be Discrete; per agent, the enumeration of
+  // the others' joint actions.
   absl::Status SetupDiscreteTables() {
+    std::vector<int64_t> counts;
     for (int i = 0; i < num_agents(); ++i) {
       if (!is_discrete(i)) {
         return absl::InvalidArgumentError(
             "pr2_ac: all agents must have Box actions or all Discrete "
             "actions; mixed action kinds are not supported");
       }
+      counts.push_back(num_actions(i));
     }
     for (int i = 0; i < num_agents(); ++i) {
-      std::vector<int> others;
-      int64_t m = 1;
-      for (int j = 0;
-           j < num_agents() && m * num_actions(i) <= kMaxPr2AcJointActions;
-           ++j) {
-        if (j == i) continue;
-        others.push_back(j);
-        m *= num_actions(j);
-      }
-      if (m * num_actions(i) > kMaxPr2AcJointActions) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "pr2_ac: agent ", i, " would enumerate more than ",
-            kMaxPr2AcJointActions,
-            " joint actions (own actions times the other agents' joint "
-            "actions) per state; the exact Discrete expectations need fewer"));
-      }
-      torch::Tensor table = torch::zeros({m, other_action_dim(i)});
-      torch::Tensor index_weights = torch::zeros({other_action_dim(i)});
-      int64_t stride = m;
-      int64_t offset = 0;
-      for (int j : others) {
-        stride /= num_actions(j);
-        for (int64_t a = 0; a < num_actions(j); ++a) {
-          index_weights[offset + a] = static_cast<float>(a * stride);
-        }
-        for (int64_t row = 0; row < m; ++row) {
-          table[row][offset + (row / stride) % num_actions(j)] = 1.0f;
-        }
-        offset += num_actions(j);
-      }
-      others_table_.push_back(table);
-      joint_index_weights_.push_back(index_weights);
-      own_eye_.push_back(torch::eye(num_actions(i)));
+      absl::StatusOr<deep::OtherJointActions> joint =
+          deep::OtherJointActions::Enumerate(counts, i, kMaxPr2AcJointActions,
+                                             "pr2_ac");
+      if (!joint.ok()) return joint.status();
+      joint_.push_back(*std::move(joint));
     }
     return absl::OkStatus();
-  }
-
-  // Q(s, a, j) for all own actions a and others' joint actions j: [B, k, m].
-  torch::Tensor QTable(nn::QNetwork& critic, int i, const torch::Tensor& s) {
-    const int64_t k = num_actions(i);
-    const int64_t m = others_table_[i].size(0);
-    return critic
-        ->forward(s.unsqueeze(1).unsqueeze(1), own_eye_[i].view({1, k, 1, k}),
-                  others_table_[i].view({1, 1, m, -1}))
-        .squeeze(-1);
   }
 
   // The fitted prior's logits [B, m], or undefined (uniform).
@@ -326,10 +289,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     const torch::Tensor& s = mb.obs[i];
     const torch::Tensor replayed_others = deep::ConcatOthers(mb.action, i);
     if (!priors_.empty()) {
-      const torch::Tensor joint = (replayed_others * joint_index_weights_[i])
-                                      .sum(-1)
-                                      .round()
-                                      .to(torch::kLong);
+      const torch::Tensor joint = joint_[i].Index(replayed_others);
       const torch::Tensor prior_loss =
           -nn::CategoricalLogProb(priors_[i]->forward(s), joint).mean();
       opponent_opts_[i]->zero_grad();
@@ -344,7 +304,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       torch::NoGradGuard no_grad;
       const torch::Tensor& s1 = mb.next_obs[i];
       const torch::Tensor next_marginal = DiscreteMarginalQ(
-          QTable(target_critics_[i], i, s1), t, PriorLogits(i, s1));
+          joint_[i].QTable(target_critics_[i], s1), t, PriorLogits(i, s1));
       y = deep::BellmanTarget(
           mb.reward[i], mb.done,
           DiscreteSoftValue(next_marginal, cat_policies_[i]->forward(s1),
@@ -362,7 +322,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     torch::Tensor q_table, prior_logits, marginal;
     {
       torch::NoGradGuard no_grad;
-      q_table = QTable(critics_[i], i, s);
+      q_table = joint_[i].QTable(critics_[i], s);
       prior_logits = PriorLogits(i, s);
       marginal = DiscreteMarginalQ(q_table, t, prior_logits);
     }
@@ -508,9 +468,9 @@ class Pr2AcLearner : public deep::DeepJointLearner {
   std::vector<nn::TanhGaussianPolicy> policies_;
   std::vector<torch::nn::Sequential> opponents_;
   // Discrete agents: policies, the optional fitted opponent priors, and per
-  // agent the enumeration tables of SetupDiscreteTables.
+  // agent the others' enumerated joint actions.
   std::vector<nn::CategoricalPolicy> cat_policies_, priors_;
-  std::vector<torch::Tensor> others_table_, joint_index_weights_, own_eye_;
+  std::vector<deep::OtherJointActions> joint_;
   // opponent_opts_ steps the SVGD samplers (Box) or the priors (Discrete).
   std::vector<std::unique_ptr<torch::optim::Adam>> critic_opts_, policy_opts_,
       opponent_opts_;
