@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/blas_threads.h"
 #include "common/remote_env.h"
 
 ABSL_FLAG(std::string, endpoint, "",
@@ -101,6 +102,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
 bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
                            absl::string_view usage,
                            absl::string_view agent_folder) {
+  RestartWithOneBlasThreadUnlessSet(argv);
   absl::SetProgramUsageMessage(usage);
   // --help lists the agent's flags and the loop's (the default matches
   // only a file named after the binary, and ours are main.cc files).
