@@ -59,6 +59,7 @@ class DeepJointLearner : public JointLearner {
   int64_t action_dim(int agent) const { return action_dim_[agent]; }
   // Discrete(n) agents: n; Box agents: 0.
   int64_t num_actions(int agent) const { return num_actions_[agent]; }
+  const std::vector<int64_t>& num_actions() const { return num_actions_; }
   bool is_discrete(int agent) const { return num_actions_[agent] > 0; }
   bool has_discrete() const;
   // Sum of the other agents' action sizes (the a^-i width).
@@ -131,13 +132,24 @@ class DeepJointLearner : public JointLearner {
   std::string config_json_;
 };
 
-// Concatenates the other agents' tensors (last dim), skipping `agent`;
-// undefined if there are none.
+// Builds a learner whose `absl::Status Setup(spec, options, seed)` finishes
+// its construction: the deep agents' Create* factories.
+template <typename Learner, typename Options>
+absl::StatusOr<std::unique_ptr<JointLearner>> SetUpLearner(
+    const EnvSpec& spec, const Options& options, uint64_t seed) {
+  auto learner = std::make_unique<Learner>();
+  absl::Status s = learner->Setup(spec, options, seed);
+  if (!s.ok()) return s;
+  return std::unique_ptr<JointLearner>(std::move(learner));
+}
+
 // The one-step Bellman target r + gamma * (1 - done) * next_value, all [B].
 torch::Tensor BellmanTarget(const torch::Tensor& reward,
                             const torch::Tensor& done,
                             const torch::Tensor& next_value, double gamma);
 
+// Concatenates the other agents' tensors (last dim), skipping `agent`;
+// undefined if there are none.
 torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
                            int agent);
 

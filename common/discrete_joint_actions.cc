@@ -58,6 +58,28 @@ absl::StatusOr<OtherJointActions> OtherJointActions::Enumerate(
   return out;
 }
 
+absl::StatusOr<std::vector<OtherJointActions>>
+OtherJointActions::EnumerateForEveryAgent(
+    const std::vector<int64_t>& num_actions, int64_t max_joint_actions,
+    const std::string& algorithm) {
+  for (int64_t k : num_actions) {
+    if (k < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          algorithm,
+          ": all agents must have Box actions or all Discrete actions; mixed "
+          "action kinds are not supported"));
+    }
+  }
+  std::vector<OtherJointActions> out;
+  for (int i = 0; i < static_cast<int>(num_actions.size()); ++i) {
+    absl::StatusOr<OtherJointActions> view =
+        Enumerate(num_actions, i, max_joint_actions, algorithm);
+    if (!view.ok()) return view.status();
+    out.push_back(*std::move(view));
+  }
+  return out;
+}
+
 torch::Tensor OtherJointActions::Index(const torch::Tensor& others) const {
   return (others * index_weights_).sum(-1).round().to(torch::kLong);
 }

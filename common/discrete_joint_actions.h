@@ -29,6 +29,12 @@ class OtherJointActions {
       const std::vector<int64_t>& num_actions, int agent,
       int64_t max_joint_actions, const std::string& algorithm);
 
+  // Every agent's view, for games whose agents all have Discrete actions
+  // (`num_actions` 0 marks a Box agent: INVALID_ARGUMENT, mixed kinds).
+  static absl::StatusOr<std::vector<OtherJointActions>> EnumerateForEveryAgent(
+      const std::vector<int64_t>& num_actions, int64_t max_joint_actions,
+      const std::string& algorithm);
+
   int64_t size() const { return one_hots_.size(0); }  // m joint actions
   int64_t num_own_actions() const { return own_one_hots_.size(0); }
   // [m, sum_{j != i} k_j]: row j is joint action j as concatenated one-hots.

@@ -47,6 +47,17 @@ TEST(OtherJointActionsTest, RejectsTooManyJointActions) {
   EXPECT_FALSE(OtherJointActions::Enumerate({2, 0}, 0, 256, "x").ok());
 }
 
+TEST(OtherJointActionsTest, EveryAgentsViewAndMixedKindsRejected) {
+  auto views = OtherJointActions::EnumerateForEveryAgent({2, 3}, 64, "x");
+  ASSERT_TRUE(views.ok()) << views.status();
+  ASSERT_EQ(views->size(), 2u);
+  EXPECT_EQ((*views)[0].size(), 3);
+  EXPECT_EQ((*views)[1].size(), 2);
+  auto mixed = OtherJointActions::EnumerateForEveryAgent({2, 0}, 64, "algo");
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(mixed.status().message().find("mixed"), std::string::npos);
+}
+
 // With a linear critic Q = w_own . a + w_other . a^-i the table is the sum
 // of the two weights' entries.
 TEST(OtherJointActionsTest, QTableEvaluatesEveryPair) {

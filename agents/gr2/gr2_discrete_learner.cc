@@ -367,10 +367,7 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2DiscreteLearner(
     const EnvSpec& spec, const Gr2Options& options, uint64_t seed) {
-  auto learner = std::make_unique<gr2::Gr2DiscreteLearner>();
-  absl::Status s = learner->Setup(spec, options, seed);
-  if (!s.ok()) return s;
-  return std::unique_ptr<JointLearner>(std::move(learner));
+  return deep::SetUpLearner<gr2::Gr2DiscreteLearner>(spec, options, seed);
 }
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2Learner(

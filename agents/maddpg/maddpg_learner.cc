@@ -261,10 +261,7 @@ class MaddpgLearner : public deep::DeepJointLearner {
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateMaddpgLearner(
     const EnvSpec& spec, const MaddpgOptions& options, uint64_t seed) {
-  auto learner = std::make_unique<maddpg::MaddpgLearner>();
-  absl::Status s = learner->Setup(spec, options, seed);
-  if (!s.ok()) return s;
-  return std::unique_ptr<JointLearner>(std::move(learner));
+  return deep::SetUpLearner<maddpg::MaddpgLearner>(spec, options, seed);
 }
 
 }  // namespace marl

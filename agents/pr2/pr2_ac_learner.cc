@@ -258,22 +258,11 @@ class Pr2AcLearner : public deep::DeepJointLearner {
   // Discrete: every agent must be Discrete; per agent, the enumeration of
   // the others' joint actions.
   absl::Status SetupDiscreteTables() {
-    std::vector<int64_t> counts;
-    for (int i = 0; i < num_agents(); ++i) {
-      if (!is_discrete(i)) {
-        return absl::InvalidArgumentError(
-            "pr2_ac: all agents must have Box actions or all Discrete "
-            "actions; mixed action kinds are not supported");
-      }
-      counts.push_back(num_actions(i));
-    }
-    for (int i = 0; i < num_agents(); ++i) {
-      absl::StatusOr<deep::OtherJointActions> joint =
-          deep::OtherJointActions::Enumerate(counts, i, kMaxPr2AcJointActions,
-                                             "pr2_ac");
-      if (!joint.ok()) return joint.status();
-      joint_.push_back(*std::move(joint));
-    }
+    absl::StatusOr<std::vector<deep::OtherJointActions>> views =
+        deep::OtherJointActions::EnumerateForEveryAgent(
+            num_actions(), kMaxPr2AcJointActions, "pr2_ac");
+    if (!views.ok()) return views.status();
+    joint_ = *std::move(views);
     return absl::OkStatus();
   }
 
@@ -481,10 +470,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreatePr2AcLearner(
     const EnvSpec& spec, const Pr2AcOptions& options, uint64_t seed) {
-  auto learner = std::make_unique<pr2::Pr2AcLearner>();
-  absl::Status s = learner->Setup(spec, options, seed);
-  if (!s.ok()) return s;
-  return std::unique_ptr<JointLearner>(std::move(learner));
+  return deep::SetUpLearner<pr2::Pr2AcLearner>(spec, options, seed);
 }
 
 }  // namespace marl

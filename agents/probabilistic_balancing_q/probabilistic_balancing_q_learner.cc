@@ -386,10 +386,8 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateProbabilisticBalancingQ(
     const EnvSpec& spec, const ProbabilisticBalancingQOptions& options,
     uint64_t seed) {
-  auto learner = std::make_unique<pbq::ProbabilisticBalancingQLearner>();
-  absl::Status s = learner->Setup(spec, options, seed);
-  if (!s.ok()) return s;
-  return std::unique_ptr<JointLearner>(std::move(learner));
+  return deep::SetUpLearner<pbq::ProbabilisticBalancingQLearner>(spec, options,
+                                                                 seed);
 }
 
 }  // namespace marl

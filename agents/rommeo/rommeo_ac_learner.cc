@@ -272,22 +272,11 @@ class RommeoAcLearner : public deep::DeepJointLearner {
   // Discrete: every agent must be Discrete; per agent, the others' joint
   // actions j enumerated for exact expectations.
   absl::Status SetupDiscreteTables() {
-    std::vector<int64_t> counts;
-    for (int i = 0; i < num_agents(); ++i) {
-      if (!is_discrete(i)) {
-        return absl::InvalidArgumentError(
-            "rommeo_ac: all agents must have Box actions or all Discrete "
-            "actions; mixed action kinds are not supported");
-      }
-      counts.push_back(num_actions(i));
-    }
-    for (int i = 0; i < num_agents(); ++i) {
-      absl::StatusOr<deep::OtherJointActions> view =
-          deep::OtherJointActions::Enumerate(counts, i, kMaxRommeoJointActions,
-                                             "rommeo_ac");
-      if (!view.ok()) return view.status();
-      others_.push_back(*std::move(view));
-    }
+    absl::StatusOr<std::vector<deep::OtherJointActions>> views =
+        deep::OtherJointActions::EnumerateForEveryAgent(
+            num_actions(), kMaxRommeoJointActions, "rommeo_ac");
+    if (!views.ok()) return views.status();
+    others_ = *std::move(views);
     return absl::OkStatus();
   }
 
@@ -498,10 +487,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateRommeoAcLearner(
     const EnvSpec& spec, const RommeoAcOptions& options, uint64_t seed) {
-  auto learner = std::make_unique<rommeo::RommeoAcLearner>();
-  absl::Status s = learner->Setup(spec, options, seed);
-  if (!s.ok()) return s;
-  return std::unique_ptr<JointLearner>(std::move(learner));
+  return deep::SetUpLearner<rommeo::RommeoAcLearner>(spec, options, seed);
 }
 
 }  // namespace marl
