@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/training_loop.h"
+#include "common/training_test_util.h"
 #include "gtest/gtest.h"
 
 namespace marl {
@@ -65,23 +66,13 @@ Gr2Options Fast(Gr2Options::Mode mode, int level) {
 }
 
 LearnerFactory Factory(const Gr2Options& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreateGr2Learner(spec, o, DeriveSeed(seed, 1));
-  };
+  return FactoryOf(CreateGr2Learner, o);
 }
 
 TrainingOptions Matrix(const std::map<std::string, std::string>& settings,
                        uint64_t seed, int64_t steps, const std::string& name) {
-  TrainingOptions t;
-  t.env = "matrix_game";
+  TrainingOptions t = ShortTrainingRun("matrix_game", seed, steps, name);
   t.env_settings = settings;
-  t.num_copies = 8;
-  t.seed = seed;
-  t.steps = steps;
-  t.eval_episodes = 8;
-  t.log_every = 400;
-  t.runs_root = absl::StrCat(testing::TempDir(), "/gr2_discrete_runs");
-  t.run_name = name;
   return t;
 }
 

@@ -9,15 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "agents/maddpg/maddpg_losses.h"
 #include "common/training_loop.h"
+#include "common/training_test_util.h"
 #include "gtest/gtest.h"
 
 namespace marl {
 namespace {
 
 LearnerFactory Factory(const MaddpgOptions& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreateMaddpgLearner(spec, o, DeriveSeed(seed, 1));
-  };
+  return FactoryOf(CreateMaddpgLearner, o);
 }
 
 // A linear critic Q = 1 * obs + 2 * a_own + 3 * a_other + 0.5, so targets
@@ -149,16 +148,8 @@ TEST(MaddpgDiscreteTest, CoordinationGameReachesPureNash) {
 }
 
 TrainingOptions QuadraticsOptions(uint64_t seed, int64_t steps) {
-  TrainingOptions o;
-  o.env = "max_of_two_quadratics";
-  o.num_copies = 8;
-  o.seed = seed;
-  o.steps = steps;
-  o.eval_episodes = 8;
-  o.log_every = 500;
-  o.runs_root = ::testing::TempDir() + "/runs";
-  o.run_name = absl::StrCat("maddpg_seed", seed, "_", steps);
-  return o;
+  return ShortTrainingRun("max_of_two_quadratics", seed, steps,
+                          absl::StrCat("maddpg_seed", seed, "_", steps));
 }
 
 // From the untrained actors' start near (0, 0) (reward about -4.4) MADDPG

@@ -8,15 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "agents/pr2/pr2_ac_losses.h"
 #include "common/training_loop.h"
+#include "common/training_test_util.h"
 #include "gtest/gtest.h"
 
 namespace marl {
 namespace {
 
 LearnerFactory Factory(const Pr2AcOptions& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreatePr2AcLearner(spec, o, DeriveSeed(seed, 1));
-  };
+  return FactoryOf(CreatePr2AcLearner, o);
 }
 
 TEST(Pr2AcLossTest, SoftMarginalIsLogMeanExp) {
@@ -147,16 +146,8 @@ TEST(Pr2AcDiscreteTest, RejectsTooManyJointActionsAndMixedKinds) {
 
 TrainingOptions MatrixOptions(const std::string& name, uint64_t seed,
                               int64_t steps) {
-  TrainingOptions t;
-  t.env = "matrix_game";
-  t.num_copies = 8;
-  t.seed = seed;
-  t.steps = steps;
-  t.eval_episodes = 8;
-  t.log_every = 400;
-  t.runs_root = ::testing::TempDir() + "/runs";
-  t.run_name = absl::StrCat(name, "_seed", seed);
-  return t;
+  return ShortTrainingRun("matrix_game", seed, steps,
+                          absl::StrCat(name, "_seed", seed));
 }
 
 Pr2AcOptions SmallDiscreteOptions() {

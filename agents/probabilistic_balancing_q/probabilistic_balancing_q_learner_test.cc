@@ -11,6 +11,7 @@
 #include "common/nn/q_network.h"
 #include "common/nn/tanh_gaussian.h"
 #include "common/training_loop.h"
+#include "common/training_test_util.h"
 #include "gtest/gtest.h"
 
 namespace marl {
@@ -266,22 +267,14 @@ TEST(PbqEstimatorTest, OpponentUpdateMovesValueBySignOfBetaOpponent) {
 
 TrainingOptions Quadratics(uint64_t seed, int64_t steps,
                            const std::string& name) {
-  TrainingOptions t;
-  t.env = "max_of_two_quadratics";
-  t.num_copies = 8;
-  t.seed = seed;
-  t.steps = steps;
+  TrainingOptions t =
+      ShortTrainingRun("max_of_two_quadratics", seed, steps, name);
   t.eval_episodes = 4;
-  t.log_every = 1000;
-  t.runs_root = ::testing::TempDir() + "/runs";
-  t.run_name = name;
   return t;
 }
 
 LearnerFactory Factory(const Options& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreateProbabilisticBalancingQ(spec, o, DeriveSeed(seed, 1));
-  };
+  return FactoryOf(CreateProbabilisticBalancingQ, o);
 }
 
 Options Small() {

@@ -8,15 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "agents/rommeo/rommeo_ac_losses.h"
 #include "common/training_loop.h"
+#include "common/training_test_util.h"
 #include "gtest/gtest.h"
 
 namespace marl {
 namespace {
 
 LearnerFactory Factory(const RommeoAcOptions& o) {
-  return [o](const EnvSpec& spec, uint64_t seed) {
-    return CreateRommeoAcLearner(spec, o, DeriveSeed(seed, 1));
-  };
+  return FactoryOf(CreateRommeoAcLearner, o);
 }
 
 TEST(RommeoAcLossTest, RegularisedTargetByHand) {
@@ -138,16 +137,8 @@ TEST(RommeoAcDiscreteTest, RejectsTooManyJointActions) {
 
 TrainingOptions MatrixOptions(const std::string& name, uint64_t seed,
                               int64_t steps) {
-  TrainingOptions t;
-  t.env = "matrix_game";
-  t.num_copies = 8;
-  t.seed = seed;
-  t.steps = steps;
-  t.eval_episodes = 8;
-  t.log_every = 400;
-  t.runs_root = ::testing::TempDir() + "/runs";
-  t.run_name = absl::StrCat(name, "_seed", seed);
-  return t;
+  return ShortTrainingRun("matrix_game", seed, steps,
+                          absl::StrCat(name, "_seed", seed));
 }
 
 RommeoAcOptions SmallDiscreteOptions() {
