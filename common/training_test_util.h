@@ -1,8 +1,9 @@
 #ifndef MARL_COMMON_TRAINING_TEST_UTIL_H_
 #define MARL_COMMON_TRAINING_TEST_UTIL_H_
 
-// What the agents' learning tests share: a short training run's options
-// and a LearnerFactory seeded as the binaries seed their learners.
+// What the agents' learning tests share: a short training run's options,
+// a LearnerFactory seeded as the binaries seed their learners, and the
+// checkpoint round-trip check.
 
 #include <cstdint>
 #include <string>
@@ -36,6 +37,35 @@ LearnerFactory FactoryOf(Create create, const Options& options) {
   return [create, options](const EnvSpec& spec, uint64_t seed) {
     return create(spec, options, DeriveSeed(seed, 1));
   };
+}
+
+// Trains with `t`, then restores the final checkpoint in eval mode: the
+// restored learner must act exactly as the trained one (greedy actions and
+// evaluation returns of every agent).
+inline void ExpectCheckpointRoundTrip(TrainingOptions t,
+                                      const std::string& algorithm,
+                                      const LearnerFactory& factory) {
+  absl::StatusOr<TrainingResult> result = RunTraining(t, algorithm, factory);
+  ASSERT_TRUE(result.ok()) << result.status();
+  TrainingOptions e = t;
+  e.mode = "eval";
+  e.restore = result->run_directory + "/checkpoints/final";
+  e.run_name = t.run_name + "_eval";
+  absl::StatusOr<TrainingResult> restored = RunTraining(e, algorithm, factory);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  ASSERT_EQ(restored->agents.size(), result->agents.size());
+  for (size_t i = 0; i < result->agents.size(); ++i) {
+    ASSERT_EQ(restored->agents[i].greedy_action.size(),
+              result->agents[i].greedy_action.size());
+    for (size_t d = 0; d < result->agents[i].greedy_action.size(); ++d) {
+      EXPECT_DOUBLE_EQ(restored->agents[i].greedy_action[d],
+                       result->agents[i].greedy_action[d])
+          << "agent " << i;
+    }
+    EXPECT_DOUBLE_EQ(restored->agents[i].eval_return,
+                     result->agents[i].eval_return)
+        << "agent " << i;
+  }
 }
 
 }  // namespace marl

@@ -175,21 +175,7 @@ TEST(MaddpgTrainingTest, ThreeAgentsAndCheckpointRoundTrip) {
   t.env = "beauty_contest";
   t.env_settings = {{"num_agents", "3"}};
   t.run_name = "maddpg_beauty";
-  absl::StatusOr<TrainingResult> result = RunTraining(t, "maddpg", Factory(o));
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->agents.size(), 3u);
-
-  TrainingOptions e = t;
-  e.mode = "eval";
-  e.restore = result->run_directory + "/checkpoints/final";
-  e.run_name = "maddpg_beauty_eval";
-  absl::StatusOr<TrainingResult> restored =
-      RunTraining(e, "maddpg", Factory(o));
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_NEAR(restored->agents[i].greedy_action[0],
-                result->agents[i].greedy_action[0], 1e-4);
-  }
+  ExpectCheckpointRoundTrip(t, "maddpg", Factory(o));
 }
 
 }  // namespace

@@ -216,31 +216,6 @@ TEST(Pr2AcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
   EXPECT_GT(result->steps_per_second, 0);
 }
 
-// Train briefly, restore the final checkpoint in eval mode: the restored
-// learner acts exactly as the trained one (greedy actions, eval return).
-void ExpectCheckpointRoundTrip(TrainingOptions t, const Pr2AcOptions& o) {
-  absl::StatusOr<TrainingResult> result = RunTraining(t, "pr2_ac", Factory(o));
-  ASSERT_TRUE(result.ok()) << result.status();
-  TrainingOptions e = t;
-  e.mode = "eval";
-  e.restore = result->run_directory + "/checkpoints/final";
-  e.run_name = t.run_name + "_eval";
-  absl::StatusOr<TrainingResult> restored =
-      RunTraining(e, "pr2_ac", Factory(o));
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  ASSERT_EQ(restored->agents.size(), result->agents.size());
-  for (size_t i = 0; i < result->agents.size(); ++i) {
-    ASSERT_EQ(restored->agents[i].greedy_action.size(),
-              result->agents[i].greedy_action.size());
-    for (size_t d = 0; d < result->agents[i].greedy_action.size(); ++d) {
-      EXPECT_DOUBLE_EQ(restored->agents[i].greedy_action[d],
-                       result->agents[i].greedy_action[d]);
-    }
-    EXPECT_DOUBLE_EQ(restored->agents[i].eval_return,
-                     result->agents[i].eval_return);
-  }
-}
-
 TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
   Pr2AcOptions o;
   o.hidden = {32, 32};
@@ -250,7 +225,7 @@ TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
   o.kernel_particles = 8;
   TrainingOptions t = MatrixOptions("pr2_ac_box_checkpoint", 2, 400);
   t.env = "max_of_two_quadratics";
-  ExpectCheckpointRoundTrip(t, o);
+  ExpectCheckpointRoundTrip(t, "pr2_ac", Factory(o));
 }
 
 TEST(Pr2AcCheckpointTest, DiscreteRoundTrip) {
@@ -258,7 +233,7 @@ TEST(Pr2AcCheckpointTest, DiscreteRoundTrip) {
   o.fit_opponent_prior = true;  // the prior network is saved too
   TrainingOptions t = MatrixOptions("pr2_ac_discrete_checkpoint", 2, 400);
   t.env_settings = {{"game", "climbing"}};
-  ExpectCheckpointRoundTrip(t, o);
+  ExpectCheckpointRoundTrip(t, "pr2_ac", Factory(o));
 }
 
 }  // namespace

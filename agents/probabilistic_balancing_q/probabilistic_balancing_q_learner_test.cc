@@ -340,24 +340,7 @@ TEST(PbqTrainingTest, ThreeAgentsAndCheckpointRoundTrip) {
   TrainingOptions t = Quadratics(2, 400, "pbq_beauty");
   t.env = "beauty_contest";
   t.env_settings = {{"num_agents", "3"}};
-  absl::StatusOr<TrainingResult> result =
-      RunTraining(t, "probabilistic_balancing_q", Factory(o));
-  ASSERT_TRUE(result.ok()) << result.status();
-  ASSERT_EQ(result->agents.size(), 3u);
-
-  TrainingOptions e = t;
-  e.mode = "eval";
-  e.restore = result->run_directory + "/checkpoints/final";
-  e.run_name = "pbq_beauty_eval";
-  absl::StatusOr<TrainingResult> restored =
-      RunTraining(e, "probabilistic_balancing_q", Factory(o));
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_FLOAT_EQ(restored->agents[i].greedy_action[0],
-                    result->agents[i].greedy_action[0]);
-    EXPECT_FLOAT_EQ(restored->agents[i].eval_return,
-                    result->agents[i].eval_return);
-  }
+  ExpectCheckpointRoundTrip(t, "probabilistic_balancing_q", Factory(o));
 }
 
 TEST(PbqTrainingTest, RejectsBadSettings) {

@@ -189,32 +189,6 @@ TEST(RommeoAcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
   EXPECT_GT(result->agents[0].eval_return, -1.0);
 }
 
-// Train briefly, restore the final checkpoint in eval mode: the restored
-// learner acts exactly as the trained one (greedy actions, eval return).
-void ExpectCheckpointRoundTrip(TrainingOptions t, const RommeoAcOptions& o) {
-  absl::StatusOr<TrainingResult> result =
-      RunTraining(t, "rommeo_ac", Factory(o));
-  ASSERT_TRUE(result.ok()) << result.status();
-  TrainingOptions e = t;
-  e.mode = "eval";
-  e.restore = result->run_directory + "/checkpoints/final";
-  e.run_name = t.run_name + "_eval";
-  absl::StatusOr<TrainingResult> restored =
-      RunTraining(e, "rommeo_ac", Factory(o));
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  ASSERT_EQ(restored->agents.size(), result->agents.size());
-  for (size_t i = 0; i < result->agents.size(); ++i) {
-    ASSERT_EQ(restored->agents[i].greedy_action.size(),
-              result->agents[i].greedy_action.size());
-    for (size_t d = 0; d < result->agents[i].greedy_action.size(); ++d) {
-      EXPECT_DOUBLE_EQ(restored->agents[i].greedy_action[d],
-                       result->agents[i].greedy_action[d]);
-    }
-    EXPECT_DOUBLE_EQ(restored->agents[i].eval_return,
-                     result->agents[i].eval_return);
-  }
-}
-
 TEST(RommeoAcCheckpointTest, BoxRoundTrip) {
   RommeoAcOptions o;
   o.hidden = {32, 32};
@@ -222,7 +196,7 @@ TEST(RommeoAcCheckpointTest, BoxRoundTrip) {
   o.base.warmup = 64;
   TrainingOptions t = MatrixOptions("rommeo_ac_box_checkpoint", 2, 400);
   t.env = "max_of_two_quadratics";
-  ExpectCheckpointRoundTrip(t, o);
+  ExpectCheckpointRoundTrip(t, "rommeo_ac", Factory(o));
 }
 
 TEST(RommeoAcCheckpointTest, DiscreteRoundTrip) {
@@ -230,7 +204,7 @@ TEST(RommeoAcCheckpointTest, DiscreteRoundTrip) {
   o.opponent_prior_weight = 1;  // the prior network is saved too
   TrainingOptions t = MatrixOptions("rommeo_ac_discrete_checkpoint", 2, 400);
   t.env_settings = {{"game", "climbing"}};
-  ExpectCheckpointRoundTrip(t, o);
+  ExpectCheckpointRoundTrip(t, "rommeo_ac", Factory(o));
 }
 
 }  // namespace
