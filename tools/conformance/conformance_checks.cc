@@ -245,6 +245,32 @@ absl::Status ExpectError(Connection& connection, const pb::Request& request,
   return ExpectHealthy(connection, what);
 }
 
+// Sends bytes that are not a well-formed request of this version: the reply
+// must parse, carry `want` and `request_id` (0 when nothing could be
+// parsed) and no payload, and the server must stay healthy.
+absl::Status ExpectRawError(Connection& connection, const std::string& bytes,
+                            pb::StatusCode want, uint64_t request_id,
+                            const std::string& what) {
+  absl::StatusOr<std::string> raw = connection.CallRaw(bytes);
+  if (!raw.ok()) return Prefixed(what, raw.status());
+  pb::Response response;
+  if (!response.ParseFromString(*raw)) {
+    return Failure(what, ": the reply is not a marl.env.v1.Response");
+  }
+  if (response.status().code() != want) {
+    return Failure(what, ": expected ", CodeName(want), ", got ",
+                   CodeName(response.status().code()));
+  }
+  if (response.request_id() != request_id) {
+    return Failure(what, ": the reply carries request_id ",
+                   response.request_id(), ", expected ", request_id);
+  }
+  if (response.payload_case() != pb::Response::PAYLOAD_NOT_SET) {
+    return Failure(what, ": the error carries a payload");
+  }
+  return ExpectHealthy(connection, what);
+}
+
 // --------------------------------------------------------------- spaces --
 
 int64_t FlatSize(const pb::Space& space) {
@@ -1168,24 +1194,8 @@ absl::Status CheckGarbageBytes(Connection& connection) {
   for (const auto& [what, bytes] : cases) {
     pb::Request parsed;
     if (parsed.ParseFromString(bytes)) continue;  // not garbage after all
-    absl::StatusOr<std::string> raw = connection.CallRaw(bytes);
-    if (!raw.ok()) return Prefixed(what, raw.status());
-    pb::Response response;
-    if (!response.ParseFromString(*raw)) {
-      return Failure(what, ": the reply is not a marl.env.v1.Response");
-    }
-    if (response.status().code() != pb::INVALID_ARGUMENT) {
-      return Failure(what, ": expected INVALID_ARGUMENT, got ",
-                     CodeName(response.status().code()));
-    }
-    if (response.request_id() != 0) {
-      return Failure(what, ": the error carries request_id ",
-                     response.request_id(), ", expected 0 (nothing parsed)");
-    }
-    if (response.payload_case() != pb::Response::PAYLOAD_NOT_SET) {
-      return Failure(what, ": the error carries a payload");
-    }
-    CONFORMANCE_RETURN_IF_ERROR(ExpectHealthy(connection, what));
+    CONFORMANCE_RETURN_IF_ERROR(ExpectRawError(
+        connection, bytes, pb::INVALID_ARGUMENT, /*request_id=*/0, what));
   }
   return absl::OkStatus();
 }
@@ -1201,22 +1211,8 @@ absl::Status CheckUnknownOperation(Connection& connection) {
   future.set_request_id(4242);
   std::string bytes = future.SerializeAsString();
   bytes += std::string("\x78\x01", 2);  // field 15, varint 1
-  absl::StatusOr<std::string> raw = connection.CallRaw(bytes);
-  const std::string what = "a request with an unknown operation field";
-  if (!raw.ok()) return Prefixed(what, raw.status());
-  pb::Response response;
-  if (!response.ParseFromString(*raw)) {
-    return Failure(what, ": the reply is not a marl.env.v1.Response");
-  }
-  if (response.status().code() != pb::UNIMPLEMENTED) {
-    return Failure(what, ": expected UNIMPLEMENTED, got ",
-                   CodeName(response.status().code()));
-  }
-  if (response.request_id() != 4242) {
-    return Failure(what, ": reply carries request_id ", response.request_id(),
-                   ", expected 4242");
-  }
-  return ExpectHealthy(connection, what);
+  return ExpectRawError(connection, bytes, pb::UNIMPLEMENTED, 4242,
+                        "a request with an unknown operation field");
 }
 
 absl::Status CheckUnknownEnvironment(Connection& connection) {
