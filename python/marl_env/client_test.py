@@ -6,7 +6,6 @@ process on a free port.
 """
 
 import sys
-import time
 import unittest
 
 import numpy as np
@@ -144,11 +143,10 @@ class CommonClientTests:
             self.assertTrue(np.all(infos["episode_step"] <= limit))
 
     def test_timeout_is_an_exception_not_a_hang(self):
-        # A port nobody serves: ZeroMQ connects lazily, the call times out.
-        start = time.monotonic()
+        # A port nobody serves: ZeroMQ connects lazily, the call times out
+        # (a hang would hit the test's own timeout instead).
         with self.assertRaises(RequestTimeout) as caught:
             Client("tcp://127.0.0.1:9", timeout=0.3)
-        self.assertLess(time.monotonic() - start, 5)
         self.assertIn("tcp://127.0.0.1:9", str(caught.exception))
         self.assertIsInstance(caught.exception, TimeoutError)
 

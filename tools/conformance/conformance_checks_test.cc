@@ -5,7 +5,6 @@
 #include "tools/conformance/conformance_checks.h"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -186,13 +185,10 @@ TEST(ConformanceTest, ASilentServerFailsEveryCheckWithoutHanging) {
   TamperingServer server([](const pb::Request*, pb::Response*) {
     return false;  // never answers
   });
-  const auto start = std::chrono::steady_clock::now();
+  // Each check gives up after its timeout (a hang would hit the test's own
+  // timeout instead) and says so.
   const std::vector<CheckResult> results =
       RunAgainst(server.endpoint(), "", /*timeout_ms=*/200);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  EXPECT_LT(seconds, 15.0);
   ASSERT_FALSE(results.empty());
   for (const CheckResult& r : results) EXPECT_FALSE(r.passed) << r.Line();
   const auto by_name = ByName(results);
