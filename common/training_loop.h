@@ -96,6 +96,17 @@ std::string FormatResult(const TrainingResult& result,
 // Independent random streams from one run seed (SplitMix64 mixing).
 uint64_t DeriveSeed(uint64_t seed, uint64_t stream);
 
+// The factory of an algorithm whose learners are built by
+// `create(spec, options, learner_seed)`: the learner draws from stream 1 of
+// the run seed, as every agent binary does. E.g.
+// FactoryOf(CreatePr2AcLearner, options).
+template <typename Create, typename Options>
+LearnerFactory FactoryOf(Create create, const Options& options) {
+  return [create, options](const EnvSpec& spec, uint64_t seed) {
+    return create(spec, options, DeriveSeed(seed, 1));
+  };
+}
+
 // INVALID_ARGUMENT for options the loop cannot run with (flag names in
 // the messages).
 absl::Status ValidateTrainingOptions(const TrainingOptions& options);

@@ -1,9 +1,8 @@
 #ifndef MARL_COMMON_TRAINING_TEST_UTIL_H_
 #define MARL_COMMON_TRAINING_TEST_UTIL_H_
 
-// What the agents' learning tests share: a short training run's options,
-// a LearnerFactory seeded as the binaries seed their learners, and the
-// checkpoint round-trip check.
+// What the agents' learning tests share: a short training run's options
+// and the checkpoint round-trip check.
 
 #include <cstdint>
 #include <string>
@@ -28,15 +27,6 @@ inline TrainingOptions ShortTrainingRun(const std::string& env, uint64_t seed,
   t.runs_root = ::testing::TempDir() + "/runs";
   t.run_name = run_name;
   return t;
-}
-
-// A factory calling `create(spec, options, DeriveSeed(seed, 1))`, e.g.
-// FactoryOf(CreatePr2AcLearner, options).
-template <typename Create, typename Options>
-LearnerFactory FactoryOf(Create create, const Options& options) {
-  return [create, options](const EnvSpec& spec, uint64_t seed) {
-    return create(spec, options, DeriveSeed(seed, 1));
-  };
 }
 
 // Trains with `t`, then restores the final checkpoint in eval mode: the

@@ -94,11 +94,7 @@ absl::StatusOr<AgentAlgorithm> MakeGr2Algorithm() {
   absl::StatusOr<Gr2Options> gr2 = OptionsFromFlags();
   if (!gr2.ok()) return gr2.status();
   const Gr2Options o = *gr2;
-  LearnerFactory factory =
-      [o](const EnvSpec& spec,
-          uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
-    return CreateGr2Learner(spec, o, DeriveSeed(seed, 1));
-  };
+  LearnerFactory factory = FactoryOf(CreateGr2Learner, o);
   // The algorithm name tells the modes apart in run names and plots.
   return AgentAlgorithm{Gr2AlgorithmName(o), factory, {}};
 }

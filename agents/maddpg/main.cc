@@ -40,12 +40,7 @@ absl::StatusOr<AgentAlgorithm> MakeMaddpgAlgorithm() {
   o.noise_rate = absl::GetFlag(FLAGS_noise_rate);
   o.noise_delay = absl::GetFlag(FLAGS_noise_delay);
   o.gumbel_temperature = absl::GetFlag(FLAGS_gumbel_temperature);
-  return AgentAlgorithm{"maddpg",
-                        [o](const EnvSpec& spec, uint64_t seed) {
-                          return CreateMaddpgLearner(spec, o,
-                                                     DeriveSeed(seed, 1));
-                        },
-                        {}};
+  return AgentAlgorithm{"maddpg", FactoryOf(CreateMaddpgLearner, o), {}};
 }
 
 }  // namespace marl

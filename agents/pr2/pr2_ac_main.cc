@@ -77,12 +77,7 @@ absl::StatusOr<AgentAlgorithm> MakePr2AcAlgorithm() {
   o.noise_min = absl::GetFlag(FLAGS_noise_min);
   o.noise_rate = absl::GetFlag(FLAGS_noise_rate);
   o.noise_delay = absl::GetFlag(FLAGS_noise_delay);
-  return AgentAlgorithm{"pr2_ac",
-                        [o](const EnvSpec& spec, uint64_t seed) {
-                          return CreatePr2AcLearner(spec, o,
-                                                    DeriveSeed(seed, 1));
-                        },
-                        {}};
+  return AgentAlgorithm{"pr2_ac", FactoryOf(CreatePr2AcLearner, o), {}};
 }
 
 }  // namespace marl

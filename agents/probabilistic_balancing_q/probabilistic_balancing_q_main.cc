@@ -112,10 +112,7 @@ absl::StatusOr<AgentAlgorithm> MakeProbabilisticBalancingQAlgorithm() {
   o.opponent_lr = absl::GetFlag(FLAGS_opponent_lr);
   o.value_lr = absl::GetFlag(FLAGS_value_lr);
   return AgentAlgorithm{"probabilistic_balancing_q",
-                        [o](const EnvSpec& spec, uint64_t seed) {
-                          return CreateProbabilisticBalancingQ(
-                              spec, o, DeriveSeed(seed, 1));
-                        },
+                        FactoryOf(CreateProbabilisticBalancingQ, o),
                         {}};
 }
 

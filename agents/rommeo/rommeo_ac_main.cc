@@ -66,12 +66,7 @@ absl::StatusOr<AgentAlgorithm> MakeRommeoAcAlgorithm() {
         "\""));
   }
   o.opponent_prior_weight = absl::GetFlag(FLAGS_opponent_prior_weight);
-  return AgentAlgorithm{"rommeo_ac",
-                        [o](const EnvSpec& spec, uint64_t seed) {
-                          return CreateRommeoAcLearner(spec, o,
-                                                       DeriveSeed(seed, 1));
-                        },
-                        {}};
+  return AgentAlgorithm{"rommeo_ac", FactoryOf(CreateRommeoAcLearner, o), {}};
 }
 
 }  // namespace marl
