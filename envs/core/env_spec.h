@@ -8,6 +8,12 @@
 
 namespace marl {
 
+// The largest reward magnitude an environment may produce. Settings are
+// validated so that every reachable reward stays within it (a float32
+// reward, and returns summed over very long runs, stay finite); the batch
+// runner refuses a step whose rewards leave it.
+inline constexpr double kMaxAbsReward = 1e30;
+
 // What an environment copy looks like from outside; mirrors the protocol's
 // EnvSpec (common/proto/env_protocol.proto) minus the per-handle fields.
 struct EnvSpec {

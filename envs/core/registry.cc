@@ -1,6 +1,7 @@
 #include "envs/core/registry.h"
 
 #include <cstdio>
+#include <variant>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,32 @@ absl::StatusOr<const EnvRegistration*> EnvRegistry::Find(
                      "'; known: ", absl::StrJoin(known, ", ")));
   }
   return &it->second;
+}
+
+int64_t DefaultCopyBytesEstimate(const Settings& settings) {
+  // The Env object, its spec and its engine state: a few kilobytes.
+  constexpr int64_t kOverhead = 16 << 10;
+  int64_t bytes = kOverhead;
+  for (const auto& [name, value] : settings.values()) {
+    int64_t size = static_cast<int64_t>(name.size()) + 64;
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      size += static_cast<int64_t>(text->size());
+    } else if (const auto* array = std::get_if<DoubleArray>(&value)) {
+      size += static_cast<int64_t>(sizeof(double) * array->values.size() +
+                                   sizeof(int64_t) * array->shape.size());
+    }
+    // Sizes of values already in memory cannot overflow int64 when summed.
+    bytes += size;
+  }
+  return bytes;
+}
+
+absl::StatusOr<int64_t> EstimateCopyBytes(const EnvRegistration& registration,
+                                          const Settings& settings) {
+  if (registration.estimate_copy_bytes) {
+    return registration.estimate_copy_bytes(settings);
+  }
+  return DefaultCopyBytesEstimate(settings);
 }
 
 absl::StatusOr<std::unique_ptr<Env>> EnvRegistry::Make(

@@ -18,12 +18,30 @@ namespace marl {
 using EnvFactory =
     std::function<absl::StatusOr<std::unique_ptr<Env>>(const Settings&)>;
 
+// An upper estimate of the bytes one copy holds (the Env object, its spec
+// and its state), from the resolved settings alone, before any copy is
+// built: the server checks it against its memory budget first, so settings
+// such as num_agents or a payoff's shape cannot allocate past the budget.
+// An error status for settings out of range.
+using CopyBytesEstimate =
+    std::function<absl::StatusOr<int64_t>(const Settings&)>;
+
 struct EnvRegistration {
   std::string name;
   std::string description;  // one line
   std::vector<SettingDecl> settings;
   EnvFactory factory;
+  // Optional; without it, DefaultCopyBytesEstimate.
+  CopyBytesEstimate estimate_copy_bytes = nullptr;
 };
+
+// The estimate for environments that give none: a fixed overhead plus the
+// size of every setting value (an environment keeps copies of its arrays).
+int64_t DefaultCopyBytesEstimate(const Settings& settings);
+
+// The registration's estimate (or the default) for `settings`.
+absl::StatusOr<int64_t> EstimateCopyBytes(const EnvRegistration& registration,
+                                          const Settings& settings);
 
 // The process-wide table of environments. Environments add themselves at
 // static-initialisation time with MARL_REGISTER_ENV, so adding one touches no
