@@ -1,8 +1,15 @@
 #include "server/env_server.h"
 
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <new>
+#include <stdexcept>
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/protocol_convert.h"
 #include "envs/core/registry.h"
 
@@ -13,9 +20,27 @@ namespace pb = ::marl::env::v1;
 inline constexpr uint32_t kServerProtocolVersion = 1;
 
 struct EnvService::HandleState {
+  uint64_t id = 0;
+  std::string client;  // whose limits it counts against
+  int64_t bytes = 0;   // its memory estimate
   std::unique_ptr<EnvBatch> batch;
   pb::EnvSpec spec;
+  // Guarded by EnvService::mutex_: last use, whether a thread is running one
+  // of its requests, the requests waiting behind it, and whether it closed
+  // (requests still queued then answer NOT_FOUND).
   std::chrono::steady_clock::time_point last_used;
+  bool busy = false;
+  bool closed = false;
+  struct Pending {
+    uint64_t tag;
+    std::unique_ptr<pb::Request> request;
+  };
+  std::deque<Pending> queue;
+  // Measured cost of a reset [0] and a step [1], ns per row (a running
+  // average); < 0 until measured, so a handle's first reset and first step
+  // always run on a request thread. Written only by the thread running the
+  // handle.
+  std::atomic<double> ns_per_row[2] = {-1.0, -1.0};
   // Final-observation scratch, sized for every copy once.
   std::vector<int32_t> final_rows;
   // Step scratch reused across requests (cleared, capacity kept), so a
@@ -25,6 +50,8 @@ struct EnvService::HandleState {
   PackedActions actions;
   BatchBuffers buffers;
   FinalBuffers final_buffers;
+  // This handle's answers, reused (only one thread runs it at a time).
+  pb::Response response;
 };
 
 namespace {
@@ -50,63 +77,257 @@ void ClearFinalBuffers(FinalBuffers* buffers) {
   buffers->state = nullptr;
 }
 
+void SetError(const absl::Status& status, pb::Response* response) {
+  // An error carries no payload: drop whatever was half-built.
+  response->clear_payload();
+  response->mutable_status()->set_code(
+      static_cast<pb::StatusCode>(status.code()));
+  response->mutable_status()->set_message(std::string(status.message()));
+}
+
+// "limit (--flag)" for messages; 0 means none.
+bool OverLimit(int64_t used, int64_t more, int64_t limit) {
+  return limit > 0 && (more > limit || used > limit - more);
+}
+
+std::string Bytes(int64_t bytes) {
+  if (bytes >= (int64_t{1} << 30)) {
+    return absl::StrFormat("%.2f GiB", bytes / double(int64_t{1} << 30));
+  }
+  if (bytes >= (1 << 20)) return absl::StrFormat("%.1f MiB", bytes / 1048576.0);
+  return absl::StrCat(bytes, " bytes");
+}
+
 }  // namespace
 
-EnvService::EnvService(const ServerOptions& options)
-    : options_(options), pool_(options.worker_threads) {
+EnvService::EnvService(const ServerOptions& options, Completion completion)
+    : options_(options),
+      completion_(std::move(completion)),
+      pool_(options.worker_threads),
+      requests_(completion_ ? std::max(1, options.request_threads) : 0) {
   if (pool_.threads() > 0) {
     parallel_ = [this](int64_t n, const std::function<void(int64_t)>& body) {
-      if (n < options_.parallel_min_rows) {
-        for (int64_t i = 0; i < n; ++i) body(i);
-      } else {
-        pool_.ParallelFor(n, body);
-      }
+      RunParallel(n, body);
     };
   }
 }
 
 EnvService::~EnvService() = default;
 
+void EnvService::RunParallel(int64_t n,
+                             const std::function<void(int64_t)>& body) {
+  // Handles run concurrently, but the pool takes one batch at a time: a
+  // batch that finds it busy steps on its own thread.
+  std::unique_lock<std::mutex> lock(pool_mutex_, std::try_to_lock);
+  if (n < options_.parallel_min_rows || !lock.owns_lock()) {
+    for (int64_t i = 0; i < n; ++i) body(i);
+  } else {
+    pool_.ParallelFor(n, body);
+  }
+}
+
+int EnvService::num_handles() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(handles_.size());
+}
+
+namespace {
+
+// Parses `size` bytes into `request`; an error status when they are not a
+// Request.
+absl::Status Parse(const void* data, size_t size, pb::Request* request) {
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !request->ParseFromArray(data, static_cast<int>(size))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request of ", size, " bytes is not a marl.env.v1.Request"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 void EnvService::Handle(const void* request, size_t size,
                         std::string* response) {
-  if (!request_.ParseFromArray(request, static_cast<int>(size))) {
+  if (absl::Status status = Parse(request, size, &request_); !status.ok()) {
     response_.Clear();
-    response_.mutable_status()->set_code(pb::INVALID_ARGUMENT);
-    response_.mutable_status()->set_message(absl::StrCat(
-        "request of ", size, " bytes is not a marl.env.v1.Request"));
-    response_.SerializeToString(response);
-    return;
+    SetError(status, &response_);
+  } else {
+    Execute(request_, "", &response_);
   }
-  Handle(request_).SerializeToString(response);
+  response_.SerializeToString(response);
 }
 
 const pb::Response& EnvService::Handle(const pb::Request& request) {
-  if (request.payload_case() == pb::Request::kStep &&
-      response_.payload_case() == pb::Response::kStep) {
-    // Step after step: refill the previous step's response in place.
-    // Response::Clear() would delete the oneof payload (StepResponse,
-    // TimeStep, AgentTimeSteps and every array) and the next step would
-    // allocate them all again; TimeStep::Clear() keeps the AgentTimeStep
-    // objects and the arrays' capacity. request_id and status are set below
-    // and a StepResponse has nothing but its timestep, so the result is the
-    // same as after Clear().
-    response_.mutable_step()->mutable_timestep()->Clear();
-  } else {
-    response_.Clear();
-  }
-  response_.set_request_id(request.request_id());
-  absl::Status status = Dispatch(request, &response_);
-  if (!status.ok()) {
-    // An error carries no payload: drop whatever was half-built.
-    response_.clear_payload();
-  }
-  response_.mutable_status()->set_code(
-      static_cast<pb::StatusCode>(status.code()));
-  response_.mutable_status()->set_message(std::string(status.message()));
+  Execute(request, "", &response_);
   return response_;
 }
 
+std::shared_ptr<EnvService::HandleState> EnvService::Route(
+    const pb::Request& request) {
+  uint64_t id;
+  switch (request.payload_case()) {
+    case pb::Request::kReset:
+      id = request.reset().handle();
+      break;
+    case pb::Request::kStep:
+      id = request.step().handle();
+      break;
+    case pb::Request::kClose:
+      id = request.close().handle();
+      break;
+    default:
+      return nullptr;
+  }
+  auto it = handles_.find(id);
+  return it == handles_.end() ? nullptr : it->second;
+}
+
+namespace {
+
+int64_t RowsOf(const pb::Request& request, int num_copies) {
+  const int listed = request.has_step() ? request.step().copies_size()
+                                        : request.reset().copies_size();
+  return listed > 0 ? listed : num_copies;
+}
+
+}  // namespace
+
+bool EnvService::Submit(const void* data, size_t size,
+                        const std::string& client, uint64_t tag,
+                        std::string* reply) {
+  pb::Request& request = request_;
+  if (absl::Status status = Parse(data, size, &request); !status.ok()) {
+    pb::Response response;
+    SetError(status, &response);
+    response.SerializeToString(reply);
+    return true;
+  }
+  if (!completion_ || request.has_handshake() ||
+      request.has_list_environments() ||
+      request.payload_case() == pb::Request::PAYLOAD_NOT_SET) {
+    Execute(request, client, &response_);
+    response_.SerializeToString(reply);
+    return true;
+  }
+  if (request.has_make()) {
+    // Builds copies: possibly slow, always on a request thread.
+    auto owned = std::make_unique<pb::Request>();
+    owned->Swap(&request);
+    requests_.Post([this, tag, client,
+                    owned = std::shared_ptr<pb::Request>(std::move(owned))] {
+      pb::Response response;
+      Execute(*owned, client, &response);
+      completion_(tag, response.SerializeAsString());
+    });
+    return false;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::shared_ptr<HandleState> handle = Route(request);
+  if (handle == nullptr || handle->closed) {
+    lock.unlock();
+    Execute(request, client, &response_);  // NOT_FOUND
+    response_.SerializeToString(reply);
+    return true;
+  }
+  if (!handle->busy) {
+    const double ns_per_row = handle->ns_per_row[request.has_step()].load();
+    const bool cheap =
+        request.has_close() ||
+        (ns_per_row >= 0 &&
+         ns_per_row * RowsOf(request, handle->batch->num_copies()) <=
+             1e3 * options_.inline_budget_us);
+    if (cheap) {
+      // Nothing else can queue on it meanwhile: only this thread submits.
+      handle->busy = true;
+      lock.unlock();
+      Execute(request, client, &handle->response);
+      handle->response.SerializeToString(reply);
+      lock.lock();
+      handle->busy = false;
+      return true;
+    }
+  }
+  auto owned = std::make_unique<pb::Request>();
+  owned->Swap(&request);
+  handle->queue.push_back({tag, std::move(owned)});
+  if (!handle->busy) {
+    handle->busy = true;
+    requests_.Post([this, handle] { Drain(handle); });
+  }
+  return false;
+}
+
+void EnvService::Drain(const std::shared_ptr<HandleState>& handle) {
+  while (true) {
+    HandleState::Pending next;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (handle->queue.empty()) {
+        handle->busy = false;
+        return;
+      }
+      next = std::move(handle->queue.front());
+      handle->queue.pop_front();
+    }
+    Execute(*next.request, handle->client, &handle->response);
+    completion_(next.tag, handle->response.SerializeAsString());
+  }
+}
+
+void EnvService::Execute(const pb::Request& request, const std::string& client,
+                         pb::Response* response) {
+  if (request.payload_case() == pb::Request::kStep &&
+      response->payload_case() == pb::Response::kStep) {
+    // Step after step: refill the previous step's response in place.
+    // Response::Clear() would delete the oneof payload (StepResponse,
+    // TimeStep and every array), and the step below would allocate it all
+    // again; clearing the repeated fields keeps their capacity.
+    response->mutable_step()->mutable_timestep()->Clear();
+  } else {
+    response->Clear();
+  }
+  response->set_request_id(request.request_id());
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status;
+  try {
+    status = Dispatch(request, client, response);
+  } catch (const std::bad_alloc&) {
+    status = absl::ResourceExhaustedError(
+        "the server ran out of memory handling this request (its memory "
+        "estimate was within the limits: lower --max_server_bytes to match "
+        "the memory the server may use)");
+  } catch (const std::length_error&) {
+    status = absl::ResourceExhaustedError(
+        "the request asks for an array larger than this server can hold");
+  }
+  if (!status.ok()) {
+    SetError(status, response);
+    return;
+  }
+  response->mutable_status()->set_code(pb::OK);
+  response->mutable_status()->clear_message();
+  if (request.has_reset() || request.has_step()) {
+    // The cost per row predicts whether the next request runs inline.
+    std::shared_ptr<HandleState> handle;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      handle = Route(request);
+    }
+    if (handle != nullptr) {
+      const double rows = RowsOf(request, handle->batch->num_copies());
+      const double ns = std::chrono::duration<double, std::nano>(
+                            std::chrono::steady_clock::now() - start)
+                            .count() /
+                        rows;
+      std::atomic<double>& average = handle->ns_per_row[request.has_step()];
+      const double before = average.load();
+      average.store(before < 0 ? ns : 0.75 * before + 0.25 * ns);
+    }
+  }
+}
+
 absl::Status EnvService::Dispatch(const pb::Request& request,
+                                  const std::string& client,
                                   pb::Response* response) {
   switch (request.payload_case()) {
     case pb::Request::kHandshake:
@@ -114,7 +335,7 @@ absl::Status EnvService::Dispatch(const pb::Request& request,
     case pb::Request::kListEnvironments:
       return DoList(response->mutable_list_environments());
     case pb::Request::kMake:
-      return DoMake(request.make(), response->mutable_make());
+      return DoMake(request.make(), client, response->mutable_make());
     case pb::Request::kReset:
       return DoReset(request.reset(),
                      response->mutable_reset()->mutable_timestep());
@@ -123,7 +344,7 @@ absl::Status EnvService::Dispatch(const pb::Request& request,
                     response->mutable_step()->mutable_timestep());
     case pb::Request::kClose:
       response->mutable_close();
-      return DoClose(request.close());
+      return DoClose(request.close().handle());
     default:
       return absl::UnimplementedError(
           "request carries no known operation (handshake, "
@@ -144,6 +365,12 @@ absl::Status EnvService::DoHandshake(const pb::HandshakeRequest& request,
   response->set_max_copies_per_handle(options_.max_copies_per_handle);
   response->set_idle_handle_timeout_seconds(
       options_.idle_handle_timeout_seconds);
+  response->set_max_message_bytes(options_.max_message_bytes);
+  response->set_max_handles(options_.max_handles);
+  response->set_max_handles_per_client(options_.max_handles_per_client);
+  response->set_max_handle_bytes(options_.max_handle_bytes);
+  response->set_max_client_bytes(options_.max_client_bytes);
+  response->set_max_server_bytes(options_.max_server_bytes);
   if (request.protocol_version() != kServerProtocolVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "client speaks protocol version ", request.protocol_version(),
@@ -168,16 +395,13 @@ absl::Status EnvService::DoList(pb::ListEnvironmentsResponse* response) {
 }
 
 absl::Status EnvService::DoMake(const pb::MakeRequest& request,
+                                const std::string& client,
                                 pb::MakeResponse* response) {
   const int num_copies = request.num_copies() == 0 ? 1 : request.num_copies();
   if (num_copies < 0 || num_copies > options_.max_copies_per_handle) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_copies must be in [1, ",
-                     options_.max_copies_per_handle, "], got ", num_copies));
-  }
-  if (static_cast<int>(handles_.size()) >= options_.max_handles) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server holds ", handles_.size(), " handles; close some first"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_copies must be in [1, ", options_.max_copies_per_handle,
+        "] (--max_copies_per_handle), got ", num_copies));
   }
   if (request.auto_reset() != pb::SAME_STEP &&
       request.auto_reset() != pb::NONE) {
@@ -186,14 +410,83 @@ absl::Status EnvService::DoMake(const pb::MakeRequest& request,
   absl::StatusOr<std::map<std::string, SettingValue>> settings =
       SettingsFromProto(request.settings());
   if (!settings.ok()) return settings.status();
-  absl::StatusOr<std::unique_ptr<EnvBatch>> batch =
-      EnvBatch::Create(request.name(), *settings, num_copies, request.seed(),
-                       request.auto_reset() == pb::SAME_STEP);
-  if (!batch.ok()) return batch.status();
 
-  auto handle = std::make_unique<HandleState>();
+  // Reserve a handle, then memory as the estimate grows, before building;
+  // what is reserved counts against every other make at once.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (options_.max_handles > 0 && handles_reserved_ >= options_.max_handles) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the server holds ", handles_reserved_, " handles, its limit (",
+          "--max_handles=", options_.max_handles, "); close some first"));
+    }
+    ClientUsage& usage = clients_[client];
+    if (options_.max_handles_per_client > 0 &&
+        usage.handles >= options_.max_handles_per_client) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this client holds ", usage.handles, " handles, its limit (",
+          "--max_handles_per_client=", options_.max_handles_per_client,
+          "); close some first"));
+    }
+    ++usage.handles;
+    ++handles_reserved_;
+  }
+  int64_t reserved = 0;
+  const std::string what =
+      absl::StrCat("make of ", request.name(), " with ", num_copies,
+                   num_copies == 1 ? " copy" : " copies");
+  auto check = [&](int64_t estimate) -> absl::Status {
+    if (OverLimit(0, estimate, options_.max_handle_bytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, " needs an estimated ", Bytes(estimate),
+          "; the limit per handle is ", Bytes(options_.max_handle_bytes),
+          " (--max_handle_bytes)"));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ClientUsage& usage = clients_[client];
+    const int64_t more = estimate - reserved;
+    if (OverLimit(usage.bytes, more, options_.max_client_bytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, " needs an estimated ", Bytes(estimate), "; this client's ",
+          "handles already hold ", Bytes(usage.bytes - reserved),
+          " of its limit of ", Bytes(options_.max_client_bytes),
+          " (--max_client_bytes)"));
+    }
+    if (OverLimit(server_bytes_, more, options_.max_server_bytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, " needs an estimated ", Bytes(estimate),
+          "; the server's handles already hold ",
+          Bytes(server_bytes_ - reserved), " of its limit of ",
+          Bytes(options_.max_server_bytes), " (--max_server_bytes)"));
+    }
+    usage.bytes += more;
+    server_bytes_ += more;
+    reserved = estimate;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch;
+  try {
+    batch =
+        EnvBatch::Create(request.name(), *settings, num_copies, request.seed(),
+                         request.auto_reset() == pb::SAME_STEP, check);
+  } catch (const std::bad_alloc&) {
+    batch = absl::ResourceExhaustedError(absl::StrCat(
+        "the server ran out of memory in ", what,
+        " (within its estimate: lower --max_server_bytes to match the memory "
+        "the server may use)"));
+  } catch (const std::length_error&) {
+    batch = absl::ResourceExhaustedError(
+        absl::StrCat(what, " asks for more than this server can hold"));
+  }
+  if (!batch.ok()) {
+    ReleaseUsage(client, reserved);
+    return batch.status();
+  }
+
+  auto handle = std::make_shared<HandleState>();
+  handle->client = client;
+  handle->bytes = reserved;
   handle->batch = *std::move(batch);
-  handle->last_used = std::chrono::steady_clock::now();
   pb::EnvSpec& spec = handle->spec;
   spec.set_name(request.name());
   for (const auto& [name, value] : handle->batch->settings().values()) {
@@ -204,23 +497,38 @@ absl::Status EnvService::DoMake(const pb::MakeRequest& request,
   spec.set_num_copies(num_copies);
   ToProto(handle->batch->spec(), &spec);
   spec.set_auto_reset(request.auto_reset());
-
-  const uint64_t id = next_handle_++;
   *response->mutable_spec() = spec;
-  response->set_handle(id);
-  handles_[id] = std::move(handle);
+  response->set_estimated_bytes(reserved);
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  handle->id = next_handle_++;
+  handle->last_used = std::chrono::steady_clock::now();
+  response->set_handle(handle->id);
+  handles_[handle->id] = std::move(handle);
   return absl::OkStatus();
 }
 
-absl::StatusOr<EnvService::HandleState*> EnvService::FindHandle(uint64_t id) {
+void EnvService::ReleaseUsage(const std::string& client, int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --handles_reserved_;
+  server_bytes_ -= bytes;
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  it->second.bytes -= bytes;
+  if (--it->second.handles == 0) clients_.erase(it);
+}
+
+absl::StatusOr<std::shared_ptr<EnvService::HandleState>> EnvService::FindHandle(
+    uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = handles_.find(id);
-  if (it == handles_.end()) {
+  if (it == handles_.end() || it->second->closed) {
     return absl::NotFoundError(absl::StrCat(
         "handle ", id, " is unknown, closed or expired (idle for over ",
         options_.idle_handle_timeout_seconds, " s)"));
   }
   it->second->last_used = std::chrono::steady_clock::now();
-  return it->second.get();
+  return it->second;
 }
 
 namespace {
@@ -273,7 +581,8 @@ void EnvService::PrepareTimeStep(const HandleState& handle,
 
 absl::Status EnvService::DoReset(const pb::ResetRequest& request,
                                  pb::TimeStep* timestep) {
-  absl::StatusOr<HandleState*> handle = FindHandle(request.handle());
+  absl::StatusOr<std::shared_ptr<HandleState>> handle =
+      FindHandle(request.handle());
   if (!handle.ok()) return handle.status();
   EnvBatch& batch = *(*handle)->batch;
   absl::StatusOr<std::vector<int32_t>> copies =
@@ -295,7 +604,8 @@ absl::Status EnvService::DoReset(const pb::ResetRequest& request,
 
 absl::Status EnvService::DoStep(const pb::StepRequest& request,
                                 pb::TimeStep* timestep) {
-  absl::StatusOr<HandleState*> found = FindHandle(request.handle());
+  absl::StatusOr<std::shared_ptr<HandleState>> found =
+      FindHandle(request.handle());
   if (!found.ok()) return found.status();
   HandleState& handle = **found;
   EnvBatch& batch = *handle.batch;
@@ -358,8 +668,10 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
           Sized(timestep->mutable_final_state(), rows * layout.state_size);
     }
   }
-  const int ended =
+  absl::StatusOr<int> stepped =
       batch.Step(copies, actions, buffers, final_buffers, parallel_);
+  if (!stepped.ok()) return stepped.status();
+  const int ended = *stepped;
   if (batch.auto_reset()) {
     timestep->mutable_final_rows()->Add(handle.final_rows.begin(),
                                         handle.final_rows.end());
@@ -378,38 +690,94 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status EnvService::DoClose(const pb::CloseRequest& request) {
-  if (handles_.erase(request.handle()) == 0) {
-    return absl::NotFoundError(absl::StrCat("handle ", request.handle(),
-                                            " is unknown, closed or expired"));
+absl::Status EnvService::DoClose(uint64_t id) {
+  std::shared_ptr<HandleState> handle;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = handles_.find(id);
+    if (it == handles_.end() || it->second->closed) {
+      return absl::NotFoundError(
+          absl::StrCat("handle ", id, " is unknown, closed or expired"));
+    }
+    handle = std::move(it->second);
+    handles_.erase(it);
+    // Requests queued behind this close find it closed.
+    handle->closed = true;
   }
+  ReleaseUsage(handle->client, handle->bytes);
   return absl::OkStatus();
 }
 
 int EnvService::ExpireIdleHandles(std::chrono::steady_clock::time_point now) {
   if (options_.idle_handle_timeout_seconds <= 0) return 0;
   const auto limit = std::chrono::seconds(options_.idle_handle_timeout_seconds);
-  int expired = 0;
-  for (auto it = handles_.begin(); it != handles_.end();) {
-    if (now - it->second->last_used > limit) {
-      it = handles_.erase(it);
-      ++expired;
-    } else {
-      ++it;
+  std::vector<std::shared_ptr<HandleState>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = handles_.begin(); it != handles_.end();) {
+      HandleState& handle = *it->second;
+      if (!handle.busy && now - handle.last_used > limit) {
+        handle.closed = true;
+        expired.push_back(std::move(it->second));
+        it = handles_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  return expired;
+  for (const auto& handle : expired)
+    ReleaseUsage(handle->client, handle->bytes);
+  return static_cast<int>(expired.size());
 }
 
 // ------------------------------------------------------------------ server --
 
+namespace {
+
+// Where a deferred answer travels from a request thread to Run()'s thread.
+std::string CompletedEndpoint(const void* server) {
+  return absl::StrCat("inproc://marl-env-server-completed-",
+                      reinterpret_cast<uintptr_t>(server));
+}
+
+}  // namespace
+
 EnvServer::EnvServer(zmq::context_t* context, const ServerOptions& options)
     : socket_(
           std::make_unique<zmq::socket_t>(*context, zmq::socket_type::router)),
-      service_(options) {
+      completed_pull_(
+          std::make_unique<zmq::socket_t>(*context, zmq::socket_type::pull)),
+      completed_push_(
+          std::make_unique<zmq::socket_t>(*context, zmq::socket_type::push)),
+      service_(options, [this](uint64_t tag, std::string reply) {
+        // The reply's bytes move into the message without a copy.
+        auto* owned = new std::string(std::move(reply));
+        zmq::message_t body(
+            owned->data(), owned->size(),
+            [](void*, void* hint) { delete static_cast<std::string*>(hint); },
+            owned);
+        std::lock_guard<std::mutex> lock(completed_push_mutex_);
+        completed_push_->send(zmq::buffer(&tag, sizeof(tag)),
+                              zmq::send_flags::sndmore);
+        completed_push_->send(body, zmq::send_flags::none);
+      }) {
   socket_->set(zmq::sockopt::linger, 0);
   // Replies to vanished clients are dropped rather than queued forever.
   socket_->set(zmq::sockopt::router_mandatory, false);
+  // ZeroMQ drops the connection of a peer whose frame declares more than
+  // this, before allocating it.
+  if (options.max_message_bytes > 0) {
+    socket_->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
+  }
+  const std::string completed = CompletedEndpoint(this);
+  for (zmq::socket_t* socket : {completed_pull_.get(), completed_push_.get()}) {
+    socket->set(zmq::sockopt::linger, 0);
+  }
+  // Never block a request thread on a slow Run() loop.
+  completed_push_->set(zmq::sockopt::sndhwm, 0);
+  completed_pull_->set(zmq::sockopt::rcvhwm, 0);
+  completed_pull_->bind(completed);
+  completed_push_->connect(completed);
 }
 
 EnvServer::~EnvServer() = default;
@@ -434,15 +802,91 @@ absl::Status EnvServer::Bind(const std::string& endpoint) {
 
 std::string EnvServer::last_endpoint() const { return last_endpoint_; }
 
-void EnvServer::Run() {
+void EnvServer::Reply(std::vector<zmq::message_t>& envelope,
+                      zmq::message_t& body) {
+  try {
+    for (zmq::message_t& frame : envelope) {
+      socket_->send(frame, zmq::send_flags::sndmore);
+    }
+    socket_->send(body, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& error) {
+    // A peer that cannot take the reply (gone, full) loses it; the server
+    // carries on. (ETERM ends Run() at its next receive.)
+  }
+}
+
+void EnvServer::ServeOne(bool wait) {
   std::vector<zmq::message_t> frames;
-  std::string reply;
+  try {
+    while (true) {
+      zmq::message_t frame;
+      // The first frame may wait; the rest of a multipart message arrives
+      // with it.
+      const bool first = frames.empty();
+      if (!socket_->recv(frame, first && wait ? zmq::recv_flags::none
+                                              : zmq::recv_flags::dontwait)) {
+        break;
+      }
+      const bool more = frame.more();
+      frames.push_back(std::move(frame));
+      if (!more) break;
+    }
+  } catch (const zmq::error_t& error) {
+    if (error.num() == ETERM) stop_.store(true);
+    if (error.num() == EINTR || error.num() == ETERM) return;
+    throw;
+  }
+  // Nothing (the timeout), or a bare frame: ROUTER prepends the peer
+  // identity and a REQ peer adds an empty delimiter, so everything before
+  // the last frame is the envelope.
+  if (frames.size() < 2) return;
+  zmq::message_t body = std::move(frames.back());
+  frames.pop_back();
+  // The client, for its limits: its CURVE key when a ZAP handler named it,
+  // else the connection.
+  const char* user = zmq_msg_gets(body.handle(), "User-Id");
+  const std::string client =
+      user != nullptr ? absl::StrCat("key:", user)
+                      : absl::StrCat("connection:",
+                                     absl::string_view(frames[0].data<char>(),
+                                                       frames[0].size()));
+  const uint64_t tag = next_tag_;
+  if (service_.Submit(body.data(), body.size(), client, tag, &reply_)) {
+    zmq::message_t answer(reply_.data(), reply_.size());
+    Reply(frames, answer);
+  } else {
+    ++next_tag_;
+    waiting_.emplace(tag, std::move(frames));
+  }
+}
+
+void EnvServer::SendCompleted() {
+  while (true) {
+    zmq::message_t tag_frame, body;
+    try {
+      if (!completed_pull_->recv(tag_frame, zmq::recv_flags::dontwait)) return;
+      (void)completed_pull_->recv(body, zmq::recv_flags::none);
+    } catch (const zmq::error_t& error) {
+      if (error.num() == ETERM) stop_.store(true);
+      return;
+    }
+    uint64_t tag;
+    std::memcpy(&tag, tag_frame.data(), sizeof(tag));
+    auto it = waiting_.find(tag);
+    if (it == waiting_.end()) continue;
+    Reply(it->second, body);
+    waiting_.erase(it);
+  }
+}
+
+void EnvServer::Run() {
   auto last_sweep = std::chrono::steady_clock::now();
-  // Requests are taken with a blocking receive that gives up after 100 ms,
-  // so the loop wakes up regularly to notice Stop() and to expire idle
-  // handles. (zmq::poll and then non-blocking receives until one fails
-  // does the same with more system calls per request: measurably slower
-  // round trips, see docs/BENCHMARKS.md.)
+  // With nothing deferred (the usual case), requests are taken with a
+  // blocking receive that gives up after 100 ms, so the loop wakes up
+  // regularly to notice Stop() and to expire idle handles. (zmq::poll and
+  // then non-blocking receives costs more system calls per request:
+  // measurably slower round trips, see docs/BENCHMARKS.md.) While answers
+  // are outstanding it polls both the clients and the request threads.
   socket_->set(zmq::sockopt::rcvtimeo, 100);
   while (!stop_.load()) {
     const auto now = std::chrono::steady_clock::now();
@@ -450,41 +894,22 @@ void EnvServer::Run() {
       service_.ExpireIdleHandles(now);
       last_sweep = now;
     }
-    frames.clear();
-    try {
-      while (true) {
-        zmq::message_t frame;
-        // The first frame may wait; the rest of a multipart message arrives
-        // with it.
-        if (!socket_->recv(frame, frames.empty() ? zmq::recv_flags::none
-                                                 : zmq::recv_flags::dontwait)) {
-          break;
-        }
-        const bool more = frame.more();
-        frames.push_back(std::move(frame));
-        if (!more) break;
-      }
-    } catch (const zmq::error_t& error) {
-      if (error.num() == EINTR) continue;  // a signal; check stop_
-      if (error.num() == ETERM) return;
-      throw;
+    if (waiting_.empty()) {
+      ServeOne(/*wait=*/true);
+      continue;
     }
-    // Nothing (the timeout), or a bare frame: ROUTER prepends the peer
-    // identity and a REQ peer adds an empty delimiter, so everything before
-    // the last frame is the envelope.
-    if (frames.size() < 2) continue;
-    const zmq::message_t& body = frames.back();
-    service_.Handle(body.data(), body.size(), &reply);
+    zmq::pollitem_t items[] = {
+        {socket_->handle(), 0, ZMQ_POLLIN, 0},
+        {completed_pull_->handle(), 0, ZMQ_POLLIN, 0},
+    };
     try {
-      for (size_t i = 0; i + 1 < frames.size(); ++i) {
-        socket_->send(frames[i], zmq::send_flags::sndmore);
-      }
-      socket_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& error) {
       if (error.num() == ETERM) return;
-      // A peer that cannot take the reply (gone, full) loses it; the
-      // server carries on.
+      continue;  // EINTR: a signal; check stop_
     }
+    if (items[1].revents & ZMQ_POLLIN) SendCompleted();
+    if (items[0].revents & ZMQ_POLLIN) ServeOne(/*wait=*/false);
   }
 }
 

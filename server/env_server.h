@@ -4,20 +4,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
+#include <zmq.hpp>
 
 #include "absl/status/status.h"
 #include "common/proto/env_protocol.pb.h"
 #include "envs/core/env_batch.h"
 #include "server/worker_pool.h"
-
-namespace zmq {
-class context_t;
-class socket_t;
-}  // namespace zmq
 
 namespace marl {
 
@@ -31,61 +30,122 @@ struct ServerOptions {
   // A handle unused this long is closed; 0 = never.
   int idle_handle_timeout_seconds = 600;
   int max_copies_per_handle = 1 << 16;
+  // Limits (docs/PROTOCOL.md, "Limits"); reported by handshake.
   int max_handles = 1 << 12;
+  int max_handles_per_client = 1 << 10;
+  int64_t max_message_bytes = int64_t{64} << 20;
+  int64_t max_handle_bytes = int64_t{1} << 30;
+  int64_t max_client_bytes = int64_t{2} << 30;
+  int64_t max_server_bytes = int64_t{4} << 30;
+  // Threads that run requests which may be slow (every make, and resets and
+  // steps predicted to take longer than inline_budget_us), so that they
+  // never hold up other clients' requests.
+  int request_threads = 2;
+  int64_t inline_budget_us = 250;
 };
 
 // The request handler: protocol bytes in, protocol bytes out, no transport.
 // Every request gets a response; a bad one gets an error status and leaves
-// the server as it was. Not thread-safe: one caller at a time.
+// the server as it was.
+//
+// Thread-safe. With a Completion, Submit answers cheap requests at once on
+// the caller's thread and runs the others (every make; resets and steps
+// whose measured cost per row predicts more than inline_budget_us) on its
+// request threads, in arrival order per handle, handing each answer to the
+// Completion. Without one, everything runs on the caller's thread.
 class EnvService {
  public:
-  explicit EnvService(const ServerOptions& options);
+  // Called on a request thread with a deferred request's tag and answer.
+  using Completion = std::function<void(uint64_t tag, std::string reply)>;
+
+  explicit EnvService(const ServerOptions& options,
+                      Completion completion = nullptr);
   ~EnvService();
 
-  // Parses `request` and serialises the response into `response`.
+  // Handles the serialized request of `client` (an opaque identity for the
+  // per-client limits). Returns true with `reply` filled when answered at
+  // once; false when deferred to completion(tag, ...).
+  bool Submit(const void* request, size_t size, const std::string& client,
+              uint64_t tag, std::string* reply);
+  // Handles one request on this thread and serialises the response into
+  // `response` (client ""; tests, benchmarks).
   void Handle(const void* request, size_t size, std::string* response);
-  // Handles an already parsed request (the in-process benchmark path).
+  // Handles an already parsed request on this thread (the in-process
+  // benchmark path). The reference is valid until the next call; not to be
+  // mixed with concurrent calls.
   const env::v1::Response& Handle(const env::v1::Request& request);
 
-  // Closes handles idle longer than the timeout; returns how many.
+  // Closes handles idle longer than the timeout (never one with requests
+  // running or queued); returns how many.
   int ExpireIdleHandles(std::chrono::steady_clock::time_point now);
-  int num_handles() const { return static_cast<int>(handles_.size()); }
+  int num_handles() const;
 
  private:
   struct HandleState;
+  struct ClientUsage {
+    int handles = 0;
+    int64_t bytes = 0;
+  };
+
+  // Runs one parsed request of `client` into `response` (reused: a step
+  // after a step refills the previous arrays in place).
+  void Execute(const env::v1::Request& request, const std::string& client,
+               env::v1::Response* response);
+  // The handle named by a reset, step or close request, or null.
+  std::shared_ptr<HandleState> Route(const env::v1::Request& request);
+  // FindHandle for an operation: NOT_FOUND for unknown and closed handles.
+  absl::StatusOr<std::shared_ptr<HandleState>> FindHandle(uint64_t id);
+  void ReleaseUsage(const std::string& client, int64_t bytes);
   absl::Status Dispatch(const env::v1::Request& request,
-                        env::v1::Response* response);
+                        const std::string& client, env::v1::Response* response);
   absl::Status DoHandshake(const env::v1::HandshakeRequest& request,
                            env::v1::HandshakeResponse* response);
   absl::Status DoList(env::v1::ListEnvironmentsResponse* response);
   absl::Status DoMake(const env::v1::MakeRequest& request,
+                      const std::string& client,
                       env::v1::MakeResponse* response);
   absl::Status DoReset(const env::v1::ResetRequest& request,
                        env::v1::TimeStep* timestep);
   absl::Status DoStep(const env::v1::StepRequest& request,
                       env::v1::TimeStep* timestep);
-  absl::Status DoClose(const env::v1::CloseRequest& request);
-  absl::StatusOr<HandleState*> FindHandle(uint64_t id);
+  absl::Status DoClose(uint64_t id);
+  // Runs the requests queued on a handle, in order, until none is left.
+  void Drain(const std::shared_ptr<HandleState>& handle);
   // Sizes `timestep` for `rows` rows and points `buffers` into it.
   void PrepareTimeStep(const HandleState& handle,
                        absl::Span<const int32_t> copies,
                        env::v1::TimeStep* timestep, BatchBuffers* buffers);
+  void RunParallel(int64_t n, const std::function<void(int64_t)>& body);
 
   ServerOptions options_;
+  Completion completion_;
   WorkerPool pool_;
+  std::mutex pool_mutex_;  // one ParallelFor at a time; others run inline
   ParallelFor parallel_;
-  std::map<uint64_t, std::unique_ptr<HandleState>> handles_;
+
+  // Guards the handle table, the usage counters and every handle's queue.
+  mutable std::mutex mutex_;
+  std::map<uint64_t, std::shared_ptr<HandleState>> handles_;
+  std::map<std::string, ClientUsage> clients_;
+  int64_t server_bytes_ = 0;  // estimates of open handles and makes running
+  int handles_reserved_ = 0;  // open handles and makes running
   uint64_t next_handle_ = 1;
-  // Reused across requests so steady-state steps allocate nothing.
+
+  // Reused by the synchronous paths so steady-state steps allocate nothing.
   env::v1::Request request_;
   env::v1::Response response_;
+  // Last: its threads stop (finishing queued requests) before the rest goes.
+  TaskQueue requests_;
 };
 
 // The environment server: an EnvService behind a ZeroMQ ROUTER socket.
-// Requests are served one at a time on the thread that calls Run() (each
-// takes microseconds; large batches fan out to the worker pool), so many
-// clients share the server fairly and each handle sees its requests in
-// order. Replies to clients that went away are dropped by ZeroMQ.
+// One thread (the one that calls Run()) owns the socket: it answers cheap
+// requests itself (each takes microseconds; large batches fan out to the
+// worker pool) and hands possibly slow ones to the service's request
+// threads, whose answers come back to it over an inproc socket. So a slow
+// make or a huge step never holds up another client, and each handle sees
+// its requests in order. Replies to clients that went away are dropped by
+// ZeroMQ.
 class EnvServer {
  public:
   // `context` must outlive the server; inproc:// endpoints are reachable
@@ -103,7 +163,22 @@ class EnvServer {
   void Stop() { stop_.store(true); }
 
  private:
+  // Takes one request off the socket and answers or defers it.
+  void ServeOne(bool wait);
+  // Sends the answers of deferred requests that have come back.
+  void SendCompleted();
+  void Reply(std::vector<zmq::message_t>& envelope, zmq::message_t& body);
+
   std::unique_ptr<zmq::socket_t> socket_;
+  // Deferred answers: request threads push (under the mutex), Run() pulls.
+  std::unique_ptr<zmq::socket_t> completed_pull_;
+  std::mutex completed_push_mutex_;
+  std::unique_ptr<zmq::socket_t> completed_push_;
+  // Envelopes of deferred requests, by tag (Run()'s thread only).
+  std::unordered_map<uint64_t, std::vector<zmq::message_t>> waiting_;
+  uint64_t next_tag_ = 1;
+  std::string reply_;
+  // After the sockets: its request threads finish before they close.
   EnvService service_;
   std::atomic<bool> stop_{false};
   std::string last_endpoint_;

@@ -26,7 +26,30 @@ ABSL_FLAG(int, idle_timeout_seconds, 600,
           "Close handles unused for this long (0 = never).");
 ABSL_FLAG(int, max_copies_per_handle, 1 << 16,
           "Largest num_copies a make request may ask for.");
-ABSL_FLAG(int, max_handles, 1 << 12, "Most handles open at once.");
+ABSL_FLAG(int, max_handles, 1 << 12,
+          "Most handles open at once, all clients together (0 = no limit).");
+ABSL_FLAG(int, max_handles_per_client, 1 << 10,
+          "Most handles one client may hold at once (a client is its CURVE "
+          "key under CURVE, else its connection; 0 = no limit).");
+ABSL_FLAG(int64_t, max_message_bytes, int64_t{64} << 20,
+          "Largest request frame accepted; ZeroMQ drops the connection of a "
+          "peer that sends a bigger one (0 = no limit).");
+ABSL_FLAG(int64_t, max_handle_bytes, int64_t{1} << 30,
+          "Memory estimate one handle may take (its copies and buffers, "
+          "estimated from the settings before anything is built; 0 = no "
+          "limit).");
+ABSL_FLAG(int64_t, max_client_bytes, int64_t{2} << 30,
+          "Memory estimate one client's handles may take together (0 = no "
+          "limit).");
+ABSL_FLAG(int64_t, max_server_bytes, int64_t{4} << 30,
+          "Memory estimate all handles may take together (0 = no limit).");
+ABSL_FLAG(int, request_threads, 2,
+          "Threads running requests that may be slow (makes, and resets and "
+          "steps predicted to take over --inline_budget_us), so they never "
+          "hold up other clients.");
+ABSL_FLAG(int64_t, inline_budget_us, 250,
+          "Resets and steps predicted (from the handle's measured cost per "
+          "copy) to take at most this long run on the serving thread.");
 ABSL_FLAG(bool, list, false,
           "Print the registered environments and their settings, then exit.");
 
@@ -62,7 +85,35 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_idle_timeout_seconds);
   options.max_copies_per_handle = absl::GetFlag(FLAGS_max_copies_per_handle);
   options.max_handles = absl::GetFlag(FLAGS_max_handles);
-
+  options.max_handles_per_client = absl::GetFlag(FLAGS_max_handles_per_client);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_handle_bytes = absl::GetFlag(FLAGS_max_handle_bytes);
+  options.max_client_bytes = absl::GetFlag(FLAGS_max_client_bytes);
+  options.max_server_bytes = absl::GetFlag(FLAGS_max_server_bytes);
+  options.request_threads = absl::GetFlag(FLAGS_request_threads);
+  options.inline_budget_us = absl::GetFlag(FLAGS_inline_budget_us);
+  for (const auto& [name, value] : std::vector<std::pair<const char*, int64_t>>{
+           {"max_handles", options.max_handles},
+           {"max_handles_per_client", options.max_handles_per_client},
+           {"max_message_bytes", options.max_message_bytes},
+           {"max_handle_bytes", options.max_handle_bytes},
+           {"max_client_bytes", options.max_client_bytes},
+           {"max_server_bytes", options.max_server_bytes},
+           {"inline_budget_us", options.inline_budget_us},
+           {"idle_timeout_seconds", options.idle_handle_timeout_seconds},
+           {"workers", options.worker_threads}}) {
+    if (value < 0) {
+      std::fprintf(stderr, "env_server: --%s must be >= 0, got %lld\n", name,
+                   static_cast<long long>(value));
+      return 1;
+    }
+  }
+  if (options.max_copies_per_handle < 1 || options.request_threads < 1) {
+    std::fprintf(stderr,
+                 "env_server: --max_copies_per_handle and --request_threads "
+                 "must be >= 1\n");
+    return 1;
+  }
   zmq::context_t context(1);
   marl::EnvServer server(&context, options);
   for (const std::string& endpoint : std::vector<std::string>(absl::StrSplit(

@@ -1,9 +1,12 @@
 #include "envs/core/env_batch.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "envs/core/checked_size.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -11,7 +14,7 @@ namespace marl {
 absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
     const std::string& env_name,
     const std::map<std::string, SettingValue>& settings, int num_copies,
-    uint64_t seed, bool auto_reset) {
+    uint64_t seed, bool auto_reset, const MemoryCheck& check) {
   if (num_copies < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_copies must be at least 1, got ", num_copies));
@@ -22,6 +25,16 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
   absl::StatusOr<Settings> resolved =
       Settings::Resolve((*registration)->settings, settings);
   if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<int64_t> copy_bytes =
+      EstimateCopyBytes(**registration, *resolved);
+  if (!copy_bytes.ok()) return copy_bytes.status();
+  // Saturating: an estimate past int64 is over any budget anyway.
+  constexpr int64_t kSaturated = std::numeric_limits<int64_t>::max();
+  int64_t estimate;
+  if (!CheckedMul(*copy_bytes, num_copies, &estimate)) estimate = kSaturated;
+  if (check) {
+    if (absl::Status status = check(estimate); !status.ok()) return status;
+  }
   std::vector<std::unique_ptr<Env>> copies;
   copies.reserve(num_copies);
   for (int c = 0; c < num_copies; ++c) {
@@ -30,9 +43,51 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
     if (!env.ok()) return env.status();
     (*env)->Seed(SeedForCopy(seed, c));
     copies.push_back(*std::move(env));
+    if (c == 0) {
+      // The spec is known now: add the buffers before building the rest.
+      int64_t buffers;
+      if (!CheckedMul(RowBytesEstimate(copies[0]->spec()), num_copies,
+                      &buffers) ||
+          !CheckedAdd(estimate, buffers, &estimate)) {
+        estimate = kSaturated;
+      }
+      if (check) {
+        if (absl::Status status = check(estimate); !status.ok()) return status;
+      }
+    }
   }
-  return std::unique_ptr<EnvBatch>(
+  auto batch = std::unique_ptr<EnvBatch>(
       new EnvBatch(std::move(copies), *std::move(resolved), auto_reset));
+  batch->name_ = env_name;
+  batch->estimated_bytes_ = estimate;
+  return batch;
+}
+
+int64_t EnvBatch::RowBytesEstimate(const EnvSpec& spec) {
+  // Per copy and per float: the response's observation and final
+  // observation, the batch's final-observation scratch, the client's
+  // copy; masks, rewards, flags and actions likewise a few times over.
+  constexpr int64_t kCopiesOfEachValue = 4;
+  const BatchLayout layout(spec);
+  int64_t values = 8 + layout.info_size;  // flags, step counts, ids
+  auto add = [&values](int64_t n) {
+    if (!CheckedAdd(values, n, &values)) {
+      values = std::numeric_limits<int64_t>::max();
+    }
+  };
+  for (int agent = 0; agent < spec.num_agents(); ++agent) {
+    add(layout.observation_size[agent]);
+    add(layout.action_size[agent]);
+    add(layout.mask_size[agent]);
+    add(2);  // reward, its scratch
+  }
+  add(layout.public_observation_size);
+  add(layout.state_size);
+  int64_t bytes;
+  if (!CheckedMul(values, kCopiesOfEachValue * sizeof(int64_t), &bytes)) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return bytes;
 }
 
 uint64_t EnvBatch::SeedForCopy(uint64_t seed, int copy) {
@@ -260,9 +315,11 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
   return absl::OkStatus();
 }
 
-int EnvBatch::Step(absl::Span<const int32_t> copies,
-                   const PackedActions& actions, const BatchBuffers& out,
-                   const FinalBuffers& final_out, const ParallelFor& parallel) {
+absl::StatusOr<int> EnvBatch::Step(absl::Span<const int32_t> copies,
+                                   const PackedActions& actions,
+                                   const BatchBuffers& out,
+                                   const FinalBuffers& final_out,
+                                   const ParallelFor& parallel) {
   const EnvSpec& s = spec();
   const int num_agents = s.num_agents();
   BatchActions pointers;
@@ -349,6 +406,24 @@ int EnvBatch::Step(absl::Span<const int32_t> copies,
     parallel(rows, step_row);
   } else {
     for (int64_t row = 0; row < rows; ++row) step_row(row);
+  }
+  for (int agent = 0; agent < num_agents; ++agent) {
+    const float* rewards = out.reward[agent];
+    bool bounded = true;
+    for (int64_t row = 0; row < rows; ++row) {
+      // Also false for NaN.
+      bounded &= std::fabs(rewards[row]) <= kMaxAbsReward;
+    }
+    if (bounded) continue;
+    for (int64_t row = 0; row < rows; ++row) {
+      if (std::fabs(rewards[row]) <= kMaxAbsReward) continue;
+      return absl::InternalError(absl::StrCat(
+          "environment '", name_, "' gave agent '", s.agent_ids[agent],
+          "' of copy ", copies[row], " the reward ", rewards[row],
+          " (rewards must be finite and within ", kMaxAbsReward,
+          "): the environment's settings allow rewards it should have "
+          "refused; close this handle"));
+    }
   }
   if (!auto_reset_) return 0;
   // Compact the final observations of ended rows, in row order.
@@ -466,8 +541,7 @@ absl::Status LocalBatch::StepAll(
       !status.ok()) {
     return status;
   }
-  batch_->Step(all_copies_, actions, buffers_, final_buffers_);
-  return absl::OkStatus();
+  return batch_->Step(all_copies_, actions, buffers_, final_buffers_).status();
 }
 
 const std::vector<bool>& LocalBatch::action_mask(int agent) const {

@@ -43,19 +43,33 @@ struct FinalBuffers {
 // semantics live, independent of any transport.
 class EnvBatch {
  public:
-  // Copy c is seeded with SeedForCopy(seed, c).
+  // Checks a memory estimate (bytes) against a budget before it is spent:
+  // an error status (RESOURCE_EXHAUSTED, naming the limit) refuses it.
+  using MemoryCheck = std::function<absl::Status(int64_t estimated_bytes)>;
+
+  // Copy c is seeded with SeedForCopy(seed, c). `check` (optional) sees the
+  // estimate twice: before anything is built (the environment's per-copy
+  // estimate from the settings, times num_copies) and, once the first copy
+  // exists and its spec is known, with the batch's buffers added.
   static absl::StatusOr<std::unique_ptr<EnvBatch>> Create(
       const std::string& env_name,
       const std::map<std::string, SettingValue>& settings, int num_copies,
-      uint64_t seed, bool auto_reset);
+      uint64_t seed, bool auto_reset, const MemoryCheck& check = nullptr);
+
+  // Bytes per copy of the batch's own buffers and of a request's and a
+  // response's arrays, from the spec; saturates at INT64_MAX.
+  static int64_t RowBytesEstimate(const EnvSpec& spec);
 
   static uint64_t SeedForCopy(uint64_t seed, int copy);
 
   const EnvSpec& spec() const { return copies_[0]->spec(); }
   const BatchLayout& layout() const { return layout_; }
   const Settings& settings() const { return settings_; }
+  const std::string& name() const { return name_; }
   int num_copies() const { return static_cast<int>(copies_.size()); }
   bool auto_reset() const { return auto_reset_; }
+  // The memory estimate that Create checked.
+  int64_t estimated_bytes() const { return estimated_bytes_; }
 
   // Checks a list of copy indices (empty = all): in range, no repeats.
   // Returns the resolved list.
@@ -77,10 +91,14 @@ class EnvBatch {
 
   // Steps `copies` (after CheckStep passed); row r of `out` is copies[r].
   // Returns how many rows ended and were auto-reset (listed, with their
-  // final observations, in `final_out`).
-  int Step(absl::Span<const int32_t> copies, const PackedActions& actions,
-           const BatchBuffers& out, const FinalBuffers& final_out,
-           const ParallelFor& parallel = nullptr);
+  // final observations, in `final_out`). INTERNAL when the environment
+  // produced a reward that is not finite or exceeds kMaxAbsReward (the
+  // copies have stepped; their results are not to be used).
+  absl::StatusOr<int> Step(absl::Span<const int32_t> copies,
+                           const PackedActions& actions,
+                           const BatchBuffers& out,
+                           const FinalBuffers& final_out,
+                           const ParallelFor& parallel = nullptr);
 
  private:
   EnvBatch(std::vector<std::unique_ptr<Env>> copies, Settings settings,
@@ -96,6 +114,8 @@ class EnvBatch {
   Settings settings_;
   BatchLayout layout_;
   bool auto_reset_;
+  std::string name_;  // the environment's registered name
+  int64_t estimated_bytes_ = 0;
   std::vector<int32_t> episode_step_;  // per copy
   std::vector<char> started_;          // per copy: reset at least once
   std::vector<char> finished_;         // per copy: ended, awaiting reset

@@ -1,8 +1,8 @@
 #include "envs/core/registry.h"
 
 #include <cstdio>
-#include <variant>
 #include <cstdlib>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
