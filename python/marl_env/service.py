@@ -19,6 +19,7 @@ long as the requests of one handle are handled one at a time, in order
 
 import threading
 import time
+import warnings
 
 import numpy as np
 from google.protobuf import message as protobuf_message
@@ -198,10 +199,16 @@ class EnvService:
         request = pb.Request()
         try:
             data = bytes(data)
-            # A stray end-group tag ends a parse early without an error:
-            # only a parse that consumed every byte is the message.
-            consumed = request.MergeFromString(data)
-            if consumed != len(data):
+            # protobuf's C parser stops at a stray end-group tag with only a
+            # warning (counting the tag consumed when it is the last byte):
+            # only a parse that consumed every byte, with no such warning,
+            # is the message. (Recording swaps the process's warning filters
+            # briefly; parses run on one thread.)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                consumed = request.MergeFromString(data)
+            if consumed != len(data) or any(
+                    "end-group" in str(w.message) for w in caught):
                 raise ValueError("parsed %d of %d bytes" %
                                  (consumed, len(data)))
         except MemoryError:
