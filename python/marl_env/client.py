@@ -86,7 +86,11 @@ class Client:
         self._curve = _curve_keys(curve_server_key_file,
                                   curve_client_key_file)
         self._connect()
-        self.server_info = self.handshake() if handshake else None
+        try:
+            self.server_info = self.handshake() if handshake else None
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self):
         if self._socket is not None:
