@@ -32,7 +32,8 @@ import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
 from marl_env import env as env_lib
-from marl_env.service import EnvService, ServiceOptions
+from marl_env.service import EnvService, ServiceOptions, error_reply
+from marl_env.status import Code
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5556"
 # How often the loop wakes to notice a stop request and to expire idle
@@ -40,6 +41,11 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:5556"
 _POLL_MS = 100
 # Requests taken from the socket per wake-up before looking at finished work.
 _BATCH = 64
+# Requests waiting for or running on a worker, per client and in all; more
+# are refused (RESOURCE_EXHAUSTED) rather than held in memory: a client
+# cannot flood the server with work it does not wait for.
+MAX_WAITING_PER_CLIENT = 64
+MAX_WAITING = 1024
 
 REMOTE_RISK = (
     "anyone who can reach the port can run environments here, using this "
@@ -127,6 +133,8 @@ class EnvServer:
         # Scheduling: key -> requests waiting behind the one running on a
         # worker (a key is present while its work is on a worker).
         self._busy = {}
+        self._waiting = {}  # client -> requests queued or on a worker
+        self._waiting_total = 0
         self._jobs = queue.Queue()
         self._done = collections.deque()
         self._wake_read, self._wake_write = os.pipe()
@@ -220,11 +228,26 @@ class EnvServer:
             self._send(envelope, error)
             return
         key, cheap = self.service.plan(request)
-        job = (key, envelope, client, request)
-        if key is not None and key in self._busy:
-            self._busy[key].append(job)  # behind the handle's earlier work
-        elif cheap:
+        busy = key is not None and key in self._busy
+        if cheap and not busy:
             self._send(envelope, self._handle(request, client))
+            return
+        waiting = self._waiting.get(client, 0)
+        if waiting >= MAX_WAITING_PER_CLIENT or \
+                self._waiting_total >= MAX_WAITING:
+            self._send(envelope, error_reply(
+                Code.RESOURCE_EXHAUSTED,
+                "%d requests of this client (%d in all) wait for the "
+                "server's workers, its limit (%d per client, %d in all); "
+                "wait for their replies" %
+                (waiting, self._waiting_total, MAX_WAITING_PER_CLIENT,
+                 MAX_WAITING), request.request_id))
+            return
+        self._waiting[client] = waiting + 1
+        self._waiting_total += 1
+        job = (key, envelope, client, request)
+        if busy:
+            self._busy[key].append(job)  # behind the handle's earlier work
         else:
             self._busy[key] = collections.deque()
             self._jobs.put(job)
@@ -234,8 +257,12 @@ class EnvServer:
 
     def _send_finished(self):
         while self._done:
-            key, envelope, reply = self._done.popleft()
+            key, envelope, client, reply = self._done.popleft()
             self._send(envelope, reply)
+            self._waiting_total -= 1
+            self._waiting[client] -= 1
+            if not self._waiting[client]:
+                del self._waiting[client]
             waiting = self._busy.get(key)
             if waiting:
                 # The handle's next request, in arrival order.
@@ -265,7 +292,7 @@ class EnvServer:
                 return
             key, envelope, client, request = job
             reply = self._handle(request, client)
-            self._done.append((key, envelope, reply))
+            self._done.append((key, envelope, client, reply))
             try:
                 os.write(self._wake_write, b"x")
             except (BlockingIOError, OSError):

@@ -26,6 +26,7 @@ import marl_env
 from marl_env import Discrete, Env, EnvSpec, Setting, register
 from marl_env import testing
 from marl_env.client import Client, RequestTimeout, ServerError
+from marl_env import server as server_lib
 from marl_env.server import EnvServer, is_loopback_endpoint
 from marl_env.service import ServiceOptions
 from marl_env.status import Code
@@ -258,6 +259,29 @@ class ConcurrencyTest(unittest.TestCase):
                          [(3, pb.OK), (4, pb.OK), (5, pb.OK),
                           (6, pb.NOT_FOUND)])
         self.assertEqual(list(replies[1].step.timestep.episode_step), [2])
+
+
+    def test_a_flood_of_waiting_requests_is_refused(self):
+        self.make_gated(1, gate_step=True)
+        handle = receive(self.slow).make.handle
+        self.slow.send(request_bytes(2, "reset", handle=handle))
+        receive(self.slow)
+        limit = server_lib.MAX_WAITING_PER_CLIENT
+        for request_id in range(10, 10 + limit + 6):
+            self.slow.send(request_bytes(request_id, "step", handle=handle,
+                                         discrete=[[1]]))
+        # The last 6 are refused at once, while the first waits at the gate.
+        refused = [receive(self.slow) for _ in range(6)]
+        self.assertEqual([(r.request_id, r.status.code) for r in refused],
+                         [(i, pb.RESOURCE_EXHAUSTED)
+                          for i in range(10 + limit, 10 + limit + 6)])
+        self.assertIn("wait for the server's workers",
+                      refused[0].status.message)
+        self.other_client_is_served()
+        GatedGame.gate.set()
+        replies = [receive(self.slow) for _ in range(limit)]
+        self.assertEqual([(r.request_id, r.status.code) for r in replies],
+                         [(i, pb.OK) for i in range(10, 10 + limit)])
 
 
 class LimitsOverTheWireTest(unittest.TestCase):

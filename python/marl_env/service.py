@@ -212,12 +212,12 @@ class EnvService:
                 raise ValueError("parsed %d of %d bytes" %
                                  (consumed, len(data)))
         except MemoryError:
-            return None, _error_bytes(pb.RESOURCE_EXHAUSTED,
+            return None, error_reply(pb.RESOURCE_EXHAUSTED,
                                       "out of memory parsing a request of %d "
                                       "bytes" % len(data))
         except (protobuf_message.DecodeError, ValueError, RuntimeError,
                 TypeError):
-            return None, _error_bytes(
+            return None, error_reply(
                 pb.INVALID_ARGUMENT,
                 "request of %d bytes is not a marl.env.v1.Request" %
                 len(data))
@@ -228,7 +228,7 @@ class EnvService:
         try:
             return response.SerializeToString()
         except MemoryError:
-            return _error_bytes(pb.RESOURCE_EXHAUSTED,
+            return error_reply(pb.RESOURCE_EXHAUSTED,
                                 "out of memory serializing the reply",
                                 response.request_id)
 
@@ -562,7 +562,8 @@ def _fail(response, code, message):
     response.status.message = message
 
 
-def _error_bytes(code, message, request_id=0):
+def error_reply(code, message, request_id=0):
+    """A serialized error Response."""
     response = pb.Response()
     response.request_id = request_id
     response.status.code = code
