@@ -13,6 +13,7 @@ diagonal, worth 5, 3 and 1 to both players; uniformly random play earns 1.
 import numpy as np
 
 from marl_env import Discrete, Env, EnvSpec, Setting, register
+from marl_env.status import MAX_ABS_REWARD
 
 COORDINATION = [[5.0, 0.0, 0.0],
                 [0.0, 3.0, 0.0],
@@ -28,8 +29,16 @@ class MatrixGame(Env):
                 "player_0's payoffs, n x m (row = player_0's action)"),
         Setting("payoffs_column", COORDINATION,
                 "player_1's payoffs, n x m (column = player_1's action)"),
-        Setting("reward_scale", 1.0, "multiplies every payoff"),
+        Setting("reward_scale", 1.0, "multiplies every payoff; |reward_scale| "
+                "x the largest |payoff| must be <= 1e30"),
     ]
+
+    @classmethod
+    def estimate_copy_bytes(cls, settings):
+        # Both payoff matrices as given and scaled (float64), plus overhead.
+        entries = (settings["payoffs_row"].size +
+                   settings["payoffs_column"].size)
+        return (16 << 10) + 16 * int(entries)
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -42,6 +51,14 @@ class MatrixGame(Env):
         if not (np.all(np.isfinite(row)) and np.all(np.isfinite(column))):
             raise ValueError("payoffs must be finite")
         scale = settings["reward_scale"]
+        largest = max(np.abs(row).max(), np.abs(column).max())
+        # NaN fails the comparison too.
+        if not abs(scale) * largest <= MAX_ABS_REWARD or \
+                not np.isfinite(scale):
+            raise ValueError(
+                "reward_scale must be finite with |reward_scale| x the "
+                "largest |payoff| <= %g, got %r x %r" %
+                (MAX_ABS_REWARD, scale, float(largest)))
         self.payoffs = (scale * row, scale * column)
         n, m = row.shape
         self.spec = EnvSpec(

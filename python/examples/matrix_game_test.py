@@ -48,6 +48,25 @@ class MatrixGameTest(unittest.TestCase):
         with self.assertRaises(ValueError):  # a string for an array
             MatrixGame.from_settings(payoffs_row="[[1]]")
 
+    def test_reward_scale_keeps_rewards_finite(self):
+        for scale in (float("nan"), float("inf"), 1e308, -1e30):
+            with self.subTest(scale=scale):
+                with self.assertRaisesRegex(ValueError, "reward_scale"):
+                    MatrixGame.from_settings(reward_scale=scale)  # x 5
+        env = MatrixGame.from_settings(reward_scale=-2e29)
+        env.reset()
+        _, rewards, _, _ = env.step({"player_0": 0, "player_1": 0})
+        self.assertAlmostEqual(rewards["player_0"] / -1e30, 1.0)
+
+    def test_estimate_counts_the_payoffs(self):
+        small = MatrixGame.estimate_copy_bytes(
+            {"payoffs_row": np.zeros((2, 2)),
+             "payoffs_column": np.zeros((2, 2))})
+        big = MatrixGame.estimate_copy_bytes(
+            {"payoffs_row": np.zeros((1000, 1000)),
+             "payoffs_column": np.zeros((1000, 1000))})
+        self.assertEqual(big - small, 16 * 2 * (1000 * 1000 - 4))
+
     def test_random_play_earns_the_mean_payoff(self):
         # The figure the training test compares against: uniformly random
         # joint actions earn the mean of the matrix, 1 with the defaults.

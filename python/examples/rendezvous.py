@@ -33,12 +33,13 @@ class Rendezvous(Env):
 
     def __init__(self, settings):
         super().__init__(settings)
-        if settings["episode_length"] < 1:
-            raise ValueError("episode_length must be >= 1, got %d" %
-                             settings["episode_length"])
+        if not 1 <= settings["episode_length"] <= (1 << 31) - 1:
+            raise ValueError("episode_length must be in [1, 2^31 - 1], got "
+                             "%d" % settings["episode_length"])
         if not 1 <= settings["dims"] <= 16:
             raise ValueError("dims must be in [1, 16], got %d" %
                              settings["dims"])
+        # Written so that NaN fails too.
         if not settings["max_speed"] > 0 or not settings["meet_radius"] >= 0:
             raise ValueError("max_speed must be > 0 and meet_radius >= 0")
         self.dims = settings["dims"]

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import zmq
+import zmq.auth
 
 import env_protocol_pb2 as pb
 
@@ -63,10 +64,18 @@ class Client:
 
     timeout: seconds a call waits for its answer. After a timeout the socket
     is replaced, so a late answer can never be mistaken for the next one.
+
+    CURVE (for a server started with --curve_secret_key_file):
+    curve_server_key_file is the server's public key (its NAME.key file);
+    curve_client_key_file this client's key pair (a NAME.key_secret file,
+    whose public key the server may list in --curve_authorized_keys); when
+    absent the client uses a fresh key pair of its own. A server that does
+    not accept the key never answers: calls raise RequestTimeout.
     """
 
     def __init__(self, endpoint=None, timeout=30.0,
-                 client_name="marl-env-python", handshake=True):
+                 client_name="marl-env-python", handshake=True,
+                 curve_server_key_file=None, curve_client_key_file=None):
         self.endpoint = endpoint or DEFAULT_ENDPOINT
         self.timeout = float(timeout)
         self.client_name = client_name
@@ -74,14 +83,25 @@ class Client:
         self._socket = None
         self._next_id = 1
         self._environments = None
+        self._curve = _curve_keys(curve_server_key_file,
+                                  curve_client_key_file)
         self._connect()
-        self.server_info = self.handshake() if handshake else None
+        try:
+            self.server_info = self.handshake() if handshake else None
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self):
         if self._socket is not None:
             self._socket.close(linger=0)
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if self._curve is not None:
+            server_key, public_key, secret_key = self._curve
+            self._socket.curve_serverkey = server_key
+            self._socket.curve_publickey = public_key
+            self._socket.curve_secretkey = secret_key
         self._socket.connect(self.endpoint)
 
     def close(self):
@@ -208,6 +228,29 @@ class Client:
         request = pb.Request()
         request.close.handle = handle
         self.call(request, timeout)
+
+
+def _curve_keys(server_key_file, client_key_file):
+    """(server public, client public, client secret) for a CURVE socket, or
+    None without a server key. The key pair is made once per Client, so
+    the client stays the same client (for the server's quotas) when its
+    socket is replaced."""
+    if server_key_file is None:
+        if client_key_file is not None:
+            raise ValueError("curve_client_key_file needs "
+                             "curve_server_key_file (the server's .key)")
+        return None
+    if not zmq.has("curve"):
+        raise RuntimeError("this libzmq has no CURVE support")
+    server_key, _ = zmq.auth.load_certificate(server_key_file)
+    if client_key_file is None:
+        public_key, secret_key = zmq.curve_keypair()
+    else:
+        public_key, secret_key = zmq.auth.load_certificate(client_key_file)
+        if not secret_key:
+            raise ValueError("%s holds no secret key (give the client's "
+                             ".key_secret file)" % client_key_file)
+    return server_key, public_key, secret_key
 
 
 def _coerce(name, value, declared):
@@ -379,10 +422,13 @@ def _placeholder(space):
     return np.clip(0.5 * (low + high), space.low, space.high)
 
 
-def _open(endpoint, timeout, client):
+def _open(endpoint, timeout, client, curve_server_key_file=None,
+          curve_client_key_file=None):
     if client is not None:
         return client, False
-    return Client(endpoint, timeout), True
+    return Client(endpoint, timeout,
+                  curve_server_key_file=curve_server_key_file,
+                  curve_client_key_file=curve_client_key_file), True
 
 
 # ------------------------------------------------------------ ParallelEnv --
@@ -397,8 +443,10 @@ class ParallelEnv:
     """
 
     def __init__(self, name, endpoint=None, seed=0, timeout=30.0,
-                 settings=None, client=None):
-        client, owns = _open(endpoint, timeout, client)
+                 settings=None, client=None, curve_server_key_file=None,
+                 curve_client_key_file=None):
+        client, owns = _open(endpoint, timeout, client, curve_server_key_file,
+                             curve_client_key_file)
         try:
             self._handle = _Handle(client, owns, name, settings, 1, seed,
                                    auto_reset=False)
@@ -518,8 +566,10 @@ class BatchEnv:
     """
 
     def __init__(self, name, num_envs, endpoint=None, seed=0, timeout=30.0,
-                 settings=None, client=None):
-        client, owns = _open(endpoint, timeout, client)
+                 settings=None, client=None, curve_server_key_file=None,
+                 curve_client_key_file=None):
+        client, owns = _open(endpoint, timeout, client, curve_server_key_file,
+                             curve_client_key_file)
         try:
             self._handle = _Handle(client, owns, name, settings, num_envs,
                                    seed, auto_reset=True)
@@ -610,21 +660,25 @@ class BatchEnv:
 
 
 def make(name, endpoint=None, seed=0, timeout=30.0, settings=None,
-         client=None, **setting_kwargs):
+         client=None, curve_server_key_file=None, curve_client_key_file=None,
+         **setting_kwargs):
     """One copy of `name` on the server at `endpoint`, as a ParallelEnv.
 
     Settings come as keyword arguments (or a `settings` dict, for names
     that clash with make's own arguments). `seed` seeds the handle; reset(
-    seed=...) restarts the stream.
+    seed=...) restarts the stream. curve_*_key_file: as for Client.
     """
     merged = dict(settings or {})
     merged.update(setting_kwargs)
-    return ParallelEnv(name, endpoint, seed, timeout, merged, client)
+    return ParallelEnv(name, endpoint, seed, timeout, merged, client,
+                       curve_server_key_file, curve_client_key_file)
 
 
 def make_batch(name, num_envs=1, endpoint=None, seed=0, timeout=30.0,
-               settings=None, client=None, **setting_kwargs):
+               settings=None, client=None, curve_server_key_file=None,
+               curve_client_key_file=None, **setting_kwargs):
     """num_envs copies of `name` as a BatchEnv (same-step auto-reset)."""
     merged = dict(settings or {})
     merged.update(setting_kwargs)
-    return BatchEnv(name, num_envs, endpoint, seed, timeout, merged, client)
+    return BatchEnv(name, num_envs, endpoint, seed, timeout, merged, client,
+                    curve_server_key_file, curve_client_key_file)

@@ -38,37 +38,71 @@ def space_from_proto(message):
     raise ValueError("space has no kind")
 
 
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+#: Most dimensions an array setting may have (numpy's own limit).
+MAX_ARRAY_DIMS = 32
+
+
 def value_to_proto(value, out):
-    """A setting value (bool, int, float, str, array-like) into a Value."""
+    """A setting value (bool, int, float, str, array-like) into a Value;
+    ValueError for an int outside int64 or an array that is not numbers."""
     if isinstance(value, (bool, np.bool_)):
         out.bool_value = bool(value)
     elif isinstance(value, (int, np.integer)):
-        out.int_value = int(value)
+        value = int(value)
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError("int setting value %d is outside int64" % value)
+        out.int_value = value
     elif isinstance(value, (float, np.floating)):
         out.double_value = float(value)
     elif isinstance(value, str):
         out.string_value = value
     else:
-        array = np.asarray(value, dtype=np.float64)
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise ValueError("array setting value is not an array of "
+                             "numbers: %s" % error) from None
         out.array_value.shape.extend(array.shape)
         out.array_value.values.extend(array.reshape(-1).tolist())
 
 
+def array_element_count(shape, what="array"):
+    """The number of elements of `shape` (0 for an empty shape), exactly:
+    Python ints, so a product past 2^63 is seen, never wrapped (numpy's
+    int64 prod wraps). ValueError for a negative or too many dims."""
+    if len(shape) > MAX_ARRAY_DIMS:
+        raise ValueError("%s has %d dimensions; at most %d" %
+                         (what, len(shape), MAX_ARRAY_DIMS))
+    if not shape:
+        return 0
+    count = 1
+    for dim in shape:
+        dim = int(dim)
+        if dim < 0:
+            raise ValueError("%s: negative dimension %d" % (what, dim))
+        count *= dim  # at most 32 x 64 bits: cheap
+    return count
+
+
 def value_from_proto(message):
-    """A Value as a Python value; ValueError when malformed."""
+    """A Value as a Python value; ValueError when malformed (an array whose
+    shape does not multiply out to exactly its number of values)."""
     kind = message.WhichOneof("kind")
     if kind is None:
         raise ValueError("setting value has no kind")
     if kind != "array_value":
         return getattr(message, kind)
     shape = list(message.array_value.shape)
-    if any(d < 0 for d in shape):
-        raise ValueError("negative array dim")
-    size = int(np.prod(shape, dtype=np.int64)) if shape else 0
     values = message.array_value.values
+    size = array_element_count(shape, "array")
     if size != len(values):
-        raise ValueError("array of shape with %d elements holds %d values" %
-                         (size, len(values)))
+        raise ValueError("array of shape %s has %d elements%s but holds %d "
+                         "values" % (shape, size,
+                                     " (more than 2^63 - 1)"
+                                     if size > _INT64_MAX else "",
+                                     len(values)))
     if not shape:
         return np.zeros(0)  # the empty array (C++ DoubleArray{})
     return np.array(values, dtype=np.float64).reshape(shape)

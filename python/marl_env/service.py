@@ -3,10 +3,25 @@
 Same operations, semantics and error statuses as the C++ EnvService
 (server/env_server.cc): every request gets a response; a bad one gets an
 error status, no payload, and leaves the server as it was.
+
+Limits (docs/PROTOCOL.md, "Limits"): a make is charged an estimate of the
+memory its handle holds, checked against the per-handle, per-client and
+per-server budgets BEFORE anything is built, and counted until the handle
+is closed or expires; handles are counted per client as well as in all.
+A client is whatever the transport says (the CURVE public key, else the
+connection). Running out of memory anywhere answers RESOURCE_EXHAUSTED.
+
+Thread safety: the handle table and the budgets are guarded by a lock, so
+the server's front thread and its workers may call handle() at once, as
+long as the requests of one handle are handled one at a time, in order
+(plan() names the handle a request works on; server.py keeps that order).
 """
 
+import threading
 import time
+import warnings
 
+import numpy as np
 from google.protobuf import message as protobuf_message
 
 import env_protocol_pb2 as pb
@@ -14,7 +29,8 @@ import env_protocol_pb2 as pb
 from marl_env import convert
 from marl_env import env as env_lib
 from marl_env.batch import EnvBatch
-from marl_env.status import Code, StatusError, invalid_argument, not_found
+from marl_env.status import (MAX_ABS_REWARD, Code, StatusError, internal,
+                             invalid_argument, not_found, resource_exhausted)
 
 PROTOCOL_VERSION = 1
 
@@ -22,23 +38,122 @@ CAPABILITIES = ("batched_step", "auto_reset_same_step", "public_observation",
                 "global_state", "action_masks", "sequential_turns",
                 "reset_seeds", "copy_subsets")
 
+_INT32_MAX = (1 << 31) - 1
+_INT64_MAX = (1 << 63) - 1
+
+#: Per-copy overhead of the default estimate: the Env object, its spec and
+#: its state (C++ DefaultCopyBytesEstimate).
+COPY_OVERHEAD_BYTES = 16 << 10
+
 
 class ServiceOptions:
+    """The service's limits; each is a server flag of the same name (0 = no
+    limit, as the handshake reports it)."""
+
     def __init__(self, server_name="marl-env-server-python",
                  idle_handle_timeout_seconds=600,
-                 max_copies_per_handle=1 << 16, max_handles=1 << 12):
+                 max_copies_per_handle=1 << 16, max_handles=1 << 12,
+                 max_handles_per_client=1 << 10,
+                 max_message_bytes=64 << 20, max_handle_bytes=1 << 30,
+                 max_client_bytes=2 << 30, max_server_bytes=4 << 30,
+                 curve=False, inline_max_seconds=1e-3):
         self.server_name = server_name
         # A handle unused this long is closed; 0 = never.
         self.idle_handle_timeout_seconds = idle_handle_timeout_seconds
         self.max_copies_per_handle = max_copies_per_handle
         self.max_handles = max_handles
+        self.max_handles_per_client = max_handles_per_client
+        # Enforced by the socket (server.py); reported in the handshake.
+        self.max_message_bytes = max_message_bytes
+        self.max_handle_bytes = max_handle_bytes
+        self.max_client_bytes = max_client_bytes
+        self.max_server_bytes = max_server_bytes
+        # Clients authenticate with CURVE (the handshake says "curve").
+        self.curve = curve
+        # A reset/step predicted to take longer than this runs on a worker
+        # thread (server.py), so it cannot hold up other clients.
+        self.inline_max_seconds = inline_max_seconds
+
+
+def default_copy_bytes(settings):
+    """The per-copy estimate for environments that give none: a fixed
+    overhead plus the size of every setting value (an environment keeps
+    copies of its arrays). The same sum as C++ DefaultCopyBytesEstimate."""
+    total = COPY_OVERHEAD_BYTES
+    for name, value in settings.items():
+        size = len(name.encode("utf-8")) + 64
+        if isinstance(value, str):
+            size += len(value.encode("utf-8"))
+        elif isinstance(value, np.ndarray):
+            size += 8 * int(value.size) + 8 * value.ndim
+        total += size
+    return total
+
+
+def copy_bytes_estimate(env_class, settings):
+    """The class's estimate_copy_bytes(settings) if it has one, else the
+    default. ValueError from the hook means settings out of range."""
+    hook = getattr(env_class, "estimate_copy_bytes", None)
+    estimate = hook(settings) if callable(hook) else None
+    if estimate is None:
+        return default_copy_bytes(settings)
+    if isinstance(estimate, (bool, np.bool_)) or not isinstance(
+            estimate, (int, np.integer)) or estimate < 0:
+        raise internal("environment '%s': estimate_copy_bytes() must return "
+                       "an int >= 0, got %r" % (env_class.name, estimate))
+    return int(estimate)
+
+
+def buffer_bytes_per_copy(spec, auto_reset):
+    """Bytes one copy adds to a reset/step reply: its row of every TimeStep
+    array (float32 observations, rewards, infos; bool flags and masks;
+    int32 step counts, copy indices and turns), and of the final_* arrays
+    when copies auto-reset."""
+    finals = 2 if auto_reset else 1
+    total = 4 + 1 + 1 + 4  # copies, terminated, truncated, episode_step
+    for observation, action in zip(spec.observation_spaces,
+                                   spec.action_spaces):
+        total += 4 * int(observation.flat_size) * finals + 4
+        if spec.has_action_masks and hasattr(action, "n"):
+            total += int(action.n)
+    if spec.has_public_observation:
+        total += 4 * int(spec.public_observation_space.flat_size) * finals
+    if spec.has_state:
+        total += 4 * int(spec.state_space.flat_size) * finals
+    if spec.sequential:
+        total += 4
+    total += 4 * len(spec.info_keys)
+    return total
 
 
 class _Handle:
-    def __init__(self, batch, spec):
+    def __init__(self, batch, spec, owner, estimated_bytes, now):
         self.batch = batch
         self.spec = spec
-        self.last_used = time.monotonic()
+        self.owner = owner
+        self.estimated_bytes = estimated_bytes
+        self.last_used = now
+        # Measured seconds per copy of a reset / step (None: not yet run),
+        # to predict whether the next one is cheap enough to run inline.
+        self.seconds_per_row = {"reset": None, "step": None}
+
+    def record(self, operation, seconds, rows):
+        per_row = seconds / max(rows, 1)
+        previous = self.seconds_per_row[operation]
+        # Up at once, down slowly: one slow call marks the handle slow.
+        if previous is None or per_row > previous:
+            self.seconds_per_row[operation] = per_row
+        else:
+            self.seconds_per_row[operation] = 0.75 * previous + 0.25 * per_row
+
+
+class _Budget:
+    """Handles and estimated bytes held (or being made) by one client or by
+    everyone."""
+
+    def __init__(self):
+        self.handles = 0
+        self.bytes = 0
 
 
 class EnvService:
@@ -47,53 +162,140 @@ class EnvService:
     def __init__(self, options=None, clock=time.monotonic):
         self.options = options or ServiceOptions()
         self._clock = clock
+        self._lock = threading.Lock()
         self._handles = {}
         self._next_handle = 1
+        self._next_make = 1
+        self._server = _Budget()
+        self._clients = {}  # client id -> _Budget
 
     @property
     def num_handles(self):
         return len(self._handles)
 
-    def handle_bytes(self, data):
+    def client_usage(self, client):
+        """(handles, estimated bytes) charged to `client`."""
+        with self._lock:
+            budget = self._clients.get(client)
+            return (budget.handles, budget.bytes) if budget else (0, 0)
+
+    @property
+    def server_bytes(self):
+        return self._server.bytes
+
+    # ----------------------------------------------------------- bytes --
+
+    def handle_bytes(self, data, client=b""):
         """Parses a serialized Request; returns the serialized Response."""
+        request, error = self.parse(data)
+        if request is None:
+            return error
+        return self.serialize(self.handle(request, client))
+
+    @staticmethod
+    def parse(data):
+        """(Request, None), or (None, serialized error Response) when the
+        bytes are not a whole Request."""
         request = pb.Request()
         try:
-            request.ParseFromString(bytes(data))
-        except (protobuf_message.DecodeError, ValueError, RuntimeError):
-            response = pb.Response()
-            response.status.code = pb.INVALID_ARGUMENT
-            response.status.message = (
-                "request of %d bytes is not a marl.env.v1.Request" % len(data))
-            return response.SerializeToString()
-        return self.handle(request).SerializeToString()
+            data = bytes(data)
+            # protobuf's C parser stops at a stray end-group tag with only a
+            # warning (counting the tag consumed when it is the last byte):
+            # only a parse that consumed every byte, with no such warning,
+            # is the message. (Recording swaps the process's warning filters
+            # briefly; parses run on one thread.)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                consumed = request.MergeFromString(data)
+            if consumed != len(data) or any(
+                    "end-group" in str(w.message) for w in caught):
+                raise ValueError("parsed %d of %d bytes" %
+                                 (consumed, len(data)))
+        except MemoryError:
+            return None, error_reply(pb.RESOURCE_EXHAUSTED,
+                                      "out of memory parsing a request of %d "
+                                      "bytes" % len(data))
+        except (protobuf_message.DecodeError, ValueError, RuntimeError,
+                TypeError):
+            return None, error_reply(
+                pb.INVALID_ARGUMENT,
+                "request of %d bytes is not a marl.env.v1.Request" %
+                len(data))
+        return request, None
 
-    def handle(self, request):
-        """Handles a parsed Request; returns a Response."""
+    @staticmethod
+    def serialize(response):
+        try:
+            return response.SerializeToString()
+        except MemoryError:
+            return error_reply(pb.RESOURCE_EXHAUSTED,
+                                "out of memory serializing the reply",
+                                response.request_id)
+
+    # -------------------------------------------------------- planning --
+
+    def plan(self, request):
+        """(key, cheap) for the server's scheduler: `key` names what the
+        request works on (a handle, a new make, or None for requests that
+        touch no handle); requests with the same key are handled in
+        arrival order. `cheap`: fast enough for the front thread (every
+        make is not; a reset/step only once its handle was measured fast
+        for that many copies)."""
+        operation = request.WhichOneof("payload")
+        if operation == "make":
+            with self._lock:
+                key = ("make", self._next_make)
+                self._next_make += 1
+            return key, False
+        if operation in ("reset", "step"):
+            body = getattr(request, operation)
+            state = self._handles.get(body.handle)
+            if state is None:
+                return body.handle, True  # NOT_FOUND at once
+            per_row = state.seconds_per_row[operation]
+            rows = len(body.copies) or state.batch.num_copies
+            return body.handle, (
+                per_row is not None and
+                per_row * rows <= self.options.inline_max_seconds)
+        if operation == "close":
+            return request.close.handle, True
+        return None, True
+
+    # --------------------------------------------------------- handling --
+
+    def handle(self, request, client=b""):
+        """Handles a parsed Request from `client`; returns a Response."""
         response = pb.Response()
         response.request_id = request.request_id
         try:
-            self._dispatch(request, response)
+            self._dispatch(request, response, client)
         except StatusError as error:
-            response.ClearField("payload")
-            response.status.code = int(error.code)
-            response.status.message = error.message
+            code, message = error.code, error.message
+            if code == Code.INTERNAL and isinstance(error.__context__,
+                                                    MemoryError):
+                code = Code.RESOURCE_EXHAUSTED  # from the environment's code
+            _fail(response, code, message)
+        except MemoryError as error:
+            _fail(response, Code.RESOURCE_EXHAUSTED,
+                  "out of memory handling %s%s" %
+                  (request.WhichOneof("payload"),
+                   ": %s" % error if str(error) else ""))
         except Exception as error:  # pylint: disable=broad-except
             # A bug here must not take the server down.
-            response.ClearField("payload")
-            response.status.code = pb.INTERNAL
-            response.status.message = "%s: %s" % (type(error).__name__, error)
+            _fail(response, Code.INTERNAL,
+                  "%s: %s" % (type(error).__name__, error))
         else:
             response.status.code = pb.OK
         return response
 
-    def _dispatch(self, request, response):
+    def _dispatch(self, request, response, client):
         operation = request.WhichOneof("payload")
         if operation == "handshake":
             self._handshake(request.handshake, response.handshake)
         elif operation == "list_environments":
             self._list(response.list_environments)
         elif operation == "make":
-            self._make(request.make, response.make)
+            self._make(request.make, response.make, client)
         elif operation == "reset":
             self._reset(request.reset, response.reset.timestep)
         elif operation == "step":
@@ -108,12 +310,21 @@ class EnvService:
                 "list_environments, make, reset, step, close)")
 
     def _handshake(self, request, response):
+        options = self.options
         response.protocol_version = PROTOCOL_VERSION
-        response.server_name = self.options.server_name
+        response.server_name = options.server_name
         response.capabilities.extend(CAPABILITIES)
-        response.max_copies_per_handle = self.options.max_copies_per_handle
+        if options.curve:
+            response.capabilities.append("curve")
+        response.max_copies_per_handle = options.max_copies_per_handle
         response.idle_handle_timeout_seconds = (
-            self.options.idle_handle_timeout_seconds)
+            options.idle_handle_timeout_seconds)
+        response.max_message_bytes = options.max_message_bytes
+        response.max_handles = options.max_handles
+        response.max_handles_per_client = options.max_handles_per_client
+        response.max_handle_bytes = options.max_handle_bytes
+        response.max_client_bytes = options.max_client_bytes
+        response.max_server_bytes = options.max_server_bytes
         if request.protocol_version != PROTOCOL_VERSION:
             raise StatusError(
                 Code.FAILED_PRECONDITION,
@@ -131,39 +342,145 @@ class EnvService:
                 declared.description = setting.description
                 convert.value_to_proto(setting.default, declared.default_value)
 
-    def _make(self, request, response):
+    def _make(self, request, response, client):
         num_copies = request.num_copies or 1
         limit = self.options.max_copies_per_handle
         if num_copies < 0 or num_copies > limit:
             raise invalid_argument("num_copies must be in [1, %d], got %d" %
                                    (limit, num_copies))
-        if len(self._handles) >= self.options.max_handles:
-            raise StatusError(Code.RESOURCE_EXHAUSTED,
-                              "server holds %d handles; close some first" %
-                              len(self._handles))
         if request.auto_reset not in (pb.SAME_STEP, pb.NONE):
             raise invalid_argument("unknown auto_reset mode")
         try:
             given = convert.settings_from_proto(request.settings)
         except ValueError as error:
             raise invalid_argument(str(error)) from None
-        batch = EnvBatch.create(request.name, given, num_copies, request.seed,
-                                request.auto_reset == pb.SAME_STEP)
-        spec = pb.EnvSpec()
-        spec.name = request.name
-        for name in sorted(batch.settings):
-            setting = spec.settings.add()
-            setting.name = name
-            convert.value_to_proto(batch.settings[name], setting.value)
-        spec.num_copies = num_copies
-        convert.spec_to_proto(batch.spec, spec)
-        spec.auto_reset = request.auto_reset
-        handle = self._next_handle
-        self._next_handle += 1
-        self._handles[handle] = _Handle(batch, spec)
-        self._handles[handle].last_used = self._clock()
+        try:
+            env_class = env_lib.find(request.name)
+        except KeyError as error:
+            raise StatusError(Code.NOT_FOUND, error.args[0]) from None
+        try:
+            settings = env_lib.resolve_settings(env_class.settings, given)
+            per_copy = copy_bytes_estimate(env_class, settings)
+        except (ValueError, OverflowError) as error:
+            raise invalid_argument(str(error)) from None
+        # Charged before anything is built; released if the make fails.
+        estimate = per_copy * num_copies
+        self._charge(client, 1, estimate, request.name,
+                     "%d copies x %d bytes" % (num_copies, per_copy))
+        try:
+            handle, spec = self._build(request, settings, num_copies, client,
+                                       estimate)
+        except BaseException:
+            self._release(client, 1, estimate)
+            raise
         response.handle = handle
         response.spec.CopyFrom(spec)
+        response.estimated_bytes = self._handles[handle].estimated_bytes
+
+    def _build(self, request, settings, num_copies, client, estimate):
+        auto_reset = request.auto_reset == pb.SAME_STEP
+        try:
+            batch = EnvBatch.create(request.name, settings, num_copies,
+                                    request.seed, auto_reset)
+        except StatusError as error:
+            if error.code == Code.INTERNAL and isinstance(
+                    error.__context__, OverflowError):
+                # Arithmetic on a setting the environment cannot use.
+                raise invalid_argument(error.message) from None
+            raise
+        # The reply buffers, now that the spec is known.
+        buffers = buffer_bytes_per_copy(batch.spec, auto_reset) * num_copies
+        self._charge(client, 0, buffers, request.name,
+                     "%d copies' reply buffers" % num_copies,
+                     held=estimate)
+        try:
+            spec = pb.EnvSpec()
+            spec.name = request.name
+            for name in sorted(batch.settings):
+                setting = spec.settings.add()
+                setting.name = name
+                convert.value_to_proto(batch.settings[name], setting.value)
+            spec.num_copies = num_copies
+            try:
+                convert.spec_to_proto(batch.spec, spec)
+            except (ValueError, OverflowError) as error:
+                raise invalid_argument(
+                    "environment '%s' with these settings has a spec the "
+                    "protocol cannot carry: %s" % (request.name, error)) \
+                    from None
+            spec.auto_reset = request.auto_reset
+            with self._lock:
+                handle = self._next_handle
+                self._next_handle += 1
+                self._handles[handle] = _Handle(batch, spec, client,
+                                                estimate + buffers,
+                                                self._clock())
+        except BaseException:
+            self._release(client, 0, buffers)
+            raise
+        return handle, spec
+
+    def _charge(self, client, handles, nbytes, name, detail, held=0):
+        """Counts `handles` more handles and `nbytes` more estimated bytes
+        against `client` and the server, or raises RESOURCE_EXHAUSTED naming
+        the limit, its flag and the amount. `held`: bytes this make already
+        holds (for the per-handle limit)."""
+        options = self.options
+        with self._lock:
+            budget = self._clients.get(client) or _Budget()
+            if handles:
+                if options.max_handles and \
+                        self._server.handles + handles > options.max_handles:
+                    raise resource_exhausted(
+                        "server holds %d handles, its limit (--max_handles=%d)"
+                        "; close some first" %
+                        (self._server.handles, options.max_handles))
+                if options.max_handles_per_client and \
+                        budget.handles + handles > \
+                        options.max_handles_per_client:
+                    raise resource_exhausted(
+                        "this client holds %d handles, its limit "
+                        "(--max_handles_per_client=%d); close some first" %
+                        (budget.handles, options.max_handles_per_client))
+            total = held + nbytes
+            if options.max_handle_bytes and total > options.max_handle_bytes:
+                raise resource_exhausted(
+                    "make of '%s' needs an estimated %d bytes (%s), over the "
+                    "per-handle limit of %d bytes (--max_handle_bytes)" %
+                    (name, total, detail, options.max_handle_bytes))
+            if options.max_client_bytes and \
+                    budget.bytes + nbytes > options.max_client_bytes:
+                raise resource_exhausted(
+                    "make of '%s' needs an estimated %d bytes (%s); this "
+                    "client already holds %d of its limit of %d bytes "
+                    "(--max_client_bytes); close some handles first" %
+                    (name, nbytes, detail, budget.bytes,
+                     options.max_client_bytes))
+            if options.max_server_bytes and \
+                    self._server.bytes + nbytes > options.max_server_bytes:
+                raise resource_exhausted(
+                    "make of '%s' needs an estimated %d bytes (%s); the "
+                    "server already holds %d of its limit of %d bytes "
+                    "(--max_server_bytes)" %
+                    (name, nbytes, detail, self._server.bytes,
+                     options.max_server_bytes))
+            self._clients[client] = budget
+            for held_by in (budget, self._server):
+                held_by.handles += handles
+                held_by.bytes += nbytes
+
+    def _release(self, client, handles, nbytes):
+        with self._lock:
+            self._release_locked(client, handles, nbytes)
+
+    def _release_locked(self, client, handles, nbytes):
+        budget = self._clients.get(client)
+        for held_by in (budget, self._server):
+            if held_by is not None:
+                held_by.handles -= handles
+                held_by.bytes -= nbytes
+        if budget is not None and budget.handles <= 0 and budget.bytes <= 0:
+            del self._clients[client]
 
     def _find(self, handle):
         found = self._handles.get(handle)
@@ -175,33 +492,80 @@ class EnvService:
         return found
 
     def _reset(self, request, timestep):
-        batch = self._find(request.handle).batch
+        state = self._find(request.handle)
+        batch = state.batch
         copies = batch.resolve_copies(request.copies)
+        start = time.perf_counter()
         rows = batch.reset(copies, list(request.seeds))
+        _check_rewards(batch, rows)
+        state.record("reset", time.perf_counter() - start, len(copies))
         convert.rows_to_proto(rows, timestep)
 
     def _step(self, request, timestep):
-        batch = self._find(request.handle).batch
+        state = self._find(request.handle)
+        batch = state.batch
         copies = batch.resolve_copies(request.copies)
         discrete = [a.discrete for a in request.actions]
         continuous = [a.continuous for a in request.actions]
         packed = batch.check_step(copies, discrete, continuous)
+        start = time.perf_counter()
         rows = batch.step(copies, packed)
+        _check_rewards(batch, rows)
+        state.record("step", time.perf_counter() - start, len(copies))
         convert.rows_to_proto(rows, timestep)
 
     def _close(self, request):
-        if self._handles.pop(request.handle, None) is None:
+        with self._lock:
+            state = self._handles.pop(request.handle, None)
+            if state is not None:
+                self._release_locked(state.owner, 1, state.estimated_bytes)
+        if state is None:
             raise not_found("handle %d is unknown, closed or expired" %
                             request.handle)
 
-    def expire_idle_handles(self, now=None):
-        """Closes handles idle longer than the timeout; returns how many."""
+    def expire_idle_handles(self, now=None, busy=()):
+        """Closes handles idle longer than the timeout (except those in
+        `busy`, which have work queued); returns how many."""
         timeout = self.options.idle_handle_timeout_seconds
         if timeout <= 0:
             return 0
         now = self._clock() if now is None else now
-        idle = [h for h, state in self._handles.items()
-                if now - state.last_used > timeout]
-        for handle in idle:
-            del self._handles[handle]
+        with self._lock:
+            idle = [h for h, state in self._handles.items()
+                    if now - state.last_used > timeout and h not in busy]
+            for handle in idle:
+                state = self._handles.pop(handle)
+                self._release_locked(state.owner, 1, state.estimated_bytes)
         return len(idle)
+
+
+def _check_rewards(batch, rows):
+    """Refuses rewards that are not finite or exceed MAX_ABS_REWARD: an
+    environment's bug (or settings it failed to validate), never sent."""
+    for agent, rewards in enumerate(rows.reward):
+        rewards = np.asarray(rewards)
+        bad = ~(np.abs(rewards) <= MAX_ABS_REWARD)  # NaN fails <=
+        if bad.any():
+            row = int(np.flatnonzero(bad.reshape(-1))[0])
+            raise internal(
+                "environment '%s' copy %d gave agent '%s' reward %r: rewards "
+                "must be finite with magnitude <= %g" %
+                (batch.env_class.name, int(rows.copies[row]),
+                 batch.spec.agent_ids[agent],
+                 float(rewards.reshape(-1)[row]), MAX_ABS_REWARD))
+
+
+def _fail(response, code, message):
+    # An error carries no payload: drop whatever was half-built.
+    response.ClearField("payload")
+    response.status.code = int(code)
+    response.status.message = message
+
+
+def error_reply(code, message, request_id=0):
+    """A serialized error Response."""
+    response = pb.Response()
+    response.request_id = request_id
+    response.status.code = code
+    response.status.message = message
+    return response.SerializeToString()

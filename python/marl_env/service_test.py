@@ -11,10 +11,53 @@ import env_protocol_pb2 as pb
 
 import examples.matrix_game  # noqa: F401  (registers py_matrix_game)
 import examples.rendezvous  # noqa: F401  (registers py_rendezvous)
+from marl_env import Box, Discrete, Env, EnvSpec, Setting, register
 from marl_env import convert
 from marl_env import testing  # noqa: F401  (registers test_turns)
 from marl_env.batch import seed_for_copy
-from marl_env.service import EnvService, ServiceOptions
+from marl_env.service import (EnvService, ServiceOptions,
+                              buffer_bytes_per_copy, default_copy_bytes)
+
+
+@register("test_budget", "settings drive its size, spec, rewards and "
+          "failures (tests only)")
+class BudgetGame(Env):
+    """One agent; `estimate` (> 0) is its per-copy estimate, `obs` its
+    observation size, `limit` its episode limit; `reward` is every step's
+    reward; `fail` raises MemoryError in "init", "step" or "estimate"."""
+
+    settings = [Setting("estimate", 0, "per-copy bytes (0 = default)"),
+                Setting("obs", 1, "observation size"),
+                Setting("limit", 0, "episode limit"),
+                Setting("reward", 0.0, "the reward of every step"),
+                Setting("fail", "", "where to raise MemoryError")]
+    built = 0  # copies constructed, to show a refused make built none
+
+    @classmethod
+    def estimate_copy_bytes(cls, settings):
+        if settings["fail"] == "estimate":
+            raise MemoryError()
+        if settings["estimate"] < 0:
+            raise ValueError("estimate must be >= 0")
+        return settings["estimate"] or None  # None: the default
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        if settings["fail"] == "init":
+            raise MemoryError()
+        type(self).built += 1
+        self.spec = EnvSpec(["a"], Box(0, 1, (settings["obs"],)),
+                            Discrete(2), episode_limit=settings["limit"])
+
+    def reset(self, seed=None):
+        super().reset(seed)
+        return {"a": np.zeros(self.config["obs"])}
+
+    def step(self, actions):
+        if self.config["fail"] == "step":
+            raise MemoryError()
+        return ({"a": np.zeros(self.config["obs"])}, self.config["reward"],
+                False, None)
 
 
 class Service:
@@ -26,16 +69,25 @@ class Service:
                                   clock=lambda: self.now)
         self.next_id = 1
 
-    def call(self, request):
+    def call(self, request, client=b""):
         request.request_id = self.next_id
         self.next_id += 1
         response = pb.Response()
         response.ParseFromString(
-            self.service.handle_bytes(request.SerializeToString()))
+            self.service.handle_bytes(request.SerializeToString(), client))
         assert response.request_id == request.request_id
         return response
 
-    def make(self, name, num_copies=1, seed=0, auto_reset=True, **settings):
+    def raw(self, data):
+        return pb.Response.FromString(self.service.handle_bytes(data))
+
+    def handshake(self):
+        request = pb.Request()
+        request.handshake.protocol_version = 1
+        return self.call(request)
+
+    def make(self, name, num_copies=1, seed=0, auto_reset=True, client=b"",
+             **settings):
         request = pb.Request()
         request.make.name = name
         request.make.num_copies = num_copies
@@ -45,7 +97,7 @@ class Service:
             setting = request.make.settings.add()
             setting.name = key
             convert.value_to_proto(value, setting.value)
-        return self.call(request)
+        return self.call(request, client)
 
     def reset(self, handle, copies=(), seeds=()):
         request = pb.Request()
@@ -418,6 +470,229 @@ class ServiceTest(unittest.TestCase):
         self.assertStatus(self.s.reset(handle), pb.OK)
         self.assertStatus(self.s.step(handle, discrete=[[0], [0]]), pb.OK)
         self.made("py_matrix_game")
+
+
+class HostileInputTest(unittest.TestCase):
+    """Sizes, budgets and values from the wire: each refused with a clear
+    status, and the service still answers a handshake afterwards."""
+
+    def setUp(self):
+        self.s = Service()
+        BudgetGame.built = 0
+
+    def assertStatus(self, response, code, *fragments):
+        self.assertEqual(response.status.code, code, response.status.message)
+        for fragment in fragments:
+            self.assertIn(fragment, response.status.message)
+        if code != pb.OK:
+            self.assertIsNone(response.WhichOneof("payload"))
+
+    def assertStillServing(self):
+        self.assertStatus(self.s.handshake(), pb.OK)
+
+    def array_make(self, shape, values):
+        request = pb.Request()
+        request.make.name = "py_matrix_game"
+        setting = request.make.settings.add()
+        setting.name = "payoffs_row"
+        setting.value.array_value.shape.extend(shape)
+        setting.value.array_value.values.extend(values)
+        return self.s.call(request)
+
+    def test_array_shapes_past_int64_are_refused(self):
+        # numpy's int64 product wraps: 2^32 * 2^32 = 0, (2^62+1) * 4 = 4.
+        self.assertStatus(self.array_make([1 << 32, 1 << 32], []),
+                          pb.INVALID_ARGUMENT, "payoffs_row",
+                          "18446744073709551616 elements", "holds 0")
+        self.assertStillServing()
+        self.assertStatus(self.array_make([(1 << 62) + 1, 4], [1, 2, 3, 4]),
+                          pb.INVALID_ARGUMENT, "more than 2^63 - 1",
+                          "holds 4")
+        self.assertStillServing()
+        self.assertStatus(self.array_make([1] * 33, [1]),
+                          pb.INVALID_ARGUMENT, "33 dimensions")
+        self.assertStatus(self.array_make([-2, -2], [1, 2, 3, 4]),
+                          pb.INVALID_ARGUMENT, "negative dimension -2")
+        self.assertStatus(self.array_make([], [1.0]), pb.INVALID_ARGUMENT,
+                          "holds 1")
+        self.assertEqual(self.s.service.num_handles, 0)
+        self.assertStillServing()
+
+    def test_bytes_that_do_not_parse_whole_are_invalid_argument(self):
+        whole = pb.Request(request_id=5)
+        whole.handshake.protocol_version = 1
+        data = whole.SerializeToString()
+        # 0x0c: an end-group tag with no group open; parsing stops there.
+        for garbage in (b"\x0c", b"\x0c" + data, data + b"\x0c",
+                        data + b"\x0c\x0a\x00", b"\x08\x05\x0c\xff\xff"):
+            with self.subTest(garbage=garbage):
+                response = self.s.raw(garbage)
+                self.assertEqual(response.status.code, pb.INVALID_ARGUMENT,
+                                 response.status.message)
+                self.assertIn("not a marl.env.v1.Request",
+                              response.status.message)
+                self.assertEqual(response.request_id, 0)
+        self.assertEqual(self.s.raw(data).status.code, pb.OK)
+        # A whole message of unknown fields parses: no known operation.
+        self.assertEqual(self.s.raw(b"\xf8\x06\x01").status.code,
+                         pb.UNIMPLEMENTED)
+
+    def test_settings_out_of_range_are_invalid_argument(self):
+        cases = [
+            (dict(reward_scale=math.nan), "reward_scale"),
+            (dict(reward_scale=math.inf), "reward_scale"),
+            (dict(reward_scale=1e308), "reward_scale"),
+            (dict(reward_scale=1e30), "<= 1e+30"),  # 5 x 1e30
+            (dict(payoffs_row=[[1e30, 0], [0, 1]],
+                  payoffs_column=[[2e30, 0], [0, 1]]), "reward_scale"),
+        ]
+        for settings, fragment in cases:
+            with self.subTest(settings=settings):
+                self.assertStatus(self.s.make("py_matrix_game", **settings),
+                                  pb.INVALID_ARGUMENT, fragment)
+        self.assertStatus(self.s.make("py_rendezvous",
+                                      episode_length=1 << 40),
+                          pb.INVALID_ARGUMENT, "episode_length")
+        self.assertStatus(self.s.make("test_budget", limit=1 << 40),
+                          pb.INVALID_ARGUMENT, "test_budget",
+                          "cannot carry")
+        self.assertEqual(self.s.service.num_handles, 0)
+        self.assertEqual(self.s.service.server_bytes, 0)
+        # At the limit is fine, and its rewards arrive.
+        handle = self.s.make("py_matrix_game", reward_scale=2e29).make.handle
+        self.s.reset(handle)
+        timestep = self.s.step(handle, discrete=[[0], [0]]).step.timestep
+        self.assertEqual(list(timestep.agents[0].reward),
+                         [np.float32(1e30)])
+        with self.assertRaisesRegex(ValueError, "outside int64"):
+            convert.value_to_proto(1 << 63, pb.Value())
+
+    def test_rewards_past_the_limit_are_not_sent(self):
+        for reward in (1e31, -1e31, math.inf, math.nan):
+            with self.subTest(reward=reward):
+                handle = self.s.make("test_budget",
+                                     reward=reward).make.handle
+                self.s.reset(handle)
+                self.assertStatus(self.s.step(handle, discrete=[[0]]),
+                                  pb.INTERNAL, "test_budget", "agent 'a'",
+                                  "finite with magnitude <= 1e+30")
+        handle = self.s.make("test_budget", reward=-1e30).make.handle
+        self.s.reset(handle)
+        self.assertStatus(self.s.step(handle, discrete=[[0]]), pb.OK)
+
+    def test_handshake_reports_the_limits(self):
+        handshake = self.s.handshake().handshake
+        self.assertEqual(
+            (handshake.max_message_bytes, handshake.max_handles,
+             handshake.max_handles_per_client, handshake.max_handle_bytes,
+             handshake.max_client_bytes, handshake.max_server_bytes,
+             handshake.max_copies_per_handle),
+            (64 << 20, 4096, 1024, 1 << 30, 2 << 30, 4 << 30, 65536))
+        self.assertNotIn("curve", handshake.capabilities)
+        handshake = Service(max_handle_bytes=123, curve=True).handshake()
+        self.assertEqual(handshake.handshake.max_handle_bytes, 123)
+        self.assertIn("curve", handshake.handshake.capabilities)
+
+    def test_estimate_is_charged_until_close_or_expiry(self):
+        one = self.s.make("py_rendezvous", dims=3).make
+        spec = examples.rendezvous.Rendezvous.from_settings(dims=3).spec
+        settings = {s.name: convert.value_from_proto(s.value)
+                    for s in one.spec.settings}
+        self.assertEqual(one.estimated_bytes,
+                         default_copy_bytes(settings) +
+                         buffer_bytes_per_copy(spec, True))
+        self.assertEqual(self.s.service.server_bytes, one.estimated_bytes)
+        three = self.s.make("py_rendezvous", num_copies=3, dims=3).make
+        self.assertEqual(three.estimated_bytes, 3 * one.estimated_bytes)
+        self.assertEqual(self.s.service.server_bytes,
+                         4 * one.estimated_bytes)
+        self.assertStatus(self.s.close(one.handle), pb.OK)
+        self.assertEqual(self.s.service.server_bytes,
+                         3 * one.estimated_bytes)
+        self.s.now = 1000
+        self.assertEqual(self.s.service.expire_idle_handles(), 1)
+        self.assertEqual(self.s.service.server_bytes, 0)
+        self.assertEqual(self.s.service.client_usage(b""), (0, 0))
+
+    def test_estimate_hook_is_checked_before_building(self):
+        # Room for 4 copies of 256 KiB and their small reply buffers.
+        s = Service(max_handle_bytes=(1 << 20) + 1000)
+        self.assertStatus(s.make("test_budget", num_copies=4,
+                                 estimate=1 << 18), pb.OK)
+        self.assertEqual(BudgetGame.built, 4)
+        response = s.make("test_budget", num_copies=5, estimate=1 << 18)
+        self.assertStatus(response, pb.RESOURCE_EXHAUSTED, "test_budget",
+                          "--max_handle_bytes", str((1 << 20) + 1000),
+                          "5 copies x %d bytes" % (1 << 18))
+        self.assertStatus(s.make("test_budget", estimate=-1),
+                          pb.INVALID_ARGUMENT, "estimate must be >= 0")
+        self.assertEqual(BudgetGame.built, 4)  # nothing more was built
+        self.assertEqual(s.service.num_handles, 1)
+        # A 1000x1000 payoff in each of 64 copies.
+        big = np.zeros((1000, 1000))
+        self.assertStatus(s.make("py_matrix_game", num_copies=64,
+                                 payoffs_row=big, payoffs_column=big),
+                          pb.RESOURCE_EXHAUSTED, "--max_handle_bytes")
+
+    def test_reply_buffers_are_charged_once_the_spec_is_known(self):
+        per_copy = default_copy_bytes(
+            {"estimate": 0, "obs": 100000, "limit": 0, "reward": 0.0,
+             "fail": ""})
+        s = Service(max_handle_bytes=per_copy + 100000)
+        self.assertStatus(s.make("test_budget", obs=100000),
+                          pb.RESOURCE_EXHAUSTED, "reply buffers",
+                          "--max_handle_bytes")
+        self.assertEqual((s.service.num_handles, s.service.server_bytes),
+                         (0, 0))
+        self.assertStatus(s.make("test_budget", obs=10000), pb.OK)
+
+    def test_client_and_server_budgets(self):
+        # Room for 3 (5) handles of 1 MiB and their small reply buffers.
+        s = Service(max_client_bytes=(3 << 20) + 1000,
+                    max_server_bytes=(5 << 20) + 1000)
+        for _ in range(3):
+            self.assertStatus(s.make("test_budget", client=b"greedy",
+                                     estimate=1 << 20), pb.OK)
+        handles, held = s.service.client_usage(b"greedy")
+        self.assertEqual(handles, 3)
+        self.assertStatus(s.make("test_budget", client=b"greedy",
+                                 estimate=1 << 20),
+                          pb.RESOURCE_EXHAUSTED, "--max_client_bytes",
+                          "holds %d" % held)
+        # Another client is served, up to the server's budget.
+        for _ in range(2):
+            self.assertStatus(s.make("test_budget", client=b"other",
+                                     estimate=1 << 20), pb.OK)
+        self.assertStatus(s.make("test_budget", client=b"third",
+                                 estimate=1 << 20),
+                          pb.RESOURCE_EXHAUSTED, "--max_server_bytes")
+        self.assertEqual(s.service.client_usage(b"greedy"), (3, held))
+
+    def test_per_client_handle_quota(self):
+        s = Service(max_handles_per_client=2, max_handles=3)
+        handles = [s.make("py_matrix_game", client=b"a").make.handle
+                   for _ in range(2)]
+        self.assertStatus(s.make("py_matrix_game", client=b"a"),
+                          pb.RESOURCE_EXHAUSTED, "this client holds 2",
+                          "--max_handles_per_client=2")
+        self.assertStatus(s.make("py_matrix_game", client=b"b"), pb.OK)
+        self.assertStatus(s.make("py_matrix_game", client=b"c"),
+                          pb.RESOURCE_EXHAUSTED, "--max_handles=3")
+        s.close(handles[0])
+        self.assertStatus(s.make("py_matrix_game", client=b"a"), pb.OK)
+
+    def test_out_of_memory_is_resource_exhausted(self):
+        for where in ("init", "estimate"):
+            with self.subTest(where=where):
+                self.assertStatus(self.s.make("test_budget", fail=where),
+                                  pb.RESOURCE_EXHAUSTED)
+                self.assertEqual(self.s.service.server_bytes, 0)
+        handle = self.s.make("test_budget", fail="step").make.handle
+        self.s.reset(handle)
+        self.assertStatus(self.s.step(handle, discrete=[[0]]),
+                          pb.RESOURCE_EXHAUSTED)
+        self.assertStillServing()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,6 +3,12 @@ protocol's StatusCode enum) and the exception the server side raises."""
 
 import enum
 
+#: The largest reward magnitude an environment may produce (C++
+#: marl::kMaxAbsReward): settings are validated so that every reachable
+#: reward stays within it, and the server refuses a step whose rewards
+#: leave it (INTERNAL).
+MAX_ABS_REWARD = 1e30
+
 
 class Code(enum.IntEnum):
     OK = 0
@@ -45,6 +51,10 @@ def out_of_range(message):
 
 def failed_precondition(message):
     return StatusError(Code.FAILED_PRECONDITION, message)
+
+
+def resource_exhausted(message):
+    return StatusError(Code.RESOURCE_EXHAUSTED, message)
 
 
 def internal(message):
