@@ -397,9 +397,15 @@ def _parse_args(argv):
         "--no_examples", action="store_true",
         help="do not serve the built-in example environments")
     parser.add_argument(
-        "--workers", type=_bounded_int(1, 256), default=4,
-        help="worker threads for makes and slow resets/steps, beside the "
+        "--request_threads", type=_bounded_int(1, 256), default=4,
+        help="threads running requests that may be slow (makes, and resets "
+        "and steps predicted to take over --inline_budget_us), beside the "
         "thread that answers quick requests (default %(default)s)")
+    parser.add_argument(
+        "--inline_budget_us", type=_bounded_int(0, 10 ** 9), default=1000,
+        help="resets and steps predicted (from the handle's measured cost "
+        "per copy) to take at most this long run on the serving thread "
+        "(default %(default)s)")
     parser.add_argument(
         "--idle_timeout_seconds", type=_INT32, default=600,
         help="close handles unused for this long (0 = never; default "
@@ -478,8 +484,9 @@ def main(argv=None, default_modules=()):
         max_message_bytes=args.max_message_bytes,
         max_handle_bytes=args.max_handle_bytes,
         max_client_bytes=args.max_client_bytes,
-        max_server_bytes=args.max_server_bytes)
-    server = EnvServer(options, workers=args.workers, curve=curve,
+        max_server_bytes=args.max_server_bytes,
+        inline_max_seconds=args.inline_budget_us * 1e-6)
+    server = EnvServer(options, workers=args.request_threads, curve=curve,
                        allow_remote_clients=args.allow_remote_clients)
     # Before the "listening" line: a signal right after it must stop the
     # server cleanly too.

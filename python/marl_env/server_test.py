@@ -382,7 +382,7 @@ class RemoteBindTest(unittest.TestCase):
 
     def test_bad_limit_values_are_usage_errors(self):
         for flag in ("--max_handles=-1", "--max_handle_bytes=1e9",
-                     "--max_server_bytes=%d" % (1 << 63), "--workers=0"):
+                     "--max_server_bytes=%d" % (1 << 63), "--request_threads=0"):
             result = self.run_server(flag)
             self.assertEqual(result.returncode, 2, flag)
             self.assertIn(flag.split("=")[0], result.stderr)
