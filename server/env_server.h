@@ -21,6 +21,8 @@ class socket_t;
 
 namespace marl {
 
+class ZapAuthenticator;
+
 struct ServerOptions {
   std::string server_name = "marl-env-server";
   // Threads stepping the copies of large batches, beside the serving thread.
@@ -32,6 +34,11 @@ struct ServerOptions {
   int idle_handle_timeout_seconds = 600;
   int max_copies_per_handle = 1 << 16;
   int max_handles = 1 << 12;
+  // CURVE (common/curve.h): the server's secret certificate turns it on;
+  // with a directory of client public certificates, only those clients are
+  // served. Not for inproc:// (no handshake there).
+  std::string curve_secret_key_file;
+  std::string curve_authorized_keys;
 };
 
 // The request handler: protocol bytes in, protocol bytes out, no transport.
@@ -95,6 +102,8 @@ class EnvServer {
 
   // Binds tcp://, ipc:// or inproc:// endpoints; call before Run().
   // "tcp://127.0.0.1:0" binds an ephemeral port: see last_endpoint().
+  // Fails for unusable CURVE options (the key files are read on
+  // construction).
   absl::Status Bind(const std::string& endpoint);
   std::string last_endpoint() const;
 
@@ -102,7 +111,18 @@ class EnvServer {
   void Run();
   void Stop() { stop_.store(true); }
 
+  // CURVE handshakes the ZAP handler refused (0 without one).
+  int64_t curve_denials() const;
+
  private:
+  // Applies options.curve_* to socket_.
+  absl::Status SetUpCurve(zmq::context_t* context,
+                          const ServerOptions& options);
+
+  // Declared before socket_ so the socket closes first: libzmq admits
+  // CURVE clients when no ZAP handler is bound.
+  std::unique_ptr<ZapAuthenticator> zap_;
+  absl::Status curve_status_;
   std::unique_ptr<zmq::socket_t> socket_;
   EnvService service_;
   std::atomic<bool> stop_{false};
