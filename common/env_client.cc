@@ -25,6 +25,7 @@ struct EnvClient::Impl {
   std::unique_ptr<zmq::socket_t> monitor;
   std::string endpoint;
   bool connection_lost = false;
+  bool curve = false;  // CURVE options given
   uint64_t next_request_id = 1;
   proto::Request request;
   std::string buffer;
@@ -63,7 +64,8 @@ struct EnvClient::Impl {
         connection_lost = true;
         return absl::UnavailableError(
             absl::StrCat("could not send to ", endpoint, " within ",
-                         options.timeout_ms, " ms: ", WhatToCheck()));
+                         options.timeout_ms, " ms: is env_server running at ",
+                         endpoint, "? (check --endpoint)"));
       }
     } catch (const zmq::error_t& error) {
       connection_lost = true;
@@ -78,17 +80,18 @@ struct EnvClient::Impl {
     try {
       if (!socket->recv(reply, zmq::recv_flags::none)) {
         connection_lost = true;
-        if (const std::string refused = CurveHandshakeFailure();
-            !refused.empty()) {
-          return absl::UnauthenticatedError(absl::StrCat(
-              "the CURVE handshake with ", endpoint, " failed (", refused,
-              "): check that --curve_server_key_file is that server's public "
-              "key and that the server authorizes this client's key "
-              "(--curve_client_key_file)"));
+        if (const std::string failure = HandshakeFailure(); !failure.empty()) {
+          return absl::UnauthenticatedError(
+              absl::StrCat("no answer from ", endpoint,
+                           ": the connection's security "
+                           "handshake failed: ",
+                           failure));
         }
-        return absl::DeadlineExceededError(
-            absl::StrCat("no answer from ", endpoint, " within ",
-                         options.timeout_ms, " ms: ", WhatToCheck()));
+        return absl::DeadlineExceededError(absl::StrCat(
+            "no answer from ", endpoint, " within ", options.timeout_ms,
+            " ms: is env_server running at ", endpoint,
+            "? (check --endpoint; raise --timeout_ms if the server is only "
+            "slow)"));
       }
     } catch (const zmq::error_t& error) {
       connection_lost = true;
@@ -99,18 +102,9 @@ struct EnvClient::Impl {
     return reply;
   }
 
-  std::string WhatToCheck() const {
-    return absl::StrCat(
-        "is env_server running at ", endpoint,
-        "? (check --endpoint; raise --timeout_ms if the server is only slow",
-        monitor != nullptr
-            ? "; with CURVE, check --curve_server_key_file and that the "
-              "server authorizes this client's key)"
-            : ")");
-  }
-
-  // Drains the monitor; describes the last handshake failure, if any.
-  std::string CurveHandshakeFailure() {
+  // Drains the monitor; what to fix for the last handshake failure, or ""
+  // if there was none (the server is silent or gone).
+  std::string HandshakeFailure() {
     if (monitor == nullptr) return "";
     std::string failure;
     try {
@@ -130,12 +124,20 @@ struct EnvClient::Impl {
         if (!header) continue;
         if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
           failure = absl::StrCat(
-              "the server refused this client's key, ZAP "
-              "status ",
-              value);
+              "the server refused this client's CURVE key (ZAP status ", value,
+              "): check that --curve_client_key_file is a key the server "
+              "authorizes (its --curve_authorized_keys)");
+        } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+          failure = curve ? "the server does not use CURVE: drop "
+                            "--curve_server_key_file, or start env_server "
+                            "with --curve_secret_key_file"
+                          : "the server requires CURVE: pass "
+                            "--curve_server_key_file=<the server's NAME.key>";
         } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                    id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-          failure = "the server does not accept this CURVE handshake";
+          failure = curve ? "check that --curve_server_key_file is that "
+                            "server's public key"
+                          : "check that the server is an env_server";
         }
       }
     } catch (const zmq::error_t&) {
@@ -154,6 +156,7 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
   impl->options = options;
   impl->endpoint = options.endpoint;
   const bool curve = !options.curve_server_key_file.empty();
+  impl->curve = curve;
   if (!curve && !options.curve_client_key_file.empty()) {
     return absl::InvalidArgumentError(
         "--curve_client_key_file needs --curve_server_key_file (the "
@@ -220,6 +223,11 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
           !status.ok()) {
         return status;
       }
+    }
+    // Handshake failures (a refused key, CURVE on one side only) are
+    // recorded, to be told apart from a silent server after a timeout.
+    if (impl->embedded == nullptr &&
+        impl->endpoint.rfind("inproc://", 0) != 0) {
       static std::atomic<int> counter{0};
       const std::string monitor_endpoint =
           absl::StrCat("inproc://marl-client-monitor-", counter.fetch_add(1));

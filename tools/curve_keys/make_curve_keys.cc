@@ -2,7 +2,10 @@
 // OUT_DIR/NAME.key (public: give it to the other side) and
 // OUT_DIR/NAME.key_secret (keep it; mode 0600). The files are the format
 // pyzmq's zmq.auth.load_certificate reads.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,13 @@ int main(int argc, char** argv) {
                  "--name=value)\n",
                  positional[1]);
     return 2;
+  }
+  // Under `bazel run` a relative --out_dir means the caller's directory,
+  // not the runfiles tree.
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && chdir(cwd) != 0) {
+    std::fprintf(stderr, "make_curve_keys: cannot enter %s\n", cwd);
+    return 1;
   }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   const std::string name = absl::GetFlag(FLAGS_name);

@@ -52,4 +52,8 @@ status=0
 status=0
 "$tool" --out_dir="$dir" --name=a/b 2>/dev/null || status=$?
 [ "$status" = 1 ] || fail "name with '/': exit $status"
+# As under `bazel run`: a relative --out_dir is the caller's directory.
+mkdir "$dir/caller"
+BUILD_WORKING_DIRECTORY="$dir/caller" "$tool" --out_dir=. --name=rel >/dev/null
+[ -f "$dir/caller/rel.key_secret" ] || fail "relative --out_dir under bazel run"
 echo PASS
