@@ -1,8 +1,13 @@
 #include "common/env_client.h"
 
+#include <atomic>
+#include <cstring>
+#include <optional>
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/curve.h"
+#include "common/endpoint.h"
 #include "google/protobuf/arena.h"
 #include "server/embedded_server.h"
 
@@ -15,7 +20,12 @@ struct EnvClient::Impl {
   zmq::context_t context{1};
   std::unique_ptr<EmbeddedServer> embedded;
   std::unique_ptr<zmq::socket_t> socket;
+  // Under CURVE: the socket's handshake-failure events, read after a call
+  // got no answer to tell a refused key from a silent server.
+  std::unique_ptr<zmq::socket_t> monitor;
   std::string endpoint;
+  bool connection_lost = false;
+  bool curve = false;  // CURVE options given
   uint64_t next_request_id = 1;
   proto::Request request;
   std::string buffer;
@@ -51,10 +61,14 @@ struct EnvClient::Impl {
   absl::Status Send(const void* data, size_t size) {
     try {
       if (!socket->send(zmq::const_buffer(data, size), zmq::send_flags::none)) {
+        connection_lost = true;
         return absl::UnavailableError(
-            absl::StrCat("could not send to ", endpoint));
+            absl::StrCat("could not send to ", endpoint, " within ",
+                         options.timeout_ms, " ms: is env_server running at ",
+                         endpoint, "? (check --endpoint)"));
       }
     } catch (const zmq::error_t& error) {
+      connection_lost = true;
       return absl::UnavailableError(
           absl::StrCat("send to ", endpoint, " failed: ", error.what()));
     }
@@ -65,15 +79,71 @@ struct EnvClient::Impl {
     zmq::message_t reply;
     try {
       if (!socket->recv(reply, zmq::recv_flags::none)) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("no answer from ", endpoint, " within ",
-                         options.timeout_ms, " ms (is the server running?)"));
+        connection_lost = true;
+        if (const std::string failure = HandshakeFailure(); !failure.empty()) {
+          return absl::UnauthenticatedError(
+              absl::StrCat("no answer from ", endpoint,
+                           ": the connection's security "
+                           "handshake failed: ",
+                           failure));
+        }
+        return absl::DeadlineExceededError(absl::StrCat(
+            "no answer from ", endpoint, " within ", options.timeout_ms,
+            " ms: is env_server running at ", endpoint,
+            "? (check --endpoint; raise --timeout_ms if the server is only "
+            "slow)"));
       }
     } catch (const zmq::error_t& error) {
+      connection_lost = true;
       return absl::UnavailableError(
           absl::StrCat("receive from ", endpoint, " failed: ", error.what()));
     }
+    connection_lost = false;
     return reply;
+  }
+
+  // Drains the monitor; what to fix for the last handshake failure, or ""
+  // if there was none (the server is silent or gone).
+  std::string HandshakeFailure() {
+    if (monitor == nullptr) return "";
+    std::string failure;
+    try {
+      zmq::message_t event;
+      while (monitor->recv(event, zmq::recv_flags::dontwait)) {
+        // Frame 1: 16-bit event id and 32-bit value; frame 2: the address.
+        uint16_t id = 0;
+        uint32_t value = 0;
+        const bool header = event.size() == 6;
+        if (header) {
+          std::memcpy(&id, event.data(), 2);
+          std::memcpy(&value, event.data<char>() + 2, 4);
+        }
+        while (event.more() &&
+               monitor->recv(event, zmq::recv_flags::dontwait)) {
+        }
+        if (!header) continue;
+        if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+          failure = absl::StrCat(
+              "the server refused this client's CURVE key (ZAP status ", value,
+              "): check that --curve_client_key_file is a key the server "
+              "authorizes (its --curve_authorized_keys)");
+        } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+          failure = curve ? "the server does not use CURVE: drop "
+                            "--curve_server_key_file, or start env_server "
+                            "with --curve_secret_key_file"
+                          : "the server requires CURVE: pass "
+                            "--curve_server_key_file=<the server's NAME.key>";
+        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+          failure = curve ? "check that --curve_server_key_file is that "
+                            "server's public key"
+                          : "check that the server is an env_server";
+        }
+      }
+    } catch (const zmq::error_t&) {
+      // No events to read: report the timeout alone.
+    }
+    return failure;
   }
 };
 
@@ -85,6 +155,51 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->endpoint = options.endpoint;
+  const bool curve = !options.curve_server_key_file.empty();
+  impl->curve = curve;
+  if (!curve && !options.curve_client_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--curve_client_key_file needs --curve_server_key_file (the "
+        "server's public key)");
+  }
+  if (!impl->endpoint.empty()) {
+    absl::StatusOr<Endpoint> parsed =
+        ParseEndpoint(impl->endpoint, /*for_bind=*/false);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(parsed.status().message(), " (check --endpoint)"));
+    }
+    if (curve && parsed->transport == "inproc") {
+      return absl::InvalidArgumentError(
+          "CURVE secures tcp:// and ipc:// endpoints, not inproc://");
+    }
+  } else if (curve) {
+    return absl::InvalidArgumentError(
+        "CURVE needs a server endpoint (--endpoint); the embedded server "
+        "is in this process");
+  }
+  std::string server_key;
+  std::optional<CurveKeyPair> client_keys;
+  if (curve) {
+    absl::StatusOr<CurveKeyPair> server =
+        ReadCurveCertificate(options.curve_server_key_file);
+    if (!server.ok()) {
+      return absl::Status(
+          server.status().code(),
+          absl::StrCat("--curve_server_key_file: ", server.status().message()));
+    }
+    server_key = server->public_key;
+    if (!options.curve_client_key_file.empty()) {
+      absl::StatusOr<CurveKeyPair> own =
+          ReadCurveSecretCertificate(options.curve_client_key_file);
+      if (!own.ok()) {
+        return absl::Status(
+            own.status().code(),
+            absl::StrCat("--curve_client_key_file: ", own.status().message()));
+      }
+      client_keys = *std::move(own);
+    }
+  }
   if (impl->endpoint.empty()) {
     ServerOptions server_options;
     server_options.server_name = "marl-embedded-server";
@@ -101,6 +216,31 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
     impl->socket->set(zmq::sockopt::linger, 0);
     impl->socket->set(zmq::sockopt::rcvtimeo, options.timeout_ms);
     impl->socket->set(zmq::sockopt::sndtimeo, options.timeout_ms);
+    if (curve) {
+      if (absl::Status status =
+              ConfigureCurveClient(impl->socket.get(), server_key,
+                                   client_keys ? &*client_keys : nullptr);
+          !status.ok()) {
+        return status;
+      }
+    }
+    // Handshake failures (a refused key, CURVE on one side only) are
+    // recorded, to be told apart from a silent server after a timeout.
+    if (impl->embedded == nullptr &&
+        impl->endpoint.rfind("inproc://", 0) != 0) {
+      static std::atomic<int> counter{0};
+      const std::string monitor_endpoint =
+          absl::StrCat("inproc://marl-client-monitor-", counter.fetch_add(1));
+      if (zmq_socket_monitor(impl->socket->handle(), monitor_endpoint.c_str(),
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+        impl->monitor = std::make_unique<zmq::socket_t>(impl->context,
+                                                        zmq::socket_type::pair);
+        impl->monitor->set(zmq::sockopt::linger, 0);
+        impl->monitor->connect(monitor_endpoint);
+      }
+    }
     impl->socket->connect(impl->endpoint);
   } catch (const zmq::error_t& error) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -111,6 +251,7 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
 
 const std::string& EnvClient::endpoint() const { return impl_->endpoint; }
 bool EnvClient::embedded() const { return impl_->embedded != nullptr; }
+bool EnvClient::connection_lost() const { return impl_->connection_lost; }
 
 absl::Status FromProtoStatus(const proto::Status& status) {
   if (status.code() == proto::OK) return absl::OkStatus();

@@ -26,6 +26,12 @@ struct ClientOptions {
   std::string client_name = "marl-client";
   // Worker threads of an embedded server (stepping large batches).
   int embedded_worker_threads = 1;
+  // CURVE (see common/curve.h): the server's public certificate (NAME.key)
+  // turns encryption and authentication on; the client's own secret
+  // certificate (NAME.key_secret) is optional, a fresh ephemeral key pair
+  // is used without it (fine for a server that admits any client).
+  std::string curve_server_key_file;
+  std::string curve_client_key_file;
 };
 
 class EmbeddedServer;
@@ -35,6 +41,9 @@ class EmbeddedServer;
 // (code and message) when it refused the request.
 class EnvClient {
  public:
+  // Fails at once, without waiting for a server, for an endpoint that
+  // cannot be valid or unreadable CURVE key files (INVALID_ARGUMENT,
+  // NOT_FOUND).
   static absl::StatusOr<std::unique_ptr<EnvClient>> Connect(
       const ClientOptions& options);
   ~EnvClient();
@@ -44,6 +53,10 @@ class EnvClient {
   // The endpoint in use (the inproc:// name when embedded).
   const std::string& endpoint() const;
   bool embedded() const;
+  // True after a call got no answer (or the transport failed) and until a
+  // later call gets one: the server is probably gone, so best-effort
+  // requests such as closing handles on the way out should not wait again.
+  bool connection_lost() const;
 
   absl::StatusOr<proto::HandshakeResponse> Handshake();
   absl::StatusOr<proto::ListEnvironmentsResponse> ListEnvironments();

@@ -1,5 +1,6 @@
 #include "common/remote_env.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/protocol_convert.h"
 
@@ -18,16 +19,25 @@ absl::StatusOr<std::map<std::string, std::string>> ParseSettingsFlag(
       if (text[end] == ']') --depth;
       ++end;
     }
-    const std::string item = text.substr(start, end - start);
+    // Spaces around items, names and values ("a=1, b=2") are not part of
+    // them.
+    const absl::string_view item = absl::StripAsciiWhitespace(
+        absl::string_view(text).substr(start, end - start));
     start = end + 1;
     if (item.empty()) continue;
     const size_t equals = item.find('=');
-    if (equals == std::string::npos || equals == 0) {
+    if (equals == absl::string_view::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("setting '", item, "' is not name=value"));
     }
-    const std::string name = item.substr(0, equals);
-    if (!settings.emplace(name, item.substr(equals + 1)).second) {
+    const std::string name(absl::StripAsciiWhitespace(item.substr(0, equals)));
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("setting '", item, "' has an empty name"));
+    }
+    const std::string value(
+        absl::StripAsciiWhitespace(item.substr(equals + 1)));
+    if (!settings.emplace(name, value).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("setting '", name, "' given twice"));
     }
@@ -116,7 +126,9 @@ RemoteEnv::RemoteEnv(EnvClient* client, uint64_t handle,
     : client_(client), handle_(handle), proto_spec_(std::move(proto_spec)) {}
 
 RemoteEnv::~RemoteEnv() {
-  // Best effort: a vanished server expires the handle by itself.
+  // Best effort: a vanished server expires the handle by itself, so once a
+  // call went unanswered, closing would only wait a full timeout again.
+  if (client_->connection_lost()) return;
   client_->Close(handle_).IgnoreError();
 }
 

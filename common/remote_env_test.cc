@@ -19,6 +19,28 @@ TEST(ParseSettingsFlagTest, SplitsOutsideBrackets) {
   EXPECT_FALSE(ParseSettingsFlag("a=1,a=2").ok());
 }
 
+TEST(ParseSettingsFlagTest, SpacesAroundItemsAreNotPartOfNames) {
+  auto settings = ParseSettingsFlag("a=1, b=2 ,  c = [1, 2] ,");
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(*settings, (std::map<std::string, std::string>{
+                           {"a", "1"}, {"b", "2"}, {"c", "[1, 2]"}}));
+  for (const char* text : {" =1", "a=1, =2", "a=1,  = 2"}) {
+    absl::Status status = ParseSettingsFlag(text).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(status.message().find("empty name"), std::string::npos) << status;
+  }
+  EXPECT_FALSE(ParseSettingsFlag("a=1, a =2").ok());  // given twice
+}
+
+TEST(RemoteEnvTest, SpacedSettingsReachTheEnvironment) {
+  auto client = EnvClient::Connect(ClientOptions());
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto settings = ParseSettingsFlag("game=climbing, reward_scale=2");
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  auto env = RemoteEnv::Make(client->get(), "matrix_game", *settings, 1, 0);
+  EXPECT_TRUE(env.ok()) << env.status();
+}
+
 TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
   auto client = EnvClient::Connect(ClientOptions());
   ASSERT_TRUE(client.ok()) << client.status();

@@ -21,6 +21,14 @@ ABSL_FLAG(std::string, endpoint, "",
           "start an embedded in-process server.");
 ABSL_FLAG(int, timeout_ms, 30000,
           "How long one server call may take before the run fails.");
+ABSL_FLAG(std::string, curve_server_key_file, "",
+          "The server's public CURVE certificate (NAME.key, from "
+          "make_curve_keys): encrypts the connection and authenticates the "
+          "server. Needed when env_server runs with --curve_secret_key_file.");
+ABSL_FLAG(std::string, curve_client_key_file, "",
+          "This agent's secret CURVE certificate (NAME.key_secret), for a "
+          "server that admits only listed keys (--curve_authorized_keys). "
+          "Empty: a fresh key pair per run.");
 ABSL_FLAG(std::string, env, "matrix_game",
           "Environment name (matrix_game, iterated_matrix_game, "
           "max_of_two_quadratics, beauty_contest, ...).");
@@ -74,6 +82,8 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   TrainingOptions o;
   o.endpoint = absl::GetFlag(FLAGS_endpoint);
   o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  o.curve_server_key_file = absl::GetFlag(FLAGS_curve_server_key_file);
+  o.curve_client_key_file = absl::GetFlag(FLAGS_curve_client_key_file);
   o.env = absl::GetFlag(FLAGS_env);
   absl::StatusOr<std::map<std::string, std::string>> settings =
       ParseSettingsFlag(absl::GetFlag(FLAGS_env_settings));

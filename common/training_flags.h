@@ -16,7 +16,8 @@ namespace marl {
 // The shared training loop's command-line flags (--endpoint, --env,
 // --env_settings, --num_copies, --seed, --mode, --steps, --eval_every,
 // --eval_episodes, --log_every, --return_window, --progress_seconds,
-// --runs_root, --run_name, --checkpoint_every, --restore, --timeout_ms),
+// --runs_root, --run_name, --checkpoint_every, --restore, --timeout_ms,
+// --curve_server_key_file, --curve_client_key_file),
 // defined once here so each agent's main.cc adds only its algorithm's.
 
 // TrainingOptions from those flags (progress to stdout); INVALID_ARGUMENT

@@ -169,6 +169,8 @@ class Runner {
     client_options.endpoint = o_.endpoint;
     client_options.timeout_ms = o_.timeout_ms;
     client_options.client_name = algorithm_;
+    client_options.curve_server_key_file = o_.curve_server_key_file;
+    client_options.curve_client_key_file = o_.curve_client_key_file;
     absl::StatusOr<std::unique_ptr<EnvClient>> client =
         EnvClient::Connect(client_options);
     if (!client.ok()) {

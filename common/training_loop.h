@@ -22,6 +22,9 @@ struct TrainingOptions {
   // Environment server endpoint; empty = an embedded in-process server.
   std::string endpoint;
   int timeout_ms = 30000;
+  // CURVE key files (ClientOptions in common/env_client.h); empty = off.
+  std::string curve_server_key_file;
+  std::string curve_client_key_file;
   std::string env = "matrix_game";
   std::map<std::string, std::string> env_settings;  // name -> text
   int num_copies = 8;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/curve.h"
 #include "common/protocol_convert.h"
 #include "envs/core/registry.h"
 
@@ -361,6 +362,9 @@ absl::Status EnvService::DoHandshake(const pb::HandshakeRequest& request,
         "global_state", "action_masks", "sequential_turns", "reset_seeds",
         "copy_subsets"}) {
     response->add_capabilities(capability);
+  }
+  if (!options_.curve_secret_key_file.empty()) {
+    response->add_capabilities("curve");
   }
   response->set_max_copies_per_handle(options_.max_copies_per_handle);
   response->set_idle_handle_timeout_seconds(
@@ -778,11 +782,56 @@ EnvServer::EnvServer(zmq::context_t* context, const ServerOptions& options)
   completed_pull_->set(zmq::sockopt::rcvhwm, 0);
   completed_pull_->bind(completed);
   completed_push_->connect(completed);
+  curve_status_ = SetUpCurve(context, options);
 }
 
-EnvServer::~EnvServer() = default;
+EnvServer::~EnvServer() {
+  socket_.reset();  // before the ZAP handler stops (see zap_)
+}
+
+absl::Status EnvServer::SetUpCurve(zmq::context_t* context,
+                                   const ServerOptions& options) {
+  if (options.curve_secret_key_file.empty()) {
+    if (options.curve_authorized_keys.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "--curve_authorized_keys needs --curve_secret_key_file (the "
+        "server's own key pair)");
+  }
+  absl::StatusOr<CurveKeyPair> keys =
+      ReadCurveSecretCertificate(options.curve_secret_key_file);
+  if (!keys.ok()) {
+    return absl::Status(
+        keys.status().code(),
+        absl::StrCat("--curve_secret_key_file: ", keys.status().message()));
+  }
+  std::set<std::string> authorized;
+  if (!options.curve_authorized_keys.empty()) {
+    absl::StatusOr<std::set<std::string>> read =
+        ReadAuthorizedKeys(options.curve_authorized_keys);
+    if (!read.ok()) {
+      return absl::Status(
+          read.status().code(),
+          absl::StrCat("--curve_authorized_keys: ", read.status().message()));
+    }
+    authorized = *std::move(read);
+  }
+  // A handler even when any client is admitted: it tags every message
+  // with the client's public key ("User-Id"), which identifies the client.
+  absl::StatusOr<std::unique_ptr<ZapAuthenticator>> zap =
+      ZapAuthenticator::Start(
+          context, std::move(authorized),
+          /*allow_any=*/options.curve_authorized_keys.empty());
+  if (!zap.ok()) return zap.status();
+  zap_ = *std::move(zap);
+  return ConfigureCurveServer(socket_.get(), *keys);
+}
+
+int64_t EnvServer::curve_denials() const {
+  return zap_ == nullptr ? 0 : zap_->denied();
+}
 
 absl::Status EnvServer::Bind(const std::string& endpoint) {
+  if (!curve_status_.ok()) return curve_status_;
   // The kernel limits Unix socket paths; say so instead of "too long".
   constexpr size_t kMaxIpcPath = 107;
   if (endpoint.rfind("ipc://", 0) == 0 && endpoint.size() - 6 > kMaxIpcPath) {

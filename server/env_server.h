@@ -20,6 +20,8 @@
 
 namespace marl {
 
+class ZapAuthenticator;
+
 struct ServerOptions {
   std::string server_name = "marl-env-server";
   // Threads stepping the copies of large batches, beside the serving thread.
@@ -42,6 +44,11 @@ struct ServerOptions {
   // never hold up other clients' requests.
   int request_threads = 2;
   int64_t inline_budget_us = 250;
+  // CURVE (common/curve.h): the server's secret certificate turns it on;
+  // with a directory of client public certificates, only those clients are
+  // served. Not for inproc:// (no handshake there).
+  std::string curve_secret_key_file;
+  std::string curve_authorized_keys;
 };
 
 // The request handler: protocol bytes in, protocol bytes out, no transport.
@@ -155,12 +162,17 @@ class EnvServer {
 
   // Binds tcp://, ipc:// or inproc:// endpoints; call before Run().
   // "tcp://127.0.0.1:0" binds an ephemeral port: see last_endpoint().
+  // Fails for unusable CURVE options (the key files are read on
+  // construction).
   absl::Status Bind(const std::string& endpoint);
   std::string last_endpoint() const;
 
   // Serves until Stop() is called (from any thread or a signal handler).
   void Run();
   void Stop() { stop_.store(true); }
+
+  // CURVE handshakes the ZAP handler refused (0 without one).
+  int64_t curve_denials() const;
 
  private:
   // Takes one request off the socket and answers or defers it.
@@ -169,6 +181,14 @@ class EnvServer {
   void SendCompleted();
   void Reply(std::vector<zmq::message_t>& envelope, zmq::message_t& body);
 
+  // Applies options.curve_* to socket_.
+  absl::Status SetUpCurve(zmq::context_t* context,
+                          const ServerOptions& options);
+
+  // Declared before socket_ so the socket closes first: libzmq admits
+  // CURVE clients when no ZAP handler is bound.
+  std::unique_ptr<ZapAuthenticator> zap_;
+  absl::Status curve_status_;
   std::unique_ptr<zmq::socket_t> socket_;
   // Deferred answers: request threads push (under the mutex), Run() pulls.
   std::unique_ptr<zmq::socket_t> completed_pull_;

@@ -9,7 +9,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/endpoint.h"
 #include "envs/core/registry.h"
 #include "server/env_server.h"
 
@@ -52,6 +55,20 @@ ABSL_FLAG(int64_t, inline_budget_us, 250,
           "copy) to take at most this long run on the serving thread.");
 ABSL_FLAG(bool, list, false,
           "Print the registered environments and their settings, then exit.");
+ABSL_FLAG(bool, allow_remote_clients, false,
+          "Allow binding tcp addresses other than loopback (127.0.0.0/8, ::1, "
+          "localhost). Risk: anyone who can reach the port can run "
+          "environments here and use this machine's CPU and memory; use "
+          "CURVE (--curve_secret_key_file, --curve_authorized_keys) to admit "
+          "only known clients.");
+ABSL_FLAG(std::string, curve_secret_key_file, "",
+          "This server's secret CURVE certificate (NAME.key_secret, from "
+          "make_curve_keys): turns on CURVE encryption and authentication. "
+          "Clients need the matching public NAME.key.");
+ABSL_FLAG(std::string, curve_authorized_keys, "",
+          "A directory of clients' public CURVE certificates (*.key): only "
+          "those clients are served. Empty: any client that knows this "
+          "server's public key is served. Needs --curve_secret_key_file.");
 
 namespace {
 marl::EnvServer* g_server = nullptr;
@@ -64,6 +81,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Environment server: speaks the marl.env.v1 protocol over ZeroMQ.\n"
       "  env_server --endpoint=tcp://127.0.0.1:5555");
+  // --help lists this file's flags (Abseil's default matches only a file
+  // named after the binary, env_server.cc).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_list)) {
     for (const marl::EnvRegistration* env :
@@ -114,10 +139,26 @@ int main(int argc, char** argv) {
                  "must be >= 1\n");
     return 1;
   }
+  options.curve_secret_key_file = absl::GetFlag(FLAGS_curve_secret_key_file);
+  options.curve_authorized_keys = absl::GetFlag(FLAGS_curve_authorized_keys);
+
+  const std::vector<std::string> endpoints =
+      absl::StrSplit(absl::GetFlag(FLAGS_endpoint), ',', absl::SkipEmpty());
+  std::string warning;
+  if (absl::Status status = marl::CheckServerExposure(
+          endpoints, absl::GetFlag(FLAGS_allow_remote_clients),
+          !options.curve_secret_key_file.empty(), &warning);
+      !status.ok()) {
+    std::fprintf(stderr, "env_server: %s\n",
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  if (!warning.empty())
+    std::fprintf(stderr, "env_server: %s\n", warning.c_str());
+
   zmq::context_t context(1);
   marl::EnvServer server(&context, options);
-  for (const std::string& endpoint : std::vector<std::string>(absl::StrSplit(
-           absl::GetFlag(FLAGS_endpoint), ',', absl::SkipEmpty()))) {
+  for (const std::string& endpoint : endpoints) {
     if (absl::Status status = server.Bind(endpoint); !status.ok()) {
       std::fprintf(stderr, "env_server: %s\n",
                    std::string(status.message()).c_str());
