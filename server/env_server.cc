@@ -35,6 +35,7 @@ struct EnvService::HandleState {
   struct Pending {
     uint64_t tag;
     std::unique_ptr<pb::Request> request;
+    std::string client;  // who sent it
   };
   std::deque<Pending> queue;
   // Measured cost of a reset [0] and a step [1], ns per row (a running
@@ -210,14 +211,28 @@ bool EnvService::Submit(const void* data, size_t size,
     response_.SerializeToString(reply);
     return true;
   }
+  auto refuse = [&](const absl::Status& status) {
+    pb::Response response;
+    response.set_request_id(request.request_id());
+    SetError(status, &response);
+    response.SerializeToString(reply);
+    return true;
+  };
   if (request.has_make()) {
     // Builds copies: possibly slow, always on a request thread.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (absl::Status status = ReserveDeferred(client); !status.ok()) {
+        return refuse(status);
+      }
+    }
     auto owned = std::make_unique<pb::Request>();
     owned->Swap(&request);
     requests_.Post([this, tag, client,
                     owned = std::shared_ptr<pb::Request>(std::move(owned))] {
       pb::Response response;
       Execute(*owned, client, &response);
+      ReleaseDeferred(client);
       completion_(tag, response.SerializeAsString());
     });
     return false;
@@ -248,9 +263,13 @@ bool EnvService::Submit(const void* data, size_t size,
       return true;
     }
   }
+  if (absl::Status status = ReserveDeferred(client); !status.ok()) {
+    lock.unlock();
+    return refuse(status);
+  }
   auto owned = std::make_unique<pb::Request>();
   owned->Swap(&request);
-  handle->queue.push_back({tag, std::move(owned)});
+  handle->queue.push_back({tag, std::move(owned), client});
   if (!handle->busy) {
     handle->busy = true;
     requests_.Post([this, handle] { Drain(handle); });
@@ -270,7 +289,8 @@ void EnvService::Drain(const std::shared_ptr<HandleState>& handle) {
       next = std::move(handle->queue.front());
       handle->queue.pop_front();
     }
-    Execute(*next.request, handle->client, &handle->response);
+    Execute(*next.request, next.client, &handle->response);
+    ReleaseDeferred(next.client);
     completion_(next.tag, handle->response.SerializeAsString());
   }
 }
@@ -505,11 +525,42 @@ absl::Status EnvService::DoMake(const pb::MakeRequest& request,
   response->set_estimated_bytes(reserved);
 
   std::lock_guard<std::mutex> lock(mutex_);
-  handle->id = next_handle_++;
+  do {
+    handle->id = handle_ids_();
+  } while (handle->id == 0 || handles_.count(handle->id) > 0);
   handle->last_used = std::chrono::steady_clock::now();
   response->set_handle(handle->id);
   handles_[handle->id] = std::move(handle);
   return absl::OkStatus();
+}
+
+absl::Status EnvService::ReserveDeferred(const std::string& client) {
+  int& mine = deferred_by_client_[client];
+  if (options_.max_deferred_per_client > 0 &&
+      mine >= options_.max_deferred_per_client) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this client has ", mine,
+        " requests waiting for the server's request "
+        "threads, its limit; wait for their answers before sending more"));
+  }
+  if (options_.max_deferred > 0 && deferred_ >= options_.max_deferred) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server has ", deferred_,
+                     " requests waiting for its request "
+                     "threads, its limit; try again shortly"));
+  }
+  ++mine;
+  ++deferred_;
+  return absl::OkStatus();
+}
+
+void EnvService::ReleaseDeferred(const std::string& client) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --deferred_;
+  auto it = deferred_by_client_.find(client);
+  if (it != deferred_by_client_.end() && --it->second == 0) {
+    deferred_by_client_.erase(it);
+  }
 }
 
 void EnvService::ReleaseUsage(const std::string& client, int64_t bytes) {

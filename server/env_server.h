@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,9 @@ struct ServerOptions {
   // never hold up other clients' requests.
   int request_threads = 2;
   int64_t inline_budget_us = 250;
+  // Requests waiting for request threads, per client and in all.
+  int max_deferred_per_client = 64;
+  int max_deferred = 1024;
   // CURVE (common/curve.h): the server's secret certificate turns it on;
   // with a directory of client public certificates, only those clients are
   // served. Not for inproc:// (no handshake there).
@@ -103,6 +107,10 @@ class EnvService {
   // FindHandle for an operation: NOT_FOUND for unknown and closed handles.
   absl::StatusOr<std::shared_ptr<HandleState>> FindHandle(uint64_t id);
   void ReleaseUsage(const std::string& client, int64_t bytes);
+  // Counts a request of `client` about to be deferred (under mutex_); an
+  // error status when over the limits.
+  absl::Status ReserveDeferred(const std::string& client);
+  void ReleaseDeferred(const std::string& client);
   absl::Status Dispatch(const env::v1::Request& request,
                         const std::string& client, env::v1::Response* response);
   absl::Status DoHandshake(const env::v1::HandshakeRequest& request,
@@ -136,7 +144,14 @@ class EnvService {
   std::map<std::string, ClientUsage> clients_;
   int64_t server_bytes_ = 0;  // estimates of open handles and makes running
   int handles_reserved_ = 0;  // open handles and makes running
-  uint64_t next_handle_ = 1;
+  // Handle ids are drawn at random, so one client cannot guess and close or
+  // step another's handles.
+  std::mt19937_64 handle_ids_{std::random_device{}()};
+  // Requests waiting for or running on a request thread, per client and in
+  // all: bounded, so a client that pipelines without end gets
+  // RESOURCE_EXHAUSTED instead of the server's memory.
+  std::map<std::string, int> deferred_by_client_;
+  int deferred_ = 0;
 
   // Reused by the synchronous paths so steady-state steps allocate nothing.
   env::v1::Request request_;
