@@ -243,49 +243,7 @@ absl::StatusOr<std::pair<Trajectory, Trajectory>> PlayForDeterminism(
 }  // namespace
 
 absl::Status CheckSpaceWellFormed(const Space& space) {
-  switch (space.kind) {
-    case Space::Kind::kDiscrete:
-      if (space.n < 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("Discrete(", space.n, ") has no values"));
-      }
-      return absl::OkStatus();
-    case Space::Kind::kMultiDiscrete:
-      if (space.nvec.empty()) {
-        return absl::InvalidArgumentError("MultiDiscrete with empty nvec");
-      }
-      for (int64_t n : space.nvec) {
-        if (n < 1) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("MultiDiscrete element with ", n, " values"));
-        }
-      }
-      return absl::OkStatus();
-    case Space::Kind::kBox: {
-      for (int64_t d : space.shape) {
-        if (d < 1) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(space.DebugString(), " has an empty dimension"));
-        }
-      }
-      const int64_t size = space.FlatSize();
-      if (static_cast<int64_t>(space.low.size()) != size ||
-          static_cast<int64_t>(space.high.size()) != size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            space.DebugString(), " has ", space.low.size(), " low and ",
-            space.high.size(), " high bounds for ", size, " elements"));
-      }
-      for (int64_t k = 0; k < size; ++k) {
-        if (!(space.low[k] <= space.high[k])) {  // also catches NaN
-          return absl::InvalidArgumentError(
-              absl::StrCat(space.DebugString(), " element ", k, ": low ",
-                           space.low[k], " > high ", space.high[k]));
-        }
-      }
-      return absl::OkStatus();
-    }
-  }
-  return absl::InvalidArgumentError("unknown space kind");
+  return space.Validate();
 }
 
 absl::Status CheckObservationInSpace(const Space& space, const float* values) {

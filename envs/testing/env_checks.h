@@ -43,7 +43,7 @@ struct EnvCheckOptions {
 // nvec >= 1), episode_limit >= 0, unique non-empty info keys.
 absl::Status CheckSpec(const EnvSpec& spec);
 
-// A well-formed space (the per-space part of CheckSpec).
+// A well-formed space (the per-space part of CheckSpec): Space::Validate.
 absl::Status CheckSpaceWellFormed(const Space& space);
 
 // Whether a packed observation (always floats) lies in `space`: Discrete and
