@@ -57,9 +57,7 @@ void* operator new[](size_t size, const std::nothrow_t&) noexcept {
 }
 void operator delete(void* pointer) noexcept { CountedDelete(pointer); }
 void operator delete[](void* pointer) noexcept { CountedDelete(pointer); }
-void operator delete(void* pointer, size_t) noexcept {
-  CountedDelete(pointer);
-}
+void operator delete(void* pointer, size_t) noexcept { CountedDelete(pointer); }
 void operator delete[](void* pointer, size_t) noexcept {
   CountedDelete(pointer);
 }
@@ -75,8 +73,8 @@ namespace marl {
 int64_t LiveHeapBytes() { return live_bytes.load(std::memory_order_relaxed); }
 
 absl::StatusOr<CopyBytesMeasurement> CheckCopyBytesEstimate(
-    const std::string& name, const std::map<std::string, SettingValue>& settings,
-    double max_factor) {
+    const std::string& name,
+    const std::map<std::string, SettingValue>& settings, double max_factor) {
   absl::StatusOr<const EnvRegistration*> registration =
       EnvRegistry::Global().Find(name);
   if (!registration.ok()) return registration.status();
@@ -90,7 +88,8 @@ absl::StatusOr<CopyBytesMeasurement> CheckCopyBytesEstimate(
   CopyBytesMeasurement result;
   result.estimate = *estimate;
   const int64_t before = LiveHeapBytes();
-  absl::StatusOr<std::unique_ptr<Env>> env = (*registration)->factory(*resolved);
+  absl::StatusOr<std::unique_ptr<Env>> env =
+      (*registration)->factory(*resolved);
   if (!env.ok()) return env.status();
   result.measured = LiveHeapBytes() - before;
   // The StatusOr holding the pointer is not on the heap: nothing else

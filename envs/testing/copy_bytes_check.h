@@ -32,8 +32,8 @@ struct CopyBytesMeasurement {
 // measured <= estimate <= max_factor * measured; the estimate's or the
 // factory's error status as is.
 absl::StatusOr<CopyBytesMeasurement> CheckCopyBytesEstimate(
-    const std::string& name, const std::map<std::string, SettingValue>& settings,
-    double max_factor);
+    const std::string& name,
+    const std::map<std::string, SettingValue>& settings, double max_factor);
 
 }  // namespace marl
 
