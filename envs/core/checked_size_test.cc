@@ -28,27 +28,30 @@ TEST(CheckedSizeTest, ElementCounts) {
   EXPECT_EQ(*CheckedElementCount({}, "x"), 0);
   EXPECT_EQ(*CheckedElementCount({}, "x", kMax, /*empty_is_scalar=*/true), 1);
   EXPECT_EQ(*CheckedElementCount(std::vector<int64_t>{5, 0}, "x"), 0);
+  // Zero whatever the order: the product never leaves int64.
+  const int64_t huge = int64_t{1} << 62;
+  EXPECT_EQ(*CheckedElementCount(std::vector<int64_t>{huge, huge, 0}, "x", 0),
+            0);
+  EXPECT_EQ(*CheckedElementCount(std::vector<int64_t>{0, huge, huge}, "x", 0),
+            0);
   // The shapes of issue 9, whose products wrap to 0 and to 4.
   const int64_t big = int64_t{1} << 32;
-  EXPECT_EQ(CheckedElementCount(std::vector<int64_t>{big, big}, "x")
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      CheckedElementCount(std::vector<int64_t>{big, big}, "x").status().code(),
+      absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(
       CheckedElementCount(std::vector<int64_t>{(int64_t{1} << 62) + 1, 4}, "x")
           .status()
           .code(),
       absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(CheckedElementCount(std::vector<int64_t>{2, -3}, "x")
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CheckedElementCount(std::vector<int64_t>{2, -3}, "x").status().code(),
+      absl::StatusCode::kInvalidArgument);
   // A limit below INT64_MAX.
   EXPECT_TRUE(CheckedElementCount(std::vector<int64_t>{2, 2}, "x", 4).ok());
-  EXPECT_EQ(CheckedElementCount(std::vector<int64_t>{2, 3}, "x", 4)
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      CheckedElementCount(std::vector<int64_t>{2, 3}, "x", 4).status().code(),
+      absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -57,11 +57,10 @@ ByteEstimate& ByteEstimate::AddStrings(int64_t count, int64_t length) {
 
 ByteEstimate& ByteEstimate::AddSpaces(int64_t count, const Space& space) {
   // A copied space's vectors hold exactly their elements.
-  const int64_t bytes =
-      AllocationBytes(sizeof(int64_t) * space.shape.size()) +
-      AllocationBytes(sizeof(float) * space.low.size()) +
-      AllocationBytes(sizeof(float) * space.high.size()) +
-      AllocationBytes(sizeof(int64_t) * space.nvec.size());
+  const int64_t bytes = AllocationBytes(sizeof(int64_t) * space.shape.size()) +
+                        AllocationBytes(sizeof(float) * space.low.size()) +
+                        AllocationBytes(sizeof(float) * space.high.size()) +
+                        AllocationBytes(sizeof(int64_t) * space.nvec.size());
   return AddBytes(count, bytes);
 }
 

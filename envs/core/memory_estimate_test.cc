@@ -41,12 +41,13 @@ TEST(MemoryEstimateTest, AllocationBytesBoundsWhatMallocUses) {
 
 TEST(MemoryEstimateTest, CountsObjectsArraysStringsAndSpaces) {
   ByteEstimate bytes;
-  bytes.AddObject(100)                  // 112
-      .AddArray(3, 8)                   // 32
-      .AddArray(0, 8)                   // nothing
-      .AddStrings(10, 15)               // inline: nothing
-      .AddStrings(2, 16)                // 2 x 32
-      .AddSpaces(2, Space::Discrete(3))  // nothing
+  bytes
+      .AddObject(100)                               // 112
+      .AddArray(3, 8)                               // 32
+      .AddArray(0, 8)                               // nothing
+      .AddStrings(10, 15)                           // inline: nothing
+      .AddStrings(2, 16)                            // 2 x 32
+      .AddSpaces(2, Space::Discrete(3))             // nothing
       .AddSpaces(2, Space::Box({2}, {0.f}, {1.f}))  // 2 x 3 x 32
       .AddBytes(4, 10);                             // 40
   ASSERT_TRUE(bytes.Total().ok());
@@ -57,10 +58,10 @@ TEST(MemoryEstimateTest, OverflowIsResourceExhausted) {
   const int64_t big = int64_t{1} << 32;
   for (ByteEstimate bytes :
        {ByteEstimate().AddArray(big, big), ByteEstimate().AddBytes(big, big),
-        ByteEstimate().AddArray(int64_t{1} << 62, 1).AddArray(int64_t{1} << 62,
-                                                             1),
-        ByteEstimate().AddArray(-1, 8),
-        ByteEstimate().AddStrings(big, big)}) {
+        ByteEstimate()
+            .AddArray(int64_t{1} << 62, 1)
+            .AddArray(int64_t{1} << 62, 1),
+        ByteEstimate().AddArray(-1, 8), ByteEstimate().AddStrings(big, big)}) {
     EXPECT_EQ(bytes.Total().status().code(),
               absl::StatusCode::kResourceExhausted);
   }

@@ -42,6 +42,13 @@ int64_t Space::FlatSize() const {
   // On the step path (CheckFloat): no status or message built here.
   if (kind == Kind::kDiscrete) return 1;
   if (kind == Kind::kMultiDiscrete) return static_cast<int64_t>(nvec.size());
+  // As CheckedElementCount: negative is an error, a zero dimension makes 0.
+  bool has_zero = false;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    has_zero = has_zero || d == 0;
+  }
+  if (has_zero) return 0;
   int64_t count = 1;
   for (int64_t d : shape) {
     if (!CheckedMul(count, d, &count)) return -1;

@@ -46,6 +46,12 @@ TEST(SpaceTest, HugeShapesHaveNoFlatSize) {
   Space built = Space::Box({big, big}, {0.f}, {1.f});
   EXPECT_EQ(built.low.size(), 1u);
   EXPECT_FALSE(built.Validate().ok());
+  // A zero dimension makes 0 elements whatever the order.
+  Space zero = wraps;
+  zero.shape = {big, big, 0};
+  EXPECT_EQ(zero.FlatSize(), 0);
+  EXPECT_EQ(*zero.CheckedFlatSize(), 0);
+  EXPECT_FALSE(zero.Validate().ok());  // an empty dimension
   Space negative = Space::Box({-2, -3}, {0.f}, {1.f});
   EXPECT_EQ(negative.FlatSize(), -1);
   EXPECT_EQ(negative.CheckedFlatSize().status().code(),

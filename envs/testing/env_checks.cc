@@ -350,6 +350,21 @@ absl::Status CheckRegistration(const std::string& name,
     if (absl::Status s = CheckSpec((*env)->spec()); !s.ok()) {
       return Error(name, absl::StrCat("spec with ", which, ": ", s.message()));
     }
+    // The server asks for the estimate before it builds: it must accept
+    // what the factory accepts.
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve((*registration)->settings, given);
+    if (!settings.ok()) return settings.status();
+    absl::StatusOr<int64_t> bytes =
+        EstimateCopyBytes(**registration, *settings);
+    if (!bytes.ok()) {
+      return Error(name, absl::StrCat("memory estimate with ", which, ": ",
+                                      bytes.status().ToString()));
+    }
+    if (*bytes <= 0) {
+      return Error(name, absl::StrCat("memory estimate with ", which, " is ",
+                                      *bytes, " bytes"));
+    }
     return absl::OkStatus();
   };
   if (absl::Status s = check_make({}, "defaults"); !s.ok()) return s;
