@@ -33,9 +33,9 @@ namespace {
 absl::Status CheckIteratedSettings(const Settings& settings,
                                    const PayoffSummary& payoffs,
                                    IteratedMatrixGameEnv::Memory* memory) {
-  if (absl::Status s = CheckIntInRange(
-          "episode_length", settings.GetInt("episode_length"), 1,
-          std::numeric_limits<int32_t>::max());
+  if (absl::Status s =
+          CheckIntInRange("episode_length", settings.GetInt("episode_length"),
+                          1, std::numeric_limits<int32_t>::max());
       !s.ok()) {
     return s;
   }

@@ -206,12 +206,12 @@ TEST(IteratedMatrixGameTest, EstimateBoundsWhatACopyHolds) {
   for (int n : {1, 50, 700}) {
     DoubleArray payoffs{{n, n}, std::vector<double>(n * n, -2.0)};
     for (const char* memory : {"full", "small"}) {
-      absl::StatusOr<CopyBytesMeasurement> check = CheckCopyBytesEstimate(
-          "iterated_matrix_game",
-          {{"payoffs_row", payoffs},
-           {"payoffs_column", payoffs},
-           {"memory", std::string(memory)}},
-          /*max_factor=*/1.1);
+      absl::StatusOr<CopyBytesMeasurement> check =
+          CheckCopyBytesEstimate("iterated_matrix_game",
+                                 {{"payoffs_row", payoffs},
+                                  {"payoffs_column", payoffs},
+                                  {"memory", std::string(memory)}},
+                                 /*max_factor=*/1.1);
       EXPECT_TRUE(check.ok()) << check.status();
     }
   }

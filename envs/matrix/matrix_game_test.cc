@@ -201,8 +201,7 @@ TEST(MatrixGameTest, EstimateBoundsWhatACopyHolds) {
   for (int n : {1, 30, 1000}) {
     DoubleArray payoffs{{n, n}, std::vector<double>(n * n, 1.0)};
     absl::StatusOr<CopyBytesMeasurement> check = CheckCopyBytesEstimate(
-        "matrix_game",
-        {{"payoffs_row", payoffs}, {"payoffs_column", payoffs}},
+        "matrix_game", {{"payoffs_row", payoffs}, {"payoffs_column", payoffs}},
         /*max_factor=*/1.1);
     ASSERT_TRUE(check.ok()) << check.status();
     EXPECT_GE(check->measured, 2 * 8 * n * n);

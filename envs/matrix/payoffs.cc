@@ -273,9 +273,9 @@ absl::StatusOr<PayoffSummary> SummarizePayoffSettings(
   const MatrixGamePreset* preset = FindPreset(name);
   if (preset == nullptr) return UnknownPreset(name);
   const PayoffMatrices& payoffs = preset->payoffs;
-  return PayoffSummary{payoffs.rows, payoffs.cols,
-                       std::max(MaxAbs(payoffs.row_payoffs),
-                                MaxAbs(payoffs.column_payoffs))};
+  return PayoffSummary{
+      payoffs.rows, payoffs.cols,
+      std::max(MaxAbs(payoffs.row_payoffs), MaxAbs(payoffs.column_payoffs))};
 }
 
 absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
@@ -288,19 +288,21 @@ absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
   }
   // The largest reward magnitude, computed the way Step computes rewards
   // (rounding is monotonic, so no reachable reward exceeds it).
-  const double largest = static_cast<float>(
-      std::abs(reward_scale) * payoffs.max_abs_payoff + std::abs(reward_offset));
+  const double largest =
+      static_cast<float>(std::abs(reward_scale) * payoffs.max_abs_payoff +
+                         std::abs(reward_offset));
   if (std::isfinite(reward_scale) && largest <= kMaxAbsReward) {
     return absl::OkStatus();
   }
-  const double bound = payoffs.max_abs_payoff > 0
-                           ? (kMaxAbsReward - std::abs(reward_offset)) /
-                                 payoffs.max_abs_payoff
-                           : std::numeric_limits<double>::max();
+  const double bound =
+      payoffs.max_abs_payoff > 0
+          ? (kMaxAbsReward - std::abs(reward_offset)) / payoffs.max_abs_payoff
+          : std::numeric_limits<double>::max();
   return absl::InvalidArgumentError(absl::StrCat(
-      "reward_scale must be in [", -bound, ", ", bound, "], got ",
-      reward_scale, " (|reward_scale| * max|payoff| + |reward_offset| must be "
-      "<= ", kMaxAbsReward, "; here max|payoff| = ", payoffs.max_abs_payoff,
+      "reward_scale must be in [", -bound, ", ", bound, "], got ", reward_scale,
+      " (|reward_scale| * max|payoff| + |reward_offset| must be "
+      "<= ",
+      kMaxAbsReward, "; here max|payoff| = ", payoffs.max_abs_payoff,
       ", reward_offset = ", reward_offset, ")"));
 }
 
@@ -312,8 +314,9 @@ absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs) {
                      " entries do not fit in memory"));
   }
   ByteEstimate bytes;
-  bytes.AddArray(entries, sizeof(double))  // row_payoffs
-      .AddArray(entries, sizeof(double))   // column_payoffs
+  bytes
+      .AddArray(entries, sizeof(double))  // row_payoffs
+      .AddArray(entries, sizeof(double))  // column_payoffs
       // The spec: ids "player_0", "player_1" and four Discrete spaces.
       .AddArray(2, sizeof(std::string))
       .AddStrings(2, 8)

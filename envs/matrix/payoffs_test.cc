@@ -205,12 +205,12 @@ TEST(PayoffsTest, RejectsShapesWhoseSizeOverflows) {
   const DoubleArray negative{{-2, -2}, {1, 2, 3, 4}};
   for (const DoubleArray& array : {wraps_to_zero, wraps_to_four, negative}) {
     ExpectInvalid(PayoffsFromArrays(array, array), "payoffs_row");
-    ExpectInvalid(FromSettings({{"payoffs_row", array},
-                                {"payoffs_column", array}}),
-                  "payoffs_row");
-    absl::StatusOr<Settings> settings = Settings::Resolve(
-        PayoffSettingDecls("wolf"),
-        {{"payoffs_row", array}, {"payoffs_column", array}});
+    ExpectInvalid(
+        FromSettings({{"payoffs_row", array}, {"payoffs_column", array}}),
+        "payoffs_row");
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve(PayoffSettingDecls("wolf"),
+                          {{"payoffs_row", array}, {"payoffs_column", array}});
     ASSERT_TRUE(settings.ok());
     EXPECT_EQ(SummarizePayoffSettings(*settings).status().code(),
               absl::StatusCode::kInvalidArgument);
@@ -226,10 +226,10 @@ TEST(PayoffsTest, SummaryMatchesThePayoffs) {
   EXPECT_EQ(summary->rows, 3);
   EXPECT_EQ(summary->cols, 3);
   EXPECT_EQ(summary->max_abs_payoff, 30);
-  absl::StatusOr<Settings> custom = Settings::Resolve(
-      PayoffSettingDecls("climbing"),
-      {{"payoffs_row", Parse("[[1,2,3],[4,5,6]]")},
-       {"payoffs_column", Parse("[[0,0,0],[0,-7.5,0]]")}});
+  absl::StatusOr<Settings> custom =
+      Settings::Resolve(PayoffSettingDecls("climbing"),
+                        {{"payoffs_row", Parse("[[1,2,3],[4,5,6]]")},
+                         {"payoffs_column", Parse("[[0,0,0],[0,-7.5,0]]")}});
   ASSERT_TRUE(custom.ok());
   summary = SummarizePayoffSettings(*custom);
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -289,10 +289,11 @@ TEST(PayoffsTest, CopyBytesCountBothMatrices) {
   ASSERT_TRUE(small.ok() && large.ok());
   EXPECT_GE(*large - *small, 2 * 8 * 1000 * 1000);
   EXPECT_LE(*large - *small, 2 * 8 * 1000 * 1000 + 2 * 8192);
-  EXPECT_EQ(PayoffCopyBytes(PayoffSummary{int64_t{1} << 32, int64_t{1} << 32, 1})
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      PayoffCopyBytes(PayoffSummary{int64_t{1} << 32, int64_t{1} << 32, 1})
+          .status()
+          .code(),
+      absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace
