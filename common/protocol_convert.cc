@@ -1,6 +1,8 @@
 #include "common/protocol_convert.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "envs/core/checked_size.h"
 
 namespace marl {
 
@@ -27,26 +29,31 @@ void ToProto(const Space& space, pb::Space* out) {
 }
 
 absl::StatusOr<Space> FromProto(const pb::Space& space) {
+  // The space comes from the wire: it is built as sent (no broadcasting of
+  // bounds over a shape that may claim 2^64 elements) and then validated,
+  // so its FlatSize() is representable and matches its bounds.
+  Space result;
   switch (space.kind_case()) {
     case pb::Space::kDiscrete:
-      return Space::Discrete(space.discrete().n());
+      result = Space::Discrete(space.discrete().n());
+      break;
     case pb::Space::kBox: {
       const pb::Box& box = space.box();
-      Space result = Space::Box({box.shape().begin(), box.shape().end()},
-                                {box.low().begin(), box.low().end()},
-                                {box.high().begin(), box.high().end()});
-      if (static_cast<int64_t>(result.low.size()) != result.FlatSize() ||
-          static_cast<int64_t>(result.high.size()) != result.FlatSize()) {
-        return absl::InvalidArgumentError("box bounds do not match its shape");
-      }
-      return result;
+      result.kind = Space::Kind::kBox;
+      result.shape.assign(box.shape().begin(), box.shape().end());
+      result.low.assign(box.low().begin(), box.low().end());
+      result.high.assign(box.high().begin(), box.high().end());
+      break;
     }
     case pb::Space::kMultiDiscrete:
-      return Space::MultiDiscrete({space.multi_discrete().nvec().begin(),
-                                   space.multi_discrete().nvec().end()});
+      result = Space::MultiDiscrete({space.multi_discrete().nvec().begin(),
+                                     space.multi_discrete().nvec().end()});
+      break;
     default:
       return absl::InvalidArgumentError("space has no kind");
   }
+  if (absl::Status s = result.Validate(); !s.ok()) return s;
+  return result;
 }
 
 void ToProto(const SettingValue& value, pb::Value* out) {
@@ -77,21 +84,27 @@ absl::StatusOr<SettingValue> FromProto(const pb::Value& value) {
     case pb::Value::kStringValue:
       return SettingValue(value.string_value());
     case pb::Value::kArrayValue: {
-      DoubleArray array;
-      array.shape.assign(value.array_value().shape().begin(),
-                         value.array_value().shape().end());
-      array.values.assign(value.array_value().values().begin(),
-                          value.array_value().values().end());
-      int64_t size = array.shape.empty() ? 0 : 1;
-      for (int64_t dim : array.shape) {
-        if (dim < 0) return absl::InvalidArgumentError("negative array dim");
-        size *= dim;
-      }
-      if (size != static_cast<int64_t>(array.values.size())) {
+      const pb::DoubleArray& wire = value.array_value();
+      if (wire.shape_size() > kMaxArrayRank) {
         return absl::InvalidArgumentError(
-            absl::StrCat("array of shape with ", size, " elements holds ",
-                         array.values.size(), " values"));
+            absl::StrCat("array has ", wire.shape_size(),
+                         " dimensions; at most ", kMaxArrayRank, " allowed"));
       }
+      // Checked before anything is copied: a shape whose product passes
+      // the number of values (or wraps past 2^63) is refused, never used.
+      const absl::StatusOr<int64_t> count = CheckedElementCount(
+          absl::MakeConstSpan(wire.shape().data(), wire.shape_size()), "array",
+          /*limit=*/wire.values_size());
+      if (!count.ok() || *count != wire.values_size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "array of shape [", absl::StrJoin(wire.shape(), ","), "] holds ",
+            wire.values_size(), " values",
+            count.ok() ? absl::StrCat(" for ", *count, " elements")
+                       : absl::StrCat(": ", count.status().message())));
+      }
+      DoubleArray array;
+      array.shape.assign(wire.shape().begin(), wire.shape().end());
+      array.values.assign(wire.values().begin(), wire.values().end());
       return SettingValue(std::move(array));
     }
     default:
@@ -147,6 +160,10 @@ absl::StatusOr<EnvSpec> FromProto(const pb::EnvSpec& spec) {
   }
   result.has_action_masks = spec.has_action_masks();
   result.sequential = spec.turn_order() == pb::SEQUENTIAL;
+  if (spec.episode_limit() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("negative episode_limit ", spec.episode_limit()));
+  }
   result.episode_limit = spec.episode_limit();
   result.info_keys.assign(spec.info_keys().begin(), spec.info_keys().end());
   return result;

@@ -14,10 +14,19 @@
 
 namespace marl {
 
+// Messages come from the wire: FromProto checks every size with
+// overflow-safe arithmetic before copying and answers INVALID_ARGUMENT for
+// anything malformed.
+
 void ToProto(const Space& space, env::v1::Space* out);
+// A space as sent (every Box bound given, none broadcast) that passes
+// Space::Validate.
 absl::StatusOr<Space> FromProto(const env::v1::Space& space);
 
 void ToProto(const SettingValue& value, env::v1::Value* out);
+// An array needs at most kMaxArrayRank dimensions and exactly as many
+// values as its shape has elements (a shape whose product wraps past 2^63
+// is refused).
 absl::StatusOr<SettingValue> FromProto(const env::v1::Value& value);
 
 // Fills the spec's per-environment fields (agents, spaces, flags, limit,

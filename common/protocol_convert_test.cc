@@ -61,6 +61,113 @@ TEST(ProtocolConvertTest, ArrayWhoseShapeDisagreesIsAnError) {
   EXPECT_FALSE(FromProto(message).ok());
 }
 
+// The shapes of issue 9: their element counts wrap past 2^63 to 0 and to 4.
+TEST(ProtocolConvertTest, ArrayShapesThatOverflowAreErrors) {
+  const int64_t big = int64_t{1} << 32;
+  const struct {
+    std::vector<int64_t> shape;
+    int values;
+  } cases[] = {{{big, big}, 0},
+               {{(int64_t{1} << 62) + 1, 4}, 4},
+               {{big, big, big, big}, 0},
+               {{-1, -4}, 4},
+               {{2, 2}, 5}};
+  for (const auto& c : cases) {
+    pb::Value message;
+    for (int64_t dim : c.shape) message.mutable_array_value()->add_shape(dim);
+    for (int k = 0; k < c.values; ++k) {
+      message.mutable_array_value()->add_values(k);
+    }
+    const auto value = FromProto(ThroughBytes(message));
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument)
+        << message.ShortDebugString();
+  }
+}
+
+TEST(ProtocolConvertTest, ArraysOfTooManyDimensionsAreErrors) {
+  pb::Value message;
+  for (int k = 0; k < kMaxArrayRank + 1; ++k) {
+    message.mutable_array_value()->add_shape(1);
+  }
+  message.mutable_array_value()->add_values(1);
+  EXPECT_EQ(FromProto(message).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  message.mutable_array_value()->mutable_shape()->RemoveLast();
+  const auto value = FromProto(ThroughBytes(message));
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(std::get<DoubleArray>(*value).shape.size(), kMaxArrayRank);
+}
+
+// A spec parsed by a client comes from the wire too.
+TEST(ProtocolConvertTest, SpacesFromTheWireAreValidated) {
+  const int64_t big = int64_t{1} << 32;
+  std::vector<pb::Space> bad;
+  {
+    // Would claim 2^64 floats (and a broadcast of its one bound).
+    pb::Space space;
+    space.mutable_box()->add_shape(big);
+    space.mutable_box()->add_shape(big);
+    space.mutable_box()->add_low(0);
+    space.mutable_box()->add_high(1);
+    bad.push_back(space);
+  }
+  {
+    // Wraps to 4 elements, and has 4 bounds.
+    pb::Space space;
+    space.mutable_box()->add_shape((int64_t{1} << 62) + 1);
+    space.mutable_box()->add_shape(4);
+    for (int k = 0; k < 4; ++k) {
+      space.mutable_box()->add_low(0);
+      space.mutable_box()->add_high(1);
+    }
+    bad.push_back(space);
+  }
+  {
+    // One bound for two elements: the wire carries every bound.
+    pb::Space space;
+    space.mutable_box()->add_shape(2);
+    space.mutable_box()->add_low(0);
+    space.mutable_box()->add_high(1);
+    bad.push_back(space);
+  }
+  {
+    pb::Space space;
+    space.mutable_box()->add_shape(1);
+    space.mutable_box()->add_low(2);
+    space.mutable_box()->add_high(1);
+    bad.push_back(space);
+  }
+  {
+    pb::Space space;
+    space.mutable_discrete()->set_n(0);
+    bad.push_back(space);
+  }
+  {
+    pb::Space space;
+    space.mutable_multi_discrete()->add_nvec(2);
+    space.mutable_multi_discrete()->add_nvec(-1);
+    bad.push_back(space);
+  }
+  for (const pb::Space& space : bad) {
+    EXPECT_EQ(FromProto(ThroughBytes(space)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << space.ShortDebugString();
+  }
+  // And inside a spec.
+  pb::EnvSpec spec;
+  pb::AgentSpec* agent = spec.add_agents();
+  agent->set_id("a");
+  agent->mutable_observation_space()->mutable_discrete()->set_n(1);
+  *agent->mutable_action_space() = bad[0];
+  EXPECT_EQ(FromProto(ThroughBytes(spec)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  agent->mutable_action_space()->mutable_discrete()->set_n(2);
+  EXPECT_TRUE(FromProto(ThroughBytes(spec)).ok());
+  spec.set_episode_limit(-1);
+  EXPECT_EQ(FromProto(ThroughBytes(spec)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ProtocolConvertTest, SpecRoundTrip) {
   EnvSpec spec;
   spec.agent_ids = {"leader", "follower"};

@@ -3,17 +3,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
 
 std::vector<SettingDecl> BeautyContestEnv::SettingDecls() {
   return {
-      {"num_agents", "number of players (>= 2)", int64_t{10}},
-      {"p", "target = p * mean of all guesses", double{0.7}},
+      {"num_agents",
+       "number of players (>= 2; each costs about 0.5 KB of server memory "
+       "per copy)",
+       int64_t{10}},
+      {"p",
+       "target = p * mean of all guesses; in [0, 1e27] ([0, 1e12] with "
+       "reward \"squared\") so that rewards stay within 1e30",
+       double{0.7}},
       {"reward",
        "\"absolute\": -|x - target|; \"squared\": -(x - target)^2; "
        "\"closest\": 1 for the closest guess(es), else 0",
@@ -21,35 +29,92 @@ std::vector<SettingDecl> BeautyContestEnv::SettingDecls() {
   };
 }
 
-absl::StatusOr<std::unique_ptr<Env>> BeautyContestEnv::Create(
-    const Settings& settings) {
-  const int64_t num_agents = settings.GetInt("num_agents");
-  // The upper bound only keeps the agent count an int.
-  if (num_agents < 2 || num_agents > 1000000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_agents must be in [2, 1000000], got ", num_agents));
-  }
-  const double p = settings.GetDouble("p");
-  if (!std::isfinite(p) || p < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("p must be finite and >= 0, got ", p));
+namespace {
+
+// Guesses lie in [0, kMaxGuess]: the target p * mean lies in [0, 100 p] and
+// a guess's distance to it is at most 100 * max(1, p). The largest p keeps
+// every reward (and the "target" info) within kMaxAbsReward = 1e30 with a
+// margin for rounding: |reward| <= 1e29 for "absolute" and "closest"
+// (target <= 1e29), (1e14)^2 = 1e28 for "squared".
+constexpr float kMaxGuess = 100.0f;
+constexpr double kMaxPLinear = 1e27;
+constexpr double kMaxPSquared = 1e12;
+
+// The agent ids' length: "player_" and the largest index.
+int64_t MaxIdLength(int64_t num_agents) {
+  return static_cast<int64_t>(absl::StrCat("player_", num_agents - 1).size());
+}
+
+}  // namespace
+
+absl::Status BeautyContestEnv::CheckSettings(const Settings& settings,
+                                             Reward* reward) {
+  // The upper bound keeps the agent count an int; the server's memory
+  // budget (see EstimateCopyBytes) is what limits it in practice.
+  if (absl::Status s =
+          CheckIntInRange("num_agents", settings.GetInt("num_agents"), 2,
+                          std::numeric_limits<int32_t>::max());
+      !s.ok()) {
+    return s;
   }
   const std::string& name = settings.GetString("reward");
-  Reward reward;
   if (name == "absolute") {
-    reward = Reward::kAbsolute;
+    *reward = Reward::kAbsolute;
   } else if (name == "squared") {
-    reward = Reward::kSquared;
+    *reward = Reward::kSquared;
   } else if (name == "closest") {
-    reward = Reward::kClosest;
+    *reward = Reward::kClosest;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("reward must be \"absolute\", \"squared\" or "
                      "\"closest\", got \"",
                      name, "\""));
   }
-  return std::make_unique<BeautyContestEnv>(static_cast<int>(num_agents), p,
-                                            reward);
+  const bool squared = *reward == Reward::kSquared;
+  return CheckDoubleInRange(
+      "p", settings.GetDouble("p"), 0.0, squared ? kMaxPSquared : kMaxPLinear,
+      absl::StrCat("with reward \"", name,
+                   "\", so that every reward and the target for guesses in "
+                   "[0, 100] stay within ",
+                   kMaxAbsReward));
+}
+
+absl::StatusOr<std::unique_ptr<Env>> BeautyContestEnv::Create(
+    const Settings& settings) {
+  Reward reward;
+  if (absl::Status s = CheckSettings(settings, &reward); !s.ok()) return s;
+  return std::make_unique<BeautyContestEnv>(
+      static_cast<int>(settings.GetInt("num_agents")), settings.GetDouble("p"),
+      reward);
+}
+
+absl::StatusOr<int64_t> BeautyContestEnv::EstimateCopyBytes(
+    const Settings& settings) {
+  Reward reward;
+  if (absl::Status s = CheckSettings(settings, &reward); !s.ok()) return s;
+  const int64_t n = settings.GetInt("num_agents");
+  // Mirrors the constructor: every per-agent vector holds exactly n.
+  return ByteEstimate()
+      .AddObject(sizeof(BeautyContestEnv))
+      .AddArray(n, sizeof(std::string))  // spec_.agent_ids
+      .AddStrings(n, MaxIdLength(n))
+      .AddArray(n, sizeof(Space))  // spec_.observation_spaces
+      .AddSpaces(n, ObservationSpace())
+      .AddArray(n, sizeof(Space))  // spec_.action_spaces
+      .AddSpaces(n, ActionSpace())
+      .AddArray(1, sizeof(std::string))  // spec_.info_keys
+      .AddStrings(1, 6)
+      .AddArray(n, sizeof(double))  // guesses_
+      .AddArray(n, sizeof(double))  // rewards_
+      .Total();
+}
+
+Space BeautyContestEnv::ObservationSpace() {
+  return Space::Box({1}, {0.0f}, {1.0f});
+}
+
+Space BeautyContestEnv::ActionSpace() {
+  return Space::Box({1}, {0.0f}, {kMaxGuess});
 }
 
 double BeautyContestEnv::Score(Reward reward, double p,
@@ -85,8 +150,12 @@ double BeautyContestEnv::Score(Reward reward, double p,
 
 BeautyContestEnv::BeautyContestEnv(int num_agents, double p, Reward reward)
     : p_(p), reward_(reward), guesses_(num_agents), rewards_(num_agents) {
-  const Space observation = Space::Box({1}, {0.0f}, {1.0f});
-  const Space action = Space::Box({1}, {0.0f}, {100.0f});
+  const Space observation = ObservationSpace();
+  const Space action = ActionSpace();
+  // Exact capacities: EstimateCopyBytes counts n elements per vector.
+  spec_.agent_ids.reserve(num_agents);
+  spec_.observation_spaces.reserve(num_agents);
+  spec_.action_spaces.reserve(num_agents);
   for (int i = 0; i < num_agents; ++i) {
     spec_.agent_ids.push_back(absl::StrCat("player_", i));
     spec_.observation_spaces.push_back(observation);
@@ -116,6 +185,7 @@ void BeautyContestEnv::Step(const Actions& actions, const Output& out) {
 MARL_REGISTER_ENV({BeautyContestEnv::kName,
                    "Keynes beauty contest: n agents guess in [0, 100], the "
                    "closest to p * mean wins",
-                   BeautyContestEnv::SettingDecls(), BeautyContestEnv::Create});
+                   BeautyContestEnv::SettingDecls(), BeautyContestEnv::Create,
+                   BeautyContestEnv::EstimateCopyBytes});
 
 }  // namespace marl

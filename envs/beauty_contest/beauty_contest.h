@@ -1,6 +1,7 @@
 #ifndef MARL_ENVS_BEAUTY_CONTEST_BEAUTY_CONTEST_H_
 #define MARL_ENVS_BEAUTY_CONTEST_BEAUTY_CONTEST_H_
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -24,8 +25,10 @@ namespace marl {
 // Every step terminates; info key "target" carries the target. The
 // observation is a constant 0 in Box([1], 0, 1).
 //
-// Settings: num_agents (int, default 10, >= 2), p (double, default 0.7,
-// finite and >= 0), reward (string, default "absolute").
+// Settings: num_agents (int, default 10, in [2, 2^31)), p (double, default
+// 0.7, in [0, 1e27], or [0, 1e12] for "squared": every reward and the
+// target stay within kMaxAbsReward = 1e30), reward (string, default
+// "absolute").
 class BeautyContestEnv : public Env {
  public:
   static constexpr char kName[] = "beauty_contest";
@@ -33,6 +36,9 @@ class BeautyContestEnv : public Env {
 
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+  // The registry's per-copy estimate: per agent an id, two spaces and two
+  // doubles of scratch (about 0.5 KB).
+  static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
   // Computes the target and writes one reward per guess into `rewards`.
   static double Score(Reward reward, double p, const std::vector<double>& x,
@@ -45,6 +51,11 @@ class BeautyContestEnv : public Env {
   void Step(const Actions& actions, const Output& out) override;
 
  private:
+  // INVALID_ARGUMENT naming the setting out of range; the reward kind.
+  static absl::Status CheckSettings(const Settings& settings, Reward* reward);
+  static Space ObservationSpace();
+  static Space ActionSpace();
+
   double p_;
   Reward reward_;
   EnvSpec spec_;

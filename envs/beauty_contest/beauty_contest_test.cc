@@ -1,5 +1,6 @@
 #include "envs/beauty_contest/beauty_contest.h"
 
+#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
+#include "envs/testing/copy_bytes_check.h"
 #include "envs/testing/env_checks.h"
 #include "envs/testing/env_driver.h"
 #include "gtest/gtest.h"
@@ -145,6 +147,78 @@ TEST(BeautyContestTest, FactoryRejectsBadSettings) {
   ExpectMakeFails({{"p", std::numeric_limits<double>::infinity()}},
                   "p must be");
   ExpectMakeFails({{"reward", std::string("relative")}}, "\"relative\"");
+  ExpectMakeFails({{"p", std::nan("")}}, "p must be");
+  ExpectMakeFails({{"num_agents", int64_t{1} << 31}},
+                  "num_agents must be in [2, 2147483647], got 2147483648");
+}
+
+// Issue 9: p = 1e308 gave infinite rewards. The bound depends on the
+// reward kind, and the message names it.
+TEST(BeautyContestTest, PIsBoundedSoThatRewardsStayFinite) {
+  ExpectMakeFails({{"p", 1e308}}, "p must be in [0, 1e+27], got 1e+308");
+  ExpectMakeFails({{"p", 1e308}, {"reward", std::string("closest")}},
+                  "p must be in [0, 1e+27]");
+  ExpectMakeFails({{"p", 1.1e12}, {"reward", std::string("squared")}},
+                  "p must be in [0, 1e+12], got 1.1e+12 (with reward "
+                  "\"squared\"");
+  // The largest p of each kind, with the guesses that push the reward
+  // furthest: every reward and the target are finite and within the bound.
+  for (const auto& [reward, p] : std::vector<std::pair<std::string, double>>{
+           {"absolute", 1e27}, {"closest", 1e27}, {"squared", 1e12}}) {
+    std::unique_ptr<Env> env = Make({{"num_agents", int64_t{3}},
+                                     {"p", p},
+                                     {"reward", std::string(reward)}});
+    ASSERT_NE(env, nullptr) << reward;
+    EnvDriver driver(env.get());
+    for (const std::vector<float>& guesses :
+         {std::vector<float>{100, 100, 100}, std::vector<float>{0, 0, 100},
+          std::vector<float>{0, 100, 100}}) {
+      driver.Reset();
+      driver.StepContinuous(guesses);
+      for (int agent = 0; agent < 3; ++agent) {
+        EXPECT_TRUE(std::isfinite(driver.reward(agent))) << reward;
+        EXPECT_LE(std::abs(driver.reward(agent)), kMaxAbsReward) << reward;
+      }
+      EXPECT_LE(driver.info()[0], kMaxAbsReward) << reward;
+    }
+    if (reward != "closest") {
+      // All guess 100: the reward is (about) -(100 p)^k, the extreme.
+      driver.Reset();
+      driver.StepContinuous({100, 100, 100});
+      EXPECT_LT(driver.reward(0), reward == "squared" ? -9e27 : -9e28);
+    }
+  }
+}
+
+// Issue 9: num_agents = 10^6 allocated 1.8 GB per make before any check.
+// The estimate covers it before anything is built, and bounds what a copy
+// really holds (the allocator model of envs/core/memory_estimate.h, within
+// 10%: it mirrors the copy's members).
+TEST(BeautyContestTest, EstimateBoundsWhatACopyHolds) {
+  for (int64_t n : {2, 1000, 100000}) {
+    absl::StatusOr<CopyBytesMeasurement> check = CheckCopyBytesEstimate(
+        "beauty_contest", {{"num_agents", n}}, /*max_factor=*/1.1);
+    ASSERT_TRUE(check.ok()) << check.status();
+    EXPECT_GE(check->measured, n * 400);  // two spaces and an id per agent
+  }
+  const EnvRegistration* registration =
+      *EnvRegistry::Global().Find("beauty_contest");
+  ASSERT_NE(registration->estimate_copy_bytes, nullptr);
+  for (int64_t n : {int64_t{1000000}, int64_t{2147483647}}) {
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve(registration->settings, {{"num_agents", n}});
+    ASSERT_TRUE(settings.ok());
+    absl::StatusOr<int64_t> bytes = EstimateCopyBytes(*registration, *settings);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_GT(*bytes, n * 400);
+    EXPECT_LT(*bytes, n * 600 + 65536);
+  }
+  // Settings the factory refuses, the estimate refuses alike.
+  absl::StatusOr<Settings> bad =
+      Settings::Resolve(registration->settings, {{"p", 1e308}});
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(EstimateCopyBytes(*registration, *bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(BeautyContestTest, PassesGenericChecks) {

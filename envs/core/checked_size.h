@@ -35,12 +35,19 @@ inline absl::StatusOr<int64_t> CheckedElementCount(
     int64_t limit = std::numeric_limits<int64_t>::max(),
     bool empty_is_scalar = false) {
   if (shape.empty()) return empty_is_scalar ? 1 : 0;
-  int64_t count = 1;
+  // A zero dimension anywhere makes the count 0, whatever the others: the
+  // answer must not depend on the order of the dimensions.
+  bool has_zero = false;
   for (int64_t dim : shape) {
     if (dim < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": negative dimension ", dim));
     }
+    has_zero = has_zero || dim == 0;
+  }
+  if (has_zero) return 0;
+  int64_t count = 1;
+  for (int64_t dim : shape) {
     if (!CheckedMul(count, dim, &count) || count > limit) {
       return absl::ResourceExhaustedError(
           absl::StrCat(what, ": shape has more than ", limit, " elements"));

@@ -8,43 +8,61 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/core/checked_size.h"
 
 namespace marl {
 namespace {
 
 // A tiny recursive parser for nested lists of numbers: "[[0,3],[1,2]]".
+// Recursion is bounded by kMaxArrayRank; every list at one depth must have
+// the same length and every number must sit at the same depth, so the
+// values fill the shape exactly.
 class ArrayParser {
  public:
   explicit ArrayParser(const std::string& text) : text_(text) {}
 
   absl::StatusOr<DoubleArray> Parse() {
     DoubleArray array;
-    std::vector<int64_t> shape;
-    if (absl::Status s = ParseList(0, &array.values, &shape); !s.ok()) return s;
+    if (absl::Status s = ParseList(0, &array); !s.ok()) return s;
     SkipSpace();
     if (pos_ != text_.size()) return Error("trailing characters");
-    array.shape = shape;
+    // Guaranteed by the checks above; kept so a parser bug cannot hand out
+    // an array whose shape disagrees with its values.
+    absl::StatusOr<int64_t> count =
+        CheckedElementCount(array.shape, "array", array.values.size());
+    if (!count.ok() || *count != static_cast<int64_t>(array.values.size())) {
+      return Error("shape does not match the values");
+    }
     return array;
   }
 
  private:
-  absl::Status ParseList(size_t depth, std::vector<double>* values,
-                         std::vector<int64_t>* shape) {
+  absl::Status ParseList(int depth, DoubleArray* array) {
+    if (depth >= kMaxArrayRank) {
+      return Error(
+          absl::StrCat("nested deeper than ", kMaxArrayRank, " levels"));
+    }
+    std::vector<int64_t>& shape = array->shape;
     SkipSpace();
-    if (pos_ >= text_.size() || text_[pos_] != '[')
+    if (pos_ >= text_.size() || text_[pos_] != '[') {
       return Error("expected '['");
+    }
     ++pos_;
-    int64_t count = 0;
     SkipSpace();
     if (pos_ < text_.size() && text_[pos_] == ']') return Error("empty list");
+    if (static_cast<int>(shape.size()) <= depth) shape.resize(depth + 1, 0);
+    int64_t count = 0;
     while (true) {
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == '[') {
-        if (absl::Status s = ParseList(depth + 1, values, shape); !s.ok()) {
-          return s;
+        // Lists only above the depth where numbers sit.
+        if (leaf_depth_ >= 0 && leaf_depth_ <= depth) {
+          return Error("ragged array");
         }
+        if (absl::Status s = ParseList(depth + 1, array); !s.ok()) return s;
       } else {
-        if (shape->size() > depth + 1) return Error("ragged array");
+        if (leaf_depth_ < 0) leaf_depth_ = depth;
+        if (leaf_depth_ != depth) return Error("ragged array");
         size_t end = pos_;
         while (end < text_.size() && text_[end] != ',' && text_[end] != ']') {
           ++end;
@@ -53,11 +71,9 @@ class ArrayParser {
         std::string token(absl::StripAsciiWhitespace(
             absl::string_view(text_).substr(pos_, end - pos_)));
         if (!absl::SimpleAtod(token, &value)) {
-          return Error(absl::StrCat("bad number '", token, "'"));
+          return Error(absl::StrCat("bad number '", Excerpt(token), "'"));
         }
-        if (shape->size() <= depth) shape->resize(depth + 1, 0);
-        if (shape->size() != depth + 1) return Error("ragged array");
-        values->push_back(value);
+        array->values.push_back(value);
         pos_ = end;
       }
       ++count;
@@ -73,25 +89,35 @@ class ArrayParser {
       }
       return Error("expected ',' or ']'");
     }
-    if (shape->size() <= depth) shape->resize(depth + 1, 0);
-    if ((*shape)[depth] == 0) {
-      (*shape)[depth] = count;
-    } else if ((*shape)[depth] != count) {
+    if (shape[depth] == 0) {
+      shape[depth] = count;
+    } else if (shape[depth] != count) {
       return Error("ragged array");
     }
     return absl::OkStatus();
   }
 
   void SkipSpace() {
-    while (pos_ < text_.size() && std::isspace(text_[pos_])) ++pos_;
+    while (pos_ < text_.size() &&
+           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+      ++pos_;
+    }
+  }
+  // Long input is cut in messages: they go back to clients and into logs.
+  static std::string Excerpt(absl::string_view text) {
+    constexpr size_t kMax = 64;
+    if (text.size() <= kMax) return std::string(text);
+    return absl::StrCat(text.substr(0, kMax), "... (", text.size(),
+                        " characters)");
   }
   absl::Status Error(const std::string& what) const {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot parse array '", text_, "': ", what));
+        absl::StrCat("cannot parse array '", Excerpt(text_), "': ", what));
   }
 
   const std::string& text_;
   size_t pos_ = 0;
+  int leaf_depth_ = -1;  // the depth where numbers sit, once one was seen
 };
 
 }  // namespace
@@ -117,10 +143,18 @@ std::string SettingValueToString(const SettingValue& value) {
   if (auto* v = std::get_if<bool>(&value)) return *v ? "true" : "false";
   if (auto* v = std::get_if<std::string>(&value)) return *v;
   const auto& array = std::get<DoubleArray>(value);
+  const std::vector<int64_t>& shape = array.shape;
+  // Only an array whose values fill its shape is printed element by element
+  // (one recursion per dimension, at most kMaxArrayRank).
+  absl::StatusOr<int64_t> count =
+      CheckedElementCount(shape, "array", array.values.size());
+  if (shape.size() > static_cast<size_t>(kMaxArrayRank) || !count.ok() ||
+      *count != static_cast<int64_t>(array.values.size())) {
+    return absl::StrCat("<malformed array: ", shape.size(), " dimensions, ",
+                        array.values.size(), " values>");
+  }
   // Nested brackets following the shape.
   std::string out;
-  const std::vector<int64_t>& shape = array.shape;
-  std::vector<int64_t> index(shape.size(), 0);
   size_t flat = 0;
   std::function<void(size_t)> emit = [&](size_t depth) {
     out += "[";
@@ -168,6 +202,36 @@ absl::StatusOr<SettingValue> ParseSettingValue(const std::string& text,
   }
   return absl::InvalidArgumentError(
       absl::StrCat("cannot parse '", text, "' as ", SettingTypeName(like)));
+}
+
+namespace {
+
+std::string RangeError(const std::string& setting, const std::string& value,
+                       const std::string& low, const std::string& high,
+                       const std::string& why) {
+  return absl::StrCat(setting, " must be in [", low, ", ", high, "], got ",
+                      value, why.empty() ? "" : " (", why,
+                      why.empty() ? "" : ")");
+}
+
+}  // namespace
+
+absl::Status CheckIntInRange(const std::string& setting, int64_t value,
+                             int64_t low, int64_t high,
+                             const std::string& why) {
+  if (value >= low && value <= high) return absl::OkStatus();
+  return absl::InvalidArgumentError(RangeError(setting, absl::StrCat(value),
+                                               absl::StrCat(low),
+                                               absl::StrCat(high), why));
+}
+
+absl::Status CheckDoubleInRange(const std::string& setting, double value,
+                                double low, double high,
+                                const std::string& why) {
+  if (value >= low && value <= high) return absl::OkStatus();  // NaN fails
+  return absl::InvalidArgumentError(RangeError(setting, absl::StrCat(value),
+                                               absl::StrCat(low),
+                                               absl::StrCat(high), why));
 }
 
 absl::StatusOr<Settings> Settings::Resolve(

@@ -12,6 +12,10 @@
 
 namespace marl {
 
+// The most dimensions a DoubleArray setting may have, from text or from the
+// wire: parsing and printing recurse once per dimension.
+inline constexpr int kMaxArrayRank = 32;
+
 // A dense row-major array of doubles: a payoff matrix, a vector.
 struct DoubleArray {
   std::vector<int64_t> shape;
@@ -30,9 +34,22 @@ std::string SettingTypeName(const SettingValue& value);
 std::string SettingValueToString(const SettingValue& value);
 
 // Parses `text` as a value of the same type as `like`: "3", "0.7", "true",
-// "pd", or an array "[[0,3],[1,2]]" / "[1,2,3]".
+// "pd", or an array "[[0,3],[1,2]]" / "[1,2,3]" (rectangular, at most
+// kMaxArrayRank deep). Doubles may parse as inf or nan ("inf", "1e999"):
+// an environment whose setting must be finite checks it (CheckDoubleInRange).
 absl::StatusOr<SettingValue> ParseSettingValue(const std::string& text,
                                                const SettingValue& like);
+
+// Range checks for an environment's settings. OK when low <= value <= high
+// (NaN lies outside every range); otherwise INVALID_ARGUMENT naming the
+// setting, the value and the range, then `why` when given (for example
+// "so that every reward stays within 1e30").
+absl::Status CheckIntInRange(const std::string& setting, int64_t value,
+                             int64_t low, int64_t high,
+                             const std::string& why = "");
+absl::Status CheckDoubleInRange(const std::string& setting, double value,
+                                double low, double high,
+                                const std::string& why = "");
 
 struct SettingDecl {
   std::string name;

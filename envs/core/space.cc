@@ -1,11 +1,11 @@
 #include "envs/core/space.h"
 
 #include <cmath>
-#include <functional>
-#include <numeric>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/core/checked_size.h"
 
 namespace marl {
 
@@ -22,8 +22,10 @@ Space Space::Box(std::vector<int64_t> shape, std::vector<float> low,
   space.kind = Kind::kBox;
   space.shape = std::move(shape);
   const int64_t size = space.FlatSize();
-  if (low.size() == 1) low.assign(size, low[0]);
-  if (high.size() == 1) high.assign(size, high[0]);
+  if (size >= 0) {
+    if (low.size() == 1) low.assign(size, low[0]);
+    if (high.size() == 1) high.assign(size, high[0]);
+  }
   space.low = std::move(low);
   space.high = std::move(high);
   return space;
@@ -37,16 +39,86 @@ Space Space::MultiDiscrete(std::vector<int64_t> nvec) {
 }
 
 int64_t Space::FlatSize() const {
+  // On the step path (CheckFloat): no status or message built here.
+  if (kind == Kind::kDiscrete) return 1;
+  if (kind == Kind::kMultiDiscrete) return static_cast<int64_t>(nvec.size());
+  // As CheckedElementCount: negative is an error, a zero dimension makes 0.
+  bool has_zero = false;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    has_zero = has_zero || d == 0;
+  }
+  if (has_zero) return 0;
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (!CheckedMul(count, d, &count)) return -1;
+  }
+  return count;
+}
+
+absl::StatusOr<int64_t> Space::CheckedFlatSize() const {
   switch (kind) {
     case Kind::kDiscrete:
       return 1;
     case Kind::kBox:
-      return std::accumulate(shape.begin(), shape.end(), int64_t{1},
-                             std::multiplies<int64_t>());
+      // An empty shape is a scalar.
+      return CheckedElementCount(shape, "Box",
+                                 std::numeric_limits<int64_t>::max(),
+                                 /*empty_is_scalar=*/true);
     case Kind::kMultiDiscrete:
       return static_cast<int64_t>(nvec.size());
   }
-  return 0;
+  return absl::InvalidArgumentError("unknown space kind");
+}
+
+absl::Status Space::Validate() const {
+  switch (kind) {
+    case Kind::kDiscrete:
+      if (n < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Discrete(", n, ") has no values"));
+      }
+      return absl::OkStatus();
+    case Kind::kMultiDiscrete:
+      if (nvec.empty()) {
+        return absl::InvalidArgumentError("MultiDiscrete with empty nvec");
+      }
+      for (int64_t values : nvec) {
+        if (values < 1) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("MultiDiscrete element with ", values, " values"));
+        }
+      }
+      return absl::OkStatus();
+    case Kind::kBox: {
+      for (int64_t d : shape) {
+        if (d < 1) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(DebugString(), " has an empty dimension"));
+        }
+      }
+      absl::StatusOr<int64_t> size = CheckedFlatSize();
+      if (!size.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(DebugString(), ": ", size.status().message()));
+      }
+      if (static_cast<int64_t>(low.size()) != *size ||
+          static_cast<int64_t>(high.size()) != *size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(DebugString(), " has ", low.size(), " low and ",
+                         high.size(), " high bounds for ", *size, " elements"));
+      }
+      for (int64_t k = 0; k < *size; ++k) {
+        if (!(low[k] <= high[k])) {  // also catches NaN
+          return absl::InvalidArgumentError(
+              absl::StrCat(DebugString(), " element ", k, ": low ", low[k],
+                           " > high ", high[k]));
+        }
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unknown space kind");
 }
 
 absl::Status Space::CheckInteger(const int64_t* values) const {

@@ -1,10 +1,11 @@
 #include "envs/matrix/iterated_matrix_game.h"
 
-#include <cmath>
 #include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "envs/core/checked_size.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -25,45 +26,74 @@ std::vector<SettingDecl> IteratedMatrixGameEnv::SettingDecls() {
   return decls;
 }
 
-absl::StatusOr<std::unique_ptr<Env>> IteratedMatrixGameEnv::Create(
-    const Settings& settings) {
-  absl::StatusOr<PayoffMatrices> payoffs = PayoffsFromSettings(settings);
-  if (!payoffs.ok()) return payoffs.status();
+namespace {
 
-  const int64_t episode_length = settings.GetInt("episode_length");
-  if (episode_length < 1 ||
-      episode_length > std::numeric_limits<int32_t>::max()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "episode_length must be in [1, 2^31), got ", episode_length));
+// The checks of every setting but the payoffs' contents, shared by Create
+// and the estimate; `*memory` is the parsed memory kind.
+absl::Status CheckIteratedSettings(const Settings& settings,
+                                   const PayoffSummary& payoffs,
+                                   IteratedMatrixGameEnv::Memory* memory) {
+  if (absl::Status s =
+          CheckIntInRange("episode_length", settings.GetInt("episode_length"),
+                          1, std::numeric_limits<int32_t>::max());
+      !s.ok()) {
+    return s;
   }
-
   const std::string& memory_name = settings.GetString("memory");
-  Memory memory;
   if (memory_name == "full") {
-    memory = Memory::kFull;
+    *memory = IteratedMatrixGameEnv::Memory::kFull;
     // Observations travel as floats, exact only up to 2^24.
-    if (1 + payoffs->rows * payoffs->cols > (int64_t{1} << 24)) {
+    int64_t joint;
+    if (!CheckedMul(payoffs.rows, payoffs.cols, &joint) ||
+        joint >= (int64_t{1} << 24)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "full memory needs 1 + n*m <= 2^24 observation states, got ",
-          payoffs->rows, " x ", payoffs->cols, " actions"));
+          payoffs.rows, " x ", payoffs.cols, " actions"));
     }
   } else if (memory_name == "small") {
-    memory = Memory::kSmall;
+    *memory = IteratedMatrixGameEnv::Memory::kSmall;
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "memory must be \"full\" or \"small\", got \"", memory_name, "\""));
   }
+  return CheckRewardSettings(payoffs, settings.GetDouble("reward_scale"),
+                             settings.GetDouble("reward_offset"));
+}
 
-  const double reward_scale = settings.GetDouble("reward_scale");
-  const double reward_offset = settings.GetDouble("reward_offset");
-  if (!std::isfinite(reward_scale) || !std::isfinite(reward_offset)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reward_scale and reward_offset must be finite, got ",
-                     reward_scale, " and ", reward_offset));
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Env>> IteratedMatrixGameEnv::Create(
+    const Settings& settings) {
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
+  if (!summary.ok()) return summary.status();
+  Memory memory;
+  if (absl::Status s = CheckIteratedSettings(settings, *summary, &memory);
+      !s.ok()) {
+    return s;
   }
+  absl::StatusOr<PayoffMatrices> payoffs = PayoffsFromSettings(settings);
+  if (!payoffs.ok()) return payoffs.status();
   return std::make_unique<IteratedMatrixGameEnv>(
-      *std::move(payoffs), static_cast<int>(episode_length), memory,
-      reward_scale, reward_offset);
+      *std::move(payoffs), static_cast<int>(settings.GetInt("episode_length")),
+      memory, settings.GetDouble("reward_scale"),
+      settings.GetDouble("reward_offset"));
+}
+
+absl::StatusOr<int64_t> IteratedMatrixGameEnv::EstimateCopyBytes(
+    const Settings& settings) {
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
+  if (!summary.ok()) return summary.status();
+  Memory memory;
+  if (absl::Status s = CheckIteratedSettings(settings, *summary, &memory);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int64_t> payoff_bytes = PayoffCopyBytes(*summary);
+  if (!payoff_bytes.ok()) return payoff_bytes.status();
+  return ByteEstimate()
+      .AddObject(sizeof(IteratedMatrixGameEnv))
+      .AddBytes(1, *payoff_bytes)
+      .Total();
 }
 
 IteratedMatrixGameEnv::IteratedMatrixGameEnv(PayoffMatrices payoffs,
@@ -118,6 +148,7 @@ MARL_REGISTER_ENV({IteratedMatrixGameEnv::kName,
                    "two-player matrix game repeated for episode_length steps "
                    "with memory of the last joint action",
                    IteratedMatrixGameEnv::SettingDecls(),
-                   IteratedMatrixGameEnv::Create});
+                   IteratedMatrixGameEnv::Create,
+                   IteratedMatrixGameEnv::EstimateCopyBytes});
 
 }  // namespace marl

@@ -33,7 +33,8 @@ namespace marl {
 // Settings: game (default "stackelberg_pd"), payoffs_row, payoffs_column
 // (see payoffs.h), episode_length (int, default 10), memory (string, "full"),
 // reward_offset (double, default 0; the Stackelberg code used -2.5),
-// reward_scale (double, default 1).
+// reward_scale (double, default 1); every reward stays within
+// kMaxAbsReward = 1e30: |reward_scale| * max|payoff| + |reward_offset| <= 1e30.
 class IteratedMatrixGameEnv : public Env {
  public:
   static constexpr char kName[] = "iterated_matrix_game";
@@ -41,6 +42,8 @@ class IteratedMatrixGameEnv : public Env {
 
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+  // The registry's per-copy estimate: the object and its payoff copies.
+  static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
   IteratedMatrixGameEnv(PayoffMatrices payoffs, int episode_length,
                         Memory memory, double reward_scale,

@@ -1,11 +1,13 @@
 #include "envs/matrix/iterated_matrix_game.h"
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
+#include "envs/testing/copy_bytes_check.h"
 #include "envs/testing/env_checks.h"
 #include "envs/testing/env_driver.h"
 #include "gtest/gtest.h"
@@ -174,6 +176,45 @@ TEST(IteratedMatrixGameTest, FactoryRejectsBadSettings) {
   ExpectMakeFails({{"game", std::string("pd")}}, "unknown matrix game 'pd'");
   ExpectMakeFails({{"payoffs_column", DoubleArray{{1, 1}, {1}}}},
                   "only payoffs_column");
+  // Rewards reward_scale * payoff + reward_offset within 1e30
+  // (stackelberg_pd: max|payoff| = 4).
+  ExpectMakeFails({{"reward_scale", 1e308}},
+                  "reward_scale must be in [-2.5e+29, 2.5e+29], got 1e+308");
+  ExpectMakeFails({{"reward_offset", 1e31}},
+                  "reward_offset must be in [-1e+30, 1e+30], got 1e+31");
+  ExpectMakeFails({{"reward_offset", double{NAN}}}, "reward_offset");
+  ExpectMakeFails({{"reward_scale", 2e29}, {"reward_offset", -5e29}},
+                  "reward_scale must be in [-1.25e+29, 1.25e+29]");
+  // Issue 9's overflowing shapes.
+  const DoubleArray four{{(int64_t{1} << 62) + 1, 4}, {1, 2, 3, 4}};
+  ExpectMakeFails({{"payoffs_row", four}, {"payoffs_column", four}},
+                  "payoffs_row has 4 values");
+}
+
+TEST(IteratedMatrixGameTest, ExtremeAllowedSettingsGiveRewardsWithinTheBound) {
+  std::unique_ptr<Env> env =
+      Make({{"reward_scale", -1.2e29}, {"reward_offset", -5e29}});
+  ASSERT_NE(env, nullptr);
+  EnvDriver driver(env.get());
+  driver.Reset();
+  driver.StepDiscrete({1, 0});  // stackelberg_pd: leader 4, follower 1
+  EXPECT_FLOAT_EQ(driver.reward(0), -4 * 1.2e29f - 5e29f);
+  EXPECT_LE(std::abs(driver.reward(0)), kMaxAbsReward);
+}
+
+TEST(IteratedMatrixGameTest, EstimateBoundsWhatACopyHolds) {
+  for (int n : {1, 50, 700}) {
+    DoubleArray payoffs{{n, n}, std::vector<double>(n * n, -2.0)};
+    for (const char* memory : {"full", "small"}) {
+      absl::StatusOr<CopyBytesMeasurement> check =
+          CheckCopyBytesEstimate("iterated_matrix_game",
+                                 {{"payoffs_row", payoffs},
+                                  {"payoffs_column", payoffs},
+                                  {"memory", std::string(memory)}},
+                                 /*max_factor=*/1.1);
+      EXPECT_TRUE(check.ok()) << check.status();
+    }
+  }
 }
 
 TEST(IteratedMatrixGameTest, PassesGenericChecks) {

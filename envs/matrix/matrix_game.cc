@@ -1,9 +1,8 @@
 #include "envs/matrix/matrix_game.h"
 
-#include <cmath>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -17,14 +16,33 @@ std::vector<SettingDecl> MatrixGameEnv::SettingDecls() {
 
 absl::StatusOr<std::unique_ptr<Env>> MatrixGameEnv::Create(
     const Settings& settings) {
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
+  if (!summary.ok()) return summary.status();
+  const double reward_scale = settings.GetDouble("reward_scale");
+  if (absl::Status s = CheckRewardSettings(*summary, reward_scale, 0.0);
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<PayoffMatrices> payoffs = PayoffsFromSettings(settings);
   if (!payoffs.ok()) return payoffs.status();
-  const double reward_scale = settings.GetDouble("reward_scale");
-  if (!std::isfinite(reward_scale)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reward_scale must be finite, got ", reward_scale));
-  }
   return std::make_unique<MatrixGameEnv>(*std::move(payoffs), reward_scale);
+}
+
+absl::StatusOr<int64_t> MatrixGameEnv::EstimateCopyBytes(
+    const Settings& settings) {
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
+  if (!summary.ok()) return summary.status();
+  if (absl::Status s = CheckRewardSettings(
+          *summary, settings.GetDouble("reward_scale"), 0.0);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int64_t> payoff_bytes = PayoffCopyBytes(*summary);
+  if (!payoff_bytes.ok()) return payoff_bytes.status();
+  return ByteEstimate()
+      .AddObject(sizeof(MatrixGameEnv))
+      .AddBytes(1, *payoff_bytes)
+      .Total();
 }
 
 MatrixGameEnv::MatrixGameEnv(PayoffMatrices payoffs, double reward_scale)
@@ -57,6 +75,7 @@ void MatrixGameEnv::Step(const Actions& actions, const Output& out) {
 MARL_REGISTER_ENV({MatrixGameEnv::kName,
                    "one-shot two-player matrix game (presets or custom "
                    "payoffs)",
-                   MatrixGameEnv::SettingDecls(), MatrixGameEnv::Create});
+                   MatrixGameEnv::SettingDecls(), MatrixGameEnv::Create,
+                   MatrixGameEnv::EstimateCopyBytes});
 
 }  // namespace marl

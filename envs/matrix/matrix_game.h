@@ -1,6 +1,7 @@
 #ifndef MARL_ENVS_MATRIX_MATRIX_GAME_H_
 #define MARL_ENVS_MATRIX_MATRIX_GAME_H_
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -17,13 +18,16 @@ namespace marl {
 // observation is a constant Discrete(1) 0: there is nothing to observe.
 //
 // Settings: game (default "prisoners_dilemma"), payoffs_row,
-// payoffs_column (see payoffs.h), reward_scale (double, default 1).
+// payoffs_column (see payoffs.h), reward_scale (double, default 1; every
+// reward reward_scale * payoff must stay within kMaxAbsReward = 1e30).
 class MatrixGameEnv : public Env {
  public:
   static constexpr char kName[] = "matrix_game";
 
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+  // The registry's per-copy estimate: the object and its payoff copies.
+  static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
   MatrixGameEnv(PayoffMatrices payoffs, double reward_scale);
 

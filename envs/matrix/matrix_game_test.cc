@@ -1,5 +1,6 @@
 #include "envs/matrix/matrix_game.h"
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
 #include "envs/matrix/payoffs.h"
+#include "envs/testing/copy_bytes_check.h"
 #include "envs/testing/env_checks.h"
 #include "envs/testing/env_driver.h"
 #include "gtest/gtest.h"
@@ -144,6 +146,69 @@ TEST(MatrixGameTest, FactoryRejectsBadSettings) {
   ExpectMakeFails(Game("tic_tac_toe"), "unknown matrix game 'tic_tac_toe'");
   ExpectMakeFails({{"reward_scale", std::string("big")}}, "reward_scale");
   ExpectMakeFails({{"rows", int64_t{2}}}, "unknown setting 'rows'");
+  // Issue 9: infinite rewards from a finite but absurd scale.
+  ExpectMakeFails({{"reward_scale", 1e308}},
+                  "reward_scale must be in [-2e+29, 2e+29], got 1e+308");
+  ExpectMakeFails({{"reward_scale", double{NAN}}}, "reward_scale");
+  ExpectMakeFails({{"reward_scale", double{-INFINITY}}}, "reward_scale");
+  ExpectMakeFails({{"payoffs_row", DoubleArray{{1, 1}, {1e308}}},
+                   {"payoffs_column", DoubleArray{{1, 1}, {1}}},
+                   {"reward_scale", 10.0}},
+                  "reward_scale");
+  // Issue 9: shapes whose size wraps in int64 arithmetic.
+  const int64_t big = int64_t{1} << 32;
+  ExpectMakeFails({{"payoffs_row", DoubleArray{{big, big}, {}}},
+                   {"payoffs_column", DoubleArray{{big, big}, {}}}},
+                  "payoffs_row has 0 values for shape 4294967296 x 4294967296");
+  const DoubleArray four{{(int64_t{1} << 62) + 1, 4}, {1, 2, 3, 4}};
+  ExpectMakeFails({{"payoffs_row", four}, {"payoffs_column", four}},
+                  "payoffs_row has 4 values");
+}
+
+TEST(MatrixGameTest, LargestAllowedScaleGivesFiniteRewardsWithinTheBound) {
+  // Prisoner's dilemma: max|payoff| = 5, so |reward_scale| <= 2e29.
+  for (double scale : {1.999e29, -1.999e29}) {
+    std::unique_ptr<Env> env = Make({{"reward_scale", scale}});
+    ASSERT_NE(env, nullptr);
+    const auto [r0, r1] = Play(env.get(), 1, 0);  // defect on cooperate: 5, 0
+    EXPECT_TRUE(std::isfinite(r0));
+    EXPECT_LE(std::abs(r0), kMaxAbsReward);
+    EXPECT_GT(std::abs(r0), 9e29);
+    EXPECT_EQ(r1, 0.0f);
+  }
+}
+
+TEST(MatrixGameTest, EstimateRefusesWhatTheFactoryRefuses) {
+  const EnvRegistration* registration =
+      *EnvRegistry::Global().Find("matrix_game");
+  ASSERT_NE(registration->estimate_copy_bytes, nullptr);
+  const int64_t big = int64_t{1} << 32;
+  for (const SettingMap& given :
+       {SettingMap{{"reward_scale", 1e308}},
+        SettingMap{{"payoffs_row", DoubleArray{{big, big}, {}}},
+                   {"payoffs_column", DoubleArray{{big, big}, {}}}},
+        Game("tic_tac_toe")}) {
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve(registration->settings, given);
+    ASSERT_TRUE(settings.ok());
+    EXPECT_EQ(EstimateCopyBytes(*registration, *settings).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+// Each copy holds its own payoffs: a 1000 x 1000 game takes 16 MB a copy.
+TEST(MatrixGameTest, EstimateBoundsWhatACopyHolds) {
+  for (int n : {1, 30, 1000}) {
+    DoubleArray payoffs{{n, n}, std::vector<double>(n * n, 1.0)};
+    absl::StatusOr<CopyBytesMeasurement> check = CheckCopyBytesEstimate(
+        "matrix_game", {{"payoffs_row", payoffs}, {"payoffs_column", payoffs}},
+        /*max_factor=*/1.1);
+    ASSERT_TRUE(check.ok()) << check.status();
+    EXPECT_GE(check->measured, 2 * 8 * n * n);
+  }
+  absl::StatusOr<CopyBytesMeasurement> preset =
+      CheckCopyBytesEstimate("matrix_game", Game("climbing"), 1.1);
+  EXPECT_TRUE(preset.ok()) << preset.status();
 }
 
 TEST(MatrixGameTest, EveryStepEndsTheEpisodeInABatch) {

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/core/checked_size.h"
+#include "envs/core/env_spec.h"
+#include "envs/core/memory_estimate.h"
 
 namespace marl {
 namespace {
@@ -141,8 +145,11 @@ absl::Status CheckMatrix(const char* setting, const DoubleArray& array) {
         absl::StrCat(setting, " must have at least one row and column, got ",
                      array.shape[0], " x ", array.shape[1]));
   }
-  if (static_cast<int64_t>(array.values.size()) !=
-      array.shape[0] * array.shape[1]) {
+  // Checked: a shape such as 2^62+1 x 4 wraps to 4 elements in int64
+  // arithmetic, and 2^32 x 2^32 to 0.
+  const absl::StatusOr<int64_t> count =
+      CheckedElementCount(array.shape, setting, array.values.size());
+  if (!count.ok() || *count != static_cast<int64_t>(array.values.size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         setting, " has ", array.values.size(), " values for shape ",
         array.shape[0], " x ", array.shape[1]));
@@ -156,25 +163,27 @@ absl::Status CheckMatrix(const char* setting, const DoubleArray& array) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-const std::vector<MatrixGamePreset>& MatrixGamePresets() {
-  // Function-local: registrations read it during static initialisation.
-  static const std::vector<MatrixGamePreset>* const presets =
-      new std::vector<MatrixGamePreset>(BuildPresets());
-  return *presets;
+double MaxAbs(const std::vector<double>& values) {
+  double max_abs = 0;
+  for (double v : values) max_abs = std::max(max_abs, std::abs(v));
+  return max_abs;
 }
 
-absl::StatusOr<PayoffMatrices> FindMatrixGamePreset(const std::string& name) {
+const MatrixGamePreset* FindPreset(const std::string& name) {
   for (const MatrixGamePreset& preset : MatrixGamePresets()) {
-    if (preset.name == name) return preset.payoffs;
+    if (preset.name == name) return &preset;
   }
+  return nullptr;
+}
+
+absl::Status UnknownPreset(const std::string& name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown matrix game '", name, "'; known: ", PresetNames()));
 }
 
-absl::StatusOr<PayoffMatrices> PayoffsFromArrays(const DoubleArray& row,
-                                                 const DoubleArray& column) {
+// The checks PayoffsFromArrays makes, and the summary of two valid arrays.
+absl::StatusOr<PayoffSummary> SummarizeArrays(const DoubleArray& row,
+                                              const DoubleArray& column) {
   if (absl::Status s = CheckMatrix("payoffs_row", row); !s.ok()) return s;
   if (absl::Status s = CheckMatrix("payoffs_column", column); !s.ok()) {
     return s;
@@ -185,7 +194,48 @@ absl::StatusOr<PayoffMatrices> PayoffsFromArrays(const DoubleArray& row,
                      " but payoffs_column is ", column.shape[0], " x ",
                      column.shape[1], "; they must have the same shape"));
   }
-  return PayoffMatrices{row.shape[0], row.shape[1], row.values, column.values};
+  return PayoffSummary{row.shape[0], row.shape[1],
+                       std::max(MaxAbs(row.values), MaxAbs(column.values))};
+}
+
+// True when custom arrays are given (then both must be), false for the
+// preset.
+absl::StatusOr<bool> HasCustomPayoffs(const Settings& settings) {
+  const DoubleArray& row = settings.GetArray("payoffs_row");
+  const DoubleArray& column = settings.GetArray("payoffs_column");
+  // An array is "given" when it has a shape or values: the default is [].
+  const bool has_row = !row.shape.empty() || !row.values.empty();
+  const bool has_column = !column.shape.empty() || !column.values.empty();
+  if (has_row != has_column) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("only ", has_row ? "payoffs_row" : "payoffs_column",
+                     " was given; custom payoffs need both payoffs_row and "
+                     "payoffs_column"));
+  }
+  return has_row;
+}
+
+}  // namespace
+
+const std::vector<MatrixGamePreset>& MatrixGamePresets() {
+  // Function-local: registrations read it during static initialisation.
+  static const std::vector<MatrixGamePreset>* const presets =
+      new std::vector<MatrixGamePreset>(BuildPresets());
+  return *presets;
+}
+
+absl::StatusOr<PayoffMatrices> FindMatrixGamePreset(const std::string& name) {
+  const MatrixGamePreset* preset = FindPreset(name);
+  if (preset == nullptr) return UnknownPreset(name);
+  return preset->payoffs;
+}
+
+absl::StatusOr<PayoffMatrices> PayoffsFromArrays(const DoubleArray& row,
+                                                 const DoubleArray& column) {
+  absl::StatusOr<PayoffSummary> summary = SummarizeArrays(row, column);
+  if (!summary.ok()) return summary.status();
+  return PayoffMatrices{summary->rows, summary->cols, row.values,
+                        column.values};
 }
 
 std::vector<SettingDecl> PayoffSettingDecls(const std::string& default_game) {
@@ -202,19 +252,77 @@ std::vector<SettingDecl> PayoffSettingDecls(const std::string& default_game) {
 }
 
 absl::StatusOr<PayoffMatrices> PayoffsFromSettings(const Settings& settings) {
-  const DoubleArray& row = settings.GetArray("payoffs_row");
-  const DoubleArray& column = settings.GetArray("payoffs_column");
-  // An array is "given" when it has a shape or values: the default is [].
-  const bool has_row = !row.shape.empty() || !row.values.empty();
-  const bool has_column = !column.shape.empty() || !column.values.empty();
-  if (has_row != has_column) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("only ", has_row ? "payoffs_row" : "payoffs_column",
-                     " was given; custom payoffs need both payoffs_row and "
-                     "payoffs_column"));
+  absl::StatusOr<bool> custom = HasCustomPayoffs(settings);
+  if (!custom.ok()) return custom.status();
+  if (*custom) {
+    return PayoffsFromArrays(settings.GetArray("payoffs_row"),
+                             settings.GetArray("payoffs_column"));
   }
-  if (has_row) return PayoffsFromArrays(row, column);
   return FindMatrixGamePreset(settings.GetString("game"));
+}
+
+absl::StatusOr<PayoffSummary> SummarizePayoffSettings(
+    const Settings& settings) {
+  absl::StatusOr<bool> custom = HasCustomPayoffs(settings);
+  if (!custom.ok()) return custom.status();
+  if (*custom) {
+    return SummarizeArrays(settings.GetArray("payoffs_row"),
+                           settings.GetArray("payoffs_column"));
+  }
+  const std::string& name = settings.GetString("game");
+  const MatrixGamePreset* preset = FindPreset(name);
+  if (preset == nullptr) return UnknownPreset(name);
+  const PayoffMatrices& payoffs = preset->payoffs;
+  return PayoffSummary{
+      payoffs.rows, payoffs.cols,
+      std::max(MaxAbs(payoffs.row_payoffs), MaxAbs(payoffs.column_payoffs))};
+}
+
+absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
+                                 double reward_scale, double reward_offset) {
+  if (absl::Status s =
+          CheckDoubleInRange("reward_offset", reward_offset, -kMaxAbsReward,
+                             kMaxAbsReward, "every reward must stay within");
+      !s.ok()) {
+    return s;
+  }
+  // The largest reward magnitude, computed the way Step computes rewards
+  // (rounding is monotonic, so no reachable reward exceeds it).
+  const double largest =
+      static_cast<float>(std::abs(reward_scale) * payoffs.max_abs_payoff +
+                         std::abs(reward_offset));
+  if (std::isfinite(reward_scale) && largest <= kMaxAbsReward) {
+    return absl::OkStatus();
+  }
+  const double bound =
+      payoffs.max_abs_payoff > 0
+          ? (kMaxAbsReward - std::abs(reward_offset)) / payoffs.max_abs_payoff
+          : std::numeric_limits<double>::max();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "reward_scale must be in [", -bound, ", ", bound, "], got ", reward_scale,
+      " (|reward_scale| * max|payoff| + |reward_offset| must be "
+      "<= ",
+      kMaxAbsReward, "; here max|payoff| = ", payoffs.max_abs_payoff,
+      ", reward_offset = ", reward_offset, ")"));
+}
+
+absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs) {
+  int64_t entries;
+  if (!CheckedMul(payoffs.rows, payoffs.cols, &entries)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("payoffs of ", payoffs.rows, " x ", payoffs.cols,
+                     " entries do not fit in memory"));
+  }
+  ByteEstimate bytes;
+  bytes
+      .AddArray(entries, sizeof(double))  // row_payoffs
+      .AddArray(entries, sizeof(double))  // column_payoffs
+      // The spec: ids "player_0", "player_1" and four Discrete spaces.
+      .AddArray(2, sizeof(std::string))
+      .AddStrings(2, 8)
+      .AddArray(2, sizeof(Space))
+      .AddArray(2, sizeof(Space));
+  return bytes.Total();
 }
 
 }  // namespace marl

@@ -57,6 +57,28 @@ std::vector<SettingDecl> PayoffSettingDecls(const std::string& default_game);
 // either is non-empty (then both must be given), else the named preset.
 absl::StatusOr<PayoffMatrices> PayoffsFromSettings(const Settings& settings);
 
+// What the payoff settings describe, checked as PayoffsFromSettings checks
+// them but without copying anything (memory estimates run before a copy is
+// built).
+struct PayoffSummary {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  double max_abs_payoff = 0;  // over both matrices
+};
+absl::StatusOr<PayoffSummary> SummarizePayoffSettings(const Settings& settings);
+
+// INVALID_ARGUMENT, naming the setting, its value and its allowed range,
+// unless every reward reward_scale * payoff + reward_offset stays within
+// kMaxAbsReward (envs/core/env_spec.h) once rounded to float:
+// |reward_scale| * max|payoff| + |reward_offset| <= 1e30. Non-finite
+// settings are refused too.
+absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
+                                 double reward_scale, double reward_offset);
+
+// Bytes of a matrix-game copy beyond its own object: its two payoff
+// matrices and its two-agent spec (envs/core/memory_estimate.h).
+absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs);
+
 }  // namespace marl
 
 #endif  // MARL_ENVS_MATRIX_PAYOFFS_H_

@@ -196,5 +196,105 @@ TEST(PayoffsTest, RejectsBadCustomPayoffs) {
                 "not finite");
 }
 
+// The shapes of issue 9: their products wrap past 2^63 to 0 and to 4, and
+// once made a Discrete(4294967296) action space over four values.
+TEST(PayoffsTest, RejectsShapesWhoseSizeOverflows) {
+  const int64_t big = int64_t{1} << 32;
+  const DoubleArray wraps_to_zero{{big, big}, {}};
+  const DoubleArray wraps_to_four{{(int64_t{1} << 62) + 1, 4}, {1, 2, 3, 4}};
+  const DoubleArray negative{{-2, -2}, {1, 2, 3, 4}};
+  for (const DoubleArray& array : {wraps_to_zero, wraps_to_four, negative}) {
+    ExpectInvalid(PayoffsFromArrays(array, array), "payoffs_row");
+    ExpectInvalid(
+        FromSettings({{"payoffs_row", array}, {"payoffs_column", array}}),
+        "payoffs_row");
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve(PayoffSettingDecls("wolf"),
+                          {{"payoffs_row", array}, {"payoffs_column", array}});
+    ASSERT_TRUE(settings.ok());
+    EXPECT_EQ(SummarizePayoffSettings(*settings).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(PayoffsTest, SummaryMatchesThePayoffs) {
+  absl::StatusOr<Settings> preset =
+      Settings::Resolve(PayoffSettingDecls("climbing"), {});
+  ASSERT_TRUE(preset.ok());
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(*preset);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->rows, 3);
+  EXPECT_EQ(summary->cols, 3);
+  EXPECT_EQ(summary->max_abs_payoff, 30);
+  absl::StatusOr<Settings> custom =
+      Settings::Resolve(PayoffSettingDecls("climbing"),
+                        {{"payoffs_row", Parse("[[1,2,3],[4,5,6]]")},
+                         {"payoffs_column", Parse("[[0,0,0],[0,-7.5,0]]")}});
+  ASSERT_TRUE(custom.ok());
+  summary = SummarizePayoffSettings(*custom);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->rows, 2);
+  EXPECT_EQ(summary->cols, 3);
+  EXPECT_EQ(summary->max_abs_payoff, 7.5);
+  absl::StatusOr<Settings> unknown = Settings::Resolve(
+      PayoffSettingDecls("climbing"), {{"game", std::string("chess")}});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(SummarizePayoffSettings(*unknown).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PayoffsTest, RewardSettingsKeepRewardsWithinTheBound) {
+  const PayoffSummary ten{2, 2, 10.0};
+  EXPECT_TRUE(CheckRewardSettings(ten, 1.0, 0.0).ok());
+  EXPECT_TRUE(CheckRewardSettings(ten, -9e28, 0.0).ok());
+  EXPECT_TRUE(CheckRewardSettings(ten, 5e28, 4e29).ok());
+  for (const auto& [scale, offset] :
+       std::vector<std::pair<double, double>>{{1e308, 0},
+                                              {2e29, 0},
+                                              {-2e29, 0},
+                                              {NAN, 0},
+                                              {INFINITY, 0},
+                                              {1e29, 1e29},
+                                              {1, 1.1e30},
+                                              {1, NAN},
+                                              {1, -INFINITY}}) {
+    const absl::Status s = CheckRewardSettings(ten, scale, offset);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << scale << " " << offset;
+    // Names the setting at fault, its value and the allowed range.
+    const bool offset_at_fault = !(std::abs(offset) <= 1e30);
+    EXPECT_NE(s.message().find(offset_at_fault
+                                   ? "reward_offset must be in [-1e+30, 1e+30]"
+                                   : "reward_scale must be in ["),
+              std::string::npos)
+        << s;
+  }
+  const absl::Status s = CheckRewardSettings(ten, 1e308, 0);
+  EXPECT_NE(s.message().find("reward_scale must be in [-1e+29, 1e+29], got "
+                             "1e+308"),
+            std::string::npos)
+      << s;
+  // All-zero payoffs: any finite scale.
+  EXPECT_TRUE(CheckRewardSettings(PayoffSummary{1, 1, 0.0}, 1e308, 0).ok());
+  EXPECT_FALSE(CheckRewardSettings(PayoffSummary{1, 1, 0.0}, NAN, 0).ok());
+  // At the edge, the reward once rounded to float is what counts: float(1e30)
+  // is above 1e30.
+  EXPECT_FALSE(CheckRewardSettings(PayoffSummary{1, 1, 1.0}, 1e30, 0).ok());
+  EXPECT_TRUE(CheckRewardSettings(PayoffSummary{1, 1, 1.0}, 9.99e29, 0).ok());
+}
+
+TEST(PayoffsTest, CopyBytesCountBothMatrices) {
+  absl::StatusOr<int64_t> small = PayoffCopyBytes(PayoffSummary{2, 2, 1});
+  absl::StatusOr<int64_t> large = PayoffCopyBytes(PayoffSummary{1000, 1000, 1});
+  ASSERT_TRUE(small.ok() && large.ok());
+  EXPECT_GE(*large - *small, 2 * 8 * 1000 * 1000);
+  EXPECT_LE(*large - *small, 2 * 8 * 1000 * 1000 + 2 * 8192);
+  EXPECT_EQ(
+      PayoffCopyBytes(PayoffSummary{int64_t{1} << 32, int64_t{1} << 32, 1})
+          .status()
+          .code(),
+      absl::StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace marl

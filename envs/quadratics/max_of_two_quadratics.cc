@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -19,18 +20,46 @@ std::vector<SettingDecl> MaxOfTwoQuadraticsEnv::SettingDecls() {
            false}};
 }
 
-absl::StatusOr<std::unique_ptr<Env>> MaxOfTwoQuadraticsEnv::Create(
-    const Settings& settings) {
+absl::StatusOr<MaxOfTwoQuadraticsEnv::Variant>
+MaxOfTwoQuadraticsEnv::ParseVariant(const Settings& settings) {
   const std::string& name = settings.GetString("variant");
-  const bool zero_sum = settings.GetBool("zero_sum");
-  if (name == "paper") {
-    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kPaper, zero_sum);
-  }
-  if (name == "code") {
-    return std::make_unique<MaxOfTwoQuadraticsEnv>(Variant::kCode, zero_sum);
-  }
+  if (name == "paper") return Variant::kPaper;
+  if (name == "code") return Variant::kCode;
   return absl::InvalidArgumentError(absl::StrCat(
       "variant must be \"paper\" or \"code\", got \"", name, "\""));
+}
+
+absl::StatusOr<std::unique_ptr<Env>> MaxOfTwoQuadraticsEnv::Create(
+    const Settings& settings) {
+  // Rewards need no range check: with actions in [-10, 10], |r| <= 120.
+  absl::StatusOr<Variant> variant = ParseVariant(settings);
+  if (!variant.ok()) return variant.status();
+  return std::make_unique<MaxOfTwoQuadraticsEnv>(*variant,
+                                                 settings.GetBool("zero_sum"));
+}
+
+absl::StatusOr<int64_t> MaxOfTwoQuadraticsEnv::EstimateCopyBytes(
+    const Settings& settings) {
+  absl::StatusOr<Variant> variant = ParseVariant(settings);
+  if (!variant.ok()) return variant.status();
+  // Mirrors the constructor's spec: two ids, two spaces of each kind.
+  return ByteEstimate()
+      .AddObject(sizeof(MaxOfTwoQuadraticsEnv))
+      .AddArray(2, sizeof(std::string))
+      .AddStrings(2, 8)
+      .AddArray(2, sizeof(Space))
+      .AddSpaces(2, ObservationSpace())
+      .AddArray(2, sizeof(Space))
+      .AddSpaces(2, ActionSpace())
+      .Total();
+}
+
+Space MaxOfTwoQuadraticsEnv::ObservationSpace() {
+  return Space::Box({1}, {0.0f}, {1.0f});
+}
+
+Space MaxOfTwoQuadraticsEnv::ActionSpace() {
+  return Space::Box({1}, {-10.0f}, {10.0f});
 }
 
 double MaxOfTwoQuadraticsEnv::Reward(Variant variant, double a1, double a2) {
@@ -44,8 +73,8 @@ double MaxOfTwoQuadraticsEnv::Reward(Variant variant, double a1, double a2) {
 MaxOfTwoQuadraticsEnv::MaxOfTwoQuadraticsEnv(Variant variant, bool zero_sum)
     : variant_(variant), zero_sum_(zero_sum) {
   spec_.agent_ids = {"player_0", "player_1"};
-  const Space observation = Space::Box({1}, {0.0f}, {1.0f});
-  const Space action = Space::Box({1}, {-10.0f}, {10.0f});
+  const Space observation = ObservationSpace();
+  const Space action = ActionSpace();
   spec_.observation_spaces = {observation, observation};
   spec_.action_spaces = {action, action};
   spec_.episode_limit = 0;  // one step, ended by termination
@@ -71,6 +100,7 @@ MARL_REGISTER_ENV({MaxOfTwoQuadraticsEnv::kName,
                    "quadratics, local optimum 0, global optimum 10 "
                    "(zero_sum=true: player_1 gets the negation)",
                    MaxOfTwoQuadraticsEnv::SettingDecls(),
-                   MaxOfTwoQuadraticsEnv::Create});
+                   MaxOfTwoQuadraticsEnv::Create,
+                   MaxOfTwoQuadraticsEnv::EstimateCopyBytes});
 
 }  // namespace marl

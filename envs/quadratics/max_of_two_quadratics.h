@@ -1,6 +1,7 @@
 #ifndef MARL_ENVS_QUADRATICS_MAX_OF_TWO_QUADRATICS_H_
 #define MARL_ENVS_QUADRATICS_MAX_OF_TWO_QUADRATICS_H_
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,8 @@ class MaxOfTwoQuadraticsEnv : public Env {
 
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+  // The registry's per-copy estimate (a fixed few kilobytes).
+  static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
   // player_0's reward at (a1, a2) (also player_1's unless zero_sum).
   static double Reward(Variant variant, double a1, double a2);
@@ -46,6 +49,10 @@ class MaxOfTwoQuadraticsEnv : public Env {
   void Step(const Actions& actions, const Output& out) override;
 
  private:
+  static absl::StatusOr<Variant> ParseVariant(const Settings& settings);
+  static Space ObservationSpace();
+  static Space ActionSpace();
+
   Variant variant_;
   bool zero_sum_;
   EnvSpec spec_;

@@ -8,6 +8,7 @@
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
+#include "envs/testing/copy_bytes_check.h"
 #include "envs/testing/env_checks.h"
 #include "envs/testing/env_driver.h"
 #include "gtest/gtest.h"
@@ -150,6 +151,20 @@ TEST(MaxOfTwoQuadraticsTest, BatchRunsOneStepEpisodes) {
   // Outside the box: the batch runner rejects it before the env sees it.
   EXPECT_EQ(batch.StepAll({{}, {}}, {{10.5f, 0.0f}, {0.0f, 0.0f}}).code(),
             absl::StatusCode::kOutOfRange);
+}
+
+TEST(MaxOfTwoQuadraticsTest, EstimateBoundsWhatACopyHolds) {
+  for (const char* variant : {"paper", "code"}) {
+    absl::StatusOr<CopyBytesMeasurement> check = CheckCopyBytesEstimate(
+        "max_of_two_quadratics", {{"variant", std::string(variant)}},
+        /*max_factor=*/1.1);
+    EXPECT_TRUE(check.ok()) << check.status();
+  }
+  EXPECT_EQ(CheckCopyBytesEstimate("max_of_two_quadratics",
+                                   {{"variant", std::string("poster")}}, 1.1)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MaxOfTwoQuadraticsTest, PassesGenericChecks) {

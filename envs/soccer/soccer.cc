@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -130,17 +131,17 @@ std::vector<SettingDecl> SoccerEnv::SettingDecls() {
   };
 }
 
-absl::StatusOr<std::unique_ptr<Env>> SoccerEnv::Create(
-    const Settings& settings) {
+absl::Status SoccerEnv::CheckSettings(const Settings& settings,
+                                      Observation* observation,
+                                      Perspective* perspective) {
+  // Rewards are +-1 and 0: no setting can push them out of range.
   const int64_t rows = settings.GetInt("rows");
   const int64_t cols = settings.GetInt("cols");
-  if (rows < 1 || rows > kMaxSide) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rows must be in [1, ", kMaxSide, "], got ", rows));
+  if (absl::Status s = CheckIntInRange("rows", rows, 1, kMaxSide); !s.ok()) {
+    return s;
   }
-  if (cols < 2 || cols > kMaxSide) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cols must be in [2, ", kMaxSide, "], got ", cols));
+  if (absl::Status s = CheckIntInRange("cols", cols, 2, kMaxSide); !s.ok()) {
+    return s;
   }
   const int64_t states =
       StateCount(static_cast<int>(rows), static_cast<int>(cols));
@@ -149,24 +150,23 @@ absl::StatusOr<std::unique_ptr<Env>> SoccerEnv::Create(
         "a ", rows, " x ", cols, " board has ", states,
         " states; state indices must stay <= 2^24 (exact as floats)"));
   }
-
-  const double draw_probability = settings.GetDouble("draw_probability");
-  if (!(draw_probability >= 0.0 && draw_probability <= 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "draw_probability must be in [0, 1], got ", draw_probability));
+  if (absl::Status s = CheckDoubleInRange(
+          "draw_probability", settings.GetDouble("draw_probability"), 0.0, 1.0);
+      !s.ok()) {
+    return s;
   }
-  const int64_t max_steps = settings.GetInt("max_steps");
-  if (max_steps < 0 || max_steps > std::numeric_limits<int32_t>::max()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_steps must be in [0, 2^31), got ", max_steps));
+  if (absl::Status s =
+          CheckIntInRange("max_steps", settings.GetInt("max_steps"), 0,
+                          std::numeric_limits<int32_t>::max());
+      !s.ok()) {
+    return s;
   }
 
   const std::string& observation_name = settings.GetString("observation");
-  Observation observation;
   if (observation_name == "state_index") {
-    observation = Observation::kStateIndex;
+    *observation = Observation::kStateIndex;
   } else if (observation_name == "features") {
-    observation = Observation::kFeatures;
+    *observation = Observation::kFeatures;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("observation must be \"state_index\" or \"features\", "
@@ -174,21 +174,61 @@ absl::StatusOr<std::unique_ptr<Env>> SoccerEnv::Create(
                      observation_name, "\""));
   }
   const std::string& perspective_name = settings.GetString("perspective");
-  Perspective perspective;
   if (perspective_name == "absolute") {
-    perspective = Perspective::kAbsolute;
+    *perspective = Perspective::kAbsolute;
   } else if (perspective_name == "egocentric") {
-    perspective = Perspective::kEgocentric;
+    *perspective = Perspective::kEgocentric;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("perspective must be \"absolute\" or \"egocentric\", "
                      "got \"",
                      perspective_name, "\""));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Env>> SoccerEnv::Create(
+    const Settings& settings) {
+  Observation observation;
+  Perspective perspective;
+  if (absl::Status s = CheckSettings(settings, &observation, &perspective);
+      !s.ok()) {
+    return s;
+  }
   return std::make_unique<SoccerEnv>(
-      static_cast<int>(rows), static_cast<int>(cols), draw_probability,
-      static_cast<int>(max_steps), settings.GetBool("own_goals"), observation,
-      perspective);
+      static_cast<int>(settings.GetInt("rows")),
+      static_cast<int>(settings.GetInt("cols")),
+      settings.GetDouble("draw_probability"),
+      static_cast<int>(settings.GetInt("max_steps")),
+      settings.GetBool("own_goals"), observation, perspective);
+}
+
+absl::StatusOr<int64_t> SoccerEnv::EstimateCopyBytes(const Settings& settings) {
+  Observation observation;
+  Perspective perspective;
+  if (absl::Status s = CheckSettings(settings, &observation, &perspective);
+      !s.ok()) {
+    return s;
+  }
+  // Mirrors the constructor's spec: two ids, two observation spaces (a
+  // Discrete index or a Box of features), two Discrete action spaces, one
+  // info key. The board is not stored: the state is four coordinates.
+  return ByteEstimate()
+      .AddObject(sizeof(SoccerEnv))
+      .AddArray(2, sizeof(std::string))
+      .AddStrings(2, 8)
+      .AddArray(2, sizeof(Space))
+      .AddSpaces(2, ObservationSpace(observation, 2, 2))
+      .AddArray(2, sizeof(Space))
+      .AddArray(1, sizeof(std::string))
+      .AddStrings(1, 4)
+      .Total();
+}
+
+Space SoccerEnv::ObservationSpace(Observation observation, int rows, int cols) {
+  return observation == Observation::kStateIndex
+             ? Space::Discrete(StateCount(rows, cols))
+             : Space::Box({kNumFeatures}, {0.0f}, {1.0f});
 }
 
 SoccerEnv::SoccerEnv(int rows, int cols, double draw_probability, int max_steps,
@@ -205,10 +245,7 @@ SoccerEnv::SoccerEnv(int rows, int cols, double draw_probability, int max_steps,
       goal_row_high_(std::min((rows + 1) / 2, rows - 1)),
       state_(StartState(rows, cols, 0)) {
   spec_.agent_ids = {"player_0", "player_1"};
-  const Space observation_space =
-      observation_ == Observation::kStateIndex
-          ? Space::Discrete(StateCount(rows, cols))
-          : Space::Box({kNumFeatures}, {0.0f}, {1.0f});
+  const Space observation_space = ObservationSpace(observation_, rows, cols);
   spec_.observation_spaces = {observation_space, observation_space};
   spec_.action_spaces = {Space::Discrete(kNumActions),
                          Space::Discrete(kNumActions)};
@@ -322,6 +359,7 @@ void SoccerEnv::WriteFeatures(const State& state, float* out) const {
 MARL_REGISTER_ENV({SoccerEnv::kName,
                    "Littman's two-player zero-sum grid soccer (minimax-Q); "
                    "moves in random order, ball to the stationary player",
-                   SoccerEnv::SettingDecls(), SoccerEnv::Create});
+                   SoccerEnv::SettingDecls(), SoccerEnv::Create,
+                   SoccerEnv::EstimateCopyBytes});
 
 }  // namespace marl

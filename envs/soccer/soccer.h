@@ -113,6 +113,9 @@ class SoccerEnv : public Env {
 
   static std::vector<SettingDecl> SettingDecls();
   static absl::StatusOr<std::unique_ptr<Env>> Create(const Settings& settings);
+  // The registry's per-copy estimate (a fixed few kilobytes: the board is
+  // not stored).
+  static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
   SoccerEnv(int rows, int cols, double draw_probability, int max_steps,
             bool own_goals, Observation observation, Perspective perspective);
@@ -129,6 +132,12 @@ class SoccerEnv : public Env {
   int last_first_mover() const { return last_first_mover_; }
 
  private:
+  // INVALID_ARGUMENT naming the setting out of range; the parsed kinds.
+  static absl::Status CheckSettings(const Settings& settings,
+                                    Observation* observation,
+                                    Perspective* perspective);
+  static Space ObservationSpace(Observation observation, int rows, int cols);
+
   // One player's move under the rules above; returns the scoring player
   // (0 or 1) if the move scored, else -1.
   int Move(int player, int64_t action);

@@ -11,6 +11,7 @@
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
+#include "envs/testing/copy_bytes_check.h"
 #include "envs/testing/env_checks.h"
 #include "envs/testing/env_driver.h"
 #include "gtest/gtest.h"
@@ -474,6 +475,20 @@ TEST(SoccerTest, FactoryRejectsBadSettings) {
   ExpectMakeFails({{"max_steps", int64_t{-1}}}, "max_steps");
   ExpectMakeFails({{"observation", std::string("pixels")}}, "\"pixels\"");
   ExpectMakeFails({{"perspective", std::string("b")}}, "perspective");
+}
+
+TEST(SoccerTest, EstimateBoundsWhatACopyHolds) {
+  for (const SettingMap& settings :
+       {SettingMap{}, SettingMap{{"observation", std::string("features")}},
+        SettingMap{{"rows", int64_t{40}}, {"cols", int64_t{50}}}}) {
+    absl::StatusOr<CopyBytesMeasurement> check =
+        CheckCopyBytesEstimate("soccer", settings, /*max_factor=*/1.1);
+    EXPECT_TRUE(check.ok()) << check.status();
+  }
+  EXPECT_EQ(CheckCopyBytesEstimate("soccer", {{"rows", int64_t{0}}}, 1.1)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SoccerTest, PassesGenericChecks) {

@@ -243,49 +243,7 @@ absl::StatusOr<std::pair<Trajectory, Trajectory>> PlayForDeterminism(
 }  // namespace
 
 absl::Status CheckSpaceWellFormed(const Space& space) {
-  switch (space.kind) {
-    case Space::Kind::kDiscrete:
-      if (space.n < 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("Discrete(", space.n, ") has no values"));
-      }
-      return absl::OkStatus();
-    case Space::Kind::kMultiDiscrete:
-      if (space.nvec.empty()) {
-        return absl::InvalidArgumentError("MultiDiscrete with empty nvec");
-      }
-      for (int64_t n : space.nvec) {
-        if (n < 1) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("MultiDiscrete element with ", n, " values"));
-        }
-      }
-      return absl::OkStatus();
-    case Space::Kind::kBox: {
-      for (int64_t d : space.shape) {
-        if (d < 1) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(space.DebugString(), " has an empty dimension"));
-        }
-      }
-      const int64_t size = space.FlatSize();
-      if (static_cast<int64_t>(space.low.size()) != size ||
-          static_cast<int64_t>(space.high.size()) != size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            space.DebugString(), " has ", space.low.size(), " low and ",
-            space.high.size(), " high bounds for ", size, " elements"));
-      }
-      for (int64_t k = 0; k < size; ++k) {
-        if (!(space.low[k] <= space.high[k])) {  // also catches NaN
-          return absl::InvalidArgumentError(
-              absl::StrCat(space.DebugString(), " element ", k, ": low ",
-                           space.low[k], " > high ", space.high[k]));
-        }
-      }
-      return absl::OkStatus();
-    }
-  }
-  return absl::InvalidArgumentError("unknown space kind");
+  return space.Validate();
 }
 
 absl::Status CheckObservationInSpace(const Space& space, const float* values) {
@@ -391,6 +349,21 @@ absl::Status CheckRegistration(const std::string& name,
     }
     if (absl::Status s = CheckSpec((*env)->spec()); !s.ok()) {
       return Error(name, absl::StrCat("spec with ", which, ": ", s.message()));
+    }
+    // The server asks for the estimate before it builds: it must accept
+    // what the factory accepts.
+    absl::StatusOr<Settings> settings =
+        Settings::Resolve((*registration)->settings, given);
+    if (!settings.ok()) return settings.status();
+    absl::StatusOr<int64_t> bytes =
+        EstimateCopyBytes(**registration, *settings);
+    if (!bytes.ok()) {
+      return Error(name, absl::StrCat("memory estimate with ", which, ": ",
+                                      bytes.status().ToString()));
+    }
+    if (*bytes <= 0) {
+      return Error(name, absl::StrCat("memory estimate with ", which, " is ",
+                                      *bytes, " bytes"));
     }
     return absl::OkStatus();
   };

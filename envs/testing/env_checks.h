@@ -43,7 +43,7 @@ struct EnvCheckOptions {
 // nvec >= 1), episode_limit >= 0, unique non-empty info keys.
 absl::Status CheckSpec(const EnvSpec& spec);
 
-// A well-formed space (the per-space part of CheckSpec).
+// A well-formed space (the per-space part of CheckSpec): Space::Validate.
 absl::Status CheckSpaceWellFormed(const Space& space);
 
 // Whether a packed observation (always floats) lies in `space`: Discrete and
@@ -51,8 +51,9 @@ absl::Status CheckSpaceWellFormed(const Space& space);
 absl::Status CheckObservationInSpace(const Space& space, const float* values);
 
 // The registration: the name is found, setting names are unique and
-// described, the env builds with defaults and with options.settings, and
-// both specs pass CheckSpec.
+// described, the env builds with defaults and with options.settings, both
+// specs pass CheckSpec, and the registration's memory estimate
+// (EstimateCopyBytes) accepts both settings with a positive byte count.
 absl::Status CheckRegistration(const std::string& name,
                                const EnvCheckOptions& options = {});
 
