@@ -525,9 +525,12 @@ absl::Status EnvService::DoMake(const pb::MakeRequest& request,
   response->set_estimated_bytes(reserved);
 
   std::lock_guard<std::mutex> lock(mutex_);
+  // 52 random bits in [2^52, 2^53): every id has the same varint length
+  // (steady request sizes) and is exact as a double (JSON, JavaScript).
+  constexpr uint64_t kIdBit = uint64_t{1} << 52;
   do {
-    handle->id = handle_ids_();
-  } while (handle->id == 0 || handles_.count(handle->id) > 0);
+    handle->id = kIdBit | (handle_ids_() & (kIdBit - 1));
+  } while (handles_.count(handle->id) > 0);
   handle->last_used = std::chrono::steady_clock::now();
   response->set_handle(handle->id);
   handles_[handle->id] = std::move(handle);

@@ -297,6 +297,95 @@ TEST(EnvServerLimitsTest, AStepWithAnInfiniteRewardIsRefused) {
   EXPECT_FALSE(stepped.has_step());
 }
 
+pb::Value Array(std::vector<int64_t> shape, std::vector<double> values) {
+  pb::Value value;
+  value.mutable_array_value()->mutable_shape()->Add(shape.begin(), shape.end());
+  value.mutable_array_value()->mutable_values()->Add(values.begin(),
+                                                     values.end());
+  return value;
+}
+
+pb::Value Int(int64_t i) {
+  pb::Value value;
+  value.set_int_value(i);
+  return value;
+}
+
+pb::Value Double(double d) {
+  pb::Value value;
+  value.set_double_value(d);
+  return value;
+}
+
+// The cases of issue 9, sent again: each gets a clear error, and the server
+// serves on.
+TEST(EnvServerLimitsTest, HostileSettingsGetClearErrors) {
+  TestServer server;
+  zmq::context_t context;
+  RawClient client(context, server.endpoint());
+  struct Case {
+    const char* what;
+    pb::Request request;
+    pb::StatusCode code;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"shape [2^32, 2^32] with no values",
+       Make("matrix_game", 1,
+            {{"payoffs_row", Array({int64_t{1} << 32, int64_t{1} << 32}, {})}}),
+       pb::INVALID_ARGUMENT, "payoffs_row"},
+      {"shape [2^62+1, 4] with 4 values",
+       Make(
+           "matrix_game", 1,
+           {{"payoffs_row", Array({(int64_t{1} << 62) + 1, 4}, {1, 2, 3, 4})}}),
+       pb::INVALID_ARGUMENT, "payoffs_row"},
+      {"beauty_contest with 10^6 agents",
+       Make("beauty_contest", 1, {{"num_agents", Int(1000000)}}),
+       pb::RESOURCE_EXHAUSTED, "--max_handle_bytes"},
+      {"reward_scale 1e308",
+       Make("matrix_game", 1, {{"reward_scale", Double(1e308)}}),
+       pb::INVALID_ARGUMENT, "reward_scale"},
+      {"p 1e308", Make("beauty_contest", 1, {{"p", Double(1e308)}}),
+       pb::INVALID_ARGUMENT, "p"},
+  };
+  for (const Case& c : cases) {
+    pb::Response response = client.Call(c.request);
+    EXPECT_EQ(response.status().code(), c.code)
+        << c.what << ": " << response.status().message();
+    EXPECT_NE(response.status().message().find(c.message), std::string::npos)
+        << c.what << ": " << response.status().message();
+    EXPECT_EQ(client.Call(Handshake()).status().code(), pb::OK) << c.what;
+  }
+  EXPECT_EQ(client.Call(Make("beauty_contest", 1, {{"num_agents", Int(1000)}}))
+                .status()
+                .code(),
+            pb::OK);
+}
+
+TEST(EnvServerLimitsTest, PipeliningPastTheWaitingLimitIsRefused) {
+  ServerOptions options;
+  options.max_deferred_per_client = 2;
+  TestServer server(options);
+  zmq::context_t context;
+  RawClient client(context, server.endpoint());
+  Gate& gate = TheGate();
+  gate.Close();
+  for (int i = 0; i < 3; ++i) {
+    client.Send(Make("test_gated", 1, {{"block_make", Bool(true)}}));
+  }
+  // The third is refused at once, while the first two wait.
+  std::optional<pb::Response> refused = client.Receive();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->request_id(), 3u);
+  EXPECT_EQ(refused->status().code(), pb::RESOURCE_EXHAUSTED);
+  gate.Open();
+  for (int i = 0; i < 2; ++i) {
+    std::optional<pb::Response> made = client.Receive();
+    ASSERT_TRUE(made.has_value());
+    EXPECT_EQ(made->status().code(), pb::OK);
+  }
+}
+
 TEST(EnvServerFairnessTest, ASlowMakeDoesNotHoldUpOtherClients) {
   TestServer server;
   zmq::context_t context;

@@ -44,11 +44,13 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
     (*env)->Seed(SeedForCopy(seed, c));
     copies.push_back(*std::move(env));
     if (c == 0) {
-      // The spec is known now: add the buffers before building the rest.
+      // The spec is known now: add the buffers and the spec's own cost
+      // before building the rest.
+      const EnvSpec& spec = copies[0]->spec();
       int64_t buffers;
-      if (!CheckedMul(RowBytesEstimate(copies[0]->spec()), num_copies,
-                      &buffers) ||
-          !CheckedAdd(estimate, buffers, &estimate)) {
+      if (!CheckedMul(RowBytesEstimate(spec), num_copies, &buffers) ||
+          !CheckedAdd(estimate, buffers, &estimate) ||
+          !CheckedAdd(estimate, SpecBytesEstimate(spec), &estimate)) {
         estimate = kSaturated;
       }
       if (check) {
@@ -61,6 +63,39 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
   batch->name_ = env_name;
   batch->estimated_bytes_ = estimate;
   return batch;
+}
+
+int64_t EnvBatch::SpecBytesEstimate(const EnvSpec& spec) {
+  // Per agent, its protocol form (an AgentSpec with an id and two Space
+  // messages, about 400 bytes with the allocator's overhead) is held by
+  // the server and copied into the make response, plus the serialized
+  // bytes, and the per-agent tables of a step: budget 1.25 KiB (measured:
+  // 1.1 KiB), and the spaces' own elements three times over.
+  constexpr int64_t kPerAgent = 1280;
+  int64_t bytes = 4096;
+  auto add = [&bytes](int64_t n) {
+    if (!CheckedAdd(bytes, n, &bytes)) {
+      bytes = std::numeric_limits<int64_t>::max();
+    }
+  };
+  auto space_bytes = [](const Space& space) {
+    // Box: shape, low, high; MultiDiscrete: nvec (8 bytes each, roughly).
+    const int64_t elements = std::max<int64_t>(space.FlatSize(), 0);
+    int64_t bytes;
+    return CheckedMul(elements, 3 * 3 * sizeof(double), &bytes)
+               ? bytes
+               : std::numeric_limits<int64_t>::max();
+  };
+  for (int agent = 0; agent < spec.num_agents(); ++agent) {
+    add(kPerAgent);
+    add(3 * static_cast<int64_t>(spec.agent_ids[agent].size()));
+    add(space_bytes(spec.observation_spaces[agent]));
+    add(space_bytes(spec.action_spaces[agent]));
+  }
+  if (spec.has_public_observation)
+    add(space_bytes(spec.public_observation_space));
+  if (spec.has_state) add(space_bytes(spec.state_space));
+  return bytes;
 }
 
 int64_t EnvBatch::RowBytesEstimate(const EnvSpec& spec) {

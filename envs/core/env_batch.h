@@ -59,6 +59,9 @@ class EnvBatch {
   // Bytes per copy of the batch's own buffers and of a request's and a
   // response's arrays, from the spec; saturates at INT64_MAX.
   static int64_t RowBytesEstimate(const EnvSpec& spec);
+  // Bytes of the spec in its protocol form, held once per handle and sent
+  // in the make response; saturates at INT64_MAX.
+  static int64_t SpecBytesEstimate(const EnvSpec& spec);
 
   static uint64_t SeedForCopy(uint64_t seed, int copy);
 

@@ -17,6 +17,8 @@ long as the requests of one handle are handled one at a time, in order
 (plan() names the handle a request works on; server.py keeps that order).
 """
 
+import random
+import secrets
 import threading
 import time
 import warnings
@@ -164,7 +166,9 @@ class EnvService:
         self._clock = clock
         self._lock = threading.Lock()
         self._handles = {}
-        self._next_handle = 1
+        # Handle ids are drawn at random in [2^52, 2^53), as the C++ server
+        # does: one client cannot guess another's handles.
+        self._handle_ids = random.Random(secrets.randbits(64))
         self._next_make = 1
         self._server = _Budget()
         self._clients = {}  # client id -> _Budget
@@ -410,8 +414,9 @@ class EnvService:
                     from None
             spec.auto_reset = request.auto_reset
             with self._lock:
-                handle = self._next_handle
-                self._next_handle += 1
+                handle = (1 << 52) | self._handle_ids.getrandbits(52)
+                while handle in self._handles:
+                    handle = (1 << 52) | self._handle_ids.getrandbits(52)
                 self._handles[handle] = _Handle(batch, spec, client,
                                                 estimate + buffers,
                                                 self._clock())
