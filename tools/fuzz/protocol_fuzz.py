@@ -31,6 +31,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import warnings
 
 import zmq
@@ -296,13 +297,22 @@ DOUBLE_EXTREMES = [0.0, -0.0, float("nan"), float("inf"), float("-inf"),
                    -1e30, 1e31, 1e-30, 3.5e38]
 FLOAT_EXTREMES = [0.0, -0.0, float("nan"), float("inf"), float("-inf"),
                   3.4028234663852886e38, -3.4028234663852886e38, 1e-45]
-# Payoff-array shapes whose element count wraps 64-bit arithmetic: the C++
-# server of today makes a Discrete(2^32) space from the first and steps
-# into heap memory (issue 9); a crasher, so behind --known_crashers.
+# Payoff-array shapes whose element count wraps 64-bit arithmetic to the
+# number of values given: today's C++ server makes a Discrete(2^32) space
+# from the first and steps into heap memory or crashes (issue 9); behind
+# --known_crashers.
 WRAPPING_SHAPES = [([1 << 32, 1 << 32], 0), ([(1 << 62) + 1, 4], 4),
-                   ([(1 << 32) + 1, (1 << 32) - 1], 1),
-                   ([(1 << 63) - 1, 2, 2], 0), ([-(1 << 62), 4], 0),
-                   ([(1 << 61) + 1, 8], 8)]
+                   ([1 << 62, 4], 0), ([(1 << 61) + 1, 8], 8),
+                   ([1 << 32, 1 << 31, 2], 0)]
+
+
+# Shapes (and how many values come with them) that a server must refuse or
+# handle: empty, zero, negative, mismatched, huge without wrapping.
+EDGE_SHAPES = [([], 0), ([], 2), ([0], 0), ([0, 3], 0), ([3, 0], 0),
+               ([-1, -4], 4), ([-2, 2], 4), ([-1], 0), ([2, 2, 2], 8),
+               ([2, 2], 3), ([2, 2], 5), ([1, 1], 1), ([1 << 31, 2], 0),
+               ([(1 << 63) - 1], 0), ([1 << 31, 1 << 31], 0),
+               ([(1 << 31) - 1, 1], 1), ([(1 << 32) + 1, (1 << 32) - 1], 1)]
 
 
 def _random_text(rng, length):
@@ -310,20 +320,24 @@ def _random_text(rng, length):
     return "".join(rng.choice(alphabet) for _ in range(length))
 
 
-def _dims_product(shape):
+def wrapped_size(shape):
+    """The element count of `shape` as 64-bit arithmetic that wraps
+    computes it (signed), and whether it wrapped."""
     product = 1
     for dim in shape:
         product *= dim
-    return product
+    wrapped = (product + (1 << 63)) % (1 << 64) - (1 << 63)
+    return wrapped, wrapped != product
 
 
-def _shape_wraps(shape):
-    """True when the element count overflows signed 64-bit arithmetic or
-    a negative dimension makes it look small."""
-    if any(d < 0 for d in shape):
-        return True
-    return _dims_product(shape) >= (1 << 63) or any(
-        d >= (1 << 31) for d in shape)
+def known_crasher_shape(shape, count):
+    """A shape of non-negative dims whose element count wraps to exactly
+    the number of values given: it passes today's C++ size check and then
+    crashes the server (issue 9)."""
+    if not shape or any(d < 0 for d in shape):
+        return False
+    wrapped, did_wrap = wrapped_size(shape)
+    return did_wrap and wrapped == count
 
 
 class Options:
@@ -401,15 +415,10 @@ class Generator:
             shape = rng.choice([[rows, cols], [rows * cols]])
             count = rows * cols
         elif roll < 0.85:
-            shape, count = rng.choice([
-                ([], 0), ([], 2), ([0], 0), ([0, 3], 0), ([3, 0], 0),
-                ([-1, -4], 4), ([-2, 2], 4), ([-1], 0), ([2, 2, 2], 8),
-                ([2, 2], 3), ([2, 2], 5), ([1, 1], 1), ([1 << 31, 2], 0),
-                ([(1 << 63) - 1], 0), ([1 << 31, 1 << 31], 0),
-                ([(1 << 31) - 1, 1], 1)])
-        elif roll < 0.9 and self.options.known_crashers:
+            shape, count = rng.choice(EDGE_SHAPES)
+        elif roll < 0.95 and self.options.known_crashers:
             shape, count = rng.choice(WRAPPING_SHAPES)
-        elif roll < 0.95 and self.options.extremes:
+        elif roll < 0.97 and self.options.extremes:
             shape, count = [1000, 1000], 1000000
         else:
             side = rng.randint(5, 60)
@@ -418,6 +427,39 @@ class Generator:
         for _ in range(count):
             out.values.append(self.double_value() if rng.random() < 0.1
                               else float(rng.randint(-5, 10)))
+
+    def edge_values(self, kind, setting_spec):
+        """Every extreme of a setting type, as Values (the sweep)."""
+        values = []
+        if kind == "int_value":
+            ints = INT64_EXTREMES + [2, CHEAP_INT]
+            if self.options.known_crashers:
+                ints += INT_COSTLY
+            for number in ints:
+                values.append(pb.Value(int_value=number))
+        elif kind == "double_value":
+            for number in DOUBLE_EXTREMES:
+                values.append(pb.Value(double_value=number))
+        elif kind == "bool_value":
+            values += [pb.Value(bool_value=True), pb.Value(bool_value=False)]
+        elif kind == "string_value":
+            words = set(w.strip("\"'.,:;()") for w in
+                        setting_spec.description.split())
+            for text in sorted(words) + ["", "\x00", "x" * CHEAP_STRING]:
+                if text or not values:
+                    values.append(pb.Value(string_value=text))
+        elif kind == "array_value":
+            shapes = EDGE_SHAPES + [([2, 3], 6), ([1, 4], 4)]
+            if self.options.known_crashers:
+                shapes = shapes + WRAPPING_SHAPES
+            for shape, count in shapes:
+                value = pb.Value()
+                value.array_value.shape.extend(shape)
+                value.array_value.values.extend(
+                    [1.0, float("nan"), 1e308, -2.0][i % 4]
+                    if count < 8 else float(i) for i in range(count))
+                values.append(value)
+        return values
 
     def setting_value(self, kind, out, setting_spec=None):
         if kind == "int_value":
@@ -631,8 +673,9 @@ class Generator:
             continuous = list(agent.continuous)
             agent.Clear()
             agent.continuous.extend(float(v) for v in discrete)
-            agent.discrete.extend(int(v) if math.isfinite(v) else 0
-                                  for v in continuous)
+            agent.discrete.extend(
+                max(min(int(v), (1 << 63) - 1), -(1 << 63))
+                if math.isfinite(v) else 0 for v in continuous)
             if not discrete and not continuous:
                 agent.discrete.append(0)
         elif kind == 1:  # a wrong count
@@ -777,9 +820,9 @@ def request_excluded(data, options, max_copies):
             elif kind == "array_value":
                 array = setting.value.array_value
                 shape = list(array.shape)
-                if shape and _shape_wraps(shape) and \
+                if known_crasher_shape(shape, len(array.values)) and \
                         not options.known_crashers:
-                    return "array shape %s" % shape
+                    return "array shape %s (a known crasher)" % shape
                 if len(array.values) > CHEAP_VALUES and not options.extremes:
                     return "array of %d values" % len(array.values)
             elif kind == "string_value":
@@ -1000,10 +1043,13 @@ class Session:
         self.learn(request, response)
         return response
 
-    def call(self, request, expect_ok=True):
+    def call(self, request, expect_ok=True, allow=()):
+        """Sends a well-formed request; unless expect_ok is False, anything
+        but OK (or a code in `allow`) is a failure."""
         request.request_id = self.next_request_id()
         response = self.send_checked(request.SerializeToString())
-        if expect_ok and response.status.code != pb.OK:
+        if expect_ok and response.status.code != pb.OK and \
+                response.status.code not in allow:
             raise Failure("valid %s refused: %s: %s" % (
                 request.WhichOneof("payload"),
                 KNOWN_CODES[response.status.code], response.status.message),
@@ -1073,7 +1119,63 @@ class Session:
         for handle in list(self.handles):
             request = pb.Request()
             request.close.handle = handle
-            self.call(request)
+            # Another client's garbage may have closed it (handles are not
+            # private to a connection).
+            if self.call(request, allow=(pb.NOT_FOUND,)).status.code != pb.OK:
+                del self.handles[handle]
+
+    # ----------------------------------------------------------- sweep --
+
+    def sweep(self, should_stop):
+        """Every extreme of every setting of every environment, one setting
+        at a time (array settings together, so a shape reaches the code
+        that pairs them); a make that succeeds is reset, stepped once with
+        valid actions and closed. Returns the number of makes sent."""
+        sent = 0
+        for info in self.environments:
+            array_names = [
+                spec.name for spec in info.settings
+                if spec.default_value.WhichOneof("kind") == "array_value"]
+            for spec in info.settings:
+                kind = spec.default_value.WhichOneof("kind")
+                for value in self.generator.edge_values(kind, spec):
+                    if should_stop():
+                        return sent
+                    request = pb.Request()
+                    request.request_id = self.next_request_id()
+                    request.make.name = info.name
+                    request.make.num_copies = 2
+                    request.make.seed = sent
+                    for name in (array_names if kind == "array_value"
+                                 else [spec.name]):
+                        setting = request.make.settings.add()
+                        setting.name = name
+                        setting.value.CopyFrom(value)
+                    data = request.SerializeToString()
+                    if request_excluded(data, self.options, self.max_copies):
+                        continue
+                    sent += 1
+                    response = self.send_checked(data)
+                    if response.status.code == pb.OK:
+                        self.exercise(response.make.handle, response.make.spec)
+        return sent
+
+    def exercise(self, handle, spec):
+        """Reset, one valid step, close: each reply checked, any status."""
+        request = pb.Request()
+        request.reset.handle = handle
+        self.call(request, expect_ok=False)
+        request = pb.Request()
+        request.step.handle = handle
+        for index, agent in enumerate(spec.agents):
+            valid_actions(self.rng, agent.action_space,
+                          range(spec.num_copies),
+                          self.masks.get((handle, index), {}),
+                          request.step.actions.add())
+        self.call(request, expect_ok=False)
+        request = pb.Request()
+        request.close.handle = handle
+        self.call(request)
 
     # ------------------------------------------------------------ fuzz --
 
@@ -1115,15 +1217,22 @@ class Session:
 
 class Reference:
     """A known-good make/reset/step/close on one environment, whose results
-    must stay the same bit for bit while the server is fuzzed."""
+    must stay the same bit for bit while the server is fuzzed. With several
+    clients, another client's garbage can reach the reference's handle (a
+    bit flip of its own handle number): then a check is tried again, and
+    fails only if no attempt matches."""
 
     STEPS = 3
 
-    def __init__(self, name):
+    def __init__(self, name, attempts=1):
         self.name = name
+        self.attempts = attempts
         self.expected = None
 
     def run(self, session):
+        """The serialized TimeSteps, or None if the handle was lost (only
+        tolerated with several attempts)."""
+        allow = (pb.NOT_FOUND,) if self.attempts > 1 else ()
         request = pb.Request()
         request.make.name = self.name
         request.make.num_copies = 2
@@ -1134,8 +1243,10 @@ class Reference:
         try:
             request = pb.Request()
             request.reset.handle = handle
-            request.reset.seeds.extend([7, 11])
-            timestep = session.call(request).reset.timestep
+            response = session.call(request, allow=allow)
+            if response.status.code != pb.OK:
+                return None
+            timestep = response.reset.timestep
             results.append(timestep.SerializeToString(deterministic=True))
             rng = random.Random(5)
             for _ in range(self.STEPS):
@@ -1148,27 +1259,36 @@ class Reference:
                     valid_actions(rng, agent.action_space, [0, 1],
                                   masks.get(index, {}),
                                   request.step.actions.add())
-                timestep = session.call(request).step.timestep
+                response = session.call(request, allow=allow)
+                if response.status.code != pb.OK:
+                    return None
+                timestep = response.step.timestep
                 results.append(timestep.SerializeToString(deterministic=True))
         finally:
             request = pb.Request()
             request.close.handle = handle
-            session.call(request)
+            session.call(request, allow=allow)
+            session.handles.pop(handle, None)
         return results
 
     def check(self, session):
-        results = self.run(session)
-        if self.expected is None:
-            self.expected = results
-            return
-        if results != self.expected:
+        mismatch = "lost its handle to other clients"
+        for _ in range(self.attempts):
+            results = self.run(session)
+            if results is None:
+                continue
+            if self.expected is None:
+                self.expected = results
+            if results == self.expected:
+                return
             which = next(i for i, (a, b) in enumerate(
                 zip(results, self.expected)) if a != b)
-            raise Failure("reference %s: %s differs from the start of the "
-                          "run (%s vs %s)" % (
-                              self.name, "reset" if which == 0 else
-                              "step %d" % which, results[which].hex()[:200],
-                              self.expected[which].hex()[:200]))
+            mismatch = "%s differs from the start of the run (%s vs %s)" % (
+                "reset" if which == 0 else "step %d" % which,
+                results[which].hex()[:200], self.expected[which].hex()[:200])
+        raise Failure("reference %s: %s%s" % (
+            self.name, mismatch, " (%d attempts)" % self.attempts
+            if self.attempts > 1 else ""))
 
 
 def _masks_of(spec, timestep):
@@ -1216,6 +1336,7 @@ class Run:
         self.deadline = (time.monotonic() + args.seconds
                          if args.seconds else None)
         self.reference_name = None
+        self.reference = None
 
     def should_stop(self):
         if self.stop.is_set():
@@ -1236,12 +1357,28 @@ class Run:
                                         list(session.history)))
         self.stop.set()
 
+    def guarded(self, role, index):
+        """Runs a client; an error of the fuzzer itself fails the run
+        rather than ending one thread quietly."""
+        try:
+            role(index)
+        except Exception:  # pylint: disable=broad-except
+            with self.stats.lock:
+                self.stats.failures.append((
+                    "%s-%d" % (role.__name__, index),
+                    Failure("error in the fuzzer itself:\n" +
+                            traceback.format_exc()), []))
+            self.stop.set()
+
     def fuzz_client(self, index):
         session = self.session(index, "fuzz")
         try:
             session.discover()
-            reference = Reference(self.reference_name)
+            reference = self.reference
             alive(session, reference)
+            if index == 0 and not self.args.no_sweep:
+                session.sweep(self.should_stop)
+                alive(session, reference)
             sent = 0
             while not self.should_stop():
                 session.fuzz_one()
@@ -1259,23 +1396,26 @@ class Run:
 
     def stepping_client(self, index):
         """Valid stepping of one handle (must stay OK), mixed with garbage
-        on the same connection."""
+        on the same connection (which may close the handle: then a new one
+        is made)."""
         session = self.session(index, "stepper")
         rng = session.rng
+        handle = spec = None
         try:
             session.discover()
-            request = pb.Request()
-            request.make.name = self.reference_name
-            request.make.num_copies = rng.randint(
-                1, min(session.max_copies,
-                       64 if self.options.extremes else CHEAP_COPIES))
-            request.make.seed = rng.getrandbits(64)
-            made = session.call(request).make
-            handle, spec = made.handle, made.spec
-            request = pb.Request()
-            request.reset.handle = handle
-            session.call(request)
             while not self.should_stop():
+                if handle not in session.handles:
+                    request = pb.Request()
+                    request.make.name = self.reference_name
+                    request.make.num_copies = rng.randint(
+                        1, min(session.max_copies,
+                               64 if self.options.extremes else CHEAP_COPIES))
+                    request.make.seed = rng.getrandbits(64)
+                    made = session.call(request).make
+                    handle, spec = made.handle, made.spec
+                    request = pb.Request()
+                    request.reset.handle = handle
+                    session.call(request)
                 if rng.random() < 0.2:
                     session.fuzz_one()
                     continue
@@ -1286,7 +1426,9 @@ class Run:
                                   range(spec.num_copies),
                                   session.masks.get((handle, i), {}),
                                   request.step.actions.add())
-                session.call(request)
+                if session.call(request, allow=(pb.NOT_FOUND,)).status.code:
+                    # Closed by another client's garbage: make a new one.
+                    session.handles.pop(handle, None)
             session.close_all()
         except Failure as failure:
             self.record(session, failure)
@@ -1343,6 +1485,10 @@ class Run:
                 self.reference_name = self.args.reference_env
             else:
                 self.reference_name = names[0]
+            # The expected results, before other clients can interfere.
+            self.reference = Reference(self.reference_name,
+                                       3 if self.args.clients > 1 else 1)
+            self.reference.check(session)
         except Failure as failure:
             self.record(session, failure)
         finally:
@@ -1355,7 +1501,8 @@ class Run:
                 else:
                     roles.append([self.stepping_client, self.vanishing_client,
                                   self.fuzz_client][(index - 1) % 3])
-            threads = [threading.Thread(target=role, args=(index,))
+            threads = [threading.Thread(target=self.guarded,
+                                        args=(role, index))
                        for index, role in enumerate(roles)]
             for thread in threads:
                 thread.start()
@@ -1443,6 +1590,10 @@ def parse_args(argv):
                         help="handles a client keeps open at once (older "
                         "ones are closed; at most half the server's "
                         "per-client quota)")
+    parser.add_argument("--no_sweep", action="store_true",
+                        help="skip the opening sweep (every extreme value "
+                        "of every setting of every environment, one make "
+                        "each) and fuzz at random from the start")
     parser.add_argument("--known_crashers", action="store_true",
                         help="also send the inputs that crash or stall "
                         "today's servers (issue 9): payoff shapes whose "
