@@ -69,6 +69,9 @@ class TurnGame(Env):
         self.crash_on = settings["crash_on"]
         if self.target < 1:
             raise ValueError("target must be >= 1")
+        if not 0 <= settings["limit"] < 2 ** 31:
+            raise ValueError("limit must be in [0, 2^31), got %d" %
+                             settings["limit"])
         self.spec = EnvSpec(
             agent_ids=["first", "second"],
             observation_spaces=Box(0, 100, (1,)),
