@@ -4,7 +4,8 @@ import unittest
 
 import numpy as np
 
-from examples.matrix_game import COORDINATION, MatrixGame, MatrixGameBatched
+from examples.matrix_game import COORDINATION, MatrixGame
+from examples.matrix_game_batched import MatrixGameBatched
 from marl_env import Discrete, make_env
 from marl_env.batch import EnvBatch
 

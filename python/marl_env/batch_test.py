@@ -8,8 +8,10 @@ import unittest
 
 import numpy as np
 
-import examples.matrix_game  # noqa: F401  (registers both forms)
-import examples.rendezvous  # noqa: F401  (registers both forms)
+import examples.matrix_game  # noqa: F401  (registers py_matrix_game)
+import examples.matrix_game_batched
+import examples.rendezvous  # noqa: F401  (registers py_rendezvous)
+import examples.rendezvous_batched  # noqa: F401
 from marl_env import Box, Discrete, EnvSpec, Setting, register
 from marl_env import env as env_lib
 from marl_env import testing
@@ -403,7 +405,7 @@ class EstimateTest(unittest.TestCase):
             examples.matrix_game.MatrixGame.estimate_copy_bytes(settings),
             default)
         self.assertLess(
-            examples.matrix_game.MatrixGameBatched.estimate_copy_bytes(
+            examples.matrix_game_batched.MatrixGameBatched.estimate_copy_bytes(
                 settings), default)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 import env_protocol_pb2 as pb
 
-import examples.rendezvous  # noqa: F401  (registers py_rendezvous_batched)
+import examples.rendezvous_batched  # noqa: F401  (py_rendezvous_batched)
 from marl_env import convert
 from marl_env import testing  # noqa: F401  (registers test_turns)
 from marl_env.batch import EnvBatch
