@@ -481,8 +481,8 @@ class _OneCopyEnvs(env_lib.BatchedEnv):
     stacks their answers, so the runner has one path for both forms. Errors
     name the copy."""
 
-    def __init__(self, env_class, settings, num_copies):  # pylint: disable=super-init-not-called
-        # No self.rngs: each copy owns its rng.
+    def __init__(self, env_class, settings, num_copies):
+        # Not BatchedEnv.__init__: each copy owns its rng.
         self.config = dict(settings)
         self.num_copies = num_copies
         self.name = env_class.name

@@ -138,7 +138,7 @@ register("batch_test_faulty")(Faulty)
 
 @register("batch_test_no_super_init")
 class NoSuperInit(BatchedEnv):
-    def __init__(self, settings, num_copies):  # pylint: disable=super-init-not-called
+    def __init__(self, settings, num_copies):  # no super().__init__
         self.spec = EnvSpec(["a"], Discrete(1), Discrete(2))
 
 

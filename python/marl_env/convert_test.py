@@ -81,9 +81,76 @@ class RowsToProtoTest(unittest.TestCase):
         expected = pb.TimeStep()
         expected.copies.extend(values.tolist())
         got = pb.TimeStep()
-        got.MergeFromString(convert._packed_varints(  # pylint: disable=protected-access
-            1, values))
+        got.MergeFromString(convert._packed_varints(1, values))
         self.assertEqual(got, expected)
+
+
+class SplicedMessagesTest(unittest.TestCase):
+    """The byte-level fast paths write what protobuf would write."""
+
+    def test_reply_bytes_are_the_serialized_response(self):
+        rows = played_rows()[3]
+        for request_id in (0, 1, 2**40):
+            for operation in ("reset", "step"):
+                response = pb.Response()
+                response.request_id = request_id
+                response.status.code = pb.OK
+                convert.rows_to_proto(
+                    rows, getattr(response, operation).timestep)
+                self.assertEqual(
+                    convert.reply_bytes(request_id, operation,
+                                        convert.timestep_bytes(rows)),
+                    response.SerializeToString())
+
+    def test_step_request_bytes_and_step_actions(self):
+        rng = np.random.default_rng(3)
+        cases = [
+            (7, 3, [], [([0, 1, 2], []), ([], [0.5, -1.0])]),
+            (1, 2**33, [5, 20000], [(rng.integers(-2**40, 2**40, 6), [])]),
+            (0, 0, [], [([], []), ([], [])]),
+        ]
+        for request_id, handle, copies, actions in cases:
+            expected = pb.Request()
+            expected.request_id = request_id
+            expected.step.handle = handle
+            expected.step.copies.extend(copies)
+            for discrete, continuous in actions:
+                agent = expected.step.actions.add()
+                agent.discrete.extend(np.asarray(discrete).tolist())
+                agent.continuous.extend(continuous)
+            data = convert.step_request_bytes(request_id, handle, actions,
+                                              copies)
+            self.assertEqual(data, expected.SerializeToString())
+            parsed = pb.Request()
+            parsed.ParseFromString(data)
+            discrete, continuous = convert.step_actions(parsed, data)
+            self.assertEqual([d.tolist() for d in discrete],
+                             [list(a.discrete) for a in parsed.step.actions])
+            self.assertEqual(
+                [c.tolist() for c in continuous],
+                [list(a.continuous) for a in parsed.step.actions])
+            self.assertEqual(discrete[0].dtype, np.int64)
+            self.assertEqual(continuous[0].dtype, np.float32)
+
+    def test_step_actions_follow_the_parsed_message(self):
+        # step, then reset, then step again: the oneof keeps only the last
+        # step, while the bytes hold both; the parsed message wins.
+        first = pb.Request()
+        first.step.actions.add().discrete.extend([1, 1])
+        between = pb.Request()
+        between.reset.handle = 1
+        last = pb.Request()
+        last.step.actions.add().discrete.extend([2])
+        last.step.actions.add().discrete.extend([0])
+        data = (first.SerializeToString() + between.SerializeToString() +
+                last.SerializeToString())
+        parsed = pb.Request()
+        parsed.ParseFromString(data)
+        self.assertEqual(parsed.WhichOneof("payload"), "step")
+        discrete, _ = convert.step_actions(parsed, data)
+        self.assertEqual([d.tolist() for d in discrete], [[2], [0]])
+        discrete, _ = convert.step_actions(parsed)  # no bytes: the message
+        self.assertEqual([d.tolist() for d in discrete], [[2], [0]])
 
 
 class TimeStepArraysTest(unittest.TestCase):
@@ -118,7 +185,7 @@ class TimeStepArraysTest(unittest.TestCase):
         # Parsers must accept a repeated scalar packed or not, and a field
         # given several times (the values concatenate).
         def key(number, wire_type):
-            return convert._varint(number << 3 | wire_type)  # pylint: disable=protected-access
+            return convert._varint(number << 3 | wire_type)
         data = (key(1, 0) + convert._varint(300) +  # copies, unpacked
                 key(1, 2) + b"\x02\x05\x06" +  # copies, packed: 5, 6
                 key(3, 0) + b"\x01" +  # terminated, unpacked
