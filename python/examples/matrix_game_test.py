@@ -5,6 +5,7 @@ import unittest
 import numpy as np
 
 from examples.matrix_game import COORDINATION, MatrixGame
+from examples.matrix_game_batched import MatrixGameBatched
 from marl_env import Discrete, make_env
 from marl_env.batch import EnvBatch
 
@@ -79,9 +80,35 @@ class MatrixGameTest(unittest.TestCase):
         packed = batch.check_step(copies, [actions[0], actions[1]], [[], []])
         rows = batch.step(copies, packed)
         self.assertTrue(rows.terminated.all())
-        self.assertEqual(rows.final_rows, list(range(1000)))
+        self.assertEqual(rows.final_rows.tolist(), list(range(1000)))
         self.assertAlmostEqual(float(rows.reward[0].mean()),
                                np.mean(COORDINATION), delta=0.3)
+
+    def test_batched_form_pays_the_same(self):
+        row = [[1, 2, 3], [4, 5, 6]]
+        column = [[-1, -2, -3], [-4, -5, -6]]
+        one = MatrixGame.from_settings(payoffs_row=row, payoffs_column=column,
+                                       reward_scale=2)
+        batched = MatrixGameBatched.from_settings(
+            6, payoffs_row=row, payoffs_column=column, reward_scale=2)
+        self.assertEqual(batched.spec.action_spaces, one.spec.action_spaces)
+        self.assertEqual(batched.spec.info_keys, one.spec.info_keys)
+        copies = np.arange(6)
+        a0, a1 = copies // 3, copies % 3
+        batched.reset_batch(copies)
+        observations, rewards, terminated, info = batched.step_batch(
+            copies, {"player_0": a0, "player_1": a1})
+        self.assertTrue(terminated)
+        np.testing.assert_array_equal(observations["player_1"], np.zeros(6))
+        for c in copies:
+            one.reset()
+            _, expected, _, expected_info = one.step(
+                {"player_0": int(a0[c]), "player_1": int(a1[c])})
+            self.assertEqual(rewards["player_0"][c], expected["player_0"])
+            self.assertEqual(rewards["player_1"][c], expected["player_1"])
+            self.assertEqual(info["welfare"][c], expected_info["welfare"])
+        with self.assertRaises(ValueError):  # the same settings checks
+            MatrixGameBatched.from_settings(2, payoffs_row=[1, 2])
 
 
 if __name__ == "__main__":

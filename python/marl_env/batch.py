@@ -3,6 +3,10 @@ semantics: request validation, step counting, truncation at the episode
 limit, and the SAME_STEP auto-reset rule with final observations. The
 Python counterpart of envs/core/env_batch.cc, with no transport and no
 protobuf: results are numpy arrays (copy-major, row r = copies[r]).
+
+Both forms of environment run through one vectorised path: a BatchedEnv
+directly, one-copy Envs through _OneCopyEnvs, which loops over the copies
+and stacks their answers into the same arrays.
 """
 
 import numpy as np
@@ -23,8 +27,21 @@ def seed_for_copy(seed, copy):
     return z ^ (z >> 31)
 
 
+def seeds_for_copies(seed, copies):
+    """seed_for_copy(seed, c) for every c in `copies`, as a uint64 array
+    (numpy's uint64 arithmetic wraps, as SplitMix64 wants)."""
+    z = (np.asarray(copies, dtype=np.uint64) + np.uint64(1)) * np.uint64(
+        0x9E3779B97F4A7C15) + np.uint64(int(seed) & _MASK64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 class Rows:
-    """The result of a batched reset or step (the protocol's TimeStep)."""
+    """The result of a batched reset or step (the protocol's TimeStep):
+    numpy arrays with one row per copy in `copies`, and, for rows that ended
+    and were auto-reset in the same step, `final_rows` and the ended
+    episodes' last observations (one row per final row)."""
 
     def __init__(self, batch, copies):
         spec = batch.spec
@@ -39,40 +56,58 @@ class Rows:
         self.truncated = np.zeros(rows, bool)
         self.episode_step = np.zeros(rows, np.int32)
         self.public_observation = (
-            np.zeros((rows, spec.public_observation_space.flat_size),
-                     np.float32) if spec.has_public_observation else None)
-        self.state = (np.zeros((rows, spec.state_space.flat_size), np.float32)
+            np.zeros((rows, batch.public_observation_size), np.float32)
+            if spec.has_public_observation else None)
+        self.state = (np.zeros((rows, batch.state_size), np.float32)
                       if spec.has_state else None)
         self.current_agent = (np.zeros(rows, np.int32) if spec.sequential
                               else None)
         self.info = (np.zeros((rows, len(spec.info_keys)), np.float32)
                      if spec.info_keys else None)
-        # Rows that ended and were auto-reset, and their last observations.
-        self.final_rows = []
-        self.final_observation = [[] for _ in spec.agent_ids]
-        self.final_public_observation = []
-        self.final_state = []
+        # Rows that ended and were auto-reset, and their last observations
+        # ([len(final_rows), size] each; None where the spec has no such
+        # part).
+        self.final_rows = np.zeros(0, np.int32)
+        self.final_observation = [np.zeros((0, size), np.float32)
+                                  for size in batch.observation_sizes]
+        self.final_public_observation = (
+            np.zeros((0, batch.public_observation_size), np.float32)
+            if spec.has_public_observation else None)
+        self.final_state = (np.zeros((0, batch.state_size), np.float32)
+                            if spec.has_state else None)
 
 
 class EnvBatch:
-    """num_copies copies of one registered environment."""
+    """num_copies copies of one registered environment (an Env or a
+    BatchedEnv)."""
 
     def __init__(self, env_class, settings, num_copies, seed, auto_reset):
         if num_copies < 1:
             raise invalid_argument(
                 "num_copies must be at least 1, got %d" % num_copies)
         self.env_class = env_class
+        self.name = env_class.name
         self.settings = settings
         self.auto_reset = bool(auto_reset)
-        self.copies = []
-        for c in range(num_copies):
-            env = _guarded(env_class.name, None, "construction",
-                           lambda: env_class(dict(settings)),
-                           user_error=True)
-            if c == 0:
-                _check_spec(env_class.name, env.spec)
-            env.seed(seed_for_copy(seed, c))
-            self.copies.append(env)
+        if issubclass(env_class, env_lib.BatchedEnv):
+            self.env = _guarded(self.name, None, "construction",
+                                lambda: env_class(dict(settings), num_copies),
+                                user_error=True)
+            _check_spec(self.name, getattr(self.env, "spec", None))
+            rngs = getattr(self.env, "rngs", None)
+            if (getattr(self.env, "num_copies", None) != num_copies or
+                    not isinstance(rngs, env_lib.CopyRngs) or
+                    len(rngs) != num_copies):
+                raise internal(
+                    "environment '%s' did not call BatchedEnv.__init__("
+                    "settings, num_copies) with its %d copies" %
+                    (self.name, num_copies))
+        else:
+            self.env = _OneCopyEnvs(env_class, settings, num_copies)
+        self._spec = self.env.spec
+        all_copies = np.arange(num_copies, dtype=np.intp)
+        _guarded(self.name, None, "seed", lambda: self.env.seed(
+            all_copies, seeds_for_copies(seed, all_copies)))
         spec = self.spec
         self.observation_sizes = [s.flat_size for s in spec.observation_spaces]
         self.action_sizes = [s.flat_size for s in spec.action_spaces]
@@ -80,7 +115,16 @@ class EnvBatch:
             s.n if spec.has_action_masks and isinstance(
                 s, spaces_lib.Discrete) else 0
             for s in spec.action_spaces]
+        self.public_observation_size = (
+            spec.public_observation_space.flat_size
+            if spec.has_public_observation else 0)
+        self.state_size = spec.state_space.flat_size if spec.has_state else 0
         self.info_index = {k: i for i, k in enumerate(spec.info_keys)}
+        # What step_batch receives for each agent: [rows] for Discrete,
+        # [rows, *shape] otherwise.
+        self._action_shapes = [
+            () if isinstance(s, spaces_lib.Discrete) else tuple(s.shape)
+            for s in spec.action_spaces]
         self.episode_step = np.zeros(num_copies, np.int32)
         self.started = np.zeros(num_copies, bool)
         self.finished = np.zeros(num_copies, bool)
@@ -104,27 +148,40 @@ class EnvBatch:
 
     @property
     def spec(self):
-        return self.copies[0].spec
+        return self._spec
 
     @property
     def num_copies(self):
-        return len(self.copies)
+        return len(self.episode_step)
+
+    def buffer_bytes(self, rows=None):
+        """Bytes a reset or step of `rows` copies (default: all) holds while
+        it is answered: its arrays, with room for the protobuf message and
+        the serialized reply (about the same again each)."""
+        rows = self.num_copies if rows is None else int(rows)
+        floats = (2 * sum(self.observation_sizes) + len(self.observation_sizes)
+                  + 2 * self.public_observation_size + 2 * self.state_size
+                  + len(self.info_index))
+        per_row = 4 * floats + sum(self.mask_sizes) + 16
+        return 3 * rows * per_row
 
     def resolve_copies(self, copies):
         """Copy indices (empty = all): in range, no repeats."""
         if len(copies) == 0:
             return np.arange(self.num_copies, dtype=np.int32)
-        resolved = np.asarray(copies, dtype=np.int64)
+        resolved = _as_array(copies, np.int64)
         bad = np.flatnonzero((resolved < 0) | (resolved >= self.num_copies))
         if bad.size:
             raise out_of_range(
                 "copy %d does not exist (the handle has %d copies)" %
                 (resolved[bad[0]], self.num_copies))
-        seen = np.zeros(self.num_copies, bool)
-        for c in resolved:
-            if seen[c]:
-                raise invalid_argument("copy %d listed twice" % c)
-            seen[c] = True
+        if np.bincount(resolved, minlength=self.num_copies).max() > 1:
+            # The first repeat in request order, as a loop would find it.
+            first = np.zeros(self.num_copies, bool)
+            for c in resolved.tolist():
+                if first[c]:
+                    raise invalid_argument("copy %d listed twice" % c)
+                first[c] = True
         return resolved.astype(np.int32)
 
     # ------------------------------------------------------------- reset --
@@ -136,22 +193,26 @@ class EnvBatch:
                 "got %d seeds for %d copies (give none, or one per copy)" %
                 (len(seeds), len(copies)))
         out = Rows(self, copies)
-        for row, c in enumerate(copies):
-            seed = int(seeds[row]) if len(seeds) else None
-            self._reset_copy(row, int(c), seed, out)
-            self.episode_step[c] = 0
-            self.started[c] = True
-            self.finished[c] = False
+        copies = np.asarray(copies, dtype=np.intp)
+        seeds = _as_array(seeds, np.uint64) if len(seeds) else None
+        self._reset_rows(out, slice(None), copies, seeds)
+        self.episode_step[copies] = 0
+        self.finished[copies] = False
         return out
 
-    def _reset_copy(self, row, c, seed, out):
-        env = self.copies[c]
-        if seed is not None:
-            env.seed(seed)
-        self.started[c] = False  # until the reset succeeds
-        observations = _guarded(self.env_class.name, c, "reset",
-                                lambda: env.reset(seed))
-        self._write_observations(row, c, observations, out)
+    def _reset_rows(self, out, rows, copies, seeds):
+        """Resets `copies` into `rows` of `out` (their observation side is
+        already clear)."""
+        env = self.env
+        self.started[copies] = False  # until the reset succeeds
+        if seeds is not None:
+            _guarded(self.name, None, "seed", lambda: env.seed(copies, seeds))
+        observations = _guarded(self.name, None, "reset_batch",
+                                lambda: env.reset_batch(copies, seeds))
+        self._write_observations(out, rows, copies, observations,
+                                 "reset_batch")
+        self._write_extras(out, rows, copies)
+        self.started[copies] = True
 
     # -------------------------------------------------------------- step --
 
@@ -159,21 +220,23 @@ class EnvBatch:
         """Validates per-agent packed actions for `copies` (resolved).
 
         discrete[agent] / continuous[agent]: the request's int64 / float32
-        arrays. Returns per-agent [rows, action size] arrays.
+        values (numpy arrays, or sequences such as protobuf repeated
+        fields). Returns per-agent [rows, action size] arrays.
         """
         spec = self.spec
         if len(discrete) != spec.num_agents:
             raise invalid_argument(
                 "expected actions for %d agents (spec order), got %d" %
                 (spec.num_agents, len(discrete)))
-        for c in copies:
+        copies = np.asarray(copies, dtype=np.intp)
+        waiting = ~self.started[copies] | self.finished[copies]
+        if waiting.any():
+            c = int(copies[np.flatnonzero(waiting)[0]])
             if not self.started[c]:
                 raise failed_precondition(
                     "copy %d stepped before its first reset" % c)
-            if self.finished[c]:
-                raise failed_precondition(
-                    "copy %d finished its episode; reset it before stepping"
-                    % c)
+            raise failed_precondition(
+                "copy %d finished its episode; reset it before stepping" % c)
         rows = len(copies)
         packed = []
         for agent, space in enumerate(spec.action_spaces):
@@ -191,8 +254,8 @@ class EnvBatch:
                 raise invalid_argument(
                     "agent '%s': expected %d copies x %d = %d actions, got %d"
                     % (agent_id, rows, size, rows * size, len(given)))
-            values = np.asarray(given, dtype=np.int64 if space.is_integer
-                                else np.float32).reshape(rows, size)
+            values = _as_array(given, np.int64 if space.is_integer
+                               else np.float32).reshape(rows, size)
             problem = space.check_flat(values)
             if problem is not None:
                 row, message = problem
@@ -212,164 +275,447 @@ class EnvBatch:
         return packed
 
     def step(self, copies, packed):
-        """Steps `copies` with actions from check_step."""
+        """Steps `copies` with actions from check_step.
+
+        If the environment fails (an exception, or malformed results), the
+        request fails with INTERNAL and every copy in it needs a reset.
+        """
         spec = self.spec
         out = Rows(self, copies)
-        limit = spec.episode_limit
-        integer = [s.is_integer for s in spec.action_spaces]
-        scalar = [isinstance(s, spaces_lib.Discrete)
-                  for s in spec.action_spaces]
-        shapes = [s.shape for s in spec.action_spaces]
-        # Python ints for Discrete, arrays otherwise; one list per agent.
-        per_agent = []
-        for agent, values in enumerate(packed):
-            if scalar[agent]:
-                per_agent.append(values[:, 0].tolist())
-            elif integer[agent]:
-                per_agent.append(list(values))
-            else:
-                per_agent.append(list(values.reshape((-1,) + shapes[agent])))
-        ids = spec.agent_ids
-        name = self.env_class.name
-        for row, c in enumerate(copies):
-            c = int(c)
-            env = self.copies[c]
-            actions = {ids[a]: per_agent[a][row] for a in range(len(ids))}
-            self.started[c] = False  # until the step succeeds
-            result = _guarded(name, c, "step", lambda: env.step(actions))
-            try:
-                observations, rewards, terminated, info = result
-            except (TypeError, ValueError):
-                raise internal(
-                    "environment '%s' copy %d: step() must return "
-                    "(observations, rewards, terminated, info), got %r" %
-                    (name, c, type(result))) from None
-            self._write_observations(row, c, observations, out)
-            self._write_rewards(row, c, rewards, out)
-            self._write_info(row, c, info, out)
-            self.started[c] = True
-            step = int(self.episode_step[c]) + 1
-            self.episode_step[c] = step
-            terminated = bool(terminated)
-            truncated = not terminated and limit > 0 and step >= limit
-            out.terminated[row] = terminated
-            out.truncated[row] = truncated
-            out.episode_step[row] = step
-            if not (terminated or truncated):
-                continue
-            if not self.auto_reset:
-                self.finished[c] = True
-                continue
-            # Same-step auto-reset: keep the ended episode's last
-            # observations, reward, flags and info; the row's observation
-            # side becomes the next episode's first.
-            out.final_rows.append(row)
-            for agent in range(len(ids)):
-                out.final_observation[agent].append(
-                    out.observation[agent][row].copy())
-                out.observation[agent][row] = 0
-                if out.action_mask[agent] is not None:
-                    out.action_mask[agent][row] = True
-            if out.public_observation is not None:
-                out.final_public_observation.append(
-                    out.public_observation[row].copy())
-                out.public_observation[row] = 0
-            if out.state is not None:
-                out.final_state.append(out.state[row].copy())
-                out.state[row] = 0
-            if out.current_agent is not None:
-                out.current_agent[row] = 0
-            self._reset_copy(row, c, None, out)
-            self.started[c] = True
-            self.episode_step[c] = 0
+        copies = np.asarray(copies, dtype=np.intp)
+        rows = len(copies)
+        actions = {
+            agent_id: values.reshape((rows,) + self._action_shapes[agent])
+            for agent, (agent_id, values) in enumerate(zip(spec.agent_ids,
+                                                           packed))}
+        env = self.env
+        self.started[copies] = False  # until the step succeeds
+        result = _guarded(self.name, None, "step_batch",
+                          lambda: env.step_batch(copies, actions))
+        try:
+            observations, rewards, terminated, info = result
+        except (TypeError, ValueError):
+            raise internal(
+                "environment '%s': step_batch() must return (observations, "
+                "rewards, terminated, info), got %s" %
+                (self.name, _describe(result))) from None
+        everything = slice(None)
+        self._write_observations(out, everything, copies, observations,
+                                 "step_batch")
+        self._write_rewards(out, copies, rewards)
+        self._write_info(out, rows, info)
+        out.terminated[:] = self._column(terminated, rows, bool,
+                                         "terminated")
+        self._write_extras(out, everything, copies)
+        self.started[copies] = True
+        steps = self.episode_step[copies] + 1
+        self.episode_step[copies] = steps
+        out.episode_step[:] = steps
+        if spec.episode_limit > 0:
+            out.truncated[:] = ~out.terminated & (steps >= spec.episode_limit)
+        ended = out.terminated | out.truncated
+        if not ended.any():
+            return out
+        if ended.all():  # e.g. one-shot games: slices beat index arrays
+            ended_rows, ended_copies = slice(None), copies
+        else:
+            ended_rows = np.flatnonzero(ended)
+            ended_copies = copies[ended_rows]
+        if not self.auto_reset:
+            self.finished[ended_copies] = True
+            return out
+        # Same-step auto-reset: keep the ended episodes' last observations,
+        # rewards, flags and infos; the rows' observation side becomes the
+        # next episode's first.
+        out.final_rows = np.flatnonzero(ended).astype(np.int32)
+        for agent, observation in enumerate(out.observation):
+            out.final_observation[agent] = observation[ended_rows].copy()
+            observation[ended_rows] = 0
+            if out.action_mask[agent] is not None:
+                out.action_mask[agent][ended_rows] = True
+        if out.public_observation is not None:
+            out.final_public_observation = out.public_observation[
+                ended_rows].copy()
+            out.public_observation[ended_rows] = 0
+        if out.state is not None:
+            out.final_state = out.state[ended_rows].copy()
+            out.state[ended_rows] = 0
+        if out.current_agent is not None:
+            out.current_agent[ended_rows] = 0
+        self._reset_rows(out, ended_rows, ended_copies, None)
+        self.episode_step[ended_copies] = 0
         return out
 
     # ----------------------------------------------------------- writing --
 
-    def _write_observations(self, row, c, observations, out):
+    def _fail(self, message, *args):
+        return internal("environment '%s': " % self.name + message % args)
+
+    def _block(self, value, rows, size, what, dtype=np.float32):
+        """`value` as [rows, size], or INTERNAL saying what is wrong."""
+        try:
+            array = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise self._fail("%s is not an array of numbers (%s)", what,
+                             error) from None
+        if array.ndim == 0 or array.shape[0] != rows or \
+                array.size != rows * size:
+            raise self._fail("%s has shape %s; expected %d rows (one per "
+                             "copy) of %d numbers", what, array.shape, rows,
+                             size)
+        return array.reshape(rows, size)
+
+    def _column(self, value, rows, dtype, what):
+        """`value` as [rows], or a scalar (that counts for every row when
+        assigned to a row slice)."""
+        try:
+            array = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError, OverflowError):
+            array = None
+        if array is None or (array.shape != (rows,) and array.ndim != 0):
+            raise self._fail("%s must be one value or %d (one per copy), "
+                             "got %s", what, rows, _describe(value))
+        return array
+
+    def _write_observations(self, out, rows, copies, observations, method):
         spec = self.spec
-        name = self.env_class.name
         if not isinstance(observations, dict):
-            raise internal("environment '%s' copy %d: observations must be a "
-                           "dict keyed by agent id, got %r" %
-                           (name, c, type(observations)))
+            raise self._fail("%s() must return observations as a dict keyed "
+                             "by agent id, got %s", method,
+                             _describe(observations))
+        n = len(copies)
         for agent, agent_id in enumerate(spec.agent_ids):
-            if agent_id not in observations:
+            value = observations.get(agent_id)
+            if value is None:
                 continue  # stays 0, as in C++
-            value = np.asarray(observations[agent_id],
-                               dtype=np.float32).reshape(-1)
-            if value.size != self.observation_sizes[agent]:
-                raise internal(
-                    "environment '%s' copy %d: observation of '%s' has %d "
-                    "numbers, its space %r has %d" %
-                    (name, c, agent_id, value.size,
-                     spec.observation_spaces[agent],
-                     self.observation_sizes[agent]))
-            out.observation[agent][row] = value
-        env = self.copies[c]
-        if spec.has_public_observation:
-            out.public_observation[row] = self._flat(
-                c, "public_observation", env.public_observation,
-                out.public_observation.shape[1])
-        if spec.has_state:
-            out.state[row] = self._flat(c, "state", env.state,
-                                        out.state.shape[1])
-        if spec.sequential:
-            current = _guarded(name, c, "current_agent", env.current_agent)
-            if not 0 <= int(current) < spec.num_agents:
-                raise internal("environment '%s' copy %d: current_agent() = "
-                               "%r is not an agent index" % (name, c, current))
-            out.current_agent[row] = int(current)
-            self.current[c] = int(current)
-        for agent, n in enumerate(self.mask_sizes):
-            if not n:
-                continue
-            mask = _guarded(name, c, "action_mask",
-                            lambda: env.action_mask(spec.agent_ids[agent]))
-            mask = np.asarray(mask, dtype=bool).reshape(-1)
-            if mask.size != n:
-                raise internal("environment '%s' copy %d: action_mask('%s') "
-                               "has %d entries, expected %d" %
-                               (name, c, spec.agent_ids[agent], mask.size, n))
-            out.action_mask[agent][row] = mask
-            self.legal[agent][c] = mask
+            out.observation[agent][rows] = self._block(
+                value, n, self.observation_sizes[agent],
+                "%s() observation of '%s' (space %r)" %
+                (method, agent_id, spec.observation_spaces[agent]))
 
-    def _flat(self, c, what, method, size):
-        value = np.asarray(_guarded(self.env_class.name, c, what, method),
-                           dtype=np.float32).reshape(-1)
-        if value.size != size:
-            raise internal("environment '%s' copy %d: %s() has %d numbers, "
-                           "expected %d" %
-                           (self.env_class.name, c, what, value.size, size))
-        return value
-
-    def _write_rewards(self, row, c, rewards, out):
+    def _write_extras(self, out, rows, copies):
+        """The optional parts the spec declares, after a reset or step."""
         spec = self.spec
+        env = self.env
+        n = len(copies)
+        if spec.has_public_observation:
+            value = _guarded(self.name, None, "public_observation_batch",
+                             lambda: env.public_observation_batch(copies))
+            out.public_observation[rows] = self._block(
+                value, n, self.public_observation_size,
+                "public_observation_batch()")
+        if spec.has_state:
+            value = _guarded(self.name, None, "state_batch",
+                             lambda: env.state_batch(copies))
+            out.state[rows] = self._block(value, n, self.state_size,
+                                          "state_batch()")
+        if spec.sequential:
+            value = _guarded(self.name, None, "current_agent_batch",
+                             lambda: env.current_agent_batch(copies))
+            current = self._block(value, n, 1, "current_agent_batch()",
+                                  np.float64).reshape(n)
+            bad = np.flatnonzero((current < 0) |
+                                 (current >= spec.num_agents) |
+                                 (current != np.floor(current)))
+            if bad.size:
+                raise self._fail("copy %d: current agent %r is not an agent "
+                                 "index", copies[bad[0]], current[bad[0]])
+            current = current.astype(np.int32)
+            out.current_agent[rows] = current
+            self.current[copies] = current
+        for agent, size in enumerate(self.mask_sizes):
+            if not size:
+                continue
+            agent_id = spec.agent_ids[agent]
+            value = _guarded(self.name, None, "action_mask_batch",
+                             lambda: env.action_mask_batch(copies, agent_id))
+            mask = self._block(value, n, size, "action_mask_batch(copies, "
+                               "'%s')" % agent_id, bool)
+            out.action_mask[agent][rows] = mask
+            self.legal[agent][copies] = mask
+
+    def _write_rewards(self, out, copies, rewards):
+        spec = self.spec
+        rows = len(copies)
         if isinstance(rewards, dict):
-            for agent, agent_id in enumerate(spec.agent_ids):
-                if agent_id in rewards:
-                    out.reward[agent][row] = float(rewards[agent_id])
             unknown = set(rewards) - set(spec.agent_ids)
             if unknown:
-                raise internal("environment '%s' copy %d: rewards for "
-                               "unknown agents %s" %
-                               (self.env_class.name, c, sorted(unknown)))
+                raise self._fail("rewards for unknown agents %s",
+                                 sorted(unknown))
+            per_agent = [rewards.get(agent_id, 0.0)
+                         for agent_id in spec.agent_ids]
         else:
-            shared = float(rewards)  # one reward for everyone
-            for agent in range(spec.num_agents):
-                out.reward[agent][row] = shared
+            per_agent = [rewards] * spec.num_agents  # shared by everyone
+        for agent, value in enumerate(per_agent):
+            agent_id = spec.agent_ids[agent]
+            reward = self._column(value, rows, np.float64,
+                                  "reward of '%s'" % agent_id)
+            bad = ~(np.abs(reward) <= env_lib.MAX_ABS_REWARD)  # NaN too
+            if bad.any():
+                reward = np.broadcast_to(reward, (rows,))
+                row = int(np.flatnonzero(np.broadcast_to(bad, (rows,)))[0])
+                raise self._fail(
+                    "copy %d: reward %r for agent '%s' is not finite or "
+                    "exceeds %g in magnitude (check the environment's "
+                    "settings)", copies[row], float(reward[row]), agent_id,
+                    env_lib.MAX_ABS_REWARD)
+            out.reward[agent][:] = reward
 
-    def _write_info(self, row, c, info, out):
-        if not info:
+    def _write_info(self, out, rows, info):
+        if info is None:
             return
+        if not isinstance(info, dict):
+            raise self._fail("info must be a dict keyed by info key, or "
+                             "None; got %s", _describe(info))
         for key, value in info.items():
             index = self.info_index.get(key)
             if index is None:
+                raise self._fail("info key '%s' is not in spec.info_keys %s",
+                                 key, list(self.info_index))
+            out.info[:, index] = self._column(value, rows, np.float64,
+                                              "info '%s'" % key)
+
+
+class _OneCopyEnvs(env_lib.BatchedEnv):
+    """One-copy Envs seen as a BatchedEnv: a loop over the copies that
+    stacks their answers, so the runner has one path for both forms. Errors
+    name the copy."""
+
+    def __init__(self, env_class, settings, num_copies):
+        # Not BatchedEnv.__init__: each copy owns its rng.
+        self.config = dict(settings)
+        self.num_copies = num_copies
+        self.name = env_class.name
+        self.copies = []
+        for c in range(num_copies):
+            env = _guarded(self.name, None, "construction",
+                           lambda: env_class(dict(settings)),
+                           user_error=True)
+            if c == 0:
+                _check_spec(self.name, env.spec)
+            self.copies.append(env)
+        self.spec = self.copies[0].spec
+        self.rngs = None
+        self._sizes = [s.flat_size for s in self.spec.observation_spaces]
+        self._scalar = [isinstance(s, spaces_lib.Discrete)
+                        for s in self.spec.action_spaces]
+
+    def _bug(self, c, what, error):
+        if isinstance(error, StatusError):
+            return error
+        return _bug(self.name, c, what, error)
+
+    def seed(self, copies, seeds):
+        envs = self.copies
+        for c, seed in zip(copies.tolist(), seeds.tolist()):
+            envs[c].seed(seed)
+
+    def reset_batch(self, copies, seeds=None):
+        envs = self.copies
+        copies = copies.tolist()
+        seeds = [None] * len(copies) if seeds is None else seeds.tolist()
+        results = []
+        c = None
+        try:
+            for c, seed in zip(copies, seeds):
+                results.append(envs[c].reset(seed))
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._bug(c, "reset", error) from None
+        return self._stack_observations(copies, results)
+
+    def step_batch(self, copies, actions):
+        envs = self.copies
+        copies = copies.tolist()
+        ids = self.spec.agent_ids
+        # Python ints for Discrete, arrays otherwise; one list per agent.
+        per_agent = [actions[agent_id].tolist() if scalar
+                     else list(actions[agent_id])
+                     for agent_id, scalar in zip(ids, self._scalar)]
+        results = []
+        c = None
+        try:
+            for c, row_actions in zip(copies, zip(*per_agent)):
+                results.append(envs[c].step(dict(zip(ids, row_actions))))
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._bug(c, "step", error) from None
+        for c, result in zip(copies, results):
+            if not (isinstance(result, tuple) and len(result) == 4):
+                raise internal(
+                    "environment '%s' copy %d: step() must return "
+                    "(observations, rewards, terminated, info), got %s" %
+                    (self.name, c, _describe(result)))
+        observations, rewards, terminated, info = zip(*results)
+        return (self._stack_observations(copies, observations),
+                self._stack_rewards(copies, rewards),
+                self._stack_terminated(copies, terminated),
+                self._stack_info(copies, info))
+
+    # Stacking: a fast path for well-formed answers; on any problem, a
+    # per-copy pass that names the copy at fault.
+
+    def _stack_observations(self, copies, results):
+        stacked = {}
+        for agent, agent_id in enumerate(self.spec.agent_ids):
+            size = self._sizes[agent]
+            try:
+                array = np.asarray([o.get(agent_id, _ZEROS) for o in results],
+                                   dtype=np.float32)
+                if array.size == len(results) * size:
+                    stacked[agent_id] = array.reshape(len(results), size)
+                    continue
+            except (AttributeError, TypeError, ValueError):
+                pass
+            stacked[agent_id] = self._observations_slowly(copies, results,
+                                                          agent)
+        return stacked
+
+    def _observations_slowly(self, copies, results, agent):
+        spec = self.spec
+        agent_id = spec.agent_ids[agent]
+        size = self._sizes[agent]
+        array = np.zeros((len(results), size), np.float32)
+        for row, (c, observations) in enumerate(zip(copies, results)):
+            if not isinstance(observations, dict):
+                raise internal(
+                    "environment '%s' copy %d: observations must be a dict "
+                    "keyed by agent id, got %s" %
+                    (self.name, c, _describe(observations)))
+            if agent_id not in observations:
+                continue
+            try:
+                value = np.asarray(observations[agent_id],
+                                   dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError) as error:
+                raise internal("environment '%s' copy %d: observation of "
+                               "'%s' is not numbers (%s)" %
+                               (self.name, c, agent_id, error)) from None
+            if value.size != size:
+                raise internal(
+                    "environment '%s' copy %d: observation of '%s' has %d "
+                    "numbers, its space %r has %d" %
+                    (self.name, c, agent_id, value.size,
+                     spec.observation_spaces[agent], size))
+            array[row] = value
+        return array
+
+    def _stack_rewards(self, copies, rewards):
+        ids = self.spec.agent_ids
+        stacked = {agent_id: [] for agent_id in ids}
+        known = set(ids)
+        try:
+            for c, reward in zip(copies, rewards):
+                if isinstance(reward, dict):
+                    if not known.issuperset(reward):
+                        raise internal(
+                            "environment '%s' copy %d: rewards for unknown "
+                            "agents %s" % (self.name, c,
+                                           sorted(set(reward) - known)))
+                    for agent_id in ids:
+                        stacked[agent_id].append(
+                            float(reward.get(agent_id, 0.0)))
+                else:
+                    shared = float(reward)  # one reward for everyone
+                    for agent_id in ids:
+                        stacked[agent_id].append(shared)
+        except (TypeError, ValueError) as error:
+            raise internal("environment '%s' copy %d: rewards must be a "
+                           "number or a dict of numbers (%s)" %
+                           (self.name, c, error)) from None
+        return stacked
+
+    def _stack_terminated(self, copies, terminated):
+        try:
+            return [bool(t) for t in terminated]
+        except (TypeError, ValueError):
+            for c, t in zip(copies, terminated):
+                try:
+                    bool(t)
+                except (TypeError, ValueError) as error:
+                    raise internal("environment '%s' copy %d: terminated "
+                                   "must be a bool (%s)" %
+                                   (self.name, c, error)) from None
+            raise
+
+    def _stack_info(self, copies, infos):
+        keys = self.spec.info_keys
+        if not keys and not any(infos):
+            return None
+        index = {k: i for i, k in enumerate(keys)}
+        table = np.zeros((len(infos), len(keys)))
+        for row, (c, info) in enumerate(zip(copies, infos)):
+            if not info:
+                continue
+            try:
+                for key, value in info.items():
+                    table[row, index[key]] = float(value)
+            except KeyError as error:
                 raise internal("environment '%s' copy %d: info key '%s' is "
                                "not in spec.info_keys %s" %
-                               (self.env_class.name, c, key,
-                                list(self.info_index)))
-            out.info[row, index] = float(value)
+                               (self.name, c, error.args[0], list(keys))
+                               ) from None
+            except (AttributeError, TypeError, ValueError) as error:
+                raise internal("environment '%s' copy %d: info must be a "
+                               "dict of numbers (%s)" %
+                               (self.name, c, error)) from None
+        return {key: table[:, i] for i, key in enumerate(keys)}
+
+    def _each(self, copies, what, function, size, dtype=np.float32):
+        """Stacks function(env) over copies as [n, size]."""
+        envs = self.copies
+        array = np.zeros((len(copies), size), dtype)
+        c = None
+        try:
+            for row, c in enumerate(copies.tolist()):
+                value = np.asarray(function(envs[c]), dtype=dtype).reshape(-1)
+                if value.size != size:
+                    raise internal("environment '%s' copy %d: %s() has %d "
+                                   "entries, expected %d" %
+                                   (self.name, c, what, value.size, size))
+                array[row] = value
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._bug(c, what, error) from None
+        return array
+
+    def public_observation_batch(self, copies):
+        return self._each(copies, "public_observation",
+                          lambda env: env.public_observation(),
+                          self.spec.public_observation_space.flat_size)
+
+    def state_batch(self, copies):
+        return self._each(copies, "state", lambda env: env.state(),
+                          self.spec.state_space.flat_size)
+
+    def action_mask_batch(self, copies, agent_id):
+        n = self.spec.action_spaces[self.spec.agent_ids.index(agent_id)].n
+        return self._each(copies, "action_mask('%s')" % agent_id,
+                          lambda env: env.action_mask(agent_id), n, bool)
+
+    def current_agent_batch(self, copies):
+        current = self._each(copies, "current_agent",
+                             lambda env: env.current_agent(), 1, np.float64)
+        return current.reshape(-1)
+
+
+_ZEROS = 0.0  # a missing observation, before the slow pass sizes it
+
+
+def _as_array(values, dtype):
+    """A numpy array of `values` (an array, list or protobuf repeated
+    field); np.fromiter reads a repeated field faster than np.asarray."""
+    if isinstance(values, np.ndarray):
+        return values.astype(dtype, copy=False)
+    try:
+        return np.fromiter(values, dtype, len(values))
+    except (TypeError, ValueError, OverflowError):
+        return np.asarray(values, dtype=dtype)
+
+
+def _describe(value):
+    """A short description of a malformed result, for error messages."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return "%s %s" % (type(value).__name__, text)
 
 
 def _check_spec(name, spec):
@@ -387,8 +733,9 @@ def _guarded(name, copy, what, function, user_error=False):
     """Calls environment code; its exceptions become statuses.
 
     With user_error (construction from settings), ValueError and TypeError
-    mean bad settings: INVALID_ARGUMENT. Anything else is the environment's
-    bug: INTERNAL, and the server carries on.
+    mean bad settings: INVALID_ARGUMENT. Running out of memory is
+    RESOURCE_EXHAUSTED. Anything else is the environment's bug: INTERNAL,
+    and the server carries on.
     """
     try:
         return function()
@@ -406,5 +753,8 @@ def _bug(name, copy, what, error):
     where = "environment '%s'" % name
     if copy is not None:
         where += " copy %d" % copy
+    if isinstance(error, MemoryError):
+        return StatusError(Code.RESOURCE_EXHAUSTED,
+                           "%s ran out of memory in %s" % (where, what))
     return internal("%s raised in %s: %s: %s" %
                     (where, what, type(error).__name__, error))

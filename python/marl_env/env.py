@@ -22,6 +22,22 @@ its spec from resolved settings, and plays one copy at a time:
         def step(self, actions):          # {"a": 1, "b": 2}
             return observations, rewards, terminated, info
 
+Or, for speed, all copies at once with numpy arrays (BatchedEnv below):
+
+    @register("my_game_batched", "...")
+    class MyGameBatched(BatchedEnv):
+        settings = [...]
+
+        def __init__(self, settings, num_copies):
+            super().__init__(settings, num_copies)   # self.rngs[c] per copy
+            self.spec = EnvSpec(...)
+
+        def reset_batch(self, copies, seeds=None):
+            return {"a": zeros((len(copies), 1)), "b": ...}
+
+        def step_batch(self, copies, actions):  # {"a": int64 [len(copies)]}
+            return observations, rewards, terminated, info   # arrays
+
 The server (marl_env.batch) runs many copies, counts steps, truncates at
 spec.episode_limit and auto-resets; an environment only reports
 termination, exactly like the C++ `marl::Env` (envs/core/env.h).
@@ -30,6 +46,16 @@ termination, exactly like the C++ `marl::Env` (envs/core/env.h).
 import numpy as np
 
 from marl_env import spaces as spaces_lib
+
+#: The largest reward magnitude an environment may report (C++
+#: marl::kMaxAbsReward): settings are validated so that every reachable
+#: reward stays within it, and the batch runner refuses a step whose rewards
+#: do not (INTERNAL), so no infinity ever reaches a learner.
+MAX_ABS_REWARD = 1e30
+
+#: The fixed part of default_copy_bytes_estimate (the C++
+#: DefaultCopyBytesEstimate): the copy's object, spec and state.
+COPY_OVERHEAD_BYTES = 16 << 10
 
 # ---------------------------------------------------------------- settings --
 
@@ -119,6 +145,21 @@ def format_setting_value(value):
     return str(value)
 
 
+def default_copy_bytes_estimate(settings):
+    """Bytes one copy is expected to hold, for environments that give no
+    estimate of their own: a fixed overhead plus the size of every setting
+    value (a copy keeps its arrays), as the C++ DefaultCopyBytesEstimate."""
+    total = COPY_OVERHEAD_BYTES
+    for name, value in settings.items():
+        size = len(name) + 64
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, np.ndarray):
+            size += 8 * value.size + 8 * value.ndim
+        total += size
+    return total
+
+
 # -------------------------------------------------------------------- spec --
 
 
@@ -206,7 +247,31 @@ class EnvSpec:
 # --------------------------------------------------------------------- env --
 
 
-class Env:
+class EnvBase:
+    """What both forms of environment share: declared settings, the spec
+    built from them, the registry's name, and the memory estimate."""
+
+    #: Declared settings (class attribute): a list of Setting.
+    settings = []
+    #: Set by @register.
+    name = None
+    description = ""
+
+    @classmethod
+    def estimate_copy_bytes(cls, settings):
+        """Bytes one copy will hold with these resolved settings.
+
+        The server multiplies it by num_copies and checks the total against
+        its memory budgets before building anything, so override it when a
+        copy holds much more than its settings (e.g. state that grows with
+        a num_agents setting). It must be cheap, must not build the
+        environment, and may raise ValueError for settings it refuses.
+        Default: default_copy_bytes_estimate(settings).
+        """
+        return default_copy_bytes_estimate(settings)
+
+
+class Env(EnvBase):
     """One copy of an environment. Subclasses set `settings` (a list of
     Setting), build `self.spec` in __init__, and implement reset() and
     step(). Randomness comes from `self.rng` (a numpy Generator), never
@@ -229,12 +294,6 @@ class Env:
     Discrete actions (True = legal), current_agent() -> index of the agent
     to act (sequential specs).
     """
-
-    #: Declared settings (class attribute): a list of Setting.
-    settings = []
-    #: Set by @register.
-    name = None
-    description = ""
 
     def __init__(self, settings=None):
         self.config = dict(settings or {})
@@ -271,21 +330,153 @@ class Env:
         raise NotImplementedError("spec declares sequential turns")
 
 
+class CopyRngs:
+    """One numpy Generator per copy (BatchedEnv.rngs): rngs[c] is copy c's,
+    np.random.default_rng(its seed), made when first used, so copies that
+    draw nothing cost no Generator (about 1 KiB and 20 us each)."""
+
+    def __init__(self, num_copies):
+        self._seeds = np.zeros(num_copies, np.uint64)
+        self._made = {}
+
+    def __len__(self):
+        return len(self._seeds)
+
+    def __getitem__(self, copy):
+        rng = self._made.get(copy)
+        if rng is None:
+            copy = int(copy)
+            if not 0 <= copy < len(self._seeds):
+                raise IndexError("copy %d of %d" % (copy, len(self._seeds)))
+            rng = self._made[copy] = np.random.default_rng(
+                int(self._seeds[copy]))
+        return rng
+
+    def __iter__(self):
+        return (self[c] for c in range(len(self)))
+
+    def seed(self, copies, seeds):
+        """Restarts the streams of `copies` at `seeds` (one each)."""
+        copies = np.asarray(copies, dtype=np.intp).reshape(-1)
+        self._seeds[copies] = np.asarray(seeds, dtype=np.uint64).reshape(-1)
+        if self._made:
+            for c in copies.tolist():
+                self._made.pop(c, None)
+
+
+class BatchedEnv(EnvBase):
+    """Every copy of an environment in one object, played with numpy
+    arrays (as Gymnasium's vector environments and EnvPool do): the fast
+    form for the Python server, which otherwise calls Python once per copy.
+
+    Same settings, spec and rules as Env. Every method takes `copies`, an
+    int array of the copy indices concerned, and works on those copies only:
+    all of them in order, or the subset a request names (in its order, no
+    repeats), or the ones whose episodes ended (auto-reset). Row r of every
+    array in or out is copy copies[r]. Keep each copy's state in arrays with
+    a leading num_copies axis and index them with `copies`.
+
+    reset_batch(copies, seeds=None) -> observations
+    step_batch(copies, actions)     -> (observations, rewards, terminated,
+                                        info)
+
+    With n = len(copies):
+    observations: {agent_id: array [n, *shape]} (Discrete: [n] indices; an
+        agent left out observes zeros).
+    actions: {agent_id: array [n, *shape]}; Discrete -> int64 [n],
+        MultiDiscrete -> int64 [n, k], Box -> float32 [n, *shape]. Checked
+        against the spaces (and masks) before step_batch sees them.
+    rewards: {agent_id: [n]}, or one [n] array (or number) shared by every
+        agent; finite, |reward| <= MAX_ABS_REWARD.
+    terminated: bool [n] (or one bool for all rows); the server truncates.
+    info: {key: [n]} for spec.info_keys (missing keys are 0), or None.
+
+    Randomness: self.rngs[c] is copy c's numpy Generator, seeded by the
+    server exactly like a one-copy Env's self.rng (from
+    seed_for_copy(seed, c) at make; a reset seed restarts it before
+    reset_batch is called, which also receives the seeds, one per row, for
+    any other random state). Drawing copy c's numbers from self.rngs[c] in
+    the order its one-copy form would gives the same episodes for the same
+    seed; draw(copies, f) stacks f(self.rngs[c]) over copies.
+
+    Optional, for specs that declare them (read after every reset_batch /
+    step_batch, for the same copies): public_observation_batch(copies) and
+    state_batch(copies) -> [n, *shape]; action_mask_batch(copies, agent_id)
+    -> bool [n, actions] (True = legal); current_agent_batch(copies) -> int
+    [n], the index of the agent to act (sequential specs).
+
+    Raising an exception (or returning malformed arrays) fails the request
+    with INTERNAL, and every copy it named needs a reset.
+    """
+
+    def __init__(self, settings, num_copies):
+        self.config = dict(settings or {})
+        self.num_copies = int(num_copies)
+        if self.num_copies < 1:
+            raise ValueError("num_copies must be at least 1, got %d" %
+                             self.num_copies)
+        self.rngs = CopyRngs(self.num_copies)
+        self.spec = None
+
+    @classmethod
+    def from_settings(cls, num_copies=1, /, **given):
+        """Builds num_copies copies with `given` over the declared
+        defaults (for tests and direct use; the server seeds them)."""
+        return cls(resolve_settings(cls.settings, given), num_copies)
+
+    def seed(self, copies, seeds):
+        """Restarts the streams self.rngs[c] of `copies`, one seed each."""
+        self.rngs.seed(copies, seeds)
+
+    def draw(self, copies, function):
+        """np.stack of function(self.rngs[c]) for c in copies: per-copy
+        random draws, each from its own copy's stream."""
+        rngs = self.rngs
+        return np.stack([function(rngs[c]) for c in np.asarray(copies)])
+
+    def reset_batch(self, copies, seeds=None):
+        """Starts an episode in each of `copies`; returns observations.
+
+        The server has already restarted self.rngs[c] from `seeds` (None,
+        or one uint64 per row) when a reset request carried them; calling
+        super().reset_batch(copies, seeds) does it again, harmlessly.
+        """
+        if seeds is not None:
+            self.seed(copies, seeds)
+
+    def step_batch(self, copies, actions):
+        raise NotImplementedError
+
+    def public_observation_batch(self, copies):
+        raise NotImplementedError("spec declares a public observation")
+
+    def state_batch(self, copies):
+        raise NotImplementedError("spec declares a global state")
+
+    def action_mask_batch(self, copies, agent_id):
+        raise NotImplementedError("spec declares action masks")
+
+    def current_agent_batch(self, copies):
+        raise NotImplementedError("spec declares sequential turns")
+
+
 # ---------------------------------------------------------------- registry --
 
 _REGISTRY = {}
 
 
 def register(name, description=""):
-    """Class decorator: registers an Env subclass under `name`.
+    """Class decorator: registers an Env or BatchedEnv subclass under
+    `name`.
 
     Importing the module that defines the class is all it takes to serve it;
     there is no central list. A name registered twice is an error.
     """
 
     def wrap(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Env)):
-            raise TypeError("@register expects an Env subclass, got %r" % cls)
+        if not (isinstance(cls, type) and issubclass(cls, (Env, BatchedEnv))):
+            raise TypeError("@register expects an Env or BatchedEnv subclass, "
+                            "got %r" % cls)
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError("environment '%s' registered twice (%s and %s)" %
                              (name, _REGISTRY[name].__qualname__,
@@ -304,7 +495,7 @@ def register(name, description=""):
 
 
 def registered():
-    """{name: Env subclass}, sorted by name."""
+    """{name: Env or BatchedEnv subclass}, sorted by name."""
     return dict(sorted(_REGISTRY.items()))
 
 
@@ -318,5 +509,6 @@ def find(name):
 
 
 def make_env(name, **given):
-    """One copy of a registered environment (for tests and direct use)."""
+    """One copy of a registered environment (for tests and direct use); a
+    BatchedEnv with num_copies 1."""
     return find(name).from_settings(**given)
