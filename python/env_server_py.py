@@ -6,7 +6,8 @@ import sys
 
 from marl_env import server
 
-EXAMPLES = ("examples.matrix_game", "examples.rendezvous")
+EXAMPLES = ("examples.matrix_game", "examples.matrix_game_batched",
+            "examples.rendezvous", "examples.rendezvous_batched")
 
 if __name__ == "__main__":
     sys.exit(server.main(default_modules=EXAMPLES))

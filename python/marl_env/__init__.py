@@ -1,16 +1,17 @@
 """marl_env: write multi-agent environments in Python and serve them over
 the marl.env.v1 protocol, or drive any server (C++ or Python) from Python.
 
-Authors: subclass Env, declare Settings, build an EnvSpec, @register.
+Authors: subclass Env (one copy at a time) or BatchedEnv (every copy at once
+with numpy arrays), declare Settings, build an EnvSpec, @register.
 Users:   env = marl_env.make(name, endpoint=...); marl_env.make_batch(...).
 """
 
-from marl_env.env import (Env, EnvSpec, Setting, find, make_env, register,
-                          registered)
+from marl_env.env import (BatchedEnv, Env, EnvSpec, Setting, find, make_env,
+                          register, registered)
 from marl_env.spaces import Box, Discrete, MultiDiscrete, Space
 
 __all__ = [
-    "Box", "Discrete", "Env", "EnvSpec", "MultiDiscrete", "Setting", "Space",
+    "BatchedEnv", "Box", "Discrete", "Env", "EnvSpec", "MultiDiscrete", "Setting", "Space",
     "find", "make_env", "register", "registered", "make", "make_batch",
 ]
 

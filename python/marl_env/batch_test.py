@@ -401,9 +401,6 @@ class EstimateTest(unittest.TestCase):
         expected = 16384 + sum(len(n) + 64 for n in settings) + 2 * (9 * 8 +
                                                                      2 * 8)
         self.assertEqual(default, expected)
-        self.assertEqual(
-            examples.matrix_game.MatrixGame.estimate_copy_bytes(settings),
-            default)
         self.assertLess(
             examples.matrix_game_batched.MatrixGameBatched.estimate_copy_bytes(
                 settings), default)

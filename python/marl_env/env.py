@@ -151,9 +151,9 @@ def default_copy_bytes_estimate(settings):
     value (a copy keeps its arrays), as the C++ DefaultCopyBytesEstimate."""
     total = COPY_OVERHEAD_BYTES
     for name, value in settings.items():
-        size = len(name) + 64
+        size = len(name.encode("utf-8")) + 64
         if isinstance(value, str):
-            size += len(value)
+            size += len(value.encode("utf-8"))
         elif isinstance(value, np.ndarray):
             size += 8 * value.size + 8 * value.ndim
         total += size

@@ -59,7 +59,8 @@ class ServerProcessTest(unittest.TestCase):
         response = pb.Response.FromString(req.recv())
         self.assertEqual(response.request_id, 7)
         names = [e.name for e in response.list_environments.environments]
-        self.assertEqual(names, ["py_matrix_game", "py_rendezvous"])
+        self.assertEqual(names, ["py_matrix_game", "py_matrix_game_batched",
+                                 "py_rendezvous", "py_rendezvous_batched"])
 
     def test_bad_input_over_the_wire_then_keeps_serving(self):
         dealer = self.socket(zmq.DEALER)

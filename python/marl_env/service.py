@@ -31,7 +31,7 @@ import env_protocol_pb2 as pb
 from marl_env import convert
 from marl_env import env as env_lib
 from marl_env.batch import EnvBatch
-from marl_env.status import (MAX_ABS_REWARD, Code, StatusError, internal,
+from marl_env.status import (Code, StatusError, internal,
                              invalid_argument, not_found, resource_exhausted)
 
 PROTOCOL_VERSION = 1
@@ -45,7 +45,6 @@ _INT64_MAX = (1 << 63) - 1
 
 #: Per-copy overhead of the default estimate: the Env object, its spec and
 #: its state (C++ DefaultCopyBytesEstimate).
-COPY_OVERHEAD_BYTES = 16 << 10
 
 
 class ServiceOptions:
@@ -77,28 +76,13 @@ class ServiceOptions:
         self.inline_max_seconds = inline_max_seconds
 
 
-def default_copy_bytes(settings):
-    """The per-copy estimate for environments that give none: a fixed
-    overhead plus the size of every setting value (an environment keeps
-    copies of its arrays). The same sum as C++ DefaultCopyBytesEstimate."""
-    total = COPY_OVERHEAD_BYTES
-    for name, value in settings.items():
-        size = len(name.encode("utf-8")) + 64
-        if isinstance(value, str):
-            size += len(value.encode("utf-8"))
-        elif isinstance(value, np.ndarray):
-            size += 8 * int(value.size) + 8 * value.ndim
-        total += size
-    return total
-
-
 def copy_bytes_estimate(env_class, settings):
     """The class's estimate_copy_bytes(settings) if it has one, else the
     default. ValueError from the hook means settings out of range."""
     hook = getattr(env_class, "estimate_copy_bytes", None)
     estimate = hook(settings) if callable(hook) else None
     if estimate is None:
-        return default_copy_bytes(settings)
+        return env_lib.default_copy_bytes_estimate(settings)
     if isinstance(estimate, (bool, np.bool_)) or not isinstance(
             estimate, (int, np.integer)) or estimate < 0:
         raise internal("environment '%s': estimate_copy_bytes() must return "
@@ -502,7 +486,6 @@ class EnvService:
         copies = batch.resolve_copies(request.copies)
         start = time.perf_counter()
         rows = batch.reset(copies, list(request.seeds))
-        _check_rewards(batch, rows)
         state.record("reset", time.perf_counter() - start, len(copies))
         convert.rows_to_proto(rows, timestep)
 
@@ -515,7 +498,6 @@ class EnvService:
         packed = batch.check_step(copies, discrete, continuous)
         start = time.perf_counter()
         rows = batch.step(copies, packed)
-        _check_rewards(batch, rows)
         state.record("step", time.perf_counter() - start, len(copies))
         convert.rows_to_proto(rows, timestep)
 
@@ -542,22 +524,6 @@ class EnvService:
                 state = self._handles.pop(handle)
                 self._release_locked(state.owner, 1, state.estimated_bytes)
         return len(idle)
-
-
-def _check_rewards(batch, rows):
-    """Refuses rewards that are not finite or exceed MAX_ABS_REWARD: an
-    environment's bug (or settings it failed to validate), never sent."""
-    for agent, rewards in enumerate(rows.reward):
-        rewards = np.asarray(rewards)
-        bad = ~(np.abs(rewards) <= MAX_ABS_REWARD)  # NaN fails <=
-        if bad.any():
-            row = int(np.flatnonzero(bad.reshape(-1))[0])
-            raise internal(
-                "environment '%s' copy %d gave agent '%s' reward %r: rewards "
-                "must be finite with magnitude <= %g" %
-                (batch.env_class.name, int(rows.copies[row]),
-                 batch.spec.agent_ids[agent],
-                 float(rewards.reshape(-1)[row]), MAX_ABS_REWARD))
 
 
 def _fail(response, code, message):

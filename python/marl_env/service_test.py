@@ -13,10 +13,11 @@ import examples.matrix_game  # noqa: F401  (registers py_matrix_game)
 import examples.rendezvous  # noqa: F401  (registers py_rendezvous)
 from marl_env import Box, Discrete, Env, EnvSpec, Setting, register
 from marl_env import convert
+from marl_env import env as env_lib
 from marl_env import testing  # noqa: F401  (registers test_turns)
 from marl_env.batch import seed_for_copy
 from marl_env.service import (EnvService, ServiceOptions,
-                              buffer_bytes_per_copy, default_copy_bytes)
+                              buffer_bytes_per_copy)
 
 
 @register("test_budget", "settings drive its size, spec, rewards and "
@@ -575,7 +576,7 @@ class HostileInputTest(unittest.TestCase):
                 self.s.reset(handle)
                 self.assertStatus(self.s.step(handle, discrete=[[0]]),
                                   pb.INTERNAL, "test_budget", "agent 'a'",
-                                  "finite with magnitude <= 1e+30")
+                                  "not finite or exceeds 1e+30")
         handle = self.s.make("test_budget", reward=-1e30).make.handle
         self.s.reset(handle)
         self.assertStatus(self.s.step(handle, discrete=[[0]]), pb.OK)
@@ -599,7 +600,7 @@ class HostileInputTest(unittest.TestCase):
         settings = {s.name: convert.value_from_proto(s.value)
                     for s in one.spec.settings}
         self.assertEqual(one.estimated_bytes,
-                         default_copy_bytes(settings) +
+                         env_lib.default_copy_bytes_estimate(settings) +
                          buffer_bytes_per_copy(spec, True))
         self.assertEqual(self.s.service.server_bytes, one.estimated_bytes)
         three = self.s.make("py_rendezvous", num_copies=3, dims=3).make
@@ -635,7 +636,7 @@ class HostileInputTest(unittest.TestCase):
                           pb.RESOURCE_EXHAUSTED, "--max_handle_bytes")
 
     def test_reply_buffers_are_charged_once_the_spec_is_known(self):
-        per_copy = default_copy_bytes(
+        per_copy = env_lib.default_copy_bytes_estimate(
             {"estimate": 0, "obs": 100000, "limit": 0, "reward": 0.0,
              "fail": ""})
         s = Service(max_handle_bytes=per_copy + 100000)
