@@ -12,9 +12,9 @@
 
 namespace marl {
 
-namespace proto = ::marl::env::v1;
+namespace proto = ::marl::env::v2;
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 struct ClientOptions {
   // tcp://host:port, ipc://path or inproc://name. Empty: start an embedded

@@ -50,7 +50,7 @@ class SilenceableServer {
       zmq::message_t identity, body;
       if (!socket_.recv(identity, zmq::recv_flags::none)) continue;
       if (!socket_.recv(body, zmq::recv_flags::none)) continue;
-      env::v1::Request request;
+      env::v2::Request request;
       request.ParseFromArray(body.data(), static_cast<int>(body.size()));
       if (answers_left_ == 0) {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -6,7 +6,7 @@
 
 namespace marl {
 
-namespace pb = ::marl::env::v1;
+namespace pb = ::marl::env::v2;
 
 void ToProto(const Space& space, pb::Space* out) {
   out->Clear();

@@ -18,27 +18,27 @@ namespace marl {
 // overflow-safe arithmetic before copying and answers INVALID_ARGUMENT for
 // anything malformed.
 
-void ToProto(const Space& space, env::v1::Space* out);
+void ToProto(const Space& space, env::v2::Space* out);
 // A space as sent (every Box bound given, none broadcast) that passes
 // Space::Validate.
-absl::StatusOr<Space> FromProto(const env::v1::Space& space);
+absl::StatusOr<Space> FromProto(const env::v2::Space& space);
 
-void ToProto(const SettingValue& value, env::v1::Value* out);
+void ToProto(const SettingValue& value, env::v2::Value* out);
 // An array needs at most kMaxArrayRank dimensions and exactly as many
 // values as its shape has elements (a shape whose product wraps past 2^63
 // is refused).
-absl::StatusOr<SettingValue> FromProto(const env::v1::Value& value);
+absl::StatusOr<SettingValue> FromProto(const env::v2::Value& value);
 
 // Fills the spec's per-environment fields (agents, spaces, flags, limit,
 // info keys); the per-handle ones (name, settings, copies, auto-reset) are
 // the caller's.
-void ToProto(const EnvSpec& spec, env::v1::EnvSpec* out);
-absl::StatusOr<EnvSpec> FromProto(const env::v1::EnvSpec& spec);
+void ToProto(const EnvSpec& spec, env::v2::EnvSpec* out);
+absl::StatusOr<EnvSpec> FromProto(const env::v2::EnvSpec& spec);
 
 // Settings in a MakeRequest, by name; INVALID_ARGUMENT for an unset value
 // or a name given twice.
 absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
-    const google::protobuf::RepeatedPtrField<env::v1::Setting>& settings);
+    const google::protobuf::RepeatedPtrField<env::v2::Setting>& settings);
 
 }  // namespace marl
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/protocol_arrays.h"
 #include "common/protocol_convert.h"
 
 namespace marl {
@@ -152,12 +153,8 @@ absl::StatusOr<const proto::TimeStep*> RemoteEnv::Step() {
   // Copy into the reused request (capacity kept across steps).
   for (int agent = 0; agent < num_agents(); ++agent) {
     proto::AgentActions* actions = step_request_.mutable_actions(agent);
-    actions->clear_discrete();
-    actions->mutable_discrete()->Add(discrete_[agent].begin(),
-                                     discrete_[agent].end());
-    actions->clear_continuous();
-    actions->mutable_continuous()->Add(continuous_[agent].begin(),
-                                       continuous_[agent].end());
+    SetArray<int64_t>(discrete_[agent], actions->mutable_discrete());
+    SetArray<float>(continuous_[agent], actions->mutable_continuous());
   }
   return client_->Step(step_request_);
 }

@@ -2,6 +2,7 @@
 // buffers, and the settings flag parser.
 #include "common/remote_env.h"
 
+#include "common/protocol_arrays.h"
 #include "gtest/gtest.h"
 
 namespace marl {
@@ -57,8 +58,8 @@ TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
   (*env)->discrete_actions(1) = {1, 2};
   auto timestep = (*env)->Step();
   ASSERT_TRUE(timestep.ok()) << timestep.status();
-  EXPECT_EQ((*timestep)->agents(0).reward(0), 2.0f);
-  EXPECT_EQ((*timestep)->agents(0).reward(1), 0.0f);
+  EXPECT_EQ(ArrayToVector<float>((*timestep)->agents(0).reward()),
+            (std::vector<float>{2.0f, 0.0f}));
 
   auto bad_type =
       RemoteEnv::Make(client->get(), "matrix_game",

@@ -15,6 +15,7 @@
 #include "common/env_client.h"
 #include "common/json.h"
 #include "common/proto/env_protocol.pb.h"
+#include "common/protocol_arrays.h"
 #include "common/remote_env.h"
 #include "common/run_writer.h"
 
@@ -274,11 +275,13 @@ class Runner {
     masks->resize(num_agents_);
     for (int a = 0; a < num_agents_; ++a) {
       const auto& agent = ts.agents(a);
-      (*obs)[a].assign(agent.observation().begin(), agent.observation().end());
-      if (agent.action_mask_size() > 0) {
-        (*masks)[a] = std::make_unique<bool[]>(agent.action_mask_size());
-        std::copy(agent.action_mask().begin(), agent.action_mask().end(),
-                  (*masks)[a].get());
+      (*obs)[a] = ArrayToVector<float>(agent.observation());
+      const std::string& mask = agent.action_mask();
+      if (!mask.empty()) {
+        (*masks)[a] = std::make_unique<bool[]>(mask.size());
+        for (size_t i = 0; i < mask.size(); ++i) {
+          (*masks)[a][i] = mask[i] != 0;
+        }
       } else {
         (*masks)[a].reset();
       }
@@ -341,16 +344,34 @@ class Runner {
     return out;
   }
 
+  // Every array the loop reads has the size the spec says, and final rows
+  // are in range: then the reads below stay inside the arrays.
   absl::Status CheckTimeStep(const proto::TimeStep& ts, int rows) {
-    if (ts.agents_size() != num_agents_ || ts.terminated_size() != rows ||
-        ts.truncated_size() != rows) {
+    const EnvSpec& spec = env_->spec();
+    const size_t n = rows;
+    if (ts.agents_size() != num_agents_ || ts.terminated().size() != n ||
+        ts.truncated().size() != n || ts.final_rows().size() % 4 != 0) {
       return absl::InternalError(
           "the server's TimeStep does not match the spec");
     }
-    for (int a = 0; a < num_agents_; ++a) {
-      if (ts.agents(a).reward_size() != rows) {
+    const std::vector<int32_t> final_rows =
+        ArrayToVector<int32_t>(ts.final_rows());
+    for (int32_t row : final_rows) {
+      if (row < 0 || row >= rows) {
         return absl::InternalError(
-            "the server's TimeStep has the wrong number of rewards");
+            "the server's TimeStep lists a final row out of range");
+      }
+    }
+    for (int a = 0; a < num_agents_; ++a) {
+      const proto::AgentTimeStep& agent = ts.agents(a);
+      const size_t obs_bytes =
+          sizeof(float) * spec.observation_spaces[a].FlatSize();
+      if (agent.reward().size() != sizeof(float) * n ||
+          agent.observation().size() != obs_bytes * n ||
+          agent.final_observation().size() != obs_bytes * final_rows.size()) {
+        return absl::InternalError(absl::StrCat(
+            "the server's TimeStep has arrays of the wrong size for agent ",
+            spec.agent_ids[a]));
       }
     }
     return absl::OkStatus();
@@ -377,6 +398,7 @@ class Runner {
     since_log_sum_.assign(num_agents_, 0.0);
     since_log_count_ = 0;
     next_obs_.resize(num_agents_);
+    rewards_.resize(num_agents_);
     terminated_ = std::make_unique<bool[]>(n);
     truncated_ = std::make_unique<bool[]>(n);
 
@@ -408,36 +430,40 @@ class Runner {
       const proto::TimeStep& ts = **stepped;
       if (absl::Status s = CheckTimeStep(ts, n); !s.ok()) return s;
       for (int r = 0; r < n; ++r) {
-        terminated_[r] = ts.terminated(r);
-        truncated_[r] = ts.truncated(r);
+        terminated_[r] = ts.terminated()[r] != 0;
+        truncated_[r] = ts.truncated()[r] != 0;
       }
+      const std::vector<int32_t> final_rows =
+          ArrayToVector<int32_t>(ts.final_rows());
       // Auto-reset copies: `observation` already starts the next episode;
       // the learner must see the ended episode's final observation.
       for (int a = 0; a < num_agents_; ++a) {
         const auto& agent = ts.agents(a);
         const int64_t obs_size = spec.observation_spaces[a].FlatSize();
-        next_obs_[a].assign(agent.observation().begin(),
-                            agent.observation().end());
-        for (int k = 0; k < ts.final_rows_size(); ++k) {
-          std::copy(agent.final_observation().begin() + k * obs_size,
-                    agent.final_observation().begin() + (k + 1) * obs_size,
-                    next_obs_[a].begin() + ts.final_rows(k) * obs_size);
+        next_obs_[a] = ArrayToVector<float>(agent.observation());
+        const std::vector<float> finals =
+            ArrayToVector<float>(agent.final_observation());
+        for (size_t k = 0; k < final_rows.size(); ++k) {
+          std::copy(finals.begin() + k * obs_size,
+                    finals.begin() + (k + 1) * obs_size,
+                    next_obs_[a].begin() + final_rows[k] * obs_size);
         }
         const bool box = spec.action_spaces[a].is_box();
         batch_view.observation[a] = obs_[a].data();
         batch_view.discrete_action[a] = box ? nullptr : act_discrete_[a].data();
         batch_view.continuous_action[a] =
             box ? act_continuous_[a].data() : nullptr;
-        batch_view.reward[a] = agent.reward().data();
+        rewards_[a] = ArrayToVector<float>(agent.reward());
+        batch_view.reward[a] = rewards_[a].data();
         batch_view.next_observation[a] = next_obs_[a].data();
         for (int r = 0; r < n; ++r) {
-          returns_[r * num_agents_ + a] += agent.reward(r);
+          returns_[r * num_agents_ + a] += rewards_[a][r];
         }
       }
       learner_->Learn(batch_view);
       if (absl::Status s = learner_->status(); !s.ok()) return s;
       for (int r = 0; r < n; ++r) {
-        if (!ts.terminated(r) && !ts.truncated(r)) continue;
+        if (!terminated_[r] && !truncated_[r]) continue;
         ++episodes_;
         ++since_log_count_;
         for (int a = 0; a < num_agents_; ++a) {
@@ -580,9 +606,10 @@ class Runner {
         for (int r = 0; r < copies; ++r) {
           if (done[r]) continue;  // auto-reset copies play on, uncounted
           for (int a = 0; a < num_agents_; ++a) {
-            ret[r * num_agents_ + a] += ts.agents(a).reward(r);
+            ret[r * num_agents_ + a] +=
+                ArrayAt<float>(ts.agents(a).reward(), r);
           }
-          if (ts.terminated(r) || ts.truncated(r)) {
+          if (ts.terminated()[r] != 0 || ts.truncated()[r] != 0) {
             done[r] = 1;
             ++finished;
           }
@@ -650,6 +677,7 @@ class Runner {
   std::vector<std::vector<float>> obs_;          // per agent, rows
   std::vector<std::unique_ptr<bool[]>> masks_;   // per agent or null
   std::vector<std::vector<float>> initial_obs_;  // per agent, copy 0
+  std::vector<std::vector<float>> rewards_;      // per agent, last step
   std::vector<std::vector<float>> next_obs_;     // per agent, final obs in
   std::vector<std::vector<int64_t>> act_discrete_;
   std::vector<std::vector<float>> act_continuous_;

@@ -11,14 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/curve.h"
+#include "common/protocol_arrays.h"
 #include "common/protocol_convert.h"
 #include "envs/core/registry.h"
 
 namespace marl {
 
-namespace pb = ::marl::env::v1;
+namespace pb = ::marl::env::v2;
 
-inline constexpr uint32_t kServerProtocolVersion = 1;
+inline constexpr uint32_t kServerProtocolVersion = 2;
 
 struct EnvService::HandleState {
   uint64_t id = 0;
@@ -50,6 +51,9 @@ struct EnvService::HandleState {
   // (built once), and the packed-action and buffer pointer tables.
   std::vector<int32_t> all_copies;
   PackedActions actions;
+  // Copies of actions whose bytes are not aligned for their type (rare).
+  std::vector<std::vector<int64_t>> discrete_scratch;
+  std::vector<std::vector<float>> continuous_scratch;
   BatchBuffers buffers;
   FinalBuffers final_buffers;
   // This handle's answers, reused (only one thread runs it at a time).
@@ -141,7 +145,7 @@ absl::Status Parse(const void* data, size_t size, pb::Request* request) {
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !request->ParseFromArray(data, static_cast<int>(size))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "request of ", size, " bytes is not a marl.env.v1.Request"));
+        "request of ", size, " bytes is not a marl.env.v2.Request"));
   }
   return absl::OkStatus();
 }
@@ -592,9 +596,8 @@ absl::StatusOr<std::shared_ptr<EnvService::HandleState>> EnvService::FindHandle(
 namespace {
 
 template <typename T>
-T* Sized(google::protobuf::RepeatedField<T>* field, int64_t size) {
-  field->Resize(static_cast<int>(size), T());
-  return field->mutable_data();
+T* Sized(std::string* field, int64_t size) {
+  return ResizeArray<T>(field, size);
 }
 
 }  // namespace
@@ -607,33 +610,39 @@ void EnvService::PrepareTimeStep(const HandleState& handle,
   const EnvSpec& spec = batch.spec();
   const BatchLayout& layout = batch.layout();
   const int64_t rows = static_cast<int64_t>(copies.size());
-  timestep->mutable_copies()->Add(copies.begin(), copies.end());
+  SetArray(copies, timestep->mutable_copies());
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
     pb::AgentTimeStep* agent_step = timestep->add_agents();
     buffers->observation.push_back(
-        Sized(agent_step->mutable_observation(),
-              rows * layout.observation_size[agent]));
-    buffers->reward.push_back(Sized(agent_step->mutable_reward(), rows));
+        Sized<float>(agent_step->mutable_observation(),
+                     rows * layout.observation_size[agent]));
+    buffers->reward.push_back(Sized<float>(agent_step->mutable_reward(), rows));
     buffers->action_mask.push_back(
-        layout.mask_size[agent] > 0 ? Sized(agent_step->mutable_action_mask(),
-                                            rows * layout.mask_size[agent])
-                                    : nullptr);
+        layout.mask_size[agent] > 0
+            ? Sized<bool>(agent_step->mutable_action_mask(),
+                          rows * layout.mask_size[agent])
+            : nullptr);
   }
-  buffers->terminated = Sized(timestep->mutable_terminated(), rows);
-  buffers->truncated = Sized(timestep->mutable_truncated(), rows);
-  buffers->episode_step = Sized(timestep->mutable_episode_step(), rows);
+  buffers->terminated = Sized<bool>(timestep->mutable_terminated(), rows);
+  buffers->truncated = Sized<bool>(timestep->mutable_truncated(), rows);
+  buffers->episode_step =
+      Sized<int32_t>(timestep->mutable_episode_step(), rows);
   if (spec.has_public_observation) {
-    buffers->public_observation = Sized(timestep->mutable_public_observation(),
-                                        rows * layout.public_observation_size);
+    buffers->public_observation =
+        Sized<float>(timestep->mutable_public_observation(),
+                     rows * layout.public_observation_size);
   }
   if (spec.has_state) {
-    buffers->state = Sized(timestep->mutable_state(), rows * layout.state_size);
+    buffers->state =
+        Sized<float>(timestep->mutable_state(), rows * layout.state_size);
   }
   if (spec.sequential) {
-    buffers->current_agent = Sized(timestep->mutable_current_agent(), rows);
+    buffers->current_agent =
+        Sized<int32_t>(timestep->mutable_current_agent(), rows);
   }
   if (layout.info_size > 0) {
-    buffers->info = Sized(timestep->mutable_info(), rows * layout.info_size);
+    buffers->info =
+        Sized<float>(timestep->mutable_info(), rows * layout.info_size);
   }
 }
 
@@ -692,11 +701,23 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   PackedActions& actions = handle.actions;
   actions.discrete.clear();
   actions.continuous.clear();
-  for (const pb::AgentActions& agent_actions : request.actions()) {
-    actions.discrete.emplace_back(agent_actions.discrete().data(),
-                                  agent_actions.discrete_size());
-    actions.continuous.emplace_back(agent_actions.continuous().data(),
-                                    agent_actions.continuous_size());
+  handle.discrete_scratch.resize(spec.num_agents());
+  handle.continuous_scratch.resize(spec.num_agents());
+  for (int agent = 0; agent < spec.num_agents(); ++agent) {
+    const pb::AgentActions& agent_actions = request.actions(agent);
+    const std::string& id = spec.agent_ids[agent];
+    absl::StatusOr<absl::Span<const int64_t>> discrete = ArrayView<int64_t>(
+        agent_actions.discrete(),
+        [&] { return absl::StrCat("agent '", id, "' discrete actions"); },
+        &handle.discrete_scratch[agent]);
+    if (!discrete.ok()) return discrete.status();
+    absl::StatusOr<absl::Span<const float>> continuous = ArrayView<float>(
+        agent_actions.continuous(),
+        [&] { return absl::StrCat("agent '", id, "' continuous actions"); },
+        &handle.continuous_scratch[agent]);
+    if (!continuous.ok()) return continuous.status();
+    actions.discrete.push_back(*discrete);
+    actions.continuous.push_back(*continuous);
   }
   if (absl::Status status = batch.CheckStep(copies, actions); !status.ok()) {
     return status;
@@ -712,18 +733,18 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
     // Room for every row to end; trimmed to the rows that did below.
     final_buffers.rows = &handle.final_rows;
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
-      final_buffers.observation.push_back(
-          Sized(timestep->mutable_agents(agent)->mutable_final_observation(),
-                rows * layout.observation_size[agent]));
+      final_buffers.observation.push_back(Sized<float>(
+          timestep->mutable_agents(agent)->mutable_final_observation(),
+          rows * layout.observation_size[agent]));
     }
     if (spec.has_public_observation) {
       final_buffers.public_observation =
-          Sized(timestep->mutable_final_public_observation(),
-                rows * layout.public_observation_size);
+          Sized<float>(timestep->mutable_final_public_observation(),
+                       rows * layout.public_observation_size);
     }
     if (spec.has_state) {
-      final_buffers.state =
-          Sized(timestep->mutable_final_state(), rows * layout.state_size);
+      final_buffers.state = Sized<float>(timestep->mutable_final_state(),
+                                         rows * layout.state_size);
     }
   }
   absl::StatusOr<int> stepped =
@@ -731,18 +752,18 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   if (!stepped.ok()) return stepped.status();
   const int ended = *stepped;
   if (batch.auto_reset()) {
-    timestep->mutable_final_rows()->Add(handle.final_rows.begin(),
-                                        handle.final_rows.end());
+    SetArray<int32_t>(handle.final_rows, timestep->mutable_final_rows());
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
-      timestep->mutable_agents(agent)->mutable_final_observation()->Truncate(
-          ended * layout.observation_size[agent]);
+      timestep->mutable_agents(agent)->mutable_final_observation()->resize(
+          sizeof(float) * ended * layout.observation_size[agent]);
     }
     if (spec.has_public_observation) {
-      timestep->mutable_final_public_observation()->Truncate(
-          ended * layout.public_observation_size);
+      timestep->mutable_final_public_observation()->resize(
+          sizeof(float) * ended * layout.public_observation_size);
     }
     if (spec.has_state) {
-      timestep->mutable_final_state()->Truncate(ended * layout.state_size);
+      timestep->mutable_final_state()->resize(sizeof(float) * ended *
+                                              layout.state_size);
     }
   }
   return absl::OkStatus();

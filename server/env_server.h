@@ -84,7 +84,7 @@ class EnvService {
   // Handles an already parsed request on this thread (the in-process
   // benchmark path). The reference is valid until the next call; not to be
   // mixed with concurrent calls.
-  const env::v1::Response& Handle(const env::v1::Request& request);
+  const env::v2::Response& Handle(const env::v2::Request& request);
 
   // Closes handles idle longer than the timeout (never one with requests
   // running or queued); returns how many.
@@ -100,10 +100,10 @@ class EnvService {
 
   // Runs one parsed request of `client` into `response` (reused: a step
   // after a step refills the previous arrays in place).
-  void Execute(const env::v1::Request& request, const std::string& client,
-               env::v1::Response* response);
+  void Execute(const env::v2::Request& request, const std::string& client,
+               env::v2::Response* response);
   // The handle named by a reset, step or close request, or null.
-  std::shared_ptr<HandleState> Route(const env::v1::Request& request);
+  std::shared_ptr<HandleState> Route(const env::v2::Request& request);
   // FindHandle for an operation: NOT_FOUND for unknown and closed handles.
   absl::StatusOr<std::shared_ptr<HandleState>> FindHandle(uint64_t id);
   void ReleaseUsage(const std::string& client, int64_t bytes);
@@ -111,25 +111,25 @@ class EnvService {
   // error status when over the limits.
   absl::Status ReserveDeferred(const std::string& client);
   void ReleaseDeferred(const std::string& client);
-  absl::Status Dispatch(const env::v1::Request& request,
-                        const std::string& client, env::v1::Response* response);
-  absl::Status DoHandshake(const env::v1::HandshakeRequest& request,
-                           env::v1::HandshakeResponse* response);
-  absl::Status DoList(env::v1::ListEnvironmentsResponse* response);
-  absl::Status DoMake(const env::v1::MakeRequest& request,
+  absl::Status Dispatch(const env::v2::Request& request,
+                        const std::string& client, env::v2::Response* response);
+  absl::Status DoHandshake(const env::v2::HandshakeRequest& request,
+                           env::v2::HandshakeResponse* response);
+  absl::Status DoList(env::v2::ListEnvironmentsResponse* response);
+  absl::Status DoMake(const env::v2::MakeRequest& request,
                       const std::string& client,
-                      env::v1::MakeResponse* response);
-  absl::Status DoReset(const env::v1::ResetRequest& request,
-                       env::v1::TimeStep* timestep);
-  absl::Status DoStep(const env::v1::StepRequest& request,
-                      env::v1::TimeStep* timestep);
+                      env::v2::MakeResponse* response);
+  absl::Status DoReset(const env::v2::ResetRequest& request,
+                       env::v2::TimeStep* timestep);
+  absl::Status DoStep(const env::v2::StepRequest& request,
+                      env::v2::TimeStep* timestep);
   absl::Status DoClose(uint64_t id);
   // Runs the requests queued on a handle, in order, until none is left.
   void Drain(const std::shared_ptr<HandleState>& handle);
   // Sizes `timestep` for `rows` rows and points `buffers` into it.
   void PrepareTimeStep(const HandleState& handle,
                        absl::Span<const int32_t> copies,
-                       env::v1::TimeStep* timestep, BatchBuffers* buffers);
+                       env::v2::TimeStep* timestep, BatchBuffers* buffers);
   void RunParallel(int64_t n, const std::function<void(int64_t)>& body);
 
   ServerOptions options_;
@@ -154,8 +154,8 @@ class EnvService {
   int deferred_ = 0;
 
   // Reused by the synchronous paths so steady-state steps allocate nothing.
-  env::v1::Request request_;
-  env::v1::Response response_;
+  env::v2::Request request_;
+  env::v2::Response response_;
   // Last: its threads stop (finishing queued requests) before the rest goes.
   TaskQueue requests_;
 };

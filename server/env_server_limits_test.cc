@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/env_client.h"
+#include "common/protocol_arrays.h"
 #include "envs/core/registry.h"
 #include "gtest/gtest.h"
 #include "server/env_server.h"
@@ -89,7 +90,7 @@ MARL_REGISTER_ENV(
        return std::make_unique<GatedEnv>(s.GetDouble("reward"));
      }});
 
-namespace pb = ::marl::env::v1;
+namespace pb = ::marl::env::v2;
 
 // A raw DEALER connection: requests can be pipelined and answers awaited
 // separately.
@@ -169,8 +170,8 @@ pb::Request Step(uint64_t handle, int copies, int num_agents = 1) {
   pb::Request request;
   request.mutable_step()->set_handle(handle);
   for (int agent = 0; agent < num_agents; ++agent) {
-    pb::AgentActions* actions = request.mutable_step()->add_actions();
-    for (int c = 0; c < copies; ++c) actions->add_discrete(0);
+    ResizeArray<int64_t>(
+        request.mutable_step()->add_actions()->mutable_discrete(), copies);
   }
   return request;
 }

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "common/env_client.h"
+#include "common/protocol_arrays.h"
 #include "common/remote_env.h"
 #include "gtest/gtest.h"
 #include "server/test_server.h"
@@ -16,8 +17,8 @@
 namespace marl {
 namespace {
 
-using ::marl::env::v1::Request;
-using ::marl::env::v1::Response;
+using ::marl::env::v2::Request;
+using ::marl::env::v2::Response;
 
 std::unique_ptr<EnvClient> Connect(const std::string& endpoint,
                                    int timeout_ms = 5000) {
@@ -50,8 +51,7 @@ void ExpectServerHealthy(EnvClient& client) {
   proto::StepRequest step;
   step.set_handle(made->handle());
   for (int agent = 0; agent < 2; ++agent) {
-    step.add_actions()->mutable_discrete()->Add(0);
-    step.mutable_actions(agent)->mutable_discrete()->Add(1);
+    SetArray<int64_t>({0, 1}, step.add_actions()->mutable_discrete());
   }
   auto timestep = client.Step(step);
   ASSERT_TRUE(timestep.ok()) << timestep.status();
@@ -67,9 +67,8 @@ class EnvServerTest : public ::testing::Test {
   proto::StepRequest ValidStep(uint64_t handle) {
     proto::StepRequest step;
     step.set_handle(handle);
-    for (int64_t action : {0, 1}) step.add_actions()->add_discrete(action);
-    step.mutable_actions(0)->add_discrete(1);
-    step.mutable_actions(1)->add_discrete(0);
+    SetArray<int64_t>({0, 1}, step.add_actions()->mutable_discrete());
+    SetArray<int64_t>({1, 0}, step.add_actions()->mutable_discrete());
     return step;
   }
   uint64_t MakeAndReset(const proto::MakeRequest& make = MakeMatrix()) {
@@ -85,7 +84,7 @@ class EnvServerTest : public ::testing::Test {
 TEST_F(EnvServerTest, HandshakeReportsVersionAndCapabilities) {
   auto handshake = client_->Handshake();
   ASSERT_TRUE(handshake.ok());
-  EXPECT_EQ(handshake->protocol_version(), 1u);
+  EXPECT_EQ(handshake->protocol_version(), 2u);
   EXPECT_GT(handshake->capabilities_size(), 0);
   EXPECT_GT(handshake->max_copies_per_handle(), 0);
 }
@@ -96,7 +95,7 @@ TEST_F(EnvServerTest, WrongProtocolVersionIsRefused) {
   auto response = client_->Call(request);
   ASSERT_TRUE(response.ok());
   EXPECT_EQ((*response)->status().code(), proto::FAILED_PRECONDITION);
-  EXPECT_NE((*response)->status().message().find("speaks 1"),
+  EXPECT_NE((*response)->status().message().find("speaks 2"),
             std::string::npos);
   ExpectServerHealthy(*client_);
 }
@@ -190,13 +189,19 @@ TEST_F(EnvServerTest, BadActionsAreErrorsAndNothingSteps) {
   const uint64_t handle = MakeAndReset();
   // Wrong count.
   proto::StepRequest step = ValidStep(handle);
-  step.mutable_actions(0)->mutable_discrete()->RemoveLast();
+  step.mutable_actions(0)->mutable_discrete()->resize(sizeof(int64_t));
   EXPECT_EQ(client_->Step(step).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Not a whole number of int64 values.
+  step = ValidStep(handle);
+  step.mutable_actions(0)->mutable_discrete()->push_back('\0');
+  auto partial = client_->Step(step).status();
+  EXPECT_EQ(partial.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(partial.message().find("not a whole number"), std::string::npos)
+      << partial;
   // Wrong type: floats for a discrete agent.
   step = ValidStep(handle);
-  step.mutable_actions(1)->add_continuous(0.f);
-  step.mutable_actions(1)->add_continuous(1.f);
+  SetArray<float>({0.f, 1.f}, step.mutable_actions(1)->mutable_continuous());
   EXPECT_EQ(client_->Step(step).status().code(),
             absl::StatusCode::kInvalidArgument);
   // Wrong number of agents.
@@ -206,12 +211,12 @@ TEST_F(EnvServerTest, BadActionsAreErrorsAndNothingSteps) {
             absl::StatusCode::kInvalidArgument);
   // Out of range.
   step = ValidStep(handle);
-  step.mutable_actions(0)->set_discrete(1, 7);
+  ResizeArray<int64_t>(step.mutable_actions(0)->mutable_discrete(), 2)[1] = 7;
   auto status = client_->Step(step).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
   EXPECT_NE(status.message().find("player_0"), std::string::npos) << status;
   step = ValidStep(handle);
-  step.mutable_actions(0)->set_discrete(0, -1);
+  ResizeArray<int64_t>(step.mutable_actions(0)->mutable_discrete(), 2)[0] = -1;
   EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   // Copies that do not exist or repeat.
   step = ValidStep(handle);
@@ -226,7 +231,7 @@ TEST_F(EnvServerTest, BadActionsAreErrorsAndNothingSteps) {
   // The handle is intact: a valid step works and it is the first step.
   auto timestep = client_->Step(ValidStep(handle));
   ASSERT_TRUE(timestep.ok()) << timestep.status();
-  EXPECT_EQ((*timestep)->terminated(0), true);  // one-shot game
+  EXPECT_EQ((*timestep)->terminated()[0], 1);  // one-shot game
 }
 
 TEST_F(EnvServerTest, ContinuousActionsAreCheckedAgainstTheBox) {
@@ -236,20 +241,21 @@ TEST_F(EnvServerTest, ContinuousActionsAreCheckedAgainstTheBox) {
   const uint64_t handle = MakeAndReset(make);
   proto::StepRequest step;
   step.set_handle(handle);
-  step.add_actions()->add_continuous(5.f);
-  step.add_actions()->add_continuous(10.5f);
+  SetArray<float>({5.f}, step.add_actions()->mutable_continuous());
+  SetArray<float>({10.5f}, step.add_actions()->mutable_continuous());
   EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
-  step.mutable_actions(1)->set_continuous(0, std::nanf(""));
+  SetArray<float>({std::nanf("")},
+                  step.mutable_actions(1)->mutable_continuous());
   EXPECT_EQ(client_->Step(step).status().code(), absl::StatusCode::kOutOfRange);
   step.mutable_actions(1)->clear_continuous();
-  step.mutable_actions(1)->add_discrete(5);
+  SetArray<int64_t>({5}, step.mutable_actions(1)->mutable_discrete());
   EXPECT_EQ(client_->Step(step).status().code(),
             absl::StatusCode::kInvalidArgument);
   step.mutable_actions(1)->clear_discrete();
-  step.mutable_actions(1)->add_continuous(5.f);
+  SetArray<float>({5.f}, step.mutable_actions(1)->mutable_continuous());
   auto timestep = client_->Step(step);
   ASSERT_TRUE(timestep.ok()) << timestep.status();
-  EXPECT_NEAR((*timestep)->agents(0).reward(0), 10.0, 1e-5);
+  EXPECT_NEAR(ArrayAt<float>((*timestep)->agents(0).reward(), 0), 10.0, 1e-5);
 }
 
 TEST_F(EnvServerTest, UnknownAndClosedHandlesAreNotFound) {
@@ -278,9 +284,9 @@ TEST_F(EnvServerTest, ResetOfChosenCopiesWithSeeds) {
   reset.add_seeds(11);
   timestep = client_->Reset(reset);
   ASSERT_TRUE(timestep.ok()) << timestep.status();
-  ASSERT_EQ((*timestep)->copies_size(), 2);
-  EXPECT_EQ((*timestep)->copies(0), 3);
-  EXPECT_EQ((*timestep)->agents(0).observation_size(), 2);
+  EXPECT_EQ(ArrayToVector<int32_t>((*timestep)->copies()),
+            (std::vector<int32_t>{3, 1}));
+  EXPECT_EQ((*timestep)->agents(0).observation().size(), 2 * sizeof(float));
 }
 
 TEST(EnvServerClientsTest, AClientThatVanishesDoesNotDisturbOthers) {
@@ -352,8 +358,10 @@ TEST(EnvServerClientsTest, ManyClientsAtOnceWithIndependentHandles) {
           return;
         }
         for (int copy = 0; copy < 3; ++copy) {
-          if ((*timestep)->agents(0).reward(copy) != row[a0][a1] ||
-              (*timestep)->agents(1).reward(copy) != column[a0][a1]) {
+          if (ArrayAt<float>((*timestep)->agents(0).reward(), copy) !=
+                  row[a0][a1] ||
+              ArrayAt<float>((*timestep)->agents(1).reward(), copy) !=
+                  column[a0][a1]) {
             failures++;
           }
         }

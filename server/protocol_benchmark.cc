@@ -51,6 +51,7 @@
 #include "absl/strings/str_join.h"
 #include "common/env_client.h"
 #include "common/proto/env_protocol.pb.h"
+#include "common/protocol_arrays.h"
 #include "envs/core/env_batch.h"
 #include "server/env_server.h"
 #include "server/test_server.h"
@@ -95,7 +96,7 @@ ABSL_FLAG(std::string, only, "",
 namespace marl {
 namespace {
 
-namespace pb = ::marl::env::v1;
+namespace pb = ::marl::env::v2;
 using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void Die(const std::string& message) {
@@ -191,9 +192,7 @@ pb::StepRequest StepRequestFor(uint64_t handle, int batch) {
   pb::StepRequest step;
   step.set_handle(handle);
   for (const auto& agent_actions : Actions(batch)) {
-    pb::AgentActions* actions = step.add_actions();
-    actions->mutable_discrete()->Add(agent_actions.begin(),
-                                     agent_actions.end());
+    SetArray<int64_t>(agent_actions, step.add_actions()->mutable_discrete());
   }
   return step;
 }
@@ -472,7 +471,9 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
   const pb::StepRequest step = StepRequestFor(made->handle(), batch);
   {
     // Check that the bare ping-pong carries what this client really sends
-    // and receives (the request id's varint may differ by a byte).
+    // and receives (the request id's varint may differ by a byte; handles
+    // are random ids in [2^52, 2^53), so this handle's varint has the
+    // length of the in-process one's).
     pb::Request request;
     *request.mutable_step() = step;
     absl::StatusOr<const pb::Response*> response = client.Call(request);

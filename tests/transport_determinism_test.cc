@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/env_client.h"
+#include "common/protocol_arrays.h"
 #include "common/remote_env.h"
 #include "envs/core/env_batch.h"
 #include "gtest/gtest.h"
@@ -93,17 +94,26 @@ Trace OverProtocol(const std::string& endpoint, const std::string& env_name,
   EXPECT_TRUE(env.ok()) << env.status();
   const EnvSpec& spec = (*env)->spec();
   Trace trace;
+  auto append = [&](const std::string& floats) {
+    const std::vector<float> values = ArrayToVector<float>(floats);
+    trace.insert(trace.end(), values.begin(), values.end());
+  };
   auto record = [&](const proto::TimeStep& t) {
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
       const auto& a = t.agents(agent);
-      trace.insert(trace.end(), a.observation().begin(), a.observation().end());
-      trace.insert(trace.end(), a.reward().begin(), a.reward().end());
-      trace.insert(trace.end(), a.final_observation().begin(),
-                   a.final_observation().end());
+      append(a.observation());
+      append(a.reward());
+      append(a.final_observation());
     }
-    for (int c = 0; c < kCopies; ++c) {
-      trace.push_back(t.terminated(c));
-      trace.push_back(t.truncated(c));
+    const std::vector<uint8_t> terminated =
+        ArrayToVector<uint8_t>(t.terminated());
+    const std::vector<uint8_t> truncated =
+        ArrayToVector<uint8_t>(t.truncated());
+    EXPECT_EQ(terminated.size(), size_t{kCopies});
+    EXPECT_EQ(truncated.size(), size_t{kCopies});
+    for (size_t c = 0; c < terminated.size() && c < truncated.size(); ++c) {
+      trace.push_back(terminated[c]);
+      trace.push_back(truncated[c]);
     }
   };
   auto first = (*env)->Reset();

@@ -220,8 +220,8 @@ class EnvBatch:
         """Validates per-agent packed actions for `copies` (resolved).
 
         discrete[agent] / continuous[agent]: the request's int64 / float32
-        values (numpy arrays, or sequences such as protobuf repeated
-        fields). Returns per-agent [rows, action size] arrays.
+        values (numpy arrays, e.g. from convert.step_actions, or
+        sequences). Returns per-agent [rows, action size] arrays.
         """
         spec = self.spec
         if len(discrete) != spec.num_agents:
@@ -256,6 +256,10 @@ class EnvBatch:
                     % (agent_id, rows, size, rows * size, len(given)))
             values = _as_array(given, np.int64 if space.is_integer
                                else np.float32).reshape(rows, size)
+            if not values.flags.writeable:
+                # A view of the request's bytes: the environment gets
+                # arrays of its own, as from any other source.
+                values = values.copy()
             problem = space.check_flat(values)
             if problem is not None:
                 row, message = problem
@@ -313,10 +317,13 @@ class EnvBatch:
         out.episode_step[:] = steps
         if spec.episode_limit > 0:
             out.truncated[:] = ~out.terminated & (steps >= spec.episode_limit)
-        ended = out.terminated | out.truncated
+            ended = out.terminated | out.truncated
+        else:
+            ended = out.terminated  # nothing is truncated
         if not ended.any():
             return out
-        if ended.all():  # e.g. one-shot games: slices beat index arrays
+        everyone = ended.all()
+        if everyone:  # e.g. one-shot games: slices beat index arrays
             ended_rows, ended_copies = slice(None), copies
         else:
             ended_rows = np.flatnonzero(ended)
@@ -327,10 +334,15 @@ class EnvBatch:
         # Same-step auto-reset: keep the ended episodes' last observations,
         # rewards, flags and infos; the rows' observation side becomes the
         # next episode's first.
-        out.final_rows = np.flatnonzero(ended).astype(np.int32)
+        out.final_rows = (np.arange(rows, dtype=np.int32) if everyone else
+                          ended_rows.astype(np.int32))
         for agent, observation in enumerate(out.observation):
-            out.final_observation[agent] = observation[ended_rows].copy()
-            observation[ended_rows] = 0
+            if everyone:  # the arrays move over; fresh zeros replace them
+                out.final_observation[agent] = observation
+                out.observation[agent] = np.zeros_like(observation)
+            else:
+                out.final_observation[agent] = observation[ended_rows].copy()
+                observation[ended_rows] = 0
             if out.action_mask[agent] is not None:
                 out.action_mask[agent][ended_rows] = True
         if out.public_observation is not None:
@@ -352,29 +364,31 @@ class EnvBatch:
         return internal("environment '%s': " % self.name + message % args)
 
     def _block(self, value, rows, size, what, dtype=np.float32):
-        """`value` as [rows, size], or INTERNAL saying what is wrong."""
+        """`value` as [rows, size], or INTERNAL saying what is wrong.
+        `what`: a description, or a (format, args) pair formatted only on
+        failure (the usual case formats nothing)."""
         try:
             array = np.asarray(value, dtype=dtype)
         except (TypeError, ValueError) as error:
-            raise self._fail("%s is not an array of numbers (%s)", what,
-                             error) from None
+            raise self._fail("%s is not an array of numbers (%s)",
+                             _text(what), error) from None
         if array.ndim == 0 or array.shape[0] != rows or \
                 array.size != rows * size:
             raise self._fail("%s has shape %s; expected %d rows (one per "
-                             "copy) of %d numbers", what, array.shape, rows,
-                             size)
+                             "copy) of %d numbers", _text(what), array.shape,
+                             rows, size)
         return array.reshape(rows, size)
 
     def _column(self, value, rows, dtype, what):
         """`value` as [rows], or a scalar (that counts for every row when
-        assigned to a row slice)."""
+        assigned to a row slice). `what` as for _block."""
         try:
             array = np.asarray(value, dtype=dtype)
         except (TypeError, ValueError, OverflowError):
             array = None
         if array is None or (array.shape != (rows,) and array.ndim != 0):
             raise self._fail("%s must be one value or %d (one per copy), "
-                             "got %s", what, rows, _describe(value))
+                             "got %s", _text(what), rows, _describe(value))
         return array
 
     def _write_observations(self, out, rows, copies, observations, method):
@@ -390,8 +404,8 @@ class EnvBatch:
                 continue  # stays 0, as in C++
             out.observation[agent][rows] = self._block(
                 value, n, self.observation_sizes[agent],
-                "%s() observation of '%s' (space %r)" %
-                (method, agent_id, spec.observation_spaces[agent]))
+                ("%s() observation of '%s' (space %r)",
+                 (method, agent_id, spec.observation_spaces[agent])))
 
     def _write_extras(self, out, rows, copies):
         """The optional parts the spec declares, after a reset or step."""
@@ -429,8 +443,8 @@ class EnvBatch:
             agent_id = spec.agent_ids[agent]
             value = _guarded(self.name, None, "action_mask_batch",
                              lambda: env.action_mask_batch(copies, agent_id))
-            mask = self._block(value, n, size, "action_mask_batch(copies, "
-                               "'%s')" % agent_id, bool)
+            mask = self._block(value, n, size, ("action_mask_batch(copies, "
+                                                "'%s')", (agent_id,)), bool)
             out.action_mask[agent][rows] = mask
             self.legal[agent][copies] = mask
 
@@ -449,9 +463,11 @@ class EnvBatch:
         for agent, value in enumerate(per_agent):
             agent_id = spec.agent_ids[agent]
             reward = self._column(value, rows, np.float64,
-                                  "reward of '%s'" % agent_id)
-            bad = ~(np.abs(reward) <= env_lib.MAX_ABS_REWARD)  # NaN too
-            if bad.any():
+                                  ("reward of '%s'", (agent_id,)))
+            # One reduction when all is well: max is NaN if any is NaN.
+            if not np.abs(reward).max(initial=0.0) <= \
+                    env_lib.MAX_ABS_REWARD:
+                bad = ~(np.abs(reward) <= env_lib.MAX_ABS_REWARD)
                 reward = np.broadcast_to(reward, (rows,))
                 row = int(np.flatnonzero(np.broadcast_to(bad, (rows,)))[0])
                 raise self._fail(
@@ -473,7 +489,7 @@ class EnvBatch:
                 raise self._fail("info key '%s' is not in spec.info_keys %s",
                                  key, list(self.info_index))
             out.info[:, index] = self._column(value, rows, np.float64,
-                                              "info '%s'" % key)
+                                              ("info '%s'", (key,)))
 
 
 class _OneCopyEnvs(env_lib.BatchedEnv):
@@ -700,14 +716,20 @@ _ZEROS = 0.0  # a missing observation, before the slow pass sizes it
 
 
 def _as_array(values, dtype):
-    """A numpy array of `values` (an array, list or protobuf repeated
-    field); np.fromiter reads a repeated field faster than np.asarray."""
+    """A numpy array of `values` (an array, a list, or a protobuf repeated
+    field such as ResetRequest.seeds); np.fromiter reads a repeated field
+    faster than np.asarray."""
     if isinstance(values, np.ndarray):
         return values.astype(dtype, copy=False)
     try:
         return np.fromiter(values, dtype, len(values))
     except (TypeError, ValueError, OverflowError):
         return np.asarray(values, dtype=dtype)
+
+
+def _text(what):
+    """A description given as text or as (format, args)."""
+    return what if isinstance(what, str) else what[0] % what[1]
 
 
 def _describe(value):

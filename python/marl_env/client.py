@@ -16,6 +16,9 @@ conventions of PettingZoo's parallel API and Gymnasium.
 
 A request the server refuses raises ServerError (with .code and .message);
 no answer within `timeout` seconds raises RequestTimeout, never a hang.
+Every array returned (observations, rewards, flags, infos) is the caller's
+own: writable, not a view of the reply. A reply whose arrays do not match
+the handle's spec in size raises ServerError (INTERNAL) naming the field.
 """
 
 import json
@@ -33,7 +36,7 @@ from marl_env import spaces as spaces_lib
 from marl_env.batch import seed_for_copy
 from marl_env.status import Code
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 #: Where make() connects when no endpoint is given: $MARL_ENV_ENDPOINT, else
 #: the C++ env_server's default.
 DEFAULT_ENDPOINT = os.environ.get("MARL_ENV_ENDPOINT", "tcp://127.0.0.1:5555")
@@ -97,6 +100,7 @@ class Client:
             self._socket.close(linger=0)
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        self._receive_timeout_ms = -1  # ZeroMQ's default: wait forever
         if self._curve is not None:
             server_key, public_key, secret_key = self._curve
             self._socket.curve_serverkey = server_key
@@ -119,19 +123,28 @@ class Client:
 
     def _exchange(self, data, request_id, operation, timeout=None):
         """Sends one frame; returns the first reply answering request_id."""
-        if self._socket is None:
+        socket = self._socket
+        if socket is None:
             raise RuntimeError("client is closed")
         timeout = self.timeout if timeout is None else timeout
-        self._socket.send(data)
         deadline = time.monotonic() + timeout
+        wait_ms = max(int(timeout * 1000), 0)
+        socket.send(data)
         while True:
-            left_ms = max(int((deadline - time.monotonic()) * 1000), 0)
-            if not self._socket.poll(left_ms, zmq.POLLIN):
+            # A blocking receive with a timeout (ZMQ_RCVTIMEO): one call
+            # where poll-then-receive takes two. The option is set again
+            # only when the wait changes.
+            if wait_ms != self._receive_timeout_ms:
+                socket.setsockopt(zmq.RCVTIMEO, wait_ms)
+                self._receive_timeout_ms = wait_ms
+            try:
+                reply = socket.recv()
+            except zmq.Again:
                 self._connect()  # drop whatever answer may still come
                 raise RequestTimeout(
                     "no answer from %s to %s within %g s (is the server "
-                    "running there?)" % (self.endpoint, operation, timeout))
-            reply = self._socket.recv()
+                    "running there?)" % (self.endpoint, operation,
+                                         timeout)) from None
             if request_id is None:
                 return reply
             response = pb.Response()
@@ -139,11 +152,13 @@ class Client:
                 response.ParseFromString(reply)
             except Exception:  # pylint: disable=broad-except
                 raise ServerError(Code.INTERNAL, "reply of %d bytes is not a "
-                                  "marl.env.v1.Response" % len(reply),
+                                  "marl.env.v2.Response" % len(reply),
                                   operation) from None
             if response.request_id == request_id:
                 return response
-            # An answer to an earlier request: keep waiting for ours.
+            # An answer to an earlier request: keep waiting for ours, for
+            # what is left of the timeout.
+            wait_ms = max(int((deadline - time.monotonic()) * 1000), 0)
 
     def call(self, request, timeout=None):
         """Sends a Request (its request_id is set here); returns the
@@ -214,14 +229,19 @@ class Client:
         return self.call(request).reset.timestep
 
     def step(self, handle, actions, copies=()):
-        """actions: per agent in spec order, (discrete, continuous) lists."""
+        """actions: per agent in spec order, (discrete, continuous) lists
+        or numpy arrays (one of them empty). Returns the TimeStep message;
+        convert.timestep_arrays reads its arrays."""
         request = pb.Request()
         request.step.handle = handle
         request.step.copies.extend(copies)
-        for discrete, continuous in actions:
-            agent = request.step.actions.add()
-            agent.discrete.extend(discrete)
-            agent.continuous.extend(continuous)
+        convert.actions_to_proto(actions, request.step)
+        return self.call(request).step.timestep
+
+    def step_request(self, request):
+        """Sends a step Request built by the caller (kept and reused from
+        step to step: cheaper than step() building one each time); returns
+        its TimeStep."""
         return self.call(request).step.timestep
 
     def close_handle(self, handle, timeout=None):
@@ -314,14 +334,17 @@ class Spec:
 
 
 def _unpack(values, space, rows):
-    """Packed float observations as [rows, *shape] (ints for integer
-    spaces)."""
-    array = np.asarray(values, dtype=np.float32)
+    """Flat float32 observations as [rows, *shape] (ints for integer
+    spaces), in an array of the caller's own."""
     if isinstance(space, spaces_lib.Discrete):
-        return np.rint(array).astype(np.int64).reshape(rows)
+        return np.rint(values).astype(np.int64).reshape(rows)
     if isinstance(space, spaces_lib.MultiDiscrete):
-        return np.rint(array).astype(np.int64).reshape((rows,) + space.shape)
-    return array.reshape((rows,) + space.shape)
+        return np.rint(values).astype(np.int64).reshape((rows,) + space.shape)
+    return values.reshape((rows,) + space.shape).copy()
+
+
+def _flat_size(space):
+    return 0 if space is None else space.flat_size
 
 
 class _Handle:
@@ -333,7 +356,24 @@ class _Handle:
         self.owns_client = owns_client
         made = client.make(name, settings, num_copies, seed, auto_reset)
         self.handle = made.handle
-        self.spec = Spec(made.spec)
+        # Every step of this handle sends this request, its actions
+        # rewritten in place.
+        self._step = pb.Request()
+        self._step.step.handle = self.handle
+        # What TimeStep.copies holds when every copy is reset or stepped.
+        self._every_copy = np.arange(num_copies, dtype=convert.INT32).tobytes()
+        self.spec = spec = Spec(made.spec)
+        actions = [spec.action_spaces[a] for a in spec.agent_ids]
+        masks = [space.n if spec.has_action_masks and
+                 isinstance(space, spaces_lib.Discrete) else 0
+                 for space in actions]
+        # What every reply's arrays must hold.
+        self.sizes = convert.TimeStepSizes(
+            [spec.observation_spaces[a].flat_size for a in spec.agent_ids],
+            masks,
+            _flat_size(spec.public_observation_space),
+            _flat_size(spec.state_space), spec.sequential,
+            len(spec.info_keys))
         self.closed = False
 
     def pack(self, actions, rows, current_agent=None):
@@ -355,49 +395,71 @@ class _Handle:
             else:
                 raise ValueError("no action for agent '%s'" % agent)
             if space.is_integer:
-                flat = value.astype(np.int64, copy=False).reshape(-1)
-                packed.append((flat.tolist(), ()))
+                packed.append((value.astype(np.int64, copy=False)
+                               .reshape(-1), _NO_VALUES))
             else:
-                flat = value.astype(np.float32, copy=False).reshape(-1)
-                packed.append(((), flat.tolist()))
+                packed.append((_NO_VALUES, value.astype(
+                    np.float32, copy=False).reshape(-1)))
         return packed
 
-    def decode(self, timestep):
-        """A TimeStep as numpy arrays keyed by agent."""
+    def step(self, packed):
+        """Steps every copy with actions from pack(); the TimeStep."""
+        convert.actions_to_proto(packed, self._step.step)
+        return self.client.step_request(self._step)
+
+    def decode(self, timestep, rows, operation="step"):
+        """A TimeStep answering a request for all `rows` copies, as numpy
+        arrays keyed by agent. Every array is the caller's own (writable,
+        not a view of the reply). A reply whose arrays do not match the
+        spec raises ServerError (INTERNAL), never a wrong shape."""
+        try:
+            arrays = convert.timestep_arrays(timestep, self.sizes, rows)
+            if timestep.copies != self._every_copy:
+                raise ValueError("TimeStep.copies %s are not the copies "
+                                 "asked for (all %d, in order)" %
+                                 (arrays.copies.tolist(), rows))
+        except ValueError as error:
+            raise ServerError(Code.INTERNAL, "malformed reply from %s: %s" %
+                              (self.client.endpoint, error),
+                              operation) from None
         spec = self.spec
-        rows = len(timestep.copies)
-        out = {"copies": np.array(timestep.copies, np.int32)}
+        ended = len(arrays.final_rows)
         observations, rewards, masks, finals = {}, {}, {}, {}
-        final_rows = np.array(timestep.final_rows, np.int64)
-        for agent, step in zip(spec.agent_ids, timestep.agents):
+        for index, agent in enumerate(spec.agent_ids):
             space = spec.observation_spaces[agent]
-            observations[agent] = _unpack(step.observation, space, rows)
-            rewards[agent] = np.array(step.reward, np.float32)
-            if len(step.action_mask):
-                n = spec.action_spaces[agent].n
-                masks[agent] = np.array(step.action_mask, bool).reshape(rows,
-                                                                        n)
-            finals[agent] = _unpack(step.final_observation, space,
-                                    len(final_rows))
-        out.update(observations=observations, rewards=rewards, masks=masks,
-                   final_rows=final_rows, final_observations=finals)
-        out["terminated"] = np.array(timestep.terminated, bool)
-        out["truncated"] = np.array(timestep.truncated, bool)
-        out["episode_step"] = np.array(timestep.episode_step, np.int32)
-        out["info"] = np.array(timestep.info, np.float32).reshape(
-            rows, len(spec.info_keys))
-        out["current_agent"] = (np.array(timestep.current_agent, np.int32)
-                                if spec.sequential else None)
+            observations[agent] = _unpack(arrays.observation[index], space,
+                                          rows)
+            rewards[agent] = arrays.reward[index].copy()
+            mask = arrays.action_mask[index]
+            if mask.size:
+                masks[agent] = mask.reshape(rows, -1).copy()
+            finals[agent] = _unpack(arrays.final_observation[index], space,
+                                    ended)
+        out = {"final_rows": arrays.final_rows.astype(np.int64),
+               "observations": observations, "rewards": rewards,
+               "masks": masks, "final_observations": finals,
+               "terminated": arrays.terminated.copy(),
+               "truncated": arrays.truncated.copy(),
+               "episode_step": arrays.episode_step.copy(),
+               "info": arrays.info.reshape(rows, len(spec.info_keys)).copy(),
+               "current_agent": None}
+        if spec.sequential:
+            current = arrays.current_agent
+            if current.min() < 0 or current.max() >= len(spec.agent_ids):
+                raise ServerError(
+                    Code.INTERNAL, "malformed reply from %s: "
+                    "TimeStep.current_agent %s are not agent indices" %
+                    (self.client.endpoint, current.tolist()), operation)
+            out["current_agent"] = current.copy()
         for field, space in (("public_observation",
                               spec.public_observation_space),
                              ("state", spec.state_space)):
             if space is None:
                 out[field] = out["final_" + field] = None
             else:
-                out[field] = _unpack(getattr(timestep, field), space, rows)
+                out[field] = _unpack(getattr(arrays, field), space, rows)
                 out["final_" + field] = _unpack(
-                    getattr(timestep, "final_" + field), space,
-                    len(final_rows))
+                    getattr(arrays, "final_" + field), space, ended)
         return out
 
     def close(self):
@@ -412,6 +474,9 @@ class _Handle:
             pass
         if self.owns_client:
             self.client.close()
+
+
+_NO_VALUES = np.zeros(0)
 
 
 def _placeholder(space):
@@ -482,7 +547,8 @@ class ParallelEnv:
         """Starts an episode; `seed` restarts the copy's random stream."""
         seeds = () if seed is None else (seed,)
         step = self._handle.decode(
-            self._handle.client.reset(self._handle.handle, seeds=seeds))
+            self._handle.client.reset(self._handle.handle, seeds=seeds), 1,
+            "reset")
         self.agents = list(self.possible_agents)
         self._last = step
         return self._observations(step), self._infos(step)
@@ -492,8 +558,7 @@ class ParallelEnv:
                    if self._last is not None else None)
         packed = self._handle.pack(
             {a: np.asarray(v)[None] for a, v in actions.items()}, 1, current)
-        step = self._handle.decode(
-            self._handle.client.step(self._handle.handle, packed))
+        step = self._handle.decode(self._handle.step(packed), 1)
         self._last = step
         terminated = bool(step["terminated"][0])
         truncated = bool(step["truncated"][0])
@@ -608,15 +673,16 @@ class BatchEnv:
         else:
             seeds = [int(s) for s in seed]
         step = self._handle.decode(
-            self._handle.client.reset(self._handle.handle, seeds=seeds))
+            self._handle.client.reset(self._handle.handle, seeds=seeds),
+            self.num_envs, "reset")
         self._current = step["current_agent"]
         infos = self._infos(step)
         return step["observations"], infos
 
     def step(self, actions):
         packed = self._handle.pack(actions, self.num_envs, self._current)
-        step = self._handle.decode(
-            self._handle.client.step(self._handle.handle, packed))
+        step = self._handle.decode(self._handle.step(packed),
+                                   self.num_envs)
         self._current = step["current_agent"]
         agents = self.possible_agents
         terminations = {a: step["terminated"] for a in agents}

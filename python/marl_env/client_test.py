@@ -10,10 +10,15 @@ import unittest
 
 import numpy as np
 
+import env_protocol_pb2 as pb
+
+import examples.rendezvous  # noqa: F401  (py_rendezvous, in-process)
 import marl_env
+from marl_env import convert
 from marl_env import testing
 from marl_env.batch import seed_for_copy
 from marl_env.client import Client, RequestTimeout, ServerError
+from marl_env.service import EnvService
 from marl_env.status import Code
 
 CPP_SERVER = None
@@ -43,7 +48,7 @@ class CommonClientTests:
 
     def test_handshake_and_list(self):
         with Client(self.endpoint, timeout=10) as client:
-            self.assertEqual(client.server_info.protocol_version, 1)
+            self.assertEqual(client.server_info.protocol_version, 2)
             environments = client.list_environments()
             self.assertIn(self.discrete_env, environments)
             with self.assertRaises(ServerError) as caught:
@@ -151,7 +156,6 @@ class CommonClientTests:
         self.assertIsInstance(caught.exception, TimeoutError)
 
     def test_garbage_gets_invalid_argument_and_server_keeps_serving(self):
-        import env_protocol_pb2 as pb
         with Client(self.endpoint, timeout=10) as client:
             response = pb.Response()
             response.ParseFromString(client.call_raw(b"\xff\x00garbage"))
@@ -257,6 +261,171 @@ class PythonServerTest(CommonClientTests, ServerCase):
             with self.assertRaises(ServerError) as caught:
                 env.step({"first": 2})
             self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
+
+
+class InProcessClient:
+    """Stands in for Client: the Python EnvService answers in this process
+    (real protocol bytes, no socket), and `corrupt` may change a reply's
+    TimeStep before the client reads it."""
+
+    endpoint = "in-process"
+    timeout = 1.0
+
+    def __init__(self):
+        self.service = EnvService()
+        self.corrupt = None
+        self.next_id = 1
+
+    def call(self, request):
+        request.request_id = self.next_id
+        self.next_id += 1
+        response = pb.Response.FromString(
+            self.service.handle_bytes(request.SerializeToString()))
+        if response.status.code != pb.OK:
+            raise ServerError(response.status.code, response.status.message)
+        operation = request.WhichOneof("payload")
+        if operation in ("reset", "step") and self.corrupt is not None:
+            self.corrupt(getattr(response, operation).timestep)
+            response = pb.Response.FromString(response.SerializeToString())
+        return response
+
+    def make(self, name, settings, num_copies, seed, auto_reset):
+        request = pb.Request()
+        request.make.name = name
+        request.make.num_copies = num_copies
+        request.make.seed = seed
+        request.make.auto_reset = pb.SAME_STEP if auto_reset else pb.NONE
+        for key, value in (settings or {}).items():
+            setting = request.make.settings.add()
+            setting.name = key
+            convert.value_to_proto(value, setting.value)
+        return self.call(request).make
+
+    def reset(self, handle, copies=(), seeds=()):
+        request = pb.Request()
+        request.reset.handle = handle
+        request.reset.seeds.extend(seeds)
+        return self.call(request).reset.timestep
+
+    def step_request(self, request):
+        return self.call(request).step.timestep
+
+    def close_handle(self, handle, timeout=None):
+        request = pb.Request()
+        request.close.handle = handle
+        self.call(request)
+
+
+class RepliesTest(unittest.TestCase):
+    """BatchEnv / ParallelEnv read replies by the spec: arrays of their
+    own, and a reply that does not match the spec is a ServerError
+    (INTERNAL) naming the field, never an array of the wrong shape."""
+
+    def setUp(self):
+        self.client = InProcessClient()
+
+    def test_arrays_are_writable_and_shaped_by_the_spec(self):
+        with marl_env.make_batch("test_turns", num_envs=3, target=2,
+                                 client=self.client) as envs:
+            observations, infos = envs.reset(seed=1)
+            for _ in range(3):
+                current = infos["current_agent"]
+                masks = infos["action_mask"]
+                actions = {agent: np.where(masks[agent][:, 1], 1, 0)
+                           for agent in envs.possible_agents}
+                observations, rewards, terminations, _, infos = envs.step(
+                    actions)
+                self.assertTrue(np.all(current >= 0))
+            self.assertEqual(observations["first"].shape, (3, 1))
+            self.assertEqual(infos["action_mask"]["second"].shape, (3, 3))
+            self.assertEqual(infos["state"].shape, (3, 2))
+            self.assertEqual(infos["final_observation"]["first"].shape,
+                             (3, 1))
+            for array in (observations["first"], rewards["second"],
+                          terminations["first"], infos["total"],
+                          infos["action_mask"]["first"], infos["state"],
+                          infos["episode_step"], infos["current_agent"]):
+                self.assertTrue(array.flags.writeable)
+                array[...] = 0  # the caller's own
+        with marl_env.make("test_turns", client=InProcessClient()) as env:
+            observations, infos = env.reset(seed=2)
+            self.assertTrue(observations["first"].flags.writeable)
+            self.assertTrue(infos["first"]["action_mask"].flags.writeable)
+            _, rewards, _, _, _ = env.step({"first": 1})
+            self.assertEqual(rewards, {"first": 1.0, "second": 0.0})
+
+    def test_malformed_replies_are_errors(self):
+        def cut(field):
+            return lambda t: setattr(t, field, getattr(t, field)[:-1])
+
+        def drop_last_value(field, size):
+            return lambda t: setattr(t, field, getattr(t, field)[:-size])
+
+        def agent(field, change):
+            return lambda t: setattr(t.agents[1], field,
+                                     change(getattr(t.agents[1], field)))
+
+        cases = [
+            (cut("copies"), "TimeStep.copies has 7 bytes: not a whole "
+             "number of int32 values"),
+            (drop_last_value("copies", 4), "TimeStep.copies has 1 values, "
+             "the spec says 2"),
+            (lambda t: setattr(t, "copies", t.copies[4:] + t.copies[:4]),
+             r"TimeStep.copies \[1, 0\] are not the copies asked for "
+             r"\(all 2, in order\)"),
+            (drop_last_value("terminated", 1), "TimeStep.terminated has 1 "
+             "values"),
+            (lambda t: setattr(t, "truncated", b"\x00\x07"),
+             "TimeStep.truncated holds a bool byte other than 0 or 1"),
+            (agent("observation", lambda v: v + v),
+             r"TimeStep.agents\[1\].observation has 4 values, the spec "
+             "says 2"),
+            (agent("action_mask", lambda v: v[:-3]),
+             r"TimeStep.agents\[1\].action_mask has 3 values"),
+            (agent("reward", lambda v: v[:-2]),
+             r"TimeStep.agents\[1\].reward has 6 bytes"),
+            (lambda t: t.agents.add(), "TimeStep has 3 agents, the spec 2"),
+            (lambda t: setattr(t, "state", b""), "TimeStep.state has 0 "
+             "values, the spec says 4"),
+            (lambda t: setattr(t, "info", t.info + t.info),
+             "TimeStep.info has 4 values"),
+            (lambda t: setattr(t, "final_rows", b"\x05\x00\x00\x00"),
+             r"TimeStep.final_rows \[5\] are not rows of 2"),
+            (lambda t: setattr(t, "final_rows", b"\x00\x00\x00\x00"),
+             "TimeStep.final_public_observation has 0 values, the spec "
+             "says 1"),
+            (lambda t: (setattr(t, "final_rows", b"\x00\x00\x00\x00"),
+                        setattr(t, "final_public_observation", b"\x00" * 4),
+                        setattr(t, "final_state", b"\x00" * 8)),
+             r"TimeStep.agents\[0\].final_observation has 0 values, the "
+             "spec says 1"),
+            (lambda t: setattr(t, "current_agent", b"\x02\x00\x00\x00" * 2),
+             r"current_agent \[2, 2\] are not agent indices"),
+        ]
+        for corrupt, pattern in cases:
+            with self.subTest(pattern=pattern):
+                client = InProcessClient()
+                with marl_env.make_batch("test_turns", num_envs=2,
+                                         client=client) as envs:
+                    envs.reset(seed=1)
+                    client.corrupt = corrupt
+                    with self.assertRaisesRegex(ServerError,
+                                                pattern) as caught:
+                        envs.step({"first": [1, 1], "second": [0, 0]})
+                    self.assertEqual(caught.exception.code, Code.INTERNAL)
+                    self.assertIn("malformed reply from in-process",
+                                  str(caught.exception))
+                    client.corrupt = None
+                    envs.reset()  # the handle still works
+        # A public observation where the spec has none.
+        client = InProcessClient()
+        with marl_env.make("py_rendezvous", client=client) as env:
+            client.corrupt = lambda t: setattr(t, "public_observation",
+                                               b"\x00" * 4)
+            with self.assertRaisesRegex(
+                    ServerError, "public_observation has 1 values, the "
+                    "spec says 0"):
+                env.reset()
 
 
 def main():

@@ -1,7 +1,8 @@
-"""rows_to_proto writes exactly what protobuf's own setters would, and
-timestep_arrays reads every valid encoding of a TimeStep back."""
+"""The protocol's arrays (version 2: little-endian bytes fields):
+rows_to_proto writes what timestep_arrays reads back, actions_to_proto what
+step_actions reads back, every array is little-endian on the wire, and bytes
+that are not whole values are refused."""
 
-import struct
 import unittest
 
 import numpy as np
@@ -15,28 +16,6 @@ from marl_env.batch import EnvBatch
 
 
 _PLAYED = []
-
-
-def reference_timestep(rows):
-    """The TimeStep built with protobuf's setters, field by field."""
-    out = pb.TimeStep()
-    out.copies.extend(rows.copies.tolist())
-    for agent, observation in enumerate(rows.observation):
-        step = out.agents.add()
-        step.observation.extend(observation.reshape(-1).tolist())
-        step.reward.extend(rows.reward[agent].tolist())
-        if rows.action_mask[agent] is not None:
-            step.action_mask.extend(
-                rows.action_mask[agent].reshape(-1).tolist())
-        step.final_observation.extend(
-            rows.final_observation[agent].reshape(-1).tolist())
-    for field in ("terminated", "truncated", "episode_step", "final_rows",
-                  "public_observation", "state", "current_agent", "info",
-                  "final_public_observation", "final_state"):
-        value = getattr(rows, field)
-        if value is not None:
-            getattr(out, field).extend(value.reshape(-1).tolist())
-    return out
 
 
 def played_rows():
@@ -56,7 +35,7 @@ def played_rows():
                            20000, 2, True)
     copies = meet.resolve_copies([])
     meet.reset(copies)
-    subset = copies[::-7]  # copy indices past 2^14, in falling order
+    subset = copies[::-7]  # a subset, in falling order
     for _ in range(3):
         actions = rng.uniform(-0.2, 0.2, (2, subset.size)).astype(np.float32)
         result.append(meet.step(subset, meet.check_step(
@@ -64,170 +43,157 @@ def played_rows():
     return result
 
 
+def flat(array, dtype):
+    return np.asarray(array).reshape(-1).astype(dtype)
+
+
 class RowsToProtoTest(unittest.TestCase):
 
-    def test_same_message_and_bytes_as_the_setters(self):
+    def test_timestep_arrays_read_what_rows_to_proto_wrote(self):
+        saw_finals = saw_masks = False
         for rows in played_rows():
-            expected = reference_timestep(rows)
-            got = pb.TimeStep()
-            convert.rows_to_proto(rows, got)
-            self.assertEqual(got, expected)
-            self.assertEqual(got.SerializeToString(),
-                             expected.SerializeToString())
+            message = pb.TimeStep()
+            convert.rows_to_proto(rows, message)
+            # Through the wire and back, as a client gets it.
+            read = convert.timestep_arrays(
+                pb.TimeStep.FromString(message.SerializeToString()))
+            for field in ("copies", "terminated", "truncated",
+                          "episode_step", "final_rows", "public_observation",
+                          "state", "current_agent", "info",
+                          "final_public_observation", "final_state"):
+                value = getattr(rows, field)
+                got = getattr(read, field)
+                if value is None:
+                    self.assertEqual(got.size, 0, field)
+                    continue
+                self.assertEqual(got.dtype, value.dtype
+                                 if value.dtype == bool else
+                                 np.dtype(value.dtype).newbyteorder("<"),
+                                 field)
+                np.testing.assert_array_equal(got, value.reshape(-1),
+                                              err_msg=field)
+            self.assertEqual(len(read.observation), len(rows.observation))
+            for agent, observation in enumerate(rows.observation):
+                np.testing.assert_array_equal(read.observation[agent],
+                                              observation.reshape(-1))
+                np.testing.assert_array_equal(read.reward[agent],
+                                              rows.reward[agent])
+                np.testing.assert_array_equal(
+                    read.final_observation[agent],
+                    rows.final_observation[agent].reshape(-1))
+                mask = rows.action_mask[agent]
+                if mask is None:
+                    self.assertEqual(read.action_mask[agent].size, 0)
+                else:
+                    saw_masks = True
+                    self.assertEqual(read.action_mask[agent].dtype, bool)
+                    np.testing.assert_array_equal(read.action_mask[agent],
+                                                  mask.reshape(-1))
+            saw_finals |= rows.final_rows.size > 0
+        self.assertTrue(saw_finals and saw_masks)
 
-    def test_varints_of_every_width(self):
-        values = np.array([0, 1, 127, 128, 16383, 16384, 2**21, 2**31 - 1,
-                           -1, -2**31], np.int32)
-        expected = pb.TimeStep()
-        expected.copies.extend(values.tolist())
-        got = pb.TimeStep()
-        got.MergeFromString(convert._packed_varints(1, values))
-        self.assertEqual(got, expected)
+    def test_arrays_are_little_endian_bytes(self):
+        rows = played_rows()[1]  # test_turns: every optional part
+        message = pb.TimeStep()
+        convert.rows_to_proto(rows, message)
+        self.assertEqual(message.copies,
+                         flat(rows.copies, "<i4").tobytes())
+        self.assertEqual(message.copies[4:8], b"\x01\x00\x00\x00")
+        self.assertEqual(message.agents[0].reward,
+                         flat(rows.reward[0], "<f4").tobytes())
+        self.assertEqual(message.terminated,
+                         flat(rows.terminated, "u1").tobytes())
+        self.assertTrue(set(message.agents[0].action_mask) <= {0, 1})
+        self.assertEqual(message.state, flat(rows.state, "<f4").tobytes())
+        self.assertEqual(message.current_agent,
+                         flat(rows.current_agent, "<i4").tobytes())
+        self.assertEqual(len(message.episode_step), 4 * 300)
+        one = pb.TimeStep()
+        one.agents.add().reward = convert.array_bytes([1.0], convert.FLOAT32)
+        self.assertEqual(one.agents[0].reward, b"\x00\x00\x80\x3f")
+
+    def test_absent_parts_stay_empty(self):
+        rows = EnvBatch.create("py_rendezvous_batched", {}, 3, 1, True)
+        copies = rows.resolve_copies([])
+        message = pb.TimeStep()
+        convert.rows_to_proto(rows.reset(copies), message)
+        for field in ("public_observation", "state", "current_agent",
+                      "final_rows", "final_public_observation",
+                      "final_state"):
+            self.assertEqual(getattr(message, field), b"", field)
+        self.assertEqual(message.agents[0].action_mask, b"")
+        self.assertEqual(message.agents[0].final_observation, b"")
 
 
-class SplicedMessagesTest(unittest.TestCase):
-    """The byte-level fast paths write what protobuf would write."""
+class ActionsTest(unittest.TestCase):
 
-    def test_reply_bytes_are_the_serialized_response(self):
-        rows = played_rows()[3]
-        for request_id in (0, 1, 2**40):
-            for operation in ("reset", "step"):
-                response = pb.Response()
-                response.request_id = request_id
-                response.status.code = pb.OK
-                convert.rows_to_proto(
-                    rows, getattr(response, operation).timestep)
-                self.assertEqual(
-                    convert.reply_bytes(request_id, operation,
-                                        convert.timestep_bytes(rows)),
-                    response.SerializeToString())
+    def test_step_actions_read_what_actions_to_proto_wrote(self):
+        extremes = np.array([0, 1, -1, 2**40, -(1 << 63), (1 << 63) - 1],
+                            np.int64)
+        floats = np.array([0.5, -1.0, np.inf, np.nan], np.float32)
+        request = pb.Request()
+        convert.actions_to_proto(
+            [(extremes, ()), ((), floats), ([3, 4], []), ((), [])],
+            request.step)
+        parsed = pb.Request.FromString(request.SerializeToString())
+        discrete, continuous = convert.step_actions(parsed.step)
+        self.assertEqual(len(discrete), 4)
+        np.testing.assert_array_equal(discrete[0], extremes)
+        np.testing.assert_array_equal(continuous[1], floats)
+        self.assertEqual(discrete[2].tolist(), [3, 4])
+        self.assertEqual((discrete[1].size, continuous[0].size,
+                          discrete[3].size, continuous[3].size),
+                         (0, 0, 0, 0))
+        self.assertEqual(discrete[0].dtype, np.int64)
+        self.assertEqual(continuous[1].dtype, np.float32)
+        self.assertEqual(parsed.step.actions[2].discrete,
+                         b"\x03" + b"\x00" * 7 + b"\x04" + b"\x00" * 7)
+        # Writing again replaces, never appends.
+        convert.actions_to_proto([([1], ())], request.step)
+        self.assertEqual(len(request.step.actions), 1)
 
-    def test_step_request_bytes_and_step_actions(self):
-        rng = np.random.default_rng(3)
-        cases = [
-            (7, 3, [], [([0, 1, 2], []), ([], [0.5, -1.0])]),
-            (1, 2**33, [5, 20000], [(rng.integers(-2**40, 2**40, 6), [])]),
-            (0, 0, [], [([], []), ([], [])]),
-        ]
-        for request_id, handle, copies, actions in cases:
-            expected = pb.Request()
-            expected.request_id = request_id
-            expected.step.handle = handle
-            expected.step.copies.extend(copies)
-            for discrete, continuous in actions:
-                agent = expected.step.actions.add()
-                agent.discrete.extend(np.asarray(discrete).tolist())
-                agent.continuous.extend(continuous)
-            data = convert.step_request_bytes(request_id, handle, actions,
-                                              copies)
-            self.assertEqual(data, expected.SerializeToString())
-            parsed = pb.Request()
-            parsed.ParseFromString(data)
-            discrete, continuous = convert.step_actions(parsed, data)
-            self.assertEqual([d.tolist() for d in discrete],
-                             [list(a.discrete) for a in parsed.step.actions])
-            self.assertEqual(
-                [c.tolist() for c in continuous],
-                [list(a.continuous) for a in parsed.step.actions])
-            self.assertEqual(discrete[0].dtype, np.int64)
-            self.assertEqual(continuous[0].dtype, np.float32)
-
-    def test_step_actions_follow_the_parsed_message(self):
-        # step, then reset, then step again: the oneof keeps only the last
-        # step, while the bytes hold both; the parsed message wins.
-        first = pb.Request()
-        first.step.actions.add().discrete.extend([1, 1])
-        between = pb.Request()
-        between.reset.handle = 1
-        last = pb.Request()
-        last.step.actions.add().discrete.extend([2])
-        last.step.actions.add().discrete.extend([0])
-        data = (first.SerializeToString() + between.SerializeToString() +
-                last.SerializeToString())
-        parsed = pb.Request()
-        parsed.ParseFromString(data)
-        self.assertEqual(parsed.WhichOneof("payload"), "step")
-        discrete, _ = convert.step_actions(parsed, data)
-        self.assertEqual([d.tolist() for d in discrete], [[2], [0]])
-        discrete, _ = convert.step_actions(parsed)  # no bytes: the message
-        self.assertEqual([d.tolist() for d in discrete], [[2], [0]])
+    def test_bytes_that_are_not_whole_values_are_refused(self):
+        step = pb.StepRequest()
+        step.actions.add().discrete = b"\x00" * 16
+        step.actions.add().continuous = b"\x00" * 6
+        with self.assertRaisesRegex(
+                ValueError, r"actions\[1\]\.continuous has 6 bytes: not a "
+                r"whole number of float32 values \(4 bytes each\)"):
+            convert.step_actions(step)
+        step.actions[1].continuous = b""
+        step.actions[1].discrete = b"\x00" * 9
+        with self.assertRaisesRegex(ValueError, r"actions\[1\]\.discrete "
+                                    "has 9 bytes"):
+            convert.step_actions(step)
 
 
 class TimeStepArraysTest(unittest.TestCase):
 
-    def test_reads_what_rows_to_proto_wrote(self):
-        for rows in played_rows():
-            message = pb.TimeStep()
-            convert.rows_to_proto(rows, message)
-            arrays = convert.timestep_arrays(message.SerializeToString())
-            np.testing.assert_array_equal(arrays.copies, rows.copies)
-            np.testing.assert_array_equal(arrays.final_rows, rows.final_rows)
-            np.testing.assert_array_equal(arrays.episode_step,
-                                          rows.episode_step)
-            np.testing.assert_array_equal(arrays.terminated, rows.terminated)
-            for agent, observation in enumerate(rows.observation):
-                np.testing.assert_array_equal(arrays.observation[agent],
-                                              observation.reshape(-1))
-                np.testing.assert_array_equal(arrays.reward[agent],
-                                              rows.reward[agent])
-                np.testing.assert_array_equal(
-                    arrays.final_observation[agent],
-                    rows.final_observation[agent].reshape(-1))
-            if rows.state is not None:
-                np.testing.assert_array_equal(arrays.state,
-                                              rows.state.reshape(-1))
-                np.testing.assert_array_equal(arrays.current_agent,
-                                              rows.current_agent)
-                np.testing.assert_array_equal(
-                    arrays.action_mask[1], rows.action_mask[1].reshape(-1))
+    def test_malformed_arrays_are_named(self):
+        cases = [
+            (lambda t: setattr(t, "copies", b"\x00" * 5),
+             r"TimeStep\.copies has 5 bytes: not a whole number of int32"),
+            (lambda t: setattr(t.agents.add(), "reward", b"\x00" * 3),
+             r"TimeStep\.agents\[0\]\.reward has 3 bytes"),
+            (lambda t: setattr(t, "terminated", b"\x00\x02"),
+             r"TimeStep\.terminated holds a bool byte other than 0 or 1"),
+            (lambda t: setattr(t.agents.add(), "action_mask", b"\x01\xff"),
+             r"TimeStep\.agents\[0\]\.action_mask holds a bool byte"),
+        ]
+        for corrupt, pattern in cases:
+            with self.subTest(pattern=pattern):
+                timestep = pb.TimeStep()
+                corrupt(timestep)
+                with self.assertRaisesRegex(ValueError, pattern):
+                    convert.timestep_arrays(timestep)
 
-    def test_reads_unpacked_and_split_fields(self):
-        # Parsers must accept a repeated scalar packed or not, and a field
-        # given several times (the values concatenate).
-        def key(number, wire_type):
-            return convert._varint(number << 3 | wire_type)
-        data = (key(1, 0) + convert._varint(300) +  # copies, unpacked
-                key(1, 2) + b"\x02\x05\x06" +  # copies, packed: 5, 6
-                key(3, 0) + b"\x01" +  # terminated, unpacked
-                key(9, 5) + struct.pack("<f", 1.5) +  # info, unpacked
-                key(99, 2) + b"\x01\x00" +  # an unknown field
-                key(9, 2) + b"\x04" + struct.pack("<f", -2.0))
-        agent = key(2, 5) + struct.pack("<f", 0.25)  # reward, unpacked
-        data += key(2, 2) + bytes([len(agent)]) + agent
-        parsed = pb.TimeStep()
-        parsed.ParseFromString(data)  # valid protobuf, as the reader needs
-        arrays = convert.timestep_arrays(data)
-        self.assertEqual(arrays.copies.tolist(), list(parsed.copies))
-        self.assertEqual(arrays.copies.tolist(), [300, 5, 6])
-        self.assertEqual(arrays.terminated.tolist(), [True])
-        self.assertEqual(arrays.info.tolist(), [1.5, -2.0])
-        self.assertEqual(arrays.reward[0].tolist(), [0.25])
-        self.assertEqual(arrays.truncated.size, 0)
-        self.assertEqual(arrays.observation[0].dtype, np.float32)
-
-    def test_response_timestep_bytes(self):
-        response = pb.Response()
-        response.request_id = 3
-        response.step.timestep.copies.extend([4, 2])
-        response.step.timestep.agents.add().reward.extend([1.0, 2.0])
-        data = response.SerializeToString()
-        arrays = convert.timestep_arrays(
-            convert.response_timestep_bytes(data))
-        self.assertEqual(arrays.copies.tolist(), [4, 2])
-        self.assertEqual(arrays.reward[0].tolist(), [1.0, 2.0])
-        response.ClearField("step")
-        response.status.code = pb.NOT_FOUND
-        self.assertEqual(
-            convert.response_timestep_bytes(response.SerializeToString()),
-            b"")
-
-    def test_truncated_bytes_are_an_error(self):
-        message = pb.TimeStep()
-        message.copies.extend(range(200))
-        data = message.SerializeToString()
-        for cut in (1, 5, len(data) - 1):
-            with self.assertRaises(ValueError):
-                convert.timestep_arrays(data[:cut])
+    def test_absent_fields_are_empty_arrays_of_their_type(self):
+        read = convert.timestep_arrays(pb.TimeStep())
+        self.assertEqual(read.copies.dtype, np.int32)
+        self.assertEqual(read.terminated.dtype, bool)
+        self.assertEqual(read.info.dtype, np.float32)
+        self.assertEqual((read.copies.size, read.info.size,
+                          len(read.observation)), (0, 0, 0))
 
 
 if __name__ == "__main__":

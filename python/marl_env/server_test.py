@@ -24,6 +24,7 @@ import env_protocol_pb2 as pb
 import examples.matrix_game  # noqa: F401  (for the in-process server)
 import marl_env
 from marl_env import Discrete, Env, EnvSpec, Setting, register
+from marl_env import convert
 from marl_env import testing
 from marl_env.client import Client, RequestTimeout, ServerError
 from marl_env import server as server_lib
@@ -73,7 +74,7 @@ class ServerProcessTest(unittest.TestCase):
                          (3, pb.UNIMPLEMENTED))
         # A multi-frame message: the last frame is the request.
         request = pb.Request(request_id=4)
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = 2
         dealer.send_multipart([b"", request.SerializeToString()])
         frames = dealer.recv_multipart()
         self.assertEqual(frames[0], b"")
@@ -128,11 +129,16 @@ def request_bytes(request_id, operation, **fields):
     body.SetInParent()
     for name, value in fields.items():
         if name == "discrete":
-            for actions in value:
-                body.actions.add().discrete.extend(actions)
+            convert.actions_to_proto([(actions, ()) for actions in value],
+                                     body)
         else:
             setattr(body, name, value)
     return request.SerializeToString()
+
+
+def first_rewards(timestep):
+    """The first agent's rewards in a TimeStep."""
+    return convert.timestep_arrays(timestep).reward[0].tolist()
 
 
 def receive(socket):
@@ -197,12 +203,12 @@ class ConcurrencyTest(unittest.TestCase):
     def other_client_is_served(self):
         """Another client's handshake, make, reset and small steps."""
         with Client(self.endpoint, timeout=20) as client:
-            self.assertEqual(client.server_info.protocol_version, 1)
+            self.assertEqual(client.server_info.protocol_version, 2)
             handle = client.make("py_matrix_game").handle
             client.reset(handle)
             for _ in range(5):
                 timestep = client.step(handle, [([0], ()), ([0], ())])
-                self.assertEqual(list(timestep.agents[0].reward), [5.0])
+                self.assertEqual(first_rewards(timestep), [5.0])
             client.close_handle(handle)
 
     def make_gated(self, request_id, **settings):
@@ -237,7 +243,7 @@ class ConcurrencyTest(unittest.TestCase):
         response = receive(self.slow)
         self.assertEqual((response.request_id, response.status.code),
                          (3, pb.OK), response.status.message)
-        self.assertEqual(list(response.step.timestep.agents[0].reward), [1])
+        self.assertEqual(first_rewards(response.step.timestep), [1])
 
     def test_requests_of_one_handle_stay_in_order(self):
         self.make_gated(1, gate_step=True)
@@ -259,7 +265,8 @@ class ConcurrencyTest(unittest.TestCase):
         self.assertEqual([(r.request_id, r.status.code) for r in replies],
                          [(3, pb.OK), (4, pb.OK), (5, pb.OK),
                           (6, pb.NOT_FOUND)])
-        self.assertEqual(list(replies[1].step.timestep.episode_step), [2])
+        self.assertEqual(convert.timestep_arrays(
+            replies[1].step.timestep).episode_step.tolist(), [2])
 
 
     def test_a_flood_of_waiting_requests_is_refused(self):
@@ -338,7 +345,7 @@ class LimitsOverTheWireTest(unittest.TestCase):
             self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
             reply = pb.Response.FromString(client.call_raw(b"\x08\x05\x0c"))
             self.assertEqual(reply.status.code, pb.INVALID_ARGUMENT)
-            self.assertEqual(client.handshake().protocol_version, 1)
+            self.assertEqual(client.handshake().protocol_version, 2)
 
 
 class RemoteBindTest(unittest.TestCase):
@@ -441,7 +448,7 @@ class CurveTest(unittest.TestCase):
         self.assertNoService(endpoint)  # a fresh key pair
         # Alice is still served, through make() and make_batch() too.
         timestep = alice.step(handle, [([0], ()), ([0], ())])
-        self.assertEqual(list(timestep.agents[0].reward), [5.0])
+        self.assertEqual(first_rewards(timestep), [5.0])
         with marl_env.make_batch(
                 "py_matrix_game", num_envs=2, endpoint=endpoint,
                 curve_server_key_file=self.key("server"),

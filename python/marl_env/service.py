@@ -34,7 +34,7 @@ from marl_env.batch import EnvBatch
 from marl_env.status import (Code, StatusError, internal,
                              invalid_argument, not_found, resource_exhausted)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 CAPABILITIES = ("batched_step", "auto_reset_same_step", "public_observation",
                 "global_state", "action_masks", "sequential_turns",
@@ -187,18 +187,15 @@ class EnvService:
         request = pb.Request()
         try:
             data = bytes(data)
-            # protobuf's C parser stops at a stray end-group tag with only a
-            # warning (counting the tag consumed when it is the last byte):
-            # only a parse that consumed every byte, with no such warning,
-            # is the message. (Recording swaps the process's warning filters
-            # briefly; parses run on one thread.)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                consumed = request.MergeFromString(data)
-            if consumed != len(data) or any(
-                    "end-group" in str(w.message) for w in caught):
-                raise ValueError("parsed %d of %d bytes" %
-                                 (consumed, len(data)))
+            consumed = request.MergeFromString(data)
+            # Bytes that are exactly what protobuf writes for the message
+            # they parsed to (what every client sends) were read whole.
+            # Anything else (another valid encoding, or bytes protobuf's C
+            # parser stopped in early at a stray end-group tag, with only a
+            # warning, even counting the tag consumed when it is the last
+            # byte) is parsed again, watching for that warning.
+            if consumed != len(data) or request.SerializeToString() != data:
+                request = _parse_watching_end_groups(data)
         except MemoryError:
             return None, error_reply(pb.RESOURCE_EXHAUSTED,
                                       "out of memory parsing a request of %d "
@@ -207,7 +204,7 @@ class EnvService:
                 TypeError):
             return None, error_reply(
                 pb.INVALID_ARGUMENT,
-                "request of %d bytes is not a marl.env.v1.Request" %
+                "request of %d bytes is not a marl.env.v2.Request" %
                 len(data))
         return request, None
 
@@ -493,8 +490,10 @@ class EnvService:
         state = self._find(request.handle)
         batch = state.batch
         copies = batch.resolve_copies(request.copies)
-        discrete = [a.discrete for a in request.actions]
-        continuous = [a.continuous for a in request.actions]
+        try:
+            discrete, continuous = convert.step_actions(request)
+        except ValueError as error:
+            raise invalid_argument(str(error)) from None
         packed = batch.check_step(copies, discrete, continuous)
         start = time.perf_counter()
         rows = batch.step(copies, packed)
@@ -524,6 +523,26 @@ class EnvService:
                 state = self._handles.pop(handle)
                 self._release_locked(state.owner, 1, state.estimated_bytes)
         return len(idle)
+
+
+def _parse_watching_end_groups(data):
+    """A Request parsed from bytes that must be consumed whole, with no
+    stray end-group tag; ValueError otherwise. (Recording swaps the
+    process's warning filters briefly; parses run on one thread.)"""
+    request = pb.Request()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        consumed = request.MergeFromString(data)
+    if consumed != len(data) or any("end-group" in str(w.message)
+                                    for w in caught):
+        raise ValueError("parsed %d of %d bytes" % (consumed, len(data)))
+    return request
+
+
+# The first parse of a request (EnvService.parse) needs no warning: a stray
+# end-group tag there is caught by the second.
+warnings.filterwarnings("ignore", message="Unexpected end-group tag",
+                        module=__name__)
 
 
 def _fail(response, code, message):

@@ -3,6 +3,7 @@ semantics (auto-reset, truncation, seeding, copy subsets) and every bad
 input, each answered with its status while the service keeps serving."""
 
 import math
+import types
 import unittest
 
 import numpy as np
@@ -61,6 +62,18 @@ class BudgetGame(Env):
                 False, None)
 
 
+def arrays(timestep):
+    """A TimeStep's arrays (convert.timestep_arrays) with the message's
+    layout: timestep.agents[i].reward and so on."""
+    read = convert.timestep_arrays(timestep)
+    fields = {name: getattr(read, name) for name in convert.TIMESTEP_ARRAYS}
+    fields["agents"] = [
+        types.SimpleNamespace(**{name: getattr(read, name)[i]
+                                 for name in convert.AGENT_ARRAYS})
+        for i in range(len(timestep.agents))]
+    return types.SimpleNamespace(**fields)
+
+
 class Service:
     """An EnvService driven through serialized bytes, like a server."""
 
@@ -84,7 +97,7 @@ class Service:
 
     def handshake(self):
         request = pb.Request()
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = 2
         return self.call(request)
 
     def make(self, name, num_copies=1, seed=0, auto_reset=True, client=b"",
@@ -116,9 +129,11 @@ class Service:
         for agent in range(count):
             actions = request.step.actions.add()
             if discrete is not None and discrete[agent] is not None:
-                actions.discrete.extend(discrete[agent])
+                actions.discrete = convert.array_bytes(discrete[agent],
+                                                       convert.INT64)
             if continuous is not None and continuous[agent] is not None:
-                actions.continuous.extend(continuous[agent])
+                actions.continuous = convert.array_bytes(
+                    continuous[agent], convert.FLOAT32)
         return self.call(request)
 
     def close(self, handle):
@@ -147,15 +162,17 @@ class ServiceTest(unittest.TestCase):
 
     def test_handshake(self):
         request = pb.Request()
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = 2
         response = self.s.call(request)
         self.assertStatus(response, pb.OK)
-        self.assertEqual(response.handshake.protocol_version, 1)
+        self.assertEqual(response.handshake.protocol_version, 2)
         self.assertIn("auto_reset_same_step", response.handshake.capabilities)
         self.assertEqual(response.handshake.idle_handle_timeout_seconds, 600)
-        request.handshake.protocol_version = 2
-        self.assertStatus(self.s.call(request), pb.FAILED_PRECONDITION,
-                          "speaks 1")
+        for version in (1, 3):
+            request.handshake.protocol_version = version
+            self.assertStatus(self.s.call(request), pb.FAILED_PRECONDITION,
+                              "client speaks protocol version %d; this "
+                              "server speaks 2" % version)
 
     def test_garbage_and_empty_requests(self):
         response = pb.Response()
@@ -253,7 +270,7 @@ class ServiceTest(unittest.TestCase):
         self.assertStatus(self.s.reset(handle), pb.OK)
         response = self.s.step(handle, discrete=[[0, 1, 2], [0, 0, 2]])
         self.assertStatus(response, pb.OK)
-        timestep = response.step.timestep
+        timestep = arrays(response.step.timestep)
         self.assertEqual(list(timestep.agents[0].reward), [5, 0, 1])
         self.assertEqual(list(timestep.info), [10, 0, 2])
         self.assertEqual(list(timestep.terminated), [True] * 3)
@@ -265,11 +282,11 @@ class ServiceTest(unittest.TestCase):
     def test_truncation_and_final_observations(self):
         handle = self.made("py_rendezvous", num_copies=2, seed=5,
                            episode_length=3, meet_radius=0.0)
-        first = self.s.reset(handle).reset.timestep
+        first = arrays(self.s.reset(handle).reset.timestep)
         start = np.array(first.agents[0].observation).reshape(2, 2)
         for step in range(1, 4):
-            timestep = self.s.step(
-                handle, continuous=[[0.0, 0.0], [0.0, 0.0]]).step.timestep
+            timestep = arrays(self.s.step(
+                handle, continuous=[[0.0, 0.0], [0.0, 0.0]]).step.timestep)
             self.assertEqual(list(timestep.episode_step), [step, step])
             self.assertFalse(any(timestep.terminated))
             if step < 3:
@@ -288,18 +305,19 @@ class ServiceTest(unittest.TestCase):
         np.testing.assert_allclose(timestep.info, distance, rtol=1e-5)
         np.testing.assert_allclose(timestep.agents[1].reward, -distance,
                                    rtol=1e-5)
-        timestep = self.s.step(
-            handle, continuous=[[0.0, 0.0], [0.0, 0.0]]).step.timestep
+        timestep = arrays(self.s.step(
+            handle, continuous=[[0.0, 0.0], [0.0, 0.0]]).step.timestep)
         self.assertEqual(list(timestep.episode_step), [1, 1])
 
     def test_termination_ends_before_the_limit(self):
         handle = self.made("py_rendezvous", seed=1, max_speed=2.0,
                            meet_radius=1e-3)
-        observation = self.s.reset(handle).reset.timestep.agents[0].observation
+        observation = arrays(
+            self.s.reset(handle).reset.timestep).agents[0].observation
         a, b = observation
         # Both jump to 0.5: they meet.
-        timestep = self.s.step(
-            handle, continuous=[[0.5 - a], [0.5 - b]]).step.timestep
+        timestep = arrays(self.s.step(
+            handle, continuous=[[0.5 - a], [0.5 - b]]).step.timestep)
         self.assertEqual(list(timestep.terminated), [True])
         self.assertEqual(list(timestep.truncated), [False])
         np.testing.assert_allclose(timestep.agents[0].final_observation,
@@ -308,7 +326,8 @@ class ServiceTest(unittest.TestCase):
     def test_no_auto_reset_waits_for_reset(self):
         handle = self.made("py_matrix_game", num_copies=2, auto_reset=False)
         self.s.reset(handle)
-        timestep = self.s.step(handle, discrete=[[0, 0], [0, 0]]).step.timestep
+        timestep = arrays(
+            self.s.step(handle, discrete=[[0, 0], [0, 0]]).step.timestep)
         self.assertEqual(len(timestep.final_rows), 0)
         self.assertStatus(self.s.step(handle, discrete=[[0], [0]],
                                       copies=[1]),
@@ -349,7 +368,37 @@ class ServiceTest(unittest.TestCase):
                 self.assertStatus(self.s.step(handle, **kwargs), code,
                                   fragment)
         # None of them stepped a copy.
-        timestep = self.s.step(handle, continuous=ok).step.timestep
+        timestep = arrays(self.s.step(handle, continuous=ok).step.timestep)
+        self.assertEqual(list(timestep.episode_step), [1, 1])
+
+    def test_action_bytes_must_be_whole_values(self):
+        handle = self.made("py_rendezvous", num_copies=2)
+        self.s.reset(handle)
+        for field, data, fragment in (
+                ("continuous", b"\0" * 7, "actions[1].continuous has 7 "
+                 "bytes: not a whole number of float32 values (4 bytes "
+                 "each)"),
+                ("discrete", b"\0" * 12, "actions[1].discrete has 12 "
+                 "bytes: not a whole number of int64 values (8 bytes "
+                 "each)")):
+            with self.subTest(field=field):
+                request = pb.Request()
+                request.step.handle = handle
+                request.step.actions.add().continuous = np.zeros(
+                    2, "<f4").tobytes()
+                setattr(request.step.actions.add(), field, data)
+                self.assertStatus(self.s.call(request), pb.INVALID_ARGUMENT,
+                                  fragment)
+        # Whole values: the count is checked as before.
+        request = pb.Request()
+        request.step.handle = handle
+        for _ in range(2):
+            request.step.actions.add().continuous = np.zeros(
+                3, "<f4").tobytes()
+        self.assertStatus(self.s.call(request), pb.INVALID_ARGUMENT,
+                          "expected 2 copies x 1 = 2 actions, got 3")
+        timestep = arrays(self.s.step(
+            handle, continuous=[[0.0, 0.0], [0.0, 0.0]]).step.timestep)
         self.assertEqual(list(timestep.episode_step), [1, 1])
 
     def test_discrete_errors(self):
@@ -358,6 +407,8 @@ class ServiceTest(unittest.TestCase):
         self.assertStatus(self.s.step(handle, discrete=[[3], [0]]),
                           pb.OUT_OF_RANGE, "outside [0, 3)")
         self.assertStatus(self.s.step(handle, discrete=[[-1], [0]]),
+                          pb.OUT_OF_RANGE)
+        self.assertStatus(self.s.step(handle, discrete=[[-(1 << 63)], [0]]),
                           pb.OUT_OF_RANGE)
         self.assertStatus(self.s.step(handle, continuous=[[0.0], [0.0]]),
                           pb.INVALID_ARGUMENT, "discrete actions only")
@@ -392,13 +443,13 @@ class ServiceTest(unittest.TestCase):
     # ----------------------------------------------------------- seeding --
 
     def trajectory(self, handle, steps=8, seeds=()):
-        observations = [list(self.s.reset(handle, seeds=seeds)
-                             .reset.timestep.agents[0].observation)]
+        observations = [list(arrays(self.s.reset(handle, seeds=seeds)
+                                    .reset.timestep).agents[0].observation)]
         for _ in range(steps):
             timestep = self.s.step(handle, continuous=[[0.05] * 3,
                                                        [-0.05] * 3])
-            observations.append(list(timestep.step.timestep.agents[0]
-                                     .observation))
+            observations.append(list(arrays(timestep.step.timestep)
+                                     .agents[0].observation))
         return observations
 
     def test_seeding(self):
@@ -425,7 +476,7 @@ class ServiceTest(unittest.TestCase):
 
     def test_turn_based_parts(self):
         handle = self.made("test_turns", num_copies=2, target=20)
-        first = self.s.reset(handle, seeds=[1, 2]).reset.timestep
+        first = arrays(self.s.reset(handle, seeds=[1, 2]).reset.timestep)
         self.assertEqual(list(first.current_agent), [0, 0])
         self.assertEqual(list(first.public_observation), [0, 0])
         self.assertEqual(len(first.state), 4)
@@ -434,13 +485,15 @@ class ServiceTest(unittest.TestCase):
         self.assertStatus(self.s.step(handle, discrete=[[2, 2], [0, 0]]),
                           pb.INVALID_ARGUMENT, "copy 0: action 2 is masked")
         # The waiting agent's action does not count, masked or not.
-        timestep = self.s.step(handle, discrete=[[1, 1], [2, 2]]).step.timestep
+        timestep = arrays(
+            self.s.step(handle, discrete=[[1, 1], [2, 2]]).step.timestep)
         self.assertEqual(list(timestep.agents[0].reward), [1, 1])
         self.assertEqual(list(timestep.agents[1].reward), [0, 0])
         self.assertEqual(list(timestep.current_agent), [1, 1])
         self.assertEqual(list(timestep.public_observation), [1, 1])
         self.assertEqual(list(timestep.agents[1].action_mask), [True] * 6)
-        timestep = self.s.step(handle, discrete=[[0, 0], [2, 2]]).step.timestep
+        timestep = arrays(
+            self.s.step(handle, discrete=[[0, 0], [2, 2]]).step.timestep)
         self.assertEqual(list(timestep.agents[1].reward), [2, 2])
         self.assertStatus(self.s.step(handle, discrete=[[2, 2], [0, 0]]),
                           pb.INVALID_ARGUMENT, "masked out")
@@ -448,7 +501,8 @@ class ServiceTest(unittest.TestCase):
     def test_turn_based_final_parts(self):
         handle = self.made("test_turns", num_copies=2, target=1)
         self.s.reset(handle)
-        timestep = self.s.step(handle, discrete=[[1, 1], [0, 0]]).step.timestep
+        timestep = arrays(
+            self.s.step(handle, discrete=[[1, 1], [0, 0]]).step.timestep)
         self.assertEqual(list(timestep.final_rows), [0, 1])
         self.assertEqual(list(timestep.final_public_observation), [1, 1])
         self.assertEqual(len(timestep.final_state), 4)
@@ -521,7 +575,7 @@ class HostileInputTest(unittest.TestCase):
 
     def test_bytes_that_do_not_parse_whole_are_invalid_argument(self):
         whole = pb.Request(request_id=5)
-        whole.handshake.protocol_version = 1
+        whole.handshake.protocol_version = 2
         data = whole.SerializeToString()
         # 0x0c: an end-group tag with no group open; parsing stops there.
         for garbage in (b"\x0c", b"\x0c" + data, data + b"\x0c",
@@ -530,7 +584,7 @@ class HostileInputTest(unittest.TestCase):
                 response = self.s.raw(garbage)
                 self.assertEqual(response.status.code, pb.INVALID_ARGUMENT,
                                  response.status.message)
-                self.assertIn("not a marl.env.v1.Request",
+                self.assertIn("not a marl.env.v2.Request",
                               response.status.message)
                 self.assertEqual(response.request_id, 0)
         self.assertEqual(self.s.raw(data).status.code, pb.OK)
@@ -562,7 +616,8 @@ class HostileInputTest(unittest.TestCase):
         # At the limit is fine, and its rewards arrive.
         handle = self.s.make("py_matrix_game", reward_scale=2e29).make.handle
         self.s.reset(handle)
-        timestep = self.s.step(handle, discrete=[[0], [0]]).step.timestep
+        timestep = arrays(
+            self.s.step(handle, discrete=[[0], [0]]).step.timestep)
         self.assertEqual(list(timestep.agents[0].reward),
                          [np.float32(1e30)])
         with self.assertRaisesRegex(ValueError, "outside int64"):

@@ -87,6 +87,11 @@ class Discrete(Space):
 
     def check_flat(self, values):
         values = values.reshape(-1)
+        # One reduction for the usual, valid case: as uint64 a negative
+        # int64 is at least 2^63, so max < n means every value is in range.
+        if values.size == 0 or values.astype(
+                np.int64, copy=False).view(np.uint64).max() < self.n:
+            return None
         bad = np.flatnonzero((values < 0) | (values >= self.n))
         if bad.size == 0:
             return None

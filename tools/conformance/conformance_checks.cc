@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <random>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "common/protocol_arrays.h"
 #include "common/protocol_convert.h"
 #include "common/remote_env.h"
 #include "envs/core/settings.h"
@@ -149,7 +151,7 @@ absl::StatusOr<pb::Response> Connection::Call(pb::Request request) {
   pb::Response response;
   if (!response.ParseFromString(*raw)) {
     return Failure("reply of ", raw->size(),
-                   " bytes is not a marl.env.v1.Response");
+                   " bytes is not a marl.env.v2.Response");
   }
   const char* operation = OperationName(request.payload_case());
   if (response.request_id() != id) {
@@ -255,7 +257,7 @@ absl::Status ExpectRawError(Connection& connection, const std::string& bytes,
   if (!raw.ok()) return Prefixed(what, raw.status());
   pb::Response response;
   if (!response.ParseFromString(*raw)) {
-    return Failure(what, ": the reply is not a marl.env.v1.Response");
+    return Failure(what, ": the reply is not a marl.env.v2.Response");
   }
   if (response.status().code() != want) {
     return Failure(what, ": expected ", CodeName(want), ", got ",
@@ -269,6 +271,81 @@ absl::Status ExpectRawError(Connection& connection, const std::string& bytes,
     return Failure(what, ": the error carries a payload");
   }
   return ExpectHealthy(connection, what);
+}
+
+// --------------------------------------------------------------- arrays --
+// The arrays of TimeSteps and actions are little-endian bytes
+// (common/protocol_arrays.h). A reply's arrays are read only after
+// CheckTimeStepShape checked each one's byte length against the values the
+// spec implies, so no read leaves them.
+
+// `field` holds exactly `want` values of T: a whole number of them, and
+// that many.
+template <typename T>
+absl::Status CheckArraySize(const std::string& bytes, const std::string& field,
+                            int64_t want) {
+  absl::StatusOr<int64_t> count = ArrayLength<T>(bytes, field);
+  if (!count.ok()) return Failure(count.status().message());
+  if (*count != want) {
+    return Failure(field, " has ", *count, " values, expected ", want);
+  }
+  return absl::OkStatus();
+}
+
+// Every byte of a bool array is 0 or 1.
+absl::Status CheckBools(const std::string& bytes, const std::string& field) {
+  const std::vector<uint8_t> values = ArrayToVector<uint8_t>(bytes);
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (values[k] > 1) {
+      return Failure(field, " value ", k, " is byte ",
+                     static_cast<int>(values[k]), ", not 0 or 1");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One value of an array whose length was checked.
+int32_t Int32At(const std::string& bytes, int64_t k) {
+  return ArrayAt<int32_t>(bytes, k);
+}
+bool BoolAt(const std::string& bytes, int64_t k) {
+  return ArrayAt<uint8_t>(bytes, k) != 0;
+}
+float FloatAt(const std::string& bytes, int64_t k) {
+  return ArrayAt<float>(bytes, k);
+}
+
+// The rows of a TimeStep (whole int32 values of `copies`).
+int NumRows(const pb::TimeStep& ts) {
+  return static_cast<int>(ArrayToVector<int32_t>(ts.copies()).size());
+}
+
+// Row `row` (of `size` values of T) of an array, `times` times over; empty
+// for an empty array or a row it does not hold.
+template <typename T>
+std::string RepeatRow(const std::string& bytes, int64_t row, int64_t size,
+                      int times = 1) {
+  const std::vector<T> values = ArrayToVector<T>(bytes);
+  if (row < 0 || size < 0 ||
+      (row + 1) * size > static_cast<int64_t>(values.size())) {
+    return std::string();
+  }
+  std::vector<T> out;
+  for (int k = 0; k < times; ++k) {
+    out.insert(out.end(), values.begin() + row * size,
+               values.begin() + (row + 1) * size);
+  }
+  std::string result;
+  SetArray<T>(out, &result);
+  return result;
+}
+
+// Rewrites an array of ours (a request being built or broken) as values.
+template <typename T, typename Edit>
+void EditArray(std::string* bytes, const Edit& edit) {
+  std::vector<T> values = ArrayToVector<T>(*bytes);
+  edit(values);
+  SetArray<T>(values, bytes);
 }
 
 // --------------------------------------------------------------- spaces --
@@ -526,48 +603,54 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
                                 const pb::TimeStep& ts, bool is_reset,
                                 bool auto_reset) {
   const int rows = static_cast<int>(copies.size());
-  if (std::vector<int>(ts.copies().begin(), ts.copies().end()) != copies) {
-    return Failure("TimeStep.copies = [", absl::StrJoin(ts.copies(), ","),
+  absl::StatusOr<int64_t> listed =
+      ArrayLength<int32_t>(ts.copies(), "TimeStep.copies");
+  if (!listed.ok()) return Failure(listed.status().message());
+  const std::vector<int32_t> ts_copies = ArrayToVector<int32_t>(ts.copies());
+  if (std::vector<int>(ts_copies.begin(), ts_copies.end()) != copies) {
+    return Failure("TimeStep.copies = [", absl::StrJoin(ts_copies, ","),
                    "], expected [", absl::StrJoin(copies, ","), "]");
   }
   if (ts.agents_size() != spec.agents_size()) {
     return Failure("TimeStep has ", ts.agents_size(), " agents, spec has ",
                    spec.agents_size());
   }
-  auto sized = [&](const char* field, int got, int64_t want) {
-    return got == want
-               ? absl::OkStatus()
-               : Failure(field, " has ", got, " values, expected ", want);
-  };
-  CONFORMANCE_RETURN_IF_ERROR(sized("terminated", ts.terminated_size(), rows));
-  CONFORMANCE_RETURN_IF_ERROR(sized("truncated", ts.truncated_size(), rows));
   CONFORMANCE_RETURN_IF_ERROR(
-      sized("episode_step", ts.episode_step_size(), rows));
+      CheckArraySize<uint8_t>(ts.terminated(), "terminated", rows));
+  CONFORMANCE_RETURN_IF_ERROR(
+      CheckArraySize<uint8_t>(ts.truncated(), "truncated", rows));
+  CONFORMANCE_RETURN_IF_ERROR(
+      CheckArraySize<int32_t>(ts.episode_step(), "episode_step", rows));
   const int64_t public_size = spec.has_public_observation()
                                   ? FlatSize(spec.public_observation_space())
                                   : 0;
   const int64_t state_size =
       spec.has_state() ? FlatSize(spec.state_space()) : 0;
-  CONFORMANCE_RETURN_IF_ERROR(sized(
-      "public_observation", ts.public_observation_size(), rows * public_size));
+  CONFORMANCE_RETURN_IF_ERROR(CheckArraySize<float>(
+      ts.public_observation(), "public_observation", rows * public_size));
   CONFORMANCE_RETURN_IF_ERROR(
-      sized("state", ts.state_size(), rows * state_size));
+      CheckArraySize<float>(ts.state(), "state", rows * state_size));
   const bool sequential = spec.turn_order() == pb::SEQUENTIAL;
-  CONFORMANCE_RETURN_IF_ERROR(
-      sized("current_agent", ts.current_agent_size(), sequential ? rows : 0));
-  CONFORMANCE_RETURN_IF_ERROR(
-      sized("info", ts.info_size(), int64_t{rows} * spec.info_keys_size()));
-  for (float value : ts.info()) {
+  CONFORMANCE_RETURN_IF_ERROR(CheckArraySize<int32_t>(
+      ts.current_agent(), "current_agent", sequential ? rows : 0));
+  CONFORMANCE_RETURN_IF_ERROR(CheckArraySize<float>(
+      ts.info(), "info", int64_t{rows} * spec.info_keys_size()));
+  CONFORMANCE_RETURN_IF_ERROR(CheckBools(ts.terminated(), "terminated"));
+  CONFORMANCE_RETURN_IF_ERROR(CheckBools(ts.truncated(), "truncated"));
+  for (float value : ArrayToVector<float>(ts.info())) {
     if (!std::isfinite(value)) return Failure("an info value is ", value);
   }
+  const std::vector<float> public_observation =
+      ArrayToVector<float>(ts.public_observation());
+  const std::vector<float> state = ArrayToVector<float>(ts.state());
   for (int r = 0; r < rows; ++r) {
     const std::string row = absl::StrCat("row ", r, " (copy ", copies[r], ")");
-    if (sequential && (ts.current_agent(r) < 0 ||
-                       ts.current_agent(r) >= spec.agents_size())) {
-      return Failure(row, ": current_agent ", ts.current_agent(r),
+    if (sequential && (Int32At(ts.current_agent(), r) < 0 ||
+                       Int32At(ts.current_agent(), r) >= spec.agents_size())) {
+      return Failure(row, ": current_agent ", Int32At(ts.current_agent(), r),
                      " is not an agent index");
     }
-    if (ts.terminated(r) && ts.truncated(r)) {
+    if (BoolAt(ts.terminated(), r) && BoolAt(ts.truncated(), r)) {
       return Failure(row, ": both terminated and truncated");
     }
     if (spec.has_public_observation()) {
@@ -575,13 +658,13 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
           Prefixed(absl::StrCat(row, ", public observation"),
                    CheckObservationInSpace(
                        spec.public_observation_space(),
-                       ts.public_observation().data() + r * public_size)));
+                       public_observation.data() + r * public_size)));
     }
     if (spec.has_state()) {
-      CONFORMANCE_RETURN_IF_ERROR(Prefixed(
-          absl::StrCat(row, ", state"),
-          CheckObservationInSpace(spec.state_space(),
-                                  ts.state().data() + r * state_size)));
+      CONFORMANCE_RETURN_IF_ERROR(
+          Prefixed(absl::StrCat(row, ", state"),
+                   CheckObservationInSpace(spec.state_space(),
+                                           state.data() + r * state_size)));
     }
   }
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
@@ -589,41 +672,54 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
     const pb::AgentTimeStep& step = ts.agents(agent);
     const std::string who = absl::StrCat("agent '", agent_spec.id(), "'");
     const int64_t obs_size = FlatSize(agent_spec.observation_space());
-    CONFORMANCE_RETURN_IF_ERROR(Prefixed(
-        who, sized("observation", step.observation_size(), rows * obs_size)));
     CONFORMANCE_RETURN_IF_ERROR(
-        Prefixed(who, sized("reward", step.reward_size(), rows)));
+        Prefixed(who, CheckArraySize<float>(step.observation(), "observation",
+                                            rows * obs_size)));
+    CONFORMANCE_RETURN_IF_ERROR(
+        Prefixed(who, CheckArraySize<float>(step.reward(), "reward", rows)));
     const int64_t n = MaskSize(spec, agent);
+    CONFORMANCE_RETURN_IF_ERROR(Prefixed(
+        who,
+        CheckArraySize<uint8_t>(step.action_mask(), "action_mask", rows * n)));
     CONFORMANCE_RETURN_IF_ERROR(
-        Prefixed(who, sized("action_mask", step.action_mask_size(), rows * n)));
+        Prefixed(who, CheckBools(step.action_mask(), "action_mask")));
+    const std::vector<float> observation =
+        ArrayToVector<float>(step.observation());
+    const std::vector<uint8_t> mask =
+        ArrayToVector<uint8_t>(step.action_mask());
     for (int r = 0; r < rows; ++r) {
       const std::string row =
           absl::StrCat(who, ", row ", r, " (copy ", copies[r], ")");
-      CONFORMANCE_RETURN_IF_ERROR(Prefixed(
-          absl::StrCat(row, ", observation"),
-          CheckObservationInSpace(agent_spec.observation_space(),
-                                  step.observation().data() + r * obs_size)));
-      if (!std::isfinite(step.reward(r))) {
-        return Failure(row, ": reward ", step.reward(r), " is not finite");
+      CONFORMANCE_RETURN_IF_ERROR(
+          Prefixed(absl::StrCat(row, ", observation"),
+                   CheckObservationInSpace(agent_spec.observation_space(),
+                                           observation.data() + r * obs_size)));
+      const float reward = FloatAt(step.reward(), r);
+      if (!std::isfinite(reward)) {
+        return Failure(row, ": reward ", reward, " is not finite");
       }
-      const bool acting = !sequential || ts.current_agent(r) == agent;
+      const bool acting =
+          !sequential || Int32At(ts.current_agent(), r) == agent;
       if (n > 0 && acting &&
-          std::none_of(step.action_mask().begin() + r * n,
-                       step.action_mask().begin() + (r + 1) * n,
-                       [](bool legal) { return legal; })) {
+          std::none_of(mask.begin() + r * n, mask.begin() + (r + 1) * n,
+                       [](uint8_t legal) { return legal != 0; })) {
         return Failure(row, ": acting agent has no legal action");
       }
     }
   }
   // Final observations: only steps with same-step auto-reset have them.
-  const int finals = ts.final_rows_size();
+  absl::StatusOr<int64_t> final_count =
+      ArrayLength<int32_t>(ts.final_rows(), "final_rows");
+  if (!final_count.ok()) return Failure(final_count.status().message());
+  const int64_t finals = *final_count;
+  const std::vector<int32_t> final_rows =
+      ArrayToVector<int32_t>(ts.final_rows());
   if ((is_reset || !auto_reset) && finals != 0) {
     return Failure(is_reset ? "a reset" : "a step without auto-reset",
-                   " lists final_rows [", absl::StrJoin(ts.final_rows(), ","),
-                   "]");
+                   " lists final_rows [", absl::StrJoin(final_rows, ","), "]");
   }
   std::set<int> seen;
-  for (int row : ts.final_rows()) {
+  for (int row : final_rows) {
     if (row < 0 || row >= rows) {
       return Failure("final_rows holds ", row, ", not a row index below ",
                      rows);
@@ -632,43 +728,47 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
       return Failure("final_rows lists row ", row, " twice");
     }
   }
-  CONFORMANCE_RETURN_IF_ERROR(sized("final_public_observation",
-                                    ts.final_public_observation_size(),
-                                    finals * public_size));
   CONFORMANCE_RETURN_IF_ERROR(
-      sized("final_state", ts.final_state_size(), finals * state_size));
+      CheckArraySize<float>(ts.final_public_observation(),
+                            "final_public_observation", finals * public_size));
+  CONFORMANCE_RETURN_IF_ERROR(CheckArraySize<float>(
+      ts.final_state(), "final_state", finals * state_size));
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
     const pb::AgentSpec& agent_spec = spec.agents(agent);
     const int64_t obs_size = FlatSize(agent_spec.observation_space());
     const pb::AgentTimeStep& step = ts.agents(agent);
-    CONFORMANCE_RETURN_IF_ERROR(
-        Prefixed(absl::StrCat("agent '", agent_spec.id(), "'"),
-                 sized("final_observation", step.final_observation_size(),
-                       finals * obs_size)));
-    for (int k = 0; k < finals; ++k) {
-      CONFORMANCE_RETURN_IF_ERROR(
-          Prefixed(absl::StrCat("agent '", agent_spec.id(),
-                                "', final observation of "
-                                "row ",
-                                ts.final_rows(k)),
-                   CheckObservationInSpace(
-                       agent_spec.observation_space(),
-                       step.final_observation().data() + k * obs_size)));
+    CONFORMANCE_RETURN_IF_ERROR(Prefixed(
+        absl::StrCat("agent '", agent_spec.id(), "'"),
+        CheckArraySize<float>(step.final_observation(), "final_observation",
+                              finals * obs_size)));
+    const std::vector<float> final_observation =
+        ArrayToVector<float>(step.final_observation());
+    for (int64_t k = 0; k < finals; ++k) {
+      CONFORMANCE_RETURN_IF_ERROR(Prefixed(
+          absl::StrCat("agent '", agent_spec.id(),
+                       "', final observation of "
+                       "row ",
+                       final_rows[k]),
+          CheckObservationInSpace(agent_spec.observation_space(),
+                                  final_observation.data() + k * obs_size)));
     }
   }
-  for (int k = 0; k < finals; ++k) {
+  const std::vector<float> final_public_observation =
+      ArrayToVector<float>(ts.final_public_observation());
+  const std::vector<float> final_state = ArrayToVector<float>(ts.final_state());
+  for (int64_t k = 0; k < finals; ++k) {
     if (spec.has_public_observation()) {
-      CONFORMANCE_RETURN_IF_ERROR(Prefixed(
-          "final public observation",
-          CheckObservationInSpace(
-              spec.public_observation_space(),
-              ts.final_public_observation().data() + k * public_size)));
+      CONFORMANCE_RETURN_IF_ERROR(
+          Prefixed("final public observation",
+                   CheckObservationInSpace(
+                       spec.public_observation_space(),
+                       final_public_observation.data() + k * public_size)));
     }
     if (spec.has_state()) {
       CONFORMANCE_RETURN_IF_ERROR(Prefixed(
           "final state",
           CheckObservationInSpace(spec.state_space(),
-                                  ts.final_state().data() + k * state_size)));
+                                  final_state.data() + k * state_size)));
     }
   }
   return absl::OkStatus();
@@ -677,16 +777,16 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
 // Records what the rows say about their copies (masks, current agent).
 void AbsorbRows(CopyTracker& tracker, const pb::TimeStep& ts) {
   const pb::EnvSpec& spec = tracker.spec;
-  for (int r = 0; r < ts.copies_size(); ++r) {
-    const int c = ts.copies(r);
+  for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
+    const int c = Int32At(ts.copies(), r);
     if (!ts.current_agent().empty()) {
-      tracker.current_agent[c] = ts.current_agent(r);
+      tracker.current_agent[c] = Int32At(ts.current_agent(), r);
     }
     for (int agent = 0; agent < spec.agents_size(); ++agent) {
       const int64_t n = MaskSize(spec, agent);
       for (int64_t a = 0; a < n; ++a) {
         tracker.legal[agent][c * n + a] =
-            ts.agents(agent).action_mask(r * n + a);
+            BoolAt(ts.agents(agent).action_mask(), r * n + a);
       }
     }
   }
@@ -694,13 +794,13 @@ void AbsorbRows(CopyTracker& tracker, const pb::TimeStep& ts) {
 
 // A reset's semantics: fresh episodes.
 absl::Status AbsorbReset(CopyTracker& tracker, const pb::TimeStep& ts) {
-  for (int r = 0; r < ts.copies_size(); ++r) {
-    const int c = ts.copies(r);
-    if (ts.episode_step(r) != 0) {
+  for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
+    const int c = Int32At(ts.copies(), r);
+    if (Int32At(ts.episode_step(), r) != 0) {
       return Failure("reset row ", r, " (copy ", c, ") has episode_step ",
-                     ts.episode_step(r), ", expected 0");
+                     Int32At(ts.episode_step(), r), ", expected 0");
     }
-    if (ts.terminated(r) || ts.truncated(r)) {
+    if (BoolAt(ts.terminated(), r) || BoolAt(ts.truncated(), r)) {
       return Failure("reset row ", r, " (copy ", c,
                      ") is already terminated or truncated");
     }
@@ -724,18 +824,22 @@ struct StepVerdict {
 StepVerdict AbsorbStep(CopyTracker& tracker, const pb::TimeStep& ts) {
   const pb::EnvSpec& spec = tracker.spec;
   const bool same_step = spec.auto_reset() == pb::SAME_STEP;
-  const std::set<int> finals(ts.final_rows().begin(), ts.final_rows().end());
+  const std::vector<int32_t> final_rows =
+      ArrayToVector<int32_t>(ts.final_rows());
+  const std::set<int> finals(final_rows.begin(), final_rows.end());
   StepVerdict verdict;
   const int limit = spec.episode_limit();
-  for (int r = 0; r < ts.copies_size(); ++r) {
-    const int c = ts.copies(r);
+  for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
+    const int c = Int32At(ts.copies(), r);
     const std::string row = absl::StrCat("row ", r, " (copy ", c, ")");
     const int expected = tracker.episode_step[c] + 1;
-    const bool terminated = ts.terminated(r), truncated = ts.truncated(r);
+    const bool terminated = BoolAt(ts.terminated(), r),
+               truncated = BoolAt(ts.truncated(), r);
+    const int episode_step = Int32At(ts.episode_step(), r);
     if (verdict.episode_ends.ok()) {
-      if (ts.episode_step(r) != expected) {
+      if (episode_step != expected) {
         verdict.episode_ends =
-            Failure(row, ": episode_step ", ts.episode_step(r), ", expected ",
+            Failure(row, ": episode_step ", episode_step, ", expected ",
                     expected, " (steps since its reset)");
       } else if (limit > 0 && !terminated && expected >= limit && !truncated) {
         verdict.episode_ends =
@@ -793,7 +897,8 @@ pb::Request RandomStep(const CopyTracker& tracker, uint64_t handle,
   step->mutable_copies()->Add(copies.begin(), copies.end());
   const std::vector<int> rows = copies.empty() ? AllCopies(spec) : copies;
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
-    pb::AgentActions* actions = step->add_actions();
+    std::vector<int64_t> discrete;
+    std::vector<float> continuous;
     const pb::Space& space = spec.agents(agent).action_space();
     const int64_t n = MaskSize(spec, agent);
     for (int c : rows) {
@@ -807,19 +912,19 @@ pb::Request RandomStep(const CopyTracker& tracker, uint64_t handle,
             }
           }
           if (choices.empty()) choices.push_back(0);
-          actions->add_discrete(choices[std::uniform_int_distribution<size_t>(
+          discrete.push_back(choices[std::uniform_int_distribution<size_t>(
               0, choices.size() - 1)(rng)]);
           break;
         }
         case pb::Space::kMultiDiscrete:
           for (int64_t m : space.multi_discrete().nvec()) {
-            actions->add_discrete(
+            discrete.push_back(
                 std::uniform_int_distribution<int64_t>(0, m - 1)(rng));
           }
           break;
         case pb::Space::kBox:
           for (int k = 0; k < space.box().low_size(); ++k) {
-            actions->add_continuous(
+            continuous.push_back(
                 SampleBoxElement(space.box().low(k), space.box().high(k), rng));
           }
           break;
@@ -827,6 +932,9 @@ pb::Request RandomStep(const CopyTracker& tracker, uint64_t handle,
           break;
       }
     }
+    pb::AgentActions* actions = step->add_actions();
+    SetArray<int64_t>(discrete, actions->mutable_discrete());
+    SetArray<float>(continuous, actions->mutable_continuous());
   }
   return request;
 }
@@ -948,12 +1056,84 @@ absl::StatusOr<Trajectory> Play(Connection& connection, const Made& made,
   return trajectory;
 }
 
+// A value of an array, as a difference report shows it.
+std::string ShowValue(float value) { return absl::StrCat(value); }
+std::string ShowValue(int32_t value) { return absl::StrCat(value); }
+std::string ShowValue(uint8_t value) {
+  return value == 0   ? "false"
+         : value == 1 ? "true"
+                      : absl::StrCat(static_cast<int>(value));
+}
+
+// The elements in which two arrays of T differ, one line each, in
+// MessageDifferencer's style ("modified: path[k]: a -> b").
+template <typename T>
+void DiffArray(const std::string& path, const std::string& a,
+               const std::string& b, std::string* report) {
+  if (a == b) return;
+  const std::vector<T> va = ArrayToVector<T>(a), vb = ArrayToVector<T>(b);
+  bool reported = false;
+  for (size_t k = 0; k < std::max(va.size(), vb.size()); ++k) {
+    const std::string at = absl::StrCat(path, "[", k, "]: ");
+    if (k >= va.size()) {
+      absl::StrAppend(report, "added: ", at, ShowValue(vb[k]), "\n");
+    } else if (k >= vb.size()) {
+      absl::StrAppend(report, "deleted: ", at, ShowValue(va[k]), "\n");
+    } else if (std::memcmp(&va[k], &vb[k], sizeof(T)) != 0) {  // bitwise
+      absl::StrAppend(report, "modified: ", at, ShowValue(va[k]), " -> ",
+                      ShowValue(vb[k]), "\n");
+    } else {
+      continue;
+    }
+    reported = true;
+  }
+  if (!reported) {
+    // Only a partial trailing value differs.
+    absl::StrAppend(report, "modified: ", path, ": ", a.size(), " bytes -> ",
+                    b.size(), " bytes\n");
+  }
+}
+
 // "" when equal, else where they first differ.
 std::string Difference(const pb::TimeStep& a, const pb::TimeStep& b) {
   google::protobuf::util::MessageDifferencer differencer;
   std::string report;
   differencer.ReportDifferencesToString(&report);
   if (differencer.Compare(a, b)) return "";
+  // The arrays element by element (the differencer shows them as bytes).
+  std::string arrays;
+  DiffArray<int32_t>("copies", a.copies(), b.copies(), &arrays);
+  for (int agent = 0; agent < std::min(a.agents_size(), b.agents_size());
+       ++agent) {
+    const pb::AgentTimeStep &x = a.agents(agent), &y = b.agents(agent);
+    const std::string path = absl::StrCat("agents[", agent, "].");
+    DiffArray<float>(path + "observation", x.observation(), y.observation(),
+                     &arrays);
+    DiffArray<float>(path + "reward", x.reward(), y.reward(), &arrays);
+    DiffArray<uint8_t>(path + "action_mask", x.action_mask(), y.action_mask(),
+                       &arrays);
+    DiffArray<float>(path + "final_observation", x.final_observation(),
+                     y.final_observation(), &arrays);
+  }
+  if (a.agents_size() != b.agents_size()) {
+    absl::StrAppend(&arrays, "modified: agents: ", a.agents_size(),
+                    " agents -> ", b.agents_size(), " agents\n");
+  }
+  DiffArray<uint8_t>("terminated", a.terminated(), b.terminated(), &arrays);
+  DiffArray<uint8_t>("truncated", a.truncated(), b.truncated(), &arrays);
+  DiffArray<int32_t>("episode_step", a.episode_step(), b.episode_step(),
+                     &arrays);
+  DiffArray<float>("public_observation", a.public_observation(),
+                   b.public_observation(), &arrays);
+  DiffArray<float>("state", a.state(), b.state(), &arrays);
+  DiffArray<int32_t>("current_agent", a.current_agent(), b.current_agent(),
+                     &arrays);
+  DiffArray<float>("info", a.info(), b.info(), &arrays);
+  DiffArray<int32_t>("final_rows", a.final_rows(), b.final_rows(), &arrays);
+  DiffArray<float>("final_public_observation", a.final_public_observation(),
+                   b.final_public_observation(), &arrays);
+  DiffArray<float>("final_state", a.final_state(), b.final_state(), &arrays);
+  if (!arrays.empty()) report = arrays;
   if (report.size() > 300) report = report.substr(0, 300) + "...";
   for (char& ch : report) {
     if (ch == '\n') ch = ';';
@@ -984,49 +1164,57 @@ absl::Status CompareTrajectories(const Trajectory& a, const Trajectory& b,
 pb::TimeStep ExtractRow(const pb::EnvSpec& spec, const pb::TimeStep& ts,
                         int r) {
   pb::TimeStep out;
-  out.add_copies(0);
-  auto slice = [](const auto& field, int64_t start, int64_t size, auto* to) {
-    for (int64_t k = 0; k < size; ++k) to->Add(field.Get(start + k));
-  };
+  SetArray<int32_t>({0}, out.mutable_copies());
   int final_index = -1;
-  for (int k = 0; k < ts.final_rows_size(); ++k) {
-    if (ts.final_rows(k) == r) final_index = k;
+  const std::vector<int32_t> final_rows =
+      ArrayToVector<int32_t>(ts.final_rows());
+  for (size_t k = 0; k < final_rows.size(); ++k) {
+    if (final_rows[k] == r) final_index = static_cast<int>(k);
   }
-  if (final_index >= 0) out.add_final_rows(0);
+  if (final_index >= 0) SetArray<int32_t>({0}, out.mutable_final_rows());
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
     const pb::AgentTimeStep& from = ts.agents(agent);
     pb::AgentTimeStep* to = out.add_agents();
     const int64_t obs = FlatSize(spec.agents(agent).observation_space());
-    slice(from.observation(), r * obs, obs, to->mutable_observation());
-    to->add_reward(from.reward(r));
+    *to->mutable_observation() = RepeatRow<float>(from.observation(), r, obs);
+    *to->mutable_reward() = RepeatRow<float>(from.reward(), r, 1);
     const int64_t n = MaskSize(spec, agent);
-    slice(from.action_mask(), r * n, n, to->mutable_action_mask());
+    *to->mutable_action_mask() = RepeatRow<uint8_t>(from.action_mask(), r, n);
     if (final_index >= 0) {
-      slice(from.final_observation(), final_index * obs, obs,
-            to->mutable_final_observation());
+      *to->mutable_final_observation() =
+          RepeatRow<float>(from.final_observation(), final_index, obs);
     }
   }
-  out.add_terminated(ts.terminated(r));
-  out.add_truncated(ts.truncated(r));
-  out.add_episode_step(ts.episode_step(r));
+  *out.mutable_terminated() = RepeatRow<uint8_t>(ts.terminated(), r, 1);
+  *out.mutable_truncated() = RepeatRow<uint8_t>(ts.truncated(), r, 1);
+  *out.mutable_episode_step() = RepeatRow<int32_t>(ts.episode_step(), r, 1);
   const int64_t public_size = spec.has_public_observation()
                                   ? FlatSize(spec.public_observation_space())
                                   : 0;
   const int64_t state_size =
       spec.has_state() ? FlatSize(spec.state_space()) : 0;
-  slice(ts.public_observation(), r * public_size, public_size,
-        out.mutable_public_observation());
-  slice(ts.state(), r * state_size, state_size, out.mutable_state());
-  if (!ts.current_agent().empty()) out.add_current_agent(ts.current_agent(r));
-  const int64_t info = spec.info_keys_size();
-  slice(ts.info(), r * info, info, out.mutable_info());
+  *out.mutable_public_observation() =
+      RepeatRow<float>(ts.public_observation(), r, public_size);
+  *out.mutable_state() = RepeatRow<float>(ts.state(), r, state_size);
+  *out.mutable_current_agent() = RepeatRow<int32_t>(ts.current_agent(), r, 1);
+  *out.mutable_info() = RepeatRow<float>(ts.info(), r, spec.info_keys_size());
   if (final_index >= 0) {
-    slice(ts.final_public_observation(), final_index * public_size, public_size,
-          out.mutable_final_public_observation());
-    slice(ts.final_state(), final_index * state_size, state_size,
-          out.mutable_final_state());
+    *out.mutable_final_public_observation() = RepeatRow<float>(
+        ts.final_public_observation(), final_index, public_size);
+    *out.mutable_final_state() =
+        RepeatRow<float>(ts.final_state(), final_index, state_size);
   }
   return out;
+}
+
+// `times` copies of row `r` of an agent's actions (`size` values a row).
+pb::AgentActions RepeatActionsRow(const pb::AgentActions& from, int64_t r,
+                                  int64_t size, int times = 1) {
+  pb::AgentActions to;
+  *to.mutable_discrete() = RepeatRow<int64_t>(from.discrete(), r, size, times);
+  *to.mutable_continuous() =
+      RepeatRow<float>(from.continuous(), r, size, times);
+  return to;
 }
 
 // Row `r` of every agent's actions in a step request, as a one-copy step.
@@ -1035,16 +1223,9 @@ pb::Request ExtractActionsRow(const pb::EnvSpec& spec,
   pb::Request out;
   out.mutable_step()->set_handle(request.step().handle());
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
-    const pb::AgentActions& from = request.step().actions(agent);
-    pb::AgentActions* to = out.mutable_step()->add_actions();
-    const int64_t size = FlatSize(spec.agents(agent).action_space());
-    for (int64_t k = 0; k < size; ++k) {
-      if (from.discrete_size() > 0)
-        to->add_discrete(from.discrete(r * size + k));
-      if (from.continuous_size() > 0) {
-        to->add_continuous(from.continuous(r * size + k));
-      }
-    }
+    *out.mutable_step()->add_actions() =
+        RepeatActionsRow(request.step().actions(agent), r,
+                         FlatSize(spec.agents(agent).action_space()));
   }
   return out;
 }
@@ -1232,7 +1413,8 @@ absl::Status CheckUnknownHandle(Connection& connection) {
                                           "reset of an unknown handle"));
   pb::Request step;
   step.mutable_step()->set_handle(handle);
-  step.mutable_step()->add_actions()->add_discrete(0);
+  SetArray<int64_t>({0},
+                    step.mutable_step()->add_actions()->mutable_discrete());
   CONFORMANCE_RETURN_IF_ERROR(ExpectError(connection, step, pb::NOT_FOUND,
                                           "step of an unknown handle"));
   pb::Request close;
@@ -1479,13 +1661,9 @@ absl::Status CheckBadCopies(Connection& connection, const EnvUnderTest& env) {
       row.set_handle(step->handle());
       row.add_copies(copy);
       for (int agent = 0; agent < spec.agents_size(); ++agent) {
-        const pb::AgentActions& all = step->actions(agent);
-        const int64_t size = FlatSize(spec.agents(agent).action_space());
-        pb::AgentActions* to = row.add_actions();
-        for (int64_t k = 0; k < size; ++k) {
-          if (all.discrete_size() > 0) to->add_discrete(all.discrete(k));
-          if (all.continuous_size() > 0) to->add_continuous(all.continuous(k));
-        }
+        *row.add_actions() =
+            RepeatActionsRow(step->actions(agent), 0,
+                             FlatSize(spec.agents(agent).action_space()));
       }
       *step = row;
       return true;
@@ -1507,17 +1685,9 @@ absl::Status CheckBadCopies(Connection& connection, const EnvUnderTest& env) {
         twice.add_copies(0);
         twice.add_copies(0);
         for (int agent = 0; agent < spec.agents_size(); ++agent) {
-          const pb::AgentActions& all = step->actions(agent);
-          const int64_t size = FlatSize(spec.agents(agent).action_space());
-          pb::AgentActions* to = twice.add_actions();
-          for (int rep = 0; rep < 2; ++rep) {
-            for (int64_t k = 0; k < size; ++k) {
-              if (all.discrete_size() > 0) to->add_discrete(all.discrete(k));
-              if (all.continuous_size() > 0) {
-                to->add_continuous(all.continuous(k));
-              }
-            }
-          }
+          *twice.add_actions() = RepeatActionsRow(
+              step->actions(agent), 0,
+              FlatSize(spec.agents(agent).action_space()), /*times=*/2);
         }
         *step = twice;
         return true;
@@ -1593,8 +1763,9 @@ PlayVerdicts CheckRandomPlay(Connection& connection, const EnvUnderTest& env) {
       }
       return verdicts;
     }
-    for (int r = 0; r < ts.copies_size(); ++r) {
-      episodes[ts.copies(r)] += ts.terminated(r) || ts.truncated(r);
+    for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
+      episodes[Int32At(ts.copies(), r)] +=
+          BoolAt(ts.terminated(), r) || BoolAt(ts.truncated(), r);
     }
     StepVerdict verdict = AbsorbStep(tracker, ts);
     ended += verdict.ended;
@@ -1860,7 +2031,26 @@ absl::Status RejectEach(
 
 // The values of agent `agent`'s actions, whichever field holds them.
 int ActionValueCount(const pb::AgentActions& actions) {
-  return actions.discrete_size() + actions.continuous_size();
+  return static_cast<int>(ArrayToVector<int64_t>(actions.discrete()).size() +
+                          ArrayToVector<float>(actions.continuous()).size());
+}
+
+// Writes the values of whichever field holds them into the other field too,
+// as the other kind (int64 as float32, float32 as int64).
+void AddAsOtherKind(pb::AgentActions* actions) {
+  if (!actions->discrete().empty()) {
+    std::vector<float> values;
+    for (int64_t v : ArrayToVector<int64_t>(actions->discrete())) {
+      values.push_back(static_cast<float>(v));
+    }
+    SetArray<float>(values, actions->mutable_continuous());
+  } else {
+    std::vector<int64_t> values;
+    for (float v : ArrayToVector<float>(actions->continuous())) {
+      values.push_back(static_cast<int64_t>(v));
+    }
+    SetArray<int64_t>(values, actions->mutable_discrete());
+  }
 }
 
 // The agent whose out-of-range action is tested in row 0: in turn-based
@@ -1898,10 +2088,11 @@ absl::Status CheckWrongActionCount(Connection& connection,
     return [which](const CopyTracker& tracker, pb::StepRequest* step) {
       const int agent = which < 0 ? tracker.spec.agents_size() - 1 : which;
       pb::AgentActions* actions = step->mutable_actions(agent);
-      if (actions->discrete_size() > 0) {
-        actions->mutable_discrete()->RemoveLast();
+      auto drop_last = [](auto& values) { values.pop_back(); };
+      if (!actions->discrete().empty()) {
+        EditArray<int64_t>(actions->mutable_discrete(), drop_last);
       } else {
-        actions->mutable_continuous()->RemoveLast();
+        EditArray<float>(actions->mutable_continuous(), drop_last);
       }
       return true;
     };
@@ -1910,10 +2101,11 @@ absl::Status CheckWrongActionCount(Connection& connection,
     return [which](const CopyTracker& tracker, pb::StepRequest* step) {
       const int agent = which < 0 ? tracker.spec.agents_size() - 1 : which;
       pb::AgentActions* actions = step->mutable_actions(agent);
-      if (actions->discrete_size() > 0) {
-        actions->add_discrete(actions->discrete(0));
+      auto repeat_first = [](auto& values) { values.push_back(values[0]); };
+      if (!actions->discrete().empty()) {
+        EditArray<int64_t>(actions->mutable_discrete(), repeat_first);
       } else {
-        actions->add_continuous(actions->continuous(0));
+        EditArray<float>(actions->mutable_continuous(), repeat_first);
       }
       return ActionValueCount(*actions) > 0;
     };
@@ -1926,6 +2118,40 @@ absl::Status CheckWrongActionCount(Connection& connection,
        {"step with one action value too many (last agent)", more(-1)}});
 }
 
+absl::Status CheckPartialActionValues(Connection& connection,
+                                      const EnvUnderTest& env) {
+  // One byte more or less than whole values in the array holding an agent's
+  // actions (int64 or float32): not a whole number of values.
+  auto cut = [](int which, int bytes) {
+    return [which, bytes](const CopyTracker& tracker, pb::StepRequest* step) {
+      const int agent = which < 0 ? tracker.spec.agents_size() - 1 : which;
+      pb::AgentActions* actions = step->mutable_actions(agent);
+      std::string* array = actions->discrete().empty()
+                               ? actions->mutable_continuous()
+                               : actions->mutable_discrete();
+      if (array->empty()) return false;
+      if (bytes < 0) {
+        array->pop_back();
+      } else {
+        array->push_back('\0');
+      }
+      return true;
+    };
+  };
+  return RejectEach(
+      connection, env, pb::INVALID_ARGUMENT,
+      {{"step with the first agent's action array one byte short of whole "
+        "values",
+        cut(0, -1)},
+       {"step with the first agent's action array one byte past whole values",
+        cut(0, 1)},
+       {"step with the last agent's action array one byte short of whole "
+        "values",
+        cut(-1, -1)},
+       {"step with the last agent's action array one byte past whole values",
+        cut(-1, 1)}});
+}
+
 absl::Status CheckWrongActionKind(Connection& connection,
                                   const EnvUnderTest& env) {
   return RejectEach(
@@ -1934,31 +2160,18 @@ absl::Status CheckWrongActionKind(Connection& connection,
         "(discrete for Box, continuous for Discrete/MultiDiscrete)",
         [](const CopyTracker&, pb::StepRequest* step) {
           pb::AgentActions* actions = step->mutable_actions(0);
-          if (actions->discrete_size() > 0) {
-            for (int64_t v : actions->discrete()) {
-              actions->add_continuous(static_cast<float>(v));
-            }
+          const bool was_discrete = !actions->discrete().empty();
+          AddAsOtherKind(actions);
+          if (was_discrete) {
             actions->clear_discrete();
           } else {
-            for (float v : actions->continuous()) {
-              actions->add_discrete(static_cast<int64_t>(v));
-            }
             actions->clear_continuous();
           }
           return true;
         }},
        {"step with the first agent's actions in both fields",
         [](const CopyTracker&, pb::StepRequest* step) {
-          pb::AgentActions* actions = step->mutable_actions(0);
-          if (actions->discrete_size() > 0) {
-            for (int64_t v : actions->discrete()) {
-              actions->add_continuous(static_cast<float>(v));
-            }
-          } else {
-            for (float v : actions->continuous()) {
-              actions->add_discrete(static_cast<int64_t>(v));
-            }
-          }
+          AddAsOtherKind(step->mutable_actions(0));
           return true;
         }}});
 }
@@ -2008,14 +2221,19 @@ absl::Status CheckOutOfRangeActions(Connection& connection,
                    value = -inf;
                    break;
                }
-               actions->set_continuous(0, value);
+               EditArray<float>(
+                   actions->mutable_continuous(),
+                   [value](std::vector<float>& values) { values[0] = value; });
                return true;
              }
              if (variant > 1) return false;  // integers have no NaN
              const int64_t n = space.has_discrete()
                                    ? space.discrete().n()
                                    : space.multi_discrete().nvec(0);
-             actions->set_discrete(0, variant == 0 ? n : -1);
+             const int64_t value = variant == 0 ? n : -1;
+             EditArray<int64_t>(
+                 actions->mutable_discrete(),
+                 [value](std::vector<int64_t>& values) { values[0] = value; });
              return true;
            }});
     }
@@ -2038,7 +2256,9 @@ absl::Status CheckMaskedAction(Connection& connection, const EnvUnderTest& env,
               if (n == 0 || !tracker.Acting(c, agent)) continue;
               for (int64_t a = 0; a < n; ++a) {
                 if (!tracker.legal[agent][c * n + a]) {
-                  step->mutable_actions(agent)->set_discrete(c, a);
+                  EditArray<int64_t>(
+                      step->mutable_actions(agent)->mutable_discrete(),
+                      [c, a](std::vector<int64_t>& values) { values[c] = a; });
                   tried = true;
                   return true;
                 }
@@ -2248,6 +2468,8 @@ absl::StatusOr<std::vector<CheckResult>> RunSuite(
     record(name, "step_before_reset", CheckStepBeforeReset(connection, env));
     record(name, "wrong_agent_count", CheckWrongAgentCount(connection, env));
     record(name, "wrong_action_count", CheckWrongActionCount(connection, env));
+    record(name, "partial_action_values",
+           CheckPartialActionValues(connection, env));
     record(name, "wrong_action_kind", CheckWrongActionKind(connection, env));
     record(name, "out_of_range_actions",
            CheckOutOfRangeActions(connection, env));

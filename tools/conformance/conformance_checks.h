@@ -2,7 +2,7 @@
 #define MARL_TOOLS_CONFORMANCE_CONFORMANCE_CHECKS_H_
 
 // The protocol conformance suite: checks any environment server, in any
-// language, against marl.env.v1 (docs/PROTOCOL.md) over a raw ZeroMQ DEALER
+// language, against marl.env.v2 (docs/PROTOCOL.md) over a raw ZeroMQ DEALER
 // socket with real protobuf bytes. Everything environment-specific is
 // discovered from what the server declares (list_environments, the spec
 // make returns); nothing assumes a particular environment exists.
@@ -30,9 +30,9 @@ class socket_t;
 namespace marl {
 namespace conformance {
 
-namespace pb = ::marl::env::v1;
+namespace pb = ::marl::env::v2;
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 // One request at a time over a DEALER socket. A request without an answer
 // within the timeout fails with DEADLINE_EXCEEDED, and the socket is
@@ -152,6 +152,9 @@ absl::Status CheckWrongAgentCount(Connection& connection,
                                   const EnvUnderTest& env);
 absl::Status CheckWrongActionCount(Connection& connection,
                                    const EnvUnderTest& env);
+// Action arrays whose byte length is not a whole number of values.
+absl::Status CheckPartialActionValues(Connection& connection,
+                                      const EnvUnderTest& env);
 absl::Status CheckWrongActionKind(Connection& connection,
                                   const EnvUnderTest& env);
 absl::Status CheckOutOfRangeActions(Connection& connection,

@@ -14,6 +14,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/protocol_arrays.h"
 #include "gtest/gtest.h"
 #include "server/env_server.h"
 #include "server/test_server.h"
@@ -21,6 +22,14 @@
 namespace marl {
 namespace conformance {
 namespace {
+
+// Rewrites an array of a reply as values.
+template <typename T, typename Edit>
+void EditArray(std::string* bytes, const Edit& edit) {
+  std::vector<T> values = ArrayToVector<T>(*bytes);
+  edit(values);
+  SetArray<T>(values, bytes);
+}
 
 // Returns false to send no answer at all. `request` is null for bytes that
 // do not parse.
@@ -284,8 +293,10 @@ TEST(ConformanceTest, TruncationOffTheLimitFails) {
       [](const pb::Request* request, pb::Response* response) {
         if (request != nullptr && response->has_step()) {
           pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
-          for (int r = 0; r < ts->truncated_size(); ++r)
-            ts->set_truncated(r, false);
+          EditArray<uint8_t>(ts->mutable_truncated(),
+                             [](std::vector<uint8_t>& truncated) {
+                               for (uint8_t& t : truncated) t = 0;
+                             });
         }
         return true;
       });
@@ -302,9 +313,12 @@ TEST(ConformanceTest, NondeterminismFailsTheSameSeedCheck) {
         if (request != nullptr && response->has_step()) {
           pb::AgentTimeStep* agent =
               response->mutable_step()->mutable_timestep()->mutable_agents(0);
-          for (int r = 0; r < agent->reward_size(); ++r) {
-            agent->set_reward(r, agent->reward(r) + (*rng)() % 100 * 1e-3f);
-          }
+          EditArray<float>(agent->mutable_reward(),
+                           [&rng](std::vector<float>& rewards) {
+                             for (float& reward : rewards) {
+                               reward += (*rng)() % 100 * 1e-3f;
+                             }
+                           });
         }
         return true;
       });
@@ -348,10 +362,13 @@ TEST(ConformanceTest, AcceptingAMaskedActionFails) {
                                 : nullptr;
     if (ts != nullptr) {
       const int n = actions->load();
+      const size_t rows = ArrayToVector<int32_t>(ts->copies()).size();
       for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
-        for (int r = 0; r < ts->copies_size(); ++r) {
-          for (int a = 0; a < n; ++a) agent.add_action_mask(a + 1 < n);
+        std::vector<uint8_t> mask;
+        for (size_t r = 0; r < rows; ++r) {
+          for (int a = 0; a < n; ++a) mask.push_back(a + 1 < n);
         }
+        SetArray<uint8_t>(mask, agent.mutable_action_mask());
       }
     }
     return true;
@@ -369,15 +386,116 @@ TEST(ConformanceTest, ShapeErrorsFail) {
       [](const pb::Request* request, pb::Response* response) {
         if (request != nullptr && response->has_step()) {
           pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
-          ts->mutable_agents(ts->agents_size() - 1)
-              ->mutable_observation()
-              ->RemoveLast();
+          EditArray<float>(
+              ts->mutable_agents(ts->agents_size() - 1)->mutable_observation(),
+              [](std::vector<float>& observation) { observation.pop_back(); });
         }
         return true;
       });
   const auto by_name = ByName(RunAgainst(server.endpoint(), "beauty_contest"));
   ExpectFailed(by_name, "beauty_contest/step_shapes_and_values");
   ExpectPassed(by_name, "beauty_contest/reset_all");
+}
+
+TEST(ConformanceTest, PartialValuesInARepliedArrayFail) {
+  // One byte past the first agent's rewards (float32) on every step: the
+  // suite must say so, not read past the array.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_step()) {
+          response->mutable_step()
+              ->mutable_timestep()
+              ->mutable_agents(0)
+              ->mutable_reward()
+              ->push_back('\x01');
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/step_shapes_and_values");
+  const std::string& message =
+      by_name.at("matrix_game/step_shapes_and_values").message;
+  EXPECT_NE(message.find("reward"), std::string::npos) << message;
+  EXPECT_NE(message.find("not a whole number"), std::string::npos) << message;
+  ExpectPassed(by_name, "matrix_game/reset_all");
+}
+
+TEST(ConformanceTest, ShortRepliedCopiesFail) {
+  // TimeStep.copies (int32) three bytes short on every reset.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && response->has_reset()) {
+          std::string* copies =
+              response->mutable_reset()->mutable_timestep()->mutable_copies();
+          copies->resize(copies->size() - 3);
+        }
+        return true;
+      });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/reset_all");
+  const std::string& message = by_name.at("matrix_game/reset_all").message;
+  EXPECT_NE(message.find("TimeStep.copies"), std::string::npos) << message;
+  EXPECT_NE(message.find("not a whole number"), std::string::npos) << message;
+}
+
+TEST(ConformanceTest, BoolsOtherThanZeroOrOneFail) {
+  // terminated as byte 2 instead of 1 (the one-shot game ends every step).
+  TamperingServer server([](const pb::Request* request,
+                            pb::Response* response) {
+    if (request != nullptr && response->has_step()) {
+      EditArray<uint8_t>(
+          response->mutable_step()->mutable_timestep()->mutable_terminated(),
+          [](std::vector<uint8_t>& terminated) {
+            for (uint8_t& t : terminated) t *= 2;
+          });
+    }
+    return true;
+  });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/step_shapes_and_values");
+  const std::string& message =
+      by_name.at("matrix_game/step_shapes_and_values").message;
+  EXPECT_NE(message.find("terminated"), std::string::npos) << message;
+  EXPECT_NE(message.find("not 0 or 1"), std::string::npos) << message;
+}
+
+TEST(ConformanceTest, AcceptingPartialActionValuesFails) {
+  // Steps whose action arrays are not whole values are answered OK (with
+  // an empty TimeStep) instead of INVALID_ARGUMENT; the real service
+  // behind did refuse them, so nothing stepped.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request == nullptr || !request->has_step()) return true;
+        for (const pb::AgentActions& actions : request->step().actions()) {
+          if (!ArrayLength<int64_t>(actions.discrete(), "discrete").ok() ||
+              !ArrayLength<float>(actions.continuous(), "continuous").ok()) {
+            response->Clear();
+            response->set_request_id(request->request_id());
+            response->mutable_status()->set_code(pb::OK);
+            response->mutable_step()->mutable_timestep();
+            break;
+          }
+        }
+        return true;
+      });
+  for (const char* env : {"matrix_game", "max_of_two_quadratics"}) {
+    const auto by_name = ByName(RunAgainst(server.endpoint(), env));
+    ExpectFailed(by_name, std::string(env) + "/partial_action_values");
+    ExpectPassed(by_name, std::string(env) + "/wrong_action_count");
+    ExpectPassed(by_name, std::string(env) + "/step_shapes_and_values");
+  }
+}
+
+TEST(ConformanceTest, TheCppServerRefusesPartialActionValues) {
+  TestServer server;
+  for (const char* env : {"matrix_game", "max_of_two_quadratics"}) {
+    SuiteOptions options;
+    options.endpoint = server.endpoint();
+    options.env = env;
+    auto results = RunSuite(options);
+    ASSERT_TRUE(results.ok()) << results.status();
+    ExpectPassed(ByName(*results), std::string(env) + "/partial_action_values");
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-"""protocol_fuzz: a bounded, repeatable fuzzer for any marl.env.v1 server.
+"""protocol_fuzz: a bounded, repeatable fuzzer for any marl.env.v2 server.
 
     bazel run //tools/fuzz:protocol_fuzz -- \
         --endpoint=tcp://127.0.0.1:5555 --seed=1 --requests=5000
@@ -41,8 +41,15 @@ import env_protocol_pb2 as pb
 from google.protobuf import descriptor as descriptor_lib
 
 _U64 = (1 << 64) - 1
-# The design's bound on every reachable reward (marl::kMaxAbsReward).
+# The protocol version this fuzzer speaks (a handshake with another one is
+# refused with FAILED_PRECONDITION).
+PROTOCOL_VERSION = 2
+# The design's bound on every reachable reward (marl::kMaxAbsReward), and
+# the same bound as a float32 (what a reward at the bound reads as on the
+# wire: 1.0000000150474662e30).
 MAX_ABS_REWARD = 1e30
+MAX_ABS_REWARD_F32 = struct.unpack("<f",
+                                   struct.pack("<f", MAX_ABS_REWARD))[0]
 # Default generator bounds: what keeps one request cheap for any server.
 CHEAP_COPIES = 8
 CHEAP_INT = 4096
@@ -518,7 +525,7 @@ class Generator:
                              [weights[n] for n in names] + [5] * len(extra))[0]
         if choice == "handshake":
             request.handshake.protocol_version = rng.choice(
-                [1, 1, 1, 0, 2, 0xFFFFFFFF])
+                [PROTOCOL_VERSION] * 3 + [0, 1, 3, 0xFFFFFFFF])
             request.handshake.client_name = self.string_value()[:200]
         elif choice == "list_environments":
             request.list_environments.SetInParent()
@@ -667,57 +674,63 @@ class Generator:
     def corrupt_actions(self, step):
         rng = self.rng
         agent = rng.choice(step.actions)
-        kind = rng.randrange(4)
+        discrete = unpack_array(INT64, agent.discrete)
+        continuous = unpack_array(FLOAT32, agent.continuous)
+        kind = rng.randrange(5)
         if kind == 0:  # the other kind of number
-            discrete = list(agent.discrete)
-            continuous = list(agent.continuous)
-            agent.Clear()
-            agent.continuous.extend(float(v) for v in discrete)
-            agent.discrete.extend(
-                max(min(int(v), (1 << 63) - 1), -(1 << 63))
-                if math.isfinite(v) else 0 for v in continuous)
+            discrete, continuous = (
+                [max(min(int(v), (1 << 63) - 1), -(1 << 63))
+                 if math.isfinite(v) else 0 for v in continuous],
+                [float(v) for v in discrete])
             if not discrete and not continuous:
-                agent.discrete.append(0)
+                discrete = [0]
         elif kind == 1:  # a wrong count
-            if agent.discrete:
-                if rng.random() < 0.5:
-                    del agent.discrete[-1]
-                else:
-                    agent.discrete.extend([0] * rng.choice([1, 7, 500]))
-            elif agent.continuous:
-                if rng.random() < 0.5:
-                    del agent.continuous[-1]
-                else:
-                    agent.continuous.extend([0.0] * rng.choice([1, 7, 500]))
+            values = discrete if discrete else continuous
+            if values and rng.random() < 0.5:
+                del values[-1]
+            else:
+                values.extend([0] * rng.choice([1, 7, 500]))
         elif kind == 2:  # values outside the space
-            if agent.discrete:
-                agent.discrete[rng.randrange(len(agent.discrete))] = \
-                    rng.choice([-1, (1 << 63) - 1, -(1 << 63), 1 << 32,
-                                1 << 31, 10 ** 9])
-            elif agent.continuous:
-                agent.continuous[rng.randrange(len(agent.continuous))] = \
-                    rng.choice(FLOAT_EXTREMES + [1e6, -1e6])
-        else:  # both kinds set
-            agent.discrete.append(0)
-            agent.continuous.append(0.0)
+            if discrete:
+                discrete[rng.randrange(len(discrete))] = rng.choice(
+                    [-1, (1 << 63) - 1, -(1 << 63), 1 << 32, 1 << 31,
+                     10 ** 9])
+            elif continuous:
+                continuous[rng.randrange(len(continuous))] = rng.choice(
+                    FLOAT_EXTREMES + [1e6, -1e6])
+        elif kind == 3:  # both kinds set
+            discrete.append(0)
+            continuous.append(0.0)
+        agent.discrete = pack_array(INT64, discrete)
+        agent.continuous = pack_array(FLOAT32, continuous)
+        if kind == 4:  # bytes that are not whole values
+            field = rng.choice(["discrete", "continuous"])
+            data = getattr(agent, field)
+            if data and rng.random() < 0.5:
+                data = data[:-rng.randint(1, min(len(data), 3))]
+            else:
+                data += bytes(rng.randrange(256)
+                              for _ in range(rng.randint(1, 3)))
+            setattr(agent, field, data)
 
 
 def valid_actions(rng, space, rows, masks, out):
     """In-range actions for `rows` copies (legal under the copy's last known
     mask, when there is one)."""
     kind = space.WhichOneof("kind")
+    discrete, continuous = [], []
     for copy in rows:
         if kind == "discrete":
             mask = masks.get(copy)
             n = max(space.discrete.n, 1)
             if mask is not None and any(mask):
-                out.discrete.append(rng.choice(
+                discrete.append(rng.choice(
                     [i for i, legal in enumerate(mask) if legal]))
             else:
-                out.discrete.append(rng.randrange(min(n, 1 << 62)))
+                discrete.append(rng.randrange(min(n, 1 << 62)))
         elif kind == "multi_discrete":
-            out.discrete.extend(rng.randrange(max(min(n, 1 << 62), 1))
-                                for n in space.multi_discrete.nvec)
+            discrete.extend(rng.randrange(max(min(n, 1 << 62), 1))
+                            for n in space.multi_discrete.nvec)
         elif kind == "box":
             for low, high in zip(space.box.low, space.box.high):
                 low = low if math.isfinite(low) else -1.0
@@ -725,7 +738,40 @@ def valid_actions(rng, space, rows, masks, out):
                 value = rng.uniform(low, high) if high >= low else low
                 # Rounding to float32 must not leave the box.
                 packed = struct.unpack("f", struct.pack("f", value))[0]
-                out.continuous.append(min(max(packed, low), high))
+                continuous.append(min(max(packed, low), high))
+    out.discrete = pack_array(INT64, discrete)
+    out.continuous = pack_array(FLOAT32, continuous)
+
+
+# Protocol version 2 arrays: bytes fields of little-endian values (struct
+# format letters), one byte 0/1 per bool.
+INT32, INT64, FLOAT32, BOOL8 = "i", "q", "f", "B"
+
+
+def pack_array(kind, values):
+    """values as the protocol's bytes; a float beyond float32 becomes an
+    infinity, as protobuf's float fields did."""
+    if kind == FLOAT32:
+        values = [_float32(v) for v in values]
+    return struct.pack("<%d%s" % (len(values), kind), *values)
+
+
+def _float32(value):
+    try:
+        struct.pack("<f", value)
+        return value
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def unpack_array(kind, data):
+    """The protocol's bytes as a list of values; ValueError when they are
+    not whole values."""
+    size = struct.calcsize("<" + kind)
+    if len(data) % size:
+        raise ValueError("%d bytes are not whole %d-byte values" %
+                         (len(data), size))
+    return list(struct.unpack("<%d%s" % (len(data) // size, kind), data))
 
 
 def fill_random(generator, message, depth=0):
@@ -908,26 +954,47 @@ def _check_answer(request, response, options, handles):
 
 
 def check_timestep(timestep, spec, options):
-    rows = len(timestep.copies)
-    for field in ("terminated", "truncated", "episode_step"):
-        if len(getattr(timestep, field)) != rows:
-            return "%d %s for %d rows" % (len(getattr(timestep, field)),
-                                          field, rows)
+    try:
+        return _check_timestep(timestep, spec, options)
+    except ValueError as error:
+        return str(error)
+
+
+def _check_timestep(timestep, spec, options):
+    copies = unpack_array(INT32, timestep.copies)
+    rows = len(copies)
+    for field, kind in (("terminated", BOOL8), ("truncated", BOOL8),
+                        ("episode_step", INT32)):
+        values = unpack_array(kind, getattr(timestep, field))
+        if len(values) != rows:
+            return "%d %s for %d rows" % (len(values), field, rows)
+        if kind == BOOL8 and any(v > 1 for v in values):
+            return "%s holds a bool byte other than 0 or 1" % field
     if spec is not None:
         if len(timestep.agents) != len(spec.agents):
             return "%d agents, the spec has %d" % (len(timestep.agents),
                                                    len(spec.agents))
-        if any(not 0 <= c < spec.num_copies for c in timestep.copies):
-            return "copies %s outside 0..%d" % (list(timestep.copies),
-                                                spec.num_copies - 1)
+        if any(not 0 <= c < spec.num_copies for c in copies):
+            return "copies %s outside 0..%d" % (copies, spec.num_copies - 1)
+    for field in ("public_observation", "state", "info",
+                  "final_public_observation", "final_state"):
+        unpack_array(FLOAT32, getattr(timestep, field))
+    for field in ("current_agent", "final_rows"):
+        unpack_array(INT32, getattr(timestep, field))
     for index, agent in enumerate(timestep.agents):
-        if len(agent.reward) != rows:
+        unpack_array(FLOAT32, agent.observation)
+        unpack_array(FLOAT32, agent.final_observation)
+        if any(v > 1 for v in agent.action_mask):
+            return "agent %d action_mask holds a byte other than 0 or 1" % (
+                index)
+        rewards = unpack_array(FLOAT32, agent.reward)
+        if len(rewards) != rows:
             return "agent %d has %d rewards for %d rows" % (
-                index, len(agent.reward), rows)
+                index, len(rewards), rows)
         if options.check_reward_range:
-            for reward in agent.reward:
+            for reward in rewards:
                 if not (math.isfinite(reward) and
-                        abs(reward) <= MAX_ABS_REWARD):
+                        abs(reward) <= MAX_ABS_REWARD_F32):
                     return "agent %d reward %r (every reward must be " \
                            "finite, |r| <= 1e30)" % (index, reward)
     return None
@@ -1088,16 +1155,19 @@ class Session:
             if space is None or space.WhichOneof("kind") != "discrete":
                 continue
             n = space.discrete.n
-            rows = len(timestep.copies)
-            if n <= 0 or len(agent.action_mask) != rows * n:
+            try:
+                copies = unpack_array(INT32, timestep.copies)
+            except ValueError:
+                return
+            if n <= 0 or len(agent.action_mask) != len(copies) * n:
                 continue
             masks = self.masks.setdefault((handle, index), {})
-            for row, copy in enumerate(timestep.copies):
+            for row, copy in enumerate(copies):
                 masks[copy] = list(agent.action_mask[row * n:(row + 1) * n])
 
     def discover(self):
         request = pb.Request()
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = PROTOCOL_VERSION
         request.handshake.client_name = "protocol_fuzz"
         info = self.call(request).handshake
         self.max_copies = max(info.max_copies_per_handle, 1)
@@ -1298,24 +1368,25 @@ def _masks_of(spec, timestep):
         if space.WhichOneof("kind") != "discrete":
             continue
         n = space.discrete.n
-        if len(agent.action_mask) != len(timestep.copies) * n:
+        copies = unpack_array(INT32, timestep.copies)
+        if len(agent.action_mask) != len(copies) * n:
             continue
         masks[index] = {copy: list(agent.action_mask[r * n:(r + 1) * n])
-                        for r, copy in enumerate(timestep.copies)}
+                        for r, copy in enumerate(copies)}
     return masks
 
 
 def alive(session, reference):
     """The server answers a handshake and replays the reference."""
     request = pb.Request()
-    request.handshake.protocol_version = 1
+    request.handshake.protocol_version = PROTOCOL_VERSION
     request.handshake.client_name = "protocol_fuzz-liveness"
     try:
         response = session.call(request)
     except Failure as failure:
         raise Failure("liveness: handshake: " + failure.what,
                       failure.frames) from None
-    if response.handshake.protocol_version != 1:
+    if response.handshake.protocol_version != PROTOCOL_VERSION:
         raise Failure("liveness: handshake answered version %d" %
                       response.handshake.protocol_version)
     reference.check(session)
@@ -1541,7 +1612,7 @@ def replay(args, options):
         for text in args.replay.split(","):
             session.send_checked(bytes.fromhex(text.strip()))
         request = pb.Request()
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = PROTOCOL_VERSION
         session.call(request)
     except (Failure, ValueError) as error:
         failure = error
@@ -1557,7 +1628,7 @@ def replay(args, options):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="protocol_fuzz",
-        description="Bounded, repeatable fuzzer for any marl.env.v1 "
+        description="Bounded, repeatable fuzzer for any marl.env.v2 "
         "environment server: sends random, schema-driven and mutated "
         "requests, checks every reply is a well-formed status and that the "
         "server stays alive and deterministic. Exit status: 0 no failure, "

@@ -36,7 +36,7 @@ class Refused(Exception):
 
 
 class FakeServer:
-    """A small, correct marl.env.v1 server of one two-player game ("coin"),
+    """A small, correct marl.env.v2 server of one two-player game ("coin"),
     on a ROUTER socket in a thread. fault (after `after` requests):
     "silent" stops answering, "wrong_id" answers with another request_id,
     "error_payload" puts a payload on refusals, "drift" changes rewards,
@@ -117,9 +117,9 @@ class FakeServer:
         return response.SerializeToString()
 
     def handshake(self, request, out, faulty):
-        if request.protocol_version != 1:
-            raise Refused(pb.FAILED_PRECONDITION, "version 1 only")
-        out.protocol_version = 1
+        if request.protocol_version != fuzz.PROTOCOL_VERSION:
+            raise Refused(pb.FAILED_PRECONDITION, "version 2 only")
+        out.protocol_version = fuzz.PROTOCOL_VERSION
         out.server_name = "fake"
         out.max_copies_per_handle = _MAX_COPIES
 
@@ -189,14 +189,16 @@ class FakeServer:
         return state, rows
 
     def _timestep(self, out, state, rows, rewards):
-        out.copies.extend(rows)
+        pack = fuzz.pack_array
+        out.copies = pack(fuzz.INT32, rows)
         for agent in range(2):
             step = out.agents.add()
-            step.observation.extend(float(state["steps"][c]) for c in rows)
-            step.reward.extend(rewards[agent])
-        out.terminated.extend([False] * len(rows))
-        out.truncated.extend([False] * len(rows))
-        out.episode_step.extend(state["steps"][c] for c in rows)
+            step.observation = pack(fuzz.FLOAT32,
+                                    [state["steps"][c] for c in rows])
+            step.reward = pack(fuzz.FLOAT32, rewards[agent])
+        out.terminated = pack(fuzz.BOOL8, [False] * len(rows))
+        out.truncated = pack(fuzz.BOOL8, [False] * len(rows))
+        out.episode_step = pack(fuzz.INT32, [state["steps"][c] for c in rows])
 
     def reset(self, request, out, faulty):
         state, rows = self._rows(request)
@@ -212,17 +214,23 @@ class FakeServer:
             raise Refused(pb.FAILED_PRECONDITION, "reset first")
         if len(request.actions) != 2:
             raise Refused(pb.INVALID_ARGUMENT, "two agents")
+        played = []
         for actions in request.actions:
-            if actions.continuous or len(actions.discrete) != len(rows):
+            try:
+                discrete = fuzz.unpack_array(fuzz.INT64, actions.discrete)
+            except ValueError:
+                raise Refused(pb.INVALID_ARGUMENT, "whole int64s") from None
+            if actions.continuous or len(discrete) != len(rows):
                 raise Refused(pb.INVALID_ARGUMENT, "one discrete per copy")
-            if any(a not in (0, 1) for a in actions.discrete):
+            if any(a not in (0, 1) for a in discrete):
                 raise Refused(pb.OUT_OF_RANGE, "actions are 0 or 1")
+            played.append(discrete)
         for copy in rows:
             state["steps"][copy] += 1
         drift = 1.0 if faulty and self.fault == "drift" else 0.0
         rewards = [[float(a) + state["steps"][c] + drift
-                    for a, c in zip(actions.discrete, rows)]
-                   for actions in request.actions]
+                    for a, c in zip(discrete, rows)]
+                   for discrete in played]
         self._timestep(out.timestep, state, rows, rewards)
 
     def close(self, request, out, faulty):
@@ -386,7 +394,7 @@ class WireTest(unittest.TestCase):
 
     def test_strict_parse(self):
         request = pb.Request(request_id=5)
-        request.handshake.protocol_version = 1
+        request.handshake.protocol_version = 2
         data = request.SerializeToString()
         self.assertEqual(fuzz.strict_parse(pb.Request, data), request)
         self.assertIsNotNone(fuzz.strict_parse(pb.Request, b""))
@@ -410,7 +418,8 @@ class WireTest(unittest.TestCase):
         request = pb.Request(request_id=3)
         request.step.handle = 7
         request.step.copies.extend([0, 1])
-        request.step.actions.add().discrete.extend([1, 0])
+        request.step.actions.add().discrete = fuzz.pack_array(fuzz.INT64,
+                                                              [1, 0])
         data = request.SerializeToString()
         parsed = broken = 0
         for _ in range(500):
@@ -523,20 +532,52 @@ class CheckReplyTest(unittest.TestCase):
         request.step.handle = 1
         response = pb.Response(request_id=2)
         timestep = response.step.timestep
-        timestep.copies.extend([0, 1])
-        timestep.terminated.extend([False, False])
-        timestep.truncated.extend([False, False])
-        timestep.episode_step.extend([1, 1])
-        timestep.agents.add().reward.extend([1.0, float("inf")])
+        pack = fuzz.pack_array
+        timestep.copies = pack(fuzz.INT32, [0, 1])
+        timestep.terminated = pack(fuzz.BOOL8, [False, False])
+        timestep.truncated = pack(fuzz.BOOL8, [False, False])
+        timestep.episode_step = pack(fuzz.INT32, [1, 1])
+        timestep.agents.add().reward = pack(fuzz.FLOAT32, [1.0, 1e39])
         self.assertIsNone(self.check(request, response))
         sent = [request.SerializeToString()]
         reply = [response.SerializeToString()]
         problem, _ = fuzz.check_reply(
             sent, reply, fuzz.Options(check_reward_range=True))
         self.assertIn("reward inf", problem)
-        del timestep.episode_step[-1]
+        # A reward at the bound arrives as float32(1e30), a little over.
+        timestep.agents[0].reward = pack(fuzz.FLOAT32, [1e30, -1e30])
+        problem, _ = fuzz.check_reply(
+            [request.SerializeToString()], [response.SerializeToString()],
+            fuzz.Options(check_reward_range=True))
+        self.assertIsNone(problem)
+        timestep.agents[0].reward = pack(fuzz.FLOAT32, [1e30, 1.01e30])
+        problem, _ = fuzz.check_reply(
+            [request.SerializeToString()], [response.SerializeToString()],
+            fuzz.Options(check_reward_range=True))
+        self.assertIn("reward 1.01", problem)
+        timestep.episode_step = pack(fuzz.INT32, [1])
         self.assertIn("1 episode_step for 2 rows",
                       self.check(request, response))
+        # Arrays whose bytes are not whole values, or bools other than 0/1.
+        timestep.episode_step = pack(fuzz.INT32, [1, 1])[:-1]
+        self.assertIn("7 bytes are not whole 4-byte values",
+                      self.check(request, response))
+        timestep.episode_step = pack(fuzz.INT32, [1, 1])
+        timestep.truncated = b"\x00\x02"
+        self.assertIn("truncated holds a bool byte other than 0 or 1",
+                      self.check(request, response))
+
+    def test_array_bytes(self):
+        self.assertEqual(fuzz.pack_array(fuzz.INT64, [1, -1]),
+                         b"\x01" + b"\x00" * 7 + b"\xff" * 8)
+        self.assertEqual(fuzz.pack_array(fuzz.FLOAT32, [1.0]),
+                         b"\x00\x00\x80\x3f")
+        self.assertEqual(fuzz.unpack_array(fuzz.FLOAT32,
+                                           fuzz.pack_array(fuzz.FLOAT32,
+                                                           [1e39, -1e39])),
+                         [float("inf"), float("-inf")])
+        with self.assertRaises(ValueError):
+            fuzz.unpack_array(fuzz.INT64, b"\x00" * 9)
 
 
 if __name__ == "__main__":
