@@ -415,6 +415,15 @@ ZapAuthenticator::~ZapAuthenticator() {
     }
     thread_.join();
   }
+  // Free the ZAP endpoint now: closing the socket frees it later, on
+  // ZeroMQ's own thread, and a handler started next could find it taken.
+  if (handler_ != nullptr) {
+    try {
+      handler_->unbind(kZapEndpoint);
+    } catch (const zmq::error_t&) {
+      // The context is ending; nothing is left to take the endpoint.
+    }
+  }
 }
 
 void ZapAuthenticator::Serve() {
