@@ -60,17 +60,25 @@ absl::Status CheckIteratedSettings(const Settings& settings,
                              settings.GetDouble("reward_offset"));
 }
 
+// The payoffs' summary once every setting passed its checks.
+absl::StatusOr<PayoffSummary> CheckedSummary(
+    const Settings& settings, IteratedMatrixGameEnv::Memory* memory) {
+  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
+  if (!summary.ok()) return summary.status();
+  if (absl::Status s = CheckIteratedSettings(settings, *summary, memory);
+      !s.ok()) {
+    return s;
+  }
+  return summary;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Env>> IteratedMatrixGameEnv::Create(
     const Settings& settings) {
-  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
-  if (!summary.ok()) return summary.status();
   Memory memory;
-  if (absl::Status s = CheckIteratedSettings(settings, *summary, &memory);
-      !s.ok()) {
-    return s;
-  }
+  absl::StatusOr<PayoffSummary> summary = CheckedSummary(settings, &memory);
+  if (!summary.ok()) return summary.status();
   absl::StatusOr<PayoffMatrices> payoffs = PayoffsFromSettings(settings);
   if (!payoffs.ok()) return payoffs.status();
   return std::make_unique<IteratedMatrixGameEnv>(
@@ -81,13 +89,9 @@ absl::StatusOr<std::unique_ptr<Env>> IteratedMatrixGameEnv::Create(
 
 absl::StatusOr<int64_t> IteratedMatrixGameEnv::EstimateCopyBytes(
     const Settings& settings) {
-  absl::StatusOr<PayoffSummary> summary = SummarizePayoffSettings(settings);
-  if (!summary.ok()) return summary.status();
   Memory memory;
-  if (absl::Status s = CheckIteratedSettings(settings, *summary, &memory);
-      !s.ok()) {
-    return s;
-  }
+  absl::StatusOr<PayoffSummary> summary = CheckedSummary(settings, &memory);
+  if (!summary.ok()) return summary.status();
   absl::StatusOr<int64_t> payoff_bytes = PayoffCopyBytes(*summary);
   if (!payoff_bytes.ok()) return payoff_bytes.status();
   return ByteEstimate()
