@@ -23,6 +23,11 @@ class MatrixGameBatched(BatchedEnv):
         game = MatrixGame(settings)
         self.spec = game.spec
         self.payoffs = game.payoffs
+        # Per joint action (row-major cell): player_0's and player_1's
+        # payoffs and their sum, so a step looks every cell up at once.
+        self._table = np.stack([self.payoffs[0], self.payoffs[1],
+                                self.payoffs[0] + self.payoffs[1]]).reshape(
+                                    3, -1)
 
     @classmethod
     def estimate_copy_bytes(cls, settings):
@@ -35,11 +40,14 @@ class MatrixGameBatched(BatchedEnv):
         return self._observations(len(copies))
 
     def step_batch(self, copies, actions):
-        a0, a1 = actions["player_0"], actions["player_1"]
-        rewards = {"player_0": self.payoffs[0][a0, a1],
-                   "player_1": self.payoffs[1][a0, a1]}
-        info = {"welfare": rewards["player_0"] + rewards["player_1"]}
-        return self._observations(len(copies)), rewards, True, info
+        # ValueError for an action outside the matrix.
+        cells = np.ravel_multi_index(
+            (actions["player_0"], actions["player_1"]),
+            self.payoffs[0].shape)
+        row, column, welfare = self._table.take(cells, axis=1)
+        rewards = {"player_0": row, "player_1": column}
+        return (self._observations(len(copies)), rewards, True,
+                {"welfare": welfare})
 
     @staticmethod
     def _observations(rows):

@@ -17,6 +17,9 @@ from marl_env.status import (Code, StatusError, failed_precondition, internal,
                              invalid_argument, out_of_range)
 
 _MASK64 = (1 << 64) - 1
+# The rows of a reset or step that cover every row of its Rows.
+_EVERY_ROW = slice(None)
+_max = np.maximum.reduce  # without ndarray.max's Python wrapper
 
 
 def seed_for_copy(seed, copy):
@@ -47,14 +50,15 @@ class Rows:
         spec = batch.spec
         rows = len(copies)
         self.copies = np.asarray(copies, dtype=np.int32)
-        self.observation = [np.zeros((rows, size), np.float32)
-                            for size in batch.observation_sizes]
-        self.reward = [np.zeros(rows, np.float32) for _ in spec.agent_ids]
+        # Observations, rewards and episode steps: fresh arrays stored by
+        # the reset or step that fills these Rows (EnvBatch).
+        self.observation = [None] * len(batch.observation_sizes)
+        self.reward = None
+        self.episode_step = None
         self.action_mask = [np.ones((rows, n), bool) if n else None
                             for n in batch.mask_sizes]
         self.terminated = np.zeros(rows, bool)
         self.truncated = np.zeros(rows, bool)
-        self.episode_step = np.zeros(rows, np.int32)
         self.public_observation = (
             np.zeros((rows, batch.public_observation_size), np.float32)
             if spec.has_public_observation else None)
@@ -67,14 +71,12 @@ class Rows:
         # Rows that ended and were auto-reset, and their last observations
         # ([len(final_rows), size] each; None where the spec has no such
         # part).
-        self.final_rows = np.zeros(0, np.int32)
-        self.final_observation = [np.zeros((0, size), np.float32)
-                                  for size in batch.observation_sizes]
-        self.final_public_observation = (
-            np.zeros((0, batch.public_observation_size), np.float32)
-            if spec.has_public_observation else None)
-        self.final_state = (np.zeros((0, batch.state_size), np.float32)
-                            if spec.has_state else None)
+        # (Shared read-only empty arrays until rows end: replaced, never
+        # written.)
+        self.final_rows = _NO_ROWS
+        self.final_observation = list(batch.no_final_observation)
+        self.final_public_observation = batch.no_final_public_observation
+        self.final_state = batch.no_final_state
 
 
 class EnvBatch:
@@ -106,8 +108,8 @@ class EnvBatch:
             self.env = _OneCopyEnvs(env_class, settings, num_copies)
         self._spec = self.env.spec
         all_copies = np.arange(num_copies, dtype=np.intp)
-        _guarded(self.name, None, "seed", lambda: self.env.seed(
-            all_copies, seeds_for_copies(seed, all_copies)))
+        _guarded(self.name, None, "seed", self.env.seed, all_copies,
+                 seeds_for_copies(seed, all_copies))
         spec = self.spec
         self.observation_sizes = [s.flat_size for s in spec.observation_spaces]
         self.action_sizes = [s.flat_size for s in spec.action_spaces]
@@ -120,14 +122,51 @@ class EnvBatch:
             if spec.has_public_observation else 0)
         self.state_size = spec.state_space.flat_size if spec.has_state else 0
         self.info_index = {k: i for i, k in enumerate(spec.info_keys)}
+        self._has_extras = (spec.has_public_observation or spec.has_state or
+                            spec.sequential or any(self.mask_sizes))
         # What step_batch receives for each agent: [rows] for Discrete,
         # [rows, *shape] otherwise.
         self._action_shapes = [
             () if isinstance(s, spaces_lib.Discrete) else tuple(s.shape)
             for s in spec.action_spaces]
+        # Precomputed for every request: agent ids, per-agent action
+        # layout, the empty final arrays of Rows.
+        self._agent_ids = tuple(spec.agent_ids)
+        self._agent_set = frozenset(spec.agent_ids)
+        self._actions = tuple(
+            (agent_id, space, space.is_integer, size, mask, shape)
+            for agent_id, space, size, mask, shape in zip(
+                spec.agent_ids, spec.action_spaces, self.action_sizes,
+                self.mask_sizes, self._action_shapes))
+        # Agents that all act in one space, without masks, have their
+        # actions copied and checked together (one array, one check).
+        spaces = spec.action_spaces
+        self._joint_action_space = (
+            spaces[0] if len(spaces) > 1 and not any(self.mask_sizes) and
+            all(s == spaces[0] for s in spaces[1:]) else None)
+        self.no_final_observation = tuple(
+            _read_only(np.zeros((0, size), np.float32))
+            for size in self.observation_sizes)
+        self.no_final_public_observation = (
+            _read_only(np.zeros((0, self.public_observation_size),
+                                np.float32))
+            if spec.has_public_observation else None)
+        self.no_final_state = (
+            _read_only(np.zeros((0, self.state_size), np.float32))
+            if spec.has_state else None)
+        # What resolve_copies returns for "every copy" (int32), and the
+        # same indices for environment calls (intp) and as final rows:
+        # read-only, shared by every request. A request for every copy
+        # indexes the per-copy state below with a slice, not these.
+        self.every_copy = _read_only(np.arange(num_copies, dtype=np.int32))
+        self._every_index = _read_only(np.arange(num_copies, dtype=np.intp))
         self.episode_step = np.zeros(num_copies, np.int32)
         self.started = np.zeros(num_copies, bool)
         self.finished = np.zeros(num_copies, bool)
+        # True: every copy started and none finished, as of the last
+        # request; None: unknown (see _every_copy_ready). Saves checking
+        # the arrays before each step of every copy.
+        self._all_ready = None
         self.legal = [np.ones((num_copies, n), bool) if n else None
                       for n in self.mask_sizes]
         self.current = np.zeros(num_copies, np.int32)
@@ -168,7 +207,7 @@ class EnvBatch:
     def resolve_copies(self, copies):
         """Copy indices (empty = all): in range, no repeats."""
         if len(copies) == 0:
-            return np.arange(self.num_copies, dtype=np.int32)
+            return self.every_copy
         resolved = _as_array(copies, np.int64)
         bad = np.flatnonzero((resolved < 0) | (resolved >= self.num_copies))
         if bad.size:
@@ -193,26 +232,42 @@ class EnvBatch:
                 "got %d seeds for %d copies (give none, or one per copy)" %
                 (len(seeds), len(copies)))
         out = Rows(self, copies)
-        copies = np.asarray(copies, dtype=np.intp)
+        index, copies = self._indices(copies)
+        rows = len(copies)
+        out.reward = [np.zeros(rows, np.float32) for _ in self._agent_ids]
+        out.episode_step = np.zeros(rows, np.int32)
         seeds = _as_array(seeds, np.uint64) if len(seeds) else None
-        self._reset_rows(out, slice(None), copies, seeds)
-        self.episode_step[copies] = 0
-        self.finished[copies] = False
+        self._reset_rows(out, _EVERY_ROW, copies, index, seeds)
+        self.episode_step[index] = 0
+        self.finished[index] = False
+        if index is _EVERY_ROW:
+            self._all_ready = True
         return out
 
-    def _reset_rows(self, out, rows, copies, seeds):
-        """Resets `copies` into `rows` of `out` (their observation side is
-        already clear)."""
+    def _indices(self, copies):
+        """(index into per-copy state, copies as intp for the environment)
+        for resolved `copies`: a slice for every copy."""
+        if copies is self.every_copy:
+            return _EVERY_ROW, self._every_index
+        copies = np.asarray(copies, dtype=np.intp)
+        return copies, copies
+
+    def _reset_rows(self, out, rows, copies, index, seeds):
+        """Resets `copies` (per-copy state `index`) into `rows` of `out`
+        (their observation side is already clear, or, for every row,
+        replaced here)."""
         env = self.env
-        self.started[copies] = False  # until the reset succeeds
+        self._all_ready = None
+        self.started[index] = False  # until the reset succeeds
         if seeds is not None:
-            _guarded(self.name, None, "seed", lambda: env.seed(copies, seeds))
+            _guarded(self.name, None, "seed", env.seed, copies, seeds)
         observations = _guarded(self.name, None, "reset_batch",
-                                lambda: env.reset_batch(copies, seeds))
+                                env.reset_batch, copies, seeds)
         self._write_observations(out, rows, copies, observations,
                                  "reset_batch")
-        self._write_extras(out, rows, copies)
-        self.started[copies] = True
+        if self._has_extras:
+            self._write_extras(out, rows, copies, index)
+        self.started[index] = True
 
     # -------------------------------------------------------------- step --
 
@@ -221,55 +276,62 @@ class EnvBatch:
 
         discrete[agent] / continuous[agent]: the request's int64 / float32
         values (numpy arrays, e.g. from convert.step_actions, or
-        sequences). Returns per-agent [rows, action size] arrays.
+        sequences). Returns per-agent [rows, action size] arrays, the
+        caller's own (writable).
         """
         spec = self.spec
         if len(discrete) != spec.num_agents:
             raise invalid_argument(
                 "expected actions for %d agents (spec order), got %d" %
                 (spec.num_agents, len(discrete)))
-        copies = np.asarray(copies, dtype=np.intp)
-        waiting = ~self.started[copies] | self.finished[copies]
-        if waiting.any():
-            c = int(copies[np.flatnonzero(waiting)[0]])
-            if not self.started[c]:
+        if copies is not self.every_copy or not self._every_copy_ready():
+            started, finished = self.started, self.finished
+            index = np.asarray(copies, dtype=np.intp)
+            waiting = ~started[index] | finished[index]
+            if waiting.any():
+                c = int(index[np.flatnonzero(waiting)[0]])
+                if not started[c]:
+                    raise failed_precondition(
+                        "copy %d stepped before its first reset" % c)
                 raise failed_precondition(
-                    "copy %d stepped before its first reset" % c)
-            raise failed_precondition(
-                "copy %d finished its episode; reset it before stepping" % c)
+                    "copy %d finished its episode; reset it before "
+                    "stepping" % c)
         rows = len(copies)
+        if self._joint_action_space is not None:
+            packed = self._check_joint_actions(copies, discrete, continuous)
+            if packed is not None:
+                return packed
         packed = []
-        for agent, space in enumerate(spec.action_spaces):
-            agent_id = spec.agent_ids[agent]
-            size = self.action_sizes[agent]
+        for agent, (agent_id, space, is_integer, size, mask_size,
+                    _) in enumerate(self._actions):
             given, other = ((discrete[agent], continuous[agent])
-                            if space.is_integer else
+                            if is_integer else
                             (continuous[agent], discrete[agent]))
             if len(other):
                 raise invalid_argument(
                     "agent '%s' has a %r action space: send %s actions only"
                     % (agent_id, space,
-                       "discrete" if space.is_integer else "continuous"))
+                       "discrete" if is_integer else "continuous"))
             if len(given) != rows * size:
                 raise invalid_argument(
                     "agent '%s': expected %d copies x %d = %d actions, got %d"
                     % (agent_id, rows, size, rows * size, len(given)))
-            values = _as_array(given, np.int64 if space.is_integer
-                               else np.float32).reshape(rows, size)
-            if not values.flags.writeable:
-                # A view of the request's bytes: the environment gets
-                # arrays of its own, as from any other source.
-                values = values.copy()
+            dtype = np.int64 if is_integer else np.float32
+            # A copy: the environment gets arrays of its own, never a view
+            # of the request's bytes.
+            values = (given.astype(dtype) if isinstance(given, np.ndarray)
+                      else _as_array(given, dtype)).reshape(rows, size)
             problem = space.check_flat(values)
             if problem is not None:
                 row, message = problem
                 raise out_of_range("agent '%s', copy %d: %s" %
                                    (agent_id, copies[row], message))
-            if self.mask_sizes[agent]:
-                legal = self.legal[agent][copies, values[:, 0]]
+            if mask_size:
+                index = np.asarray(copies, dtype=np.intp)
+                legal = self.legal[agent][index, values[:, 0]]
                 if spec.sequential:
                     # Only the acting agent's action counts.
-                    legal |= self.current[copies] != agent
+                    legal |= self.current[index] != agent
                 if not legal.all():
                     row = int(np.flatnonzero(~legal)[0])
                     raise invalid_argument(
@@ -277,6 +339,41 @@ class EnvBatch:
                         "(illegal)" % (agent_id, copies[row], values[row, 0]))
             packed.append(values)
         return packed
+
+    def _check_joint_actions(self, copies, discrete, continuous):
+        """check_step's actions when every agent acts in the same space
+        (no masks), for the usual request: arrays of that space's type, of
+        the right sizes. Returns None for anything else, which the
+        per-agent checks then answer (in their order)."""
+        space = self._joint_action_space
+        is_integer = space.is_integer
+        given, other = ((discrete, continuous) if is_integer else
+                        (continuous, discrete))
+        dtype = np.int64 if is_integer else np.float32
+        rows = len(copies)
+        size = space.flat_size
+        if len(other) != len(given):
+            return None
+        for values, unused in zip(given, other):
+            if len(unused) or not isinstance(values, np.ndarray) or \
+                    values.dtype != dtype or values.shape != (rows * size,):
+                return None
+        agents = len(self._actions)
+        # A new array: the environment gets arrays of its own.
+        joint = np.concatenate(given).reshape(agents * rows, size)
+        problem = space.check_flat(joint)
+        if problem is not None:
+            row, message = problem
+            raise out_of_range("agent '%s', copy %d: %s" %
+                               (self._agent_ids[row // rows],
+                                copies[row % rows], message))
+        return list(joint.reshape(agents, rows, size))
+
+    def _every_copy_ready(self):
+        if self._all_ready is None:
+            self._all_ready = bool(self.started.all() and
+                                   not self.finished.any())
+        return self._all_ready
 
     def step(self, copies, packed):
         """Steps `copies` with actions from check_step.
@@ -286,16 +383,19 @@ class EnvBatch:
         """
         spec = self.spec
         out = Rows(self, copies)
-        copies = np.asarray(copies, dtype=np.intp)
+        index, copies = self._indices(copies)
         rows = len(copies)
-        actions = {
-            agent_id: values.reshape((rows,) + self._action_shapes[agent])
-            for agent, (agent_id, values) in enumerate(zip(spec.agent_ids,
-                                                           packed))}
+        actions = {agent_id: values.reshape((rows,) + shape)
+                   for (agent_id, _, _, _, _, shape), values in zip(
+                       self._actions, packed)}
         env = self.env
-        self.started[copies] = False  # until the step succeeds
-        result = _guarded(self.name, None, "step_batch",
-                          lambda: env.step_batch(copies, actions))
+        # Every copy stays ready after a step of all of them that was ready
+        # before (check_step), unless ended copies wait for a reset.
+        stays_ready = index is _EVERY_ROW and self._all_ready
+        self._all_ready = None
+        self.started[index] = False  # until the step succeeds
+        result = _guarded(self.name, None, "step_batch", env.step_batch,
+                          copies, actions)
         try:
             observations, rewards, terminated, info = result
         except (TypeError, ValueError):
@@ -303,48 +403,56 @@ class EnvBatch:
                 "environment '%s': step_batch() must return (observations, "
                 "rewards, terminated, info), got %s" %
                 (self.name, _describe(result))) from None
-        everything = slice(None)
-        self._write_observations(out, everything, copies, observations,
+        self._write_observations(out, _EVERY_ROW, copies, observations,
                                  "step_batch")
         self._write_rewards(out, copies, rewards)
         self._write_info(out, rows, info)
         out.terminated[:] = self._column(terminated, rows, bool,
                                          "terminated")
-        self._write_extras(out, everything, copies)
-        self.started[copies] = True
-        steps = self.episode_step[copies] + 1
-        self.episode_step[copies] = steps
-        out.episode_step[:] = steps
+        if self._has_extras:
+            self._write_extras(out, _EVERY_ROW, copies, index)
+        self.started[index] = True
+        if index is _EVERY_ROW:
+            self.episode_step += 1
+            steps = self.episode_step.copy()
+        else:
+            steps = self.episode_step[index] + 1
+            self.episode_step[index] = steps
+        out.episode_step = steps
         if spec.episode_limit > 0:
             out.truncated[:] = ~out.terminated & (steps >= spec.episode_limit)
             ended = out.terminated | out.truncated
         else:
             ended = out.terminated  # nothing is truncated
-        if not ended.any():
+        count = np.count_nonzero(ended)
+        if not count:
+            self._all_ready = stays_ready or None
             return out
-        everyone = ended.all()
+        everyone = count == rows
         if everyone:  # e.g. one-shot games: slices beat index arrays
-            ended_rows, ended_copies = slice(None), copies
+            ended_rows, ended_copies, ended_index = _EVERY_ROW, copies, index
         else:
             ended_rows = np.flatnonzero(ended)
-            ended_copies = copies[ended_rows]
+            ended_copies = ended_index = copies[ended_rows]
         if not self.auto_reset:
-            self.finished[ended_copies] = True
+            self.finished[ended_index] = True
             return out
         # Same-step auto-reset: keep the ended episodes' last observations,
         # rewards, flags and infos; the rows' observation side becomes the
         # next episode's first.
-        out.final_rows = (np.arange(rows, dtype=np.int32) if everyone else
-                          ended_rows.astype(np.int32))
-        for agent, observation in enumerate(out.observation):
-            if everyone:  # the arrays move over; fresh zeros replace them
-                out.final_observation[agent] = observation
-                out.observation[agent] = np.zeros_like(observation)
-            else:
-                out.final_observation[agent] = observation[ended_rows].copy()
+        if everyone:
+            out.final_rows = self.every_copy[:rows]  # 0 .. rows-1
+            # The arrays move over; the reset stores fresh ones.
+            out.final_observation = out.observation
+            out.observation = [None] * len(out.final_observation)
+        else:
+            out.final_rows = ended_rows.astype(np.int32)
+            for agent, observation in enumerate(out.observation):
+                out.final_observation[agent] = observation[ended_rows]
                 observation[ended_rows] = 0
-            if out.action_mask[agent] is not None:
-                out.action_mask[agent][ended_rows] = True
+        for mask in out.action_mask:
+            if mask is not None:
+                mask[ended_rows] = True
         if out.public_observation is not None:
             out.final_public_observation = out.public_observation[
                 ended_rows].copy()
@@ -354,8 +462,9 @@ class EnvBatch:
             out.state[ended_rows] = 0
         if out.current_agent is not None:
             out.current_agent[ended_rows] = 0
-        self._reset_rows(out, ended_rows, ended_copies, None)
-        self.episode_step[ended_copies] = 0
+        self._reset_rows(out, ended_rows, ended_copies, ended_index, None)
+        self.episode_step[ended_index] = 0
+        self._all_ready = stays_ready or None
         return out
 
     # ----------------------------------------------------------- writing --
@@ -363,12 +472,14 @@ class EnvBatch:
     def _fail(self, message, *args):
         return internal("environment '%s': " % self.name + message % args)
 
-    def _block(self, value, rows, size, what, dtype=np.float32):
-        """`value` as [rows, size], or INTERNAL saying what is wrong.
-        `what`: a description, or a (format, args) pair formatted only on
-        failure (the usual case formats nothing)."""
+    def _block(self, value, rows, size, what, dtype=np.float32, copy=False):
+        """`value` as [rows, size] (with `copy`, always a new array), or
+        INTERNAL saying what is wrong. `what`: a description, or a (format,
+        args) pair formatted only on failure (the usual case formats
+        nothing)."""
         try:
-            array = np.asarray(value, dtype=dtype)
+            array = (np.array(value, dtype=dtype) if copy else
+                     np.asarray(value, dtype=dtype))
         except (TypeError, ValueError) as error:
             raise self._fail("%s is not an array of numbers (%s)",
                              _text(what), error) from None
@@ -392,40 +503,54 @@ class EnvBatch:
         return array
 
     def _write_observations(self, out, rows, copies, observations, method):
-        spec = self.spec
+        """Into `rows` of out.observation; for every row (_EVERY_ROW), as
+        new arrays of their own (the environment may keep what it
+        returned)."""
         if not isinstance(observations, dict):
             raise self._fail("%s() must return observations as a dict keyed "
                              "by agent id, got %s", method,
                              _describe(observations))
         n = len(copies)
-        for agent, agent_id in enumerate(spec.agent_ids):
+        every = rows is _EVERY_ROW
+        arrays = out.observation
+        for agent, (agent_id, size) in enumerate(zip(
+                self._agent_ids, self.observation_sizes)):
             value = observations.get(agent_id)
             if value is None:
-                continue  # stays 0, as in C++
-            out.observation[agent][rows] = self._block(
-                value, n, self.observation_sizes[agent],
+                # 0, as in C++ (rows of a partial reset are cleared).
+                if every:
+                    arrays[agent] = np.zeros((n, size), np.float32)
+                continue
+            block = self._block(
+                value, n, size,
                 ("%s() observation of '%s' (space %r)",
-                 (method, agent_id, spec.observation_spaces[agent])))
+                 (method, agent_id, self.spec.observation_spaces[agent])),
+                copy=every)
+            if every:
+                arrays[agent] = block
+            else:
+                arrays[agent][rows] = block
 
-    def _write_extras(self, out, rows, copies):
-        """The optional parts the spec declares, after a reset or step."""
+    def _write_extras(self, out, rows, copies, index):
+        """The optional parts the spec declares (if _has_extras), after a
+        reset or step (`index`: `copies` in the per-copy state)."""
         spec = self.spec
         env = self.env
         n = len(copies)
         if spec.has_public_observation:
             value = _guarded(self.name, None, "public_observation_batch",
-                             lambda: env.public_observation_batch(copies))
+                             env.public_observation_batch, copies)
             out.public_observation[rows] = self._block(
                 value, n, self.public_observation_size,
                 "public_observation_batch()")
         if spec.has_state:
             value = _guarded(self.name, None, "state_batch",
-                             lambda: env.state_batch(copies))
+                             env.state_batch, copies)
             out.state[rows] = self._block(value, n, self.state_size,
                                           "state_batch()")
         if spec.sequential:
             value = _guarded(self.name, None, "current_agent_batch",
-                             lambda: env.current_agent_batch(copies))
+                             env.current_agent_batch, copies)
             current = self._block(value, n, 1, "current_agent_batch()",
                                   np.float64).reshape(n)
             bad = np.flatnonzero((current < 0) |
@@ -436,36 +561,36 @@ class EnvBatch:
                                  "index", copies[bad[0]], current[bad[0]])
             current = current.astype(np.int32)
             out.current_agent[rows] = current
-            self.current[copies] = current
+            self.current[index] = current
         for agent, size in enumerate(self.mask_sizes):
             if not size:
                 continue
             agent_id = spec.agent_ids[agent]
             value = _guarded(self.name, None, "action_mask_batch",
-                             lambda: env.action_mask_batch(copies, agent_id))
+                             env.action_mask_batch, copies, agent_id)
             mask = self._block(value, n, size, ("action_mask_batch(copies, "
                                                 "'%s')", (agent_id,)), bool)
             out.action_mask[agent][rows] = mask
-            self.legal[agent][copies] = mask
+            self.legal[agent][index] = mask
 
     def _write_rewards(self, out, copies, rewards):
-        spec = self.spec
+        """out.reward: new float32 arrays, each reward checked."""
         rows = len(copies)
+        agent_ids = self._agent_ids
         if isinstance(rewards, dict):
-            unknown = set(rewards) - set(spec.agent_ids)
-            if unknown:
+            if not self._agent_set.issuperset(rewards):
                 raise self._fail("rewards for unknown agents %s",
-                                 sorted(unknown))
+                                 sorted(set(rewards) - self._agent_set))
             per_agent = [rewards.get(agent_id, 0.0)
-                         for agent_id in spec.agent_ids]
+                         for agent_id in agent_ids]
         else:
-            per_agent = [rewards] * spec.num_agents  # shared by everyone
-        for agent, value in enumerate(per_agent):
-            agent_id = spec.agent_ids[agent]
+            per_agent = [rewards] * len(agent_ids)  # shared by everyone
+        out.reward = written = []
+        for agent_id, value in zip(agent_ids, per_agent):
             reward = self._column(value, rows, np.float64,
                                   ("reward of '%s'", (agent_id,)))
             # One reduction when all is well: max is NaN if any is NaN.
-            if not np.abs(reward).max(initial=0.0) <= \
+            if not _max(np.abs(reward), axis=None, initial=0.0) <= \
                     env_lib.MAX_ABS_REWARD:
                 bad = ~(np.abs(reward) <= env_lib.MAX_ABS_REWARD)
                 reward = np.broadcast_to(reward, (rows,))
@@ -475,7 +600,10 @@ class EnvBatch:
                     "exceeds %g in magnitude (check the environment's "
                     "settings)", copies[row], float(reward[row]), agent_id,
                     env_lib.MAX_ABS_REWARD)
-            out.reward[agent][:] = reward
+            if reward.ndim:
+                written.append(reward.astype(np.float32))
+            else:  # one value for every row
+                written.append(np.full(rows, reward, np.float32))
 
     def _write_info(self, out, rows, info):
         if info is None:
@@ -715,6 +843,14 @@ class _OneCopyEnvs(env_lib.BatchedEnv):
 _ZEROS = 0.0  # a missing observation, before the slow pass sizes it
 
 
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
+_NO_ROWS = _read_only(np.zeros(0, np.int32))
+
+
 def _as_array(values, dtype):
     """A numpy array of `values` (an array, a list, or a protobuf repeated
     field such as ResetRequest.seeds); np.fromiter reads a repeated field
@@ -751,8 +887,9 @@ def _check_spec(name, spec):
                        (name, error)) from None
 
 
-def _guarded(name, copy, what, function, user_error=False):
-    """Calls environment code; its exceptions become statuses.
+def _guarded(name, copy, what, function, *args, user_error=False):
+    """Calls function(*args), environment code; its exceptions become
+    statuses.
 
     With user_error (construction from settings), ValueError and TypeError
     mean bad settings: INVALID_ARGUMENT. Running out of memory is
@@ -760,7 +897,7 @@ def _guarded(name, copy, what, function, user_error=False):
     and the server carries on.
     """
     try:
-        return function()
+        return function(*args)
     except StatusError:
         raise
     except (ValueError, TypeError) as error:

@@ -289,6 +289,84 @@ class BatchSemanticsTest(TestCase):
             self.assertFalse(np.isclose(rows.observation[0], start).any())
             np.testing.assert_array_equal(rows.episode_step, [1] * 4)
 
+    def test_actions_checked_together_name_the_agent_and_copy(self):
+        # Both players act in Discrete(3), so their actions (as the wire
+        # gives them: int64 arrays) are copied and checked as one array;
+        # the error still names the player and copy at fault.
+        climbing = [[11, -30, 0], [-30, 7, 6], [0, 0, 5]]
+        batch = make("py_matrix_game_batched", 4, payoffs_row=climbing,
+                     payoffs_column=climbing)
+        batch.reset(batch.resolve_copies([]))
+        empty = [np.zeros(0, np.float32)] * 2
+        for copies, second, fragment in (
+                ([], [0, 1, 2, 3], "agent 'player_1', copy 3: discrete "
+                 "action 3 outside [0, 3)"),
+                ([2, 0], [-1, 0], "agent 'player_1', copy 2: discrete "
+                 "action -1 outside [0, 3)")):
+            with self.subTest(copies=copies):
+                resolved = batch.resolve_copies(copies)
+                rows = len(resolved)
+                self.assertStatus(lambda: batch.check_step(
+                    resolved, [np.zeros(rows, np.int64),
+                               np.array(second, np.int64)], empty),
+                    Code.OUT_OF_RANGE, fragment)
+        copies = batch.resolve_copies([])
+        actions = [np.array([0, 1, 2, 0], np.int64)] * 2
+        packed = batch.check_step(copies, actions, empty)
+        # Arrays of the caller's own, apart from the request's.
+        self.assertTrue(all(p.flags.writeable for p in packed))
+        packed[0][0] = 2
+        self.assertEqual(actions[0][0], 0)
+        rows = batch.step(copies, packed)
+        np.testing.assert_array_equal(rows.reward[0], [0, 7, 5, 11])
+
+    def test_steps_of_every_copy_check_readiness_each_time(self):
+        # Whether every copy is ready is remembered between steps of all
+        # copies; every change to a copy's state must be seen.
+        batch = make("py_matrix_game_batched", 3, auto_reset=False)
+        copies = batch.resolve_copies([])
+        batch.reset(copies)
+        step(batch, [1], [[0], [0]])
+        self.assertStatus(lambda: step(batch, [], [[0] * 3, [0] * 3]),
+                          Code.FAILED_PRECONDITION, "copy 1 finished")
+        batch.reset(batch.resolve_copies([1]))
+        step(batch, [], [[0] * 3, [0] * 3])  # every copy ends
+        self.assertStatus(lambda: step(batch, [], [[0] * 3, [0] * 3]),
+                          Code.FAILED_PRECONDITION, "copy 0 finished")
+        batch.reset(batch.resolve_copies([2, 0]))
+        self.assertStatus(lambda: step(batch, [], [[0] * 3, [0] * 3]),
+                          Code.FAILED_PRECONDITION, "copy 1 finished")
+        batch.reset(copies)
+        rows = step(batch, [], [[0] * 3, [0] * 3])
+        np.testing.assert_array_equal(rows.terminated, [True] * 3)
+
+    def test_rows_keep_no_array_the_environment_returned(self):
+        # An environment may return (and later change) arrays it keeps;
+        # the rows of a step are copies.
+        batch = make("py_rendezvous_batched", 2, seed=4, meet_radius=0.0)
+        copies = batch.resolve_copies([])
+        batch.reset(copies)
+        env = batch.env
+        kept = {}
+        step_batch = env.step_batch
+
+        def keeping(step_copies, actions):
+            observations, rewards, terminated, info = step_batch(
+                step_copies, actions)
+            for agent, value in observations.items():
+                kept.setdefault(agent, np.zeros(np.shape(value),
+                                                np.float32))[:] = value
+            return kept, rewards, terminated, info
+
+        env.step_batch = keeping
+        rows = step(batch, [], continuous=[np.zeros((2, 1))] * 2)
+        self.assertEqual(len(rows.final_rows), 0)  # the rows of the step
+        before = [o.copy() for o in rows.observation]
+        for value in kept.values():
+            value[:] = 7.0
+        for observation, expected in zip(rows.observation, before):
+            np.testing.assert_array_equal(observation, expected)
+
     def test_without_auto_reset_ended_copies_wait(self):
         batch = make("py_matrix_game_batched", 3, auto_reset=False)
         batch.reset(batch.resolve_copies([]))

@@ -398,12 +398,20 @@ def step_actions(step):
         values = agent.discrete
         if len(values) % 8:
             bytes_array(values, INT64, "actions[%d].discrete" % index)
-        discrete.append(np.frombuffer(values, INT64))
+        discrete.append(np.frombuffer(values, INT64) if values
+                        else _NO_INT64)
         values = agent.continuous
         if len(values) % 4:
             bytes_array(values, FLOAT32, "actions[%d].continuous" % index)
-        continuous.append(np.frombuffer(values, FLOAT32))
+        continuous.append(np.frombuffer(values, FLOAT32) if values
+                          else _NO_FLOAT32)
     return discrete, continuous
+
+
+# What step_actions gives for an absent (empty) field: read-only, like
+# every array it gives.
+_NO_INT64 = np.frombuffer(b"", INT64)
+_NO_FLOAT32 = np.frombuffer(b"", FLOAT32)
 
 
 def actions_to_proto(actions, step):

@@ -126,7 +126,8 @@ def resolve_settings(declared, given):
         if want == "double" and got == "int":
             value = float(value)
         elif want != got:
-            raise ValueError("setting '%s' takes %s, got %s" % (name, want, got))
+            raise ValueError("setting '%s' takes %s, got %s" %
+                             (name, want, got))
         resolved[name] = value
     return resolved
 
@@ -370,7 +371,8 @@ class BatchedEnv(EnvBase):
     form for the Python server, which otherwise calls Python once per copy.
 
     Same settings, spec and rules as Env. Every method takes `copies`, an
-    int array of the copy indices concerned, and works on those copies only:
+    int array of the copy indices concerned (read-only: the server may
+    share it between calls), and works on those copies only:
     all of them in order, or the subset a request names (in its order, no
     repeats), or the ones whose episodes ended (auto-reset). Row r of every
     array in or out is copy copies[r]. Keep each copy's state in arrays with

@@ -44,6 +44,7 @@ _POLL_MS = 100
 # cannot flood the server with work it does not wait for.
 MAX_WAITING_PER_CLIENT = 64
 MAX_WAITING = 1024
+_MORE = zmq.SNDMORE | zmq.DONTWAIT
 
 REMOTE_RISK = (
     "anyone who can reach the port can run environments here, using this "
@@ -167,15 +168,26 @@ class EnvServer:
     # ------------------------------------------------------ front thread --
 
     def run(self):
+        socket = self._socket
         poller = zmq.Poller()
-        poller.register(self._socket, zmq.POLLIN)
+        poller.register(socket, zmq.POLLIN)
         poller.register(self._wake_read, zmq.POLLIN)
-        last_sweep = time.monotonic()
+        # A receive that finds nothing returns after this long.
+        socket.setsockopt(zmq.RCVTIMEO, _POLL_MS)
+        monotonic = time.monotonic
+        last_sweep = monotonic()
         while not self._stop:
-            now = time.monotonic()
+            now = monotonic()
             if now - last_sweep > 1.0:
                 self.service.expire_idle_handles(busy=self._busy)
                 last_sweep = now
+            if not self._busy:
+                # Nothing on a worker, so nothing to wake up for but the
+                # socket: wait in its receive (one call; a poll and then a
+                # receive take two).
+                if not self._receive(0):
+                    return
+                continue
             try:
                 ready = dict(poller.poll(_POLL_MS))
             except zmq.ZMQError as error:
@@ -187,22 +199,24 @@ class EnvServer:
             if self._wake_read in ready:
                 self._drain_wake_pipe()
             self._send_finished()
-            if self._socket in ready:
-                if not self._receive():
+            if socket in ready:
+                if not self._receive(zmq.DONTWAIT):
                     return
 
-    def _receive(self):
-        """Handles a request waiting on the socket; False on ETERM. One
-        per wake-up: the poll returns at once while more wait, and costs
-        less than asking the socket again (or a receive that finds none)."""
+    def _receive(self, flags):
+        """Handles a request from the socket, if one comes (`flags` 0:
+        waiting up to _POLL_MS); False on ETERM. One per call: the loop's
+        next wait returns at once while more wait."""
         # Frames as bytes (cheaper than Frame objects for the small
         # messages of a step), except under CURVE, where the body's Frame
         # carries the client's key.
         copy = self.curve is None
+        socket = self._socket
         while True:
             try:
-                frames = self._socket.recv_multipart(zmq.DONTWAIT,
-                                                     copy=copy)
+                frames = [socket.recv(flags, copy=copy)]
+                while socket.getsockopt(zmq.RCVMORE):
+                    frames.append(socket.recv(flags, copy=copy))
             except zmq.Again:
                 return True
             except zmq.ZMQError as error:
@@ -279,8 +293,11 @@ class EnvServer:
                 self._busy.pop(key, None)
 
     def _send(self, envelope, reply):
+        socket = self._socket
         try:
-            self._socket.send_multipart(envelope + [reply], flags=zmq.DONTWAIT)
+            for frame in envelope:
+                socket.send(frame, _MORE)
+            socket.send(reply, zmq.DONTWAIT)
         except zmq.ZMQError:
             pass  # a peer that cannot take the reply (gone, full) loses it
 

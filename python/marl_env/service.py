@@ -115,6 +115,7 @@ def buffer_bytes_per_copy(spec, auto_reset):
 class _Handle:
     def __init__(self, batch, spec, owner, estimated_bytes, now):
         self.batch = batch
+        self.num_copies = batch.num_copies
         self.spec = spec
         self.owner = owner
         self.estimated_bytes = estimated_bytes
@@ -232,13 +233,13 @@ class EnvService:
                 key = ("make", self._next_make)
                 self._next_make += 1
             return key, False
-        if operation in ("reset", "step"):
-            body = getattr(request, operation)
+        if operation == "step" or operation == "reset":
+            body = request.step if operation == "step" else request.reset
             state = self._handles.get(body.handle)
             if state is None:
                 return body.handle, True  # NOT_FOUND at once
             per_row = state.seconds_per_row[operation]
-            rows = len(body.copies) or state.batch.num_copies
+            rows = len(body.copies) or state.num_copies
             return body.handle, (
                 per_row is not None and
                 per_row * rows <= self.options.inline_max_seconds)
@@ -275,16 +276,16 @@ class EnvService:
 
     def _dispatch(self, request, response, client):
         operation = request.WhichOneof("payload")
-        if operation == "handshake":
+        if operation == "step":  # the usual request first
+            self._step(request.step, response.step.timestep)
+        elif operation == "reset":
+            self._reset(request.reset, response.reset.timestep)
+        elif operation == "handshake":
             self._handshake(request.handshake, response.handshake)
         elif operation == "list_environments":
             self._list(response.list_environments)
         elif operation == "make":
             self._make(request.make, response.make, client)
-        elif operation == "reset":
-            self._reset(request.reset, response.reset.timestep)
-        elif operation == "step":
-            self._step(request.step, response.step.timestep)
         elif operation == "close":
             response.close.SetInParent()
             self._close(request.close)
