@@ -82,9 +82,10 @@ def parse_args(argv):
                         "--workers=0)")
     parser.add_argument("--py_server", default="python/env_server_py",
                         help="the Python env_server_py binary")
-    parser.add_argument("--python_env", default="py_matrix_game",
+    parser.add_argument("--python_env", default="py_matrix_game_batched",
                         help="environment of env_server_py for the py mode "
-                        "(e.g. a batched matrix game example)")
+                        "(default: the batched matrix game example; "
+                        "py_matrix_game steps one copy at a time)")
     parser.add_argument("--python_env_settings",
                         default=json.dumps({"payoffs_row": CLIMBING,
                                             "payoffs_column": CLIMBING}),
