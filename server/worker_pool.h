@@ -12,9 +12,10 @@
 
 namespace marl {
 
-// A fixed set of threads that run one ParallelFor at a time (the server
-// steps one request at a time; its copies are spread over the workers and
-// the calling thread).
+// A fixed set of threads that run one ParallelFor at a time: a batch's
+// copies spread over the workers and the calling thread. Not for concurrent
+// callers (EnvService lets one batch use it at a time; the others step on
+// their own thread).
 class WorkerPool {
  public:
   // `threads` extra threads beside the caller; 0 runs everything inline.

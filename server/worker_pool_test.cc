@@ -30,5 +30,26 @@ TEST(WorkerPoolTest, ManyJobsInARow) {
   EXPECT_EQ(total.load(), 500 * (63 * 64 / 2));
 }
 
+TEST(TaskQueueTest, OneThreadRunsTasksInOrder) {
+  std::vector<int> order;
+  {
+    TaskQueue queue(1);
+    for (int i = 0; i < 100; ++i) {
+      queue.Post([&order, i] { order.push_back(i); });
+    }
+  }  // the destructor lets queued tasks finish
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST(TaskQueueTest, SeveralThreadsRunEveryTask) {
+  std::atomic<int> done{0};
+  {
+    TaskQueue queue(3);
+    for (int i = 0; i < 1000; ++i) queue.Post([&done] { done.fetch_add(1); });
+  }
+  EXPECT_EQ(done.load(), 1000);
+}
+
 }  // namespace
 }  // namespace marl
