@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <utility>
 
@@ -345,7 +346,8 @@ class Runner {
   }
 
   // Every array the loop reads has the size the spec says, and final rows
-  // are in range: then the reads below stay inside the arrays.
+  // are in range: then the reads below stay inside the arrays. The final
+  // rows are left in final_rows_.
   absl::Status CheckTimeStep(const proto::TimeStep& ts, int rows) {
     const EnvSpec& spec = env_->spec();
     const size_t n = rows;
@@ -354,9 +356,8 @@ class Runner {
       return absl::InternalError(
           "the server's TimeStep does not match the spec");
     }
-    const std::vector<int32_t> final_rows =
-        ArrayToVector<int32_t>(ts.final_rows());
-    for (int32_t row : final_rows) {
+    final_rows_ = ArrayToVector<int32_t>(ts.final_rows());
+    for (int32_t row : final_rows_) {
       if (row < 0 || row >= rows) {
         return absl::InternalError(
             "the server's TimeStep lists a final row out of range");
@@ -368,7 +369,7 @@ class Runner {
           sizeof(float) * spec.observation_spaces[a].FlatSize();
       if (agent.reward().size() != sizeof(float) * n ||
           agent.observation().size() != obs_bytes * n ||
-          agent.final_observation().size() != obs_bytes * final_rows.size()) {
+          agent.final_observation().size() != obs_bytes * final_rows_.size()) {
         return absl::InternalError(absl::StrCat(
             "the server's TimeStep has arrays of the wrong size for agent ",
             spec.agent_ids[a]));
@@ -433,20 +434,17 @@ class Runner {
         terminated_[r] = ts.terminated()[r] != 0;
         truncated_[r] = ts.truncated()[r] != 0;
       }
-      const std::vector<int32_t> final_rows =
-          ArrayToVector<int32_t>(ts.final_rows());
       // Auto-reset copies: `observation` already starts the next episode;
       // the learner must see the ended episode's final observation.
       for (int a = 0; a < num_agents_; ++a) {
         const auto& agent = ts.agents(a);
         const int64_t obs_size = spec.observation_spaces[a].FlatSize();
         next_obs_[a] = ArrayToVector<float>(agent.observation());
-        const std::vector<float> finals =
-            ArrayToVector<float>(agent.final_observation());
-        for (size_t k = 0; k < final_rows.size(); ++k) {
-          std::copy(finals.begin() + k * obs_size,
-                    finals.begin() + (k + 1) * obs_size,
-                    next_obs_[a].begin() + final_rows[k] * obs_size);
+        const char* finals = agent.final_observation().data();
+        for (size_t k = 0; k < final_rows_.size(); ++k) {
+          std::memcpy(next_obs_[a].data() + final_rows_[k] * obs_size,
+                      finals + k * obs_size * sizeof(float),
+                      obs_size * sizeof(float));
         }
         const bool box = spec.action_spaces[a].is_box();
         batch_view.observation[a] = obs_[a].data();
@@ -678,6 +676,7 @@ class Runner {
   std::vector<std::unique_ptr<bool[]>> masks_;   // per agent or null
   std::vector<std::vector<float>> initial_obs_;  // per agent, copy 0
   std::vector<std::vector<float>> rewards_;      // per agent, last step
+  std::vector<int32_t> final_rows_;              // of the last TimeStep
   std::vector<std::vector<float>> next_obs_;     // per agent, final obs in
   std::vector<std::vector<int64_t>> act_discrete_;
   std::vector<std::vector<float>> act_continuous_;

@@ -91,7 +91,16 @@ void SetError(const absl::Status& status, pb::Response* response) {
   response->mutable_status()->set_message(std::string(status.message()));
 }
 
-// "limit (--flag)" for messages; 0 means none.
+// The serialized error answer to request `request_id`.
+void SerializeError(const absl::Status& status, uint64_t request_id,
+                    std::string* reply) {
+  pb::Response response;
+  response.set_request_id(request_id);
+  SetError(status, &response);
+  response.SerializeToString(reply);
+}
+
+// Would `used + more` pass `limit` (0 = no limit)? Without overflowing.
 bool OverLimit(int64_t used, int64_t more, int64_t limit) {
   return limit > 0 && (more > limit || used > limit - more);
 }
@@ -203,9 +212,7 @@ bool EnvService::Submit(const void* data, size_t size,
                         std::string* reply) {
   pb::Request& request = request_;
   if (absl::Status status = Parse(data, size, &request); !status.ok()) {
-    pb::Response response;
-    SetError(status, &response);
-    response.SerializeToString(reply);
+    SerializeError(status, 0, reply);
     return true;
   }
   if (!completion_ || request.has_handshake() ||
@@ -216,10 +223,7 @@ bool EnvService::Submit(const void* data, size_t size,
     return true;
   }
   auto refuse = [&](const absl::Status& status) {
-    pb::Response response;
-    response.set_request_id(request.request_id());
-    SetError(status, &response);
-    response.SerializeToString(reply);
+    SerializeError(status, request.request_id(), reply);
     return true;
   };
   if (request.has_make()) {
@@ -312,7 +316,6 @@ void EnvService::Execute(const pb::Request& request, const std::string& client,
     response->Clear();
   }
   response->set_request_id(request.request_id());
-  const auto start = std::chrono::steady_clock::now();
   absl::Status status;
   try {
     status = Dispatch(request, client, response);
@@ -331,24 +334,19 @@ void EnvService::Execute(const pb::Request& request, const std::string& client,
   }
   response->mutable_status()->set_code(pb::OK);
   response->mutable_status()->clear_message();
-  if (request.has_reset() || request.has_step()) {
-    // The cost per row predicts whether the next request runs inline.
-    std::shared_ptr<HandleState> handle;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      handle = Route(request);
-    }
-    if (handle != nullptr) {
-      const double rows = RowsOf(request, handle->batch->num_copies());
-      const double ns = std::chrono::duration<double, std::nano>(
-                            std::chrono::steady_clock::now() - start)
-                            .count() /
-                        rows;
-      std::atomic<double>& average = handle->ns_per_row[request.has_step()];
-      const double before = average.load();
-      average.store(before < 0 ? ns : 0.75 * before + 0.25 * ns);
-    }
-  }
+}
+
+void EnvService::RecordCost(HandleState& handle, bool step, int64_t rows,
+                            std::chrono::steady_clock::time_point start) {
+  // The cost per row predicts whether the handle's next request of this
+  // kind runs inline (Submit).
+  const double ns = std::chrono::duration<double, std::nano>(
+                        std::chrono::steady_clock::now() - start)
+                        .count() /
+                    std::max<int64_t>(rows, 1);
+  std::atomic<double>& average = handle.ns_per_row[step];
+  const double before = average.load();
+  average.store(before < 0 ? ns : 0.75 * before + 0.25 * ns);
 }
 
 absl::Status EnvService::Dispatch(const pb::Request& request,
@@ -593,15 +591,6 @@ absl::StatusOr<std::shared_ptr<EnvService::HandleState>> EnvService::FindHandle(
   return it->second;
 }
 
-namespace {
-
-template <typename T>
-T* Sized(std::string* field, int64_t size) {
-  return ResizeArray<T>(field, size);
-}
-
-}  // namespace
-
 void EnvService::PrepareTimeStep(const HandleState& handle,
                                  absl::Span<const int32_t> copies,
                                  pb::TimeStep* timestep,
@@ -614,40 +603,42 @@ void EnvService::PrepareTimeStep(const HandleState& handle,
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
     pb::AgentTimeStep* agent_step = timestep->add_agents();
     buffers->observation.push_back(
-        Sized<float>(agent_step->mutable_observation(),
-                     rows * layout.observation_size[agent]));
-    buffers->reward.push_back(Sized<float>(agent_step->mutable_reward(), rows));
+        ResizeArray<float>(agent_step->mutable_observation(),
+                           rows * layout.observation_size[agent]));
+    buffers->reward.push_back(
+        ResizeArray<float>(agent_step->mutable_reward(), rows));
     buffers->action_mask.push_back(
         layout.mask_size[agent] > 0
-            ? Sized<bool>(agent_step->mutable_action_mask(),
-                          rows * layout.mask_size[agent])
+            ? ResizeArray<bool>(agent_step->mutable_action_mask(),
+                                rows * layout.mask_size[agent])
             : nullptr);
   }
-  buffers->terminated = Sized<bool>(timestep->mutable_terminated(), rows);
-  buffers->truncated = Sized<bool>(timestep->mutable_truncated(), rows);
+  buffers->terminated = ResizeArray<bool>(timestep->mutable_terminated(), rows);
+  buffers->truncated = ResizeArray<bool>(timestep->mutable_truncated(), rows);
   buffers->episode_step =
-      Sized<int32_t>(timestep->mutable_episode_step(), rows);
+      ResizeArray<int32_t>(timestep->mutable_episode_step(), rows);
   if (spec.has_public_observation) {
     buffers->public_observation =
-        Sized<float>(timestep->mutable_public_observation(),
-                     rows * layout.public_observation_size);
+        ResizeArray<float>(timestep->mutable_public_observation(),
+                           rows * layout.public_observation_size);
   }
   if (spec.has_state) {
     buffers->state =
-        Sized<float>(timestep->mutable_state(), rows * layout.state_size);
+        ResizeArray<float>(timestep->mutable_state(), rows * layout.state_size);
   }
   if (spec.sequential) {
     buffers->current_agent =
-        Sized<int32_t>(timestep->mutable_current_agent(), rows);
+        ResizeArray<int32_t>(timestep->mutable_current_agent(), rows);
   }
   if (layout.info_size > 0) {
     buffers->info =
-        Sized<float>(timestep->mutable_info(), rows * layout.info_size);
+        ResizeArray<float>(timestep->mutable_info(), rows * layout.info_size);
   }
 }
 
 absl::Status EnvService::DoReset(const pb::ResetRequest& request,
                                  pb::TimeStep* timestep) {
+  const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::shared_ptr<HandleState>> handle =
       FindHandle(request.handle());
   if (!handle.ok()) return handle.status();
@@ -663,14 +654,17 @@ absl::Status EnvService::DoReset(const pb::ResetRequest& request,
   }
   BatchBuffers buffers;
   PrepareTimeStep(**handle, *copies, timestep, &buffers);
-  return batch.Reset(
+  absl::Status reset = batch.Reset(
       *copies,
       absl::MakeConstSpan(request.seeds().data(), request.seeds_size()),
       buffers, parallel_);
+  if (reset.ok()) RecordCost(**handle, /*step=*/false, copies->size(), start);
+  return reset;
 }
 
 absl::Status EnvService::DoStep(const pb::StepRequest& request,
                                 pb::TimeStep* timestep) {
+  const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::shared_ptr<HandleState>> found =
       FindHandle(request.handle());
   if (!found.ok()) return found.status();
@@ -733,18 +727,18 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
     // Room for every row to end; trimmed to the rows that did below.
     final_buffers.rows = &handle.final_rows;
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
-      final_buffers.observation.push_back(Sized<float>(
+      final_buffers.observation.push_back(ResizeArray<float>(
           timestep->mutable_agents(agent)->mutable_final_observation(),
           rows * layout.observation_size[agent]));
     }
     if (spec.has_public_observation) {
       final_buffers.public_observation =
-          Sized<float>(timestep->mutable_final_public_observation(),
-                       rows * layout.public_observation_size);
+          ResizeArray<float>(timestep->mutable_final_public_observation(),
+                             rows * layout.public_observation_size);
     }
     if (spec.has_state) {
-      final_buffers.state = Sized<float>(timestep->mutable_final_state(),
-                                         rows * layout.state_size);
+      final_buffers.state = ResizeArray<float>(timestep->mutable_final_state(),
+                                               rows * layout.state_size);
     }
   }
   absl::StatusOr<int> stepped =
@@ -766,6 +760,7 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
                                               layout.state_size);
     }
   }
+  RecordCost(handle, /*step=*/true, rows, start);
   return absl::OkStatus();
 }
 

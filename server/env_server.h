@@ -124,6 +124,10 @@ class EnvService {
   absl::Status DoStep(const env::v2::StepRequest& request,
                       env::v2::TimeStep* timestep);
   absl::Status DoClose(uint64_t id);
+  // Folds the time since `start` of a successful reset or step of `rows`
+  // rows into the handle's measured cost per row.
+  static void RecordCost(HandleState& handle, bool step, int64_t rows,
+                         std::chrono::steady_clock::time_point start);
   // Runs the requests queued on a handle, in order, until none is left.
   void Drain(const std::shared_ptr<HandleState>& handle);
   // Sizes `timestep` for `rows` rows and points `buffers` into it.

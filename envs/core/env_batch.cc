@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "envs/core/checked_size.h"
+#include "envs/core/memory_estimate.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -65,64 +66,59 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
   return batch;
 }
 
+namespace {
+
+// An estimate's total, saturating at INT64_MAX (over any budget anyway).
+int64_t Saturated(const ByteEstimate& estimate) {
+  absl::StatusOr<int64_t> total = estimate.Total();
+  return total.ok() ? *total : std::numeric_limits<int64_t>::max();
+}
+
+}  // namespace
+
 int64_t EnvBatch::SpecBytesEstimate(const EnvSpec& spec) {
   // Per agent, its protocol form (an AgentSpec with an id and two Space
   // messages, about 400 bytes with the allocator's overhead) is held by
   // the server and copied into the make response, plus the serialized
   // bytes, and the per-agent tables of a step: budget 1.25 KiB (measured:
-  // 1.1 KiB), and the spaces' own elements three times over.
+  // 1.1 KiB), and the spaces' own elements (Box: shape, low, high;
+  // MultiDiscrete: nvec) three times over. A space too large to count
+  // (FlatSize() < 0) saturates the estimate.
   constexpr int64_t kPerAgent = 1280;
-  int64_t bytes = 4096;
-  auto add = [&bytes](int64_t n) {
-    if (!CheckedAdd(bytes, n, &bytes)) {
-      bytes = std::numeric_limits<int64_t>::max();
-    }
-  };
-  auto space_bytes = [](const Space& space) {
-    // Box: shape, low, high; MultiDiscrete: nvec (8 bytes each, roughly).
-    const int64_t elements = std::max<int64_t>(space.FlatSize(), 0);
-    int64_t bytes;
-    return CheckedMul(elements, 3 * 3 * sizeof(double), &bytes)
-               ? bytes
-               : std::numeric_limits<int64_t>::max();
-  };
+  constexpr int64_t kPerElement = 3 * 3 * sizeof(double);
+  ByteEstimate estimate;
+  estimate.AddBytes(1, 4096);
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
-    add(kPerAgent);
-    add(3 * static_cast<int64_t>(spec.agent_ids[agent].size()));
-    add(space_bytes(spec.observation_spaces[agent]));
-    add(space_bytes(spec.action_spaces[agent]));
+    estimate.AddBytes(1, kPerAgent)
+        .AddBytes(3, static_cast<int64_t>(spec.agent_ids[agent].size()))
+        .AddBytes(spec.observation_spaces[agent].FlatSize(), kPerElement)
+        .AddBytes(spec.action_spaces[agent].FlatSize(), kPerElement);
   }
-  if (spec.has_public_observation)
-    add(space_bytes(spec.public_observation_space));
-  if (spec.has_state) add(space_bytes(spec.state_space));
-  return bytes;
+  if (spec.has_public_observation) {
+    estimate.AddBytes(spec.public_observation_space.FlatSize(), kPerElement);
+  }
+  if (spec.has_state)
+    estimate.AddBytes(spec.state_space.FlatSize(), kPerElement);
+  return Saturated(estimate);
 }
 
 int64_t EnvBatch::RowBytesEstimate(const EnvSpec& spec) {
-  // Per copy and per float: the response's observation and final
-  // observation, the batch's final-observation scratch, the client's
+  // Per copy and per value (up to 8 bytes): the response's observation and
+  // final observation, the batch's final-observation scratch, the client's
   // copy; masks, rewards, flags and actions likewise a few times over.
-  constexpr int64_t kCopiesOfEachValue = 4;
+  constexpr int64_t kPerValue = 4 * sizeof(int64_t);
   const BatchLayout layout(spec);
-  int64_t values = 8 + layout.info_size;  // flags, step counts, ids
-  auto add = [&values](int64_t n) {
-    if (!CheckedAdd(values, n, &values)) {
-      values = std::numeric_limits<int64_t>::max();
-    }
-  };
+  ByteEstimate estimate;
+  estimate.AddBytes(8 + layout.info_size, kPerValue);  // flags, steps, ids
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
-    add(layout.observation_size[agent]);
-    add(layout.action_size[agent]);
-    add(layout.mask_size[agent]);
-    add(2);  // reward, its scratch
+    estimate.AddBytes(layout.observation_size[agent], kPerValue)
+        .AddBytes(layout.action_size[agent], kPerValue)
+        .AddBytes(layout.mask_size[agent], kPerValue)
+        .AddBytes(2, kPerValue);  // reward, its scratch
   }
-  add(layout.public_observation_size);
-  add(layout.state_size);
-  int64_t bytes;
-  if (!CheckedMul(values, kCopiesOfEachValue * sizeof(int64_t), &bytes)) {
-    return std::numeric_limits<int64_t>::max();
-  }
-  return bytes;
+  estimate.AddBytes(layout.public_observation_size, kPerValue)
+      .AddBytes(layout.state_size, kPerValue);
+  return Saturated(estimate);
 }
 
 uint64_t EnvBatch::SeedForCopy(uint64_t seed, int copy) {

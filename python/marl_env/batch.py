@@ -193,17 +193,6 @@ class EnvBatch:
     def num_copies(self):
         return len(self.episode_step)
 
-    def buffer_bytes(self, rows=None):
-        """Bytes a reset or step of `rows` copies (default: all) holds while
-        it is answered: its arrays, with room for the protobuf message and
-        the serialized reply (about the same again each)."""
-        rows = self.num_copies if rows is None else int(rows)
-        floats = (2 * sum(self.observation_sizes) + len(self.observation_sizes)
-                  + 2 * self.public_observation_size + 2 * self.state_size
-                  + len(self.info_index))
-        per_row = 4 * floats + sum(self.mask_sizes) + 16
-        return 3 * rows * per_row
-
     def resolve_copies(self, copies):
         """Copy indices (empty = all): in range, no repeats."""
         if len(copies) == 0:

@@ -394,11 +394,6 @@ class BatchSemanticsTest(TestCase):
         with self.assertRaises(IndexError):
             rngs[3]  # pylint: disable=pointless-statement
 
-    def test_buffer_bytes_grow_with_rows(self):
-        batch = make("test_turns", 4)
-        self.assertGreater(batch.buffer_bytes(), batch.buffer_bytes(1))
-        self.assertGreater(batch.buffer_bytes(1), 0)
-
 
 class BatchedEnvErrorsTest(TestCase):
 

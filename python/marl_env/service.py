@@ -77,10 +77,10 @@ class ServiceOptions:
 
 
 def copy_bytes_estimate(env_class, settings):
-    """The class's estimate_copy_bytes(settings) if it has one, else the
-    default. ValueError from the hook means settings out of range."""
-    hook = getattr(env_class, "estimate_copy_bytes", None)
-    estimate = hook(settings) if callable(hook) else None
+    """The class's estimate_copy_bytes(settings) (every Env and BatchedEnv
+    has one; None means the default). ValueError from it means settings
+    out of range."""
+    estimate = env_class.estimate_copy_bytes(settings)
     if estimate is None:
         return env_lib.default_copy_bytes_estimate(settings)
     if isinstance(estimate, (bool, np.bool_)) or not isinstance(

@@ -317,7 +317,7 @@ float FloatAt(const std::string& bytes, int64_t k) {
 
 // The rows of a TimeStep (whole int32 values of `copies`).
 int NumRows(const pb::TimeStep& ts) {
-  return static_cast<int>(ArrayToVector<int32_t>(ts.copies()).size());
+  return static_cast<int>(ts.copies().size() / sizeof(int32_t));
 }
 
 // Row `row` (of `size` values of T) of an array, `times` times over; empty
