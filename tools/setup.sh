@@ -9,6 +9,8 @@ packages=(
   libzmq3-dev cppzmq-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-zmq python3-protobuf python3-numpy python3-matplotlib
+  # The Python client's C++ step codec (python/marl_env/codec.cc).
+  python3-dev pybind11-dev
   # An optimised BLAS for LibTorch (Debian's reference BLAS is ~2x slower).
   libopenblas0-pthread
 )

@@ -31,6 +31,7 @@ import zmq.auth
 
 import env_protocol_pb2 as pb
 
+from marl_env import _codec
 from marl_env import convert
 from marl_env import spaces as spaces_lib
 from marl_env.batch import seed_for_copy
@@ -121,8 +122,10 @@ class Client:
 
     # ------------------------------------------------------------ calls --
 
-    def _exchange(self, data, request_id, operation, timeout=None):
-        """Sends one frame; returns the first reply answering request_id."""
+    def _exchange(self, data, accept, operation, timeout=None):
+        """Sends one frame; returns accept(reply) for the first reply that
+        accept does not answer None (an answer to an earlier request), or
+        the reply itself when accept is None."""
         socket = self._socket
         if socket is None:
             raise RuntimeError("client is closed")
@@ -145,29 +148,44 @@ class Client:
                     "no answer from %s to %s within %g s (is the server "
                     "running there?)" % (self.endpoint, operation,
                                          timeout)) from None
-            if request_id is None:
+            if accept is None:
                 return reply
-            response = pb.Response()
-            try:
-                response.ParseFromString(reply)
-            except Exception:  # pylint: disable=broad-except
-                raise ServerError(Code.INTERNAL, "reply of %d bytes is not a "
-                                  "marl.env.v2.Response" % len(reply),
-                                  operation) from None
-            if response.request_id == request_id:
-                return response
-            # An answer to an earlier request: keep waiting for ours, for
-            # what is left of the timeout.
+            result = accept(reply)
+            if result is not None:
+                return result
+            # Keep waiting for ours, for what is left of the timeout.
             wait_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+
+    def next_request_id(self):
+        request_id = self._next_id
+        self._next_id += 1
+        return request_id
+
+    def exchange(self, data, request_id, operation, decode, timeout=None):
+        """Sends a serialized request carrying request_id; returns
+        decode(reply, request_id) for the first reply it does not answer
+        None (the codec's decode: see _Handle)."""
+        return self._exchange(data, lambda reply: decode(reply, request_id),
+                              operation, timeout)
 
     def call(self, request, timeout=None):
         """Sends a Request (its request_id is set here); returns the
         Response when its status is OK, else raises ServerError."""
-        request.request_id = self._next_id
-        self._next_id += 1
+        request_id = request.request_id = self.next_request_id()
         operation = request.WhichOneof("payload") or "request"
-        response = self._exchange(request.SerializeToString(),
-                                  request.request_id, operation, timeout)
+
+        def accept(reply):
+            response = pb.Response()
+            try:
+                response.ParseFromString(reply)
+            except Exception:  # pylint: disable=broad-except
+                raise ServerError(Code.INTERNAL, "reply of %d bytes is not "
+                                  "a marl.env.v2.Response" % len(reply),
+                                  operation) from None
+            return response if response.request_id == request_id else None
+
+        response = self._exchange(request.SerializeToString(), accept,
+                                  operation, timeout)
         if response.status.code != pb.OK:
             raise ServerError(response.status.code, response.status.message,
                               operation)
@@ -222,6 +240,8 @@ class Client:
         return {s.name: s.default_value for s in info.settings}
 
     def reset(self, handle, copies=(), seeds=()):
+        """The ResetResponse's TimeStep message (convert.timestep_arrays
+        reads its arrays)."""
         request = pb.Request()
         request.reset.handle = handle
         request.reset.copies.extend(copies)
@@ -236,12 +256,6 @@ class Client:
         request.step.handle = handle
         request.step.copies.extend(copies)
         convert.actions_to_proto(actions, request.step)
-        return self.call(request).step.timestep
-
-    def step_request(self, request):
-        """Sends a step Request built by the caller (kept and reused from
-        step to step: cheaper than step() building one each time); returns
-        its TimeStep."""
         return self.call(request).step.timestep
 
     def close_handle(self, handle, timeout=None):
@@ -333,22 +347,28 @@ class Spec:
                             if message.has_state else None)
 
 
-def _unpack(values, space, rows):
-    """Flat float32 observations as [rows, *shape] (ints for integer
-    spaces), in an array of the caller's own."""
-    if isinstance(space, spaces_lib.Discrete):
-        return np.rint(values).astype(np.int64).reshape(rows)
-    if isinstance(space, spaces_lib.MultiDiscrete):
-        return np.rint(values).astype(np.int64).reshape((rows,) + space.shape)
-    return values.reshape((rows,) + space.shape).copy()
-
-
-def _flat_size(space):
-    return 0 if space is None else space.flat_size
+def _layout(space):
+    """A space as the codec's (shape, integer) pair, or None."""
+    return None if space is None else (tuple(space.shape), space.is_integer)
 
 
 class _Handle:
-    """A handle and its spec on one client; decodes its TimeSteps."""
+    """A handle and its spec on one client; steps and resets all its copies
+    through the C++ codec (marl_env._codec), which checks every reply
+    against the spec: a reply that does not match raises ServerError
+    (INTERNAL), never a wrong shape.
+
+    step() and reset() give the TimeStep as a dict of numpy arrays that are
+    the caller's own (writable): "observations", "rewards", "masks" (agents
+    with action masks), "final_observations" (dicts keyed by agent;
+    observations of integer spaces as int64), "ended" (per row: its episode
+    ended in this step and was auto-reset), "terminated", "truncated",
+    "episode_step", "info" [rows, len(info_keys)], "current_agent"
+    (sequential specs, else None), and "public_observation", "state" and
+    their "final_" arrays (None when the spec has none). A final array holds
+    every row: an ended row's last observation of the ended episode, any
+    other row's observation.
+    """
 
     def __init__(self, client, owns_client, name, settings, num_copies, seed,
                  auto_reset):
@@ -356,111 +376,74 @@ class _Handle:
         self.owns_client = owns_client
         made = client.make(name, settings, num_copies, seed, auto_reset)
         self.handle = made.handle
-        # Every step of this handle sends this request, its actions
-        # rewritten in place.
-        self._step = pb.Request()
-        self._step.step.handle = self.handle
-        # What TimeStep.copies holds when every copy is reset or stepped.
-        self._every_copy = np.arange(num_copies, dtype=convert.INT32).tobytes()
+        self.rows = num_copies
         self.spec = spec = Spec(made.spec)
-        actions = [spec.action_spaces[a] for a in spec.agent_ids]
-        masks = [space.n if spec.has_action_masks and
-                 isinstance(space, spaces_lib.Discrete) else 0
-                 for space in actions]
-        # What every reply's arrays must hold.
-        self.sizes = convert.TimeStepSizes(
-            [spec.observation_spaces[a].flat_size for a in spec.agent_ids],
-            masks,
-            _flat_size(spec.public_observation_space),
-            _flat_size(spec.state_space), spec.sequential,
-            len(spec.info_keys))
+        self._agent_set = frozenset(spec.agent_ids)
+        agents = []
+        for agent in spec.agent_ids:
+            observation = spec.observation_spaces[agent]
+            action = spec.action_spaces[agent]
+            mask = action.n if spec.has_action_masks and isinstance(
+                action, spaces_lib.Discrete) else 0
+            agents.append((agent, tuple(observation.shape),
+                           observation.is_integer, mask, action.is_integer))
+        # Every step of this handle goes through it: it keeps the request
+        # and the reply it reuses.
+        self._codec = _codec.StepCodec(
+            agents, _layout(spec.public_observation_space),
+            _layout(spec.state_space), spec.sequential, len(spec.info_keys),
+            self.handle, num_copies)
         self.closed = False
 
     def pack(self, actions, rows, current_agent=None):
-        """{agent: actions for `rows` copies} in the protocol's layout."""
+        """{agent: actions for `rows` copies} as a list in spec order."""
         spec = self.spec
-        unknown = set(actions) - set(spec.agent_ids)
+        unknown = actions.keys() - self._agent_set
         if unknown:
             raise ValueError("actions for unknown agents %s; agents are %s" %
                              (sorted(unknown), spec.agent_ids))
         packed = []
         for index, agent in enumerate(spec.agent_ids):
-            space = spec.action_spaces[agent]
             if agent in actions:
-                value = np.asarray(actions[agent])
+                packed.append(actions[agent])
             elif spec.sequential and current_agent is not None and \
                     np.all(current_agent != index):
                 # Not this agent's turn anywhere: any in-range value does.
-                value = np.repeat(_placeholder(space)[None], rows, axis=0)
+                space = spec.action_spaces[agent]
+                packed.append(np.repeat(_placeholder(space)[None], rows,
+                                        axis=0))
             else:
                 raise ValueError("no action for agent '%s'" % agent)
-            if space.is_integer:
-                packed.append((value.astype(np.int64, copy=False)
-                               .reshape(-1), _NO_VALUES))
-            else:
-                packed.append((_NO_VALUES, value.astype(
-                    np.float32, copy=False).reshape(-1)))
         return packed
 
     def step(self, packed):
         """Steps every copy with actions from pack(); the TimeStep."""
-        convert.actions_to_proto(packed, self._step.step)
-        return self.client.step_request(self._step)
+        client = self.client
+        request_id = client.next_request_id()
+        return self._exchange(
+            self._codec.encode_step(request_id, packed), request_id, "step")
 
-    def decode(self, timestep, rows, operation="step"):
-        """A TimeStep answering a request for all `rows` copies, as numpy
-        arrays keyed by agent. Every array is the caller's own (writable,
-        not a view of the reply). A reply whose arrays do not match the
-        spec raises ServerError (INTERNAL), never a wrong shape."""
+    def reset(self, seeds=()):
+        """Resets every copy (seeds: none, or one per copy); the
+        TimeStep."""
+        request = pb.Request()
+        request.request_id = request_id = self.client.next_request_id()
+        request.reset.handle = self.handle
+        request.reset.seeds.extend(int(s) & ((1 << 64) - 1) for s in seeds)
+        return self._exchange(request.SerializeToString(), request_id,
+                              "reset")
+
+    def _exchange(self, data, request_id, operation):
         try:
-            arrays = convert.timestep_arrays(timestep, self.sizes, rows)
-            if timestep.copies != self._every_copy:
-                raise ValueError("TimeStep.copies %s are not the copies "
-                                 "asked for (all %d, in order)" %
-                                 (arrays.copies.tolist(), rows))
-        except ValueError as error:
+            result = self.client.exchange(data, request_id, operation,
+                                          self._codec.decode)
+        except _codec.MalformedReply as error:
             raise ServerError(Code.INTERNAL, "malformed reply from %s: %s" %
                               (self.client.endpoint, error),
                               operation) from None
-        spec = self.spec
-        ended = len(arrays.final_rows)
-        observations, rewards, masks, finals = {}, {}, {}, {}
-        for index, agent in enumerate(spec.agent_ids):
-            space = spec.observation_spaces[agent]
-            observations[agent] = _unpack(arrays.observation[index], space,
-                                          rows)
-            rewards[agent] = arrays.reward[index].copy()
-            mask = arrays.action_mask[index]
-            if mask.size:
-                masks[agent] = mask.reshape(rows, -1).copy()
-            finals[agent] = _unpack(arrays.final_observation[index], space,
-                                    ended)
-        out = {"final_rows": arrays.final_rows.astype(np.int64),
-               "observations": observations, "rewards": rewards,
-               "masks": masks, "final_observations": finals,
-               "terminated": arrays.terminated.copy(),
-               "truncated": arrays.truncated.copy(),
-               "episode_step": arrays.episode_step.copy(),
-               "info": arrays.info.reshape(rows, len(spec.info_keys)).copy(),
-               "current_agent": None}
-        if spec.sequential:
-            current = arrays.current_agent
-            if current.min() < 0 or current.max() >= len(spec.agent_ids):
-                raise ServerError(
-                    Code.INTERNAL, "malformed reply from %s: "
-                    "TimeStep.current_agent %s are not agent indices" %
-                    (self.client.endpoint, current.tolist()), operation)
-            out["current_agent"] = current.copy()
-        for field, space in (("public_observation",
-                              spec.public_observation_space),
-                             ("state", spec.state_space)):
-            if space is None:
-                out[field] = out["final_" + field] = None
-            else:
-                out[field] = _unpack(getattr(arrays, field), space, rows)
-                out["final_" + field] = _unpack(
-                    getattr(arrays, "final_" + field), space, ended)
-        return out
+        if isinstance(result, tuple):  # (code, message): an error status
+            raise ServerError(result[0], result[1], operation)
+        return result
 
     def close(self):
         if self.closed:
@@ -475,8 +458,6 @@ class _Handle:
         if self.owns_client:
             self.client.close()
 
-
-_NO_VALUES = np.zeros(0)
 
 
 def _placeholder(space):
@@ -546,9 +527,7 @@ class ParallelEnv:
     def reset(self, seed=None, options=None):
         """Starts an episode; `seed` restarts the copy's random stream."""
         seeds = () if seed is None else (seed,)
-        step = self._handle.decode(
-            self._handle.client.reset(self._handle.handle, seeds=seeds), 1,
-            "reset")
+        step = self._handle.reset(seeds)
         self.agents = list(self.possible_agents)
         self._last = step
         return self._observations(step), self._infos(step)
@@ -558,7 +537,7 @@ class ParallelEnv:
                    if self._last is not None else None)
         packed = self._handle.pack(
             {a: np.asarray(v)[None] for a, v in actions.items()}, 1, current)
-        step = self._handle.decode(self._handle.step(packed), 1)
+        step = self._handle.step(packed)
         self._last = step
         terminated = bool(step["terminated"][0])
         truncated = bool(step["truncated"][0])
@@ -672,17 +651,14 @@ class BatchEnv:
             seeds = [seed_for_copy(int(seed), c) for c in range(self.num_envs)]
         else:
             seeds = [int(s) for s in seed]
-        step = self._handle.decode(
-            self._handle.client.reset(self._handle.handle, seeds=seeds),
-            self.num_envs, "reset")
+        step = self._handle.reset(seeds)
         self._current = step["current_agent"]
         infos = self._infos(step)
         return step["observations"], infos
 
     def step(self, actions):
         packed = self._handle.pack(actions, self.num_envs, self._current)
-        step = self._handle.decode(self._handle.step(packed),
-                                   self.num_envs)
+        step = self._handle.step(packed)
         self._current = step["current_agent"]
         agents = self.possible_agents
         terminations = {a: step["terminated"] for a in agents}
@@ -692,17 +668,11 @@ class BatchEnv:
 
     def _infos(self, step):
         infos = {"episode_step": step["episode_step"]}
+        info = step["info"]
         for i, key in enumerate(self.spec.info_keys):
-            infos[key] = step["info"][:, i]
-        ended = np.zeros(self.num_envs, bool)
-        ended[step["final_rows"]] = True
-        infos["_final_observation"] = ended
-        finals = {}
-        for agent, observation in step["observations"].items():
-            final = observation.copy()
-            final[step["final_rows"]] = step["final_observations"][agent]
-            finals[agent] = final
-        infos["final_observation"] = finals
+            infos[key] = info[:, i]
+        infos["_final_observation"] = step["ended"]
+        infos["final_observation"] = step["final_observations"]
         if step["masks"]:
             infos["action_mask"] = step["masks"]
         if step["current_agent"] is not None:
@@ -710,9 +680,7 @@ class BatchEnv:
         for field in ("public_observation", "state"):
             if step[field] is not None:
                 infos[field] = step[field]
-                final = step[field].copy()
-                final[step["final_rows"]] = step["final_" + field]
-                infos["final_" + field] = final
+                infos["final_" + field] = step["final_" + field]
         return infos
 
     def close(self):

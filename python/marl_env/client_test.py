@@ -283,10 +283,6 @@ class InProcessClient:
             self.service.handle_bytes(request.SerializeToString()))
         if response.status.code != pb.OK:
             raise ServerError(response.status.code, response.status.message)
-        operation = request.WhichOneof("payload")
-        if operation in ("reset", "step") and self.corrupt is not None:
-            self.corrupt(getattr(response, operation).timestep)
-            response = pb.Response.FromString(response.SerializeToString())
         return response
 
     def make(self, name, settings, num_copies, seed, auto_reset):
@@ -301,14 +297,19 @@ class InProcessClient:
             convert.value_to_proto(value, setting.value)
         return self.call(request).make
 
-    def reset(self, handle, copies=(), seeds=()):
-        request = pb.Request()
-        request.reset.handle = handle
-        request.reset.seeds.extend(seeds)
-        return self.call(request).reset.timestep
+    def next_request_id(self):
+        self.next_id += 1
+        return self.next_id - 1
 
-    def step_request(self, request):
-        return self.call(request).step.timestep
+    def exchange(self, data, request_id, operation, decode):
+        reply = self.service.handle_bytes(data)
+        if self.corrupt is not None:
+            response = pb.Response.FromString(reply)
+            payload = response.WhichOneof("payload")
+            if payload in ("reset", "step"):
+                self.corrupt(getattr(response, payload).timestep)
+                reply = response.SerializeToString()
+        return decode(reply, request_id)
 
     def close_handle(self, handle, timeout=None):
         request = pb.Request()

@@ -74,7 +74,7 @@ def parse_args(argv):
                         "is far cheaper and steadier than across CPUs.")
     parser.add_argument("--profile", action="store_true",
                         help="also time the phases of one cpp step (pack, "
-                        "serialize, round trip, parse, decode, infos)")
+                        "encode, round trip, decode, infos)")
     parser.add_argument("--cpp_server", default="server/env_server",
                         help="the C++ env_server binary")
     parser.add_argument("--cpp_server_args", default="",
@@ -290,13 +290,14 @@ def check_rewards(name, rewards, actions):
 
 
 def profile_cpp(env, actions, seconds):
-    """Median microseconds of each phase of BatchEnv.step (its fast path),
-    done here phase by phase with the client's own pieces."""
+    """Median microseconds of each phase of BatchEnv.step, done here phase
+    by phase with the client's own pieces."""
     handle = env._handle  # pylint: disable=protected-access
     client = handle.client
+    codec = handle._codec  # pylint: disable=protected-access
     socket = client._socket  # pylint: disable=protected-access
-    phases = ("pack", "encode request", "round trip", "parse reply",
-              "decode", "infos + dicts")
+    phases = ("pack", "encode request", "round trip", "decode reply",
+              "infos + dicts")
     times = {p: [] for p in phases}
     clock = time.perf_counter
     deadline = clock() + seconds
@@ -305,30 +306,23 @@ def profile_cpp(env, actions, seconds):
         t0 = clock()
         packed = handle.pack(actions, env.num_envs, env._current)
         t1 = clock()
-        request = handle._step
-        convert.actions_to_proto(packed, request.step)
-        request.request_id = client._next_id
-        client._next_id += 1
-        data = request.SerializeToString()
+        request_id = client.next_request_id()
+        data = codec.encode_step(request_id, packed)
         t2 = clock()
         socket.send(data)
-        socket.poll(int(client.timeout * 1000), zmq.POLLIN)
         reply = socket.recv()
         t3 = clock()
-        response = pb.Response.FromString(reply)
-        if response.request_id != request.request_id:
-            raise RuntimeError("profile: reply to another request")
-        timestep = response.step.timestep
+        step = codec.decode(reply, request_id)
+        if not isinstance(step, dict):
+            raise RuntimeError("profile: not the step's reply: %r" % (step,))
         t4 = clock()
-        step = handle.decode(timestep, env.num_envs)
-        t5 = clock()
         env._infos(step)
         agents = env.possible_agents
         _ = ({a: step["terminated"] for a in agents},
              {a: step["truncated"] for a in agents})
-        t6 = clock()
+        t5 = clock()
         for phase, (a, b) in zip(phases, ((t0, t1), (t1, t2), (t2, t3),
-                                          (t3, t4), (t4, t5), (t5, t6))):
+                                          (t3, t4), (t4, t5))):
             times[phase].append(b - a)
     return {p: 1e6 * statistics.median(v) for p, v in times.items()}
 

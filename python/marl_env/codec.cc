@@ -1,0 +1,470 @@
+// marl_env._codec: the Python client's step path, in C++. One call encodes a
+// step request; one call reads a reply, checks every array against the spec
+// and returns numpy arrays the caller owns. Why: with protobuf's Python API
+// each field access makes a Python object, and reading and checking a
+// TimeStep's ~15 arrays in Python took 25-40 us per reply, more than the C++
+// server's own work and the loopback exchange's margin (docs/BENCHMARKS.md).
+// The checks and their messages are those the client had in Python
+// (convert.timestep_arrays), so a malformed reply names the field.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/proto/env_protocol.pb.h"
+
+namespace marl {
+namespace {
+
+namespace py = pybind11;
+namespace proto = ::marl::env::v2;
+
+// A reply that does not hold what the spec says (Python: MalformedReply, a
+// ValueError).
+class MalformedReply : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// How one kind of array is laid out per row, from the spec.
+struct RowLayout {
+  std::vector<py::ssize_t> shape;  // one row's shape; empty for one value
+  int64_t size = 0;                // values per row; 0 = the array is absent
+  bool integer = false;            // an integer space: int64 for Python
+};
+
+struct AgentLayout {
+  std::string id;
+  RowLayout observation;
+  int64_t mask_size = 0;  // 0 = no action masks
+  bool integer_actions = false;
+};
+
+// One array of a TimeStep while it is checked.
+struct Field {
+  const char* name;
+  const std::string* data;
+  int itemsize;
+  int64_t per_row;  // values per row; 0 = must be empty
+  bool final;       // rows are final rows
+  bool bools;
+};
+
+std::string FieldName(const char* field, int agent) {
+  return agent < 0 ? std::string("TimeStep.") + field
+                   : "TimeStep.agents[" + std::to_string(agent) + "]." + field;
+}
+
+const char* TypeName(const Field& f) {
+  if (f.bools) return "bool";
+  if (f.itemsize == 8) return "int64";
+  return std::strcmp(f.name, "copies") == 0 ||
+                 std::strcmp(f.name, "final_rows") == 0 ||
+                 std::strcmp(f.name, "episode_step") == 0 ||
+                 std::strcmp(f.name, "current_agent") == 0
+             ? "int32"
+             : "float32";
+}
+
+[[noreturn]] void CountError(const Field& f, int agent, int64_t count) {
+  const std::string what = FieldName(f.name, agent);
+  const size_t bytes = f.data->size();
+  if (bytes % f.itemsize != 0) {
+    throw MalformedReply(what + " has " + std::to_string(bytes) +
+                         " bytes: not a whole number of " + TypeName(f) +
+                         " values (" + std::to_string(f.itemsize) +
+                         " bytes each)");
+  }
+  throw MalformedReply(what + " has " + std::to_string(bytes / f.itemsize) +
+                       " values, the spec says " + std::to_string(count));
+}
+
+// The int32 values of `data` as "[a, b, ...]" (for messages).
+std::string Int32List(const std::string& data) {
+  std::string out = "[";
+  for (size_t i = 0; i + 4 <= data.size(); i += 4) {
+    int32_t value;
+    std::memcpy(&value, data.data() + i, 4);
+    if (i > 0) out += ", ";
+    out += std::to_string(value);
+  }
+  return out + "]";
+}
+
+// Checks every array of `fields` (those that must be empty first, as the
+// Python reader did, so messages come in the same order).
+void CheckFields(const std::vector<Field>& fields, int agent, int64_t rows,
+                 int64_t ended) {
+  for (const Field& f : fields) {
+    if (f.per_row == 0 && !f.data->empty()) CountError(f, agent, 0);
+  }
+  for (const Field& f : fields) {
+    if (f.per_row == 0) continue;
+    const int64_t count = (f.final ? ended : rows) * f.per_row;
+    if (static_cast<int64_t>(f.data->size()) != count * f.itemsize) {
+      CountError(f, agent, count);
+    }
+    if (f.bools) {
+      for (unsigned char byte : *f.data) {
+        if (byte > 1) {
+          throw MalformedReply(FieldName(f.name, agent) +
+                               " holds a bool byte other than 0 or 1");
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+py::array_t<T> NewArray(const std::vector<py::ssize_t>& shape) {
+  return py::array_t<T>(shape);
+}
+
+std::vector<py::ssize_t> RowsShape(int64_t rows, const RowLayout& layout) {
+  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(rows)};
+  shape.insert(shape.end(), layout.shape.begin(), layout.shape.end());
+  return shape;
+}
+
+// `rows` rows of float32 values as the caller's own array: int64 for an
+// integer space (values rounded to nearest; a value that is not a finite
+// int64 is an error), else float32.
+py::array Unpack(const std::string& data, int64_t rows,
+                 const RowLayout& layout, const char* field, int agent) {
+  const int64_t n = rows * layout.size;
+  const auto shape = RowsShape(rows, layout);
+  if (!layout.integer) {
+    py::array_t<float> out = NewArray<float>(shape);
+    if (n > 0) std::memcpy(out.mutable_data(), data.data(), n * sizeof(float));
+    return std::move(out);
+  }
+  py::array_t<int64_t> out = NewArray<int64_t>(shape);
+  int64_t* values = n > 0 ? out.mutable_data() : nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    float value;
+    std::memcpy(&value, data.data() + i * sizeof(float), sizeof(float));
+    const double rounded = std::nearbyint(static_cast<double>(value));
+    // 2^63 is exactly representable; anything at or past it is not an int64.
+    if (!(std::fabs(rounded) < 9223372036854775808.0)) {
+      throw MalformedReply(FieldName(field, agent) + " holds " +
+                           std::to_string(value) +
+                           ": not an integer of the spec's space");
+    }
+    values[i] = static_cast<int64_t>(rounded);
+  }
+  return std::move(out);
+}
+
+template <typename T>
+py::array_t<T> Copy(const std::string& data, std::vector<py::ssize_t> shape) {
+  py::array_t<T> out(std::move(shape));
+  if (!data.empty()) std::memcpy(out.mutable_data(), data.data(), data.size());
+  return out;
+}
+
+RowLayout ReadLayout(const py::handle& description) {
+  // (shape tuple, integer) or None.
+  RowLayout layout;
+  if (description.is_none()) return layout;
+  auto pair = description.cast<py::tuple>();
+  layout.shape = pair[0].cast<std::vector<py::ssize_t>>();
+  layout.integer = pair[1].cast<bool>();
+  layout.size = 1;
+  for (py::ssize_t dim : layout.shape) {
+    if (dim < 0 || (dim > 0 && layout.size > (int64_t{1} << 40) / dim)) {
+      throw std::invalid_argument("space shape out of range");
+    }
+    layout.size *= dim;
+  }
+  return layout;
+}
+
+// Encodes a handle's step requests and decodes its replies (step or reset),
+// for `rows` copies (every copy, in order).
+class StepCodec {
+ public:
+  // agents: per agent in spec order, (id, observation shape, integer
+  // observations, action-mask size or 0, integer actions);
+  // public_observation, state: (shape, integer) or None.
+  StepCodec(const py::list& agents, const py::object& public_observation,
+            const py::object& state, bool sequential, int64_t info_size,
+            int64_t handle, int64_t rows)
+      : public_(ReadLayout(public_observation)),
+        state_(ReadLayout(state)),
+        sequential_(sequential),
+        info_size_(info_size),
+        rows_(rows) {
+    if (rows < 1 || rows > (int64_t{1} << 30) || info_size < 0) {
+      throw std::invalid_argument("rows or info size out of range");
+    }
+    for (const py::handle& item : agents) {
+      auto t = item.cast<py::tuple>();
+      AgentLayout agent;
+      agent.id = t[0].cast<std::string>();
+      agent.observation =
+          ReadLayout(py::make_tuple(t[1], t[2]));
+      agent.mask_size = t[3].cast<int64_t>();
+      agent.integer_actions = t[4].cast<bool>();
+      agents_.push_back(std::move(agent));
+    }
+    every_copy_.resize(rows * sizeof(int32_t));
+    for (int32_t c = 0; c < rows; ++c) {
+      std::memcpy(&every_copy_[c * sizeof(int32_t)], &c, sizeof(c));
+    }
+    proto::StepRequest* step = request_.mutable_step();
+    step->set_handle(static_cast<uint64_t>(handle));
+    for (size_t a = 0; a < agents_.size(); ++a) step->add_actions();
+    for (const AgentLayout& agent : agents_) {
+      ids_.push_back(py::str(agent.id));
+    }
+  }
+
+  // A serialized step Request: actions per agent in spec order, each an
+  // array of any shape (its values in row-major order), cast to int64 for
+  // an integer action space, else float32.
+  py::bytes EncodeStep(uint64_t request_id, const py::list& actions) {
+    if (static_cast<size_t>(py::len(actions)) != agents_.size()) {
+      throw std::invalid_argument("one action array per agent expected");
+    }
+    request_.set_request_id(request_id);
+    proto::StepRequest* step = request_.mutable_step();
+    for (size_t a = 0; a < agents_.size(); ++a) {
+      proto::AgentActions* out = step->mutable_actions(static_cast<int>(a));
+      if (agents_[a].integer_actions) {
+        Set<int64_t>(actions[a], out->mutable_discrete());
+        out->clear_continuous();
+      } else {
+        Set<float>(actions[a], out->mutable_continuous());
+        out->clear_discrete();
+      }
+    }
+    request_.SerializeToString(&encoded_);
+    return py::bytes(encoded_);
+  }
+
+  // None when `reply` answers another request; (code, message) for an
+  // error status; else the TimeStep's arrays (see client._Handle). Raises
+  // MalformedReply for bytes that are not a Response or arrays that do not
+  // match the spec.
+  py::object Decode(const py::bytes& reply, uint64_t request_id) {
+    char* data;
+    py::ssize_t size;
+    if (PYBIND11_BYTES_AS_STRING_AND_SIZE(reply.ptr(), &data, &size) != 0) {
+      throw py::error_already_set();
+    }
+    if (size > INT32_MAX || !response_.ParseFromArray(data, size)) {
+      throw MalformedReply("reply of " + std::to_string(size) +
+                           " bytes is not a marl.env.v2.Response");
+    }
+    if (response_.request_id() != request_id) return py::none();
+    if (response_.status().code() != proto::OK) {
+      return py::make_tuple(static_cast<int>(response_.status().code()),
+                            response_.status().message());
+    }
+    const proto::TimeStep* ts = response_.has_step()
+                                    ? &response_.step().timestep()
+                                    : response_.has_reset()
+                                          ? &response_.reset().timestep()
+                                          : nullptr;
+    if (ts == nullptr) throw MalformedReply("the reply holds no TimeStep");
+    return Read(*ts);
+  }
+
+ private:
+  template <typename T>
+  static void Set(const py::handle& values, std::string* out) {
+    auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::
+        ensure(values);
+    if (!array) throw py::error_already_set();
+    out->assign(reinterpret_cast<const char*>(array.data()),
+                static_cast<size_t>(array.size()) * sizeof(T));
+  }
+
+  py::dict Read(const proto::TimeStep& ts) {
+    const int64_t rows = rows_;
+    // Which copies, then which rows ended: the other counts depend on them.
+    Field copies{"copies", &ts.copies(), 4, 1, false, false};
+    if (static_cast<int64_t>(ts.copies().size()) != 4 * rows) {
+      CountError(copies, -1, rows);
+    }
+    const std::string& final_rows = ts.final_rows();
+    if (final_rows.size() % 4 != 0) {
+      CountError({"final_rows", &final_rows, 4, 1, false, false}, -1, 0);
+    }
+    const int64_t ended = static_cast<int64_t>(final_rows.size() / 4);
+    bool rows_ok = ended <= rows;
+    for (int64_t i = 0; rows_ok && i < ended; ++i) {
+      int32_t row;
+      std::memcpy(&row, final_rows.data() + 4 * i, 4);
+      rows_ok = row >= 0 && row < rows;
+    }
+    if (!rows_ok) {
+      throw MalformedReply("TimeStep.final_rows " + Int32List(final_rows) +
+                           " are not rows of " + std::to_string(rows));
+    }
+    const int num_agents = static_cast<int>(agents_.size());
+    if (ts.agents_size() != num_agents) {
+      throw MalformedReply("TimeStep has " + std::to_string(ts.agents_size()) +
+                           " agents, the spec " + std::to_string(num_agents));
+    }
+    CheckFields(
+        {{"terminated", &ts.terminated(), 1, 1, false, true},
+         {"truncated", &ts.truncated(), 1, 1, false, true},
+         {"episode_step", &ts.episode_step(), 4, 1, false, false},
+         {"public_observation", &ts.public_observation(), 4, public_.size,
+          false, false},
+         {"state", &ts.state(), 4, state_.size, false, false},
+         {"current_agent", &ts.current_agent(), 4, sequential_ ? 1 : 0, false,
+          false},
+         {"info", &ts.info(), 4, info_size_, false, false},
+         {"final_public_observation", &ts.final_public_observation(), 4,
+          public_.size, true, false},
+         {"final_state", &ts.final_state(), 4, state_.size, true, false}},
+        -1, rows, ended);
+    for (int a = 0; a < num_agents; ++a) {
+      const proto::AgentTimeStep& agent = ts.agents(a);
+      const AgentLayout& layout = agents_[a];
+      CheckFields(
+          {{"observation", &agent.observation(), 4, layout.observation.size,
+            false, false},
+           {"reward", &agent.reward(), 4, 1, false, false},
+           {"action_mask", &agent.action_mask(), 1, layout.mask_size, false,
+            true},
+           {"final_observation", &agent.final_observation(), 4,
+            layout.observation.size, true, false}},
+          a, rows, ended);
+    }
+    if (ts.copies() != every_copy_) {
+      throw MalformedReply("TimeStep.copies " + Int32List(ts.copies()) +
+                           " are not the copies asked for (all " +
+                           std::to_string(rows) + ", in order)");
+    }
+    py::object current = py::none();
+    if (sequential_) {
+      const std::string& data = ts.current_agent();
+      for (int64_t r = 0; r < rows; ++r) {
+        int32_t value;
+        std::memcpy(&value, data.data() + 4 * r, 4);
+        if (value < 0 || value >= num_agents) {
+          throw MalformedReply("TimeStep.current_agent " + Int32List(data) +
+                               " are not agent indices");
+        }
+      }
+      current = Copy<int32_t>(data, {static_cast<py::ssize_t>(rows)});
+    }
+
+    std::vector<int32_t>& ended_rows = ended_rows_;
+    ended_rows.resize(ended);
+    if (ended > 0) std::memcpy(ended_rows.data(), final_rows.data(), 4 * ended);
+    py::dict observations, rewards, masks, finals;
+    for (int a = 0; a < num_agents; ++a) {
+      const proto::AgentTimeStep& agent = ts.agents(a);
+      const AgentLayout& layout = agents_[a];
+      observations[ids_[a]] = Unpack(agent.observation(), rows,
+                                     layout.observation, "observation", a);
+      rewards[ids_[a]] =
+          Copy<float>(agent.reward(), {static_cast<py::ssize_t>(rows)});
+      if (layout.mask_size > 0) {
+        masks[ids_[a]] = Copy<bool>(
+            agent.action_mask(), {static_cast<py::ssize_t>(rows),
+                                  static_cast<py::ssize_t>(layout.mask_size)});
+      }
+      finals[ids_[a]] =
+          Unpack(WithFinals(agent.observation(), agent.final_observation(),
+                            layout.observation),
+                 rows, layout.observation, "final_observation", a);
+    }
+    py::array_t<bool> ended_out(rows);
+    bool* flags = ended_out.mutable_data();
+    std::fill(flags, flags + rows, false);
+    for (int32_t row : ended_rows) flags[row] = true;
+    const auto n = static_cast<py::ssize_t>(rows);
+    py::dict out;
+    out["ended"] = ended_out;
+    out["observations"] = observations;
+    out["rewards"] = rewards;
+    out["masks"] = masks;
+    out["final_observations"] = finals;
+    out["terminated"] = Copy<bool>(ts.terminated(), {n});
+    out["truncated"] = Copy<bool>(ts.truncated(), {n});
+    out["episode_step"] = Copy<int32_t>(ts.episode_step(), {n});
+    out["info"] = Copy<float>(ts.info(), {n, info_size_});
+    out["current_agent"] = current;
+    Optional(ts.public_observation(), ts.final_public_observation(), public_,
+             "public_observation", out);
+    Optional(ts.state(), ts.final_state(), state_, "state", out);
+    return out;
+  }
+
+  void Optional(const std::string& data, const std::string& final,
+                const RowLayout& layout, const char* field, py::dict& out) {
+    const std::string final_field = std::string("final_") + field;
+    if (layout.size == 0) {
+      out[field] = py::none();
+      out[final_field.c_str()] = py::none();
+      return;
+    }
+    out[field] = Unpack(data, rows_, layout, field, -1);
+    out[final_field.c_str()] = Unpack(WithFinals(data, final, layout), rows_,
+                                      layout, final_field.c_str(), -1);
+  }
+
+  // Every row's values of `data`, but an ended row's from `final` (the
+  // ended episode's last values, in final-row order): what a caller
+  // bootstraps from. Checked sizes only (Read).
+  const std::string& WithFinals(const std::string& data,
+                                const std::string& final,
+                                const RowLayout& layout) {
+    scratch_ = data;
+    const size_t row_bytes = layout.size * sizeof(float);
+    for (size_t i = 0; i < ended_rows_.size(); ++i) {
+      std::memcpy(&scratch_[ended_rows_[i] * row_bytes],
+                  final.data() + i * row_bytes, row_bytes);
+    }
+    return scratch_;
+  }
+
+  std::vector<AgentLayout> agents_;
+  std::vector<py::str> ids_;
+  RowLayout public_, state_;
+  bool sequential_;
+  int64_t info_size_;
+  int64_t rows_;
+  std::string every_copy_;
+  // Reused from call to call: no allocation per step once warm.
+  proto::Request request_;
+  proto::Response response_;
+  std::string encoded_;
+  std::vector<int32_t> ended_rows_;
+  std::string scratch_;
+};
+
+}  // namespace
+}  // namespace marl
+
+PYBIND11_MODULE(_codec, m) {
+  m.doc() = "The Python client's step path: requests and replies in C++.";
+  pybind11::register_exception<marl::MalformedReply>(m, "MalformedReply",
+                                                     PyExc_ValueError);
+  pybind11::class_<marl::StepCodec>(m, "StepCodec")
+      .def(pybind11::init<const pybind11::list&, const pybind11::object&,
+                          const pybind11::object&, bool, int64_t, int64_t,
+                          int64_t>(),
+           pybind11::arg("agents"), pybind11::arg("public_observation"),
+           pybind11::arg("state"), pybind11::arg("sequential"),
+           pybind11::arg("info_size"), pybind11::arg("handle"),
+           pybind11::arg("rows"))
+      .def("encode_step", &marl::StepCodec::EncodeStep,
+           pybind11::arg("request_id"), pybind11::arg("actions"))
+      .def("decode", &marl::StepCodec::Decode, pybind11::arg("reply"),
+           pybind11::arg("request_id"));
+}
