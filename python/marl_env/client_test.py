@@ -12,6 +12,7 @@ import numpy as np
 
 import env_protocol_pb2 as pb
 
+import examples.matrix_game  # noqa: F401  (py_matrix_game, in-process)
 import examples.rendezvous  # noqa: F401  (py_rendezvous, in-process)
 import marl_env
 from marl_env import convert
@@ -274,6 +275,7 @@ class InProcessClient:
     def __init__(self):
         self.service = EnvService()
         self.corrupt = None
+        self.garble = False  # answer bytes that are no Response
         self.next_id = 1
 
     def call(self, request):
@@ -303,6 +305,8 @@ class InProcessClient:
 
     def exchange(self, data, request_id, operation, decode):
         reply = self.service.handle_bytes(data)
+        if self.garble:
+            reply = b"\xff\xff\xff"
         if self.corrupt is not None:
             response = pb.Response.FromString(reply)
             payload = response.WhichOneof("payload")
@@ -418,6 +422,31 @@ class RepliesTest(unittest.TestCase):
                                   str(caught.exception))
                     client.corrupt = None
                     envs.reset()  # the handle still works
+        # An integer space's observation that is no integer, and bytes
+        # that are no Response.
+        for corrupt, pattern in (
+                (lambda t: setattr(t.agents[0], "observation",
+                                   np.float32([np.nan]).tobytes()),
+                 r"agents\[0\]\.observation holds nan: not an integer"),
+                (lambda t: setattr(t.agents[1], "final_observation",
+                                   np.float32([2.0 ** 70]).tobytes()),
+                 r"agents\[1\]\.final_observation holds 1180591620717411"),
+        ):
+            with self.subTest(pattern=pattern):
+                client = InProcessClient()
+                with marl_env.make_batch("py_matrix_game", num_envs=1,
+                                         client=client) as envs:
+                    envs.reset()
+                    client.corrupt = corrupt
+                    with self.assertRaisesRegex(ServerError, pattern):
+                        envs.step({"player_0": [0], "player_1": [0]})
+        client = InProcessClient()
+        with marl_env.make_batch("py_matrix_game", client=client) as envs:
+            client.garble = True
+            with self.assertRaisesRegex(
+                    ServerError, "malformed reply from in-process: reply of "
+                    "3 bytes is not a marl.env.v2.Response"):
+                envs.reset()
         # A public observation where the spec has none.
         client = InProcessClient()
         with marl_env.make("py_rendezvous", client=client) as env:

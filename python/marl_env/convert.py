@@ -239,141 +239,20 @@ class TimeStepArrays:
             self.final_observation = ()
 
 
-class TimeStepSizes:
-    """How many values per row each array of a TimeStep holds, from a spec
-    (0: the array must be empty): what timestep_arrays checks a reply
-    against. observation, action_mask: per agent."""
-
-    def __init__(self, observation, action_mask, public_observation=0,
-                 state=0, sequential=False, info=0):
-        per_row = {"terminated": 1, "truncated": 1, "episode_step": 1,
-                   "public_observation": public_observation, "state": state,
-                   "current_agent": 1 if sequential else 0, "info": info,
-                   "final_public_observation": public_observation,
-                   "final_state": state}
-        # (field, dtype, values per row, whether its rows are final rows,
-        # bytes per value, whether bools) of the arrays that may hold
-        # values; the others must be empty.
-        self.fields, self.empty = _split(_TIMESTEP_ARRAYS, per_row,
-                                         ("copies", "final_rows"))
-        self.agents = [
-            _split(_AGENT_ARRAYS, {"observation": size, "reward": 1,
-                                   "action_mask": mask,
-                                   "final_observation": size})
-            for size, mask in zip(observation, action_mask)]
-
-
-def _split(arrays, per_row, skip=()):
-    fields = tuple((name, dtype, per_row[name], name.startswith("final_"),
-                    dtype.itemsize, dtype == BOOL8)
-                   for name, dtype in arrays
-                   if name not in skip and per_row[name])
-    empty = tuple(name for name, _ in arrays
-                  if name not in skip and not per_row[name])
-    return fields, empty
-
-
-class _AgentArrays:
-    """One AgentTimeStep's arrays, while timestep_arrays reads them."""
-
-
 # Class defaults: absent arrays are empty.
-for _holder, _arrays in ((TimeStepArrays, _TIMESTEP_ARRAYS),
-                         (_AgentArrays, _AGENT_ARRAYS)):
-    for _name, _dtype in _arrays:
-        setattr(_holder, _name, np.frombuffer(
-            b"", bool if _dtype == BOOL8 else _dtype))
+for _name, _dtype in _TIMESTEP_ARRAYS:
+    setattr(TimeStepArrays, _name, np.frombuffer(
+        b"", bool if _dtype == BOOL8 else _dtype))
 #: The names of a TimeStep's arrays, and of each agent's.
 TIMESTEP_ARRAYS = tuple(_name for _name, _ in _TIMESTEP_ARRAYS)
 AGENT_ARRAYS = tuple(_name for _name, _ in _AGENT_ARRAYS)
 
 
-def timestep_arrays(timestep, sizes=None, rows=None):
-    """A TimeStep message's arrays (the inverse of rows_to_proto): the one
-    place that reads them, as read-only views. ValueError naming the field
-    for bytes that are not whole values; with `sizes` (a TimeStepSizes)
-    and `rows` (the copies asked for), also for any count other than the
-    spec's, and final_rows that are not rows."""
-    if sizes is None:
-        return _any_timestep_arrays(timestep)
-    out = TimeStepArrays()
-    copies = timestep.copies
-    if len(copies) != 4 * rows:
-        _count_error(copies, INT32, rows, "copies")
-    out.copies = np.frombuffer(copies, INT32)
-    final_rows = bytes_array(timestep.final_rows, INT32,
-                             "TimeStep.final_rows")
-    ended = len(final_rows)
-    if ended and (ended > rows or not _all_below(final_rows, rows)):
-        raise ValueError("TimeStep.final_rows %s are not rows of %d" %
-                         (final_rows.tolist(), rows))
-    out.final_rows = final_rows
-    agents = timestep.agents
-    if len(agents) != len(sizes.agents):
-        raise ValueError("TimeStep has %d agents, the spec %d" %
-                         (len(agents), len(sizes.agents)))
-    # The loops below run for every reply: kept flat (no calls per field
-    # on success).
-    frombuffer = np.frombuffer
-    everything = [(timestep, out, sizes.fields, sizes.empty, None)]
-    holders = []
-    for index, (agent, (fields, empty)) in enumerate(zip(agents,
-                                                         sizes.agents)):
-        holder = _AgentArrays()
-        holders.append(holder)
-        everything.append((agent, holder, fields, empty, index))
-    for message, holder, fields, empty, agent in everything:
-        for field in empty:
-            data = getattr(message, field)
-            if data:
-                _count_error(data, _TYPES[field], 0, field, agent)
-        for field, dtype, per_row, final, itemsize, bools in fields:
-            data = getattr(message, field)
-            count = (ended if final else rows) * per_row
-            if len(data) != count * itemsize:
-                _count_error(data, dtype, count, field, agent)
-            if bools:
-                if data.translate(None, b"\x00\x01"):
-                    raise ValueError(
-                        "%s holds a bool byte other than 0 or 1" %
-                        _field_name(field, agent))
-                setattr(holder, field, frombuffer(data, bool))
-            else:
-                setattr(holder, field, frombuffer(data, dtype))
-    out.observation = [h.observation for h in holders]
-    out.reward = [h.reward for h in holders]
-    out.action_mask = [h.action_mask for h in holders]
-    out.final_observation = [h.final_observation for h in holders]
-    return out
-
-
-_TYPES = dict(_TIMESTEP_ARRAYS + _AGENT_ARRAYS)
-
-
-def _all_below(values, bound):
-    """Every int32 value in [0, bound): in Python for a few values (a
-    numpy reduction costs a microsecond), else one reduction (as uint32 a
-    negative value is at least 2^31)."""
-    if len(values) <= 64:
-        listed = values.tolist()
-        return min(listed) >= 0 and max(listed) < bound
-    return int(values.view(np.uint32).max()) < bound
-
-
-def _count_error(data, dtype, count, field, agent=None):
-    """Raises the ValueError for `data` that is not `count` values."""
-    what = _field_name(field, agent)
-    bytes_array(data, dtype, what)  # raises for a partial value
-    raise ValueError("%s has %d values, the spec says %d" %
-                     (what, len(data) // dtype.itemsize, count))
-
-
-def _field_name(field, agent):
-    return ("TimeStep.%s" % field if agent is None else
-            "TimeStep.agents[%d].%s" % (agent, field))
-
-
-def _any_timestep_arrays(timestep):
+def timestep_arrays(timestep):
+    """A TimeStep message's arrays (the inverse of rows_to_proto), as
+    read-only views, not checked against a spec (the client's codec,
+    marl_env/codec.cc, does that); ValueError naming the field for bytes
+    that are not whole values."""
     out = TimeStepArrays()
     for field, dtype in _TIMESTEP_ARRAYS:
         setattr(out, field, bytes_array(getattr(timestep, field), dtype,
