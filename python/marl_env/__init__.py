@@ -6,6 +6,14 @@ with numpy arrays), declare Settings, build an EnvSpec, @register.
 Users:   env = marl_env.make(name, endpoint=...); marl_env.make_batch(...).
 """
 
+import pkgutil
+
+# The package may live in two directories: the sources (python/marl_env) and
+# the build's output (bazel-bin/python/marl_env: the client's compiled
+# _codec module). Outside Bazel's runfiles, with both parents on sys.path,
+# this joins them.
+__path__ = pkgutil.extend_path(__path__, __name__)
+
 from marl_env.env import (BatchedEnv, Env, EnvSpec, Setting, find, make_env,
                           register, registered)
 from marl_env.spaces import Box, Discrete, MultiDiscrete, Space
