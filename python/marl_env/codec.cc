@@ -152,14 +152,16 @@ py::array Unpack(const std::string& data, int64_t rows,
   for (int64_t i = 0; i < n; ++i) {
     float value;
     std::memcpy(&value, data.data() + i * sizeof(float), sizeof(float));
-    const double rounded = std::nearbyint(static_cast<double>(value));
-    // 2^63 is exactly representable; anything at or past it is not an int64.
-    if (!(std::fabs(rounded) < 9223372036854775808.0)) {
+    // 2^63 is exactly representable; anything at or past it (or NaN) is
+    // not an int64.
+    if (!(std::fabs(value) < 9223372036854775808.0f)) {
       throw MalformedReply(FieldName(field, agent) + " holds " +
                            std::to_string(value) +
                            ": not an integer of the spec's space");
     }
-    values[i] = static_cast<int64_t>(rounded);
+    // Rounds to nearest, ties to even (numpy's rint); with -fno-math-errno
+    // one instruction instead of a libm call per value.
+    values[i] = std::llrint(value);
   }
   return std::move(out);
 }
