@@ -268,6 +268,54 @@ absl::Status EnvBatch::Reset(absl::Span<const int32_t> copies,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether all `rows` x `size` packed values are in `space`: what
+// Space::CheckInteger and Space::CheckFloat accept, row by row.
+bool AllInSpace(const Space& space, int64_t size, int64_t rows,
+                const int64_t* discrete, const float* continuous) {
+  bool inside = true;
+  if (space.is_discrete()) {
+    const int64_t n = space.n;
+    for (int64_t i = 0; i < rows; ++i) {
+      inside &= discrete[i] >= 0 && discrete[i] < n;
+    }
+  } else if (space.is_multi_discrete()) {
+    const int64_t* nvec = space.nvec.data();
+    for (int64_t row = 0; row < rows; ++row, discrete += size) {
+      for (int64_t k = 0; k < size; ++k) {
+        inside &= discrete[k] >= 0 && discrete[k] < nvec[k];
+      }
+    }
+  } else {
+    const float* low = space.low.data();
+    const float* high = space.high.data();
+    for (int64_t row = 0; row < rows; ++row, continuous += size) {
+      for (int64_t k = 0; k < size; ++k) {
+        // NaN fails both comparisons.
+        inside &= continuous[k] >= low[k] && continuous[k] <= high[k];
+      }
+    }
+  }
+  return inside;
+}
+
+// Whether every row's Discrete action (in range) is legal under its copy's
+// mask; in turn-based games only the acting agent's action counts.
+bool AllLegal(absl::Span<const int32_t> copies, int agent,
+              const int64_t* values, const char* legal, int64_t n,
+              bool sequential, const int32_t* current_agent) {
+  bool all = true;
+  for (size_t row = 0; row < copies.size(); ++row) {
+    const int32_t c = copies[row];
+    all &= (sequential && current_agent[c] != agent) ||
+           legal[c * n + values[row]] != 0;
+  }
+  return all;
+}
+
+}  // namespace
+
 absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
                                  const PackedActions& actions) const {
   const EnvSpec& s = spec();
@@ -308,14 +356,15 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
           absl::StrCat("agent '", id, "': expected ", rows, " copies x ", size,
                        " = ", rows * size, " actions, got ", given));
     }
-    if (space.is_discrete() && layout_.mask_size[agent] == 0) {
-      // The common case, checked without building a status per row.
-      const int64_t* values = actions.discrete[agent].data();
-      bool in_range = true;
-      for (int64_t row = 0; row < rows; ++row) {
-        in_range &= values[row] >= 0 && values[row] < space.n;
-      }
-      if (in_range) continue;
+    // The common case, every action valid, is checked without a call or a
+    // status per row; the loop below finds and names the first problem.
+    const int64_t n = layout_.mask_size[agent];
+    if (AllInSpace(space, size, rows, actions.discrete[agent].data(),
+                   actions.continuous[agent].data()) &&
+        (n == 0 || AllLegal(copies, agent, actions.discrete[agent].data(),
+                            legal_[agent].data(), n, s.sequential,
+                            current_agent_.data()))) {
+      continue;
     }
     for (int64_t row = 0; row < rows; ++row) {
       absl::Status status =
@@ -327,7 +376,6 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
                             absl::StrCat("agent '", id, "', copy ", copies[row],
                                          ": ", status.message()));
       }
-      const int64_t n = layout_.mask_size[agent];
       // In turn-based games only the acting agent's action counts.
       const bool acting = !s.sequential || current_agent_[copies[row]] == agent;
       if (n > 0 && acting) {

@@ -65,6 +65,50 @@ MARL_REGISTER_ENV(
        return std::make_unique<CountingEnv>(s.GetInt("limit"));
      }});
 
+// Turn-based: agents a and b (Discrete(3), masked) take turns, starting
+// with a; agent m has MultiDiscrete([2, 3]) actions (no mask). Action 2 is
+// always masked out; action 1 is masked out for the agent not acting.
+class TurnsEnv : public Env {
+ public:
+  TurnsEnv() {
+    spec_.agent_ids = {"a", "b", "m"};
+    for (int agent = 0; agent < 3; ++agent) {
+      spec_.observation_spaces.push_back(Space::Box({1}, {0.0f}, {1.0f}));
+    }
+    spec_.action_spaces = {Space::Discrete(3), Space::Discrete(3),
+                           Space::MultiDiscrete({2, 3})};
+    spec_.has_action_masks = true;
+    spec_.sequential = true;
+  }
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override {
+    turn_ = 0;
+    Write(out);
+  }
+  void Step(const Actions& actions, const Output& out) override {
+    turn_ = 1 - turn_;
+    Write(out);
+  }
+
+ private:
+  void Write(const Output& out) {
+    out.set_current_agent(turn_);
+    for (int agent = 0; agent < 2; ++agent) {
+      out.action_mask(agent)[2] = false;
+      if (agent != turn_) out.action_mask(agent)[1] = false;
+    }
+  }
+  EnvSpec spec_;
+  int turn_ = 0;
+};
+
+MARL_REGISTER_ENV({"test_turns",
+                   "takes turns",
+                   {},
+                   [](const Settings&) -> absl::StatusOr<std::unique_ptr<Env>> {
+                     return std::make_unique<TurnsEnv>();
+                   }});
+
 LocalBatch MakeBatch(int copies, uint64_t seed, bool auto_reset = true) {
   auto batch = EnvBatch::Create("test_counting", {}, copies, seed, auto_reset);
   EXPECT_TRUE(batch.ok()) << batch.status();
@@ -316,6 +360,39 @@ TEST(EnvBatchTest, BadActionsAreRejectedAndNothingIsStepped) {
   EXPECT_TRUE(batch.action_mask(0)[1]);
   EXPECT_EQ(batch.StepAll({{2, 0}, {}}, {{}, {0.f, 0.f}}).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Masks bind only the acting agent; ranges bind every agent; errors name
+// the agent, the copy and the problem.
+TEST(EnvBatchTest, TurnsMasksAndMultiDiscreteActionsAreChecked) {
+  auto made = EnvBatch::Create("test_turns", {}, 2, 0, true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  LocalBatch batch(*std::move(made));
+  ASSERT_TRUE(batch.ResetAll().ok());
+  const std::vector<int64_t> m = {1, 2, 0, 0};
+  // a acts: b's masked-out actions do not count.
+  ASSERT_TRUE(batch.StepAll({{1, 0}, {2, 1}, m}, {}).ok());
+  EXPECT_EQ(batch.current_agent(), (std::vector<int32_t>{1, 1}));
+  // b acts: a's action 2 does not count, b's does.
+  absl::Status masked = batch.StepAll({{2, 2}, {0, 2}, m}, {});
+  EXPECT_EQ(masked.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(masked.message().find("agent 'b', copy 1: action 2 is masked out"),
+            std::string::npos)
+      << masked;
+  // Out of range is refused for an agent not acting too.
+  EXPECT_EQ(batch.StepAll({{3, 0}, {0, 0}, m}, {}).code(),
+            absl::StatusCode::kOutOfRange);
+  absl::Status multi = batch.StepAll({{0, 0}, {0, 0}, {1, 2, 0, 3}}, {});
+  EXPECT_EQ(multi.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(multi.message().find("agent 'm', copy 1: multi-discrete element "
+                                 "1 = 3 outside [0, 3)"),
+            std::string::npos)
+      << multi;
+  EXPECT_EQ(batch.StepAll({{0, 0}, {0, 0}, {2, 0, 0, 0}}, {}).code(),
+            absl::StatusCode::kOutOfRange);
+  // Nothing stepped meanwhile: still b's turn.
+  ASSERT_TRUE(batch.StepAll({{2, 2}, {1, 0}, m}, {}).ok());
+  EXPECT_EQ(batch.current_agent(), (std::vector<int32_t>{0, 0}));
 }
 
 TEST(EnvBatchTest, ResolveCopiesRejectsRepeatsAndOutOfRange) {
