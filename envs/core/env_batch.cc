@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "envs/core/checked_size.h"
 #include "envs/core/memory_estimate.h"
@@ -275,16 +276,23 @@ namespace {
 bool AllInSpace(const Space& space, int64_t size, int64_t rows,
                 const int64_t* discrete, const float* continuous) {
   bool inside = true;
+  // 0 <= v < n as one unsigned comparison, for n >= 0 (a valid space; any
+  // other fails here and is named by the checks row by row).
   if (space.is_discrete()) {
-    const int64_t n = space.n;
+    if (space.n < 0) return false;
+    const uint64_t n = static_cast<uint64_t>(space.n);
     for (int64_t i = 0; i < rows; ++i) {
-      inside &= discrete[i] >= 0 && discrete[i] < n;
+      inside &= static_cast<uint64_t>(discrete[i]) < n;
     }
   } else if (space.is_multi_discrete()) {
     const int64_t* nvec = space.nvec.data();
+    for (int64_t k = 0; k < size; ++k) {
+      if (nvec[k] < 0) return false;
+    }
     for (int64_t row = 0; row < rows; ++row, discrete += size) {
       for (int64_t k = 0; k < size; ++k) {
-        inside &= discrete[k] >= 0 && discrete[k] < nvec[k];
+        inside &=
+            static_cast<uint64_t>(discrete[k]) < static_cast<uint64_t>(nvec[k]);
       }
     }
   } else {
@@ -326,7 +334,10 @@ absl::Status EnvBatch::CheckStep(absl::Span<const int32_t> copies,
         absl::StrCat("expected actions for ", s.num_agents(), " agents, got ",
                      actions.discrete.size()));
   }
-  for (int32_t c : copies) {
+  // Usually every copy is ready: checked without a branch per copy first.
+  bool ready = true;
+  for (int32_t c : copies) ready &= started_[c] && !finished_[c];
+  for (int32_t c : ready ? absl::Span<const int32_t>() : copies) {
     if (!started_[c]) {
       return absl::FailedPreconditionError(
           absl::StrCat("copy ", c, " stepped before its first reset"));
@@ -455,7 +466,8 @@ absl::StatusOr<int> EnvBatch::Step(absl::Span<const int32_t> copies,
   int32_t* const episode_step = episode_step_.data();
   char* const ended_rows = ended_scratch_.data();
   const int32_t episode_limit = s.episode_limit;
-  auto step_row = [&, this](int64_t row) {
+  // Inlined into the loop below: a call per row is a tenth of a cheap row.
+  auto step_row = [&, this](int64_t row) ABSL_ATTRIBUTE_ALWAYS_INLINE {
     const int32_t c = copy_of_row[row];
     Env& env = *envs[c];
     env.Step(Actions(pointers, layout_, row), Output(out, layout_, row));
