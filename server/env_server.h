@@ -31,9 +31,9 @@ struct ServerOptions {
   int worker_threads = 0;
   // A reset or step is split over the workers only when predicted (the
   // handle's measured cost per row times its rows) to take at least this
-  // long on one thread; 0 = always. Waking a worker costs tens of
-  // microseconds on a loaded or virtual machine, so splitting a cheap batch
-  // makes it slower.
+  // long on one thread (not before it is measured); 0 = always. Waking a
+  // worker costs tens of microseconds on a loaded or virtual machine, so
+  // splitting a cheap batch makes it slower.
   int64_t parallel_min_us = 200;
   // A handle unused this long is closed; 0 = never.
   int idle_handle_timeout_seconds = 600;
@@ -185,8 +185,8 @@ class EnvService {
 
 // The environment server: an EnvService behind a ZeroMQ ROUTER socket.
 // One thread (the one that calls Run()) owns the socket: it answers cheap
-// requests itself (each takes microseconds; large batches fan out to the
-// worker pool) and hands possibly slow ones to the service's request
+// requests itself (each takes microseconds; expensive batches fan out to
+// the worker pool) and hands possibly slow ones to the service's request
 // threads, whose answers come back to it over an inproc socket. So a slow
 // make or a huge step never holds up another client, and each handle sees
 // its requests in order. Replies to clients that went away are dropped by

@@ -26,7 +26,8 @@ ABSL_FLAG(int64_t, parallel_min_us, 200,
           "A reset or step is split over the --workers only when predicted "
           "(the handle's measured time per copy on one thread, times its "
           "copies) to take at least this many microseconds; cheaper ones run "
-          "on one thread, as waking a worker costs tens of microseconds. "
+          "on one thread, as waking a worker costs tens of microseconds "
+          "(so do a handle's first reset and step: not yet measured). "
           "0 = split every batch.");
 ABSL_FLAG(int, idle_timeout_seconds, 600,
           "Close handles unused for this long (0 = never).");
