@@ -39,11 +39,11 @@ struct EnvService::HandleState {
     std::string client;  // who sent it
   };
   std::deque<Pending> queue;
-  // Measured cost of a reset [0] and a step [1], ns per row (a running
-  // average); < 0 until measured, so a handle's first reset and first step
+  // Measured cost of a reset [0] and a step [1], ns per row on one thread;
+  // unknown until measured, so a handle's first reset and first step
   // always run on a request thread. Written only by the thread running the
   // handle.
-  std::atomic<double> ns_per_row[2] = {-1.0, -1.0};
+  CostEstimate cost[2];
   // Final-observation scratch, sized for every copy once.
   std::vector<int32_t> final_rows;
   // Step scratch reused across requests (cleared, capacity kept), so a
@@ -91,13 +91,31 @@ void SetError(const absl::Status& status, pb::Response* response) {
   response->mutable_status()->set_message(std::string(status.message()));
 }
 
-// The serialized error answer to request `request_id`.
+// Serializes `response` straight into the room `reply` gives (no copy of
+// the bytes afterwards). An answer past protobuf's 2 GiB becomes an error.
+void SerializeInto(const pb::Response& response,
+                   EnvService::ReplyBuffer reply) {
+  const size_t size = response.ByteSizeLong();
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    pb::Response error;
+    error.set_request_id(response.request_id());
+    SetError(absl::ResourceExhaustedError(absl::StrCat(
+                 "the answer would take ", size,
+                 " bytes, more than a protocol message can hold (2 GiB)")),
+             &error);
+    SerializeInto(error, reply);
+    return;
+  }
+  response.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(reply(size)));
+}
+
+// Serializes the error answer to request `request_id` into `reply`.
 void SerializeError(const absl::Status& status, uint64_t request_id,
-                    std::string* reply) {
+                    EnvService::ReplyBuffer reply) {
   pb::Response response;
   response.set_request_id(request_id);
   SetError(status, &response);
-  response.SerializeToString(reply);
+  SerializeInto(response, reply);
 }
 
 // Would `used + more` pass `limit` (0 = no limit)? Without overflowing.
@@ -119,26 +137,40 @@ EnvService::EnvService(const ServerOptions& options, Completion completion)
     : options_(options),
       completion_(std::move(completion)),
       pool_(options.worker_threads),
-      requests_(completion_ ? std::max(1, options.request_threads) : 0) {
-  if (pool_.threads() > 0) {
-    parallel_ = [this](int64_t n, const std::function<void(int64_t)>& body) {
-      RunParallel(n, body);
-    };
-  }
-}
+      requests_(completion_ ? std::max(1, options.request_threads) : 0) {}
 
 EnvService::~EnvService() = default;
 
-void EnvService::RunParallel(int64_t n,
-                             const std::function<void(int64_t)>& body) {
+double EnvService::RunParallel(int64_t n,
+                               const std::function<void(int64_t)>& body) {
   // Handles run concurrently, but the pool takes one batch at a time: a
   // batch that finds it busy steps on its own thread.
   std::unique_lock<std::mutex> lock(pool_mutex_, std::try_to_lock);
-  if (n < options_.parallel_min_rows || !lock.owns_lock()) {
+  if (!lock.owns_lock()) {
     for (int64_t i = 0; i < n; ++i) body(i);
-  } else {
-    pool_.ParallelFor(n, body);
+    return 0;
   }
+  const auto start = std::chrono::steady_clock::now();
+  const double busy_ns = pool_.ParallelFor(n, body);
+  const double wall_ns = std::chrono::duration<double, std::nano>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  return std::max(0.0, busy_ns - wall_ns);
+}
+
+ParallelFor EnvService::Parallel(const HandleState& handle, bool step,
+                                 int64_t rows, double* pooled_ns) {
+  if (pool_.threads() == 0 || rows < 2) return nullptr;
+  const double ns_per_row = handle.cost[step].ns_per_row();
+  if (options_.parallel_min_us > 0 &&
+      (ns_per_row < 0 || ns_per_row * rows < 1e3 * options_.parallel_min_us)) {
+    return nullptr;
+  }
+  // Small enough for std::function's inline storage: no allocation.
+  return
+      [this, pooled_ns](int64_t n, const std::function<void(int64_t)>& body) {
+        *pooled_ns += RunParallel(n, body);
+      };
 }
 
 int EnvService::num_handles() const {
@@ -209,7 +241,7 @@ int64_t RowsOf(const pb::Request& request, int num_copies) {
 
 bool EnvService::Submit(const void* data, size_t size,
                         const std::string& client, uint64_t tag,
-                        std::string* reply) {
+                        ReplyBuffer reply) {
   pb::Request& request = request_;
   if (absl::Status status = Parse(data, size, &request); !status.ok()) {
     SerializeError(status, 0, reply);
@@ -219,7 +251,7 @@ bool EnvService::Submit(const void* data, size_t size,
       request.has_list_environments() ||
       request.payload_case() == pb::Request::PAYLOAD_NOT_SET) {
     Execute(request, client, &response_);
-    response_.SerializeToString(reply);
+    SerializeInto(response_, reply);
     return true;
   }
   auto refuse = [&](const absl::Status& status) {
@@ -250,11 +282,13 @@ bool EnvService::Submit(const void* data, size_t size,
   if (handle == nullptr || handle->closed) {
     lock.unlock();
     Execute(request, client, &response_);  // NOT_FOUND
-    response_.SerializeToString(reply);
+    SerializeInto(response_, reply);
     return true;
   }
   if (!handle->busy) {
-    const double ns_per_row = handle->ns_per_row[request.has_step()].load();
+    // The estimate is of one thread's work: a step split over the workers
+    // takes less, so this errs towards deferring.
+    const double ns_per_row = handle->cost[request.has_step()].ns_per_row();
     const bool cheap =
         request.has_close() ||
         (ns_per_row >= 0 &&
@@ -265,7 +299,7 @@ bool EnvService::Submit(const void* data, size_t size,
       handle->busy = true;
       lock.unlock();
       Execute(request, client, &handle->response);
-      handle->response.SerializeToString(reply);
+      SerializeInto(handle->response, reply);
       lock.lock();
       handle->busy = false;
       return true;
@@ -337,16 +371,14 @@ void EnvService::Execute(const pb::Request& request, const std::string& client,
 }
 
 void EnvService::RecordCost(HandleState& handle, bool step, int64_t rows,
-                            std::chrono::steady_clock::time_point start) {
+                            std::chrono::steady_clock::time_point start,
+                            double pooled_ns) {
   // The cost per row predicts whether the handle's next request of this
-  // kind runs inline (Submit).
+  // kind runs inline (Submit) and whether it is split over the workers.
   const double ns = std::chrono::duration<double, std::nano>(
                         std::chrono::steady_clock::now() - start)
-                        .count() /
-                    std::max<int64_t>(rows, 1);
-  std::atomic<double>& average = handle.ns_per_row[step];
-  const double before = average.load();
-  average.store(before < 0 ? ns : 0.75 * before + 0.25 * ns);
+                        .count();
+  handle.cost[step].Add((ns + pooled_ns) / std::max<int64_t>(rows, 1));
 }
 
 absl::Status EnvService::Dispatch(const pb::Request& request,
@@ -654,11 +686,15 @@ absl::Status EnvService::DoReset(const pb::ResetRequest& request,
   }
   BatchBuffers buffers;
   PrepareTimeStep(**handle, *copies, timestep, &buffers);
+  const int64_t rows = static_cast<int64_t>(copies->size());
+  double pooled_ns = 0;
   absl::Status reset = batch.Reset(
       *copies,
       absl::MakeConstSpan(request.seeds().data(), request.seeds_size()),
-      buffers, parallel_);
-  if (reset.ok()) RecordCost(**handle, /*step=*/false, copies->size(), start);
+      buffers, Parallel(**handle, /*step=*/false, rows, &pooled_ns));
+  if (reset.ok()) {
+    RecordCost(**handle, /*step=*/false, rows, start, pooled_ns);
+  }
   return reset;
 }
 
@@ -741,8 +777,10 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
                                                rows * layout.state_size);
     }
   }
+  double pooled_ns = 0;
   absl::StatusOr<int> stepped =
-      batch.Step(copies, actions, buffers, final_buffers, parallel_);
+      batch.Step(copies, actions, buffers, final_buffers,
+                 Parallel(handle, /*step=*/true, rows, &pooled_ns));
   if (!stepped.ok()) return stepped.status();
   const int ended = *stepped;
   if (batch.auto_reset()) {
@@ -760,7 +798,7 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
                                               layout.state_size);
     }
   }
-  RecordCost(handle, /*step=*/true, rows, start);
+  RecordCost(handle, /*step=*/true, rows, start, pooled_ns);
   return absl::OkStatus();
 }
 
@@ -935,7 +973,8 @@ void EnvServer::Reply(std::vector<zmq::message_t>& envelope,
 }
 
 void EnvServer::ServeOne(bool wait) {
-  std::vector<zmq::message_t> frames;
+  std::vector<zmq::message_t>& frames = frames_;
+  frames.clear();
   try {
     while (true) {
       zmq::message_t frame;
@@ -963,15 +1002,22 @@ void EnvServer::ServeOne(bool wait) {
   frames.pop_back();
   // The client, for its limits: its CURVE key when a ZAP handler named it,
   // else the connection.
+  // (Rebuilt in place: no allocation per request.)
   const char* user = zmq_msg_gets(body.handle(), "User-Id");
-  const std::string client =
-      user != nullptr ? absl::StrCat("key:", user)
-                      : absl::StrCat("connection:",
-                                     absl::string_view(frames[0].data<char>(),
-                                                       frames[0].size()));
+  std::string& client = client_;
+  if (user != nullptr) {
+    client.assign("key:").append(user);
+  } else {
+    client.assign("connection:")
+        .append(frames[0].data<char>(), frames[0].size());
+  }
   const uint64_t tag = next_tag_;
-  if (service_.Submit(body.data(), body.size(), client, tag, &reply_)) {
-    zmq::message_t answer(reply_.data(), reply_.size());
+  zmq::message_t answer;
+  if (service_.Submit(body.data(), body.size(), client, tag,
+                      [&answer](size_t size) {
+                        answer.rebuild(size);
+                        return answer.data();
+                      })) {
     Reply(frames, answer);
   } else {
     ++next_tag_;

@@ -14,6 +14,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "common/proto/env_protocol.pb.h"
 #include "envs/core/env_batch.h"
@@ -25,11 +26,15 @@ class ZapAuthenticator;
 
 struct ServerOptions {
   std::string server_name = "marl-env-server";
-  // Threads stepping the copies of large batches, beside the serving thread.
+  // Threads stepping the copies of expensive batches, beside the thread
+  // that runs the request.
   int worker_threads = 0;
-  // Batches with fewer rows than this step on the serving thread alone
-  // (handing tiny batches to workers costs more than it saves).
-  int64_t parallel_min_rows = 64;
+  // A reset or step is split over the workers only when predicted (the
+  // handle's measured cost per row times its rows) to take at least this
+  // long on one thread (not before it is measured); 0 = always. Waking a
+  // worker costs tens of microseconds on a loaded or virtual machine, so
+  // splitting a cheap batch makes it slower.
+  int64_t parallel_min_us = 200;
   // A handle unused this long is closed; 0 = never.
   int idle_handle_timeout_seconds = 600;
   int max_copies_per_handle = 1 << 16;
@@ -73,11 +78,16 @@ class EnvService {
                       Completion completion = nullptr);
   ~EnvService();
 
+  // Where Submit writes an answer: called once with its size in bytes,
+  // returns room for that many (the transport's message, so the answer is
+  // serialized straight into it).
+  using ReplyBuffer = absl::FunctionRef<void*(size_t size)>;
+
   // Handles the serialized request of `client` (an opaque identity for the
-  // per-client limits). Returns true with `reply` filled when answered at
-  // once; false when deferred to completion(tag, ...).
+  // per-client limits). Returns true with the answer written to `reply`
+  // when answered at once; false when deferred to completion(tag, ...).
   bool Submit(const void* request, size_t size, const std::string& client,
-              uint64_t tag, std::string* reply);
+              uint64_t tag, ReplyBuffer reply);
   // Handles one request on this thread and serialises the response into
   // `response` (client ""; tests, benchmarks).
   void Handle(const void* request, size_t size, std::string* response);
@@ -124,23 +134,32 @@ class EnvService {
   absl::Status DoStep(const env::v2::StepRequest& request,
                       env::v2::TimeStep* timestep);
   absl::Status DoClose(uint64_t id);
-  // Folds the time since `start` of a successful reset or step of `rows`
-  // rows into the handle's measured cost per row.
+  // Folds the cost of a successful reset or step of `rows` rows into the
+  // handle's measured cost per row: the time since `start`, plus
+  // `pooled_ns`, what the worker pool did beside this thread (so the
+  // estimate is what the request would take on one thread).
   static void RecordCost(HandleState& handle, bool step, int64_t rows,
-                         std::chrono::steady_clock::time_point start);
+                         std::chrono::steady_clock::time_point start,
+                         double pooled_ns);
+  // The ParallelFor for a reset or step of `rows` rows: one that splits
+  // the rows over the worker pool, adding to *pooled_ns, when predicted to
+  // take at least parallel_min_us; else null (run inline).
+  ParallelFor Parallel(const HandleState& handle, bool step, int64_t rows,
+                       double* pooled_ns);
   // Runs the requests queued on a handle, in order, until none is left.
   void Drain(const std::shared_ptr<HandleState>& handle);
   // Sizes `timestep` for `rows` rows and points `buffers` into it.
   void PrepareTimeStep(const HandleState& handle,
                        absl::Span<const int32_t> copies,
                        env::v2::TimeStep* timestep, BatchBuffers* buffers);
-  void RunParallel(int64_t n, const std::function<void(int64_t)>& body);
+  // Runs body over [0, n) on the pool (or inline while another batch has
+  // it); returns the pool threads' time beyond this thread's, in ns.
+  double RunParallel(int64_t n, const std::function<void(int64_t)>& body);
 
   ServerOptions options_;
   Completion completion_;
   WorkerPool pool_;
   std::mutex pool_mutex_;  // one ParallelFor at a time; others run inline
-  ParallelFor parallel_;
 
   // Guards the handle table, the usage counters and every handle's queue.
   mutable std::mutex mutex_;
@@ -166,8 +185,8 @@ class EnvService {
 
 // The environment server: an EnvService behind a ZeroMQ ROUTER socket.
 // One thread (the one that calls Run()) owns the socket: it answers cheap
-// requests itself (each takes microseconds; large batches fan out to the
-// worker pool) and hands possibly slow ones to the service's request
+// requests itself (each takes microseconds; expensive batches fan out to
+// the worker pool) and hands possibly slow ones to the service's request
 // threads, whose answers come back to it over an inproc socket. So a slow
 // make or a huge step never holds up another client, and each handle sees
 // its requests in order. Replies to clients that went away are dropped by
@@ -216,7 +235,9 @@ class EnvServer {
   // Envelopes of deferred requests, by tag (Run()'s thread only).
   std::unordered_map<uint64_t, std::vector<zmq::message_t>> waiting_;
   uint64_t next_tag_ = 1;
-  std::string reply_;
+  // ServeOne's scratch, reused: the frames of a request, its client.
+  std::vector<zmq::message_t> frames_;
+  std::string client_;
   // After the sockets: its request threads finish before they close.
   EnvService service_;
   std::atomic<bool> stop_{false};

@@ -372,6 +372,63 @@ TEST(EnvServerClientsTest, ManyClientsAtOnceWithIndependentHandles) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// Every TimeStep of 64 copies of the iterated matrix game (episodes of 5
+// steps: truncation and auto-reset) over 12 steps of varied actions, as
+// serialized bytes.
+std::vector<std::string> IteratedGameRun(const ServerOptions& options) {
+  constexpr int kCopies = 64;
+  TestServer server(options);
+  auto client = Connect(server.endpoint());
+  proto::MakeRequest make;
+  make.set_name("iterated_matrix_game");
+  make.set_num_copies(kCopies);
+  make.set_seed(3);
+  proto::Setting* length = make.add_settings();
+  length->set_name("episode_length");
+  length->mutable_value()->set_int_value(5);
+  auto made = client->Make(make);
+  EXPECT_TRUE(made.ok()) << made.status();
+  if (!made.ok()) return {};
+  std::vector<std::string> seen;
+  proto::ResetRequest reset;
+  reset.set_handle(made->handle());
+  auto first = client->Reset(reset);
+  EXPECT_TRUE(first.ok()) << first.status();
+  if (!first.ok()) return {};
+  seen.push_back((*first)->SerializeAsString());
+  for (int t = 0; t < 12; ++t) {
+    proto::StepRequest step;
+    step.set_handle(made->handle());
+    for (int agent = 0; agent < 2; ++agent) {
+      std::vector<int64_t> actions(kCopies);
+      for (int c = 0; c < kCopies; ++c) actions[c] = (c * (agent + 1) + t) % 2;
+      SetArray<int64_t>(actions, step.add_actions()->mutable_discrete());
+    }
+    auto timestep = client->Step(step);
+    EXPECT_TRUE(timestep.ok()) << timestep.status();
+    if (!timestep.ok()) return {};
+    seen.push_back((*timestep)->SerializeAsString());
+  }
+  return seen;
+}
+
+// Workers that step every batch (parallel_min_us = 0), or that a cheap
+// batch never reaches (the default), give what one thread gives.
+TEST(EnvServerClientsTest, WorkersGiveTheSameResultsAsOneThread) {
+  ServerOptions one_thread;
+  one_thread.worker_threads = 0;
+  const std::vector<std::string> reference = IteratedGameRun(one_thread);
+  ASSERT_EQ(reference.size(), 13u);
+  EXPECT_NE(reference[1], reference[2]);  // the steps differ
+  ServerOptions always;
+  always.worker_threads = 2;
+  always.parallel_min_us = 0;
+  EXPECT_EQ(IteratedGameRun(always), reference);
+  ServerOptions by_cost;
+  by_cost.worker_threads = 1;
+  EXPECT_EQ(IteratedGameRun(by_cost), reference);
+}
+
 TEST(EnvServerClientsTest, ReqSocketsWorkToo) {
   // A REQ peer adds an empty delimiter frame; the server answers in kind.
   TestServer server;

@@ -20,11 +20,15 @@ ABSL_FLAG(std::string, endpoint, "tcp://127.0.0.1:5555",
           "Comma-separated endpoints to bind: tcp://HOST:PORT (loopback by "
           "default; port 0 picks a free one), ipc://PATH, inproc://NAME.");
 ABSL_FLAG(int, workers, 1,
-          "Worker threads stepping the copies of large batches, beside the "
-          "serving thread.");
-ABSL_FLAG(int, parallel_min_rows, 64,
-          "Batches with fewer copies than this are stepped on the serving "
-          "thread alone.");
+          "Worker threads that step the copies of expensive batches beside "
+          "the thread running the request (see --parallel_min_us).");
+ABSL_FLAG(int64_t, parallel_min_us, 200,
+          "A reset or step is split over the --workers only when predicted "
+          "(the handle's measured time per copy on one thread, times its "
+          "copies) to take at least this many microseconds; cheaper ones run "
+          "on one thread, as waking a worker costs tens of microseconds "
+          "(so do a handle's first reset and step: not yet measured). "
+          "0 = split every batch.");
 ABSL_FLAG(int, idle_timeout_seconds, 600,
           "Close handles unused for this long (0 = never).");
 ABSL_FLAG(int, max_copies_per_handle, 1 << 16,
@@ -105,7 +109,7 @@ int main(int argc, char** argv) {
   }
   marl::ServerOptions options;
   options.worker_threads = absl::GetFlag(FLAGS_workers);
-  options.parallel_min_rows = absl::GetFlag(FLAGS_parallel_min_rows);
+  options.parallel_min_us = absl::GetFlag(FLAGS_parallel_min_us);
   options.idle_handle_timeout_seconds =
       absl::GetFlag(FLAGS_idle_timeout_seconds);
   options.max_copies_per_handle = absl::GetFlag(FLAGS_max_copies_per_handle);
@@ -125,6 +129,7 @@ int main(int argc, char** argv) {
            {"max_client_bytes", options.max_client_bytes},
            {"max_server_bytes", options.max_server_bytes},
            {"inline_budget_us", options.inline_budget_us},
+           {"parallel_min_us", options.parallel_min_us},
            {"idle_timeout_seconds", options.idle_handle_timeout_seconds},
            {"workers", options.worker_threads}}) {
     if (value < 0) {

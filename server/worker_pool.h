@@ -25,12 +25,15 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Runs body(i) for i in [0, n), in chunks over the caller and the workers;
-  // returns when all are done.
-  void ParallelFor(int64_t n, const std::function<void(int64_t)>& body);
+  // returns when all are done, with the time the threads spent in body
+  // together (ns): what the work would have taken on one thread, for
+  // measuring its cost.
+  double ParallelFor(int64_t n, const std::function<void(int64_t)>& body);
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   void WorkerLoop();
+  // Runs chunks until none is left; adds the time taken to busy_ns_.
   void RunChunks();
 
   std::vector<std::thread> threads_;
@@ -44,6 +47,25 @@ class WorkerPool {
   int64_t n_ = 0;
   int64_t chunk_ = 1;
   std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> busy_ns_{0};
+};
+
+// A running estimate of what a request costs per row (ns), which decides
+// where the next one runs. Wall time is all there is to measure, and the
+// CPU is shared, so one sample can be an outlier (a preempted step): a
+// sample counts for at most twice the estimate, so one outlier raises it by
+// at most a quarter, while a lasting change is followed (a rise by a
+// quarter per sample, a fall at once by a quarter of the difference).
+// Thread-safe to read while one thread adds.
+class CostEstimate {
+ public:
+  // < 0 until the first sample.
+  double ns_per_row() const { return value_.load(std::memory_order_relaxed); }
+  // Ignores samples that are not finite or are negative.
+  void Add(double ns_per_row);
+
+ private:
+  std::atomic<double> value_{-1.0};
 };
 
 // Threads that run queued tasks, oldest first. The destructor lets queued

@@ -1,12 +1,17 @@
 #include "server/worker_pool.h"
 
 #include <atomic>
+#include <chrono>
+#include <limits>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 
 namespace marl {
 namespace {
+
+constexpr std::chrono::microseconds kSleep(200);
 
 TEST(WorkerPoolTest, RunsEveryIndexExactlyOnce) {
   for (int threads : {0, 1, 3}) {
@@ -28,6 +33,55 @@ TEST(WorkerPoolTest, ManyJobsInARow) {
     pool.ParallelFor(64, [&](int64_t i) { total.fetch_add(i); });
   }
   EXPECT_EQ(total.load(), 500 * (63 * 64 / 2));
+}
+
+// The time reported is the threads' time in body together: at least what
+// body slept, summed over every index (a lower bound; sleeps never end
+// early), whether the pool's threads ran them or the caller alone.
+TEST(WorkerPoolTest, ReportsTheTimeOfEveryIndex) {
+  for (int threads : {0, 2}) {
+    WorkerPool pool(threads);
+    const double ns = pool.ParallelFor(
+        8, [](int64_t) { std::this_thread::sleep_for(kSleep); });
+    EXPECT_GE(ns, 8 * std::chrono::nanoseconds(kSleep).count()) << threads;
+  }
+}
+
+TEST(CostEstimateTest, TakesTheFirstSampleAsIs) {
+  CostEstimate estimate;
+  EXPECT_LT(estimate.ns_per_row(), 0);
+  estimate.Add(40);
+  EXPECT_EQ(estimate.ns_per_row(), 40);
+}
+
+TEST(CostEstimateTest, OneOutlierBarelyMovesIt) {
+  CostEstimate estimate;
+  estimate.Add(40);
+  for (int i = 0; i < 10; ++i) estimate.Add(40);
+  // One preempted step, a thousand times the cost.
+  estimate.Add(40000);
+  EXPECT_LE(estimate.ns_per_row(), 40 * 1.25 + 1);
+  for (int i = 0; i < 10; ++i) estimate.Add(40);
+  EXPECT_NEAR(estimate.ns_per_row(), 40, 1);
+  // Not finite or negative: ignored.
+  estimate.Add(-1);
+  estimate.Add(std::numeric_limits<double>::infinity());
+  estimate.Add(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_NEAR(estimate.ns_per_row(), 40, 1);
+}
+
+TEST(CostEstimateTest, FollowsALastingChangeEitherWay) {
+  CostEstimate estimate;
+  estimate.Add(40);
+  for (int i = 0; i < 25; ++i) estimate.Add(400);
+  EXPECT_NEAR(estimate.ns_per_row(), 400, 10);
+  for (int i = 0; i < 25; ++i) estimate.Add(40);
+  EXPECT_NEAR(estimate.ns_per_row(), 40, 1);
+  // An estimate of 0 can still grow.
+  CostEstimate zero;
+  zero.Add(0);
+  for (int i = 0; i < 40; ++i) zero.Add(100);
+  EXPECT_NEAR(zero.ns_per_row(), 100, 5);
 }
 
 TEST(TaskQueueTest, OneThreadRunsTasksInOrder) {

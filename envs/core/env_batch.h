@@ -29,7 +29,9 @@ struct PackedActions {
 
 // Where a batched step leaves the last observations of auto-reset copies:
 // compact arrays of final_count rows, in row order. The caller sizes each
-// array for `rows` entries (the most that can end in one step).
+// array for `rows` entries (the most that can end in one step); the entries
+// past final_count are scratch (Step writes each ended row's values at the
+// row's own place, then compacts).
 struct FinalBuffers {
   std::vector<int32_t>* rows = nullptr;  // rows that ended
   std::vector<float*> observation;       // per agent
@@ -109,9 +111,6 @@ class EnvBatch {
   // Clears rows [0, rows) of every field to the defaults an Env may leave
   // unwritten (zeros, masks all legal, not terminated).
   void ClearRows(const BatchBuffers& out, int64_t rows) const;
-  // Clears one row's observation-side fields before an auto-reset (its
-  // reward, flags and info stay: they belong to the ended episode).
-  void ClearObservationRow(const BatchBuffers& out, int64_t row) const;
 
   std::vector<std::unique_ptr<Env>> copies_;
   Settings settings_;
@@ -125,11 +124,29 @@ class EnvBatch {
   // Each copy's current action masks, for checking the next actions.
   std::vector<std::vector<char>> legal_;  // [agent][copy * n + a]
   std::vector<int32_t> current_agent_;    // per copy, turn-based specs
-  // Per-row scratch for auto-reset rows: final observations (written in
-  // parallel, then compacted), and the ended episode's rewards and infos.
-  std::vector<std::vector<float>> final_scratch_;  // [agents + public + state]
+  // Where auto-resets write what must not overwrite the ended episode's
+  // row: rewards ([agent][row]), termination and infos, per row of a step.
   std::vector<float> reward_scratch_, info_scratch_;
-  std::vector<char> ended_scratch_;
+  std::unique_ptr<bool[]> terminated_scratch_;
+  std::vector<char> ended_scratch_;  // per row of the last step
+  // Step's tables, rebuilt per step (capacity kept): the action pointers;
+  // the observation-side fields an auto-reset clears, with where their
+  // final values go (null: not wanted); the masks, cleared likewise and
+  // kept in legal_ for checking; the buffers an auto-reset writes to.
+  struct ObservationField {
+    float* out;
+    float* final;
+    int64_t size;
+  };
+  struct MaskField {
+    bool* out;
+    char* legal;
+    int64_t size;
+  };
+  BatchActions action_pointers_;
+  std::vector<ObservationField> observations_;
+  std::vector<MaskField> masks_;
+  BatchBuffers reset_out_;
 };
 
 // A batch with its own buffers: for in-process use (tests, benchmarks,

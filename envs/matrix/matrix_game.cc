@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<Env>> MatrixGameEnv::Create(
   }
   absl::StatusOr<PayoffMatrices> payoffs = PayoffsFromSettings(settings);
   if (!payoffs.ok()) return payoffs.status();
-  return std::make_unique<MatrixGameEnv>(*std::move(payoffs), reward_scale);
+  return std::make_unique<MatrixGameEnv>(*payoffs, reward_scale);
 }
 
 absl::StatusOr<int64_t> MatrixGameEnv::EstimateCopyBytes(
@@ -37,7 +37,8 @@ absl::StatusOr<int64_t> MatrixGameEnv::EstimateCopyBytes(
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<int64_t> payoff_bytes = PayoffCopyBytes(*summary);
+  absl::StatusOr<int64_t> payoff_bytes =
+      PayoffCopyBytes(*summary, PayoffStorage::kFloatRewardPairs);
   if (!payoff_bytes.ok()) return payoff_bytes.status();
   return ByteEstimate()
       .AddObject(sizeof(MatrixGameEnv))
@@ -45,12 +46,19 @@ absl::StatusOr<int64_t> MatrixGameEnv::EstimateCopyBytes(
       .Total();
 }
 
-MatrixGameEnv::MatrixGameEnv(PayoffMatrices payoffs, double reward_scale)
-    : payoffs_(std::move(payoffs)), reward_scale_(reward_scale) {
+MatrixGameEnv::MatrixGameEnv(const PayoffMatrices& payoffs, double reward_scale)
+    : cols_(payoffs.cols) {
+  const int64_t entries = payoffs.rows * payoffs.cols;
+  rewards_.resize(2 * entries);
+  for (int64_t i = 0; i < entries; ++i) {
+    rewards_[2 * i] = static_cast<float>(reward_scale * payoffs.row_payoffs[i]);
+    rewards_[2 * i + 1] =
+        static_cast<float>(reward_scale * payoffs.column_payoffs[i]);
+  }
   spec_.agent_ids = {"player_0", "player_1"};
   spec_.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
-  spec_.action_spaces = {Space::Discrete(payoffs_.rows),
-                         Space::Discrete(payoffs_.cols)};
+  spec_.action_spaces = {Space::Discrete(payoffs.rows),
+                         Space::Discrete(payoffs.cols)};
   // One step, ended by termination: no limit needed.
   spec_.episode_limit = 0;
 }
@@ -61,12 +69,10 @@ void MatrixGameEnv::Reset(const Output& out) {
 }
 
 void MatrixGameEnv::Step(const Actions& actions, const Output& out) {
-  const int64_t a0 = actions.discrete(0);
-  const int64_t a1 = actions.discrete(1);
-  out.set_reward(
-      0, static_cast<float>(reward_scale_ * payoffs_.RowPayoff(a0, a1)));
-  out.set_reward(
-      1, static_cast<float>(reward_scale_ * payoffs_.ColumnPayoff(a0, a1)));
+  const float* rewards =
+      rewards_.data() + 2 * (actions.discrete(0) * cols_ + actions.discrete(1));
+  out.set_reward(0, rewards[0]);
+  out.set_reward(1, rewards[1]);
   out.observation(0)[0] = 0.0f;
   out.observation(1)[0] = 0.0f;
   out.set_terminated(true);

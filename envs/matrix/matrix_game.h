@@ -29,15 +29,18 @@ class MatrixGameEnv : public Env {
   // The registry's per-copy estimate: the object and its payoff copies.
   static absl::StatusOr<int64_t> EstimateCopyBytes(const Settings& settings);
 
-  MatrixGameEnv(PayoffMatrices payoffs, double reward_scale);
+  MatrixGameEnv(const PayoffMatrices& payoffs, double reward_scale);
 
   const EnvSpec& spec() const override { return spec_; }
   void Reset(const Output& out) override;
   void Step(const Actions& actions, const Output& out) override;
 
  private:
-  PayoffMatrices payoffs_;
-  double reward_scale_;
+  int64_t cols_;
+  // The rewards of every joint action, computed once: for (a0, a1) at
+  // 2 * (a0 * cols_ + a1), player_0's then player_1's, each the float of
+  // reward_scale * payoff (a step is then two adjacent loads).
+  std::vector<float> rewards_;
   EnvSpec spec_;
 };
 

@@ -306,17 +306,24 @@ absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
       ", reward_offset = ", reward_offset, ")"));
 }
 
-absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs) {
-  int64_t entries;
-  if (!CheckedMul(payoffs.rows, payoffs.cols, &entries)) {
+absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs,
+                                        PayoffStorage storage) {
+  int64_t entries, pairs;
+  if (!CheckedMul(payoffs.rows, payoffs.cols, &entries) ||
+      !CheckedMul(entries, 2, &pairs)) {
     return absl::ResourceExhaustedError(
         absl::StrCat("payoffs of ", payoffs.rows, " x ", payoffs.cols,
                      " entries do not fit in memory"));
   }
   ByteEstimate bytes;
+  if (storage == PayoffStorage::kFloatRewardPairs) {
+    bytes.AddArray(pairs, sizeof(float));
+  } else {
+    bytes
+        .AddArray(entries, sizeof(double))   // row_payoffs
+        .AddArray(entries, sizeof(double));  // column_payoffs
+  }
   bytes
-      .AddArray(entries, sizeof(double))  // row_payoffs
-      .AddArray(entries, sizeof(double))  // column_payoffs
       // The spec: ids "player_0", "player_1" and four Discrete spaces.
       .AddArray(2, sizeof(std::string))
       .AddStrings(2, 8)

@@ -75,9 +75,15 @@ absl::StatusOr<PayoffSummary> SummarizePayoffSettings(const Settings& settings);
 absl::Status CheckRewardSettings(const PayoffSummary& payoffs,
                                  double reward_scale, double reward_offset);
 
-// Bytes of a matrix-game copy beyond its own object: its two payoff
-// matrices and its two-agent spec (envs/core/memory_estimate.h).
-absl::StatusOr<int64_t> PayoffCopyBytes(const PayoffSummary& payoffs);
+// How a copy holds its payoffs: as PayoffMatrices (two double matrices),
+// or as one table of float reward pairs (matrix_game: rows x cols x 2).
+enum class PayoffStorage { kDoubleMatrices, kFloatRewardPairs };
+
+// Bytes of a matrix-game copy beyond its own object: its payoffs, held as
+// `storage` says, and its two-agent spec (envs/core/memory_estimate.h).
+absl::StatusOr<int64_t> PayoffCopyBytes(
+    const PayoffSummary& payoffs,
+    PayoffStorage storage = PayoffStorage::kDoubleMatrices);
 
 }  // namespace marl
 

@@ -296,5 +296,22 @@ TEST(PayoffsTest, CopyBytesCountBothMatrices) {
       absl::StatusCode::kResourceExhausted);
 }
 
+TEST(PayoffsTest, CopyBytesOfFloatRewardPairs) {
+  const PayoffStorage pairs = PayoffStorage::kFloatRewardPairs;
+  absl::StatusOr<int64_t> small =
+      PayoffCopyBytes(PayoffSummary{2, 2, 1}, pairs);
+  absl::StatusOr<int64_t> large =
+      PayoffCopyBytes(PayoffSummary{1000, 1000, 1}, pairs);
+  ASSERT_TRUE(small.ok() && large.ok());
+  EXPECT_GE(*large - *small, 2 * 4 * 1000 * 1000);
+  EXPECT_LE(*large - *small, 2 * 4 * 1000 * 1000 + 8192);
+  // Twice the entries may overflow where the entries alone do not.
+  EXPECT_EQ(PayoffCopyBytes(
+                PayoffSummary{int64_t{1} << 31, int64_t{1} << 31, 1}, pairs)
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace marl
