@@ -162,7 +162,7 @@ TEST_P(TransportDeterminismTest, SameSeedSameTrajectoryEverywhere) {
   // A server with workers steps copies in parallel: same results.
   ServerOptions parallel;
   parallel.worker_threads = 2;
-  parallel.parallel_min_rows = 1;
+  parallel.parallel_min_us = 0;  // always split
   TestServer tcp_parallel(parallel);
   EXPECT_EQ(OverProtocol(tcp_parallel.endpoint(), env_name, 11), reference)
       << "tcp, parallel stepping";
