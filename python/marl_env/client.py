@@ -122,10 +122,12 @@ class Client:
 
     # ------------------------------------------------------------ calls --
 
-    def _exchange(self, data, accept, operation, timeout=None):
-        """Sends one frame; returns accept(reply) for the first reply that
-        accept does not answer None (an answer to an earlier request), or
-        the reply itself when accept is None."""
+    def exchange(self, data, request_id, operation, decode, timeout=None):
+        """Sends a serialized request carrying request_id; returns
+        decode(reply, request_id) for the first reply it does not answer
+        None (an answer to an earlier request: the wait goes on, for what
+        is left of the timeout); with decode None, the first reply's bytes.
+        The step path's decode is the codec's (see _Handle)."""
         socket = self._socket
         if socket is None:
             raise RuntimeError("client is closed")
@@ -148,12 +150,11 @@ class Client:
                     "no answer from %s to %s within %g s (is the server "
                     "running there?)" % (self.endpoint, operation,
                                          timeout)) from None
-            if accept is None:
+            if decode is None:
                 return reply
-            result = accept(reply)
+            result = decode(reply, request_id)
             if result is not None:
                 return result
-            # Keep waiting for ours, for what is left of the timeout.
             wait_ms = max(int((deadline - time.monotonic()) * 1000), 0)
 
     def next_request_id(self):
@@ -161,20 +162,13 @@ class Client:
         self._next_id += 1
         return request_id
 
-    def exchange(self, data, request_id, operation, decode, timeout=None):
-        """Sends a serialized request carrying request_id; returns
-        decode(reply, request_id) for the first reply it does not answer
-        None (the codec's decode: see _Handle)."""
-        return self._exchange(data, lambda reply: decode(reply, request_id),
-                              operation, timeout)
-
     def call(self, request, timeout=None):
         """Sends a Request (its request_id is set here); returns the
         Response when its status is OK, else raises ServerError."""
-        request_id = request.request_id = self.next_request_id()
+        request.request_id = self.next_request_id()
         operation = request.WhichOneof("payload") or "request"
 
-        def accept(reply):
+        def parse(reply, request_id):
             response = pb.Response()
             try:
                 response.ParseFromString(reply)
@@ -184,8 +178,9 @@ class Client:
                                   operation) from None
             return response if response.request_id == request_id else None
 
-        response = self._exchange(request.SerializeToString(), accept,
-                                  operation, timeout)
+        response = self.exchange(request.SerializeToString(),
+                                 request.request_id, operation, parse,
+                                 timeout)
         if response.status.code != pb.OK:
             raise ServerError(response.status.code, response.status.message,
                               operation)
@@ -194,7 +189,7 @@ class Client:
     def call_raw(self, data, timeout=None):
         """Sends raw bytes as one request frame; returns the raw reply (for
         testing how a server treats garbage)."""
-        return self._exchange(bytes(data), None, "raw request", timeout)
+        return self.exchange(bytes(data), None, "raw request", None, timeout)
 
     def handshake(self, protocol_version=PROTOCOL_VERSION):
         request = pb.Request()
@@ -398,6 +393,11 @@ class _Handle:
     def pack(self, actions, rows, current_agent=None):
         """{agent: actions for `rows` copies} as a list in spec order."""
         spec = self.spec
+        if len(actions) == len(spec.agent_ids):  # the usual case: all
+            try:
+                return [actions[agent] for agent in spec.agent_ids]
+            except KeyError:
+                pass
         unknown = actions.keys() - self._agent_set
         if unknown:
             raise ValueError("actions for unknown agents %s; agents are %s" %
