@@ -124,46 +124,78 @@ void CheckFields(const std::vector<Field>& fields, int agent, int64_t rows,
   }
 }
 
-template <typename T>
-py::array_t<T> NewArray(const std::vector<py::ssize_t>& shape) {
-  return py::array_t<T>(shape);
-}
-
 std::vector<py::ssize_t> RowsShape(int64_t rows, const RowLayout& layout) {
   std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(rows)};
   shape.insert(shape.end(), layout.shape.begin(), layout.shape.end());
   return shape;
 }
 
-// `rows` rows of float32 values as the caller's own array: int64 for an
-// integer space (values rounded to nearest; a value that is not a finite
-// int64 is an error), else float32.
-py::array Unpack(const std::string& data, int64_t rows,
-                 const RowLayout& layout, const char* field, int agent) {
-  const int64_t n = rows * layout.size;
-  const auto shape = RowsShape(rows, layout);
-  if (!layout.integer) {
-    py::array_t<float> out = NewArray<float>(shape);
-    if (n > 0) std::memcpy(out.mutable_data(), data.data(), n * sizeof(float));
-    return std::move(out);
-  }
-  py::array_t<int64_t> out = NewArray<int64_t>(shape);
-  int64_t* values = n > 0 ? out.mutable_data() : nullptr;
+// Converts `n` float32 values at `src` into `out`: copied as float, or as
+// int64 for an integer space (rounded to nearest; a value that is not a
+// finite int64 is an error naming `field`).
+inline void Convert(const char* src, int64_t n, float* out, const char*,
+                    int) {
+  std::memcpy(out, src, n * sizeof(float));
+}
+
+// Out of line, so that Convert stays small enough to inline per row.
+[[noreturn]] __attribute__((noinline, cold)) void NotAnInteger(
+    float value, const char* field, int agent) {
+  throw MalformedReply(FieldName(field, agent) + " holds " +
+                       std::to_string(value) +
+                       ": not an integer of the spec's space");
+}
+
+inline void Convert(const char* src, int64_t n, int64_t* out,
+                    const char* field, int agent) {
   for (int64_t i = 0; i < n; ++i) {
     float value;
-    std::memcpy(&value, data.data() + i * sizeof(float), sizeof(float));
+    std::memcpy(&value, src + i * sizeof(float), sizeof(float));
     // 2^63 is exactly representable; anything at or past it (or NaN) is
     // not an int64.
     if (!(std::fabs(value) < 9223372036854775808.0f)) {
-      throw MalformedReply(FieldName(field, agent) + " holds " +
-                           std::to_string(value) +
-                           ": not an integer of the spec's space");
+      NotAnInteger(value, field, agent);
     }
     // Rounds to nearest, ties to even (numpy's rint); with -fno-math-errno
     // one instruction instead of a libm call per value.
-    values[i] = std::llrint(value);
+    out[i] = std::llrint(value);
+  }
+}
+
+// `rows` rows of `data` as the caller's own array (int64 for an integer
+// space, else float32). With `ended_rows`, row ended_rows[i] comes from row
+// i of `final` instead (named `final_field` in errors): every row's
+// observation to bootstrap from.
+template <typename T>
+py::array UnpackAs(const std::string& data, int64_t rows,
+                   const RowLayout& layout, const char* field, int agent,
+                   const std::string* final = nullptr,
+                   const std::vector<int32_t>* ended_rows = nullptr,
+                   const char* final_field = nullptr) {
+  py::array_t<T> out(RowsShape(rows, layout));
+  const int64_t size = layout.size;
+  T* values = rows * size > 0 ? out.mutable_data() : nullptr;
+  Convert(data.data(), rows * size, values, field, agent);
+  if (final != nullptr) {
+    const size_t row_bytes = size * sizeof(float);
+    for (size_t i = 0; i < ended_rows->size(); ++i) {
+      Convert(final->data() + i * row_bytes, size,
+              values + (*ended_rows)[i] * size, final_field, agent);
+    }
   }
   return std::move(out);
+}
+
+py::array Unpack(const std::string& data, int64_t rows,
+                 const RowLayout& layout, const char* field, int agent,
+                 const std::string* final = nullptr,
+                 const std::vector<int32_t>* ended_rows = nullptr,
+                 const char* final_field = nullptr) {
+  return layout.integer
+             ? UnpackAs<int64_t>(data, rows, layout, field, agent, final,
+                                 ended_rows, final_field)
+             : UnpackAs<float>(data, rows, layout, field, agent, final,
+                               ended_rows, final_field);
 }
 
 template <typename T>
@@ -380,10 +412,9 @@ class StepCodec {
             agent.action_mask(), {static_cast<py::ssize_t>(rows),
                                   static_cast<py::ssize_t>(layout.mask_size)});
       }
-      finals[ids_[a]] =
-          Unpack(WithFinals(agent.observation(), agent.final_observation(),
-                            layout.observation),
-                 rows, layout.observation, "final_observation", a);
+      finals[ids_[a]] = Unpack(agent.observation(), rows, layout.observation,
+                               "observation", a, &agent.final_observation(),
+                               &ended_rows, "final_observation");
     }
     py::array_t<bool> ended_out(rows);
     bool* flags = ended_out.mutable_data();
@@ -416,23 +447,9 @@ class StepCodec {
       return;
     }
     out[field] = Unpack(data, rows_, layout, field, -1);
-    out[final_field.c_str()] = Unpack(WithFinals(data, final, layout), rows_,
-                                      layout, final_field.c_str(), -1);
-  }
-
-  // Every row's values of `data`, but an ended row's from `final` (the
-  // ended episode's last values, in final-row order): what a caller
-  // bootstraps from. Checked sizes only (Read).
-  const std::string& WithFinals(const std::string& data,
-                                const std::string& final,
-                                const RowLayout& layout) {
-    scratch_ = data;
-    const size_t row_bytes = layout.size * sizeof(float);
-    for (size_t i = 0; i < ended_rows_.size(); ++i) {
-      std::memcpy(&scratch_[ended_rows_[i] * row_bytes],
-                  final.data() + i * row_bytes, row_bytes);
-    }
-    return scratch_;
+    out[final_field.c_str()] =
+        Unpack(data, rows_, layout, field, -1, &final, &ended_rows_,
+               final_field.c_str());
   }
 
   std::vector<AgentLayout> agents_;
@@ -447,7 +464,6 @@ class StepCodec {
   proto::Response response_;
   std::string encoded_;
   std::vector<int32_t> ended_rows_;
-  std::string scratch_;
 };
 
 }  // namespace
