@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -102,7 +103,7 @@ std::string Int32List(const std::string& data) {
 
 // Checks every array of `fields` (those that must be empty first, as the
 // Python reader did, so messages come in the same order).
-void CheckFields(const std::vector<Field>& fields, int agent, int64_t rows,
+void CheckFields(std::initializer_list<Field> fields, int agent, int64_t rows,
                  int64_t ended) {
   for (const Field& f : fields) {
     if (f.per_row == 0 && !f.data->empty()) CountError(f, agent, 0);
@@ -281,8 +282,15 @@ class StepCodec {
         out->clear_discrete();
       }
     }
-    request_.SerializeToString(&encoded_);
-    return py::bytes(encoded_);
+    // Serialized straight into the bytes object Python gets.
+    const size_t size = request_.ByteSizeLong();
+    if (size > INT32_MAX) throw std::length_error("step request over 2 GiB");
+    auto out = py::reinterpret_steal<py::bytes>(
+        PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(size)));
+    if (!out) throw py::error_already_set();
+    request_.SerializeWithCachedSizesToArray(
+        reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
+    return out;
   }
 
   // None when `reply` answers another request; (code, message) for an
@@ -422,34 +430,47 @@ class StepCodec {
     for (int32_t row : ended_rows) flags[row] = true;
     const auto n = static_cast<py::ssize_t>(rows);
     py::dict out;
-    out["ended"] = ended_out;
-    out["observations"] = observations;
-    out["rewards"] = rewards;
-    out["masks"] = masks;
-    out["final_observations"] = finals;
-    out["terminated"] = Copy<bool>(ts.terminated(), {n});
-    out["truncated"] = Copy<bool>(ts.truncated(), {n});
-    out["episode_step"] = Copy<int32_t>(ts.episode_step(), {n});
-    out["info"] = Copy<float>(ts.info(), {n, info_size_});
-    out["current_agent"] = current;
+    out[keys_.ended] = ended_out;
+    out[keys_.observations] = observations;
+    out[keys_.rewards] = rewards;
+    out[keys_.masks] = masks;
+    out[keys_.final_observations] = finals;
+    out[keys_.terminated] = Copy<bool>(ts.terminated(), {n});
+    out[keys_.truncated] = Copy<bool>(ts.truncated(), {n});
+    out[keys_.episode_step] = Copy<int32_t>(ts.episode_step(), {n});
+    out[keys_.info] = Copy<float>(ts.info(), {n, info_size_});
+    out[keys_.current_agent] = current;
     Optional(ts.public_observation(), ts.final_public_observation(), public_,
-             "public_observation", out);
-    Optional(ts.state(), ts.final_state(), state_, "state", out);
+             "public_observation", keys_.public_observation,
+             keys_.final_public_observation, out);
+    Optional(ts.state(), ts.final_state(), state_, "state", keys_.state,
+             keys_.final_state, out);
     return out;
   }
 
   void Optional(const std::string& data, const std::string& final,
-                const RowLayout& layout, const char* field, py::dict& out) {
-    const std::string final_field = std::string("final_") + field;
+                const RowLayout& layout, const char* field,
+                const py::object& key, const py::object& final_key,
+                py::dict& out) {
     if (layout.size == 0) {
-      out[field] = py::none();
-      out[final_field.c_str()] = py::none();
+      out[key] = py::none();
+      out[final_key] = py::none();
       return;
     }
-    out[field] = Unpack(data, rows_, layout, field, -1);
-    out[final_field.c_str()] =
-        Unpack(data, rows_, layout, field, -1, &final, &ended_rows_,
-               final_field.c_str());
+    out[key] = Unpack(data, rows_, layout, field, -1);
+    const std::string final_field = std::string("final_") + field;
+    out[final_key] = Unpack(data, rows_, layout, field, -1, &final,
+                            &ended_rows_, final_field.c_str());
+  }
+
+  // The reply dict's keys, made once (interned).
+  struct Keys {
+    py::object ended, observations, rewards, masks, final_observations,
+        terminated, truncated, episode_step, info, current_agent,
+        public_observation, final_public_observation, state, final_state;
+  };
+  static py::object Key(const char* name) {
+    return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
   }
 
   std::vector<AgentLayout> agents_;
@@ -462,8 +483,21 @@ class StepCodec {
   // Reused from call to call: no allocation per step once warm.
   proto::Request request_;
   proto::Response response_;
-  std::string encoded_;
   std::vector<int32_t> ended_rows_;
+  const Keys keys_{Key("ended"),
+                   Key("observations"),
+                   Key("rewards"),
+                   Key("masks"),
+                   Key("final_observations"),
+                   Key("terminated"),
+                   Key("truncated"),
+                   Key("episode_step"),
+                   Key("info"),
+                   Key("current_agent"),
+                   Key("public_observation"),
+                   Key("final_public_observation"),
+                   Key("state"),
+                   Key("final_state")};
 };
 
 }  // namespace
