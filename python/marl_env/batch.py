@@ -20,6 +20,8 @@ _MASK64 = (1 << 64) - 1
 # The rows of a reset or step that cover every row of its Rows.
 _EVERY_ROW = slice(None)
 _max = np.maximum.reduce  # without ndarray.max's Python wrapper
+# (Half the reward limit)^2: see EnvBatch._write_rewards.
+_QUICK_SQUARED_REWARD = (env_lib.MAX_ABS_REWARD / 2) ** 2
 
 
 def seed_for_copy(seed, copy):
@@ -50,22 +52,26 @@ class Rows:
         spec = batch.spec
         rows = len(copies)
         self.copies = np.asarray(copies, dtype=np.int32)
-        # Observations, rewards and episode steps: fresh arrays stored by
-        # the reset or step that fills these Rows (EnvBatch).
+        # Observations, rewards, episode steps and flags: stored by the
+        # reset or step that fills these Rows (EnvBatch); flags that are
+        # the same for every row may be shared read-only arrays.
         self.observation = [None] * len(batch.observation_sizes)
         self.reward = None
         self.episode_step = None
-        self.action_mask = [np.ones((rows, n), bool) if n else None
-                            for n in batch.mask_sizes]
-        self.terminated = np.zeros(rows, bool)
-        self.truncated = np.zeros(rows, bool)
-        self.public_observation = (
-            np.zeros((rows, batch.public_observation_size), np.float32)
-            if spec.has_public_observation else None)
-        self.state = (np.zeros((rows, batch.state_size), np.float32)
-                      if spec.has_state else None)
-        self.current_agent = (np.zeros(rows, np.int32) if spec.sequential
-                              else None)
+        self.terminated = self.truncated = None
+        self.action_mask = ([np.ones((rows, n), bool) if n else None
+                             for n in batch.mask_sizes]
+                            if batch.has_masks else list(batch.no_masks))
+        if batch.has_extras:
+            self.public_observation = (
+                np.zeros((rows, batch.public_observation_size), np.float32)
+                if spec.has_public_observation else None)
+            self.state = (np.zeros((rows, batch.state_size), np.float32)
+                          if spec.has_state else None)
+            self.current_agent = (np.zeros(rows, np.int32) if spec.sequential
+                                  else None)
+        else:
+            self.public_observation = self.state = self.current_agent = None
         self.info = (np.zeros((rows, len(spec.info_keys)), np.float32)
                      if spec.info_keys else None)
         # Rows that ended and were auto-reset, and their last observations
@@ -122,8 +128,10 @@ class EnvBatch:
             if spec.has_public_observation else 0)
         self.state_size = spec.state_space.flat_size if spec.has_state else 0
         self.info_index = {k: i for i, k in enumerate(spec.info_keys)}
-        self._has_extras = (spec.has_public_observation or spec.has_state or
-                            spec.sequential or any(self.mask_sizes))
+        self.has_masks = any(self.mask_sizes)
+        self.no_masks = (None,) * len(self.mask_sizes)
+        self.has_extras = (spec.has_public_observation or spec.has_state or
+                           spec.sequential or self.has_masks)
         # What step_batch receives for each agent: [rows] for Discrete,
         # [rows, *shape] otherwise.
         self._action_shapes = [
@@ -160,6 +168,11 @@ class EnvBatch:
         # indexes the per-copy state below with a slice, not these.
         self.every_copy = _read_only(np.arange(num_copies, dtype=np.int32))
         self._every_index = _read_only(np.arange(num_copies, dtype=np.intp))
+        # Flags the same for every row (Rows.terminated, truncated), and the
+        # per-copy step increment: shared, read-only.
+        self._all_true = _read_only(np.ones(num_copies, bool))
+        self._all_false = _read_only(np.zeros(num_copies, bool))
+        self._ones = _read_only(np.ones(num_copies, np.int32))
         self.episode_step = np.zeros(num_copies, np.int32)
         self.started = np.zeros(num_copies, bool)
         self.finished = np.zeros(num_copies, bool)
@@ -225,13 +238,20 @@ class EnvBatch:
         rows = len(copies)
         out.reward = [np.zeros(rows, np.float32) for _ in self._agent_ids]
         out.episode_step = np.zeros(rows, np.int32)
+        out.terminated = out.truncated = self._flags(False, rows)
         seeds = _as_array(seeds, np.uint64) if len(seeds) else None
         self._reset_rows(out, _EVERY_ROW, copies, index, seeds)
+        self.started[index] = True
         self.episode_step[index] = 0
         self.finished[index] = False
         if index is _EVERY_ROW:
             self._all_ready = True
         return out
+
+    def _flags(self, value, rows):
+        """A shared read-only [rows] array of `value`."""
+        flags = self._all_true if value else self._all_false
+        return flags if rows == len(flags) else flags[:rows]
 
     def _indices(self, copies):
         """(index into per-copy state, copies as intp for the environment)
@@ -244,19 +264,22 @@ class EnvBatch:
     def _reset_rows(self, out, rows, copies, index, seeds):
         """Resets `copies` (per-copy state `index`) into `rows` of `out`
         (their observation side is already clear, or, for every row,
-        replaced here)."""
+        replaced here). If it fails, the copies need a reset (started is
+        False); on success the caller marks copies not started before."""
         env = self.env
         self._all_ready = None
-        self.started[index] = False  # until the reset succeeds
-        if seeds is not None:
-            _guarded(self.name, None, "seed", env.seed, copies, seeds)
-        observations = _guarded(self.name, None, "reset_batch",
-                                env.reset_batch, copies, seeds)
-        self._write_observations(out, rows, copies, observations,
-                                 "reset_batch")
-        if self._has_extras:
-            self._write_extras(out, rows, copies, index)
-        self.started[index] = True
+        try:
+            if seeds is not None:
+                _guarded(self.name, None, "seed", env.seed, copies, seeds)
+            observations = _guarded(self.name, None, "reset_batch",
+                                    env.reset_batch, copies, seeds)
+            self._write_observations(out, rows, copies, observations,
+                                     "reset_batch")
+            if self.has_extras:
+                self._write_extras(out, rows, copies, index)
+        except BaseException:
+            self.started[index] = False
+            raise
 
     # -------------------------------------------------------------- step --
 
@@ -370,20 +393,32 @@ class EnvBatch:
         If the environment fails (an exception, or malformed results), the
         request fails with INTERNAL and every copy in it needs a reset.
         """
-        spec = self.spec
         out = Rows(self, copies)
         index, copies = self._indices(copies)
         rows = len(copies)
         actions = {agent_id: values.reshape((rows,) + shape)
                    for (agent_id, _, _, _, _, shape), values in zip(
                        self._actions, packed)}
-        env = self.env
         # Every copy stays ready after a step of all of them that was ready
         # before (check_step), unless ended copies wait for a reset.
         stays_ready = index is _EVERY_ROW and self._all_ready
         self._all_ready = None
-        self.started[index] = False  # until the step succeeds
-        result = _guarded(self.name, None, "step_batch", env.step_batch,
+        try:
+            ended = self._step_rows(out, rows, copies, index, actions)
+        except BaseException:
+            self.started[index] = False  # the copies need a reset
+            raise
+        if ended:
+            # A failed auto-reset leaves only the ended copies unstarted.
+            self._end_rows(out, rows, copies, index, ended == rows)
+            if not self.auto_reset:
+                stays_ready = False  # ended copies wait for a reset
+        self._all_ready = stays_ready or None
+        return out
+
+    def _step_rows(self, out, rows, copies, index, actions):
+        """step's work, into `out`; returns how many rows ended."""
+        result = _guarded(self.name, None, "step_batch", self.env.step_batch,
                           copies, actions)
         try:
             observations, rewards, terminated, info = result
@@ -395,37 +430,57 @@ class EnvBatch:
         self._write_observations(out, _EVERY_ROW, copies, observations,
                                  "step_batch")
         self._write_rewards(out, copies, rewards)
-        self._write_info(out, rows, info)
-        out.terminated[:] = self._column(terminated, rows, bool,
-                                         "terminated")
-        if self._has_extras:
+        if info is not None:
+            self._write_info(out, rows, info)
+        given = terminated
+        terminated = self._column(given, rows, bool, "terminated")
+        if terminated is given:
+            terminated = terminated.copy()  # Rows own their arrays
+        if self.has_extras:
             self._write_extras(out, _EVERY_ROW, copies, index)
-        self.started[index] = True
         if index is _EVERY_ROW:
-            self.episode_step += 1
-            steps = self.episode_step.copy()
+            steps = self.episode_step + self._ones
         else:
             steps = self.episode_step[index] + 1
-            self.episode_step[index] = steps
         out.episode_step = steps
-        if spec.episode_limit > 0:
-            out.truncated[:] = ~out.terminated & (steps >= spec.episode_limit)
-            ended = out.terminated | out.truncated
+        limit = self.spec.episode_limit
+        if terminated.ndim == 0:  # one value for every row
+            ended_all = bool(terminated)
+            out.terminated = self._flags(ended_all, rows)
+            if ended_all or limit <= 0:
+                out.truncated = self._flags(False, rows)
+                count = rows if ended_all else 0
+            else:
+                out.truncated = steps >= limit
+                count = np.count_nonzero(out.truncated)
         else:
-            ended = out.terminated  # nothing is truncated
-        count = np.count_nonzero(ended)
-        if not count:
-            self._all_ready = stays_ready or None
-            return out
-        everyone = count == rows
+            out.terminated = terminated
+            if limit > 0:
+                out.truncated = ~terminated & (steps >= limit)
+                count = np.count_nonzero(terminated | out.truncated)
+            else:
+                out.truncated = self._flags(False, rows)
+                count = np.count_nonzero(terminated)
+        if count == rows and self.auto_reset:
+            # Every row ended and starts its next episode at once (e.g. a
+            # one-shot game): the steps stored are 0.
+            self.episode_step[index] = 0
+        else:
+            self.episode_step[index] = steps
+        return count
+
+    def _end_rows(self, out, rows, copies, index, everyone):
+        """The rows of a step that ended (terminated or truncated): marked
+        finished, or, with auto-reset, reset in the same step (the ended
+        episodes' last observations move to out.final_*)."""
         if everyone:  # e.g. one-shot games: slices beat index arrays
             ended_rows, ended_copies, ended_index = _EVERY_ROW, copies, index
         else:
-            ended_rows = np.flatnonzero(ended)
+            ended_rows = np.flatnonzero(out.terminated | out.truncated)
             ended_copies = ended_index = copies[ended_rows]
         if not self.auto_reset:
             self.finished[ended_index] = True
-            return out
+            return
         # Same-step auto-reset: keep the ended episodes' last observations,
         # rewards, flags and infos; the rows' observation side becomes the
         # next episode's first.
@@ -452,9 +507,8 @@ class EnvBatch:
         if out.current_agent is not None:
             out.current_agent[ended_rows] = 0
         self._reset_rows(out, ended_rows, ended_copies, ended_index, None)
-        self.episode_step[ended_index] = 0
-        self._all_ready = stays_ready or None
-        return out
+        if not everyone:
+            self.episode_step[ended_index] = 0
 
     # ----------------------------------------------------------- writing --
 
@@ -510,18 +564,30 @@ class EnvBatch:
                 if every:
                     arrays[agent] = np.zeros((n, size), np.float32)
                 continue
-            block = self._block(
-                value, n, size,
-                ("%s() observation of '%s' (space %r)",
-                 (method, agent_id, self.spec.observation_spaces[agent])),
-                copy=every)
+            # The usual case checked inline: numbers of the right count
+            # and rows (_block says what is wrong otherwise).
+            try:
+                block = (np.array(value, dtype=np.float32) if every else
+                         np.asarray(value, dtype=np.float32))
+                good = block.ndim and block.shape[0] == n and \
+                    block.size == n * size
+            except (TypeError, ValueError):
+                good = False
+            if not good:
+                block = self._block(
+                    value, n, size,
+                    ("%s() observation of '%s' (space %r)",
+                     (method, agent_id, self.spec.observation_spaces[agent])),
+                    copy=every)
+            elif block.ndim != 2:
+                block = block.reshape(n, size)
             if every:
                 arrays[agent] = block
             else:
                 arrays[agent][rows] = block
 
     def _write_extras(self, out, rows, copies, index):
-        """The optional parts the spec declares (if _has_extras), after a
+        """The optional parts the spec declares (if has_extras), after a
         reset or step (`index`: `copies` in the per-copy state)."""
         spec = self.spec
         env = self.env
@@ -578,8 +644,12 @@ class EnvBatch:
         for agent_id, value in zip(agent_ids, per_agent):
             reward = self._column(value, rows, np.float64,
                                   ("reward of '%s'", (agent_id,)))
-            # One reduction when all is well: max is NaN if any is NaN.
-            if not _max(np.abs(reward), axis=None, initial=0.0) <= \
+            # One dot product when all is well (a numpy reduction costs
+            # several times more): a sum of squares within
+            # _QUICK_SQUARED_REWARD bounds every |reward| by half the limit
+            # (whatever its rounding), and is NaN or inf if any reward is.
+            if not reward.dot(reward) <= _QUICK_SQUARED_REWARD and \
+                    not _max(np.abs(reward), axis=None, initial=0.0) <= \
                     env_lib.MAX_ABS_REWARD:
                 bad = ~(np.abs(reward) <= env_lib.MAX_ABS_REWARD)
                 reward = np.broadcast_to(reward, (rows,))
@@ -592,7 +662,9 @@ class EnvBatch:
             if reward.ndim:
                 written.append(reward.astype(np.float32))
             else:  # one value for every row
-                written.append(np.full(rows, reward, np.float32))
+                column = np.empty(rows, np.float32)
+                column.fill(reward)
+                written.append(column)
 
     def _write_info(self, out, rows, info):
         if info is None:

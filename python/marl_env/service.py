@@ -195,7 +195,10 @@ class EnvService:
             # parser stopped in early at a stray end-group tag, with only a
             # warning, even counting the tag consumed when it is the last
             # byte) is parsed again, watching for that warning.
-            if consumed != len(data) or request.SerializeToString() != data:
+            # (Proto3 has no required fields: the partial serializer is
+            # the whole one, without its initialization check.)
+            if consumed != len(data) or \
+                    request.SerializePartialToString() != data:
                 request = _parse_watching_end_groups(data)
         except MemoryError:
             return None, error_reply(pb.RESOURCE_EXHAUSTED,
@@ -212,7 +215,9 @@ class EnvService:
     @staticmethod
     def serialize(response):
         try:
-            return response.SerializeToString()
+            # Proto3: nothing is required, so the check SerializeToString
+            # adds (a walk of the message) can never fail.
+            return response.SerializePartialToString()
         except MemoryError:
             return error_reply(pb.RESOURCE_EXHAUSTED,
                                 "out of memory serializing the reply",
