@@ -152,6 +152,11 @@ class EnvBatch:
         self._joint_action_space = (
             spaces[0] if len(spaces) > 1 and not any(self.mask_sizes) and
             all(s == spaces[0] for s in spaces[1:]) else None)
+        space = self._joint_action_space
+        self._joint_action_layout = None if space is None else (
+            space, space.is_integer,
+            np.dtype(np.int64 if space.is_integer else np.float32),
+            space.flat_size)
         self.no_final_observation = tuple(
             _read_only(np.zeros((0, size), np.float32))
             for size in self.observation_sizes)
@@ -357,20 +362,19 @@ class EnvBatch:
         (no masks), for the usual request: arrays of that space's type, of
         the right sizes. Returns None for anything else, which the
         per-agent checks then answer (in their order)."""
-        space = self._joint_action_space
-        is_integer = space.is_integer
+        space, is_integer, dtype, size = self._joint_action_layout
         given, other = ((discrete, continuous) if is_integer else
                         (continuous, discrete))
-        dtype = np.int64 if is_integer else np.float32
         rows = len(copies)
-        size = space.flat_size
         if len(other) != len(given):
             return None
+        shape = (rows * size,)
+        ndarray = np.ndarray
         for values, unused in zip(given, other):
-            if len(unused) or not isinstance(values, np.ndarray) or \
-                    values.dtype != dtype or values.shape != (rows * size,):
+            if len(unused) or not isinstance(values, ndarray) or \
+                    values.dtype != dtype or values.shape != shape:
                 return None
-        agents = len(self._actions)
+        agents = len(given)
         # A new array: the environment gets arrays of its own.
         joint = np.concatenate(given).reshape(agents * rows, size)
         problem = space.check_flat(joint)

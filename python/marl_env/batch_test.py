@@ -124,6 +124,15 @@ class Faulty(BatchedEnv):
             rewards = np.full(n, np.nan)
         elif fault == "reward_huge":
             rewards = {"a": np.full(n, 1e31), "b": np.zeros(n)}
+        elif fault == "reward_at_limit":
+            # Up to the limit itself, checked exactly (past the quick
+            # check's half limit).
+            rewards = {"a": np.resize([1e30, -1e30, 6e29], n), "b": 0.0}
+        elif fault == "reward_past_limit":
+            rewards = {"a": np.zeros(n),
+                       "b": np.full(n, np.nextafter(1e30, np.inf))}
+        elif fault == "reward_inf_scalar":
+            rewards = -np.inf
         elif fault == "reward_unknown_agent":
             rewards = {"c": np.zeros(n)}
         elif fault == "terminated_rows":
@@ -367,6 +376,49 @@ class BatchSemanticsTest(TestCase):
         for observation, expected in zip(rows.observation, before):
             np.testing.assert_array_equal(observation, expected)
 
+    def test_rows_keep_no_flags_the_environment_returned(self):
+        batch = make("batch_test_faulty", 3, auto_reset=False)
+        batch.reset(batch.resolve_copies([]))
+        kept = np.array([True, False, False])
+        step_batch = batch.env.step_batch
+
+        def keeping(step_copies, actions):
+            observations, rewards, _, info = step_batch(step_copies, actions)
+            return observations, rewards, kept, info
+
+        batch.env.step_batch = keeping
+        rows = step(batch, [], [[0] * 3, [1] * 3])
+        batch.env.step_batch = step_batch
+        kept[:] = [False, True, True]
+        np.testing.assert_array_equal(rows.terminated, [True, False, False])
+        # Copy 0 ended (no auto-reset): the others step on.
+        self.assertStatus(lambda: step(batch, [0], [[0], [0]]),
+                          Code.FAILED_PRECONDITION, "copy 0 finished")
+        rows = step(batch, [2, 1], [[0, 0], [0, 0]])
+        np.testing.assert_array_equal(rows.episode_step, [2, 2])
+        np.testing.assert_array_equal(rows.terminated, [False, False])
+        np.testing.assert_array_equal(rows.truncated, [False, False])
+
+    def test_a_failed_auto_reset_leaves_the_other_copies_ready(self):
+        batch = make("batch_test_faulty", 3)
+        batch.reset(batch.resolve_copies([]))
+        step_batch = batch.env.step_batch
+
+        def ending_copy_1(step_copies, actions):
+            observations, rewards, _, info = step_batch(step_copies, actions)
+            batch.env.fault = "reset_raises"  # for the auto-reset
+            return observations, rewards, np.asarray(step_copies) == 1, info
+
+        batch.env.step_batch = ending_copy_1
+        self.assertStatus(lambda: step(batch, [], [[0] * 3, [1] * 3]),
+                          Code.INTERNAL, "raised in reset_batch")
+        batch.env.step_batch = step_batch
+        batch.env.fault = ""
+        self.assertStatus(lambda: step(batch, [1], [[0], [0]]),
+                          Code.FAILED_PRECONDITION, "copy 1 stepped before")
+        rows = step(batch, [0, 2], [[0, 0], [0, 0]])
+        np.testing.assert_array_equal(rows.episode_step, [2, 2])
+
     def test_without_auto_reset_ended_copies_wait(self):
         batch = make("py_matrix_game_batched", 3, auto_reset=False)
         batch.reset(batch.resolve_copies([]))
@@ -417,6 +469,10 @@ class BatchedEnvErrorsTest(TestCase):
             "reward_nan": "reward nan for agent 'a' is not finite",
             "reward_huge": "copy 0: reward 1e+31 for agent 'a' is not "
                            "finite or exceeds 1e+30",
+            "reward_past_limit": "copy 0: reward 1.0000000000000002e+30 for "
+                                 "agent 'b' is not finite or exceeds 1e+30",
+            "reward_inf_scalar": "copy 0: reward -inf for agent 'a' is not "
+                                 "finite",
             "reward_unknown_agent": "rewards for unknown agents ['c']",
             "terminated_rows": "terminated must be one value or 3",
             "info_key": "info key 'other' is not in spec.info_keys ['k']",
@@ -435,6 +491,13 @@ class BatchedEnvErrorsTest(TestCase):
                 batch.env.fault = ""
                 batch.reset(batch.resolve_copies([]))
                 step(batch, [], [[0] * 3, [1] * 3])  # serving again
+
+    def test_rewards_up_to_the_limit_pass(self):
+        batch = self.faulty("reward_at_limit")
+        rows = step(batch, [], [[0] * 3, [1] * 3])
+        np.testing.assert_array_equal(
+            rows.reward[0], np.float32([1e30, -1e30, 6e29]))
+        np.testing.assert_array_equal(rows.reward[1], [0, 0, 0])
 
     def test_reset_raising_is_internal(self):
         batch = self.faulty("reset_raises")

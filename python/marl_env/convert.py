@@ -204,13 +204,14 @@ def bytes_array(data, dtype, what):
 
 def rows_to_proto(rows, out):
     """A batch.Rows into a TimeStep (an empty one): the one place that
-    writes a TimeStep's arrays."""
+    writes a TimeStep's arrays. (Rows' arrays already have these types on
+    a little-endian machine, where astype(copy=False) returns them.)"""
     out.copies = rows.copies.astype(INT32, copy=False).tobytes()
-    agents = out.agents
+    add = out.agents.add
     for observation, reward, mask, final in zip(
             rows.observation, rows.reward, rows.action_mask,
             rows.final_observation):
-        agent = agents.add()
+        agent = add()
         agent.observation = observation.astype(FLOAT32, copy=False).tobytes()
         agent.reward = reward.astype(FLOAT32, copy=False).tobytes()
         if mask is not None:
@@ -221,10 +222,23 @@ def rows_to_proto(rows, out):
     out.terminated = rows.terminated.tobytes()
     out.truncated = rows.truncated.tobytes()
     out.episode_step = rows.episode_step.astype(INT32, copy=False).tobytes()
-    for field, dtype in _OPTIONAL_TIMESTEP_ARRAYS:
+    if rows.info is not None:
+        out.info = rows.info.astype(FLOAT32, copy=False).tobytes()
+    if rows.final_rows.size:
+        out.final_rows = rows.final_rows.astype(INT32, copy=False).tobytes()
+    if rows.public_observation is None and rows.state is None and \
+            rows.current_agent is None:
+        return  # (their final_* are None too)
+    for field, dtype in _EXTRA_TIMESTEP_ARRAYS:
         value = getattr(rows, field)
         if value is not None and value.size:
             setattr(out, field, value.astype(dtype, copy=False).tobytes())
+
+
+# The arrays of the optional parts of a spec (None in Rows without them).
+_EXTRA_TIMESTEP_ARRAYS = tuple(
+    (field, dtype) for field, dtype in _OPTIONAL_TIMESTEP_ARRAYS
+    if field not in ("info", "final_rows"))
 
 
 class TimeStepArrays:

@@ -214,7 +214,10 @@ class EnvServer:
         socket = self._socket
         while True:
             try:
+                # ROUTER: the peer's identity, then the peer's frames (so
+                # more follows the identity: one RCVMORE query saved).
                 frames = [socket.recv(flags, copy=copy)]
+                frames.append(socket.recv(flags, copy=copy))
                 while socket.getsockopt(zmq.RCVMORE):
                     frames.append(socket.recv(flags, copy=copy))
             except zmq.Again:

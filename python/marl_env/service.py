@@ -122,16 +122,17 @@ class _Handle:
         self.last_used = now
         # Measured seconds per copy of a reset / step (None: not yet run),
         # to predict whether the next one is cheap enough to run inline.
-        self.seconds_per_row = {"reset": None, "step": None}
+        self.reset_seconds_per_row = None
+        self.step_seconds_per_row = None
 
-    def record(self, operation, seconds, rows):
+    @staticmethod
+    def updated(previous, seconds, rows):
+        """The next seconds per row after a call of `seconds` for `rows`:
+        up at once, down slowly (one slow call marks the handle slow)."""
         per_row = seconds / max(rows, 1)
-        previous = self.seconds_per_row[operation]
-        # Up at once, down slowly: one slow call marks the handle slow.
         if previous is None or per_row > previous:
-            self.seconds_per_row[operation] = per_row
-        else:
-            self.seconds_per_row[operation] = 0.75 * previous + 0.25 * per_row
+            return per_row
+        return 0.75 * previous + 0.25 * per_row
 
 
 class _Budget:
@@ -243,7 +244,8 @@ class EnvService:
             state = self._handles.get(body.handle)
             if state is None:
                 return body.handle, True  # NOT_FOUND at once
-            per_row = state.seconds_per_row[operation]
+            per_row = (state.step_seconds_per_row if operation == "step"
+                       else state.reset_seconds_per_row)
             rows = len(body.copies) or state.num_copies
             return body.handle, (
                 per_row is not None and
@@ -489,7 +491,9 @@ class EnvService:
         copies = batch.resolve_copies(request.copies)
         start = time.perf_counter()
         rows = batch.reset(copies, list(request.seeds))
-        state.record("reset", time.perf_counter() - start, len(copies))
+        state.reset_seconds_per_row = state.updated(
+            state.reset_seconds_per_row, time.perf_counter() - start,
+            len(copies))
         convert.rows_to_proto(rows, timestep)
 
     def _step(self, request, timestep):
@@ -503,7 +507,9 @@ class EnvService:
         packed = batch.check_step(copies, discrete, continuous)
         start = time.perf_counter()
         rows = batch.step(copies, packed)
-        state.record("step", time.perf_counter() - start, len(copies))
+        state.step_seconds_per_row = state.updated(
+            state.step_seconds_per_row, time.perf_counter() - start,
+            len(copies))
         convert.rows_to_proto(rows, timestep)
 
     def _close(self, request):
