@@ -89,8 +89,9 @@ class Discrete(Space):
         values = values.reshape(-1)
         # One reduction for the usual, valid case: as uint64 a negative
         # int64 is at least 2^63, so max < n means every value is in range.
-        if values.size == 0 or values.astype(
-                np.int64, copy=False).view(np.uint64).max() < self.n:
+        # (int(): numpy compares a uint64 scalar with a Python int slowly.)
+        if values.size == 0 or int(values.astype(
+                np.int64, copy=False).view(np.uint64).max()) < self.n:
             return None
         bad = np.flatnonzero((values < 0) | (values >= self.n))
         if bad.size == 0:
