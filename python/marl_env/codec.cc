@@ -89,13 +89,18 @@ const char* TypeName(const Field& f) {
                        " values, the spec says " + std::to_string(count));
 }
 
-// The int32 values of `data` as "[a, b, ...]" (for messages).
+// The int32 values of `data` as "[a, b]" for messages: the first 16, then
+// "..." (a hostile reply's message stays short).
 std::string Int32List(const std::string& data) {
   std::string out = "[";
   for (size_t i = 0; i + 4 <= data.size(); i += 4) {
+    if (i > 0) out += ", ";
+    if (i == 16 * 4) {
+      out += "...";
+      break;
+    }
     int32_t value;
     std::memcpy(&value, data.data() + i, 4);
-    if (i > 0) out += ", ";
     out += std::to_string(value);
   }
   return out + "]";
@@ -111,7 +116,9 @@ void CheckFields(std::initializer_list<Field> fields, int agent, int64_t rows,
   for (const Field& f : fields) {
     if (f.per_row == 0) continue;
     const int64_t count = (f.final ? ended : rows) * f.per_row;
-    if (static_cast<int64_t>(f.data->size()) != count * f.itemsize) {
+    // count <= 2^30 rows x 2^31 values: no overflow, and none here.
+    if (f.data->size() % f.itemsize != 0 ||
+        static_cast<int64_t>(f.data->size() / f.itemsize) != count) {
       CountError(f, agent, count);
     }
     if (f.bools) {
@@ -134,8 +141,7 @@ std::vector<py::ssize_t> RowsShape(int64_t rows, const RowLayout& layout) {
 // Converts `n` float32 values at `src` into `out`: copied as float, or as
 // int64 for an integer space (rounded to nearest; a value that is not a
 // finite int64 is an error naming `field`).
-inline void Convert(const char* src, int64_t n, float* out, const char*,
-                    int) {
+inline void Convert(const char* src, int64_t n, float* out, const char*, int) {
   std::memcpy(out, src, n * sizeof(float));
 }
 
@@ -147,8 +153,8 @@ inline void Convert(const char* src, int64_t n, float* out, const char*,
                        ": not an integer of the spec's space");
 }
 
-inline void Convert(const char* src, int64_t n, int64_t* out,
-                    const char* field, int agent) {
+inline void Convert(const char* src, int64_t n, int64_t* out, const char* field,
+                    int agent) {
   for (int64_t i = 0; i < n; ++i) {
     float value;
     std::memcpy(&value, src + i * sizeof(float), sizeof(float));
@@ -187,16 +193,15 @@ py::array UnpackAs(const std::string& data, int64_t rows,
   return std::move(out);
 }
 
-py::array Unpack(const std::string& data, int64_t rows,
-                 const RowLayout& layout, const char* field, int agent,
+py::array Unpack(const std::string& data, int64_t rows, const RowLayout& layout,
+                 const char* field, int agent,
                  const std::string* final = nullptr,
                  const std::vector<int32_t>* ended_rows = nullptr,
                  const char* final_field = nullptr) {
-  return layout.integer
-             ? UnpackAs<int64_t>(data, rows, layout, field, agent, final,
-                                 ended_rows, final_field)
-             : UnpackAs<float>(data, rows, layout, field, agent, final,
-                               ended_rows, final_field);
+  return layout.integer ? UnpackAs<int64_t>(data, rows, layout, field, agent,
+                                            final, ended_rows, final_field)
+                        : UnpackAs<float>(data, rows, layout, field, agent,
+                                          final, ended_rows, final_field);
 }
 
 template <typename T>
@@ -205,6 +210,10 @@ py::array_t<T> Copy(const std::string& data, std::vector<py::ssize_t> shape) {
   if (!data.empty()) std::memcpy(out.mutable_data(), data.data(), data.size());
   return out;
 }
+
+// Most values one row of an array may have (a spec beyond it is refused):
+// with at most 2^30 rows, every count fits an int64 with room to spare.
+constexpr int64_t kMaxRowValues = int64_t{1} << 31;
 
 RowLayout ReadLayout(const py::handle& description) {
   // (shape tuple, integer) or None.
@@ -215,7 +224,7 @@ RowLayout ReadLayout(const py::handle& description) {
   layout.integer = pair[1].cast<bool>();
   layout.size = 1;
   for (py::ssize_t dim : layout.shape) {
-    if (dim < 0 || (dim > 0 && layout.size > (int64_t{1} << 40) / dim)) {
+    if (dim < 0 || (dim > 0 && layout.size > kMaxRowValues / dim)) {
       throw std::invalid_argument("space shape out of range");
     }
     layout.size *= dim;
@@ -238,16 +247,19 @@ class StepCodec {
         sequential_(sequential),
         info_size_(info_size),
         rows_(rows) {
-    if (rows < 1 || rows > (int64_t{1} << 30) || info_size < 0) {
+    if (rows < 1 || rows > (int64_t{1} << 30) || info_size < 0 ||
+        info_size > kMaxRowValues) {
       throw std::invalid_argument("rows or info size out of range");
     }
     for (const py::handle& item : agents) {
       auto t = item.cast<py::tuple>();
       AgentLayout agent;
       agent.id = t[0].cast<std::string>();
-      agent.observation =
-          ReadLayout(py::make_tuple(t[1], t[2]));
+      agent.observation = ReadLayout(py::make_tuple(t[1], t[2]));
       agent.mask_size = t[3].cast<int64_t>();
+      if (agent.mask_size < 0 || agent.mask_size > kMaxRowValues) {
+        throw std::invalid_argument("action mask size out of range");
+      }
       agent.integer_actions = t[4].cast<bool>();
       agents_.push_back(std::move(agent));
     }
@@ -312,11 +324,10 @@ class StepCodec {
       return py::make_tuple(static_cast<int>(response_.status().code()),
                             response_.status().message());
     }
-    const proto::TimeStep* ts = response_.has_step()
-                                    ? &response_.step().timestep()
-                                    : response_.has_reset()
-                                          ? &response_.reset().timestep()
-                                          : nullptr;
+    const proto::TimeStep* ts =
+        response_.has_step()    ? &response_.step().timestep()
+        : response_.has_reset() ? &response_.reset().timestep()
+                                : nullptr;
     if (ts == nullptr) throw MalformedReply("the reply holds no TimeStep");
     return Read(*ts);
   }
@@ -324,8 +335,9 @@ class StepCodec {
  private:
   template <typename T>
   static void Set(const py::handle& values, std::string* out) {
-    auto array = py::array_t<T, py::array::c_style | py::array::forcecast>::
-        ensure(values);
+    auto array =
+        py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(
+            values);
     if (!array) throw py::error_already_set();
     out->assign(reinterpret_cast<const char*>(array.data()),
                 static_cast<size_t>(array.size()) * sizeof(T));
@@ -375,15 +387,14 @@ class StepCodec {
     for (int a = 0; a < num_agents; ++a) {
       const proto::AgentTimeStep& agent = ts.agents(a);
       const AgentLayout& layout = agents_[a];
-      CheckFields(
-          {{"observation", &agent.observation(), 4, layout.observation.size,
-            false, false},
-           {"reward", &agent.reward(), 4, 1, false, false},
-           {"action_mask", &agent.action_mask(), 1, layout.mask_size, false,
-            true},
-           {"final_observation", &agent.final_observation(), 4,
-            layout.observation.size, true, false}},
-          a, rows, ended);
+      CheckFields({{"observation", &agent.observation(), 4,
+                    layout.observation.size, false, false},
+                   {"reward", &agent.reward(), 4, 1, false, false},
+                   {"action_mask", &agent.action_mask(), 1, layout.mask_size,
+                    false, true},
+                   {"final_observation", &agent.final_observation(), 4,
+                    layout.observation.size, true, false}},
+                  a, rows, ended);
     }
     if (ts.copies() != every_copy_) {
       throw MalformedReply("TimeStep.copies " + Int32List(ts.copies()) +

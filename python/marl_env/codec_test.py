@@ -1,0 +1,158 @@
+"""marl_env._codec on its own: the bytes it writes parse as the request
+they should be, and every kind of reply is told apart (another request's,
+an error status, a TimeStep that does or does not match the layout)."""
+
+import unittest
+
+import numpy as np
+
+import env_protocol_pb2 as pb
+
+from marl_env import _codec
+from marl_env import convert
+from marl_env.status import Code
+
+# Two agents: Discrete observations with masks of 3, and Box [2] ones.
+AGENTS = [("a", (), True, 3, True), ("b", (2,), False, 0, False)]
+
+
+def make_codec(rows=4, handle=77):
+    return _codec.StepCodec(AGENTS, None, ((1,), False), False, 1, handle,
+                            rows)
+
+
+def reply(request_id, rows=4, ended=(), status=pb.OK, message=""):
+    """A step Response for AGENTS with `rows` rows, `ended` of them final."""
+    response = pb.Response(request_id=request_id)
+    response.status.code = status
+    response.status.message = message
+    if status != pb.OK:
+        return response
+    ts = response.step.timestep
+    ts.copies = np.arange(rows, dtype="<i4").tobytes()
+    a, b = ts.agents.add(), ts.agents.add()
+    a.observation = np.arange(rows, dtype="<f4").tobytes()
+    a.reward = np.full(rows, 0.5, "<f4").tobytes()
+    a.action_mask = np.ones(3 * rows, "u1").tobytes()
+    b.observation = np.arange(2 * rows, dtype="<f4").tobytes()
+    b.reward = np.zeros(rows, "<f4").tobytes()
+    ts.terminated = np.zeros(rows, "u1").tobytes()
+    ts.truncated = np.zeros(rows, "u1").tobytes()
+    ts.episode_step = np.ones(rows, "<i4").tobytes()
+    ts.state = np.zeros(rows, "<f4").tobytes()
+    ts.info = np.full(rows, 2.0, "<f4").tobytes()
+    ts.final_rows = np.array(ended, "<i4").tobytes()
+    a.final_observation = np.full(len(ended), 9, "<f4").tobytes()
+    b.final_observation = np.full(2 * len(ended), -1, "<f4").tobytes()
+    ts.final_state = np.full(len(ended), 5, "<f4").tobytes()
+    return response
+
+
+class EncodeTest(unittest.TestCase):
+
+    def test_step_request_carries_the_actions_in_their_types(self):
+        data = make_codec().encode_step(
+            12, [np.array([0, 1, 2, 1]), [[0.5, 1], [2, 3], [4, 5], [6, 7]]])
+        request = pb.Request.FromString(data)
+        self.assertEqual((request.request_id, request.step.handle), (12, 77))
+        discrete, continuous = convert.step_actions(request.step)
+        np.testing.assert_array_equal(discrete[0], [0, 1, 2, 1])
+        self.assertEqual(discrete[0].dtype, np.int64)
+        self.assertEqual(continuous[0].size, 0)
+        np.testing.assert_array_equal(continuous[1],
+                                      [0.5, 1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual(continuous[1].dtype, np.float32)
+        self.assertEqual(discrete[1].size, 0)
+
+    def test_wrong_number_of_agents_is_refused(self):
+        with self.assertRaises(ValueError):
+            make_codec().encode_step(1, [np.zeros(4)])
+
+    def test_layouts_out_of_range_are_refused(self):
+        for agents, rows in (
+                ([("a", (), True, 2 ** 40, True)], 4),
+                ([("a", (2 ** 20, 2 ** 20), False, 0, False)], 4),
+                ([("a", (-1,), False, 0, False)], 4),
+                (AGENTS, 0)):
+            with self.subTest(agents=agents, rows=rows):
+                with self.assertRaises(ValueError):
+                    _codec.StepCodec(agents, None, None, False, 0, 1, rows)
+
+
+class DecodeTest(unittest.TestCase):
+
+    def test_another_requests_reply_and_error_status(self):
+        codec = make_codec()
+        self.assertIsNone(codec.decode(
+            reply(5).SerializeToString(), 6))
+        self.assertEqual(codec.decode(reply(
+            6, status=pb.NOT_FOUND, message="gone").SerializeToString(), 6),
+            (Code.NOT_FOUND, "gone"))
+
+    def test_arrays_and_final_rows(self):
+        step = make_codec().decode(
+            reply(3, ended=(1, 3)).SerializeToString(), 3)
+        np.testing.assert_array_equal(step["observations"]["a"],
+                                      [0, 1, 2, 3])
+        self.assertEqual(step["observations"]["a"].dtype, np.int64)
+        self.assertEqual(step["observations"]["b"].shape, (4, 2))
+        np.testing.assert_array_equal(step["ended"],
+                                      [False, True, False, True])
+        # Every row: the ended rows' last observations, the others' own.
+        np.testing.assert_array_equal(step["final_observations"]["a"],
+                                      [0, 9, 2, 9])
+        np.testing.assert_array_equal(
+            step["final_observations"]["b"],
+            [[0, 1], [-1, -1], [4, 5], [-1, -1]])
+        np.testing.assert_array_equal(step["final_state"], [[0], [5], [0],
+                                                            [5]])
+        self.assertEqual(step["masks"]["a"].shape, (4, 3))
+        self.assertNotIn("b", step["masks"])
+        self.assertEqual(step["info"].shape, (4, 1))
+        self.assertIsNone(step["current_agent"])
+        self.assertIsNone(step["public_observation"])
+        for array in (step["rewards"]["a"], step["terminated"],
+                      step["final_observations"]["b"]):
+            self.assertTrue(array.flags.writeable)
+
+    def test_malformed_replies_name_the_field(self):
+        def corrupt(change):
+            response = reply(2)
+            change(response.step.timestep)
+            return response.SerializeToString()
+
+        cases = [
+            (b"\xff\xff", "reply of 2 bytes is not a marl.env.v2.Response"),
+            (corrupt(lambda t: setattr(t, "copies", np.arange(
+                40, dtype="<i4")[::-1].copy().tobytes())),
+             r"TimeStep.copies has 40 values, the spec says 4"),
+            (corrupt(lambda t: setattr(t, "copies", np.arange(
+                4, dtype="<i4")[::-1].copy().tobytes())),
+             r"TimeStep.copies \[3, 2, 1, 0\] are not the copies asked for"),
+            (corrupt(lambda t: setattr(t, "final_rows", np.arange(
+                20, dtype="<i4").tobytes())),
+             r"TimeStep.final_rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, "
+             r"12, 13, 14, 15, \.\.\.\] are not rows of 4"),
+            (corrupt(lambda t: setattr(t.agents[0], "observation",
+                                       np.float32([0, 1, np.inf, 3])
+                                       .tobytes())),
+             r"agents\[0\]\.observation holds inf"),
+            (corrupt(lambda t: setattr(t.agents[1], "reward", b"\x00" * 5)),
+             r"agents\[1\]\.reward has 5 bytes: not a whole number of "
+             r"float32 values \(4 bytes each\)"),
+            (corrupt(lambda t: setattr(t.agents[1], "action_mask", b"\x01")),
+             r"agents\[1\]\.action_mask has 1 values, the spec says 0"),
+            (corrupt(lambda t: t.ClearField("state")),
+             r"TimeStep.state has 0 values, the spec says 4"),
+            (pb.Response(request_id=2).SerializeToString(),
+             "the reply holds no TimeStep"),
+        ]
+        for data, pattern in cases:
+            with self.subTest(pattern=pattern):
+                with self.assertRaisesRegex(_codec.MalformedReply, pattern):
+                    make_codec().decode(data, 2)
+        self.assertTrue(issubclass(_codec.MalformedReply, ValueError))
+
+
+if __name__ == "__main__":
+    unittest.main()
