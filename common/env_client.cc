@@ -102,11 +102,14 @@ struct EnvClient::Impl {
     return reply;
   }
 
-  // Drains the monitor; what to fix for the last handshake failure, or ""
-  // if there was none (the server is silent or gone).
+  // Drains the monitor; what to fix for the handshake failures seen, or ""
+  // if there was none (the server is silent or gone). ZeroMQ retries the
+  // connection meanwhile, and a retry may fail without detail: a specific
+  // cause (a refused key, a mechanism mismatch), once seen, is kept.
   std::string HandshakeFailure() {
     if (monitor == nullptr) return "";
     std::string failure;
+    bool specific = false;
     try {
       zmq::message_t event;
       while (monitor->recv(event, zmq::recv_flags::dontwait)) {
@@ -123,18 +126,20 @@ struct EnvClient::Impl {
         }
         if (!header) continue;
         if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+          specific = true;
           failure = absl::StrCat(
               "the server refused this client's CURVE key (ZAP status ", value,
               "): check that --curve_client_key_file is a key the server "
               "authorizes (its --curve_authorized_keys)");
         } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+          specific = true;
           failure = curve ? "the server does not use CURVE: drop "
                             "--curve_server_key_file, or start env_server "
                             "with --curve_secret_key_file"
                           : "the server requires CURVE: pass "
                             "--curve_server_key_file=<the server's NAME.key>";
-        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-                   id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        } else if (!specific && (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                                 id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
           failure = curve ? "check that --curve_server_key_file is that "
                             "server's public key"
                           : "check that the server is an env_server";

@@ -9,8 +9,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 bazel build //... 2>&1 | tail -n 3
 # Every test really runs (no cached results), each listed with its outcome.
+# (grep's own status is dropped inside the group, so PIPESTATUS[0] is
+# bazel's: a `|| true` after the pipeline would replace it with true's.)
 bazel test //... --nocache_test_results --test_summary=short 2>&1 |
-  tee "$log" | grep -E "^//|Executed|ERROR" || true
+  tee "$log" | { grep -E "^//|Executed|ERROR" || true; }
 status=${PIPESTATUS[0]}
 
 passed=$(grep -cE "^//\S+ +PASSED" "$log" || true)
