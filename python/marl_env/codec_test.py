@@ -153,6 +153,34 @@ class DecodeTest(unittest.TestCase):
                     make_codec().decode(data, 2)
         self.assertTrue(issubclass(_codec.MalformedReply, ValueError))
 
+    def test_mutated_replies_never_crash(self):
+        # A hostile server's bytes: every answer is a dict, None, an error
+        # status or MalformedReply (a crash would end this process).
+        rng = np.random.default_rng(3)
+        good = reply(9, ended=(0, 2)).SerializeToString()
+        codec = make_codec()
+        outcomes = set()
+        for _ in range(3000):
+            data = bytearray(good)
+            for _ in range(rng.integers(1, 8)):
+                kind = rng.integers(3)
+                at = int(rng.integers(len(data)))
+                if kind == 0:
+                    data[at] = int(rng.integers(256))
+                elif kind == 1:
+                    del data[at:at + int(rng.integers(1, 16))]
+                else:
+                    data[at:at] = rng.bytes(int(rng.integers(1, 16)))
+            try:
+                result = codec.decode(bytes(data), 9)
+            except _codec.MalformedReply:
+                result = "malformed"
+            outcomes.add(type(result).__name__ if result != "malformed"
+                         else result)
+        self.assertLessEqual(outcomes, {"dict", "NoneType", "tuple",
+                                        "malformed"})
+        self.assertIn("malformed", outcomes)
+
 
 if __name__ == "__main__":
     unittest.main()
