@@ -525,8 +525,10 @@ class ParallelEnv:
         return self.spec.action_spaces[agent]
 
     def reset(self, seed=None, options=None):
-        """Starts an episode; `seed` restarts the copy's random stream."""
-        seeds = () if seed is None else (seed,)
+        """Starts an episode. `seed` restarts the copy's random stream at
+        SplitMix64(seed, 0): the stream of a fresh env made with that seed,
+        as BatchEnv.reset does for each copy."""
+        seeds = () if seed is None else (seed_for_copy(int(seed), 0),)
         step = self._handle.reset(seeds)
         self.agents = list(self.possible_agents)
         self._last = step

@@ -229,6 +229,15 @@ class PythonServerTest(CommonClientTests, ServerCase):
             self.assertAlmostEqual(infos["a"]["distance"], distance, 5)
             self.assertAlmostEqual(rewards["b"], -distance, 5)
 
+    def test_int_seed_replays_a_fresh_env(self):
+        with marl_env.make("py_rendezvous", endpoint=self.endpoint,
+                           seed=9) as fresh, \
+                marl_env.make("py_rendezvous", endpoint=self.endpoint,
+                              seed=1) as other:
+            want, _ = fresh.reset()
+            got, _ = other.reset(seed=9)
+            np.testing.assert_array_equal(want["a"], got["a"])
+
     def test_batch_int_seed_replays_a_fresh_handle(self):
         with marl_env.make_batch("py_rendezvous", num_envs=3,
                                  endpoint=self.endpoint, seed=9) as fresh, \
