@@ -351,20 +351,21 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
     return s;
   }
   // An empty metrics file from the start: readers can tell "no records
-  // yet" from "not a run".
-  if (absl::Status s =
-          WriteFileAtomically(JoinPath(directory, kMetricsFile), "");
-      !s.ok()) {
-    return s;
-  }
+  // yet" from "not a run". Records are then appended to it.
+  const std::string metrics = JoinPath(directory, kMetricsFile);
+  if (absl::Status s = WriteFileAtomically(metrics, ""); !s.ok()) return s;
+  const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
   return std::unique_ptr<RunWriter>(
-      new RunWriter(std::move(directory), options.flush_interval_seconds));
+      new RunWriter(std::move(directory), options.flush_interval_seconds, fd));
 }
 
-RunWriter::RunWriter(std::string directory, double flush_interval_seconds)
+RunWriter::RunWriter(std::string directory, double flush_interval_seconds,
+                     int metrics_fd)
     : directory_(std::move(directory)),
       flush_interval_seconds_(flush_interval_seconds),
       start_(std::chrono::steady_clock::now()),
+      metrics_fd_(metrics_fd),
       last_flush_attempt_(start_) {}
 
 RunWriter::~RunWriter() {
@@ -372,6 +373,7 @@ RunWriter::~RunWriter() {
     std::cerr << "RunWriter: final flush of " << directory_ << " failed: " << s
               << std::endl;
   }
+  ::close(metrics_fd_);
 }
 
 const std::string& RunWriter::directory() const { return directory_; }
@@ -405,13 +407,13 @@ void RunWriter::Log(const std::string& phase, int64_t step, int64_t episode,
                  "reserved; such values are dropped"
               << std::endl;
   }
-  metrics_text_.append(line);
-  metrics_text_.push_back('\n');
+  pending_.append(line);
+  pending_.push_back('\n');
   ++num_records_;
   if (std::chrono::duration<double>(now - last_flush_attempt_).count() >=
       flush_interval_seconds_) {
     if (absl::Status s = FlushLocked(); !s.ok()) {
-      std::cerr << "RunWriter: rewriting metrics failed: " << s << std::endl;
+      std::cerr << "RunWriter: appending metrics failed: " << s << std::endl;
     }
   }
 }
@@ -425,11 +427,26 @@ absl::Status RunWriter::FlushLocked() {
   // Stamped even on failure, so a full disk is retried once per interval
   // instead of on every Log().
   last_flush_attempt_ = std::chrono::steady_clock::now();
-  if (metrics_text_.size() == flushed_size_) return absl::OkStatus();
-  absl::Status s =
-      WriteFileAtomically(JoinPath(directory_, kMetricsFile), metrics_text_);
-  if (s.ok()) flushed_size_ = metrics_text_.size();
-  return s;
+  if (pending_.empty()) return absl::OkStatus();
+  const std::string path = JoinPath(directory_, kMetricsFile);
+  absl::Status s = WriteAll(metrics_fd_, pending_, path);
+  // Synced like the files written atomically: a power cut keeps it.
+  if (s.ok() && ::fdatasync(metrics_fd_) != 0) {
+    s = ErrnoError(errno, "cannot sync", path);
+  }
+  if (!s.ok()) {
+    // Part of the text may have gone out (a full disk): cut the file back
+    // to whole lines; the records stay pending for the next attempt.
+    if (::ftruncate(metrics_fd_, appended_size_) != 0) {
+      std::cerr << "RunWriter: cannot cut " << path << " back to "
+                << appended_size_ << " bytes: " << std::strerror(errno)
+                << std::endl;
+    }
+    return s;
+  }
+  appended_size_ += static_cast<off_t>(pending_.size());
+  pending_.clear();
+  return absl::OkStatus();
 }
 
 int64_t RunWriter::num_records() const {

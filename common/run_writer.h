@@ -1,6 +1,8 @@
 #ifndef MARL_COMMON_RUN_WRITER_H_
 #define MARL_COMMON_RUN_WRITER_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -33,8 +35,8 @@ struct RunOptions {
   std::string algorithm;
   std::string env_name;
   uint64_t seed = 0;
-  // Seconds between rewrites of metrics.jsonl (Flush() forces one); <= 0
-  // rewrites it on every Log().
+  // Seconds between appends to metrics.jsonl (Flush() forces one); <= 0
+  // appends on every Log().
   double flush_interval_seconds = 5.0;
 };
 
@@ -59,15 +61,17 @@ class RunWriter {
   // "episode": ..., "agent": ..., "phase": ..., <name>: <value>...}.
   // `agent` may be empty (a record about the whole run). NaN/Inf values are
   // written as null; a value named like a fixed key ("time", "step", ...)
-  // is dropped with a warning. Thread-safe. Rewrites metrics.jsonl when
-  // flush_interval_seconds have passed since the last rewrite; a failed
-  // rewrite is reported on stderr (and by the next Flush()).
+  // is dropped with a warning. Thread-safe. Appends the records not yet
+  // written to metrics.jsonl when flush_interval_seconds have passed since
+  // the last attempt; a failed append is reported on stderr (and by the
+  // next Flush()), and its records are kept for the next attempt.
   void Log(const std::string& phase, int64_t step, int64_t episode,
            const std::string& agent,
            const std::vector<std::pair<std::string, double>>& values);
 
-  // Rewrites metrics.jsonl atomically with every record so far (a no-op if
-  // nothing was logged since the last successful rewrite).
+  // Appends the records not yet written to metrics.jsonl, whole lines, and
+  // syncs the file (a no-op if there are none). A failed append leaves the
+  // file as it was (whole lines) and keeps the records.
   absl::Status Flush();
 
   // Number of records logged so far.
@@ -85,7 +89,8 @@ class RunWriter {
       const std::vector<std::pair<std::string, double>>& values);
 
  private:
-  RunWriter(std::string directory, double flush_interval_seconds);
+  RunWriter(std::string directory, double flush_interval_seconds,
+            int metrics_fd);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string directory_;
@@ -93,12 +98,14 @@ class RunWriter {
   const std::chrono::steady_clock::time_point start_;
 
   mutable absl::Mutex mu_;
-  // Every record so far, one JSON line each: metrics.jsonl is rewritten
-  // whole, so the file on disk is always complete lines.
-  std::string metrics_text_ ABSL_GUARDED_BY(mu_);
+  // metrics.jsonl, open for appending.
+  const int metrics_fd_;
+  // Records logged but not yet appended, one JSON line each.
+  std::string pending_ ABSL_GUARDED_BY(mu_);
   int64_t num_records_ ABSL_GUARDED_BY(mu_) = 0;
-  // Size of metrics_text_ at the last successful rewrite.
-  size_t flushed_size_ ABSL_GUARDED_BY(mu_) = 0;
+  // The file's size after the last successful append: a failed append is
+  // cut back to it, so the file only ever holds whole lines.
+  off_t appended_size_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point last_flush_attempt_
       ABSL_GUARDED_BY(mu_);
   bool warned_reserved_name_ ABSL_GUARDED_BY(mu_) = false;

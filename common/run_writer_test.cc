@@ -231,17 +231,27 @@ TEST(RunWriterTest, ReservedMetricNamesAreDropped) {
   EXPECT_TRUE(absl::StrContains(line, "\"loss_q\": 1}"));
 }
 
-TEST(RunWriterTest, ZeroIntervalRewritesOnEveryLog) {
+TEST(RunWriterTest, ZeroIntervalAppendsOnEveryLog) {
   const std::string root = FreshDir("interval");
   RunOptions options = Options(root, "r");
   options.flush_interval_seconds = 0;
   auto writer = CreateOrDie(options);
   ASSERT_NE(writer, nullptr);
+  const std::string path = root + "/r/metrics.jsonl";
+  struct stat first;
+  ASSERT_EQ(stat(path.c_str(), &first), 0);
   for (int i = 1; i <= 5; ++i) {
     writer->Log("train", i, 0, "a", {{"x", i}});
-    EXPECT_EQ(Lines(ReadOrDie(root + "/r/metrics.jsonl")).size(),
-              static_cast<size_t>(i));
+    const std::vector<std::string> lines = Lines(ReadOrDie(path));
+    ASSERT_EQ(lines.size(), static_cast<size_t>(i));
+    EXPECT_TRUE(absl::StrContains(lines.back(), absl::StrCat("\"x\": ", i)))
+        << lines.back();
   }
+  // Appended to the same file (a reader's `tail -f` keeps following it),
+  // not replaced by a rewrite.
+  struct stat last;
+  ASSERT_EQ(stat(path.c_str(), &last), 0);
+  EXPECT_EQ(first.st_ino, last.st_ino);
   EXPECT_EQ(ListDir(root + "/r").size(), 3u);
 }
 
