@@ -7,12 +7,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace marl {
 
-// Minimal JSON *writing* helpers for the run format (docs/RUN_FORMAT.md).
-// The run files are small and flat, so a full JSON library is not worth a
-// dependency; readers (Python tools) use a real parser.
+// JSON writing helpers for the run format (docs/RUN_FORMAT.md), on
+// nlohmann-json (Debian's nlohmann-json3-dev) for escaping and validation;
+// numbers are std::to_chars' shortest round-trip text. The header keeps the
+// library out of its includers.
 
 // `s` as a quoted JSON string: '"' and '\\' escaped, control characters as
 // \n, \t, ... or \u00XX. Bytes that are not valid UTF-8 become U+FFFD, so
@@ -54,6 +56,9 @@ class JsonObject {
     return Add(key, int64_t{value});
   }
   JsonObject& Add(absl::string_view key, bool value);
+  // Arrays of numbers (exact, as JsonNumber writes them).
+  JsonObject& Add(absl::string_view key, absl::Span<const double> values);
+  JsonObject& Add(absl::string_view key, absl::Span<const int64_t> values);
   JsonObject& AddNull(absl::string_view key);
   // `json_text` must already be a valid JSON value; it is copied verbatim.
   JsonObject& AddRaw(absl::string_view key, absl::string_view json_text);

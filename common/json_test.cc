@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -113,6 +114,19 @@ TEST(JsonObjectTest, BuildsInInsertionOrder) {
             "\"nan\": null, \"b\": true, \"z\": null, "
             "\"raw\": [1, {\"k\": 2}]}");
   EXPECT_TRUE(ValidateJson(text).ok());
+}
+
+TEST(JsonObjectTest, NumberArraysAreExact) {
+  const std::vector<double> rates = {0.000123456789, 1e-7, 3.0};
+  const std::vector<int64_t> hidden = {100, 64};
+  JsonObject o;
+  o.Add("rates", rates)
+      .Add("hidden", hidden)
+      .Add("none", std::vector<double>{});
+  EXPECT_EQ(o.Build(),
+            "{\"rates\": [0.000123456789, 1e-07, 3], \"hidden\": [100, 64], "
+            "\"none\": []}");
+  EXPECT_TRUE(ValidateJson(o.Build()).ok());
 }
 
 TEST(JsonObjectTest, BuildIndentedNests) {
