@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "common/deep_joint_options.h"
 #include "common/joint_learner.h"
+#include "common/json.h"
 #include "common/replay_buffer.h"
 #include "envs/core/env_spec.h"
 
@@ -103,6 +104,17 @@ class DeepJointLearner : public JointLearner {
   }
   at::Generator& generator() { return generator_; }
   const DeepJointOptions& base_options() const { return options_; }
+  // `config` (the learner's own settings) with the shared ones appended
+  // (gamma, batch_size, warmup, update_ratio), as the learner's config:
+  // exact numbers, whatever their digits.
+  void set_config(JsonObject config) {
+    config.Add("gamma", options_.gamma)
+        .Add("batch_size", options_.batch_size)
+        .Add("warmup", options_.warmup)
+        .Add("update_ratio", options_.update_ratio);
+    config_json_ = config.Build();
+  }
+  // A learner whose config has no shared settings (they are its own).
   void set_config_json(std::string json) { config_json_ = std::move(json); }
 
  private:

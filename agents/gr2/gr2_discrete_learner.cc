@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "agents/gr2/gr2_math.h"
 #include "agents/gr2/gr2_networks.h"
 #include "common/deep_joint_base.h"
@@ -90,14 +89,8 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
                                                      : "gr2_mixture_discrete");
     j.Add("level", int64_t{o.level});
     j.Add("poisson_mean", o.poisson_mean);
-    j.AddRaw("level_weights",
-             absl::StrCat("[",
-                          absl::StrJoin(weights_, ", ",
-                                        [](std::string* out, double w) {
-                                          out->append(JsonNumber(w));
-                                        }),
-                          "]"));
-    j.AddRaw("hidden", absl::StrCat("[", absl::StrJoin(o.hidden, ", "), "]"));
+    j.Add("level_weights", weights_);
+    j.Add("hidden", o.hidden);
     j.Add("lr", o.lr);
     j.Add("batch_size", o.batch_size);
     j.Add("buffer_capacity", o.buffer_capacity);

@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "agents/maddpg/maddpg_losses.h"
 #include "common/deep_joint_base.h"
+#include "common/json.h"
 #include "common/nn/categorical.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"
@@ -94,18 +94,17 @@ class MaddpgLearner : public deep::DeepJointLearner {
           critics_.back()->parameters(),
           torch::optim::AdamOptions(options.critic_lr)));
     }
-    set_config_json(absl::StrCat(
-        "{\"kind\": \"maddpg\", \"hidden\": [",
-        absl::StrJoin(options.hidden, ", "), "], \"actor_lr\": ",
-        options.actor_lr, ", \"critic_lr\": ", options.critic_lr,
-        ", \"tau\": ", options.tau, ", \"gamma\": ", options.base.gamma,
-        ", \"batch_size\": ", options.base.batch_size, ", \"warmup\": ",
-        options.base.warmup, ", \"update_ratio\": ", options.base.update_ratio,
-        ", \"noise\": ", noise_.ToJson(),
-        has_discrete() ? absl::StrCat(", \"gumbel_temperature\": ",
-                                      options.gumbel_temperature)
-                       : std::string(),
-        "}"));
+    JsonObject config;
+    config.Add("kind", "maddpg")
+        .Add("hidden", options.hidden)
+        .Add("actor_lr", options.actor_lr)
+        .Add("critic_lr", options.critic_lr)
+        .Add("tau", options.tau)
+        .AddRaw("noise", noise_.ToJson());
+    if (has_discrete()) {
+      config.Add("gumbel_temperature", options.gumbel_temperature);
+    }
+    set_config(std::move(config));
     return absl::OkStatus();
   }
 

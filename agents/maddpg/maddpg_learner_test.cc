@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/maddpg/maddpg_losses.h"
+#include "common/json.h"
 #include "common/training_loop.h"
 #include "common/training_test_util.h"
 #include "gtest/gtest.h"
@@ -110,6 +111,28 @@ TEST(MaddpgDiscreteTest, ActorActionIsStraightThroughOneHot) {
       EXPECT_GE(discrete[1][c], 0);
       EXPECT_LT(discrete[1][c], 2);
     }
+  }
+}
+
+// config.json records the values used, every digit of them (a text built
+// with absl::StrCat kept six significant digits).
+TEST(MaddpgConfigTest, RecordsExactValues) {
+  EnvSpec spec;
+  spec.agent_ids = {"player_0", "player_1"};
+  spec.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
+  spec.action_spaces = {Space::Discrete(3), Space::Discrete(2)};
+  MaddpgOptions o;
+  o.actor_lr = 0.000123456789;
+  o.base.gamma = 0.987654321;
+  o.hidden = {7, 5};
+  auto learner = CreateMaddpgLearner(spec, o, 3);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  const std::string config = (*learner)->ConfigJson();
+  EXPECT_TRUE(ValidateJson(config).ok()) << config;
+  for (const char* want :
+       {"\"actor_lr\": 0.000123456789", "\"gamma\": 0.987654321",
+        "\"hidden\": [7, 5]", "\"kind\": \"maddpg\""}) {
+    EXPECT_NE(config.find(want), std::string::npos) << want << " in " << config;
   }
 }
 

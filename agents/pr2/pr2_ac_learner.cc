@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "agents/pr2/pr2_ac_losses.h"
 #include "common/deep_joint_base.h"
 #include "common/discrete_joint_actions.h"
+#include "common/json.h"
 #include "common/nn/categorical.h"
 #include "common/nn/mlp.h"
 #include "common/nn/q_network.h"
@@ -164,36 +164,30 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           opponents_.back()->parameters(),
           torch::optim::AdamOptions(options.opponent_lr)));
     }
+    JsonObject config;
+    config.Add("kind", "pr2_ac").Add("actions", discrete_ ? "discrete" : "box");
     if (discrete_) {
-      set_config_json(absl::StrCat(
-          "{\"kind\": \"pr2_ac\", \"actions\": \"discrete\", \"policy\": "
-          "\"categorical\", \"opponent_model\": \"closed_form\", "
-          "\"opponent_prior\": \"",
-          options.fit_opponent_prior ? "fitted" : "uniform",
-          "\", \"hidden\": [", absl::StrJoin(options.hidden, ", "),
-          "], \"policy_lr\": ", options.policy_lr, ", \"critic_lr\": ",
-          options.critic_lr, ", \"opponent_lr\": ", options.opponent_lr,
-          ", \"tau\": ", options.tau, ", \"alpha\": ", alpha_.ToJson(),
-          ", \"opponent_temperature\": ", options.opponent_temperature,
-          ", \"gamma\": ", options.base.gamma, ", \"batch_size\": ",
-          options.base.batch_size, ", \"warmup\": ", options.base.warmup,
-          ", \"update_ratio\": ", options.base.update_ratio, "}"));
-      return absl::OkStatus();
+      config.Add("policy", "categorical")
+          .Add("opponent_model", "closed_form")
+          .Add("opponent_prior",
+               options.fit_opponent_prior ? "fitted" : "uniform");
+    } else {
+      config.Add("policy", "tanh_gaussian")
+          .Add("opponent_model", "amortised_svgd");
     }
-    set_config_json(absl::StrCat(
-        "{\"kind\": \"pr2_ac\", \"actions\": \"box\", \"policy\": "
-        "\"tanh_gaussian\", \"opponent_model\": \"amortised_svgd\", "
-        "\"hidden\": [",
-        absl::StrJoin(options.hidden, ", "), "], \"policy_lr\": ",
-        options.policy_lr, ", \"critic_lr\": ", options.critic_lr,
-        ", \"opponent_lr\": ", options.opponent_lr, ", \"tau\": ", options.tau,
-        ", \"alpha\": ", alpha_.ToJson(),
-        ", \"opponent_temperature\": ", options.opponent_temperature,
-        ", \"value_particles\": ", options.value_particles,
-        ", \"kernel_particles\": ", options.kernel_particles, ", \"gamma\": ",
-        options.base.gamma, ", \"batch_size\": ", options.base.batch_size,
-        ", \"warmup\": ", options.base.warmup, ", \"update_ratio\": ",
-        options.base.update_ratio, ", \"noise\": ", noise_.ToJson(), "}"));
+    config.Add("hidden", options.hidden)
+        .Add("policy_lr", options.policy_lr)
+        .Add("critic_lr", options.critic_lr)
+        .Add("opponent_lr", options.opponent_lr)
+        .Add("tau", options.tau)
+        .AddRaw("alpha", alpha_.ToJson())
+        .Add("opponent_temperature", options.opponent_temperature);
+    if (!discrete_) {
+      config.Add("value_particles", options.value_particles)
+          .Add("kernel_particles", options.kernel_particles)
+          .AddRaw("noise", noise_.ToJson());
+    }
+    set_config(std::move(config));
     return absl::OkStatus();
   }
 

@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "agents/probabilistic_balancing_q/probabilistic_balancing_q_losses.h"
 #include "common/deep_joint_base.h"
+#include "common/json.h"
 #include "common/nn/q_network.h"
 #include "common/nn/tanh_gaussian.h"
 
@@ -216,21 +216,22 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       policy_opts_.push_back(adam(*policies_.back(), options.policy_lr));
       opponent_opts_.push_back(adam(*opponents_.back(), options.opponent_lr));
     }
-    set_config_json(absl::StrCat(
-        "{\"kind\": \"probabilistic_balancing_q\", \"hidden\": [",
-        absl::StrJoin(options.hidden, ", "), "], \"beta\": [",
-        absl::StrJoin(beta_, ", "), "], \"beta_opponent\": [",
-        absl::StrJoin(beta_opponent_, ", "), "], \"beta_growth\": ",
-        options.beta_growth, ", \"beta_scale_max\": ", options.beta_scale_max,
-        ", \"marginal\": \"", MarginalName(options.marginal),
-        "\", \"proposal\": \"", ProposalName(options.proposal),
-        "\", \"marginal_particles\": ", options.marginal_particles,
-        ", \"policy_lr\": ", options.policy_lr, ", \"opponent_lr\": ",
-        options.opponent_lr, ", \"critic_lr\": ", options.critic_lr,
-        ", \"value_lr\": ", options.value_lr, ", \"tau\": ", options.tau,
-        ", \"gamma\": ", options.base.gamma, ", \"batch_size\": ",
-        options.base.batch_size, ", \"warmup\": ", options.base.warmup,
-        ", \"update_ratio\": ", options.base.update_ratio, "}"));
+    JsonObject config;
+    config.Add("kind", "probabilistic_balancing_q")
+        .Add("hidden", options.hidden)
+        .Add("beta", beta_)
+        .Add("beta_opponent", beta_opponent_)
+        .Add("beta_growth", options.beta_growth)
+        .Add("beta_scale_max", options.beta_scale_max)
+        .Add("marginal", MarginalName(options.marginal))
+        .Add("proposal", ProposalName(options.proposal))
+        .Add("marginal_particles", options.marginal_particles)
+        .Add("policy_lr", options.policy_lr)
+        .Add("opponent_lr", options.opponent_lr)
+        .Add("critic_lr", options.critic_lr)
+        .Add("value_lr", options.value_lr)
+        .Add("tau", options.tau);
+    set_config(std::move(config));
     return absl::OkStatus();
   }
 

@@ -5,10 +5,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "agents/rommeo/rommeo_ac_losses.h"
 #include "common/deep_joint_base.h"
 #include "common/discrete_joint_actions.h"
+#include "common/json.h"
 #include "common/nn/categorical.h"
 #include "common/nn/q_network.h"
 #include "common/nn/tanh_gaussian.h"
@@ -176,20 +176,21 @@ class RommeoAcLearner : public deep::DeepJointLearner {
             torch::optim::AdamOptions(options.opponent_lr)));
       }
     }
-    set_config_json(absl::StrCat(
-        "{\"kind\": \"rommeo_ac\", \"actions\": \"",
-        discrete_ ? "discrete" : "box", "\", \"hidden\": [",
-        absl::StrJoin(options.hidden, ", "), "], \"policy_lr\": ",
-        options.policy_lr, ", \"opponent_lr\": ", options.opponent_lr,
-        ", \"critic_lr\": ", options.critic_lr, ", \"tau\": ", options.tau,
-        ", \"temperature\": ", alpha_.ToJson(), ", \"temperature_clock\": \"",
-        options.alpha_clock == RommeoAcOptions::AlphaClock::kUpdates
-            ? "updates"
-            : "transitions",
-        "\", \"opponent_prior_weight\": ", options.opponent_prior_weight,
-        ", \"gamma\": ", options.base.gamma, ", \"batch_size\": ",
-        options.base.batch_size, ", \"warmup\": ", options.base.warmup,
-        ", \"update_ratio\": ", options.base.update_ratio, "}"));
+    JsonObject config;
+    config.Add("kind", "rommeo_ac")
+        .Add("actions", discrete_ ? "discrete" : "box")
+        .Add("hidden", options.hidden)
+        .Add("policy_lr", options.policy_lr)
+        .Add("opponent_lr", options.opponent_lr)
+        .Add("critic_lr", options.critic_lr)
+        .Add("tau", options.tau)
+        .AddRaw("temperature", alpha_.ToJson())
+        .Add("temperature_clock",
+             options.alpha_clock == RommeoAcOptions::AlphaClock::kUpdates
+                 ? "updates"
+                 : "transitions")
+        .Add("opponent_prior_weight", options.opponent_prior_weight);
+    set_config(std::move(config));
     return absl::OkStatus();
   }
 
