@@ -1,6 +1,5 @@
 #include "common/run_writer.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,8 +12,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "absl/flags/commandlineflag.h"
@@ -55,9 +56,7 @@ bool IsRecordKey(absl::string_view name) {
 }
 
 std::string JoinPath(absl::string_view dir, absl::string_view name) {
-  if (dir.empty()) return std::string(name);
-  if (dir.back() == '/') return absl::StrCat(dir, name);
-  return absl::StrCat(dir, "/", name);
+  return (std::filesystem::path(std::string(dir)) / std::string(name)).string();
 }
 
 absl::Status ErrnoError(int error, absl::string_view what,
@@ -90,23 +89,19 @@ std::string SanitizeForName(absl::string_view s, absl::string_view fallback) {
   return out;
 }
 
+// A filesystem error as a status naming what was done to which path.
+absl::Status FilesystemError(const std::error_code& error,
+                             absl::string_view what, absl::string_view path) {
+  return ErrnoError(error.value(), what, path);
+}
+
 // mkdir -p.
 absl::Status MakeDirs(const std::string& path) {
   if (path.empty()) return absl::OkStatus();
-  for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
-    const std::string prefix =
-        pos == std::string::npos ? path : path.substr(0, pos);
-    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 &&
-        errno != EEXIST) {
-      return ErrnoError(errno, "cannot create directory", prefix);
-    }
-    if (pos == std::string::npos) break;
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return ErrnoError(errno, "cannot stat", path);
-  }
-  if (!S_ISDIR(st.st_mode)) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return FilesystemError(error, "cannot create directory", path);
+  if (!std::filesystem::is_directory(path, error)) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " exists and is not a directory"));
   }
@@ -115,25 +110,16 @@ absl::Status MakeDirs(const std::string& path) {
 
 // OK if `path` is an existing empty directory.
 absl::Status CheckEmptyDir(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return ErrnoError(errno, "cannot stat", path);
-  }
-  if (!S_ISDIR(st.st_mode)) {
+  std::error_code error;
+  const std::filesystem::file_status status =
+      std::filesystem::status(path, error);
+  if (error) return FilesystemError(error, "cannot stat", path);
+  if (!std::filesystem::is_directory(status)) {
     return absl::AlreadyExistsError(
         absl::StrCat(path, " exists and is not a directory"));
   }
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return ErrnoError(errno, "cannot open", path);
-  bool empty = true;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") != 0 &&
-        std::strcmp(entry->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  }
-  ::closedir(dir);
+  const bool empty = std::filesystem::is_empty(path, error);
+  if (error) return FilesystemError(error, "cannot open", path);
   if (!empty) {
     return absl::AlreadyExistsError(absl::StrCat(
         "run directory ", path, " already exists and is not empty"));
@@ -143,8 +129,11 @@ absl::Status CheckEmptyDir(const std::string& path) {
 
 // mkdir that accepts an existing empty directory (e.g. made by a launcher).
 absl::Status MakeRunDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return absl::OkStatus();
-  if (errno != EEXIST) return ErrnoError(errno, "cannot create", path);
+  std::error_code error;
+  if (std::filesystem::create_directory(path, error)) return absl::OkStatus();
+  if (error && error != std::errc::file_exists) {
+    return FilesystemError(error, "cannot create", path);
+  }
   return CheckEmptyDir(path);
 }
 
@@ -311,14 +300,18 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
         SanitizeForName(options.algorithm, "run"), "_",
         SanitizeForName(options.env_name, "env"), "_seed", options.seed, "_",
         absl::FormatTime("%Y%m%d-%H%M%S", now, absl::LocalTimeZone()));
-    // mkdir is atomic, so two runs started in the same second (a seed
-    // sweep) get distinct directories instead of sharing one.
+    // Creating a directory is atomic, so two runs started in the same second (a
+    // seed sweep) get distinct directories instead of sharing one.
     for (int attempt = 1;; ++attempt) {
       run_name = attempt == 1 ? base : absl::StrCat(base, "-", attempt);
       directory = JoinPath(root, run_name);
-      if (::mkdir(directory.c_str(), 0755) == 0) break;
-      if (errno != EEXIST || attempt >= 1000) {
-        return ErrnoError(errno, "cannot create", directory);
+      std::error_code error;
+      if (std::filesystem::create_directory(directory, error)) break;
+      const bool taken = !error || error == std::errc::file_exists;
+      if (!taken) return FilesystemError(error, "cannot create", directory);
+      if (attempt >= 1000) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "cannot create ", directory, ": 1000 run names taken"));
       }
     }
   } else {
