@@ -1,10 +1,13 @@
 #include "common/training_loop.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <utility>
@@ -27,8 +30,11 @@ using Clock = std::chrono::steady_clock;
 using Values = std::vector<std::pair<std::string, double>>;
 
 // The loop's checkpoint wraps the learner's bytes with the algorithm name,
-// so a checkpoint of another algorithm is refused before Load sees it.
-constexpr char kCheckpointMagic[] = "marl-checkpoint-v1";
+// so a checkpoint of another algorithm is refused before Load sees it, and
+// (v2) their length and CRC-32, so a truncated or corrupt file is refused
+// instead of restoring garbage. v1 files (no checksum) still restore.
+constexpr char kCheckpointMagic[] = "marl-checkpoint-v2";
+constexpr char kCheckpointMagicV1[] = "marl-checkpoint-v1";
 // An evaluation episode that never ends is cut after this many steps (when
 // the spec has no episode limit).
 constexpr int kMaxEvalSteps = 10000;
@@ -62,30 +68,67 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
 }
 
+uint32_t Crc32(absl::string_view bytes) {
+  // zlib takes lengths as uInt: feed it in pieces below 4 GiB.
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (!bytes.empty()) {
+    const size_t n = std::min<size_t>(bytes.size(), size_t{1} << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()),
+                static_cast<uInt>(n));
+    bytes.remove_prefix(n);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
 std::string PackCheckpoint(const std::string& algorithm,
                            const std::string& bytes) {
-  return absl::StrCat(kCheckpointMagic, "\n", algorithm, "\n", bytes);
+  return absl::StrCat(
+      kCheckpointMagic, "\n", algorithm, "\n",
+      absl::StrFormat("crc32=%08x length=%d", Crc32(bytes), bytes.size()), "\n",
+      bytes);
 }
 
 absl::StatusOr<std::string> UnpackCheckpoint(const std::string& data,
                                              const std::string& algorithm) {
   const size_t magic_end = data.find('\n');
-  if (magic_end == std::string::npos ||
-      data.compare(0, magic_end, kCheckpointMagic) != 0) {
+  const absl::string_view magic = absl::string_view(data).substr(0, magic_end);
+  const bool v1 = magic == kCheckpointMagicV1;
+  if (magic_end == std::string::npos || (!v1 && magic != kCheckpointMagic)) {
     return absl::InvalidArgumentError(
         absl::StrCat("not a checkpoint of this framework (expected '",
                      kCheckpointMagic, "')"));
   }
   const size_t name_end = data.find('\n', magic_end + 1);
   if (name_end == std::string::npos) {
-    return absl::InvalidArgumentError("truncated checkpoint header");
+    return absl::DataLossError("truncated checkpoint header");
   }
   const std::string name = data.substr(magic_end + 1, name_end - magic_end - 1);
   if (name != algorithm) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the checkpoint is of algorithm '", name, "', not '", algorithm, "'"));
   }
-  return data.substr(name_end + 1);
+  if (v1) return data.substr(name_end + 1);
+  const size_t check_end = data.find('\n', name_end + 1);
+  unsigned int crc = 0;
+  uint64_t length = 0;
+  char rest = 0;
+  if (check_end == std::string::npos ||
+      std::sscanf(data.substr(name_end + 1, check_end - name_end - 1).c_str(),
+                  "crc32=%8x length=%" SCNu64 "%c", &crc, &length,
+                  &rest) != 2) {
+    return absl::DataLossError("truncated or corrupt checkpoint header");
+  }
+  const absl::string_view bytes = absl::string_view(data).substr(check_end + 1);
+  if (bytes.size() != length) {
+    return absl::DataLossError(
+        absl::StrCat("the checkpoint is truncated or padded: ", bytes.size(),
+                     " bytes where its header says ", length));
+  }
+  if (Crc32(bytes) != crc) {
+    return absl::DataLossError(
+        "the checkpoint is corrupt: its CRC-32 does not match its bytes");
+  }
+  return std::string(bytes);
 }
 
 class Runner {
@@ -215,8 +258,9 @@ class Runner {
   absl::Status Restore(const std::string& data) {
     absl::StatusOr<std::string> bytes = UnpackCheckpoint(data, algorithm_);
     if (!bytes.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--restore ", o_.restore, ": ", bytes.status().message()));
+      return absl::Status(bytes.status().code(),
+                          absl::StrCat("--restore ", o_.restore, ": ",
+                                       bytes.status().message()));
     }
     if (absl::Status s = learner_->Load(*bytes); !s.ok()) {
       return absl::Status(

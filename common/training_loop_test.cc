@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/run_writer.h"
@@ -107,6 +108,40 @@ TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
   eval.run_name = "other_eval";
   absl::Status s = RunTraining(eval, "other_algo", Fixed(2)).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+
+  // A flipped byte, a lost tail or an added one: refused as DATA_LOSS,
+  // never restored.
+  absl::StatusOr<std::string> saved = ReadFile(eval.restore);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  const std::string dir = r->run_directory + "/checkpoints/";
+  std::string flipped = *saved;
+  flipped.back() ^= 0x01;
+  const std::pair<std::string, std::string> bad[] = {
+      {"flipped", flipped},
+      {"cut", saved->substr(0, saved->size() - 1)},
+      {"padded", *saved + "0"},
+      {"no_header", saved->substr(0, saved->find("crc32="))}};
+  int case_number = 0;
+  for (const auto& [name, bytes] : bad) {
+    ASSERT_TRUE(WriteFileAtomically(dir + name, bytes).ok());
+    TrainingOptions corrupt = Options(absl::StrCat("corrupt_", ++case_number));
+    corrupt.mode = "eval";
+    corrupt.restore = dir + name;
+    s = RunTraining(corrupt, "fixed_algo", Fixed(2)).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << name << ": " << s;
+  }
+  // A checkpoint from before checksums (v1) still restores.
+  const std::string payload =
+      saved->substr(saved->find('\n', saved->find("crc32=")) + 1);
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "v1", absl::StrCat("marl-checkpoint-v1\n"
+                                                   "fixed_algo\n",
+                                                   payload))
+          .ok());
+  TrainingOptions v1 = Options("v1_eval");
+  v1.mode = "eval";
+  v1.restore = dir + "v1";
+  EXPECT_TRUE(RunTraining(v1, "fixed_algo", Fixed(2)).ok());
 }
 
 TEST(TrainingLoopTest, LearnerErrorsStopTheRun) {

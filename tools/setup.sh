@@ -13,6 +13,8 @@ packages=(
   python3-dev pybind11-dev
   # JSON for the run files (common/json.h).
   nlohmann-json3-dev
+  # CRC-32 of checkpoints (common/training_loop.cc).
+  zlib1g-dev
   # An optimised BLAS for LibTorch (Debian's reference BLAS is ~2x slower).
   libopenblas0-pthread
 )
