@@ -456,6 +456,20 @@ absl::Status RunWriter::SaveCheckpoint(const std::string& name,
       JoinPath(JoinPath(directory_, kCheckpointsDir), name), bytes);
 }
 
+absl::Status RunWriter::RemoveCheckpoint(const std::string& name) {
+  if (absl::Status s = ValidateComponent("checkpoint", name); !s.ok()) {
+    return s;
+  }
+  const std::string path =
+      JoinPath(JoinPath(directory_, kCheckpointsDir), name);
+  std::error_code error;
+  if (!std::filesystem::remove(path, error)) {
+    if (error) return FilesystemError(error, "cannot remove", path);
+    return absl::NotFoundError(absl::StrCat("no checkpoint ", path));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> RunWriter::LoadCheckpoint(
     const std::string& name) const {
   if (absl::Status s = ValidateComponent("checkpoint", name); !s.ok()) {

@@ -83,6 +83,8 @@ class RunWriter {
   absl::Status SaveCheckpoint(const std::string& name,
                               const std::string& bytes);
   absl::StatusOr<std::string> LoadCheckpoint(const std::string& name) const;
+  // Deletes checkpoints/<name> (NOT_FOUND if absent; names as above).
+  absl::Status RemoveCheckpoint(const std::string& name);
 
   // summary.json: a JSON object from name -> value (final results).
   absl::Status WriteSummary(

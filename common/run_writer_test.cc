@@ -325,9 +325,16 @@ TEST(RunWriterTest, BadCheckpointNamesAreRejected) {
     EXPECT_EQ(writer->LoadCheckpoint(name).status().code(),
               absl::StatusCode::kInvalidArgument)
         << name;
+    EXPECT_EQ(writer->RemoveCheckpoint(name).code(),
+              absl::StatusCode::kInvalidArgument)
+        << name;
   }
   EXPECT_TRUE(ListDir(root + "/r/checkpoints").empty());
   EXPECT_TRUE(writer->SaveCheckpoint("..hidden", "x").ok());
+  EXPECT_TRUE(writer->RemoveCheckpoint("..hidden").ok());
+  EXPECT_EQ(writer->RemoveCheckpoint("..hidden").code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(ListDir(root + "/r/checkpoints").empty());
 }
 
 TEST(RunWriterTest, ExistingDirectories) {

@@ -70,6 +70,10 @@ ABSL_FLAG(
     int64_t, checkpoint_every, 0,
     "Save a checkpoint (checkpoints/step_<N>) every this many transitions "
     "(0 = only checkpoints/final at the end).");
+ABSL_FLAG(int64_t, keep_checkpoints, 5,
+          "Keep only the newest this many checkpoints/step_<N> (older ones "
+          "are deleted as new ones are saved; checkpoints/final is always "
+          "kept; 0 = keep every one).");
 ABSL_FLAG(std::string, restore, "",
           "Checkpoint file to load before training or evaluating (e.g. "
           "runs/<run>/checkpoints/final); required by --mode=eval. The "
@@ -105,6 +109,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   o.runs_root = absl::GetFlag(FLAGS_runs_root);
   o.run_name = absl::GetFlag(FLAGS_run_name);
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
   o.restore = absl::GetFlag(FLAGS_restore);
   return o;
 }

@@ -552,11 +552,7 @@ class Runner {
         while (next_checkpoint <= transitions_) {
           next_checkpoint += o_.checkpoint_every;
         }
-        if (absl::Status s =
-                SaveCheckpoint(absl::StrCat("step_", transitions_));
-            !s.ok()) {
-          return s;
-        }
+        if (absl::Status s = SaveStepCheckpoint(); !s.ok()) return s;
       }
     }
     train_seconds_ = Seconds(start, Clock::now()) - eval_seconds;
@@ -699,6 +695,24 @@ class Runner {
     return means;
   }
 
+  // checkpoints/step_<N>, then the oldest step checkpoints beyond
+  // keep_checkpoints are deleted (a long run would leave thousands).
+  absl::Status SaveStepCheckpoint() {
+    const std::string name = absl::StrCat("step_", transitions_);
+    if (absl::Status s = SaveCheckpoint(name); !s.ok()) return s;
+    step_checkpoints_.push_back(name);
+    while (o_.keep_checkpoints > 0 &&
+           static_cast<int64_t>(step_checkpoints_.size()) >
+               o_.keep_checkpoints) {
+      if (absl::Status s = writer_->RemoveCheckpoint(step_checkpoints_.front());
+          !s.ok()) {
+        return s;
+      }
+      step_checkpoints_.pop_front();
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status SaveCheckpoint(const std::string& name) {
     absl::StatusOr<std::string> bytes = learner_->Save();
     if (!bytes.ok()) return bytes.status();
@@ -712,6 +726,8 @@ class Runner {
   // Declared after the client: handles close before the client goes.
   std::unique_ptr<RemoteEnv> env_, eval_env_;
   std::unique_ptr<RunWriter> writer_;
+  // The step checkpoints saved and not yet deleted, oldest first.
+  std::deque<std::string> step_checkpoints_;
   std::unique_ptr<JointLearner> learner_;
   int num_agents_ = 0;
   std::vector<std::string> ids_;
@@ -753,9 +769,11 @@ absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
   if (o.eval_episodes < 1) {
     return absl::InvalidArgumentError("--eval_episodes must be >= 1");
   }
-  if (o.eval_every < 0 || o.log_every < 0 || o.checkpoint_every < 0) {
+  if (o.eval_every < 0 || o.log_every < 0 || o.checkpoint_every < 0 ||
+      o.keep_checkpoints < 0) {
     return absl::InvalidArgumentError(
-        "--eval_every, --log_every and --checkpoint_every must be >= 0");
+        "--eval_every, --log_every, --checkpoint_every and "
+        "--keep_checkpoints must be >= 0");
   }
   if (o.return_window < 1) {
     return absl::InvalidArgumentError("--return_window must be >= 1");

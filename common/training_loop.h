@@ -51,6 +51,9 @@ struct TrainingOptions {
   // A checkpoint every checkpoint_every transitions (0 = only the final
   // one), named "step_<N>"; the last is "final".
   int64_t checkpoint_every = 0;
+  // The newest this many step_<N> checkpoints are kept, older ones deleted
+  // (0 = all kept); "final" is always kept.
+  int64_t keep_checkpoints = 5;
   // A checkpoint file to start from (required by mode "eval").
   std::string restore;
 };

@@ -1,9 +1,12 @@
 // The shared loop with a scripted learner through an embedded server.
 #include "common/training_loop.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/run_writer.h"
@@ -142,6 +145,40 @@ TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
   v1.mode = "eval";
   v1.restore = dir + "v1";
   EXPECT_TRUE(RunTraining(v1, "fixed_algo", Fixed(2)).ok());
+}
+
+TEST(TrainingLoopTest, KeepsTheNewestStepCheckpoints) {
+  TrainingOptions o = Options("pruned");
+  o.steps = 80;
+  o.checkpoint_every = 8;  // step_8 ... step_72, then final
+  o.keep_checkpoints = 3;
+  absl::StatusOr<TrainingResult> r = RunTraining(o, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> names;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(r->run_directory + "/checkpoints")) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"final", "step_56", "step_64",
+                                             "step_72"}));
+
+  o.run_name = "all_kept";
+  o.keep_checkpoints = 0;
+  r = RunTraining(o, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(r->run_directory + "/checkpoints")) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 10);  // 9 step checkpoints and final
+
+  o.run_name = "negative";
+  o.keep_checkpoints = -1;
+  EXPECT_EQ(RunTraining(o, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TrainingLoopTest, LearnerErrorsStopTheRun) {
