@@ -9,7 +9,6 @@
 #include "common/curve.h"
 #include "common/endpoint.h"
 #include "google/protobuf/arena.h"
-#include "server/embedded_server.h"
 
 namespace marl {
 
@@ -18,7 +17,7 @@ struct EnvClient::Impl {
   // Declaration order is destruction order reversed: the socket closes
   // first, then the embedded server stops, then the context ends.
   zmq::context_t context{1};
-  std::unique_ptr<EmbeddedServer> embedded;
+  std::unique_ptr<InProcessServer> embedded;
   std::unique_ptr<zmq::socket_t> socket;
   // Under CURVE: the socket's handshake-failure events, read after a call
   // got no answer to tell a refused key from a silent server.
@@ -206,11 +205,13 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Connect(
     }
   }
   if (impl->endpoint.empty()) {
-    ServerOptions server_options;
-    server_options.server_name = "marl-embedded-server";
-    server_options.worker_threads = options.embedded_worker_threads;
-    absl::StatusOr<std::unique_ptr<EmbeddedServer>> embedded =
-        EmbeddedServer::Start(&impl->context, server_options);
+    if (!options.embedded_server) {
+      return absl::InvalidArgumentError(
+          "no server endpoint given (--endpoint), and this program embeds "
+          "no server");
+    }
+    absl::StatusOr<std::unique_ptr<InProcessServer>> embedded =
+        options.embedded_server(&impl->context);
     if (!embedded.ok()) return embedded.status();
     impl->embedded = *std::move(embedded);
     impl->endpoint = impl->embedded->endpoint();

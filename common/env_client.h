@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/in_process_server.h"
 #include "common/proto/env_protocol.pb.h"
 
 namespace marl {
@@ -17,15 +18,18 @@ namespace proto = ::marl::env::v2;
 inline constexpr uint32_t kProtocolVersion = 2;
 
 struct ClientOptions {
-  // tcp://host:port, ipc://path or inproc://name. Empty: start an embedded
-  // server in this process (inproc://) and talk to it over the same protocol.
+  // tcp://host:port, ipc://path or inproc://name. Empty: start
+  // `embedded_server` in this process (inproc://) and talk to it over the
+  // same protocol.
   std::string endpoint;
+  // The server an empty endpoint starts (none: an empty endpoint is an
+  // error). Binaries that embed one set server/embedded_server.h's
+  // EmbeddedServerFactory.
+  InProcessServerFactory embedded_server;
   // How long a call waits for its answer before failing with
   // DEADLINE_EXCEEDED (a dead server never hangs a client).
   int timeout_ms = 30000;
   std::string client_name = "marl-client";
-  // Worker threads of an embedded server (stepping large batches).
-  int embedded_worker_threads = 1;
   // CURVE (see common/curve.h): the server's public certificate (NAME.key)
   // turns encryption and authentication on; the client's own secret
   // certificate (NAME.key_secret) is optional, a fresh ephemeral key pair
@@ -33,8 +37,6 @@ struct ClientOptions {
   std::string curve_server_key_file;
   std::string curve_client_key_file;
 };
-
-class EmbeddedServer;
 
 // A connection to an environment server: one request in flight at a time.
 // Errors come back as statuses: a transport failure, or the server's status

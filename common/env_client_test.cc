@@ -12,6 +12,7 @@
 #include "common/remote_env.h"
 #include "common/training_loop.h"
 #include "gtest/gtest.h"
+#include "server/embedded_server.h"
 #include "server/env_server.h"
 
 namespace marl {
@@ -84,6 +85,7 @@ std::unique_ptr<EnvClient> Connect(const std::string& endpoint,
   ClientOptions options;
   options.endpoint = endpoint;
   options.timeout_ms = timeout_ms;
+  options.embedded_server = EmbeddedServerFactory();
   absl::StatusOr<std::unique_ptr<EnvClient>> client =
       EnvClient::Connect(options);
   EXPECT_TRUE(client.ok()) << client.status();
@@ -103,6 +105,21 @@ TEST(EnvClientTest, ImpossibleEndpointsFailAtOnce) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << endpoint;
     EXPECT_NE(status.message().find("--endpoint"), std::string::npos) << status;
   }
+}
+
+TEST(EnvClientTest, NoEndpointNeedsAnEmbeddedServer) {
+  // The client does not depend on the server: without a factory an empty
+  // endpoint is an error, not a silent wait.
+  absl::Status status = EnvClient::Connect(ClientOptions()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--endpoint"), std::string::npos) << status;
+  ClientOptions options;
+  options.embedded_server = EmbeddedServerFactory();
+  absl::StatusOr<std::unique_ptr<EnvClient>> client =
+      EnvClient::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE((*client)->embedded());
+  EXPECT_TRUE((*client)->Handshake().ok());
 }
 
 TEST(EnvClientTest, CurveOptionsAreCheckedBeforeConnecting) {

@@ -4,9 +4,17 @@
 
 #include "common/protocol_arrays.h"
 #include "gtest/gtest.h"
+#include "server/embedded_server.h"
 
 namespace marl {
 namespace {
+
+// No endpoint: a server embedded in this test.
+ClientOptions Embedded() {
+  ClientOptions options;
+  options.embedded_server = EmbeddedServerFactory();
+  return options;
+}
 
 TEST(ParseSettingsFlagTest, SplitsOutsideBrackets) {
   auto settings =
@@ -34,7 +42,7 @@ TEST(ParseSettingsFlagTest, SpacesAroundItemsAreNotPartOfNames) {
 }
 
 TEST(RemoteEnvTest, SpacedSettingsReachTheEnvironment) {
-  auto client = EnvClient::Connect(ClientOptions());
+  auto client = EnvClient::Connect(Embedded());
   ASSERT_TRUE(client.ok()) << client.status();
   auto settings = ParseSettingsFlag("game=climbing, reward_scale=2");
   ASSERT_TRUE(settings.ok()) << settings.status();
@@ -43,7 +51,7 @@ TEST(RemoteEnvTest, SpacedSettingsReachTheEnvironment) {
 }
 
 TEST(RemoteEnvTest, TextSettingsTakeTheDeclaredTypes) {
-  auto client = EnvClient::Connect(ClientOptions());
+  auto client = EnvClient::Connect(Embedded());
   ASSERT_TRUE(client.ok()) << client.status();
   EXPECT_TRUE((*client)->embedded());
   auto env = RemoteEnv::Make(client->get(), "matrix_game",

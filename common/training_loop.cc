@@ -22,6 +22,7 @@
 #include "common/protocol_arrays.h"
 #include "common/remote_env.h"
 #include "common/run_writer.h"
+#include "server/embedded_server.h"
 
 namespace marl {
 namespace {
@@ -212,6 +213,9 @@ class Runner {
   absl::Status Connect() {
     ClientOptions client_options;
     client_options.endpoint = o_.endpoint;
+    // The training runtime brings the embedded server in; the client
+    // itself does not depend on the server.
+    client_options.embedded_server = EmbeddedServerFactory();
     client_options.timeout_ms = o_.timeout_ms;
     client_options.client_name = algorithm_;
     client_options.curve_server_key_file = o_.curve_server_key_file;

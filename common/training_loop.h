@@ -19,7 +19,8 @@ namespace marl {
 // agent binary fills it from the flags of common/training_flags.h, tests
 // fill it directly.
 struct TrainingOptions {
-  // Environment server endpoint; empty = an embedded in-process server.
+  // Environment server endpoint; empty = a server embedded in this process
+  // (server/embedded_server.h): one command runs anything.
   std::string endpoint;
   int timeout_ms = 30000;
   // CURVE key files (ClientOptions in common/env_client.h); empty = off.

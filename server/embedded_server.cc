@@ -22,6 +22,19 @@ absl::StatusOr<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Start(
   return embedded;
 }
 
+InProcessServerFactory EmbeddedServerFactory(int worker_threads) {
+  return [worker_threads](zmq::context_t* context)
+             -> absl::StatusOr<std::unique_ptr<InProcessServer>> {
+    ServerOptions options;
+    options.server_name = "marl-embedded-server";
+    options.worker_threads = worker_threads;
+    absl::StatusOr<std::unique_ptr<EmbeddedServer>> server =
+        EmbeddedServer::Start(context, options);
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<InProcessServer>(*std::move(server));
+  };
+}
+
 EmbeddedServer::~EmbeddedServer() {
   server_->Stop();
   if (thread_.joinable()) thread_.join();

@@ -53,6 +53,7 @@
 #include "common/proto/env_protocol.pb.h"
 #include "common/protocol_arrays.h"
 #include "envs/core/env_batch.h"
+#include "server/embedded_server.h"
 #include "server/env_server.h"
 #include "server/test_server.h"
 
@@ -439,7 +440,8 @@ void TransportRows(const std::string& transport, int batch, Sizes sizes,
   std::unique_ptr<TestServer> server;
   ClientOptions client_options;
   client_options.client_name = "protocol-benchmark";
-  client_options.embedded_worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  client_options.embedded_server =
+      EmbeddedServerFactory(absl::GetFlag(FLAGS_worker_threads));
   std::string bare_endpoint;
   if (transport == "tcp") {
     server =

@@ -12,6 +12,7 @@
 #include "common/remote_env.h"
 #include "envs/core/env_batch.h"
 #include "gtest/gtest.h"
+#include "server/embedded_server.h"
 #include "server/test_server.h"
 
 namespace marl {
@@ -88,6 +89,7 @@ Trace OverProtocol(const std::string& endpoint, const std::string& env_name,
   ClientOptions options;
   options.endpoint = endpoint;
   options.timeout_ms = 10000;
+  options.embedded_server = EmbeddedServerFactory();
   auto client = EnvClient::Connect(options);
   EXPECT_TRUE(client.ok()) << client.status();
   auto env = RemoteEnv::Make(client->get(), env_name, {}, kCopies, seed);
