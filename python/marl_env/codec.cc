@@ -215,8 +215,8 @@ py::array_t<T> Copy(const std::string& data, std::vector<py::ssize_t> shape) {
 // with at most 2^30 rows, every count fits an int64 with room to spare.
 constexpr int64_t kMaxRowValues = int64_t{1} << 31;
 
-RowLayout ReadLayout(const py::handle& description) {
-  // (shape tuple, integer) or None.
+// `description`: (shape tuple, integer) or None; `what` names it in errors.
+RowLayout ReadLayout(const py::handle& description, const std::string& what) {
   RowLayout layout;
   if (description.is_none()) return layout;
   auto pair = description.cast<py::tuple>();
@@ -225,7 +225,10 @@ RowLayout ReadLayout(const py::handle& description) {
   layout.size = 1;
   for (py::ssize_t dim : layout.shape) {
     if (dim < 0 || (dim > 0 && layout.size > kMaxRowValues / dim)) {
-      throw std::invalid_argument("space shape out of range");
+      throw std::invalid_argument(
+          what +
+          ": a shape with a negative dimension or more than 2^31 "
+          "values per copy");
     }
     layout.size *= dim;
   }
@@ -242,23 +245,28 @@ class StepCodec {
   StepCodec(const py::list& agents, const py::object& public_observation,
             const py::object& state, bool sequential, int64_t info_size,
             int64_t handle, int64_t rows)
-      : public_(ReadLayout(public_observation)),
-        state_(ReadLayout(state)),
+      : public_(ReadLayout(public_observation, "the public observation space")),
+        state_(ReadLayout(state, "the state space")),
         sequential_(sequential),
         info_size_(info_size),
         rows_(rows) {
     if (rows < 1 || rows > (int64_t{1} << 30) || info_size < 0 ||
         info_size > kMaxRowValues) {
-      throw std::invalid_argument("rows or info size out of range");
+      throw std::invalid_argument(
+          "copies must be in [1, 2^30] and info keys at most 2^31");
     }
     for (const py::handle& item : agents) {
       auto t = item.cast<py::tuple>();
       AgentLayout agent;
       agent.id = t[0].cast<std::string>();
-      agent.observation = ReadLayout(py::make_tuple(t[1], t[2]));
+      agent.observation =
+          ReadLayout(py::make_tuple(t[1], t[2]),
+                     "agent '" + agent.id + "': the observation space");
       agent.mask_size = t[3].cast<int64_t>();
       if (agent.mask_size < 0 || agent.mask_size > kMaxRowValues) {
-        throw std::invalid_argument("action mask size out of range");
+        throw std::invalid_argument("agent '" + agent.id +
+                                    "': an action mask of more than 2^31 "
+                                    "values per copy");
       }
       agent.integer_actions = t[4].cast<bool>();
       agents_.push_back(std::move(agent));

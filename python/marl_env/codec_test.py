@@ -69,13 +69,15 @@ class EncodeTest(unittest.TestCase):
             make_codec().encode_step(1, [np.zeros(4)])
 
     def test_layouts_out_of_range_are_refused(self):
-        for agents, rows in (
-                ([("a", (), True, 2 ** 40, True)], 4),
-                ([("a", (2 ** 20, 2 ** 20), False, 0, False)], 4),
-                ([("a", (-1,), False, 0, False)], 4),
-                (AGENTS, 0)):
+        for agents, rows, pattern in (
+                ([("a", (), True, 2 ** 40, True)], 4, "agent 'a': an action "
+                 "mask of more than 2"),
+                ([("a", (2 ** 20, 2 ** 20), False, 0, False)], 4,
+                 "agent 'a': the observation space: a shape"),
+                ([("a", (-1,), False, 0, False)], 4, "negative dimension"),
+                (AGENTS, 0, r"copies must be in \[1, 2\^30\]")):
             with self.subTest(agents=agents, rows=rows):
-                with self.assertRaises(ValueError):
+                with self.assertRaisesRegex(ValueError, pattern):
                     _codec.StepCodec(agents, None, None, False, 0, 1, rows)
 
 
