@@ -17,6 +17,8 @@ packages=(
   zlib1g-dev
   # An optimised BLAS for LibTorch (Debian's reference BLAS is ~2x slower).
   libopenblas0-pthread
+  # PyTorch for the training benchmark's Python port (tools/benchmarks).
+  python3-torch
 )
 
 missing=()

@@ -1,0 +1,283 @@
+"""Training speed of independent SAC on the max of two quadratics, side by
+side in one run:
+
+  cpp     the C++ agent //agents/independent (--env=max_of_two_quadratics,
+          its defaults; no --endpoint, so it embeds its environment server),
+          as bazel builds it (-c opt)
+  python  tools/benchmarks/sac_port.py: a plain Python + PyTorch port of
+          the same algorithm and settings, the environment in numpy
+
+Both run as fresh processes with one torch and one OpenBLAS thread, for the
+same transitions and seeds, repeat by repeat interleaved (the first one
+alternating), so a slow spell of the machine hits both. Both measure the
+wall time of their training loop (environment reset and the final
+evaluation excluded): the C++ agent reports it as steps_per_second in the
+summary.json of its run directory (docs/RUN_FORMAT.md), the port the same
+way. The ratio is the median of the per-repeat ratios. Evaluation and
+logging are minimised (one final evaluation, one train record at the end
+for the update count); the final evaluation returns and the gradient
+updates per agent are shown so a reader sees both learn the same task the
+same way.
+
+    bazel run //tools/benchmarks:train_benchmark -- --cpu=0
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from tools.benchmarks import bench_util
+
+AGENTS = ("player_0", "player_1")
+LABELS = {
+    "cpp": "C++ //agents/independent",
+    "python": "Python PyTorch port (sac_port.py)",
+}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n", maxsplit=1)[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=6000,
+                        help="training transitions per run (over all 8 "
+                        "environment copies)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each implementation, interleaved")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the first repeat; repeat r uses "
+                        "seed + r for both implementations")
+    parser.add_argument("--cpu", type=int, default=-1,
+                        help="pin this process and both trainers to this CPU "
+                        "(-1: no pinning)")
+    parser.add_argument("--eval_episodes", type=int, default=100,
+                        help="episodes of each run's final evaluation (not "
+                        "timed)")
+    parser.add_argument("--cpp_agent", default="agents/independent/"
+                        "independent", help="the C++ agent binary")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds one run may take")
+    args = parser.parse_args(argv)
+    if not 1 <= args.steps <= 10**8:
+        parser.error("--steps: from 1 to 10^8")
+    if not 1 <= args.repeats <= 1000:
+        parser.error("--repeats: from 1 to 1000")
+    if not 0 <= args.seed <= 2**63 - 1000:
+        parser.error("--seed: from 0 to 2^63 - 1000")
+    if not 1 <= args.eval_episodes <= 10**6:
+        parser.error("--eval_episodes: from 1 to 10^6")
+    if not 0 < args.timeout <= 86400:
+        parser.error("--timeout: in (0, 86400] seconds")
+    if args.cpu >= 0 and args.cpu not in os.sched_getaffinity(0):
+        parser.error("--cpu=%d: not one of this machine's CPUs %s" %
+                     (args.cpu, sorted(os.sched_getaffinity(0))))
+    return args
+
+
+def _environment():
+    env = dict(os.environ)
+    # Both sides on one BLAS thread (the C++ agents would restart
+    # themselves to get it; the port reads it when torch loads).
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
+
+
+def _run(argv, timeout, name):
+    try:
+        done = subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              env=_environment(), timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError("%s did not finish within %g s" %
+                           (name, timeout)) from error
+    if done.returncode != 0:
+        raise RuntimeError("%s failed (exit %d):\n%s" % (
+            name, done.returncode, done.stdout[-4000:]))
+    return done.stdout
+
+
+def _read_json(path, name):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as error:
+        raise RuntimeError("%s: no readable %s: %s" % (name, path, error)) \
+            from error
+    if not isinstance(data, dict):
+        raise RuntimeError("%s: %s is not a JSON object" % (name, path))
+    return data
+
+
+def _number(summary, key, name):
+    value = summary.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RuntimeError("%s: summary has no number %r" % (name, key))
+    return float(value)
+
+
+def run_cpp(args, seed, workdir, name):
+    """One C++ training run; returns its result."""
+    run_name = "cpp_seed%d" % seed
+    _run([bench_util.runfile(args.cpp_agent), "--env=max_of_two_quadratics",
+          "--steps=%d" % args.steps, "--seed=%d" % seed,
+          "--runs_root=" + workdir, "--run_name=" + run_name,
+          "--eval_episodes=%d" % args.eval_episodes,
+          # One train record, at the end: its update counts.
+          "--log_every=%d" % args.steps,
+          "--progress_seconds=1000000"], args.timeout, name)
+    directory = os.path.join(workdir, run_name)
+    summary = _read_json(os.path.join(directory, "summary.json"), name)
+    updates = {}
+    metrics = os.path.join(directory, "metrics.jsonl")
+    try:
+        with open(metrics, encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                if isinstance(record, dict) and \
+                        record.get("phase") == "train" and \
+                        isinstance(record.get("updates"), (int, float)):
+                    updates[record.get("agent")] = int(record["updates"])
+    except (OSError, ValueError) as error:
+        raise RuntimeError("%s: no readable %s: %s" % (name, metrics, error)) \
+            from error
+    return _result(summary, updates, name)
+
+
+def run_python(args, seed, workdir, name):
+    """One run of the Python port; returns its result."""
+    path = os.path.join(workdir, "python_seed%d.json" % seed)
+    _run([sys.executable,
+          os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "sac_port.py"),
+          "--steps=%d" % args.steps, "--seed=%d" % seed,
+          "--eval_episodes=%d" % args.eval_episodes,
+          "--summary=" + path], args.timeout, name)
+    summary = _read_json(path, name)
+    updates = {a: int(_number(summary, "updates_" + a, name))
+               for a in AGENTS}
+    return _result(summary, updates, name)
+
+
+def _result(summary, updates, name):
+    result = {
+        "steps": int(_number(summary, "total_steps", name)),
+        "seconds": _number(summary, "train_seconds", name),
+        "rate": _number(summary, "steps_per_second", name),
+        "eval": [_number(summary, "final_eval_return_" + a, name)
+                 for a in AGENTS],
+        "greedy": [_number(summary, "greedy_action_" + a, name)
+                   for a in AGENTS],
+        "updates": [updates.get(a) for a in AGENTS],
+        # The port's torch (the C++ summary has none).
+        "torch": "%s, %s torch thread(s)" % (summary.get("torch_version"),
+                                            summary.get("torch_threads")),
+    }
+    if not result["rate"] > 0:
+        raise RuntimeError("%s: no training rate in its summary" % name)
+    return result
+
+
+def spread(values):
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def run(args, out):
+    start = time.monotonic()
+    if args.cpu >= 0:
+        os.sched_setaffinity(0, {args.cpu})  # the trainers inherit it
+    cpp_agent = bench_util.runfile(args.cpp_agent)
+    if not os.access(cpp_agent, os.X_OK):
+        raise RuntimeError("no C++ agent binary at %s (--cpp_agent)" %
+                           cpp_agent)
+    out.write(
+        "train_benchmark: independent SAC on max_of_two_quadratics, %d "
+        "transitions per run (8 copies, agent defaults), %d repeats "
+        "interleaved, seeds %d..%d; %d hardware threads, %s, load average "
+        "%.2f at start; C++ agent build: %s; Python %s\n\n" % (
+            args.steps, args.repeats, args.seed,
+            args.seed + args.repeats - 1, os.cpu_count(),
+            "pinned to CPU %d" % args.cpu if args.cpu >= 0 else "not pinned",
+            os.getloadavg()[0], bench_util.build_of(cpp_agent),
+            platform.python_version()))
+    out.flush()
+    results = {"cpp": [], "python": []}
+    runners = {"cpp": run_cpp, "python": run_python}
+    with tempfile.TemporaryDirectory(prefix="train_benchmark_") as workdir:
+        for r in range(args.repeats):
+            seed = args.seed + r
+            order = ("cpp", "python") if r % 2 == 0 else ("python", "cpp")
+            for impl in order:
+                results[impl].append(runners[impl](
+                    args, seed, workdir, "%s run (seed %d)" % (impl, seed)))
+    for r in range(args.repeats):
+        cpp, python = results["cpp"][r], results["python"][r]
+        if cpp["steps"] != python["steps"]:
+            raise RuntimeError("repeat %d: C++ trained %d transitions, the "
+                               "port %d" % (r, cpp["steps"], python["steps"]))
+        if cpp["updates"] != python["updates"]:
+            raise RuntimeError(
+                "repeat %d: gradient updates per agent differ: C++ %s, port "
+                "%s (the port's update schedule no longer matches)" %
+                (r, cpp["updates"], python["updates"]))
+    write_tables(args, results, out)
+    out.write("\nPython port: torch %s\n" % results["python"][0]["torch"])
+    out.write("\ntotal time %.1f s\n" % (time.monotonic() - start))
+    out.flush()
+    return results
+
+
+def _returns(result):
+    return ", ".join("%.3f" % x for x in result["eval"])
+
+
+def write_tables(args, results, out):
+    out.write("| repeat | seed | implementation | transitions/s | train s | "
+              "updates per agent | final eval return (%s) | greedy joint "
+              "action |\n|--:|--:|---|--:|--:|--:|--:|--:|\n" %
+              ", ".join(AGENTS))
+    for r in range(args.repeats):
+        for impl in ("cpp", "python"):
+            result = results[impl][r]
+            out.write("| %d | %d | %s | %.0f | %.2f | %s | %s | (%s) |\n" % (
+                r + 1, args.seed + r, LABELS[impl], result["rate"],
+                result["seconds"], "/".join(str(u) for u in
+                                            result["updates"]),
+                _returns(result),
+                ", ".join("%.2f" % g for g in result["greedy"])))
+
+    ratios = [c["rate"] / p["rate"]
+              for c, p in zip(results["cpp"], results["python"])]
+    out.write("\n| implementation | transitions/s (median) | spread | train "
+              "s (median) | final eval return (median of agents' mean) |\n"
+              "|---|--:|--:|--:|--:|\n")
+    for impl in ("cpp", "python"):
+        rates = [x["rate"] for x in results[impl]]
+        out.write("| %s | %.0f | %.0f%% | %.2f | %.3f |\n" % (
+            LABELS[impl], statistics.median(rates), 100 * spread(rates),
+            statistics.median(x["seconds"] for x in results[impl]),
+            statistics.median(statistics.mean(x["eval"])
+                              for x in results[impl])))
+    out.write("| **C++ / Python transitions/s** (median of per-repeat "
+              "ratios) | **%.2fx** | %.0f%% | | |\n" % (
+                  statistics.median(ratios), 100 * spread(ratios)))
+
+
+def main(argv=None, out=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run(args, out or sys.stdout)
+    except RuntimeError as error:
+        sys.stderr.write("train_benchmark: error: %s\n" % error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

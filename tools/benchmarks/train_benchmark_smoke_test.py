@@ -1,0 +1,58 @@
+"""A very short train_benchmark run of both trainers completes, agrees on
+transitions and update counts, and prints both tables."""
+
+import contextlib
+import importlib.util
+import io
+import re
+import unittest
+
+from tools.benchmarks import train_benchmark
+
+
+@unittest.skipUnless(importlib.util.find_spec("torch") is not None,
+                     "python3-torch is not installed (apt-get install "
+                     "python3-torch, tools/setup.sh): the Python port "
+                     "cannot run")
+class SmokeTest(unittest.TestCase):
+
+    def test_short_run_prints_the_tables(self):
+        out = io.StringIO()
+        self.assertEqual(train_benchmark.main(
+            ["--steps=200", "--repeats=2", "--seed=3", "--eval_episodes=5"],
+            out), 0)
+        text = out.getvalue()
+        print(text)
+        for repeat, seed in ((1, 3), (2, 4)):
+            for impl in ("cpp", "python"):
+                # 200 transitions: (200 - 63) * 0.25 = 34 updates per agent.
+                self.assertRegex(text, r"\| %d \| %d \| %s \| [0-9]+ \| "
+                                 r"[0-9.]+ \| 34/34 \| -?[0-9.]+, -?[0-9.]+ "
+                                 r"\|" % (repeat, seed, re.escape(
+                                     train_benchmark.LABELS[impl])))
+        for impl in ("cpp", "python"):
+            self.assertRegex(text, r"\n\| %s \| [0-9]+ \| [0-9]+%% \|" %
+                             re.escape(train_benchmark.LABELS[impl]))
+        self.assertRegex(text, r"C\+\+ / Python transitions/s[^|]*\| "
+                         r"\*\*[0-9.]+x\*\*")
+        self.assertIn("C++ agent build: ", text)
+        self.assertIn("total time", text)
+
+    def test_bad_flags_are_refused(self):
+        for flags in (["--steps=0"], ["--repeats=0"], ["--cpu=100000"],
+                      ["--timeout=-1"]):
+            with self.assertRaises(SystemExit, msg=flags):
+                train_benchmark.parse_args(flags)
+
+    def test_a_missing_agent_binary_is_an_error(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = train_benchmark.main(
+                ["--steps=8", "--repeats=1", "--cpp_agent=/nonexistent/x"],
+                io.StringIO())
+        self.assertEqual(code, 1)
+        self.assertIn("no C++ agent binary", err.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()
