@@ -38,6 +38,7 @@ import marl_env
 from marl_env import convert
 from marl_env import testing
 
+from tools.benchmarks import bench_util
 from tools.benchmarks import pickle_server
 
 MODES = ("cpp", "py", "pickle", "bare_py", "bare_cc")
@@ -164,25 +165,6 @@ def spread(values):
 
 
 # --------------------------------------------------------------- servers --
-
-def _runfile(path):
-    """`path` as given, else in this binary's runfiles (bazel run starts it
-    there; run directly, the runfiles tree is next to the script)."""
-    if os.path.exists(path):
-        return path
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                        "..", path)
-
-
-def build_of(path):
-    """opt / fastbuild / ? from the Bazel output directory a runfile links
-    to (bazel-out/k8-opt/bin/...)."""
-    real = os.path.realpath(path)
-    for mode in ("opt", "fastbuild", "dbg"):
-        if "-%s/" % mode in real:
-            return mode
-    return "?"
-
 
 class Servers:
     """The server processes of a run; stops them all on exit."""
@@ -337,13 +319,13 @@ def run(args, out):
         endpoints = {}
         if "cpp" in modes or "bare_py" in modes or "bare_cc" in modes:
             endpoints["cpp"] = servers.start(
-                [_runfile(args.cpp_server)] +
+                [bench_util.runfile(args.cpp_server)] +
                 args.cpp_server_args.split())
         if "py" in modes:
             module = (["--module=" + args.python_module]
                       if args.python_module else [])
             endpoints["py"] = servers.start(
-                [_runfile(args.py_server)] + module)
+                [bench_util.runfile(args.py_server)] + module)
         if "pickle" in modes:
             endpoints["pickle"] = servers.start(
                 [sys.executable, pickle_server.__file__])
@@ -353,7 +335,7 @@ def run(args, out):
                                               "echo_server.py")])
         if "bare_cc" in modes:
             endpoints["bare_cc"] = servers.start(
-                [_runfile(args.cc_echo)])
+                [bench_util.runfile(args.cc_echo)])
 
         out.write("client_benchmark: climbing matrix game over loopback "
                   "TCP, batches %s, modes %s, %d repeats of >= %.3g s per "
@@ -365,8 +347,8 @@ def run(args, out):
                       os.cpu_count(),
                       "pinned to CPU %d" % args.cpu if args.cpu >= 0
                       else "not pinned",
-                      build_of(_runfile(args.cpp_server)),
-                      build_of(_runfile(args.cc_echo))
+                      bench_util.build_of(bench_util.runfile(args.cpp_server)),
+                      bench_util.build_of(bench_util.runfile(args.cc_echo))
                       if "bare_cc" in modes else "-",
                       platform.python_version(), _protobuf_version(),
                       _protobuf_implementation(), zmq.__version__,
