@@ -34,7 +34,7 @@ import env_protocol_pb2 as pb
 from marl_env import _codec
 from marl_env import convert
 from marl_env import spaces as spaces_lib
-from marl_env.batch import seed_for_copy
+from marl_env.batch import seed_for_copy, seeds_for_copies
 from marl_env.status import Code
 
 PROTOCOL_VERSION = 2
@@ -237,11 +237,7 @@ class Client:
     def reset(self, handle, copies=(), seeds=()):
         """The ResetResponse's TimeStep message (convert.timestep_arrays
         reads its arrays)."""
-        request = pb.Request()
-        request.reset.handle = handle
-        request.reset.copies.extend(copies)
-        request.reset.seeds.extend(int(s) & ((1 << 64) - 1) for s in seeds)
-        return self.call(request).reset.timestep
+        return self.call(_reset_request(handle, copies, seeds)).reset.timestep
 
     def step(self, handle, actions, copies=()):
         """actions: per agent in spec order, (discrete, continuous) lists
@@ -257,6 +253,15 @@ class Client:
         request = pb.Request()
         request.close.handle = handle
         self.call(request, timeout)
+
+
+def _reset_request(handle, copies, seeds):
+    """A reset Request (its request_id unset); seeds as uint64."""
+    request = pb.Request()
+    request.reset.handle = handle
+    request.reset.copies.extend(copies)
+    request.reset.seeds.extend(int(s) & ((1 << 64) - 1) for s in seeds)
+    return request
 
 
 def _curve_keys(server_key_file, client_key_file):
@@ -426,10 +431,8 @@ class _Handle:
     def reset(self, seeds=()):
         """Resets every copy (seeds: none, or one per copy); the
         TimeStep."""
-        request = pb.Request()
+        request = _reset_request(self.handle, (), seeds)
         request.request_id = request_id = self.client.next_request_id()
-        request.reset.handle = self.handle
-        request.reset.seeds.extend(int(s) & ((1 << 64) - 1) for s in seeds)
         return self._exchange(request.SerializeToString(), request_id,
                               "reset")
 
@@ -650,7 +653,7 @@ class BatchEnv:
         if seed is None:
             seeds = ()
         elif np.ndim(seed) == 0:
-            seeds = [seed_for_copy(int(seed), c) for c in range(self.num_envs)]
+            seeds = seeds_for_copies(seed, range(self.num_envs))
         else:
             seeds = [int(s) for s in seed]
         step = self._handle.reset(seeds)

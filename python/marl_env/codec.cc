@@ -50,14 +50,30 @@ struct AgentLayout {
   bool integer_actions = false;
 };
 
+// What a TimeStep array holds (docs/PROTOCOL.md, "Arrays").
+enum class Element { kBool, kInt32, kFloat32 };
+
+int ItemSize(Element type) { return type == Element::kBool ? 1 : 4; }
+
+const char* TypeName(Element type) {
+  switch (type) {
+    case Element::kBool:
+      return "bool";
+    case Element::kInt32:
+      return "int32";
+    case Element::kFloat32:
+      break;
+  }
+  return "float32";
+}
+
 // One array of a TimeStep while it is checked.
 struct Field {
   const char* name;
   const std::string* data;
-  int itemsize;
+  Element type;
   int64_t per_row;  // values per row; 0 = must be empty
   bool final;       // rows are final rows
-  bool bools;
 };
 
 std::string FieldName(const char* field, int agent) {
@@ -65,27 +81,17 @@ std::string FieldName(const char* field, int agent) {
                    : "TimeStep.agents[" + std::to_string(agent) + "]." + field;
 }
 
-const char* TypeName(const Field& f) {
-  if (f.bools) return "bool";
-  if (f.itemsize == 8) return "int64";
-  return std::strcmp(f.name, "copies") == 0 ||
-                 std::strcmp(f.name, "final_rows") == 0 ||
-                 std::strcmp(f.name, "episode_step") == 0 ||
-                 std::strcmp(f.name, "current_agent") == 0
-             ? "int32"
-             : "float32";
-}
-
 [[noreturn]] void CountError(const Field& f, int agent, int64_t count) {
   const std::string what = FieldName(f.name, agent);
   const size_t bytes = f.data->size();
-  if (bytes % f.itemsize != 0) {
+  const int itemsize = ItemSize(f.type);
+  if (bytes % itemsize != 0) {
     throw MalformedReply(what + " has " + std::to_string(bytes) +
-                         " bytes: not a whole number of " + TypeName(f) +
-                         " values (" + std::to_string(f.itemsize) +
+                         " bytes: not a whole number of " + TypeName(f.type) +
+                         " values (" + std::to_string(itemsize) +
                          " bytes each)");
   }
-  throw MalformedReply(what + " has " + std::to_string(bytes / f.itemsize) +
+  throw MalformedReply(what + " has " + std::to_string(bytes / itemsize) +
                        " values, the spec says " + std::to_string(count));
 }
 
@@ -117,11 +123,12 @@ void CheckFields(std::initializer_list<Field> fields, int agent, int64_t rows,
     if (f.per_row == 0) continue;
     const int64_t count = (f.final ? ended : rows) * f.per_row;
     // count <= 2^30 rows x 2^31 values: no overflow, and none here.
-    if (f.data->size() % f.itemsize != 0 ||
-        static_cast<int64_t>(f.data->size() / f.itemsize) != count) {
+    const size_t itemsize = ItemSize(f.type);
+    if (f.data->size() % itemsize != 0 ||
+        static_cast<int64_t>(f.data->size() / itemsize) != count) {
       CountError(f, agent, count);
     }
-    if (f.bools) {
+    if (f.type == Element::kBool) {
       for (unsigned char byte : *f.data) {
         if (byte > 1) {
           throw MalformedReply(FieldName(f.name, agent) +
@@ -354,13 +361,13 @@ class StepCodec {
   py::dict Read(const proto::TimeStep& ts) {
     const int64_t rows = rows_;
     // Which copies, then which rows ended: the other counts depend on them.
-    Field copies{"copies", &ts.copies(), 4, 1, false, false};
+    Field copies{"copies", &ts.copies(), Element::kInt32, 1, false};
     if (static_cast<int64_t>(ts.copies().size()) != 4 * rows) {
       CountError(copies, -1, rows);
     }
     const std::string& final_rows = ts.final_rows();
     if (final_rows.size() % 4 != 0) {
-      CountError({"final_rows", &final_rows, 4, 1, false, false}, -1, 0);
+      CountError({"final_rows", &final_rows, Element::kInt32, 1, false}, -1, 0);
     }
     const int64_t ended = static_cast<int64_t>(final_rows.size() / 4);
     bool rows_ok = ended <= rows;
@@ -379,29 +386,30 @@ class StepCodec {
                            " agents, the spec " + std::to_string(num_agents));
     }
     CheckFields(
-        {{"terminated", &ts.terminated(), 1, 1, false, true},
-         {"truncated", &ts.truncated(), 1, 1, false, true},
-         {"episode_step", &ts.episode_step(), 4, 1, false, false},
-         {"public_observation", &ts.public_observation(), 4, public_.size,
-          false, false},
-         {"state", &ts.state(), 4, state_.size, false, false},
-         {"current_agent", &ts.current_agent(), 4, sequential_ ? 1 : 0, false,
-          false},
-         {"info", &ts.info(), 4, info_size_, false, false},
-         {"final_public_observation", &ts.final_public_observation(), 4,
-          public_.size, true, false},
-         {"final_state", &ts.final_state(), 4, state_.size, true, false}},
+        {{"terminated", &ts.terminated(), Element::kBool, 1, false},
+         {"truncated", &ts.truncated(), Element::kBool, 1, false},
+         {"episode_step", &ts.episode_step(), Element::kInt32, 1, false},
+         {"public_observation", &ts.public_observation(), Element::kFloat32,
+          public_.size, false},
+         {"state", &ts.state(), Element::kFloat32, state_.size, false},
+         {"current_agent", &ts.current_agent(), Element::kInt32,
+          sequential_ ? 1 : 0, false},
+         {"info", &ts.info(), Element::kFloat32, info_size_, false},
+         {"final_public_observation", &ts.final_public_observation(),
+          Element::kFloat32, public_.size, true},
+         {"final_state", &ts.final_state(), Element::kFloat32, state_.size,
+          true}},
         -1, rows, ended);
     for (int a = 0; a < num_agents; ++a) {
       const proto::AgentTimeStep& agent = ts.agents(a);
       const AgentLayout& layout = agents_[a];
-      CheckFields({{"observation", &agent.observation(), 4,
-                    layout.observation.size, false, false},
-                   {"reward", &agent.reward(), 4, 1, false, false},
-                   {"action_mask", &agent.action_mask(), 1, layout.mask_size,
-                    false, true},
-                   {"final_observation", &agent.final_observation(), 4,
-                    layout.observation.size, true, false}},
+      CheckFields({{"observation", &agent.observation(), Element::kFloat32,
+                    layout.observation.size, false},
+                   {"reward", &agent.reward(), Element::kFloat32, 1, false},
+                   {"action_mask", &agent.action_mask(), Element::kBool,
+                    layout.mask_size, false},
+                   {"final_observation", &agent.final_observation(),
+                    Element::kFloat32, layout.observation.size, true}},
                   a, rows, ended);
     }
     if (ts.copies() != every_copy_) {
