@@ -9,10 +9,10 @@
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "common/curve.h"
-#include "common/env_client.h"
-#include "common/remote_env.h"
+#include "client/env_client.h"
+#include "client/remote_env.h"
 #include "gtest/gtest.h"
+#include "protocol/curve.h"
 #include "server/env_server.h"
 
 namespace marl {

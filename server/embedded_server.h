@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "common/in_process_server.h"
+#include "protocol/in_process_server.h"
 #include "server/env_server.h"
 
 namespace marl {

@@ -10,10 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/curve.h"
-#include "common/protocol_arrays.h"
-#include "common/protocol_convert.h"
 #include "envs/core/registry.h"
+#include "protocol/curve.h"
+#include "protocol/protocol_arrays.h"
+#include "protocol/protocol_convert.h"
 
 namespace marl {
 

@@ -16,8 +16,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "common/proto/env_protocol.pb.h"
 #include "envs/core/env_batch.h"
+#include "protocol/proto/env_protocol.pb.h"
 #include "server/worker_pool.h"
 
 namespace marl {
@@ -53,7 +53,7 @@ struct ServerOptions {
   // Requests waiting for request threads, per client and in all.
   int max_deferred_per_client = 64;
   int max_deferred = 1024;
-  // CURVE (common/curve.h): the server's secret certificate turns it on;
+  // CURVE (protocol/curve.h): the server's secret certificate turns it on;
   // with a directory of client public certificates, only those clients are
   // served. Not for inproc:// (no handshake there).
   std::string curve_secret_key_file;

@@ -11,10 +11,10 @@
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "common/env_client.h"
-#include "common/protocol_arrays.h"
+#include "client/env_client.h"
 #include "envs/core/registry.h"
 #include "gtest/gtest.h"
+#include "protocol/protocol_arrays.h"
 #include "server/env_server.h"
 #include "server/test_server.h"
 

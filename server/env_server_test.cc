@@ -8,10 +8,10 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "common/env_client.h"
-#include "common/protocol_arrays.h"
-#include "common/remote_env.h"
+#include "client/env_client.h"
+#include "client/remote_env.h"
 #include "gtest/gtest.h"
+#include "protocol/protocol_arrays.h"
 #include "server/test_server.h"
 
 namespace marl {

@@ -1,5 +1,5 @@
 // env_server: serves every registered environment over the protocol in
-// common/proto/env_protocol.proto until SIGINT or SIGTERM.
+// protocol/proto/env_protocol.proto until SIGINT or SIGTERM.
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -12,8 +12,8 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "common/endpoint.h"
 #include "envs/core/registry.h"
+#include "protocol/endpoint.h"
 #include "server/env_server.h"
 
 ABSL_FLAG(std::string, endpoint, "tcp://127.0.0.1:5555",

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "common/env_client.h"
-#include "common/protocol_arrays.h"
-#include "common/remote_env.h"
+#include "client/env_client.h"
+#include "client/remote_env.h"
 #include "envs/core/env_batch.h"
 #include "gtest/gtest.h"
+#include "protocol/protocol_arrays.h"
 #include "server/embedded_server.h"
 #include "server/test_server.h"
 

@@ -21,7 +21,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def write_run(root, name, algorithm, env, seed, records, extra_lines=(),
               config=True):
-    """Writes a run directory like common/run_writer.cc does."""
+    """Writes a run directory like runtime/run_writer.cc does."""
     path = os.path.join(root, name)
     os.makedirs(os.path.join(path, "checkpoints"))
     if config:

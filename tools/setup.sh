@@ -11,9 +11,9 @@ packages=(
   python3-zmq python3-protobuf python3-numpy python3-matplotlib
   # The Python client's C++ step codec (python/marl_env/codec.cc).
   python3-dev pybind11-dev
-  # JSON for the run files (common/json.h).
+  # JSON for the run files (runtime/json.h).
   nlohmann-json3-dev
-  # CRC-32 of checkpoints (common/training_loop.cc).
+  # CRC-32 of checkpoints (runtime/training_loop.cc).
   zlib1g-dev
   # An optimised BLAS for LibTorch (Debian's reference BLAS is ~2x slower).
   libopenblas0-pthread

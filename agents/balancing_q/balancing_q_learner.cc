@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/balancing_q/balancing_q_math.h"
-#include "common/json.h"
+#include "runtime/json.h"
 
 namespace marl {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/pair_tabular_learner.h"
+#include "learners/pair_tabular_learner.h"
 
 namespace marl {
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "common/soft_math.h"
+#include "learners/soft_math.h"
 
 namespace marl {
 namespace {

@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agents/balancing_q/balancing_q_learner.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_DECLARE_FLAG(int, num_copies);
 

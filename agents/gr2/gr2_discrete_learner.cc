@@ -11,11 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "agents/gr2/gr2_math.h"
 #include "agents/gr2/gr2_networks.h"
-#include "common/deep_joint_base.h"
-#include "common/json.h"
-#include "common/nn/categorical.h"
-#include "common/nn/mlp.h"
-#include "common/nn/q_network.h"
+#include "learners/deep_joint_base.h"
+#include "nn/categorical.h"
+#include "nn/mlp.h"
+#include "nn/q_network.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace gr2 {

@@ -3,7 +3,7 @@
 
 // GR2-L and GR2-M for games whose agents all have the same Discrete(k)
 // action space (matrix games), on the shared deep joint-learner base
-// (common/deep_joint_base.h: replay of one-hot joint actions, uniform
+// (learners/deep_joint_base.h: replay of one-hot joint actions, uniform
 // warm-up, update schedule, checkpoints). Torch-free header.
 //
 // Per agent i, all on one-hots:
@@ -43,8 +43,8 @@
 
 #include "absl/status/statusor.h"
 #include "agents/gr2/gr2_learner.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

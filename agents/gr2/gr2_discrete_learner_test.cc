@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/training_loop.h"
-#include "common/training_test_util.h"
 #include "gtest/gtest.h"
+#include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
 
 namespace marl {
 namespace {

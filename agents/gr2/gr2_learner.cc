@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "agents/gr2/gr2_math.h"
 #include "agents/gr2/gr2_networks.h"
-#include "common/json.h"
-#include "common/nn/tanh_gaussian.h"
-#include "common/replay_buffer.h"
+#include "learners/replay_buffer.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace {

@@ -38,8 +38,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "agents/gr2/gr2_math.h"
-#include "common/nn/q_network.h"
+#include "nn/q_network.h"
 
 namespace marl {
 namespace gr2 {

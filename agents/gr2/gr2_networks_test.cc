@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "agents/gr2/gr2_math.h"
-#include "common/nn/q_network.h"
 #include "gtest/gtest.h"
+#include "nn/q_network.h"
 
 namespace marl {
 namespace gr2 {

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/gr2/gr2_learner.h"
-#include "common/training_loop.h"
 #include "gtest/gtest.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 namespace {

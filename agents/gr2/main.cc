@@ -19,8 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "agents/gr2/gr2_discrete_learner.h"
 #include "agents/gr2/gr2_learner.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(std::string, gr2_mode, "level",
           "'level' (GR2-L: play level --gr2_level) or 'mixture' (GR2-M: "

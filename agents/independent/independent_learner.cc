@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/json.h"
-#include "common/training_loop.h"
 #include "envs/core/env_spec.h"
+#include "runtime/json.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 namespace {

@@ -11,8 +11,8 @@
 #include "absl/status/statusor.h"
 #include "agents/independent/sac_learner.h"
 #include "agents/independent/soft_q_learner.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/independent/trainer.h"
-#include "common/run_writer.h"
 #include "gtest/gtest.h"
+#include "runtime/run_writer.h"
 
 namespace marl {
 namespace {

@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agents/independent/trainer.h"
-#include "common/training_flags.h"
+#include "runtime/training_flags.h"
 
 ABSL_FLAG(std::string, learner, "auto",
           "'auto' (soft_q for Discrete actions, sac for Box actions), "

@@ -10,9 +10,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/nn/q_network.h"
-#include "common/nn/tanh_gaussian.h"
-#include "common/replay_buffer.h"
+#include "learners/replay_buffer.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
 
 namespace marl {
 

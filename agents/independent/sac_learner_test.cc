@@ -5,10 +5,10 @@
 #include <cmath>
 #include <vector>
 
-#include "common/nn/mlp.h"
-#include "common/nn/q_network.h"
-#include "common/nn/tanh_gaussian.h"
 #include "gtest/gtest.h"
+#include "nn/mlp.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
 
 namespace marl {
 namespace {

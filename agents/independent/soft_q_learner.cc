@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/soft_math.h"
-#include "common/temperature_schedule.h"
+#include "learners/soft_math.h"
+#include "learners/temperature_schedule.h"
 
 namespace marl {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "agents/independent/independent_learner.h"
-#include "common/training_loop.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 

@@ -10,12 +10,12 @@
 #include "absl/status/statusor.h"
 #include "agents/independent/sac_learner.h"
 #include "agents/independent/soft_q_learner.h"
-#include "common/training_loop.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 
 // Everything a run of independent learners needs: the shared loop's
-// options (common/training_loop.h) plus the learners'. main.cc fills it
+// options (runtime/training_loop.h) plus the learners'. main.cc fills it
 // from flags, tests fill it directly.
 struct IndependentOptions : TrainingOptions {
   std::string learner = "auto";  // "auto", "soft_q" or "sac"
@@ -41,7 +41,7 @@ struct IndependentResult {
   std::string run_directory;
 };
 
-// The shared training loop (common/training_loop.h, algorithm name
+// The shared training loop (runtime/training_loop.h, algorithm name
 // "independent") driving an IndependentLearner: connects (or embeds a
 // server), makes the environment, builds one learner per agent, trains
 // (mode "train") or only evaluates a restored checkpoint (mode "eval"),

@@ -8,12 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/maddpg/maddpg_losses.h"
-#include "common/deep_joint_base.h"
-#include "common/json.h"
-#include "common/nn/categorical.h"
-#include "common/nn/mlp.h"
-#include "common/nn/q_network.h"
-#include "common/temperature_schedule.h"
+#include "learners/deep_joint_base.h"
+#include "learners/temperature_schedule.h"
+#include "nn/categorical.h"
+#include "nn/mlp.h"
+#include "nn/q_network.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace maddpg {

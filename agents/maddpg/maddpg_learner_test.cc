@@ -8,10 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/maddpg/maddpg_losses.h"
-#include "common/json.h"
-#include "common/training_loop.h"
-#include "common/training_test_util.h"
 #include "gtest/gtest.h"
+#include "runtime/json.h"
+#include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
 
 namespace marl {
 namespace {

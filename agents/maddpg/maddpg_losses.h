@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/nn/q_network.h"
+#include "nn/q_network.h"
 
 namespace marl {
 namespace maddpg {

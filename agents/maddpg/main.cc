@@ -8,9 +8,9 @@
 
 #include "absl/flags/flag.h"
 #include "agents/maddpg/maddpg_learner.h"
-#include "common/deep_joint_flags.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "learners/deep_joint_flags.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(double, actor_lr, 1e-2, "Actor (Adam) learning rate.");
 ABSL_FLAG(double, noise_initial, 0.5,

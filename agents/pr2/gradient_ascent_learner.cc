@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/json.h"
-#include "common/soft_math.h"
+#include "learners/soft_math.h"
+#include "runtime/json.h"
 
 namespace marl {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

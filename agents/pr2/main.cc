@@ -16,8 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "agents/pr2/gradient_ascent_learner.h"
 #include "agents/pr2/pr2_q_learner.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(std::string, learner, "pr2_q",
           "'pr2_q' (PR2-Q) or 'iga' (naive independent gradient ascent with "

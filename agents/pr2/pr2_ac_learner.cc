@@ -7,15 +7,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/pr2/pr2_ac_losses.h"
-#include "common/deep_joint_base.h"
-#include "common/discrete_joint_actions.h"
-#include "common/json.h"
-#include "common/nn/categorical.h"
-#include "common/nn/mlp.h"
-#include "common/nn/q_network.h"
-#include "common/nn/svgd.h"
-#include "common/nn/tanh_gaussian.h"
-#include "common/temperature_schedule.h"
+#include "learners/deep_joint_base.h"
+#include "learners/discrete_joint_actions.h"
+#include "learners/temperature_schedule.h"
+#include "nn/categorical.h"
+#include "nn/mlp.h"
+#include "nn/q_network.h"
+#include "nn/svgd.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace pr2 {

@@ -35,9 +35,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/deep_joint_options.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "learners/deep_joint_options.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/pr2/pr2_ac_losses.h"
-#include "common/training_loop.h"
-#include "common/training_test_util.h"
 #include "gtest/gtest.h"
+#include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
 
 namespace marl {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <torch/types.h>
 
-#include "common/nn/q_network.h"
+#include "nn/q_network.h"
 
 namespace marl {
 namespace pr2 {

@@ -11,9 +11,9 @@
 
 #include "absl/flags/flag.h"
 #include "agents/pr2/pr2_ac_learner.h"
-#include "common/deep_joint_flags.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "learners/deep_joint_flags.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(double, policy_lr, 1e-2, "Policy (Adam) learning rate.");
 ABSL_FLAG(double, opponent_lr, 1e-2,

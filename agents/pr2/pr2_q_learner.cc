@@ -1,8 +1,8 @@
 #include "agents/pr2/pr2_q_learner.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/json.h"
-#include "common/soft_math.h"
+#include "learners/soft_math.h"
+#include "runtime/json.h"
 
 namespace marl {
 

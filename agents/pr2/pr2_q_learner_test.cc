@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/pr2/gradient_ascent_learner.h"
-#include "common/training_loop.h"
 #include "gtest/gtest.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 namespace {

@@ -9,10 +9,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/probabilistic_balancing_q/probabilistic_balancing_q_losses.h"
-#include "common/deep_joint_base.h"
-#include "common/json.h"
-#include "common/nn/q_network.h"
-#include "common/nn/tanh_gaussian.h"
+#include "learners/deep_joint_base.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace pbq {

@@ -8,11 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/probabilistic_balancing_q/probabilistic_balancing_q_losses.h"
-#include "common/nn/q_network.h"
-#include "common/nn/tanh_gaussian.h"
-#include "common/training_loop.h"
-#include "common/training_test_util.h"
 #include "gtest/gtest.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
 
 namespace marl {
 namespace {

@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agents/probabilistic_balancing_q/probabilistic_balancing_q_learner.h"
-#include "common/deep_joint_flags.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "learners/deep_joint_flags.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(std::string, beta_agent, "0.1",
           "beta^i, the agent's inverse temperature: one value for every "

@@ -11,8 +11,8 @@
 
 #include "absl/flags/flag.h"
 #include "agents/rommeo/rommeo_q_learner.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(double, lr, 0.1, "Learning rate of Q(s, a^i, a^-i).");
 ABSL_FLAG(double, gamma, 0.95, "Discount factor.");

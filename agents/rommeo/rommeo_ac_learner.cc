@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/rommeo/rommeo_ac_losses.h"
-#include "common/deep_joint_base.h"
-#include "common/discrete_joint_actions.h"
-#include "common/json.h"
-#include "common/nn/categorical.h"
-#include "common/nn/q_network.h"
-#include "common/nn/tanh_gaussian.h"
-#include "common/temperature_schedule.h"
+#include "learners/deep_joint_base.h"
+#include "learners/discrete_joint_actions.h"
+#include "learners/temperature_schedule.h"
+#include "nn/categorical.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/json.h"
 
 namespace marl {
 namespace rommeo {

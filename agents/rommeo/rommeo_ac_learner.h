@@ -21,7 +21,7 @@
 // w = 1 with such a prior). Box agents estimate the expectations from one
 // sample; Discrete agents compute them exactly over all (a^i, a^-i), which
 // limits k_i * prod_{j != i} k_j to kMaxRommeoJointActions.
-// alpha follows the ROMMEO schedule (common/temperature_schedule.h).
+// alpha follows the ROMMEO schedule (learners/temperature_schedule.h).
 // Box actions live in the normalised [-1, 1] space. Torch-free header.
 
 #include <cstdint>
@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/deep_joint_options.h"
-#include "common/joint_learner.h"
 #include "envs/core/env_spec.h"
+#include "learners/deep_joint_options.h"
+#include "runtime/joint_learner.h"
 
 namespace marl {
 

@@ -12,9 +12,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "agents/rommeo/rommeo_ac_learner.h"
-#include "common/deep_joint_flags.h"
-#include "common/training_flags.h"
-#include "common/training_loop.h"
+#include "learners/deep_joint_flags.h"
+#include "runtime/training_flags.h"
+#include "runtime/training_loop.h"
 
 ABSL_FLAG(double, policy_lr, 1e-2,
           "Conditional policy pi(a^i|s,a^-i) (Adam) learning rate.");

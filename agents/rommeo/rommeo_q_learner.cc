@@ -1,6 +1,6 @@
 #include "agents/rommeo/rommeo_q_learner.h"
 
-#include "common/soft_math.h"
+#include "learners/soft_math.h"
 
 namespace marl {
 

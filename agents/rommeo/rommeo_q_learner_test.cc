@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/training_loop.h"
 #include "gtest/gtest.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 namespace {

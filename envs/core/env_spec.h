@@ -15,7 +15,7 @@ namespace marl {
 inline constexpr double kMaxAbsReward = 1e30;
 
 // What an environment copy looks like from outside; mirrors the protocol's
-// EnvSpec (common/proto/env_protocol.proto) minus the per-handle fields.
+// EnvSpec (protocol/proto/env_protocol.proto) minus the per-handle fields.
 struct EnvSpec {
   std::vector<std::string> agent_ids;
   std::vector<Space> observation_spaces;  // one per agent

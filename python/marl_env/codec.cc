@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/proto/env_protocol.pb.h"
+#include "protocol/proto/env_protocol.pb.h"
 
 namespace marl {
 namespace {

@@ -1,5 +1,5 @@
 """Conversions between the protocol's messages (env_protocol_pb2, generated
-by the build from common/proto/env_protocol.proto) and marl_env's Python
+by the build from protocol/proto/env_protocol.proto) and marl_env's Python
 types: spaces, setting values, specs, timesteps."""
 
 import numpy as np

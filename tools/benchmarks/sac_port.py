@@ -3,7 +3,7 @@ port of the C++ agent //agents/independent (--learner=sac, its defaults) as
 a researcher would write it, for tools/benchmarks/train_benchmark.py.
 
 Same algorithm and settings as the C++ agent (agents/independent/
-sac_learner.cc, independent_learner.cc, common/training_loop.cc):
+sac_learner.cc, independent_learner.cc, runtime/training_loop.cc):
 
   - one learner per agent, each treating the other as part of the
     environment; --num_copies environment copies stepped together;

@@ -15,10 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
-#include "common/protocol_arrays.h"
-#include "common/protocol_convert.h"
-#include "common/remote_env.h"
+#include "client/remote_env.h"
 #include "envs/core/settings.h"
+#include "protocol/protocol_arrays.h"
+#include "protocol/protocol_convert.h"
 
 namespace marl {
 namespace conformance {
@@ -275,7 +275,7 @@ absl::Status ExpectRawError(Connection& connection, const std::string& bytes,
 
 // --------------------------------------------------------------- arrays --
 // The arrays of TimeSteps and actions are little-endian bytes
-// (common/protocol_arrays.h). A reply's arrays are read only after
+// (protocol/protocol_arrays.h). A reply's arrays are read only after
 // CheckTimeStepShape checked each one's byte length against the values the
 // spec implies, so no read leaves them.
 

@@ -20,7 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/proto/env_protocol.pb.h"
+#include "protocol/proto/env_protocol.pb.h"
 
 namespace zmq {
 class context_t;

@@ -14,8 +14,8 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "common/protocol_arrays.h"
 #include "gtest/gtest.h"
+#include "protocol/protocol_arrays.h"
 #include "server/env_server.h"
 #include "server/test_server.h"
 

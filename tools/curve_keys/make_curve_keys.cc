@@ -14,7 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
-#include "common/curve.h"
+#include "protocol/curve.h"
 
 ABSL_FLAG(std::string, out_dir, "",
           "Required. Existing directory to write NAME.key and "

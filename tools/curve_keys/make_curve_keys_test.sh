@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make_curve_keys writes certificates pyzmq loads (the other direction,
-# pyzmq's files read by the C++ library, is in common/curve_test.cc).
+# pyzmq's files read by the C++ library, is in protocol/curve_test.cc).
 set -euo pipefail
 tool="$1"
 dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/curve_keys.XXXXXX")

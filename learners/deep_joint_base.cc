@@ -1,0 +1,350 @@
+#include "learners/deep_joint_base.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace marl {
+namespace deep {
+
+DeepJointLearner::~DeepJointLearner() = default;
+
+torch::Tensor BellmanTarget(const torch::Tensor& reward,
+                            const torch::Tensor& done,
+                            const torch::Tensor& next_value, double gamma) {
+  return reward + gamma * (1.0 - done) * next_value;
+}
+
+torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
+                           int agent) {
+  std::vector<torch::Tensor> others;
+  for (int j = 0; j < static_cast<int>(tensors.size()); ++j) {
+    if (j != agent) others.push_back(tensors[j]);
+  }
+  if (others.empty()) return {};
+  return others.size() == 1 ? others[0] : torch::cat(others, -1);
+}
+
+int64_t DeepJointLearner::other_action_dim(int agent) const {
+  return total_action_dim() - action_dim_[agent];
+}
+bool DeepJointLearner::has_discrete() const {
+  return std::any_of(num_actions_.begin(), num_actions_.end(),
+                     [](int64_t k) { return k > 0; });
+}
+int64_t DeepJointLearner::total_obs_dim() const {
+  int64_t total = 0;
+  for (int64_t d : obs_dim_) total += d;
+  return total;
+}
+int64_t DeepJointLearner::total_action_dim() const {
+  int64_t total = 0;
+  for (int64_t d : action_dim_) total += d;
+  return total;
+}
+
+absl::Status DeepJointLearner::Init(const EnvSpec& spec,
+                                    const DeepJointOptions& options,
+                                    uint64_t seed, const std::string& algorithm,
+                                    bool allow_discrete_actions) {
+  algorithm_ = algorithm;
+  options_ = options;
+  if (options.batch_size < 1 || options.buffer_capacity < 1 ||
+      options.warmup < 0 || !(options.update_ratio >= 0) ||
+      !(options.gamma >= 0 && options.gamma <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(algorithm,
+                     ": batch size and buffer capacity must be >= "
+                     "1, warmup and update ratio >= 0, gamma in "
+                     "[0, 1]"));
+  }
+  const int n = spec.num_agents();
+  if (n < 1) return absl::InvalidArgumentError("no agents");
+  std::vector<ReplayField> fields;
+  for (int i = 0; i < n; ++i) {
+    const Space& a = spec.action_spaces[i];
+    const bool discrete = a.is_discrete() && allow_discrete_actions;
+    if (!a.is_box() && !discrete) {
+      return absl::UnimplementedError(absl::StrCat(
+          algorithm, " needs ",
+          allow_discrete_actions ? "Box or Discrete" : "Box",
+          " actions; agent ", spec.agent_ids[i], " has another kind"));
+    }
+    const Space& o = spec.observation_spaces[i];
+    if (!o.is_box() && !o.is_discrete()) {
+      return absl::UnimplementedError(
+          absl::StrCat(algorithm, " needs Box or Discrete observations"));
+    }
+    obs_spaces_.push_back(o);
+    raw_obs_dim_.push_back(o.FlatSize());
+    obs_dim_.push_back(o.is_discrete() ? o.n : o.FlatSize());
+    num_actions_.push_back(discrete ? a.n : 0);
+    action_dim_.push_back(discrete ? a.n : a.FlatSize());
+    low_.push_back(a.low);
+    high_.push_back(a.high);
+    for (size_t k = 0; k < a.low.size(); ++k) {
+      if (!std::isfinite(a.low[k]) || !std::isfinite(a.high[k])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(algorithm, " needs finite Box action bounds"));
+      }
+    }
+    const std::string id = absl::StrCat(i);
+    f_obs_.push_back(static_cast<int>(fields.size()));
+    fields.push_back({"obs" + id, obs_dim_.back()});
+    f_action_.push_back(static_cast<int>(fields.size()));
+    fields.push_back({"action" + id, action_dim_.back()});
+    f_reward_.push_back(static_cast<int>(fields.size()));
+    fields.push_back({"reward" + id, 1});
+    f_next_obs_.push_back(static_cast<int>(fields.size()));
+    fields.push_back({"next_obs" + id, obs_dim_.back()});
+  }
+  f_done_ = static_cast<int>(fields.size());
+  fields.push_back({"done", 1});
+  absl::StatusOr<ReplayBuffer> buffer =
+      ReplayBuffer::Create(options.buffer_capacity, std::move(fields));
+  if (!buffer.ok()) return buffer.status();
+  buffer_.emplace(*std::move(buffer));
+  metrics_.resize(n);
+  rng_.seed(seed);
+  generator_ = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b9ULL);
+  // Small networks: one thread is faster and keeps runs reproducible.
+  at::set_num_threads(1);
+  // Initial weights depend on this seed only, whatever ran before.
+  torch::manual_seed(seed);
+  return absl::OkStatus();
+}
+
+void DeepJointLearner::Encode(int agent, const float* raw, float* out) const {
+  const Space& s = obs_spaces_[agent];
+  if (s.is_discrete()) {
+    std::fill(out, out + s.n, 0.0f);
+    const int64_t k = static_cast<int64_t>(raw[0]);
+    if (k >= 0 && k < s.n) out[k] = 1.0f;
+  } else {
+    std::copy(raw, raw + raw_obs_dim_[agent], out);
+  }
+}
+
+torch::Tensor DeepJointLearner::DiscretePolicy(
+    int agent, const std::vector<torch::Tensor>& obs, bool deterministic) {
+  TORCH_CHECK(false, algorithm_, " has no policy for Discrete actions");
+  return {};
+}
+
+void DeepJointLearner::Act(const std::vector<const float*>& observation,
+                           int num_copies, bool deterministic,
+                           std::vector<std::vector<int64_t>>* discrete,
+                           std::vector<std::vector<float>>* continuous) {
+  if (!status_.ok()) return;
+  try {
+    const int n = num_agents();
+    const bool random = !deterministic && transitions_ < options_.warmup;
+    std::vector<torch::Tensor> obs(n);
+    for (int i = 0; i < n; ++i) {
+      obs[i] = torch::empty({num_copies, obs_dim_[i]});
+      float* dst = obs[i].data_ptr<float>();
+      for (int c = 0; c < num_copies; ++c) {
+        Encode(i, observation[i] + c * raw_obs_dim_[i], dst + c * obs_dim_[i]);
+      }
+    }
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < n; ++i) {
+      if (is_discrete(i)) {
+        const torch::Tensor index =
+            (random ? torch::randint(num_actions_[i], {num_copies}, generator_,
+                                     torch::kInt64)
+                    : DiscretePolicy(i, obs, deterministic))
+                .to(torch::kInt64)
+                .contiguous();
+        TORCH_CHECK(index.numel() == num_copies,
+                    "DiscretePolicy returned a wrong number of actions");
+        const int64_t* src = index.data_ptr<int64_t>();
+        std::copy(src, src + num_copies, (*discrete)[i].begin());
+        continue;
+      }
+      torch::Tensor y;
+      if (random) {
+        y = torch::rand({num_copies, action_dim_[i]}, generator_) * 2.0 - 1.0;
+      } else {
+        y = Policy(i, obs, deterministic).clamp(-1.0, 1.0).contiguous();
+      }
+      const float* src = y.data_ptr<float>();
+      float* out = (*continuous)[i].data();
+      const int64_t d = action_dim_[i];
+      for (int c = 0; c < num_copies; ++c) {
+        for (int64_t k = 0; k < d; ++k) {
+          out[c * d + k] = low_[i][k] + (src[c * d + k] + 1.0f) * 0.5f *
+                                            (high_[i][k] - low_[i][k]);
+        }
+      }
+    }
+  } catch (const c10::Error& e) {
+    Fail(absl::InternalError(absl::StrCat(
+        algorithm_, ": act failed: ", e.what_without_backtrace())));
+  }
+}
+
+void DeepJointLearner::Learn(const TransitionBatch& batch) {
+  if (!status_.ok()) return;
+  const int n = num_agents();
+  for (int c = 0; c < batch.num_copies; ++c) {
+    const int64_t slot = buffer_->Push();
+    for (int i = 0; i < n; ++i) {
+      Encode(i, batch.observation[i] + c * raw_obs_dim_[i],
+             buffer_->mutable_row(f_obs_[i], slot));
+      Encode(i, batch.next_observation[i] + c * raw_obs_dim_[i],
+             buffer_->mutable_row(f_next_obs_[i], slot));
+      buffer_->mutable_row(f_reward_[i], slot)[0] = batch.reward[i][c];
+      float* a = buffer_->mutable_row(f_action_[i], slot);
+      const int64_t d = action_dim_[i];
+      if (is_discrete(i)) {
+        std::fill(a, a + d, 0.0f);
+        const int64_t index = batch.discrete_action[i][c];
+        if (index >= 0 && index < d) a[index] = 1.0f;
+        continue;
+      }
+      // Stored normalised to [-1, 1]: every network works in that space.
+      for (int64_t k = 0; k < d; ++k) {
+        const float raw = batch.continuous_action[i][c * d + k];
+        a[k] = std::clamp(
+            2.0f * (raw - low_[i][k]) / (high_[i][k] - low_[i][k]) - 1.0f,
+            -1.0f, 1.0f);
+      }
+    }
+    buffer_->mutable_row(f_done_, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
+  }
+  transitions_ += batch.num_copies;
+  if (transitions_ < options_.warmup) return;
+  update_credit_ += options_.update_ratio * batch.num_copies;
+  while (update_credit_ >= 1.0 && status_.ok()) {
+    update_credit_ -= 1.0;
+    absl::Status s = UpdateOnce();
+    if (!s.ok()) Fail(s);
+  }
+}
+
+absl::Status DeepJointLearner::UpdateOnce() {
+  if (buffer_->empty()) return absl::FailedPreconditionError("empty buffer");
+  try {
+    const int64_t b = options_.batch_size;
+    std::vector<int64_t> indices;
+    buffer_->SampleIndices(b, rng_, &indices);
+    auto gather = [&](int f) {
+      torch::Tensor t = torch::empty({b, buffer_->field(f).width});
+      buffer_->Gather(f, indices, t.data_ptr<float>());
+      return t;
+    };
+    Minibatch mb;
+    for (int i = 0; i < num_agents(); ++i) {
+      mb.obs.push_back(gather(f_obs_[i]));
+      mb.action.push_back(gather(f_action_[i]));
+      mb.reward.push_back(gather(f_reward_[i]).squeeze(-1));
+      mb.next_obs.push_back(gather(f_next_obs_[i]));
+    }
+    mb.done = gather(f_done_).squeeze(-1);
+    Update(mb);
+    ++updates_;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(
+        algorithm_, ": update failed: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, double>> DeepJointLearner::Metrics(
+    int agent) const {
+  std::vector<std::pair<std::string, double>> out(metrics_[agent].begin(),
+                                                  metrics_[agent].end());
+  out.emplace_back("updates", static_cast<double>(updates_));
+  return out;
+}
+
+absl::StatusOr<std::string> DeepJointLearner::Save() const {
+  auto* self = const_cast<DeepJointLearner*>(this);
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+  self->NamedState(&modules, &optimizers);
+  try {
+    torch::serialize::OutputArchive archive;
+    for (auto& [key, module] : modules) {
+      torch::serialize::OutputArchive sub;
+      module->save(sub);
+      archive.write("m_" + key, sub);
+    }
+    for (auto& [key, opt] : optimizers) {
+      torch::serialize::OutputArchive sub;
+      opt->save(sub);
+      archive.write("o_" + key, sub);
+    }
+    archive.write("meta", torch::tensor({total_obs_dim(), total_action_dim(),
+                                         transitions_, updates_},
+                                        torch::kInt64));
+    archive.write("update_credit", torch::tensor({update_credit_}));
+    archive.write("generator", self->generator_.get_state());
+    archive.write("algorithm", torch::tensor(std::vector<int64_t>(
+                                   algorithm_.begin(), algorithm_.end())));
+    std::ostringstream out;
+    archive.save_to(out);
+    return out.str();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(
+        "saving ", algorithm_, " failed: ", e.what_without_backtrace()));
+  }
+}
+
+absl::Status DeepJointLearner::Load(const std::string& bytes) {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+  NamedState(&modules, &optimizers);
+  try {
+    std::istringstream in(bytes);
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    torch::Tensor algorithm, meta, credit, state;
+    archive.read("algorithm", algorithm);
+    std::string name;
+    for (int64_t k = 0; k < algorithm.numel(); ++k) {
+      name.push_back(static_cast<char>(algorithm[k].item<int64_t>()));
+    }
+    if (name != algorithm_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint is from algorithm '", name, "', not ", algorithm_));
+    }
+    archive.read("meta", meta);
+    if (meta.numel() != 4 || meta[0].item<int64_t>() != total_obs_dim() ||
+        meta[1].item<int64_t>() != total_action_dim()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(algorithm_,
+                       " checkpoint belongs to an environment with other "
+                       "observation/action sizes"));
+    }
+    for (auto& [key, module] : modules) {
+      torch::serialize::InputArchive sub;
+      archive.read("m_" + key, sub);
+      module->load(sub);
+    }
+    for (auto& [key, opt] : optimizers) {
+      torch::serialize::InputArchive sub;
+      archive.read("o_" + key, sub);
+      opt->load(sub);
+    }
+    archive.read("update_credit", credit);
+    archive.read("generator", state);
+    generator_.set_state(state);
+    transitions_ = meta[2].item<int64_t>();
+    updates_ = meta[3].item<int64_t>();
+    update_credit_ = credit[0].item<double>();
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "loading ", algorithm_, " failed: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace deep
+}  // namespace marl

@@ -1,0 +1,171 @@
+#ifndef MARL_LEARNERS_DEEP_JOINT_BASE_H_
+#define MARL_LEARNERS_DEEP_JOINT_BASE_H_
+
+// What the deep joint-action learners (MADDPG, PR2-AC, ROMMEO-AC) share:
+// action bookkeeping (Box actions normalised to [-1, 1], Discrete actions as
+// one-hots), one replay buffer of joint transitions, uniform warm-up, the
+// update schedule, metrics and checkpoints. A LibTorch header:
+// include it only from .cc files and tests (the learners' public headers are
+// torch-free factories).
+
+#include <ATen/core/Generator.h>
+#include <torch/nn.h>
+#include <torch/optim.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/core/env_spec.h"
+#include "learners/deep_joint_options.h"
+#include "learners/replay_buffer.h"
+#include "runtime/joint_learner.h"
+#include "runtime/json.h"
+
+namespace marl {
+namespace deep {
+
+// A sampled minibatch. Per agent: obs [B, obs dim], action [B, action dim]
+// (Box agents: normalised to [-1, 1]; Discrete agents: the one-hot of the
+// action taken, action dim = number of actions), reward [B], next_obs.
+struct Minibatch {
+  std::vector<torch::Tensor> obs, action, reward, next_obs;
+  torch::Tensor done;  // [B], 1 = terminated (no bootstrap)
+};
+
+class DeepJointLearner : public JointLearner {
+ public:
+  ~DeepJointLearner() override;
+
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override;
+  void Learn(const TransitionBatch& batch) override;
+  std::vector<std::pair<std::string, double>> Metrics(int agent) const override;
+  absl::StatusOr<std::string> Save() const override;
+  absl::Status Load(const std::string& bytes) override;
+  absl::Status status() const override { return status_; }
+  std::string ConfigJson() const override { return config_json_; }
+
+  int num_agents() const { return static_cast<int>(obs_dim_.size()); }
+  int64_t obs_dim(int agent) const { return obs_dim_[agent]; }
+  // Box agents: the flat action size; Discrete agents: the one-hot width.
+  int64_t action_dim(int agent) const { return action_dim_[agent]; }
+  // Discrete(n) agents: n; Box agents: 0.
+  int64_t num_actions(int agent) const { return num_actions_[agent]; }
+  const std::vector<int64_t>& num_actions() const { return num_actions_; }
+  bool is_discrete(int agent) const { return num_actions_[agent] > 0; }
+  bool has_discrete() const;
+  // Sum of the other agents' action sizes (the a^-i width).
+  int64_t other_action_dim(int agent) const;
+  int64_t total_obs_dim() const;
+  int64_t total_action_dim() const;
+  int64_t transitions() const { return transitions_; }
+  int64_t updates() const { return updates_; }
+
+  // Runs one update on a sampled minibatch now (tests).
+  absl::Status UpdateOnce();
+
+ protected:
+  DeepJointLearner() = default;
+  // Validates the spec (Box actions, and Discrete ones if the algorithm
+  // handles them; Box or Discrete observations, the latter one-hot
+  // encoded), seeds torch, sets up the replay buffer.
+  absl::Status Init(const EnvSpec& spec, const DeepJointOptions& options,
+                    uint64_t seed, const std::string& algorithm,
+                    bool allow_discrete_actions = false);
+
+  // The algorithm's action for Box agent `agent` at obs [n, obs dim]:
+  // [n, action dim] in [-1, 1]. All agents' observations are given for
+  // centralised actors.
+  virtual torch::Tensor Policy(int agent, const std::vector<torch::Tensor>& obs,
+                               bool deterministic) = 0;
+  // The same for a Discrete agent: int64 action indices [n]. Only called
+  // when Init allowed Discrete actions.
+  virtual torch::Tensor DiscretePolicy(int agent,
+                                       const std::vector<torch::Tensor>& obs,
+                                       bool deterministic);
+  virtual void Update(const Minibatch& batch) = 0;
+  // Everything a checkpoint holds besides counters and the generator.
+  virtual void NamedState(
+      std::vector<std::pair<std::string, torch::nn::Module*>>* modules,
+      std::vector<std::pair<std::string, torch::optim::Optimizer*>>*
+          optimizers) = 0;
+
+  void SetMetric(int agent, const std::string& name, double value) {
+    metrics_[agent][name] = value;
+  }
+  at::Generator& generator() { return generator_; }
+  const DeepJointOptions& base_options() const { return options_; }
+  // `config` (the learner's own settings) with the shared ones appended
+  // (gamma, batch_size, warmup, update_ratio), as the learner's config:
+  // exact numbers, whatever their digits.
+  void set_config(JsonObject config) {
+    config.Add("gamma", options_.gamma)
+        .Add("batch_size", options_.batch_size)
+        .Add("warmup", options_.warmup)
+        .Add("update_ratio", options_.update_ratio);
+    config_json_ = config.Build();
+  }
+  // A learner whose config has no shared settings (they are its own).
+  void set_config_json(std::string json) { config_json_ = std::move(json); }
+
+ private:
+  void Fail(absl::Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+  // Raw floats -> encoded observation row (one-hot for Discrete).
+  void Encode(int agent, const float* raw, float* out) const;
+
+  DeepJointOptions options_;
+  std::string algorithm_;
+  std::vector<Space> obs_spaces_;
+  std::vector<int64_t> obs_dim_, raw_obs_dim_, action_dim_, num_actions_;
+  std::vector<std::vector<float>> low_, high_;
+  std::optional<ReplayBuffer> buffer_;
+  // Replay fields per agent: obs, action, reward, next_obs; then done.
+  std::vector<int> f_obs_, f_action_, f_reward_, f_next_obs_;
+  int f_done_ = -1;
+  std::mt19937_64 rng_;
+  at::Generator generator_;
+  int64_t transitions_ = 0;
+  int64_t updates_ = 0;
+  double update_credit_ = 0;
+  std::vector<std::map<std::string, double>> metrics_;
+  std::vector<float> scratch_;
+  absl::Status status_;
+  std::string config_json_;
+};
+
+// Builds a learner whose `absl::Status Setup(spec, options, seed)` finishes
+// its construction: the deep agents' Create* factories.
+template <typename Learner, typename Options>
+absl::StatusOr<std::unique_ptr<JointLearner>> SetUpLearner(
+    const EnvSpec& spec, const Options& options, uint64_t seed) {
+  auto learner = std::make_unique<Learner>();
+  absl::Status s = learner->Setup(spec, options, seed);
+  if (!s.ok()) return s;
+  return std::unique_ptr<JointLearner>(std::move(learner));
+}
+
+// The one-step Bellman target r + gamma * (1 - done) * next_value, all [B].
+torch::Tensor BellmanTarget(const torch::Tensor& reward,
+                            const torch::Tensor& done,
+                            const torch::Tensor& next_value, double gamma);
+
+// Concatenates the other agents' tensors (last dim), skipping `agent`;
+// undefined if there are none.
+torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
+                           int agent);
+
+}  // namespace deep
+}  // namespace marl
+
+#endif  // MARL_LEARNERS_DEEP_JOINT_BASE_H_

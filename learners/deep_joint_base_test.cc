@@ -1,0 +1,129 @@
+#include "learners/deep_joint_base.h"
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace deep {
+namespace {
+
+// A learner that records what the base hands it: the minibatch of an
+// update, and which Box/Discrete policy the base asked for.
+class RecordingLearner : public DeepJointLearner {
+ public:
+  absl::Status Setup(const EnvSpec& spec, bool allow_discrete,
+                     int64_t warmup = 0) {
+    DeepJointOptions o;
+    o.batch_size = 4;
+    o.warmup = warmup;
+    o.update_ratio = 0;  // updates only when the test asks
+    return Init(spec, o, 7, "recording", allow_discrete);
+  }
+  Minibatch last;
+  int discrete_calls = 0;
+
+ protected:
+  torch::Tensor Policy(int agent, const std::vector<torch::Tensor>& obs,
+                       bool deterministic) override {
+    return torch::full({obs[agent].size(0), action_dim(agent)}, 0.5);
+  }
+  torch::Tensor DiscretePolicy(int agent, const std::vector<torch::Tensor>& obs,
+                               bool deterministic) override {
+    ++discrete_calls;
+    return torch::full({obs[agent].size(0)}, num_actions(agent) - 1,
+                       torch::kInt64);
+  }
+  void Update(const Minibatch& batch) override { last = batch; }
+  void NamedState(
+      std::vector<std::pair<std::string, torch::nn::Module*>>* modules,
+      std::vector<std::pair<std::string, torch::optim::Optimizer*>>* optimizers)
+      override {}
+};
+
+EnvSpec MixedSpec() {
+  EnvSpec spec;
+  spec.agent_ids = {"chooser", "mover"};
+  spec.observation_spaces = {Space::Discrete(2), Space::Discrete(2)};
+  spec.action_spaces = {Space::Discrete(3), Space::Box({1}, {-10.0f}, {10.0f})};
+  return spec;
+}
+
+TEST(DeepJointBaseTest, DiscreteActionsNeedTheAlgorithmsConsent) {
+  RecordingLearner learner;
+  absl::Status s = learner.Setup(MixedSpec(), /*allow_discrete=*/false);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+}
+
+TEST(DeepJointBaseTest, DiscreteActionsActAsIndicesAndReplayAsOneHots) {
+  RecordingLearner learner;
+  ASSERT_TRUE(learner.Setup(MixedSpec(), /*allow_discrete=*/true).ok());
+  EXPECT_TRUE(learner.is_discrete(0));
+  EXPECT_FALSE(learner.is_discrete(1));
+  EXPECT_EQ(learner.action_dim(0), 3);
+  EXPECT_EQ(learner.total_action_dim(), 4);
+
+  const std::vector<float> obs = {0, 1};
+  std::vector<std::vector<int64_t>> discrete = {{-1, -1}, {}};
+  std::vector<std::vector<float>> continuous = {{}, {0, 0}};
+  learner.Act({obs.data(), obs.data()}, 2, false, &discrete, &continuous);
+  ASSERT_TRUE(learner.status().ok()) << learner.status();
+  EXPECT_EQ(learner.discrete_calls, 1);
+  EXPECT_EQ(discrete[0], (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(continuous[1][0], 5.0f);  // 0.5 of [-10, 10]
+
+  // Store copy 0 taking action 1 and copy 1 action 0; sample both back.
+  const std::vector<int64_t> chosen = {1, 0};
+  const std::vector<float> moves = {-10.0f, 10.0f};
+  const std::vector<float> reward = {1.0f, 2.0f};
+  const bool done[2] = {true, false};
+  TransitionBatch batch;
+  batch.num_copies = 2;
+  batch.observation = {obs.data(), obs.data()};
+  batch.next_observation = {obs.data(), obs.data()};
+  batch.discrete_action = {chosen.data(), nullptr};
+  batch.continuous_action = {nullptr, moves.data()};
+  batch.reward = {reward.data(), reward.data()};
+  batch.terminated = done;
+  batch.truncated = done;
+  learner.Learn(batch);
+  ASSERT_TRUE(learner.UpdateOnce().ok());
+  const Minibatch& mb = learner.last;
+  ASSERT_EQ(mb.action[0].sizes(), torch::IntArrayRef({4, 3}));
+  for (int64_t r = 0; r < 4; ++r) {
+    // The row's observation tells which copy it came from.
+    const bool copy1 = mb.obs[0][r][1].item<float>() == 1.0f;
+    const torch::Tensor expect_one_hot =
+        copy1 ? torch::tensor({1.0f, 0.0f, 0.0f})
+              : torch::tensor({0.0f, 1.0f, 0.0f});
+    EXPECT_TRUE(torch::equal(mb.action[0][r], expect_one_hot)) << r;
+    EXPECT_FLOAT_EQ(mb.action[1][r][0].item<float>(), copy1 ? 1.0f : -1.0f);
+    EXPECT_FLOAT_EQ(mb.reward[0][r].item<float>(), copy1 ? 2.0f : 1.0f);
+  }
+}
+
+// During warm-up Discrete agents act uniformly without asking the policy.
+TEST(DeepJointBaseTest, WarmupDrawsUniformDiscreteIndices) {
+  RecordingLearner learner;
+  ASSERT_TRUE(learner.Setup(MixedSpec(), true, /*warmup=*/100).ok());
+  const std::vector<float> obs(64, 0.0f);
+  std::vector<std::vector<int64_t>> discrete = {std::vector<int64_t>(64, -1),
+                                                {}};
+  std::vector<std::vector<float>> continuous = {{}, std::vector<float>(64)};
+  learner.Act({obs.data(), obs.data()}, 64, false, &discrete, &continuous);
+  ASSERT_TRUE(learner.status().ok()) << learner.status();
+  EXPECT_EQ(learner.discrete_calls, 0);
+  std::vector<int> counts(3, 0);
+  for (int64_t a : discrete[0]) {
+    ASSERT_GE(a, 0);
+    ASSERT_LT(a, 3);
+    ++counts[a];
+  }
+  for (int k = 0; k < 3; ++k) EXPECT_GT(counts[k], 5) << k;
+}
+
+}  // namespace
+}  // namespace deep
+}  // namespace marl

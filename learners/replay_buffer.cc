@@ -1,0 +1,114 @@
+#include "learners/replay_buffer.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace marl {
+
+absl::StatusOr<ReplayBuffer> ReplayBuffer::Create(
+    int64_t capacity, std::vector<ReplayField> fields) {
+  if (capacity < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replay buffer capacity must be >= 1, got ", capacity));
+  }
+  if (fields.empty()) {
+    return absl::InvalidArgumentError("replay buffer needs at least one field");
+  }
+  std::set<std::string> names;
+  for (const ReplayField& f : fields) {
+    if (f.width < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay field '", f.name, "' has width ", f.width, " (need >= 1)"));
+    }
+    if (!names.insert(f.name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate replay field '", f.name, "'"));
+    }
+  }
+  return ReplayBuffer(capacity, std::move(fields));
+}
+
+ReplayBuffer::ReplayBuffer(int64_t capacity, std::vector<ReplayField> fields)
+    : capacity_(capacity), fields_(std::move(fields)) {
+  data_.reserve(fields_.size());
+  for (const ReplayField& f : fields_) {
+    data_.emplace_back(static_cast<size_t>(capacity_ * f.width), 0.0f);
+  }
+}
+
+int ReplayBuffer::FieldIndex(const std::string& name) const {
+  for (int f = 0; f < num_fields(); ++f) {
+    if (fields_[f].name == name) return f;
+  }
+  return -1;
+}
+
+absl::Status ReplayBuffer::Add(
+    absl::Span<const absl::Span<const float>> values) {
+  if (static_cast<int>(values.size()) != num_fields()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "replay Add got ", values.size(), " fields, expected ", num_fields()));
+  }
+  for (int f = 0; f < num_fields(); ++f) {
+    if (static_cast<int64_t>(values[f].size()) != fields_[f].width) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay field '", fields_[f].name, "' got ", values[f].size(),
+          " values, expected ", fields_[f].width));
+    }
+  }
+  const int64_t slot = Push();
+  for (int f = 0; f < num_fields(); ++f) {
+    std::copy(values[f].begin(), values[f].end(), mutable_row(f, slot));
+  }
+  return absl::OkStatus();
+}
+
+int64_t ReplayBuffer::Push() {
+  const int64_t slot = next_;
+  next_ = (next_ + 1) % capacity_;
+  size_ = std::min(size_ + 1, capacity_);
+  ++total_added_;
+  return slot;
+}
+
+void ReplayBuffer::SampleIndices(int64_t batch, std::mt19937_64& rng,
+                                 std::vector<int64_t>* indices) const {
+  indices->resize(static_cast<size_t>(batch));
+  std::uniform_int_distribution<int64_t> pick(0, size_ - 1);
+  for (int64_t& i : *indices) i = pick(rng);
+}
+
+void ReplayBuffer::Gather(int f, absl::Span<const int64_t> indices,
+                          float* out) const {
+  const int64_t w = fields_[f].width;
+  const float* base = data_[f].data();
+  for (int64_t i : indices) {
+    std::copy(base + i * w, base + (i + 1) * w, out);
+    out += w;
+  }
+}
+
+absl::Status ReplayBuffer::Sample(int64_t batch, std::mt19937_64& rng,
+                                  Batch* out) const {
+  if (empty()) {
+    return absl::FailedPreconditionError(
+        "cannot sample an empty replay buffer");
+  }
+  SampleIndices(batch, rng, &out->indices);
+  out->fields.resize(fields_.size());
+  for (int f = 0; f < num_fields(); ++f) {
+    out->fields[f].resize(static_cast<size_t>(batch * fields_[f].width));
+    Gather(f, out->indices, out->fields[f].data());
+  }
+  return absl::OkStatus();
+}
+
+void ReplayBuffer::Clear() {
+  size_ = 0;
+  next_ = 0;
+}
+
+}  // namespace marl

@@ -1,0 +1,40 @@
+#ifndef MARL_NN_MLP_H_
+#define MARL_NN_MLP_H_
+
+// A multilayer-perceptron builder shared by every deep agent.
+
+#include <torch/nn.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace marl {
+namespace nn {
+
+enum class Activation { kNone, kRelu, kTanh };
+
+// "none" / "linear", "relu", "tanh" (for flags and settings). Returns false
+// and leaves *out alone on anything else.
+bool ParseActivation(std::string_view name, Activation* out);
+
+// Linear(in, hidden[0]), act, ..., Linear(hidden.back(), out), output_act.
+// With no hidden sizes it is a single Linear layer.
+//
+// Weight init: LibTorch's Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// for weights (kaiming_uniform with a = sqrt(5)) and biases; it matches
+// PyTorch, so ported hyper-parameters keep their meaning. If
+// output_init_range > 0, the last Linear's weights and biases are drawn from
+// U(-range, range) instead (the 3e-3 trick of DDPG/SAC code: small initial
+// outputs keep early Q values and policy means near zero).
+// Draws from the global torch generator; seed with torch::manual_seed.
+torch::nn::Sequential MakeMlp(int64_t in, const std::vector<int64_t>& hidden,
+                              int64_t out,
+                              Activation activation = Activation::kRelu,
+                              Activation output_activation = Activation::kNone,
+                              double output_init_range = 0.0);
+
+}  // namespace nn
+}  // namespace marl
+
+#endif  // MARL_NN_MLP_H_

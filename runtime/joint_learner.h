@@ -1,0 +1,81 @@
+#ifndef MARL_RUNTIME_JOINT_LEARNER_H_
+#define MARL_RUNTIME_JOINT_LEARNER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/core/env_spec.h"
+
+namespace marl {
+
+// One batched step of every copy, seen by a learner. Arrays are the
+// protocol's copy-major layout (row c = copy c), one pointer per agent in
+// spec order. For a copy whose episode ended and was auto-reset, the
+// next observation is the ended episode's final observation, not the new
+// episode's first.
+struct TransitionBatch {
+  int num_copies = 0;
+  std::vector<const float*> observation;        // [copies, obs size]
+  std::vector<const int64_t*> discrete_action;  // [copies, size] or null
+  std::vector<const float*> continuous_action;  // [copies, size] or null
+  std::vector<const float*> reward;             // [copies]
+  std::vector<const float*> next_observation;   // [copies, obs size]
+  const bool* terminated = nullptr;             // [copies]: no bootstrap
+  const bool* truncated = nullptr;              // [copies]: bootstrap
+};
+
+// An algorithm's learners for all agents of one environment: what the
+// shared training loop (runtime/training_loop.h) drives. Implementations
+// own their randomness (seeded at construction) so runs repeat.
+class JointLearner {
+ public:
+  virtual ~JointLearner() = default;
+
+  // Chooses every agent's action for every copy. `observation[agent]` is
+  // [copies, obs size]; write into `discrete[agent]` (Discrete /
+  // MultiDiscrete agents) or `continuous[agent]` (Box agents), both already
+  // sized num_copies x action size. `deterministic` = evaluation (greedy /
+  // mean action).
+  virtual void Act(const std::vector<const float*>& observation, int num_copies,
+                   bool deterministic,
+                   std::vector<std::vector<int64_t>>* discrete,
+                   std::vector<std::vector<float>>* continuous) = 0;
+
+  // Learns from one batched step (stores it, updates, or both).
+  virtual void Learn(const TransitionBatch& batch) = 0;
+
+  // Scalars for the agent's train records (losses, temperatures, policy
+  // probabilities ...), read every log period.
+  virtual std::vector<std::pair<std::string, double>> Metrics(int agent) const {
+    return {};
+  }
+
+  // The whole learner state, for checkpoints; Load restores it (an error
+  // if it belongs to another environment or algorithm).
+  virtual absl::StatusOr<std::string> Save() const = 0;
+  virtual absl::Status Load(const std::string& bytes) = 0;
+
+  // Optional extras (defaults do nothing), added for the shared loop:
+
+  // Legal-action masks for the next Act call: per agent [copies, n] bools
+  // (true = legal) or null when the environment sends none. Valid until
+  // that Act returns.
+  virtual void SetActionMasks(const std::vector<const bool*>& masks) {}
+
+  // The first error the learner hit inside Act or Learn (an observation
+  // outside its table, ...); the loop checks it after each call and stops
+  // the run with it. Act and Learn stay void so learners need no plumbing.
+  virtual absl::Status status() const { return absl::OkStatus(); }
+
+  // A JSON object describing the learner (kinds, hyperparameters) for the
+  // run's config.json under "learner"; empty = none.
+  virtual std::string ConfigJson() const { return ""; }
+};
+
+}  // namespace marl
+
+#endif  // MARL_RUNTIME_JOINT_LEARNER_H_

@@ -1,0 +1,50 @@
+#include "runtime/params.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace marl {
+
+LayerSizes::LayerSizes(absl::string_view text) {
+  std::string error;
+  if (!AbslParseFlag(text, this, &error)) {
+    // Only code writes these (defaults); flags are parsed by Abseil.
+    std::cerr << "LayerSizes(\"" << text << "\"): " << error << std::endl;
+    std::abort();
+  }
+}
+
+bool AbslParseFlag(absl::string_view text, LayerSizes* out,
+                   std::string* error) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t size = 0;
+    // Bounded so that a layer's weights (size x size) stay countable.
+    if (!absl::SimpleAtoi(part, &size) || size < 1 || size > (1 << 20)) {
+      *error =
+          absl::StrCat("'", part, "' is not a layer size (an integer in [1, ",
+                       1 << 20, "])");
+      return false;
+    }
+    sizes.push_back(size);
+  }
+  out->sizes = std::move(sizes);
+  return true;
+}
+
+std::string AbslUnparseFlag(const LayerSizes& sizes) {
+  return absl::StrJoin(sizes.sizes, ",");
+}
+
+std::string OneOf::operator()(const std::string& v) const {
+  for (const std::string& value : values) {
+    if (v == value) return "";
+  }
+  return absl::StrCat("one of \"", absl::StrJoin(values, "\", \""), "\"");
+}
+
+}  // namespace marl

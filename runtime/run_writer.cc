@@ -1,0 +1,489 @@
+#include "runtime/run_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "runtime/json.h"
+
+namespace marl {
+namespace {
+
+// Bumped when a reader would misread files written by an older writer.
+constexpr int kFormatVersion = 1;
+
+constexpr char kConfigFile[] = "config.json";
+constexpr char kMetricsFile[] = "metrics.jsonl";
+constexpr char kSummaryFile[] = "summary.json";
+constexpr char kCheckpointsDir[] = "checkpoints";
+
+// Keys that config.json always has; extra_config may not shadow them.
+const std::set<std::string>& ConfigKeys() {
+  static const auto* keys = new std::set<std::string>{
+      "format_version", "run_name",   "algorithm",       "env_name", "seed",
+      "commit",         "start_time", "start_time_unix", "flags"};
+  return *keys;
+}
+
+// Keys that every metrics record starts with; metric names may not reuse
+// them, or a reader would see the metric instead of the step.
+bool IsRecordKey(absl::string_view name) {
+  return name == "time" || name == "step" || name == "episode" ||
+         name == "agent" || name == "phase";
+}
+
+std::string JoinPath(absl::string_view dir, absl::string_view name) {
+  return (std::filesystem::path(std::string(dir)) / std::string(name)).string();
+}
+
+absl::Status ErrnoError(int error, absl::string_view what,
+                        absl::string_view path) {
+  return absl::ErrnoToStatus(error, absl::StrCat(what, " ", path));
+}
+
+// One path component that stays inside its parent directory.
+absl::Status ValidateComponent(absl::string_view kind, absl::string_view name) {
+  if (name.empty() || name == "." || name == ".." ||
+      name.find('/') != absl::string_view::npos ||
+      name.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ", kind, " name \"", absl::CEscape(name),
+        "\": must be non-empty, not \".\" or \"..\", without '/' or NUL"));
+  }
+  return absl::OkStatus();
+}
+
+// Keeps generated run names portable and shell-friendly.
+std::string SanitizeForName(absl::string_view s, absl::string_view fallback) {
+  if (s.empty()) return std::string(fallback);
+  std::string out(s);
+  for (char& c : out) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      c = '_';
+    }
+  }
+  return out;
+}
+
+// A filesystem error as a status naming what was done to which path.
+absl::Status FilesystemError(const std::error_code& error,
+                             absl::string_view what, absl::string_view path) {
+  return ErrnoError(error.value(), what, path);
+}
+
+// mkdir -p.
+absl::Status MakeDirs(const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return FilesystemError(error, "cannot create directory", path);
+  if (!std::filesystem::is_directory(path, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " exists and is not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+// OK if `path` is an existing empty directory.
+absl::Status CheckEmptyDir(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::file_status status =
+      std::filesystem::status(path, error);
+  if (error) return FilesystemError(error, "cannot stat", path);
+  if (!std::filesystem::is_directory(status)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(path, " exists and is not a directory"));
+  }
+  const bool empty = std::filesystem::is_empty(path, error);
+  if (error) return FilesystemError(error, "cannot open", path);
+  if (!empty) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "run directory ", path, " already exists and is not empty"));
+  }
+  return absl::OkStatus();
+}
+
+// mkdir that accepts an existing empty directory (e.g. made by a launcher).
+absl::Status MakeRunDir(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::create_directory(path, error)) return absl::OkStatus();
+  if (error && error != std::errc::file_exists) {
+    return FilesystemError(error, "cannot create", path);
+  }
+  return CheckEmptyDir(path);
+}
+
+// HEAD of the git checkout holding the sources: `bazel run` sets
+// BUILD_WORKSPACE_DIRECTORY, since the binary itself runs in a runfiles tree
+// outside the checkout.
+std::string GitCommit() {
+  const char* workspace = ::getenv("BUILD_WORKSPACE_DIRECTORY");
+  const std::string dir =
+      workspace != nullptr && *workspace != '\0' ? workspace : ".";
+  // Single-quote the directory for the shell; stderr is silenced for the
+  // whole command so neither git's complaints nor "git: not found" leak.
+  const std::string command = absl::StrCat(
+      "exec 2>/dev/null; git -C '", absl::StrReplaceAll(dir, {{"'", "'\\''"}}),
+      "' rev-parse HEAD");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return "unknown";
+  std::string output;
+  char buf[256];
+  size_t n;
+  while ((n = ::fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "unknown";
+  }
+  absl::string_view hash = absl::StripAsciiWhitespace(output);
+  // SHA-1 (40) or SHA-256 (64) hex; anything else is not a commit id.
+  if ((hash.size() != 40 && hash.size() != 64) ||
+      !std::all_of(hash.begin(), hash.end(), [](char c) {
+        return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+      })) {
+    return "unknown";
+  }
+  return std::string(hash);
+}
+
+// Every registered absl flag with its current value, as strings (the text
+// the flag would accept on the command line), sorted by name.
+std::string FlagsJson() {
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    flags.emplace_back(std::string(name), flag->CurrentValue());
+  }
+  std::sort(flags.begin(), flags.end());
+  JsonObject object;
+  for (const auto& [name, value] : flags) object.Add(name, value);
+  return object.BuildIndented();
+}
+
+absl::Status WriteAll(int fd, const std::string& contents,
+                      const std::string& path) {
+  const char* data = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "cannot write", path);
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 const std::string& contents) {
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const std::string base =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a file path: \"", path, "\""));
+  }
+  // Same directory as the target, so rename() stays on one file system and
+  // is atomic; a leading '.' keeps it out of casual listings.
+  std::string temp = JoinPath(dir, absl::StrCat(".", base, ".tmp.XXXXXX"));
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0)
+    return ErrnoError(errno, "cannot create a temporary file in", dir);
+
+  absl::Status status = WriteAll(fd, contents, temp);
+  // mkstemp makes the file 0600; run files are meant to be shared.
+  if (status.ok() && ::fchmod(fd, 0644) != 0) {
+    status = ErrnoError(errno, "cannot chmod", temp);
+  }
+  // fsync before rename: otherwise a power cut can leave the new name
+  // pointing at an empty file.
+  if (status.ok() && ::fsync(fd) != 0) {
+    status = ErrnoError(errno, "cannot fsync", temp);
+  }
+  if (::close(fd) != 0 && status.ok()) {
+    status = ErrnoError(errno, "cannot close", temp);
+  }
+  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoError(errno, "cannot rename to", path);
+  }
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status;
+  }
+  // Persist the rename itself; best effort (some file systems refuse).
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", path);
+  std::string contents;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return ErrnoError(error, "cannot read", path);
+    }
+    if (n == 0) break;
+    contents.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return contents;
+}
+
+absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
+    const RunOptions& options,
+    const std::map<std::string, std::string>& extra_config) {
+  // Check every argument before touching the disk, so a bad call leaves
+  // nothing behind.
+  for (const auto& [key, text] : extra_config) {
+    if (ConfigKeys().count(key) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "extra_config key \"", key, "\" is a built-in config.json key"));
+    }
+    if (absl::Status s = ValidateJson(text); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("extra_config \"", key, "\": ", s.message()));
+    }
+  }
+  const bool generated = options.run_name.empty();
+  if (!generated) {
+    if (absl::Status s = ValidateComponent("run", options.run_name); !s.ok()) {
+      return s;
+    }
+  }
+  const std::string root = options.runs_root.empty() ? "." : options.runs_root;
+  if (absl::Status s = MakeDirs(root); !s.ok()) return s;
+
+  const absl::Time now = absl::Now();
+  std::string run_name = options.run_name;
+  std::string directory;
+  if (generated) {
+    const std::string base = absl::StrCat(
+        SanitizeForName(options.algorithm, "run"), "_",
+        SanitizeForName(options.env_name, "env"), "_seed", options.seed, "_",
+        absl::FormatTime("%Y%m%d-%H%M%S", now, absl::LocalTimeZone()));
+    // Creating a directory is atomic, so two runs started in the same second (a
+    // seed sweep) get distinct directories instead of sharing one.
+    for (int attempt = 1;; ++attempt) {
+      run_name = attempt == 1 ? base : absl::StrCat(base, "-", attempt);
+      directory = JoinPath(root, run_name);
+      std::error_code error;
+      if (std::filesystem::create_directory(directory, error)) break;
+      const bool taken = !error || error == std::errc::file_exists;
+      if (!taken) return FilesystemError(error, "cannot create", directory);
+      if (attempt >= 1000) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "cannot create ", directory, ": 1000 run names taken"));
+      }
+    }
+  } else {
+    directory = JoinPath(root, run_name);
+    if (absl::Status s = MakeRunDir(directory); !s.ok()) return s;
+  }
+  if (absl::Status s = MakeDirs(JoinPath(directory, kCheckpointsDir));
+      !s.ok()) {
+    return s;
+  }
+
+  JsonObject config;
+  config.Add("format_version", kFormatVersion)
+      .Add("run_name", run_name)
+      .Add("algorithm", options.algorithm)
+      .Add("env_name", options.env_name)
+      .Add("seed", options.seed)
+      .Add("commit", GitCommit())
+      .Add("start_time",
+           absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone()))
+      .Add("start_time_unix", absl::ToDoubleSeconds(now - absl::UnixEpoch()))
+      .AddRaw("flags", FlagsJson());
+  for (const auto& [key, text] : extra_config) {
+    config.AddRaw(key, absl::StripAsciiWhitespace(text));
+  }
+  if (absl::Status s =
+          WriteFileAtomically(JoinPath(directory, kConfigFile),
+                              absl::StrCat(config.BuildIndented(), "\n"));
+      !s.ok()) {
+    return s;
+  }
+  // An empty metrics file from the start: readers can tell "no records
+  // yet" from "not a run". Records are then appended to it.
+  const std::string metrics = JoinPath(directory, kMetricsFile);
+  if (absl::Status s = WriteFileAtomically(metrics, ""); !s.ok()) return s;
+  const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
+  return std::unique_ptr<RunWriter>(
+      new RunWriter(std::move(directory), options.flush_interval_seconds, fd));
+}
+
+RunWriter::RunWriter(std::string directory, double flush_interval_seconds,
+                     int metrics_fd)
+    : directory_(std::move(directory)),
+      flush_interval_seconds_(flush_interval_seconds),
+      start_(std::chrono::steady_clock::now()),
+      metrics_fd_(metrics_fd),
+      last_flush_attempt_(start_) {}
+
+RunWriter::~RunWriter() {
+  if (absl::Status s = Flush(); !s.ok()) {
+    std::cerr << "RunWriter: final flush of " << directory_ << " failed: " << s
+              << std::endl;
+  }
+  ::close(metrics_fd_);
+}
+
+const std::string& RunWriter::directory() const { return directory_; }
+
+void RunWriter::Log(const std::string& phase, int64_t step, int64_t episode,
+                    const std::string& agent,
+                    const std::vector<std::pair<std::string, double>>& values) {
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  JsonObject record;
+  // Microseconds are plenty and keep the lines short.
+  record.Add("time", std::round(seconds * 1e6) / 1e6)
+      .Add("step", step)
+      .Add("episode", episode)
+      .Add("agent", agent)
+      .Add("phase", phase);
+  bool dropped = false;
+  for (const auto& [name, value] : values) {
+    if (IsRecordKey(name)) {
+      dropped = true;
+      continue;
+    }
+    record.Add(name, value);
+  }
+  const std::string line = record.Build();
+
+  absl::MutexLock lock(&mu_);
+  if (dropped && !warned_reserved_name_) {
+    warned_reserved_name_ = true;
+    std::cerr << "RunWriter: metric names time/step/episode/agent/phase are "
+                 "reserved; such values are dropped"
+              << std::endl;
+  }
+  pending_.append(line);
+  pending_.push_back('\n');
+  ++num_records_;
+  if (std::chrono::duration<double>(now - last_flush_attempt_).count() >=
+      flush_interval_seconds_) {
+    if (absl::Status s = FlushLocked(); !s.ok()) {
+      std::cerr << "RunWriter: appending metrics failed: " << s << std::endl;
+    }
+  }
+}
+
+absl::Status RunWriter::Flush() {
+  absl::MutexLock lock(&mu_);
+  return FlushLocked();
+}
+
+absl::Status RunWriter::FlushLocked() {
+  // Stamped even on failure, so a full disk is retried once per interval
+  // instead of on every Log().
+  last_flush_attempt_ = std::chrono::steady_clock::now();
+  if (pending_.empty()) return absl::OkStatus();
+  const std::string path = JoinPath(directory_, kMetricsFile);
+  absl::Status s = WriteAll(metrics_fd_, pending_, path);
+  // Synced like the files written atomically: a power cut keeps it.
+  if (s.ok() && ::fdatasync(metrics_fd_) != 0) {
+    s = ErrnoError(errno, "cannot sync", path);
+  }
+  if (!s.ok()) {
+    // Part of the text may have gone out (a full disk): cut the file back
+    // to whole lines; the records stay pending for the next attempt.
+    if (::ftruncate(metrics_fd_, appended_size_) != 0) {
+      std::cerr << "RunWriter: cannot cut " << path << " back to "
+                << appended_size_ << " bytes: " << std::strerror(errno)
+                << std::endl;
+    }
+    return s;
+  }
+  appended_size_ += static_cast<off_t>(pending_.size());
+  pending_.clear();
+  return absl::OkStatus();
+}
+
+int64_t RunWriter::num_records() const {
+  absl::MutexLock lock(&mu_);
+  return num_records_;
+}
+
+absl::Status RunWriter::SaveCheckpoint(const std::string& name,
+                                       const std::string& bytes) {
+  if (absl::Status s = ValidateComponent("checkpoint", name); !s.ok()) {
+    return s;
+  }
+  return WriteFileAtomically(
+      JoinPath(JoinPath(directory_, kCheckpointsDir), name), bytes);
+}
+
+absl::Status RunWriter::RemoveCheckpoint(const std::string& name) {
+  if (absl::Status s = ValidateComponent("checkpoint", name); !s.ok()) {
+    return s;
+  }
+  const std::string path =
+      JoinPath(JoinPath(directory_, kCheckpointsDir), name);
+  std::error_code error;
+  if (!std::filesystem::remove(path, error)) {
+    if (error) return FilesystemError(error, "cannot remove", path);
+    return absl::NotFoundError(absl::StrCat("no checkpoint ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RunWriter::LoadCheckpoint(
+    const std::string& name) const {
+  if (absl::Status s = ValidateComponent("checkpoint", name); !s.ok()) {
+    return s;
+  }
+  return ReadFile(JoinPath(JoinPath(directory_, kCheckpointsDir), name));
+}
+
+absl::Status RunWriter::WriteSummary(
+    const std::vector<std::pair<std::string, double>>& values) {
+  JsonObject summary;
+  for (const auto& [name, value] : values) summary.Add(name, value);
+  return WriteFileAtomically(JoinPath(directory_, kSummaryFile),
+                             absl::StrCat(summary.BuildIndented(), "\n"));
+}
+
+}  // namespace marl

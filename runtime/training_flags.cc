@@ -1,0 +1,286 @@
+#include "runtime/training_flags.h"
+
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <system_error>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/remote_env.h"
+#include "runtime/blas_threads.h"
+#include "runtime/json.h"
+#include "runtime/run_writer.h"
+
+ABSL_FLAG(std::string, endpoint, "",
+          "Environment server endpoint (tcp://host:port, ipc://path). Empty: "
+          "start an embedded in-process server.");
+ABSL_FLAG(int, timeout_ms, 30000,
+          "How long one server call may take before the run fails.");
+ABSL_FLAG(std::string, curve_server_key_file, "",
+          "The server's public CURVE certificate (NAME.key, from "
+          "make_curve_keys): encrypts the connection and authenticates the "
+          "server. Needed when env_server runs with --curve_secret_key_file.");
+ABSL_FLAG(std::string, curve_client_key_file, "",
+          "This agent's secret CURVE certificate (NAME.key_secret), for a "
+          "server that admits only listed keys (--curve_authorized_keys). "
+          "Empty: a fresh key pair per run.");
+ABSL_FLAG(std::string, env, "matrix_game",
+          "Environment name (matrix_game, iterated_matrix_game, "
+          "max_of_two_quadratics, beauty_contest, ...).");
+ABSL_FLAG(std::string, env_settings, "",
+          "Environment settings as name=value pairs separated by commas, e.g. "
+          "'game=climbing' or 'payoffs_row=[[4,0],[0,2]],payoffs_column=[[4,"
+          "0],[0,2]]' (commas inside brackets belong to the value).");
+ABSL_FLAG(int, num_copies, 8,
+          "Environment copies stepped together in one batched request.");
+ABSL_FLAG(uint64_t, seed, 0,
+          "Run seed: environment copies and learners derive their seeds from "
+          "it.");
+ABSL_FLAG(std::string, mode, "train",
+          "'train': train then evaluate; 'eval': evaluate the checkpoint given "
+          "by --restore.");
+ABSL_FLAG(int64_t, steps, 20000,
+          "Training length in environment transitions summed over all copies "
+          "(one batched step of --num_copies copies counts --num_copies); "
+          "rounded up to a whole number of batched steps.");
+ABSL_FLAG(int64_t, eval_every, 0,
+          "Evaluate every this many transitions (0 = only at the end). "
+          "Evaluation plays the greedy / deterministic policies on a separate "
+          "environment handle.");
+ABSL_FLAG(int, eval_episodes, 100, "Episodes per evaluation.");
+ABSL_FLAG(int64_t, log_every, 1000,
+          "Write train metrics (episode_return, the learner's losses, "
+          "temperatures and policy probabilities, steps_per_second) every "
+          "this many transitions (0 = never).");
+ABSL_FLAG(int, return_window, 100,
+          "Episodes in the moving average of returns shown on screen.");
+ABSL_FLAG(double, progress_seconds, 5.0,
+          "Seconds between progress lines on screen.");
+ABSL_FLAG(std::string, runs_root, "runs",
+          "Directory that holds run directories.");
+ABSL_FLAG(std::string, run_name, "",
+          "Run directory name under --runs_root (empty = "
+          "<algorithm>_<env>_seed<seed>_<time>).");
+ABSL_FLAG(
+    int64_t, checkpoint_every, 0,
+    "Save a checkpoint (checkpoints/step_<N>) every this many transitions "
+    "(0 = only checkpoints/final at the end).");
+ABSL_FLAG(int64_t, keep_checkpoints, 5,
+          "Keep only the newest this many checkpoints/step_<N> (older ones "
+          "are deleted as new ones are saved; checkpoints/final is always "
+          "kept; 0 = keep every one).");
+ABSL_FLAG(std::string, restore, "",
+          "Checkpoint file to load before training or evaluating (e.g. "
+          "runs/<run>/checkpoints/final); required by --mode=eval. The "
+          "environment and the algorithm's options must match the "
+          "checkpoint's.");
+
+ABSL_FLAG(std::string, config, "",
+          "A run's config.json: start from the flags it recorded, then apply "
+          "those given on the command line, which win (e.g. --config=runs/"
+          "<run>/config.json --seed=2). Not taken from the file: where the "
+          "server is (--endpoint, --timeout_ms, --curve_*_key_file) and "
+          "--run_name (the new run gets its own directory). The same flags "
+          "and seed give the same run.");
+
+namespace marl {
+namespace {
+
+// Recorded flags that --config does not restore: how to reach the server
+// says nothing about the run, a new run needs its own directory, and
+// Abseil's own flags read other sources.
+bool RestoredByConfig(absl::string_view flag) {
+  for (const char* skipped :
+       {"config", "endpoint", "timeout_ms", "curve_server_key_file",
+        "curve_client_key_file", "run_name", "flagfile", "fromenv",
+        "tryfromenv", "undefok"}) {
+    if (flag == skipped) return false;
+  }
+  return true;
+}
+
+// The last --config value on the command line ("" if none), found before
+// Abseil parses it, so that the file's values can be set first and the
+// command line's override them.
+std::string ConfigOnCommandLine(int argc, char** argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) {
+      continue;
+    }
+    if (absl::ConsumePrefix(&arg, "config=")) {
+      path = std::string(arg);
+    } else if (arg == "config" && i + 1 < argc) {
+      path = argv[++i];
+    }
+  }
+  return path;
+}
+
+// A run's config.json is a few kB; anything this large is not one.
+constexpr std::uintmax_t kMaxConfigBytes = 16 << 20;
+
+// Sets every flag recorded in the config.json at `path` (see --config).
+absl::Status ApplyConfig(const std::string& path) {
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path, ": ", error.message()));
+  }
+  if (size > kMaxConfigBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " has ", size, " bytes: not a run's config.json (at most ",
+        kMaxConfigBytes, ")"));
+  }
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> flags =
+      StringMembers(*text, "flags");
+  if (!flags.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not a run's config.json: ", flags.status().message()));
+  }
+  for (const auto& [name, value] : *flags) {
+    if (!RestoredByConfig(name)) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " records --", name,
+          ", which this binary does not have (a run of another agent?)"));
+    }
+    std::string parse_error;
+    if (!flag->ParseFrom(value, &parse_error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": --", name, "=", value, ": ", parse_error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
+  TrainingOptions o;
+  o.endpoint = absl::GetFlag(FLAGS_endpoint);
+  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  o.curve_server_key_file = absl::GetFlag(FLAGS_curve_server_key_file);
+  o.curve_client_key_file = absl::GetFlag(FLAGS_curve_client_key_file);
+  o.env = absl::GetFlag(FLAGS_env);
+  absl::StatusOr<std::map<std::string, std::string>> settings =
+      ParseSettingsFlag(absl::GetFlag(FLAGS_env_settings));
+  if (!settings.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--env_settings: ", settings.status().message()));
+  }
+  o.env_settings = *std::move(settings);
+  o.num_copies = absl::GetFlag(FLAGS_num_copies);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.mode = absl::GetFlag(FLAGS_mode);
+  o.steps = absl::GetFlag(FLAGS_steps);
+  o.eval_every = absl::GetFlag(FLAGS_eval_every);
+  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  o.log_every = absl::GetFlag(FLAGS_log_every);
+  o.return_window = absl::GetFlag(FLAGS_return_window);
+  o.progress_seconds = absl::GetFlag(FLAGS_progress_seconds);
+  o.progress = &std::cout;
+  o.runs_root = absl::GetFlag(FLAGS_runs_root);
+  o.run_name = absl::GetFlag(FLAGS_run_name);
+  o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
+  o.restore = absl::GetFlag(FLAGS_restore);
+  return o;
+}
+
+bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
+                           absl::string_view usage,
+                           absl::string_view agent_folder) {
+  RestartWithOneBlasThreadUnlessSet(argv);
+  absl::SetProgramUsageMessage(usage);
+  // --help lists the agent's flags and the loop's (the default matches
+  // only a file named after the binary, and ours are main.cc files).
+  static std::string* folder = new std::string(agent_folder);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, *folder) ||
+           absl::StrContains(file, "runtime/training_flags") ||
+           absl::StrContains(file, "learners/deep_joint_flags");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
+  const std::string config_path = ConfigOnCommandLine(argc, argv);
+  if (!config_path.empty()) {
+    absl::Status applied = ApplyConfig(config_path);
+    if (!applied.ok()) {
+      std::cerr << program << ": error: --config: " << applied.message()
+                << std::endl;
+      return false;
+    }
+  }
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::cerr << program << ": error: unexpected argument '" << positional[1]
+              << "' (flags are --name=value)" << std::endl;
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseLayerSizes(const std::string& text,
+                                                     absl::string_view flag) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t size = 0;
+    if (!absl::SimpleAtoi(part, &size) || size < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": '", part, "' is not a positive size"));
+    }
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+int RunAgentMain(
+    int argc, char** argv, absl::string_view program, absl::string_view usage,
+    absl::string_view agent_folder,
+    const std::function<absl::StatusOr<AgentAlgorithm>()>& make_algorithm) {
+  if (!ParseAgentCommandLine(argc, argv, program, usage, agent_folder)) {
+    return 2;
+  }
+  try {
+    absl::StatusOr<TrainingOptions> options = TrainingOptionsFromFlags();
+    absl::StatusOr<AgentAlgorithm> algorithm =
+        options.ok() ? make_algorithm() : options.status();
+    if (!algorithm.ok()) {
+      std::cerr << program << ": error: " << algorithm.status().message()
+                << std::endl;
+      return 2;
+    }
+    absl::StatusOr<TrainingResult> result =
+        RunTraining(*options, algorithm->name, algorithm->factory);
+    if (!result.ok()) {
+      std::cerr << program << ": error: " << result.status() << std::endl;
+      return 1;
+    }
+    std::cout << FormatResult(*result, algorithm->agent_notes);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+}  // namespace marl

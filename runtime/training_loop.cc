@@ -1,0 +1,839 @@
+#include "runtime/training_loop.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/env_client.h"
+#include "client/remote_env.h"
+#include "protocol/proto/env_protocol.pb.h"
+#include "protocol/protocol_arrays.h"
+#include "runtime/json.h"
+#include "runtime/run_writer.h"
+#include "server/embedded_server.h"
+
+namespace marl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Values = std::vector<std::pair<std::string, double>>;
+
+// The loop's checkpoint wraps the learner's bytes with the algorithm name,
+// so a checkpoint of another algorithm is refused before Load sees it, and
+// (v2) their length and CRC-32, so a truncated or corrupt file is refused
+// instead of restoring garbage. v1 files (no checksum) still restore.
+constexpr char kCheckpointMagic[] = "marl-checkpoint-v2";
+constexpr char kCheckpointMagicV1[] = "marl-checkpoint-v1";
+// An evaluation episode that never ends is cut after this many steps (when
+// the spec has no episode limit).
+constexpr int kMaxEvalSteps = 10000;
+constexpr uint64_t kEvalSeedStream = 1000003;
+
+double Seconds(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::string ValuesLine(const std::vector<std::string>& ids,
+                       const std::vector<double>& values) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    parts.push_back(absl::StrFormat("%s %.3f", ids[i], values[i]));
+  }
+  return absl::StrJoin(parts, "  ");
+}
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds)) return "?";
+  const int64_t s = static_cast<int64_t>(std::ceil(seconds));
+  if (s < 60) return absl::StrCat(s, "s");
+  if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
+}
+
+uint32_t Crc32(absl::string_view bytes) {
+  // zlib takes lengths as uInt: feed it in pieces below 4 GiB.
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (!bytes.empty()) {
+    const size_t n = std::min<size_t>(bytes.size(), size_t{1} << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()),
+                static_cast<uInt>(n));
+    bytes.remove_prefix(n);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::string PackCheckpoint(const std::string& algorithm,
+                           const std::string& bytes) {
+  return absl::StrCat(
+      kCheckpointMagic, "\n", algorithm, "\n",
+      absl::StrFormat("crc32=%08x length=%d", Crc32(bytes), bytes.size()), "\n",
+      bytes);
+}
+
+absl::StatusOr<std::string> UnpackCheckpoint(const std::string& data,
+                                             const std::string& algorithm) {
+  const size_t magic_end = data.find('\n');
+  const absl::string_view magic = absl::string_view(data).substr(0, magic_end);
+  const bool v1 = magic == kCheckpointMagicV1;
+  if (magic_end == std::string::npos || (!v1 && magic != kCheckpointMagic)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a checkpoint of this framework (expected '",
+                     kCheckpointMagic, "')"));
+  }
+  const size_t name_end = data.find('\n', magic_end + 1);
+  if (name_end == std::string::npos) {
+    return absl::DataLossError("truncated checkpoint header");
+  }
+  const std::string name = data.substr(magic_end + 1, name_end - magic_end - 1);
+  if (name != algorithm) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the checkpoint is of algorithm '", name, "', not '", algorithm, "'"));
+  }
+  if (v1) return data.substr(name_end + 1);
+  const size_t check_end = data.find('\n', name_end + 1);
+  unsigned int crc = 0;
+  uint64_t length = 0;
+  char rest = 0;
+  if (check_end == std::string::npos ||
+      std::sscanf(data.substr(name_end + 1, check_end - name_end - 1).c_str(),
+                  "crc32=%8x length=%" SCNu64 "%c", &crc, &length,
+                  &rest) != 2) {
+    return absl::DataLossError("truncated or corrupt checkpoint header");
+  }
+  const absl::string_view bytes = absl::string_view(data).substr(check_end + 1);
+  if (bytes.size() != length) {
+    return absl::DataLossError(
+        absl::StrCat("the checkpoint is truncated or padded: ", bytes.size(),
+                     " bytes where its header says ", length));
+  }
+  if (Crc32(bytes) != crc) {
+    return absl::DataLossError(
+        "the checkpoint is corrupt: its CRC-32 does not match its bytes");
+  }
+  return std::string(bytes);
+}
+
+class Runner {
+ public:
+  Runner(const TrainingOptions& options, std::string algorithm,
+         const LearnerFactory& factory)
+      : o_(options), algorithm_(std::move(algorithm)), factory_(factory) {}
+
+  absl::StatusOr<TrainingResult> Run() {
+    if (absl::Status s = ValidateTrainingOptions(o_); !s.ok()) return s;
+    // Read the checkpoint before anything touches the disk or the server,
+    // so a wrong path fails fast.
+    std::string restored;
+    if (!o_.restore.empty()) {
+      absl::StatusOr<std::string> bytes = ReadFile(o_.restore);
+      if (!bytes.ok()) {
+        return absl::Status(
+            bytes.status().code(),
+            absl::StrCat("--restore: ", bytes.status().message()));
+      }
+      restored = *std::move(bytes);
+    }
+    if (absl::Status s = Connect(); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<JointLearner>> learner =
+        factory_(env_->spec(), o_.seed);
+    if (!learner.ok()) return learner.status();
+    if (*learner == nullptr) {
+      return absl::InternalError("the learner factory returned null");
+    }
+    learner_ = *std::move(learner);
+    if (!o_.restore.empty()) {
+      if (absl::Status s = Restore(restored); !s.ok()) return s;
+    }
+    if (absl::Status s = OpenRun(); !s.ok()) return s;
+
+    std::vector<double> final_returns;
+    if (o_.mode == "train") {
+      if (absl::Status s = Train(); !s.ok()) return s;
+      if (absl::Status s = SaveCheckpoint("final"); !s.ok()) return s;
+    }
+    absl::StatusOr<std::vector<double>> returns = Evaluate();
+    if (!returns.ok()) return returns.status();
+
+    TrainingResult result;
+    result.algorithm = algorithm_;
+    result.steps = transitions_;
+    result.episodes = episodes_;
+    result.train_seconds = train_seconds_;
+    result.steps_per_second =
+        train_seconds_ > 0 ? transitions_ / train_seconds_ : 0.0;
+    result.run_directory = writer_->directory();
+    absl::StatusOr<std::vector<std::vector<double>>> greedy = GreedyActions();
+    if (!greedy.ok()) return greedy.status();
+    Values summary;
+    for (int a = 0; a < num_agents_; ++a) {
+      AgentResult agent;
+      agent.id = ids_[a];
+      agent.eval_return = (*returns)[a];
+      agent.greedy_action = (*greedy)[a];
+      summary.push_back(
+          {absl::StrCat("final_eval_return_", agent.id), agent.eval_return});
+      for (size_t k = 0; k < agent.greedy_action.size(); ++k) {
+        summary.push_back(
+            {agent.greedy_action.size() == 1
+                 ? absl::StrCat("greedy_action_", agent.id)
+                 : absl::StrCat("greedy_action_", agent.id, "_", k),
+             agent.greedy_action[k]});
+      }
+      result.agents.push_back(std::move(agent));
+    }
+    summary.push_back({"total_steps", double(result.steps)});
+    summary.push_back({"total_episodes", double(result.episodes)});
+    summary.push_back({"train_seconds", result.train_seconds});
+    summary.push_back({"steps_per_second", result.steps_per_second});
+    if (absl::Status s = writer_->WriteSummary(summary); !s.ok()) return s;
+    if (absl::Status s = writer_->Flush(); !s.ok()) return s;
+    return result;
+  }
+
+ private:
+  absl::Status Connect() {
+    ClientOptions client_options;
+    client_options.endpoint = o_.endpoint;
+    // The training runtime brings the embedded server in; the client
+    // itself does not depend on the server.
+    client_options.embedded_server = EmbeddedServerFactory();
+    client_options.timeout_ms = o_.timeout_ms;
+    client_options.client_name = algorithm_;
+    client_options.curve_server_key_file = o_.curve_server_key_file;
+    client_options.curve_client_key_file = o_.curve_client_key_file;
+    absl::StatusOr<std::unique_ptr<EnvClient>> client =
+        EnvClient::Connect(client_options);
+    if (!client.ok()) {
+      return absl::Status(
+          client.status().code(),
+          absl::StrCat("connecting to the environment server",
+                       o_.endpoint.empty() ? " (embedded)"
+                                           : absl::StrCat(" at ", o_.endpoint),
+                       ": ", client.status().message()));
+    }
+    client_ = *std::move(client);
+    absl::StatusOr<std::unique_ptr<RemoteEnv>> env = RemoteEnv::Make(
+        client_.get(), o_.env, o_.env_settings, o_.num_copies, o_.seed);
+    if (!env.ok()) {
+      return absl::Status(env.status().code(),
+                          absl::StrCat("making environment '", o_.env,
+                                       "': ", env.status().message()));
+    }
+    env_ = *std::move(env);
+    // Evaluation runs on its own handle and seed so it never disturbs the
+    // training episodes in flight.
+    const int eval_copies = std::min(o_.eval_episodes, 64);
+    env = RemoteEnv::Make(client_.get(), o_.env, o_.env_settings, eval_copies,
+                          DeriveSeed(o_.seed, kEvalSeedStream));
+    if (!env.ok()) return env.status();
+    eval_env_ = *std::move(env);
+    const EnvSpec& spec = env_->spec();
+    if (spec.sequential) {
+      return absl::UnimplementedError(
+          absl::StrCat("environment '", o_.env, "' is turn-based; ", algorithm_,
+                       " needs simultaneous moves"));
+    }
+    num_agents_ = spec.num_agents();
+    ids_ = spec.agent_ids;
+    act_discrete_.resize(num_agents_);
+    act_continuous_.resize(num_agents_);
+    return absl::OkStatus();
+  }
+
+  absl::Status Restore(const std::string& data) {
+    absl::StatusOr<std::string> bytes = UnpackCheckpoint(data, algorithm_);
+    if (!bytes.ok()) {
+      return absl::Status(bytes.status().code(),
+                          absl::StrCat("--restore ", o_.restore, ": ",
+                                       bytes.status().message()));
+    }
+    if (absl::Status s = learner_->Load(*bytes); !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("--restore ", o_.restore, ": ", s.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenRun() {
+    std::string spec_json;
+    google::protobuf::util::JsonPrintOptions json_options;
+    json_options.always_print_primitive_fields = true;
+    auto status = google::protobuf::util::MessageToJsonString(
+        env_->proto_spec(), &spec_json, json_options);
+    if (!status.ok()) {
+      return absl::InternalError(
+          absl::StrCat("env spec to JSON: ", status.ToString()));
+    }
+    // The values actually used (tests and other callers bypass the flags).
+    JsonObject loop;
+    loop.Add("mode", o_.mode)
+        .Add("num_copies", o_.num_copies)
+        .Add("steps", o_.steps)
+        .Add("eval_every", o_.eval_every)
+        .Add("eval_episodes", o_.eval_episodes)
+        .Add("log_every", o_.log_every)
+        .Add("checkpoint_every", o_.checkpoint_every)
+        .Add("restore", o_.restore);
+    std::map<std::string, std::string> extra = {{"env_spec", spec_json},
+                                                {"options", loop.Build()}};
+    const std::string learner_json = learner_->ConfigJson();
+    if (!learner_json.empty()) extra["learner"] = learner_json;
+
+    RunOptions run;
+    run.runs_root = o_.runs_root;
+    run.run_name = o_.run_name;
+    run.algorithm = algorithm_;
+    run.env_name = o_.env;
+    run.seed = o_.seed;
+    absl::StatusOr<std::unique_ptr<RunWriter>> writer =
+        RunWriter::Create(run, extra);
+    if (!writer.ok()) {
+      return absl::Status(writer.status().code(),
+                          absl::StrCat("creating the run directory: ",
+                                       writer.status().message()));
+    }
+    writer_ = *std::move(writer);
+    return absl::OkStatus();
+  }
+
+  // Copies a TimeStep's observations (and masks) out: the pointer dies at
+  // the next call on the client, and evaluation shares the client.
+  void CopyObservations(const proto::TimeStep& ts,
+                        std::vector<std::vector<float>>* obs,
+                        std::vector<std::unique_ptr<bool[]>>* masks) {
+    obs->resize(num_agents_);
+    masks->resize(num_agents_);
+    for (int a = 0; a < num_agents_; ++a) {
+      const auto& agent = ts.agents(a);
+      (*obs)[a] = ArrayToVector<float>(agent.observation());
+      const std::string& mask = agent.action_mask();
+      if (!mask.empty()) {
+        (*masks)[a] = std::make_unique<bool[]>(mask.size());
+        for (size_t i = 0; i < mask.size(); ++i) {
+          (*masks)[a][i] = mask[i] != 0;
+        }
+      } else {
+        (*masks)[a].reset();
+      }
+    }
+  }
+
+  // Asks the learner for every agent's action of `rows` copies into the
+  // loop's buffers (then copied into `env`'s, if given).
+  absl::Status ActAll(RemoteEnv* env, const EnvSpec& spec, int rows,
+                      const std::vector<std::vector<float>>& obs,
+                      const std::vector<std::unique_ptr<bool[]>>* masks,
+                      bool deterministic) {
+    std::vector<const float*> obs_ptr(num_agents_);
+    std::vector<const bool*> mask_ptr(num_agents_, nullptr);
+    for (int a = 0; a < num_agents_; ++a) {
+      const int64_t act_size = spec.action_spaces[a].FlatSize();
+      if (static_cast<int64_t>(obs[a].size()) <
+          rows * spec.observation_spaces[a].FlatSize()) {
+        return absl::InternalError("the server sent too few observations");
+      }
+      obs_ptr[a] = obs[a].data();
+      if (masks != nullptr) mask_ptr[a] = (*masks)[a].get();
+      const bool box = spec.action_spaces[a].is_box();
+      act_discrete_[a].assign(box ? 0 : rows * act_size, 0);
+      act_continuous_[a].assign(box ? rows * act_size : 0, 0.0f);
+    }
+    learner_->SetActionMasks(mask_ptr);
+    learner_->Act(obs_ptr, rows, deterministic, &act_discrete_,
+                  &act_continuous_);
+    if (absl::Status s = learner_->status(); !s.ok()) return s;
+    if (env == nullptr) return absl::OkStatus();
+    for (int a = 0; a < num_agents_; ++a) {
+      if (spec.action_spaces[a].is_box()) {
+        std::copy(act_continuous_[a].begin(), act_continuous_[a].end(),
+                  env->continuous_actions(a).begin());
+      } else {
+        std::copy(act_discrete_[a].begin(), act_discrete_[a].end(),
+                  env->discrete_actions(a).begin());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Each agent's deterministic action at the first observation of an
+  // episode.
+  absl::StatusOr<std::vector<std::vector<double>>> GreedyActions() {
+    const EnvSpec& spec = env_->spec();
+    if (absl::Status s = ActAll(nullptr, spec, 1, initial_obs_, nullptr, true);
+        !s.ok()) {
+      return s;
+    }
+    std::vector<std::vector<double>> out(num_agents_);
+    for (int a = 0; a < num_agents_; ++a) {
+      if (spec.action_spaces[a].is_box()) {
+        out[a].assign(act_continuous_[a].begin(), act_continuous_[a].end());
+      } else {
+        out[a].assign(act_discrete_[a].begin(), act_discrete_[a].end());
+      }
+    }
+    return out;
+  }
+
+  // Every array the loop reads has the size the spec says, and final rows
+  // are in range: then the reads below stay inside the arrays. The final
+  // rows are left in final_rows_.
+  absl::Status CheckTimeStep(const proto::TimeStep& ts, int rows) {
+    const EnvSpec& spec = env_->spec();
+    const size_t n = rows;
+    if (ts.agents_size() != num_agents_ || ts.terminated().size() != n ||
+        ts.truncated().size() != n || ts.final_rows().size() % 4 != 0) {
+      return absl::InternalError(
+          "the server's TimeStep does not match the spec");
+    }
+    final_rows_ = ArrayToVector<int32_t>(ts.final_rows());
+    for (int32_t row : final_rows_) {
+      if (row < 0 || row >= rows) {
+        return absl::InternalError(
+            "the server's TimeStep lists a final row out of range");
+      }
+    }
+    for (int a = 0; a < num_agents_; ++a) {
+      const proto::AgentTimeStep& agent = ts.agents(a);
+      const size_t obs_bytes =
+          sizeof(float) * spec.observation_spaces[a].FlatSize();
+      if (agent.reward().size() != sizeof(float) * n ||
+          agent.observation().size() != obs_bytes * n ||
+          agent.final_observation().size() != obs_bytes * final_rows_.size()) {
+        return absl::InternalError(absl::StrCat(
+            "the server's TimeStep has arrays of the wrong size for agent ",
+            spec.agent_ids[a]));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void KeepInitialObservations(const std::vector<std::vector<float>>& obs) {
+    const EnvSpec& spec = env_->spec();
+    initial_obs_.resize(num_agents_);
+    for (int a = 0; a < num_agents_; ++a) {
+      const int64_t size = spec.observation_spaces[a].FlatSize();
+      initial_obs_[a].assign(obs[a].begin(), obs[a].begin() + size);
+    }
+  }
+
+  absl::Status Train() {
+    const int n = o_.num_copies;
+    const EnvSpec& spec = env_->spec();
+    absl::StatusOr<const proto::TimeStep*> reset = env_->Reset();
+    if (!reset.ok()) return reset.status();
+    CopyObservations(**reset, &obs_, &masks_);
+    KeepInitialObservations(obs_);
+    returns_.assign(static_cast<size_t>(n) * num_agents_, 0.0);
+    window_.assign(num_agents_, {});
+    since_log_sum_.assign(num_agents_, 0.0);
+    since_log_count_ = 0;
+    next_obs_.resize(num_agents_);
+    rewards_.resize(num_agents_);
+    terminated_ = std::make_unique<bool[]>(n);
+    truncated_ = std::make_unique<bool[]>(n);
+
+    const int64_t batches = (o_.steps + n - 1) / n;
+    const Clock::time_point start = Clock::now();
+    Clock::time_point last_progress = start, last_log = start;
+    int64_t progress_transitions = 0, log_transitions = 0;
+    int64_t next_log = o_.log_every, next_eval = o_.eval_every,
+            next_checkpoint = o_.checkpoint_every;
+    double eval_seconds = 0;
+
+    TransitionBatch batch_view;
+    batch_view.num_copies = n;
+    batch_view.observation.resize(num_agents_);
+    batch_view.discrete_action.resize(num_agents_);
+    batch_view.continuous_action.resize(num_agents_);
+    batch_view.reward.resize(num_agents_);
+    batch_view.next_observation.resize(num_agents_);
+    batch_view.terminated = terminated_.get();
+    batch_view.truncated = truncated_.get();
+
+    for (int64_t batch = 0; batch < batches; ++batch) {
+      if (absl::Status s = ActAll(env_.get(), spec, n, obs_, &masks_, false);
+          !s.ok()) {
+        return s;
+      }
+      absl::StatusOr<const proto::TimeStep*> stepped = env_->Step();
+      if (!stepped.ok()) return stepped.status();
+      const proto::TimeStep& ts = **stepped;
+      if (absl::Status s = CheckTimeStep(ts, n); !s.ok()) return s;
+      for (int r = 0; r < n; ++r) {
+        terminated_[r] = ts.terminated()[r] != 0;
+        truncated_[r] = ts.truncated()[r] != 0;
+      }
+      // Auto-reset copies: `observation` already starts the next episode;
+      // the learner must see the ended episode's final observation.
+      for (int a = 0; a < num_agents_; ++a) {
+        const auto& agent = ts.agents(a);
+        const int64_t obs_size = spec.observation_spaces[a].FlatSize();
+        next_obs_[a] = ArrayToVector<float>(agent.observation());
+        const char* finals = agent.final_observation().data();
+        for (size_t k = 0; k < final_rows_.size(); ++k) {
+          std::memcpy(next_obs_[a].data() + final_rows_[k] * obs_size,
+                      finals + k * obs_size * sizeof(float),
+                      obs_size * sizeof(float));
+        }
+        const bool box = spec.action_spaces[a].is_box();
+        batch_view.observation[a] = obs_[a].data();
+        batch_view.discrete_action[a] = box ? nullptr : act_discrete_[a].data();
+        batch_view.continuous_action[a] =
+            box ? act_continuous_[a].data() : nullptr;
+        rewards_[a] = ArrayToVector<float>(agent.reward());
+        batch_view.reward[a] = rewards_[a].data();
+        batch_view.next_observation[a] = next_obs_[a].data();
+        for (int r = 0; r < n; ++r) {
+          returns_[r * num_agents_ + a] += rewards_[a][r];
+        }
+      }
+      learner_->Learn(batch_view);
+      if (absl::Status s = learner_->status(); !s.ok()) return s;
+      for (int r = 0; r < n; ++r) {
+        if (!terminated_[r] && !truncated_[r]) continue;
+        ++episodes_;
+        ++since_log_count_;
+        for (int a = 0; a < num_agents_; ++a) {
+          double& ret = returns_[r * num_agents_ + a];
+          window_[a].push_back(ret);
+          if (static_cast<int>(window_[a].size()) > o_.return_window) {
+            window_[a].pop_front();
+          }
+          since_log_sum_[a] += ret;
+          ret = 0;
+        }
+      }
+      CopyObservations(ts, &obs_, &masks_);
+      transitions_ += n;
+
+      const Clock::time_point now = Clock::now();
+      train_seconds_ = Seconds(start, now) - eval_seconds;
+      if (o_.log_every > 0 && transitions_ >= next_log) {
+        while (next_log <= transitions_) next_log += o_.log_every;
+        const double rate = (transitions_ - log_transitions) /
+                            std::max(1e-9, Seconds(last_log, now));
+        if (absl::Status s = LogTrain(rate); !s.ok()) return s;
+        last_log = now;
+        log_transitions = transitions_;
+      }
+      if (o_.progress != nullptr &&
+          Seconds(last_progress, now) >= o_.progress_seconds) {
+        const double rate =
+            (transitions_ - progress_transitions) / Seconds(last_progress, now);
+        PrintProgress(rate, (batches * n - transitions_) / rate);
+        last_progress = now;
+        progress_transitions = transitions_;
+      }
+      if (o_.eval_every > 0 && transitions_ >= next_eval &&
+          batch + 1 < batches) {
+        while (next_eval <= transitions_) next_eval += o_.eval_every;
+        const Clock::time_point eval_start = Clock::now();
+        absl::StatusOr<std::vector<double>> r = Evaluate();
+        if (!r.ok()) return r.status();
+        eval_seconds += Seconds(eval_start, Clock::now());
+      }
+      if (o_.checkpoint_every > 0 && transitions_ >= next_checkpoint &&
+          batch + 1 < batches) {
+        while (next_checkpoint <= transitions_) {
+          next_checkpoint += o_.checkpoint_every;
+        }
+        if (absl::Status s = SaveStepCheckpoint(); !s.ok()) return s;
+      }
+    }
+    train_seconds_ = Seconds(start, Clock::now()) - eval_seconds;
+    if (o_.log_every > 0 && since_log_count_ > 0) {
+      if (absl::Status s =
+              LogTrain(transitions_ / std::max(1e-9, train_seconds_));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LogTrain(double rate) {
+    for (int a = 0; a < num_agents_; ++a) {
+      Values values;
+      if (since_log_count_ > 0) {
+        // The mean over the episodes that ended since the last record.
+        values.push_back(
+            {"episode_return", since_log_sum_[a] / since_log_count_});
+      }
+      for (auto& v : learner_->Metrics(a)) values.push_back(std::move(v));
+      writer_->Log("train", transitions_, episodes_, ids_[a], values);
+      since_log_sum_[a] = 0;
+    }
+    since_log_count_ = 0;
+    writer_->Log("train", transitions_, episodes_, "",
+                 {{"steps_per_second", rate}});
+    return learner_->status();
+  }
+
+  std::vector<double> WindowMeans() const {
+    std::vector<double> means(num_agents_, std::nan(""));
+    for (int a = 0; a < num_agents_; ++a) {
+      if (window_[a].empty()) continue;
+      double sum = 0;
+      for (double r : window_[a]) sum += r;
+      means[a] = sum / window_[a].size();
+    }
+    return means;
+  }
+
+  void PrintProgress(double rate, double eta_seconds) {
+    const int64_t total =
+        (o_.steps + o_.num_copies - 1) / o_.num_copies * o_.num_copies;
+    *o_.progress << absl::StrFormat(
+                        "[%s] step %d/%d (%.0f%%)  %.0f steps/s  "
+                        "return (last %d) %s  ETA %s",
+                        algorithm_, transitions_, total,
+                        100.0 * transitions_ / std::max<int64_t>(1, total),
+                        rate, o_.return_window, ValuesLine(ids_, WindowMeans()),
+                        FormatDuration(eta_seconds))
+                 << std::endl;
+  }
+
+  // Greedy / deterministic policies for eval_episodes episodes on the
+  // evaluation handle: each round resets every evaluation copy and counts
+  // each copy's first episode. Logs phase "eval" records.
+  absl::StatusOr<std::vector<double>> Evaluate() {
+    const int copies = eval_env_->num_copies();
+    const EnvSpec& spec = eval_env_->spec();
+    const int max_steps =
+        spec.episode_limit > 0 ? spec.episode_limit : kMaxEvalSteps;
+    std::vector<double> sum(num_agents_, 0.0), sum_sq(num_agents_, 0.0);
+    std::vector<double> ret(static_cast<size_t>(copies) * num_agents_);
+    std::vector<char> done(copies);
+    std::vector<std::vector<float>> obs;
+    std::vector<std::unique_ptr<bool[]>> masks;
+    int collected = 0, cut = 0;
+    while (collected < o_.eval_episodes) {
+      absl::StatusOr<const proto::TimeStep*> reset = eval_env_->Reset();
+      if (!reset.ok()) return reset.status();
+      CopyObservations(**reset, &obs, &masks);
+      // Eval mode: no training reset happened.
+      if (initial_obs_.empty()) KeepInitialObservations(obs);
+      std::fill(ret.begin(), ret.end(), 0.0);
+      std::fill(done.begin(), done.end(), 0);
+      int finished = 0;
+      for (int t = 0; t < max_steps && finished < copies; ++t) {
+        if (absl::Status s =
+                ActAll(eval_env_.get(), spec, copies, obs, &masks, true);
+            !s.ok()) {
+          return s;
+        }
+        absl::StatusOr<const proto::TimeStep*> stepped = eval_env_->Step();
+        if (!stepped.ok()) return stepped.status();
+        const proto::TimeStep& ts = **stepped;
+        if (absl::Status s = CheckTimeStep(ts, copies); !s.ok()) return s;
+        for (int r = 0; r < copies; ++r) {
+          if (done[r]) continue;  // auto-reset copies play on, uncounted
+          for (int a = 0; a < num_agents_; ++a) {
+            ret[r * num_agents_ + a] +=
+                ArrayAt<float>(ts.agents(a).reward(), r);
+          }
+          if (ts.terminated()[r] != 0 || ts.truncated()[r] != 0) {
+            done[r] = 1;
+            ++finished;
+          }
+        }
+        CopyObservations(ts, &obs, &masks);
+      }
+      const int take = std::min(copies, o_.eval_episodes - collected);
+      for (int r = 0; r < take; ++r) {
+        if (!done[r]) ++cut;
+        for (int a = 0; a < num_agents_; ++a) {
+          const double x = ret[r * num_agents_ + a];
+          sum[a] += x;
+          sum_sq[a] += x * x;
+        }
+      }
+      collected += take;
+    }
+    if (cut > 0 && o_.progress != nullptr) {
+      *o_.progress << "[" << algorithm_ << "] warning: " << cut
+                   << " evaluation episodes did not end within " << max_steps
+                   << " steps; their partial returns were counted" << std::endl;
+    }
+    absl::StatusOr<std::vector<std::vector<double>>> greedy = GreedyActions();
+    if (!greedy.ok()) return greedy.status();
+    std::vector<double> means(num_agents_);
+    for (int a = 0; a < num_agents_; ++a) {
+      means[a] = sum[a] / collected;
+      const double var =
+          std::max(0.0, sum_sq[a] / collected - means[a] * means[a]);
+      Values values = {{"eval_return", means[a]},
+                       {"eval_return_std", std::sqrt(var)}};
+      const std::vector<double>& g = (*greedy)[a];
+      for (size_t k = 0; k < g.size() && k < 8; ++k) {
+        values.push_back({g.size() == 1 ? std::string("greedy_action")
+                                        : absl::StrCat("greedy_action_", k),
+                          g[k]});
+      }
+      writer_->Log("eval", transitions_, episodes_, ids_[a], values);
+    }
+    if (o_.progress != nullptr) {
+      *o_.progress << "[" << algorithm_ << "] eval at step " << transitions_
+                   << " (" << collected
+                   << " episodes): " << ValuesLine(ids_, means) << std::endl;
+    }
+    return means;
+  }
+
+  // checkpoints/step_<N>, then the oldest step checkpoints beyond
+  // keep_checkpoints are deleted (a long run would leave thousands).
+  absl::Status SaveStepCheckpoint() {
+    const std::string name = absl::StrCat("step_", transitions_);
+    if (absl::Status s = SaveCheckpoint(name); !s.ok()) return s;
+    step_checkpoints_.push_back(name);
+    while (o_.keep_checkpoints > 0 &&
+           static_cast<int64_t>(step_checkpoints_.size()) >
+               o_.keep_checkpoints) {
+      if (absl::Status s = writer_->RemoveCheckpoint(step_checkpoints_.front());
+          !s.ok()) {
+        return s;
+      }
+      step_checkpoints_.pop_front();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SaveCheckpoint(const std::string& name) {
+    absl::StatusOr<std::string> bytes = learner_->Save();
+    if (!bytes.ok()) return bytes.status();
+    return writer_->SaveCheckpoint(name, PackCheckpoint(algorithm_, *bytes));
+  }
+
+  const TrainingOptions& o_;
+  const std::string algorithm_;
+  const LearnerFactory& factory_;
+  std::unique_ptr<EnvClient> client_;
+  // Declared after the client: handles close before the client goes.
+  std::unique_ptr<RemoteEnv> env_, eval_env_;
+  std::unique_ptr<RunWriter> writer_;
+  // The step checkpoints saved and not yet deleted, oldest first.
+  std::deque<std::string> step_checkpoints_;
+  std::unique_ptr<JointLearner> learner_;
+  int num_agents_ = 0;
+  std::vector<std::string> ids_;
+
+  std::vector<std::vector<float>> obs_;          // per agent, rows
+  std::vector<std::unique_ptr<bool[]>> masks_;   // per agent or null
+  std::vector<std::vector<float>> initial_obs_;  // per agent, copy 0
+  std::vector<std::vector<float>> rewards_;      // per agent, last step
+  std::vector<int32_t> final_rows_;              // of the last TimeStep
+  std::vector<std::vector<float>> next_obs_;     // per agent, final obs in
+  std::vector<std::vector<int64_t>> act_discrete_;
+  std::vector<std::vector<float>> act_continuous_;
+  std::unique_ptr<bool[]> terminated_, truncated_;
+  std::vector<double> returns_;             // [copy][agent]
+  std::vector<std::deque<double>> window_;  // per agent
+  std::vector<double> since_log_sum_;
+  int64_t since_log_count_ = 0;
+  int64_t transitions_ = 0;
+  int64_t episodes_ = 0;
+  double train_seconds_ = 0;
+};
+
+}  // namespace
+
+uint64_t DeriveSeed(uint64_t seed, uint64_t stream) {
+  return SplitMix64(seed ^ SplitMix64(stream));
+}
+
+absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
+  if (o.mode != "train" && o.mode != "eval") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode must be 'train' or 'eval', got '", o.mode, "'"));
+  }
+  if (o.env.empty()) return absl::InvalidArgumentError("--env is empty");
+  if (o.num_copies < 1) {
+    return absl::InvalidArgumentError("--num_copies must be >= 1");
+  }
+  if (o.steps < 0) return absl::InvalidArgumentError("--steps must be >= 0");
+  if (o.eval_episodes < 1) {
+    return absl::InvalidArgumentError("--eval_episodes must be >= 1");
+  }
+  if (o.eval_every < 0 || o.log_every < 0 || o.checkpoint_every < 0 ||
+      o.keep_checkpoints < 0) {
+    return absl::InvalidArgumentError(
+        "--eval_every, --log_every, --checkpoint_every and "
+        "--keep_checkpoints must be >= 0");
+  }
+  if (o.return_window < 1) {
+    return absl::InvalidArgumentError("--return_window must be >= 1");
+  }
+  if (!(o.progress_seconds > 0)) {
+    return absl::InvalidArgumentError("--progress_seconds must be > 0");
+  }
+  if (o.timeout_ms < 1) {
+    return absl::InvalidArgumentError("--timeout_ms must be >= 1");
+  }
+  if (o.mode == "eval" && o.restore.empty()) {
+    return absl::InvalidArgumentError(
+        "--mode=eval needs --restore=<checkpoint file> (e.g. "
+        "runs/<run>/checkpoints/final)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainingResult> RunTraining(const TrainingOptions& options,
+                                           const std::string& algorithm,
+                                           const LearnerFactory& factory) {
+  Runner runner(options, algorithm, factory);
+  return runner.Run();
+}
+
+std::string FormatResult(const TrainingResult& result,
+                         const std::vector<std::string>& agent_notes) {
+  std::string out = absl::StrCat(result.algorithm, ": result\n");
+  std::vector<std::string> joint;
+  for (size_t i = 0; i < result.agents.size(); ++i) {
+    const AgentResult& agent = result.agents[i];
+    std::vector<std::string> action;
+    for (double x : agent.greedy_action) {
+      action.push_back(absl::StrFormat("%g", x));
+    }
+    const std::string a =
+        action.size() == 1 ? action[0]
+                           : absl::StrCat("[", absl::StrJoin(action, ","), "]");
+    joint.push_back(a);
+    const std::string note = i < agent_notes.size() && !agent_notes[i].empty()
+                                 ? absl::StrCat(" (", agent_notes[i], ")")
+                                 : "";
+    absl::StrAppendFormat(&out,
+                          "  %-12s%s  final eval return %.4f  greedy "
+                          "action %s\n",
+                          agent.id, note, agent.eval_return, a);
+  }
+  absl::StrAppend(&out, "  greedy joint action: (", absl::StrJoin(joint, ", "),
+                  ")\n");
+  absl::StrAppendFormat(&out,
+                        "  trained %d steps, %d episodes in %.2fs (%.0f "
+                        "steps/s)\n",
+                        result.steps, result.episodes, result.train_seconds,
+                        result.steps_per_second);
+  absl::StrAppend(&out, "  run directory: ", result.run_directory, "\n");
+  return out;
+}
+
+}  // namespace marl

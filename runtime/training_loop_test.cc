@@ -1,0 +1,206 @@
+// The shared loop with a scripted learner through an embedded server.
+#include "runtime/training_loop.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "runtime/run_writer.h"
+
+namespace marl {
+namespace {
+
+// Plays a fixed joint action; counts what it was shown.
+class FixedLearner : public JointLearner {
+ public:
+  FixedLearner(int action, int fail_after)
+      : action_(action), fail_after_(fail_after) {}
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override {
+    for (auto& agent : *discrete) {
+      ASSERT_EQ(static_cast<int>(agent.size()), num_copies);
+      for (auto& a : agent) a = action_;
+    }
+  }
+  void Learn(const TransitionBatch& batch) override {
+    transitions_ += batch.num_copies;
+    for (int r = 0; r < batch.num_copies; ++r) {
+      EXPECT_EQ(batch.discrete_action[0][r], action_);
+      EXPECT_TRUE(batch.terminated[r]);  // one-shot matrix game
+    }
+  }
+  std::vector<std::pair<std::string, double>> Metrics(
+      int agent) const override {
+    return {{"seen", double(transitions_)}};
+  }
+  absl::StatusOr<std::string> Save() const override {
+    return absl::StrCat(transitions_);
+  }
+  absl::Status Load(const std::string& bytes) override {
+    return absl::OkStatus();
+  }
+  absl::Status status() const override {
+    if (fail_after_ > 0 && transitions_ >= fail_after_) {
+      return absl::InternalError("scripted failure");
+    }
+    return absl::OkStatus();
+  }
+  std::string ConfigJson() const override { return "{\"fixed\": true}"; }
+
+ private:
+  int action_;
+  int fail_after_;
+  int64_t transitions_ = 0;
+};
+
+TrainingOptions Options(const std::string& name) {
+  TrainingOptions o;
+  o.env = "matrix_game";
+  o.env_settings = {{"game", "thesis_coop"}};
+  o.num_copies = 4;
+  o.steps = 40;
+  o.eval_episodes = 8;
+  o.log_every = 20;
+  o.runs_root = ::testing::TempDir() + "/loop_runs";
+  o.run_name = name;
+  return o;
+}
+
+LearnerFactory Fixed(int action, int fail_after = 0) {
+  return [=](const EnvSpec& spec,
+             uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    return std::make_unique<FixedLearner>(action, fail_after);
+  };
+}
+
+TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
+  absl::StatusOr<TrainingResult> r =
+      RunTraining(Options("fixed"), "fixed_algo", Fixed(2));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->steps, 40);
+  EXPECT_EQ(r->episodes, 40);
+  ASSERT_EQ(r->agents.size(), 2u);
+  for (const AgentResult& a : r->agents) {
+    EXPECT_DOUBLE_EQ(a.eval_return, 10.0);  // thesis_coop (2,2)
+    EXPECT_EQ(a.greedy_action, std::vector<double>{2});
+  }
+  const std::string text = FormatResult(*r);
+  EXPECT_NE(text.find("greedy joint action: (2, 2)"), std::string::npos)
+      << text;
+  absl::StatusOr<std::string> config =
+      ReadFile(r->run_directory + "/config.json");
+  ASSERT_TRUE(config.ok());
+  EXPECT_NE(config->find("\"fixed\": true"), std::string::npos);
+  EXPECT_NE(config->find("fixed_algo"), std::string::npos);
+  absl::StatusOr<std::string> metrics =
+      ReadFile(r->run_directory + "/metrics.jsonl");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("\"seen\""), std::string::npos);
+
+  // A checkpoint of this algorithm restores; another algorithm refuses it.
+  TrainingOptions eval = Options("fixed_eval");
+  eval.mode = "eval";
+  eval.restore = r->run_directory + "/checkpoints/final";
+  EXPECT_TRUE(RunTraining(eval, "fixed_algo", Fixed(2)).ok());
+  eval.run_name = "other_eval";
+  absl::Status s = RunTraining(eval, "other_algo", Fixed(2)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+
+  // A flipped byte, a lost tail or an added one: refused as DATA_LOSS,
+  // never restored.
+  absl::StatusOr<std::string> saved = ReadFile(eval.restore);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  const std::string dir = r->run_directory + "/checkpoints/";
+  std::string flipped = *saved;
+  flipped.back() ^= 0x01;
+  const std::pair<std::string, std::string> bad[] = {
+      {"flipped", flipped},
+      {"cut", saved->substr(0, saved->size() - 1)},
+      {"padded", *saved + "0"},
+      {"no_header", saved->substr(0, saved->find("crc32="))}};
+  int case_number = 0;
+  for (const auto& [name, bytes] : bad) {
+    ASSERT_TRUE(WriteFileAtomically(dir + name, bytes).ok());
+    TrainingOptions corrupt = Options(absl::StrCat("corrupt_", ++case_number));
+    corrupt.mode = "eval";
+    corrupt.restore = dir + name;
+    s = RunTraining(corrupt, "fixed_algo", Fixed(2)).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << name << ": " << s;
+  }
+  // A checkpoint from before checksums (v1) still restores.
+  const std::string payload =
+      saved->substr(saved->find('\n', saved->find("crc32=")) + 1);
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "v1", absl::StrCat("marl-checkpoint-v1\n"
+                                                   "fixed_algo\n",
+                                                   payload))
+          .ok());
+  TrainingOptions v1 = Options("v1_eval");
+  v1.mode = "eval";
+  v1.restore = dir + "v1";
+  EXPECT_TRUE(RunTraining(v1, "fixed_algo", Fixed(2)).ok());
+}
+
+TEST(TrainingLoopTest, KeepsTheNewestStepCheckpoints) {
+  TrainingOptions o = Options("pruned");
+  o.steps = 80;
+  o.checkpoint_every = 8;  // step_8 ... step_72, then final
+  o.keep_checkpoints = 3;
+  absl::StatusOr<TrainingResult> r = RunTraining(o, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> names;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(r->run_directory + "/checkpoints")) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"final", "step_56", "step_64",
+                                             "step_72"}));
+
+  o.run_name = "all_kept";
+  o.keep_checkpoints = 0;
+  r = RunTraining(o, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(r->run_directory + "/checkpoints")) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 10);  // 9 step checkpoints and final
+
+  o.run_name = "negative";
+  o.keep_checkpoints = -1;
+  EXPECT_EQ(RunTraining(o, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TrainingLoopTest, LearnerErrorsStopTheRun) {
+  absl::Status s =
+      RunTraining(Options("failing"), "fixed_algo", Fixed(0, 8)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(s.message().find("scripted failure"), std::string::npos);
+}
+
+TEST(TrainingLoopTest, FactoryErrorsComeBack) {
+  LearnerFactory bad =
+      [](const EnvSpec&,
+         uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    return absl::InvalidArgumentError("no such spaces");
+  };
+  EXPECT_EQ(RunTraining(Options("bad"), "x", bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  TrainingOptions o = Options("bad_copies");
+  o.num_copies = 0;
+  EXPECT_EQ(RunTraining(o, "x", Fixed(0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace marl
