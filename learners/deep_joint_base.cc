@@ -49,19 +49,15 @@ int64_t DeepJointLearner::total_action_dim() const {
 }
 
 absl::Status DeepJointLearner::Init(const EnvSpec& spec,
-                                    const DeepJointOptions& options,
+                                    const DeepJointParams& options,
                                     uint64_t seed, const std::string& algorithm,
                                     bool allow_discrete_actions) {
   algorithm_ = algorithm;
   options_ = options;
-  if (options.batch_size < 1 || options.buffer_capacity < 1 ||
-      options.warmup < 0 || !(options.update_ratio >= 0) ||
-      !(options.gamma >= 0 && options.gamma <= 1)) {
+  absl::Status valid = ValidateParams(options);
+  if (!valid.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(algorithm,
-                     ": batch size and buffer capacity must be >= "
-                     "1, warmup and update ratio >= 0, gamma in "
-                     "[0, 1]"));
+        absl::StrCat(algorithm, ": ", valid.message()));
   }
   const int n = spec.num_agents();
   if (n < 1) return absl::InvalidArgumentError("no agents");
@@ -106,7 +102,7 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   f_done_ = static_cast<int>(fields.size());
   fields.push_back({"done", 1});
   absl::StatusOr<ReplayBuffer> buffer =
-      ReplayBuffer::Create(options.buffer_capacity, std::move(fields));
+      ReplayBuffer::Create(options.buffer_size, std::move(fields));
   if (!buffer.ok()) return buffer.status();
   buffer_.emplace(*std::move(buffer));
   metrics_.resize(n);

@@ -24,7 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
-#include "learners/deep_joint_options.h"
+#include "learners/deep_joint_params.h"
 #include "learners/replay_buffer.h"
 #include "runtime/joint_learner.h"
 #include "runtime/json.h"
@@ -78,7 +78,7 @@ class DeepJointLearner : public JointLearner {
   // Validates the spec (Box actions, and Discrete ones if the algorithm
   // handles them; Box or Discrete observations, the latter one-hot
   // encoded), seeds torch, sets up the replay buffer.
-  absl::Status Init(const EnvSpec& spec, const DeepJointOptions& options,
+  absl::Status Init(const EnvSpec& spec, const DeepJointParams& options,
                     uint64_t seed, const std::string& algorithm,
                     bool allow_discrete_actions = false);
 
@@ -103,16 +103,12 @@ class DeepJointLearner : public JointLearner {
     metrics_[agent][name] = value;
   }
   at::Generator& generator() { return generator_; }
-  const DeepJointOptions& base_options() const { return options_; }
+  const DeepJointParams& base_options() const { return options_; }
   // `config` (the learner's own settings) with the shared ones appended
-  // (gamma, batch_size, warmup, update_ratio), as the learner's config:
-  // exact numbers, whatever their digits.
+  // (MARL_DEEP_JOINT_PARAMS), as the learner's config: exact numbers,
+  // whatever their digits.
   void set_config(JsonObject config) {
-    config.Add("gamma", options_.gamma)
-        .Add("batch_size", options_.batch_size)
-        .Add("warmup", options_.warmup)
-        .Add("update_ratio", options_.update_ratio);
-    config_json_ = config.Build();
+    config_json_ = AddParams(options_, config).Build();
   }
   // A learner whose config has no shared settings (they are its own).
   void set_config_json(std::string json) { config_json_ = std::move(json); }
@@ -124,7 +120,7 @@ class DeepJointLearner : public JointLearner {
   // Raw floats -> encoded observation row (one-hot for Discrete).
   void Encode(int agent, const float* raw, float* out) const;
 
-  DeepJointOptions options_;
+  DeepJointParams options_;
   std::string algorithm_;
   std::vector<Space> obs_spaces_;
   std::vector<int64_t> obs_dim_, raw_obs_dim_, action_dim_, num_actions_;

@@ -16,7 +16,7 @@ class RecordingLearner : public DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec, bool allow_discrete,
                      int64_t warmup = 0) {
-    DeepJointOptions o;
+    DeepJointParams o;
     o.batch_size = 4;
     o.warmup = warmup;
     o.update_ratio = 0;  // updates only when the test asks

@@ -1,5 +1,6 @@
 #include "runtime/params.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -40,11 +41,34 @@ std::string AbslUnparseFlag(const LayerSizes& sizes) {
   return absl::StrJoin(sizes.sizes, ",");
 }
 
-std::string OneOf::operator()(const std::string& v) const {
-  for (const std::string& value : values) {
-    if (v == value) return "";
+Numbers::Numbers(absl::string_view text) {
+  std::string error;
+  if (!AbslParseFlag(text, this, &error)) {
+    std::cerr << "Numbers(\"" << text << "\"): " << error << std::endl;
+    std::abort();
   }
-  return absl::StrCat("one of \"", absl::StrJoin(values, "\", \""), "\"");
+}
+
+bool AbslParseFlag(absl::string_view text, Numbers* out, std::string* error) {
+  std::vector<double> values;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    double value = 0;
+    if (!absl::SimpleAtod(part, &value) || !std::isfinite(value)) {
+      *error = absl::StrCat("'", part, "' is not a finite number");
+      return false;
+    }
+    values.push_back(value);
+  }
+  out->values = std::move(values);
+  return true;
+}
+
+std::string AbslUnparseFlag(const Numbers& numbers) {
+  std::string out;
+  for (double value : numbers.values) {
+    absl::StrAppend(&out, out.empty() ? "" : ",", absl::UnparseFlag(value));
+  }
+  return out;
 }
 
 }  // namespace marl

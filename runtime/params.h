@@ -8,7 +8,7 @@
        P(double, actor_lr, 1e-2, Positive(), "Actor learning rate.")   \
        P(int64_t, batch_size, 512, AtLeast(1), "Minibatch size.")
 
-     struct MaddpgParams {
+     struct MaddpgOptions {
        MARL_PARAMS(MARL_MADDPG_PARAMS)
      };
 */
@@ -18,15 +18,18 @@
 // values of a run's config.json (AddParams), and, in the binary's main.cc,
 // the flags: at global scope,
 //
-//   MARL_PARAM_FLAGS(MaddpgParams, MARL_MADDPG_PARAMS)
+//   MARL_PARAM_FLAGS(MaddpgOptions, MARL_MADDPG_PARAMS)
 //
-// defines one Abseil flag per parameter (--actor_lr, its default and help;
-// Abseil wants flags in the global namespace, so types and defaults other
-// than LayerSizes are written qualified) and marl::ReadParamFlags(
-// MaddpgParams*), which copies the flags' values in.
-// Types: bool, int32_t, int64_t, double, std::string, and any type with
-// AbslParseFlag / AbslUnparseFlag (LayerSizes below). A default that holds
-// a comma goes in parentheses.
+// defines one Abseil flag per parameter (--actor_lr, its default and help)
+// and marl::ReadParamFlags(MaddpgOptions*), which copies the flags' values
+// in; ParamsFromFlags reads and validates. Abseil wants flags in the global
+// namespace, so types and defaults other than LayerSizes and Numbers are
+// written fully qualified (::marl::...).
+//
+// Types: bool, int32_t, int64_t, double, std::string, LayerSizes, Numbers,
+// enums with a name table (EnumName below), and any type with AbslParseFlag
+// and AbslUnparseFlag. A default or check that holds a comma goes in
+// parentheses.
 
 #include <cmath>
 #include <cstdint>
@@ -56,6 +59,52 @@ struct LayerSizes {
 };
 bool AbslParseFlag(absl::string_view text, LayerSizes* out, std::string* error);
 std::string AbslUnparseFlag(const LayerSizes& sizes);
+
+// Numbers, "0.1,-0.1" on the command line (each finite).
+struct Numbers {
+  Numbers() = default;
+  explicit Numbers(absl::string_view text);  // valid text only (defaults)
+  std::vector<double> values;
+  bool operator==(const Numbers& other) const { return values == other.values; }
+};
+bool AbslParseFlag(absl::string_view text, Numbers* out, std::string* error);
+std::string AbslUnparseFlag(const Numbers& numbers);
+
+// Enum parameters: an enum E gets its flag syntax from a table of names,
+//   inline constexpr EnumName<Clock> kClockNames[] = {{Clock::kUpdates,
+//   "updates"}, {Clock::kTransitions, "transitions"}};
+//   inline bool AbslParseFlag(absl::string_view t, Clock* c, std::string* e) {
+//     return ParseEnum(t, kClockNames, c, e);
+//   }
+//   inline std::string AbslUnparseFlag(Clock c) {
+//     return UnparseEnum(c, kClockNames);
+//   }
+template <typename E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+template <typename E, size_t N>
+bool ParseEnum(absl::string_view text, const EnumName<E> (&names)[N], E* out,
+               std::string* error) {
+  std::string known;
+  for (const EnumName<E>& entry : names) {
+    if (text == entry.name) {
+      *out = entry.value;
+      return true;
+    }
+    absl::StrAppend(&known, known.empty() ? "\"" : ", \"", entry.name, "\"");
+  }
+  *error = absl::StrCat("'", text, "' is not one of ", known);
+  return false;
+}
+template <typename E, size_t N>
+std::string UnparseEnum(E value, const EnumName<E> (&names)[N]) {
+  for (const EnumName<E>& entry : names) {
+    if (entry.value == value) return entry.name;
+  }
+  return "?";
+}
 
 // Checks: each returns "" for a good value, else what a good value is.
 // Every floating-point value must also be finite (NaN and +-Inf are
@@ -96,12 +145,6 @@ struct InRange {
                                  : absl::StrCat("in [", low, ", ", high, "]");
   }
 };
-// One of the listed strings.
-struct OneOf {
-  std::vector<std::string> values;
-  std::string operator()(const std::string& v) const;
-};
-
 namespace params_internal {
 
 template <typename T, typename Check>
@@ -143,6 +186,8 @@ struct JsonAdder {
       json->Add(name, static_cast<int64_t>(value));
     } else if constexpr (std::is_same_v<T, LayerSizes>) {
       json->Add(name, absl::Span<const int64_t>(value.sizes));
+    } else if constexpr (std::is_same_v<T, Numbers>) {
+      json->Add(name, absl::Span<const double>(value.values));
     } else {
       json->Add(name, Text(value));
     }
@@ -169,6 +214,23 @@ JsonObject& AddParams(const Params& params, JsonObject& json) {
   return json;
 }
 
+namespace params_internal {
+template <typename Params>
+void ReadAndValidate(Params* params, absl::Status* status) {
+  ReadParamFlags(params);
+  if (status->ok()) *status = ValidateParams(*params);
+}
+}  // namespace params_internal
+
+// For each: ReadParamFlags (see MARL_PARAM_FLAGS), then ValidateParams; the
+// first problem found, if any.
+template <typename... Params>
+absl::Status ParamsFromFlags(Params*... params) {
+  absl::Status status;
+  (params_internal::ReadAndValidate(params, &status), ...);
+  return status;
+}
+
 }  // namespace marl
 
 #define MARL_PARAM_FIELD_(type, name, value, check, help) type name = value;
@@ -186,11 +248,12 @@ JsonObject& AddParams(const Params& params, JsonObject& json) {
   ABSL_FLAG(type, name, value, help);
 #define MARL_PARAM_READ_(type, name, value, check, help) \
   params->name = absl::GetFlag(FLAGS_##name);
-#define MARL_PARAM_FLAGS(Struct, LIST)                                  \
-  using ::marl::LayerSizes;                                             \
-  LIST(MARL_PARAM_FLAG_)                                                \
-  namespace marl {                                                      \
-  inline void ReadParamFlags(Struct* params) { LIST(MARL_PARAM_READ_) } \
+#define MARL_PARAM_FLAGS(Struct, LIST)                           \
+  using ::marl::LayerSizes;                                      \
+  using ::marl::Numbers;                                         \
+  LIST(MARL_PARAM_FLAG_)                                         \
+  namespace marl {                                               \
+  void ReadParamFlags(Struct* params) { LIST(MARL_PARAM_READ_) } \
   }
 
 #endif  // MARL_RUNTIME_PARAMS_H_

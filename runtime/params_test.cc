@@ -6,16 +6,30 @@
 #include "gtest/gtest.h"
 
 namespace marl {
+
+enum class Clock { kUpdates, kTransitions };
+inline constexpr EnumName<Clock> kClockNames[] = {
+    {Clock::kUpdates, "updates"}, {Clock::kTransitions, "transitions"}};
+inline bool AbslParseFlag(absl::string_view text, Clock* out,
+                          std::string* error) {
+  return ParseEnum(text, kClockNames, out, error);
+}
+inline std::string AbslUnparseFlag(Clock clock) {
+  return UnparseEnum(clock, kClockNames);
+}
+
 namespace {
 
-#define MARL_TEST_PARAMS(P)                                                  \
-  P(double, test_lr, 1e-3, Positive(), "A learning rate.")                   \
-  P(int64_t, test_batch, 64, AtLeast(1), "A batch size.")                    \
-  P(int32_t, test_particles, 16, InRange(1, 4096), "Particles.")             \
-  P(bool, test_flag, false, AnyValue(), "A switch.")                         \
-  P(double, test_entropy, std::nan(""), AnyDouble(), "NaN: automatic.")      \
-  P(std::string, test_clock, "updates", (OneOf{{"updates", "transitions"}}), \
-    "What t counts.")                                                        \
+#define MARL_TEST_PARAMS(P)                                             \
+  P(double, test_lr, 1e-3, Positive(), "A learning rate.")              \
+  P(int64_t, test_batch, 64, AtLeast(1), "A batch size.")               \
+  P(int32_t, test_particles, 16, InRange(1, 4096), "Particles.")        \
+  P(bool, test_flag, false, AnyValue(), "A switch.")                    \
+  P(double, test_entropy, std::nan(""), AnyDouble(), "NaN: automatic.") \
+  P(::marl::Clock, test_clock, ::marl::Clock::kUpdates, AnyValue(),     \
+    "What t counts.")                                                   \
+  P(std::string, test_name, "x", AnyValue(), "A name.")                 \
+  P(Numbers, test_betas, Numbers("0.1,-0.1"), AnyValue(), "Betas.")     \
   P(LayerSizes, test_hidden, LayerSizes("100,100"), AnyValue(), "Layers.")
 
 struct TestParams {
@@ -43,12 +57,12 @@ TEST(ParamsTest, DefaultsAndFlagsComeFromTheOneList) {
 
   absl::SetFlag(&FLAGS_test_lr, 0.000123456789);
   absl::SetFlag(&FLAGS_test_hidden, LayerSizes("8,4,2"));
-  absl::SetFlag(&FLAGS_test_clock, std::string("transitions"));
+  absl::SetFlag(&FLAGS_test_clock, Clock::kTransitions);
   TestParams read;
   ReadParamFlags(&read);
   EXPECT_EQ(read.test_lr, 0.000123456789);
   EXPECT_EQ(read.test_hidden.sizes, (std::vector<int64_t>{8, 4, 2}));
-  EXPECT_EQ(read.test_clock, "transitions");
+  EXPECT_EQ(read.test_clock, Clock::kTransitions);
   EXPECT_TRUE(ValidateParams(read).ok()) << ValidateParams(read);
 }
 
@@ -66,9 +80,6 @@ TEST(ParamsTest, ValidationNamesTheFlagAndWhatIsWanted) {
             "--test_batch must be >= 1, got 0");
   EXPECT_EQ(problem([](TestParams& p) { p.test_particles = 5000; }),
             "--test_particles must be in [1, 4096], got 5000");
-  EXPECT_EQ(problem([](TestParams& p) { p.test_clock = "time"; }),
-            "--test_clock must be one of \"updates\", \"transitions\", got "
-            "time");
   // AnyDouble lets NaN through (it means "automatic" here).
   EXPECT_EQ(problem([](TestParams& p) {}), "");
 }
@@ -83,7 +94,28 @@ TEST(ParamsTest, JsonHoldsTheExactValues) {
             "{\"kind\": \"test\", \"test_lr\": 0.30000000000000004, "
             "\"test_batch\": 64, \"test_particles\": 16, \"test_flag\": "
             "false, \"test_entropy\": null, \"test_clock\": \"updates\", "
+            "\"test_name\": \"x\", \"test_betas\": [0.1, -0.1], "
             "\"test_hidden\": [3, 2]}");
+}
+
+TEST(ParamsTest, EnumsAndNumbersParseFromTheirNames) {
+  const absl::CommandLineFlag* clock = absl::FindCommandLineFlag("test_clock");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->DefaultValue(), "updates");
+  std::string error;
+  Clock c;
+  EXPECT_TRUE(AbslParseFlag("transitions", &c, &error));
+  EXPECT_EQ(c, Clock::kTransitions);
+  EXPECT_FALSE(AbslParseFlag("time", &c, &error));
+  EXPECT_EQ(error, "'time' is not one of \"updates\", \"transitions\"");
+
+  Numbers numbers;
+  EXPECT_TRUE(AbslParseFlag("0.1,-0.30000000000000004", &numbers, &error));
+  EXPECT_EQ(numbers.values, (std::vector<double>{0.1, -0.30000000000000004}));
+  EXPECT_EQ(AbslUnparseFlag(numbers), "0.1,-0.30000000000000004");
+  for (const char* bad : {"x", "0.1,nan", "inf", "1e999"}) {
+    EXPECT_FALSE(AbslParseFlag(bad, &numbers, &error)) << bad;
+  }
 }
 
 TEST(LayerSizesTest, ParsesPositiveSizesOnly) {

@@ -44,9 +44,9 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     if (o.mode == Gr2Options::Mode::kMixture) {
       weights_ = *PoissonLevelWeights(o.poisson_mean, o.level);
     }
-    deep::DeepJointOptions base;
+    DeepJointParams base;
     base.batch_size = o.batch_size;
-    base.buffer_capacity = o.buffer_capacity;
+    base.buffer_size = o.buffer_capacity;
     base.warmup = o.learning_starts;
     base.update_ratio = o.update_ratio;
     base.gamma = o.gamma;

@@ -60,15 +60,9 @@ class MaddpgLearner : public deep::DeepJointLearner {
     absl::Status s = Init(spec, options.base, seed, "maddpg",
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
-    if (!(options.actor_lr > 0 && options.critic_lr > 0 && options.tau > 0 &&
-          options.tau <= 1)) {
-      return absl::InvalidArgumentError(
-          "maddpg: learning rates must be > 0 and tau in (0, 1]");
-    }
-    if (has_discrete() && !(options.gumbel_temperature > 0)) {
-      return absl::InvalidArgumentError(
-          "maddpg: gumbel_temperature must be > 0");
-    }
+    s = ValidateParams(options);
+    if (!s.ok())
+      return absl::InvalidArgumentError(absl::StrCat("maddpg: ", s.message()));
     noise_ =
         TemperatureSchedule::Rommeo(options.noise_min, options.noise_initial,
                                     options.noise_rate, options.noise_delay);
@@ -77,13 +71,14 @@ class MaddpgLearner : public deep::DeepJointLearner {
     for (int i = 0; i < num_agents(); ++i) {
       // Discrete agents' actors output logits; Box agents' tanh actions.
       actors_.push_back(nn::MakeMlp(
-          obs_dim(i), options.hidden, action_dim(i), nn::Activation::kRelu,
+          obs_dim(i), options.base.hidden.sizes, action_dim(i),
+          nn::Activation::kRelu,
           is_discrete(i) ? nn::Activation::kNone : nn::Activation::kTanh));
       nn::QNetworkOptions q;
       q.obs_dim = total_obs_dim();
       q.action_dim = action_dim(i);
       q.other_action_dim = other_action_dim(i);
-      q.hidden = options.hidden;
+      q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       target_actors_.push_back(nn::CloneTarget(actors_.back()));
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
@@ -92,19 +87,11 @@ class MaddpgLearner : public deep::DeepJointLearner {
           torch::optim::AdamOptions(options.actor_lr)));
       critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
           critics_.back()->parameters(),
-          torch::optim::AdamOptions(options.critic_lr)));
+          torch::optim::AdamOptions(options.base.critic_lr)));
     }
     JsonObject config;
-    config.Add("kind", "maddpg")
-        .Add("hidden", options.hidden)
-        .Add("actor_lr", options.actor_lr)
-        .Add("critic_lr", options.critic_lr)
-        .Add("tau", options.tau)
-        .AddRaw("noise", noise_.ToJson());
-    if (has_discrete()) {
-      config.Add("gumbel_temperature", options.gumbel_temperature);
-    }
-    set_config(std::move(config));
+    config.Add("kind", "maddpg");
+    set_config(std::move(AddParams(options, config)));
     return absl::OkStatus();
   }
 
@@ -166,8 +153,8 @@ class MaddpgLearner : public deep::DeepJointLearner {
       SetMetric(i, "q_mean", q.mean().item<double>());
     }
     for (int i = 0; i < n; ++i) {
-      nn::PolyakUpdate(*target_actors_[i], *actors_[i], options_.tau);
-      nn::PolyakUpdate(*target_critics_[i], *critics_[i], options_.tau);
+      nn::PolyakUpdate(*target_actors_[i], *actors_[i], options_.base.tau);
+      nn::PolyakUpdate(*target_critics_[i], *critics_[i], options_.base.tau);
     }
   }
 
@@ -226,8 +213,8 @@ class MaddpgLearner : public deep::DeepJointLearner {
       SetMetric(i, "q_mean", q.mean().item<double>());
     }
     for (int i = 0; i < n; ++i) {
-      nn::PolyakUpdate(*target_actors_[i], *actors_[i], options_.tau);
-      nn::PolyakUpdate(*target_critics_[i], *critics_[i], options_.tau);
+      nn::PolyakUpdate(*target_actors_[i], *actors_[i], options_.base.tau);
+      nn::PolyakUpdate(*target_critics_[i], *critics_[i], options_.base.tau);
     }
   }
 

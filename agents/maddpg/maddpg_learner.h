@@ -17,26 +17,31 @@
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
-#include "learners/deep_joint_options.h"
+#include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
+
+// MADDPG's own hyperparameters (runtime/params.h); the shared ones are
+// MARL_DEEP_JOINT_PARAMS.
+#define MARL_MADDPG_PARAMS(P)                                               \
+  P(double, actor_lr, 1e-2, Positive(), "Actor (Adam) learning rate.")      \
+  P(double, noise_initial, 0.5, NonNegative(),                              \
+    "Exploration noise std (normalised [-1, 1] action space) added to the " \
+    "decaying part: std = noise_min + noise_initial * exp(-noise_rate * "   \
+    "max(t - noise_delay, 0)), t = transitions.")                           \
+  P(double, noise_min, 0.05, NonNegative(), "Exploration noise floor.")     \
+  P(double, noise_rate, 1e-3, NonNegative(),                                \
+    "Exploration noise decay per transition.")                              \
+  P(double, noise_delay, 1000, NonNegative(),                               \
+    "Transitions before the exploration noise starts decaying.")            \
+  P(double, gumbel_temperature, 1.0, Positive(),                            \
+    "Gumbel-softmax temperature of Discrete agents' actor updates.")
 
 namespace marl {
 
 struct MaddpgOptions {
-  deep::DeepJointOptions base;
-  std::vector<int64_t> hidden = {100, 100};
-  double actor_lr = 1e-2;
-  double critic_lr = 1e-2;
-  double tau = 0.01;
-  // Exploration noise std in the normalised [-1, 1] action space:
-  // noise_min + noise_initial * exp(-noise_rate * max(t - noise_delay, 0)),
-  // t = transitions observed.
-  double noise_initial = 0.5;
-  double noise_min = 0.05;
-  double noise_rate = 1e-3;
-  double noise_delay = 1000;
-  // Gumbel-softmax temperature of Discrete agents' actor updates.
-  double gumbel_temperature = 1.0;
+  MARL_PARAMS(MARL_MADDPG_PARAMS)
+  DeepJointParams base;
 };
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateMaddpgLearner(

@@ -124,7 +124,7 @@ TEST(MaddpgConfigTest, RecordsExactValues) {
   MaddpgOptions o;
   o.actor_lr = 0.000123456789;
   o.base.gamma = 0.987654321;
-  o.hidden = {7, 5};
+  o.base.hidden.sizes = {7, 5};
   auto learner = CreateMaddpgLearner(spec, o, 3);
   ASSERT_TRUE(learner.ok()) << learner.status();
   const std::string config = (*learner)->ConfigJson();
@@ -140,7 +140,7 @@ TEST(MaddpgConfigTest, RecordsExactValues) {
 // Nash equilibrium, both greedy actions equal.
 TEST(MaddpgDiscreteTest, CoordinationGameReachesPureNash) {
   MaddpgOptions o;
-  o.hidden = {32, 32};
+  o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 64;
   o.base.warmup = 128;
   o.base.update_ratio = 0.25;

@@ -96,14 +96,9 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("pr2_ac needs at least two agents");
     }
-    if (!(options.policy_lr > 0 && options.critic_lr > 0 &&
-          options.opponent_lr > 0 && options.tau > 0 && options.tau <= 1 &&
-          options.alpha >= 0 && options.opponent_temperature > 0 &&
-          options.value_particles >= 1 && options.kernel_particles >= 2)) {
-      return absl::InvalidArgumentError(
-          "pr2_ac: learning rates and opponent temperature must be > 0, tau "
-          "in (0, 1], alpha >= 0, value particles >= 1, kernel particles >= "
-          "2");
+    s = ValidateParams(options);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("pr2_ac: ", s.message()));
     }
     noise_ =
         TemperatureSchedule::Rommeo(options.noise_min, options.noise_initial,
@@ -121,17 +116,17 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       q.obs_dim = obs_dim(i);
       q.action_dim = action_dim(i);  // one-hot width for Discrete agents
       q.other_action_dim = other_action_dim(i);
-      q.hidden = options.hidden;
+      q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
       critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
           critics_.back()->parameters(),
-          torch::optim::AdamOptions(options.critic_lr)));
+          torch::optim::AdamOptions(options.base.critic_lr)));
       if (discrete_) {
         nn::CategoricalPolicyOptions p;
         p.obs_dim = obs_dim(i);
         p.num_actions = num_actions(i);
-        p.hidden = options.hidden;
+        p.hidden = options.base.hidden.sizes;
         cat_policies_.emplace_back(p);
         policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
             cat_policies_.back()->parameters(),
@@ -140,7 +135,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           nn::CategoricalPolicyOptions r;
           r.obs_dim = obs_dim(i);  // P(a^-i | s) over joint actions
           r.num_actions = joint_[i].size();
-          r.hidden = options.hidden;
+          r.hidden = options.base.hidden.sizes;
           priors_.emplace_back(r);
           opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
               priors_.back()->parameters(),
@@ -151,12 +146,13 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       nn::TanhGaussianPolicyOptions p;
       p.obs_dim = obs_dim(i);
       p.action_dim = action_dim(i);
-      p.hidden = options.hidden;
+      p.hidden = options.base.hidden.sizes;
       policies_.emplace_back(p);
       // rho(a^-i | s, a^i) as a sampler: [s, a^i, xi] -> tanh(.) in (-1, 1).
-      opponents_.push_back(nn::MakeMlp(
-          obs_dim(i) + action_dim(i) + other_action_dim(i), options.hidden,
-          other_action_dim(i), nn::Activation::kRelu, nn::Activation::kTanh));
+      opponents_.push_back(
+          nn::MakeMlp(obs_dim(i) + action_dim(i) + other_action_dim(i),
+                      options.base.hidden.sizes, other_action_dim(i),
+                      nn::Activation::kRelu, nn::Activation::kTanh));
       policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
           policies_.back()->parameters(),
           torch::optim::AdamOptions(options.policy_lr)));
@@ -175,19 +171,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       config.Add("policy", "tanh_gaussian")
           .Add("opponent_model", "amortised_svgd");
     }
-    config.Add("hidden", options.hidden)
-        .Add("policy_lr", options.policy_lr)
-        .Add("critic_lr", options.critic_lr)
-        .Add("opponent_lr", options.opponent_lr)
-        .Add("tau", options.tau)
-        .AddRaw("alpha", alpha_.ToJson())
-        .Add("opponent_temperature", options.opponent_temperature);
-    if (!discrete_) {
-      config.Add("value_particles", options.value_particles)
-          .Add("kernel_particles", options.kernel_particles)
-          .AddRaw("noise", noise_.ToJson());
-    }
-    set_config(std::move(config));
+    set_config(std::move(AddParams(options, config)));
     return absl::OkStatus();
   }
 
@@ -217,7 +201,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       } else {
         UpdateBox(mb, i, alpha);
       }
-      nn::PolyakUpdate(*target_critics_[i], *critics_[i], o_.tau);
+      nn::PolyakUpdate(*target_critics_[i], *critics_[i], o_.base.tau);
       SetMetric(i, "alpha", alpha);
     }
   }

@@ -36,8 +36,55 @@
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
-#include "learners/deep_joint_options.h"
+#include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
+
+// PR2-AC's own hyperparameters (runtime/params.h); the shared ones are
+// MARL_DEEP_JOINT_PARAMS. The entropy temperature of pi is annealed over
+// gradient updates u: alpha + alpha_initial * exp(-alpha_rate * max(u -
+// alpha_delay, 0)); a high start keeps pi broad while Q and rho are learned,
+// so pi can find the narrow high basin.
+#define MARL_PR2_AC_PARAMS(P)                                                 \
+  P(double, policy_lr, 1e-2, Positive(), "Policy (Adam) learning rate.")      \
+  P(double, opponent_lr, 1e-2, Positive(),                                    \
+    "Opponent model learning rate: the amortised SVGD sampler (Box "          \
+    "actions) or the fitted opponent prior (Discrete actions, "               \
+    "--fit_opponent_prior).")                                                 \
+  P(double, alpha, 0.1, NonNegative(),                                        \
+    "Final entropy temperature of the policy (Box: in the normalised action " \
+    "space): alpha + alpha_initial * exp(-alpha_rate * max(u - alpha_delay, " \
+    "0)), u = gradient updates.")                                             \
+  P(double, alpha_initial, 2.0, NonNegative(),                                \
+    "Annealed part of the entropy temperature (0 = constant alpha).")         \
+  P(double, alpha_rate, 0.01, NonNegative(),                                  \
+    "Entropy temperature decay per update.")                                  \
+  P(double, alpha_delay, 0.0, NonNegative(),                                  \
+    "Updates before the entropy temperature starts decaying.")                \
+  P(double, opponent_temperature, 1.0, Positive(),                            \
+    "T of the opponent model rho ∝ exp(Q/T) and of the marginal value "     \
+    "T log mean exp(Q/T).")                                                   \
+  P(int32_t, value_particles, 16, (InRange(1, 1 << 16)),                      \
+    "Box actions: opponent samples per opponent-marginalised value "          \
+    "(Discrete actions enumerate the opponents' joint actions).")             \
+  P(int32_t, kernel_particles, 32, (InRange(2, 1 << 16)),                     \
+    "Box actions: opponent samples per state for SVGD (half kernel, half "    \
+    "updated).")                                                              \
+  P(bool, fit_opponent_prior, false, AnyValue(),                              \
+    "Discrete actions: weight the closed-form opponent model and the "        \
+    "marginal value by a categorical P(a^-i|s) fitted to the replayed joint " \
+    "actions of the other agents (rho ∝ P exp(Q/T), as PR2-Q); false = "    \
+    "uniform, the notes' closed form.")                                       \
+  P(double, noise_initial, 0.5, NonNegative(),                                \
+    "Box actions: extra Gaussian exploration noise std (normalised space) "   \
+    "on sampled actions (Discrete actions explore by sampling the policy): "  \
+    "noise_min + noise_initial * exp(-noise_rate * max(t - noise_delay, "     \
+    "0)), t = transitions.")                                                  \
+  P(double, noise_min, 0.0, NonNegative(), "Exploration noise floor.")        \
+  P(double, noise_rate, 1e-3, NonNegative(),                                  \
+    "Exploration noise decay per transition.")                                \
+  P(double, noise_delay, 1000, NonNegative(),                                 \
+    "Transitions before the exploration noise starts decaying.")
 
 namespace marl {
 
@@ -47,36 +94,8 @@ namespace marl {
 inline constexpr int64_t kMaxPr2AcJointActions = 256;
 
 struct Pr2AcOptions {
-  deep::DeepJointOptions base;
-  std::vector<int64_t> hidden = {100, 100};
-  double policy_lr = 1e-2;
-  double critic_lr = 1e-2;
-  double opponent_lr = 1e-2;
-  double tau = 0.01;
-  // Entropy temperature of pi, annealed over gradient updates u:
-  // alpha + alpha_initial * exp(-alpha_rate * max(u - alpha_delay, 0))
-  // (alpha_initial 0 = constant alpha; the paper anneals it). A high start
-  // keeps pi broad while Q and rho are learned, so pi can find the narrow high
-  // basin.
-  double alpha = 0.1;
-  double alpha_initial = 2.0;
-  double alpha_rate = 0.01;
-  double alpha_delay = 0.0;
-  double opponent_temperature = 1.0;  // T of rho ∝ exp(Q / T)
-  int value_particles = 16;           // Box: opponent samples per marginal
-  int kernel_particles = 32;          // Box: SVGD samples (half kernel, half
-                                      // update)
-  // Discrete: weight the closed-form rho and the marginal by a categorical
-  // P(a^-i|s) fitted (cross-entropy, opponent_lr) to the replayed joint
-  // actions of the others; false = uniform, the notes' closed form.
-  bool fit_opponent_prior = false;
-  // Box: extra Gaussian exploration noise on sampled actions (normalised
-  // space):
-  // noise_min + noise_initial * exp(-noise_rate * max(t - noise_delay, 0)).
-  double noise_initial = 0.5;
-  double noise_min = 0.0;
-  double noise_rate = 1e-3;
-  double noise_delay = 1000;
+  MARL_PARAMS(MARL_PR2_AC_PARAMS)
+  DeepJointParams base;
 };
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreatePr2AcLearner(

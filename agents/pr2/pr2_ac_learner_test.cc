@@ -152,7 +152,7 @@ TrainingOptions MatrixOptions(const std::string& name, uint64_t seed,
 
 Pr2AcOptions SmallDiscreteOptions() {
   Pr2AcOptions o;
-  o.hidden = {32, 32};
+  o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 64;
   o.base.warmup = 128;
   o.base.update_ratio = 0.25;
@@ -199,7 +199,7 @@ TEST(Pr2AcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
   o.base.batch_size = 64;
   o.value_particles = 8;
   o.kernel_particles = 16;
-  o.hidden = {64, 64};
+  o.base.hidden.sizes = {64, 64};
   TrainingOptions t;
   t.env = "max_of_two_quadratics";
   t.num_copies = 8;
@@ -218,7 +218,7 @@ TEST(Pr2AcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
 
 TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
   Pr2AcOptions o;
-  o.hidden = {32, 32};
+  o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 32;
   o.base.warmup = 64;
   o.value_particles = 4;

@@ -122,15 +122,6 @@ OpponentParticles SampleOpponentParticles(const torch::Tensor& mean,
 
 namespace {
 
-const char* MarginalName(Marginal m) {
-  return m == Marginal::kVariational ? "variational" : "importance";
-}
-const char* ProposalName(Proposal p) {
-  return p == Proposal::kOpponentModel ? "opponent_model"
-         : p == Proposal::kPrior       ? "prior"
-                                       : "mixture";
-}
-
 class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec,
@@ -145,27 +136,14 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       return absl::InvalidArgumentError(
           "probabilistic_balancing_q needs at least two agents");
     }
-    if (!(options.policy_lr > 0 && options.critic_lr > 0 &&
-          options.opponent_lr > 0 && options.value_lr > 0 && options.tau > 0 &&
-          options.tau <= 1)) {
+    s = ValidateParams(options);
+    if (!s.ok()) {
       return absl::InvalidArgumentError(
-          "probabilistic_balancing_q: learning rates must be > 0 and tau in "
-          "(0, 1]");
-    }
-    if (!(options.beta_growth >= 1 && std::isfinite(options.beta_growth) &&
-          options.beta_scale_max >= 1 &&
-          std::isfinite(options.beta_scale_max))) {
-      return absl::InvalidArgumentError(
-          "probabilistic_balancing_q: beta_growth and beta_scale_max must be "
-          "finite and >= 1");
-    }
-    if (options.marginal_particles < 1) {
-      return absl::InvalidArgumentError(
-          "probabilistic_balancing_q: marginal_particles must be >= 1");
+          absl::StrCat("probabilistic_balancing_q: ", s.message()));
     }
     for (auto [values, name] :
-         {std::pair{&options.beta, "beta"},
-          std::pair{&options.beta_opponent, "beta_opponent"}}) {
+         {std::pair{&options.beta_agent.values, "beta_agent"},
+          std::pair{&options.beta_opponent.values, "beta_opponent"}}) {
       if (values->size() != 1 && static_cast<int>(values->size()) != n) {
         return absl::InvalidArgumentError(
             absl::StrCat("probabilistic_balancing_q: ", name,
@@ -181,57 +159,47 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       }
     }
     for (int i = 0; i < n; ++i) {
-      beta_.push_back(options.beta.size() == 1 ? options.beta[0]
-                                               : options.beta[i]);
-      beta_opponent_.push_back(options.beta_opponent.size() == 1
-                                   ? options.beta_opponent[0]
-                                   : options.beta_opponent[i]);
+      const std::vector<double>& beta = options.beta_agent.values;
+      const std::vector<double>& beta_opponent = options.beta_opponent.values;
+      beta_.push_back(beta.size() == 1 ? beta[0] : beta[i]);
+      beta_opponent_.push_back(beta_opponent.size() == 1 ? beta_opponent[0]
+                                                         : beta_opponent[i]);
       nn::QNetworkOptions q;
       q.obs_dim = obs_dim(i);
       q.action_dim = action_dim(i);
       q.other_action_dim = other_action_dim(i);
-      q.hidden = options.hidden;
+      q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       nn::ValueNetworkOptions v;
       v.obs_dim = obs_dim(i);
-      v.hidden = options.hidden;
+      v.hidden = options.base.hidden.sizes;
       values_.emplace_back(v);
       target_values_.push_back(nn::CloneTarget(values_.back()));
       nn::TanhGaussianPolicyOptions p;
       p.obs_dim = obs_dim(i);  // pi(a^i | s)
       p.action_dim = action_dim(i);
-      p.hidden = options.hidden;
+      p.hidden = options.base.hidden.sizes;
       policies_.emplace_back(p);
       nn::TanhGaussianPolicyOptions r;
       r.obs_dim = obs_dim(i) + action_dim(i);  // rho(a^-i | s, a^i)
       r.action_dim = other_action_dim(i);
-      r.hidden = options.hidden;
+      r.hidden = options.base.hidden.sizes;
       opponents_.emplace_back(r);
       auto adam = [](torch::nn::Module& m, double lr) {
         return std::make_unique<torch::optim::Adam>(
             m.parameters(), torch::optim::AdamOptions(lr));
       };
-      critic_opts_.push_back(adam(*critics_.back(), options.critic_lr));
+      critic_opts_.push_back(adam(*critics_.back(), options.base.critic_lr));
       value_opts_.push_back(adam(*values_.back(), options.value_lr));
       policy_opts_.push_back(adam(*policies_.back(), options.policy_lr));
       opponent_opts_.push_back(adam(*opponents_.back(), options.opponent_lr));
     }
     JsonObject config;
+    // The inverse temperatures as each agent uses them.
     config.Add("kind", "probabilistic_balancing_q")
-        .Add("hidden", options.hidden)
-        .Add("beta", beta_)
-        .Add("beta_opponent", beta_opponent_)
-        .Add("beta_growth", options.beta_growth)
-        .Add("beta_scale_max", options.beta_scale_max)
-        .Add("marginal", MarginalName(options.marginal))
-        .Add("proposal", ProposalName(options.proposal))
-        .Add("marginal_particles", options.marginal_particles)
-        .Add("policy_lr", options.policy_lr)
-        .Add("opponent_lr", options.opponent_lr)
-        .Add("critic_lr", options.critic_lr)
-        .Add("value_lr", options.value_lr)
-        .Add("tau", options.tau);
-    set_config(std::move(config));
+        .Add("beta_per_agent", beta_)
+        .Add("beta_opponent_per_agent", beta_opponent_);
+    set_config(std::move(AddParams(options, config)));
     return absl::OkStatus();
   }
 
@@ -333,7 +301,7 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       value_opts_[i]->zero_grad();
       value_loss.backward();
       value_opts_[i]->step();
-      nn::PolyakUpdate(*target_values_[i], *values_[i], o_.tau);
+      nn::PolyakUpdate(*target_values_[i], *values_[i], o_.base.tau);
 
       SetMetric(i, "beta", beta);
       SetMetric(i, "beta_opponent", beta_opp);

@@ -24,12 +24,52 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
-#include "learners/deep_joint_options.h"
+#include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
+
+// Probabilistic Balancing-Q's own hyperparameters (runtime/params.h); the
+// shared ones are MARL_DEEP_JOINT_PARAMS. beta^i and beta^-i: one value for
+// every agent, or one per agent; non-zero (thesis B.3.1 uses 0.1 / 0.1,
+// cooperative, and 0.1 / -0.1, competitive).
+#define MARL_PROBABILISTIC_BALANCING_Q_PARAMS(P)                              \
+  P(Numbers, beta_agent, Numbers("0.1"), AnyValue(),                          \
+    "beta^i, the agent's inverse temperature: one value for every agent or "  \
+    "one per agent, comma-separated (non-zero).")                             \
+  P(Numbers, beta_opponent, Numbers("0.1"), AnyValue(),                       \
+    "beta^-i, the inverse temperature each agent assumes for the others: "    \
+    "same sign as --beta_agent models them as friends (cooperative), the "    \
+    "opposite sign as foes (competitive). One value or one per agent, "       \
+    "comma-separated (non-zero).")                                            \
+  P(double, beta_growth, 1.01, AtLeast(1),                                    \
+    "Both inverse temperatures are multiplied by min(beta_growth^u, "         \
+    "beta_scale_max), u = gradient updates (the thesis' omega = 1.01 per "    \
+    "step, capped so that the networks' exponents stay finite; 1 = "          \
+    "constant).")                                                             \
+  P(double, beta_scale_max, 100, AtLeast(1), "Cap of that multiplier.")       \
+  P(::marl::ProbabilisticBalancingQOptions::Marginal, marginal,               \
+    ::marl::ProbabilisticBalancingQOptions::Marginal::kVariational,           \
+    AnyValue(),                                                               \
+    "Estimator of the opponent-marginalised value Q^i(s,a^i): "               \
+    "\"variational\" (E_rho[Q - log rho/P_prior / beta^-i], eq. 3.53/3.55) "  \
+    "or \"importance\" (eq. 3.59).")                                          \
+  P(::marl::ProbabilisticBalancingQOptions::Proposal, proposal,               \
+    ::marl::ProbabilisticBalancingQOptions::Proposal::kMixture, AnyValue(),   \
+    "Proposal of --marginal=importance: \"opponent_model\" (rho), \"prior\" " \
+    "(uniform) or \"mixture\" (half each).")                                  \
+  P(int32_t, marginal_particles, 16, (InRange(1, 1 << 16)),                   \
+    "Opponent-action samples per marginal estimate (and per rho update).")    \
+  P(double, policy_lr, 1e-2, Positive(),                                      \
+    "Policy pi(a^i|s) (Adam) learning rate.")                                 \
+  P(double, opponent_lr, 1e-2, Positive(),                                    \
+    "Opponent model rho(a^-i|s,a^i) (Adam) learning rate.")                   \
+  P(double, value_lr, 1e-2, Positive(),                                       \
+    "State value V(s) (Adam) learning rate.")
 
 namespace marl {
 
@@ -48,28 +88,38 @@ struct ProbabilisticBalancingQOptions {
     kMixture,        // half the particles from each, weighed by the mixture
   };
 
-  deep::DeepJointOptions base;
-  std::vector<int64_t> hidden = {100, 100};
-  double policy_lr = 1e-2;
-  double opponent_lr = 1e-2;
-  double critic_lr = 1e-2;
-  double value_lr = 1e-2;
-  double tau = 0.01;  // Polyak rate of the target V
-  // beta^i and beta^-i: one value for every agent, or one per agent.
-  // Non-zero; thesis B.3.1 uses 0.1 / 0.1 (cooperative) and 0.1 / -0.1
-  // (competitive).
-  std::vector<double> beta = {0.1};
-  std::vector<double> beta_opponent = {0.1};
-  // Both inverse temperatures are multiplied by
-  // min(beta_growth^u, beta_scale_max), u = gradient updates: the thesis'
-  // omega^t schedule (omega = 1.01, Algorithm 1 step 8), capped so that the
-  // networks' exponents stay finite.
-  double beta_growth = 1.01;
-  double beta_scale_max = 100;
-  Marginal marginal = Marginal::kVariational;
-  Proposal proposal = Proposal::kMixture;
-  int marginal_particles = 16;  // a^-i samples per marginal estimate
+  MARL_PARAMS(MARL_PROBABILISTIC_BALANCING_Q_PARAMS)
+  DeepJointParams base;
 };
+
+inline constexpr EnumName<ProbabilisticBalancingQOptions::Marginal>
+    kMarginalNames[] = {
+        {ProbabilisticBalancingQOptions::Marginal::kVariational, "variational"},
+        {ProbabilisticBalancingQOptions::Marginal::kImportance, "importance"}};
+inline bool AbslParseFlag(absl::string_view text,
+                          ProbabilisticBalancingQOptions::Marginal* out,
+                          std::string* error) {
+  return ParseEnum(text, kMarginalNames, out, error);
+}
+inline std::string AbslUnparseFlag(
+    ProbabilisticBalancingQOptions::Marginal marginal) {
+  return UnparseEnum(marginal, kMarginalNames);
+}
+inline constexpr EnumName<ProbabilisticBalancingQOptions::Proposal>
+    kProposalNames[] = {
+        {ProbabilisticBalancingQOptions::Proposal::kOpponentModel,
+         "opponent_model"},
+        {ProbabilisticBalancingQOptions::Proposal::kPrior, "prior"},
+        {ProbabilisticBalancingQOptions::Proposal::kMixture, "mixture"}};
+inline bool AbslParseFlag(absl::string_view text,
+                          ProbabilisticBalancingQOptions::Proposal* out,
+                          std::string* error) {
+  return ParseEnum(text, kProposalNames, out, error);
+}
+inline std::string AbslUnparseFlag(
+    ProbabilisticBalancingQOptions::Proposal proposal) {
+  return UnparseEnum(proposal, kProposalNames);
+}
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateProbabilisticBalancingQ(
     const EnvSpec& spec, const ProbabilisticBalancingQOptions& options,

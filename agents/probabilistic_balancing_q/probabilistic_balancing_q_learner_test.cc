@@ -279,7 +279,7 @@ LearnerFactory Factory(const Options& o) {
 
 Options Small() {
   Options o;
-  o.hidden = {64, 64};
+  o.base.hidden.sizes = {64, 64};
   o.base.batch_size = 64;
   o.marginal = Options::Marginal::kImportance;
   o.marginal_particles = 8;
@@ -293,7 +293,7 @@ Options Small() {
 // -4.4 for player_0 there, but a2 at 10 alone drops it to about -40).
 TEST(PbqTrainingTest, ZeroSumQuadraticsWithOppositeSigns) {
   Options o = Small();
-  o.beta_opponent = {-0.1};
+  o.beta_opponent.values = {-0.1};
   o.beta_growth = 1.02;
   TrainingOptions t = Quadratics(1, 2400, "pbq_zero_sum");
   t.env_settings = {{"zero_sum", "true"}};
@@ -336,7 +336,7 @@ TEST(PbqTrainingTest, ThreeAgentsAndCheckpointRoundTrip) {
   Options o = Small();
   o.base.batch_size = 32;
   o.base.warmup = 64;
-  o.beta_opponent = {0.1, -0.1, 0.1};  // one per agent
+  o.beta_opponent.values = {0.1, -0.1, 0.1};  // one per agent
   TrainingOptions t = Quadratics(2, 400, "pbq_beauty");
   t.env = "beauty_contest";
   t.env_settings = {{"num_agents", "3"}};
@@ -346,14 +346,14 @@ TEST(PbqTrainingTest, ThreeAgentsAndCheckpointRoundTrip) {
 TEST(PbqTrainingTest, RejectsBadSettings) {
   Options o = Small();
   TrainingOptions t = Quadratics(1, 16, "pbq_bad");
-  o.beta_opponent = {0.1, 0.1, 0.1};  // 3 values, 2 agents
+  o.beta_opponent.values = {0.1, 0.1, 0.1};  // 3 values, 2 agents
   absl::StatusOr<TrainingResult> r =
       RunTraining(t, "probabilistic_balancing_q", Factory(o));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("beta_opponent"), std::string::npos);
   o = Small();
-  o.beta = {0.0};
+  o.beta_agent.values = {0.0};
   r = RunTraining(t, "probabilistic_balancing_q", Factory(o));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   o = Small();

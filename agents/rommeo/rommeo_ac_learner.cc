@@ -96,14 +96,10 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("rommeo_ac needs at least two agents");
     }
-    if (!(options.policy_lr > 0 && options.critic_lr > 0 &&
-          options.opponent_lr > 0 && options.tau > 0 && options.tau <= 1)) {
+    s = ValidateParams(options);
+    if (!s.ok()) {
       return absl::InvalidArgumentError(
-          "rommeo_ac: learning rates must be > 0 and tau in (0, 1]");
-    }
-    if (!(options.opponent_prior_weight >= 0)) {
-      return absl::InvalidArgumentError(
-          "rommeo_ac: opponent_prior_weight must be >= 0");
+          absl::StrCat("rommeo_ac: ", s.message()));
     }
     alpha_ =
         TemperatureSchedule::Rommeo(options.alpha_min, options.alpha_initial,
@@ -121,12 +117,12 @@ class RommeoAcLearner : public deep::DeepJointLearner {
       q.obs_dim = obs_dim(i);
       q.action_dim = action_dim(i);  // one-hot width for Discrete agents
       q.other_action_dim = other_action_dim(i);
-      q.hidden = options.hidden;
+      q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
       critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
           critics_.back()->parameters(),
-          torch::optim::AdamOptions(options.critic_lr)));
+          torch::optim::AdamOptions(options.base.critic_lr)));
       torch::nn::Module* policy = nullptr;
       torch::nn::Module* opponent = nullptr;
       torch::nn::Module* opponent_prior = nullptr;
@@ -134,13 +130,13 @@ class RommeoAcLearner : public deep::DeepJointLearner {
         nn::CategoricalPolicyOptions p;
         p.obs_dim = obs_dim(i) + other_action_dim(i);  // pi(a^i | s, a^-i)
         p.num_actions = num_actions(i);
-        p.hidden = options.hidden;
+        p.hidden = options.base.hidden.sizes;
         cat_policies_.emplace_back(p);
         policy = cat_policies_.back().ptr().get();
         nn::CategoricalPolicyOptions r;
         r.obs_dim = obs_dim(i);  // rho(a^-i | s) over joint actions
         r.num_actions = others_[i].size();
-        r.hidden = options.hidden;
+        r.hidden = options.base.hidden.sizes;
         cat_opponents_.emplace_back(r);
         opponent = cat_opponents_.back().ptr().get();
         if (prior) {
@@ -151,13 +147,13 @@ class RommeoAcLearner : public deep::DeepJointLearner {
         nn::TanhGaussianPolicyOptions p;
         p.obs_dim = obs_dim(i) + other_action_dim(i);  // pi(a^i | s, a^-i)
         p.action_dim = action_dim(i);
-        p.hidden = options.hidden;
+        p.hidden = options.base.hidden.sizes;
         policies_.emplace_back(p);
         policy = policies_.back().ptr().get();
         nn::TanhGaussianPolicyOptions r;
         r.obs_dim = obs_dim(i);  // rho(a^-i | s)
         r.action_dim = other_action_dim(i);
-        r.hidden = options.hidden;
+        r.hidden = options.base.hidden.sizes;
         opponents_.emplace_back(r);
         opponent = opponents_.back().ptr().get();
         if (prior) {
@@ -178,19 +174,8 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     }
     JsonObject config;
     config.Add("kind", "rommeo_ac")
-        .Add("actions", discrete_ ? "discrete" : "box")
-        .Add("hidden", options.hidden)
-        .Add("policy_lr", options.policy_lr)
-        .Add("opponent_lr", options.opponent_lr)
-        .Add("critic_lr", options.critic_lr)
-        .Add("tau", options.tau)
-        .AddRaw("temperature", alpha_.ToJson())
-        .Add("temperature_clock",
-             options.alpha_clock == RommeoAcOptions::AlphaClock::kUpdates
-                 ? "updates"
-                 : "transitions")
-        .Add("opponent_prior_weight", options.opponent_prior_weight);
-    set_config(std::move(config));
+        .Add("actions", discrete_ ? "discrete" : "box");
+    set_config(std::move(AddParams(options, config)));
     return absl::OkStatus();
   }
 
@@ -223,16 +208,15 @@ class RommeoAcLearner : public deep::DeepJointLearner {
 
   void Update(const deep::Minibatch& mb) override {
     const double alpha =
-        alpha_.At(o_.alpha_clock == RommeoAcOptions::AlphaClock::kUpdates
-                      ? updates()
-                      : transitions());
+        alpha_.At(o_.alpha_clock == TemperatureClock::kUpdates ? updates()
+                                                               : transitions());
     for (int i = 0; i < num_agents(); ++i) {
       if (discrete_) {
         UpdateDiscrete(mb, i, alpha);
       } else {
         UpdateBox(mb, i, alpha);
       }
-      nn::PolyakUpdate(*target_critics_[i], *critics_[i], o_.tau);
+      nn::PolyakUpdate(*target_critics_[i], *critics_[i], o_.base.tau);
       SetMetric(i, "alpha", alpha);
     }
   }

@@ -26,12 +26,59 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
-#include "learners/deep_joint_options.h"
+#include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
+
+namespace marl {
+
+// What the temperature schedule's t counts.
+enum class TemperatureClock { kUpdates, kTransitions };
+inline constexpr EnumName<TemperatureClock> kTemperatureClockNames[] = {
+    {TemperatureClock::kUpdates, "updates"},
+    {TemperatureClock::kTransitions, "transitions"}};
+inline bool AbslParseFlag(absl::string_view text, TemperatureClock* out,
+                          std::string* error) {
+  return ParseEnum(text, kTemperatureClockNames, out, error);
+}
+inline std::string AbslUnparseFlag(TemperatureClock clock) {
+  return UnparseEnum(clock, kTemperatureClockNames);
+}
+
+}  // namespace marl
+
+// ROMMEO-AC's own hyperparameters (runtime/params.h); the shared ones are
+// MARL_DEEP_JOINT_PARAMS.
+#define MARL_ROMMEO_AC_PARAMS(P)                                               \
+  P(double, policy_lr, 1e-2, Positive(),                                       \
+    "Conditional policy pi(a^i|s,a^-i) (Adam) learning rate.")                 \
+  P(double, opponent_lr, 1e-2, Positive(),                                     \
+    "Opponent model rho(a^-i|s) (Adam) learning rate.")                        \
+  P(double, alpha_min, 0.1, NonNegative(),                                     \
+    "Temperature floor: alpha_t = alpha_min + alpha_initial * "                \
+    "exp(-alpha_rate * max(t - alpha_delay, 0)), t counted by "                \
+    "--alpha_clock (the authors' 0.1 + 500 exp(-0.1 max(t - 10, 0))).")        \
+  P(double, alpha_initial, 500, NonNegative(),                                 \
+    "Annealed part of the temperature.")                                       \
+  P(double, alpha_rate, 0.1, NonNegative(),                                    \
+    "Temperature decay rate per --alpha_clock unit.")                          \
+  P(double, alpha_delay, 10, NonNegative(),                                    \
+    "--alpha_clock units before the temperature starts decaying.")             \
+  P(::marl::TemperatureClock, alpha_clock, ::marl::TemperatureClock::kUpdates, \
+    AnyValue(),                                                                \
+    "What the temperature schedule's t counts: \"updates\" (gradient "         \
+    "updates; the authors' loop makes one per iteration) or \"transitions\" "  \
+    "(transitions learned from, over all copies).")                            \
+  P(double, opponent_prior_weight, 0, NonNegative(),                           \
+    "0: uniform opponent prior, rho(a^-i|s) regularised by its entropy at "    \
+    "the temperature. > 0: rho regularised by this weight times KL(rho || "    \
+    "P), P(a^-i|s) fitted to the other agents' replayed actions (the "         \
+    "authors' code: 1).")
 
 namespace marl {
 
@@ -42,27 +89,8 @@ namespace marl {
 inline constexpr int64_t kMaxRommeoJointActions = 256;
 
 struct RommeoAcOptions {
-  deep::DeepJointOptions base;
-  std::vector<int64_t> hidden = {100, 100};
-  double policy_lr = 1e-2;
-  double opponent_lr = 1e-2;
-  double critic_lr = 1e-2;
-  double tau = 0.01;
-  // alpha_t = alpha_min + alpha_initial * exp(-alpha_rate * max(t -
-  // alpha_delay, 0)) (the authors' 0.1 + 500 exp(-0.1 max(t - 10, 0))),
-  // t counted in alpha_clock units.
-  double alpha_min = 0.1;
-  double alpha_initial = 500;
-  double alpha_rate = 0.1;
-  double alpha_delay = 10;
-  // What t counts: gradient updates (the authors' loop makes one update per
-  // iteration) or transitions learned from.
-  enum class AlphaClock { kUpdates, kTransitions };
-  AlphaClock alpha_clock = AlphaClock::kUpdates;
-  // 0: uniform opponent prior, rho regularised by alpha log rho. > 0: rho
-  // regularised by w (log rho - log P) towards a prior P(a^-i|s) fitted by
-  // maximum likelihood to the replayed actions of the other agents.
-  double opponent_prior_weight = 0;
+  MARL_PARAMS(MARL_ROMMEO_AC_PARAMS)
+  DeepJointParams base;
 };
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateRommeoAcLearner(

@@ -143,7 +143,7 @@ TrainingOptions MatrixOptions(const std::string& name, uint64_t seed,
 
 RommeoAcOptions SmallDiscreteOptions() {
   RommeoAcOptions o;
-  o.hidden = {32, 32};
+  o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 64;
   o.base.warmup = 128;
   o.base.update_ratio = 0.25;
@@ -172,7 +172,7 @@ TEST(RommeoAcDiscreteTest, ThesisCoopReachesOptimum) {
 TEST(RommeoAcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
   RommeoAcOptions o;
   o.base.batch_size = 128;
-  o.hidden = {64, 64};
+  o.base.hidden.sizes = {64, 64};
   TrainingOptions t;
   t.env = "max_of_two_quadratics";
   t.num_copies = 8;
@@ -191,7 +191,7 @@ TEST(RommeoAcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
 
 TEST(RommeoAcCheckpointTest, BoxRoundTrip) {
   RommeoAcOptions o;
-  o.hidden = {32, 32};
+  o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 32;
   o.base.warmup = 64;
   TrainingOptions t = MatrixOptions("rommeo_ac_box_checkpoint", 2, 400);
