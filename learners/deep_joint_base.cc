@@ -54,6 +54,7 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
                                     bool allow_discrete_actions) {
   algorithm_ = algorithm;
   options_ = options;
+  schedule_ = UpdateSchedule(options.update_ratio, options.warmup);
   absl::Status valid = ValidateParams(options);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
@@ -139,7 +140,7 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
   if (!status_.ok()) return;
   try {
     const int n = num_agents();
-    const bool random = !deterministic && transitions_ < options_.warmup;
+    const bool random = !deterministic && schedule_.warming_up();
     std::vector<torch::Tensor> obs(n);
     for (int i = 0; i < n; ++i) {
       obs[i] = torch::empty({num_copies, obs_dim_[i]});
@@ -214,11 +215,8 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
     }
     buffer_->mutable_row(f_done_, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
   }
-  transitions_ += batch.num_copies;
-  if (transitions_ < options_.warmup) return;
-  update_credit_ += options_.update_ratio * batch.num_copies;
-  while (update_credit_ >= 1.0 && status_.ok()) {
-    update_credit_ -= 1.0;
+  for (int64_t due = schedule_.Record(batch.num_copies);
+       due > 0 && status_.ok(); --due) {
     absl::Status s = UpdateOnce();
     if (!s.ok()) Fail(s);
   }
@@ -277,10 +275,13 @@ absl::StatusOr<std::string> DeepJointLearner::Save() const {
       opt->save(sub);
       archive.write("o_" + key, sub);
     }
+    const UpdateSchedule::State& schedule = schedule_.state();
     archive.write("meta", torch::tensor({total_obs_dim(), total_action_dim(),
-                                         transitions_, updates_},
+                                         schedule.transitions, updates_},
                                         torch::kInt64));
-    archive.write("update_credit", torch::tensor({update_credit_}));
+    archive.write(
+        "schedule",
+        torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
     archive.write("generator", self->generator_.get_state());
     archive.write("algorithm", torch::tensor(std::vector<int64_t>(
                                    algorithm_.begin(), algorithm_.end())));
@@ -301,7 +302,7 @@ absl::Status DeepJointLearner::Load(const std::string& bytes) {
     std::istringstream in(bytes);
     torch::serialize::InputArchive archive;
     archive.load_from(in);
-    torch::Tensor algorithm, meta, credit, state;
+    torch::Tensor algorithm, meta, state;
     archive.read("algorithm", algorithm);
     std::string name;
     for (int64_t k = 0; k < algorithm.numel(); ++k) {
@@ -329,12 +330,25 @@ absl::Status DeepJointLearner::Load(const std::string& bytes) {
       archive.read("o_" + key, sub);
       opt->load(sub);
     }
-    archive.read("update_credit", credit);
+    UpdateSchedule::State schedule;
+    schedule.transitions = meta[2].item<int64_t>();
+    torch::Tensor counts;
+    if (archive.try_read("schedule", counts) && counts.numel() == 2) {
+      schedule.credited = counts[0].item<int64_t>();
+      schedule.granted = counts[1].item<int64_t>();
+    } else {
+      // Checkpoints before the schedule was shared kept a fractional
+      // credit: every transition past warm-up counted, its fraction is lost.
+      schedule.credited =
+          schedule.transitions >= options_.warmup ? schedule.transitions : 0;
+      schedule.granted = static_cast<int64_t>(std::floor(
+          options_.update_ratio * static_cast<double>(schedule.credited)));
+    }
+    absl::Status restored = schedule_.Restore(schedule);
+    if (!restored.ok()) return restored;
     archive.read("generator", state);
     generator_.set_state(state);
-    transitions_ = meta[2].item<int64_t>();
     updates_ = meta[3].item<int64_t>();
-    update_credit_ = credit[0].item<double>();
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(absl::StrCat(
         "loading ", algorithm_, " failed: ", e.what_without_backtrace()));

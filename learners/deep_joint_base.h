@@ -26,6 +26,7 @@
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
 #include "learners/replay_buffer.h"
+#include "learners/update_schedule.h"
 #include "runtime/joint_learner.h"
 #include "runtime/json.h"
 
@@ -67,7 +68,7 @@ class DeepJointLearner : public JointLearner {
   int64_t other_action_dim(int agent) const;
   int64_t total_obs_dim() const;
   int64_t total_action_dim() const;
-  int64_t transitions() const { return transitions_; }
+  int64_t transitions() const { return schedule_.transitions(); }
   int64_t updates() const { return updates_; }
 
   // Runs one update on a sampled minibatch now (tests).
@@ -131,9 +132,8 @@ class DeepJointLearner : public JointLearner {
   int f_done_ = -1;
   std::mt19937_64 rng_;
   at::Generator generator_;
-  int64_t transitions_ = 0;
+  UpdateSchedule schedule_;
   int64_t updates_ = 0;
-  double update_credit_ = 0;
   std::vector<std::map<std::string, double>> metrics_;
   std::vector<float> scratch_;
   absl::Status status_;

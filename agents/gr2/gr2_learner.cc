@@ -14,6 +14,7 @@
 #include "agents/gr2/gr2_math.h"
 #include "agents/gr2/gr2_networks.h"
 #include "learners/replay_buffer.h"
+#include "learners/update_schedule.h"
 #include "nn/tanh_gaussian.h"
 #include "runtime/json.h"
 
@@ -87,6 +88,7 @@ struct Gr2Learner::Impl {
         opponent_model(n, od + d, o.hidden, d, true),
         generator(at::make_generator<at::CPUGeneratorImpl>(seed)),
         rng(seed ^ 0x9e3779b97f4a7c15ULL),
+        schedule(o.update_ratio, o.learning_starts),
         buffer(std::move(buffer)) {}
 
   Gr2Options options;
@@ -98,9 +100,8 @@ struct Gr2Learner::Impl {
   std::unique_ptr<torch::optim::Adam> critic_opt, actor_opt, opponent_opt;
   at::Generator generator;
   std::mt19937_64 rng;
+  UpdateSchedule schedule;
   ReplayBuffer buffer;
-  int64_t seen = 0;  // transitions observed
-  double update_credit = 0;
   int64_t updates = 0;
   absl::Status status;
   // Last update's per-agent losses, and deterministic level actions.
@@ -268,7 +269,7 @@ void Gr2Learner::Act(const std::vector<const float*>& observation,
   Tensor y;
   {
     torch::NoGradGuard no_grad;
-    if (!deterministic && m.seen < m.options.learning_starts) {
+    if (!deterministic && m.schedule.warming_up()) {
       y = m.Uniform({m.n, num_copies, m.d});
     } else {
       Tensor obs = m.ObsTensor(observation, num_copies);
@@ -317,17 +318,12 @@ void Gr2Learner::Learn(const TransitionBatch& batch) {
     }
     m.buffer.mutable_row(kDone, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
   }
-  m.seen += batch.num_copies;
-  if (m.seen < m.options.learning_starts ||
-      m.buffer.size() < m.options.batch_size) {
-    return;
-  }
-  m.update_credit += batch.num_copies * m.options.update_ratio;
+  // Updates wait for a full minibatch in the replay, as well as warm-up.
+  const bool ready = m.buffer.size() >= m.options.batch_size;
+  int64_t due = m.schedule.Record(batch.num_copies, ready);
+  if (m.schedule.warming_up() || !ready) return;
   try {
-    while (m.update_credit >= 1.0) {
-      m.update_credit -= 1.0;
-      m.Update();
-    }
+    for (; due > 0; --due) m.Update();
     m.RefreshLevelActions();
   } catch (const std::exception& e) {
     m.status = absl::InternalError(absl::StrCat("gr2 update: ", e.what()));

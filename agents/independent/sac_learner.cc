@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "learners/replay_buffer.h"
+#include "learners/update_schedule.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
 
@@ -91,8 +92,12 @@ struct SacLearner::Impl {
   ReplayBuffer buffer;
   std::mt19937_64 rng;      // replay sampling and warmup actions
   at::Generator generator;  // policy noise
-  double pending_updates = 0;
-  int64_t transitions = 0;
+  // Updates start once a batch is stored, during warm-up too: the critics
+  // then learn from uniform actions covering the whole Box before the
+  // policy acts on them (an early critic fit on the policy's own narrow
+  // actions extrapolates badly and can drive the tanh into saturation).
+  UpdateSchedule schedule{options.update_ratio, options.batch_size};
+  int64_t pending_updates = 0;
   int64_t updates = 0;
   // Reused minibatch tensors, filled straight from the buffer.
   torch::Tensor b_obs, b_action, b_reward, b_next_obs, b_done;
@@ -198,14 +203,16 @@ int64_t SacLearner::obs_dim() const { return impl_->obs_dim; }
 int64_t SacLearner::action_dim() const { return impl_->action_dim; }
 const SacOptions& SacLearner::options() const { return impl_->options; }
 double SacLearner::alpha() const { return impl_->CurrentAlpha(); }
-int64_t SacLearner::transitions() const { return impl_->transitions; }
+int64_t SacLearner::transitions() const {
+  return impl_->schedule.transitions();
+}
 int64_t SacLearner::updates() const { return impl_->updates; }
 
 void SacLearner::Act(const float* obs, int64_t n, bool deterministic,
                      float* actions) {
   Impl& m = *impl_;
   const int64_t dim = m.action_dim;
-  if (!deterministic && m.transitions < m.options.warmup) {
+  if (!deterministic && m.schedule.transitions() < m.options.warmup) {
     // Uniform exploration before the first update: the untrained policy's
     // actions would cluster near the Box center.
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
@@ -247,14 +254,7 @@ void SacLearner::Observe(const float* obs, const float* action, float reward,
   std::copy(next_obs, next_obs + m.obs_dim,
             m.buffer.mutable_row(kNextObs, slot));
   m.buffer.mutable_row(kDone, slot)[0] = terminated ? 1.0f : 0.0f;
-  ++m.transitions;
-  // Updates start once a batch is stored, during warmup too: the critics
-  // then learn from uniform actions covering the whole Box before the
-  // policy acts on them (an early critic fit on the policy's own narrow
-  // actions extrapolates badly and can drive the tanh into saturation).
-  if (m.transitions >= m.options.batch_size) {
-    m.pending_updates += m.options.update_ratio;
-  }
+  m.pending_updates += m.schedule.Record(1);
 }
 
 int SacLearner::TrainPending(SacLosses* losses) {
@@ -264,7 +264,7 @@ int SacLearner::TrainPending(SacLosses* losses) {
     return 0;
   }
   const int n = static_cast<int>(m.pending_updates);
-  m.pending_updates -= n;
+  m.pending_updates = 0;
   SacLosses total;
   for (int i = 0; i < n; ++i) {
     SacLosses l = Update();
@@ -370,9 +370,13 @@ absl::StatusOr<std::string> SacLearner::Save() const {
     write_optimizer("critic_opt", *m.critic_opt);
     write_optimizer("alpha_opt", *m.alpha_opt);
     archive.write("log_alpha", m.log_alpha.detach());
-    archive.write("meta", torch::tensor({m.obs_dim, m.action_dim, m.transitions,
-                                         m.updates},
+    const UpdateSchedule::State& schedule = m.schedule.state();
+    archive.write("meta", torch::tensor({m.obs_dim, m.action_dim,
+                                         schedule.transitions, m.updates},
                                         torch::kInt64));
+    archive.write(
+        "schedule",
+        torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
     archive.write("generator", m.generator.get_state());
     std::ostringstream out;
     archive.save_to(out);
@@ -429,7 +433,23 @@ absl::Status SacLearner::Load(const std::string& bytes) {
     torch::Tensor state;
     archive.read("generator", state);
     m.generator.set_state(state);
-    m.transitions = meta[2].item<int64_t>();
+    UpdateSchedule::State schedule;
+    schedule.transitions = meta[2].item<int64_t>();
+    torch::Tensor counts;
+    if (archive.try_read("schedule", counts) && counts.numel() == 2) {
+      schedule.credited = counts[0].item<int64_t>();
+      schedule.granted = counts[1].item<int64_t>();
+    } else {
+      // Older checkpoints kept no schedule: every transition from the
+      // batch_size-th on counted; banked fractions are lost.
+      schedule.credited =
+          std::max<int64_t>(0, schedule.transitions - m.options.batch_size + 1);
+      schedule.granted = static_cast<int64_t>(std::floor(
+          m.options.update_ratio * static_cast<double>(schedule.credited)));
+    }
+    absl::Status restored = m.schedule.Restore(schedule);
+    if (!restored.ok()) return restored;
+    m.pending_updates = 0;
     m.updates = meta[3].item<int64_t>();
     return absl::OkStatus();
   } catch (const c10::Error& e) {
