@@ -41,13 +41,13 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     }
     absl::Status s = ValidateGr2Options(o);
     if (!s.ok()) return s;
-    if (o.mode == Gr2Options::Mode::kMixture) {
+    if (o.variant == Gr2Options::Mode::kMixture) {
       weights_ = *PoissonLevelWeights(o.poisson_mean, o.level);
     }
     DeepJointParams base;
     base.batch_size = o.batch_size;
-    base.buffer_size = o.buffer_capacity;
-    base.warmup = o.learning_starts;
+    base.buffer_size = o.buffer_size;
+    base.warmup = o.warmup;
     base.update_ratio = o.update_ratio;
     base.gamma = o.gamma;
     s = Init(spec, base, seed, Gr2AlgorithmName(o),
@@ -64,14 +64,14 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
       q.obs_dim = obs_dim(i);
       q.action_dim = k_;
       q.other_action_dim = k_;
-      q.hidden = o.hidden;
+      q.hidden = o.hidden.sizes;
       critics_.emplace_back(q);
       targets_.push_back(nn::CloneTarget(critics_.back()));
       nn::CategoricalPolicyOptions p;
       p.obs_dim = obs_dim(i);
       p.num_actions = k_;
-      p.hidden = o.hidden;
-      pi0_.push_back(nn::MakeMlp(obs_dim(i), o.hidden, k_));
+      p.hidden = o.hidden.sizes;
+      pi0_.push_back(nn::MakeMlp(obs_dim(i), o.hidden.sizes, k_));
       rho0_.emplace_back(p);
       p.obs_dim = obs_dim(i) + k_;  // s and agent i's one-hot action
       rho_.emplace_back(p);
@@ -85,28 +85,16 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
           std::make_unique<torch::optim::Adam>(opponent, adam));
     }
     JsonObject j;
-    j.Add("kind", o.mode == Gr2Options::Mode::kLevel ? "gr2_level_discrete"
-                                                     : "gr2_mixture_discrete");
-    j.Add("level", int64_t{o.level});
-    j.Add("poisson_mean", o.poisson_mean);
+    j.Add("kind", o.variant == Gr2Options::Mode::kLevel
+                      ? "gr2_level_discrete"
+                      : "gr2_mixture_discrete");
     j.Add("level_weights", weights_);
-    j.Add("hidden", o.hidden);
-    j.Add("lr", o.lr);
-    j.Add("batch_size", o.batch_size);
-    j.Add("buffer_capacity", o.buffer_capacity);
-    j.Add("learning_starts", o.learning_starts);
-    j.Add("update_ratio", o.update_ratio);
-    j.Add("gamma", o.gamma);
-    j.Add("tau", o.tau);
-    j.Add("alpha", o.alpha);
-    j.Add("explore_epsilon", o.explore_epsilon);
-    j.Add("reward_scale", o.reward_scale);
     j.Add("best_response", "exact argmax of Q over own actions");
-    j.Add("evaluation", o.mode == Gr2Options::Mode::kLevel
+    j.Add("evaluation", o.variant == Gr2Options::Mode::kLevel
                             ? "greedy level-k action"
                             : "weighted vote of the levels' greedy actions");
     j.Add("opponent_action", "mean of the other agents' one-hots");
-    set_config_json(j.Build());
+    set_config_json(AddParams(o, j).Build());
     return absl::OkStatus();
   }
 
@@ -136,7 +124,7 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     const LevelRollout<Tensor> r = RollOut(agent, obs[agent], !deterministic);
     const int64_t copies = obs[agent].size(0);
     Tensor action;
-    if (options_.mode == Gr2Options::Mode::kLevel) {
+    if (options_.variant == Gr2Options::Mode::kLevel) {
       action = r.self[options_.level].argmax(-1);
     } else if (deterministic) {
       action = MixtureVote(r.self, weights_);
@@ -304,7 +292,7 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
           ->forward(obs, r.self[j], r.opponent[std::max(j - 1, 0)])
           .squeeze(-1);
     };
-    if (options_.mode == Gr2Options::Mode::kLevel) return value(options_.level);
+    if (options_.variant == Gr2Options::Mode::kLevel) return value(options_.level);
     Tensor v = torch::zeros({obs.size(0)});
     for (size_t j = 0; j < weights_.size(); ++j) {
       v = v + weights_[j] * value(static_cast<int>(j));
@@ -331,7 +319,7 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     }
     const LevelRollout<Tensor> r = RollOut(i, obs, true, &metrics_generator_);
     const int first_level =
-        options_.mode == Gr2Options::Mode::kLevel ? options_.level : 2;
+        options_.variant == Gr2Options::Mode::kLevel ? options_.level : 2;
     double hinge = 0;
     for (int j = std::max(first_level, 2); j <= options_.level; ++j) {
       const Tensor& a_opp = r.opponent[j - 1];

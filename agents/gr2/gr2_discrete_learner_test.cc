@@ -42,7 +42,7 @@ TEST(CreateGr2Learner, PicksTheLearnerByActionKind) {
                        o, 1)
           .ok());
   Gr2Options bad;
-  bad.mode = Gr2Options::Mode::kMixture;
+  bad.variant = Gr2Options::Mode::kMixture;
   bad.level = 0;
   EXPECT_FALSE(CreateGr2DiscreteLearner(
                    TwoAgents(Space::Discrete(2), Space::Discrete(2)), bad, 1)
@@ -56,11 +56,11 @@ TEST(CreateGr2Learner, PicksTheLearnerByActionKind) {
 
 Gr2Options Fast(Gr2Options::Mode mode, int level) {
   Gr2Options o;
-  o.mode = mode;
+  o.variant = mode;
   o.level = level;
-  o.hidden = {16, 16};
+  o.hidden.sizes = {16, 16};
   o.lr = 1e-2;
-  o.learning_starts = 200;
+  o.warmup = 200;
   o.update_ratio = 0.25;
   return o;
 }

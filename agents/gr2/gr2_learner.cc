@@ -33,45 +33,30 @@ enum Field { kObs = 0, kAction, kReward, kNextObs, kDone };
 
 }  // namespace
 
-absl::StatusOr<Gr2Options::Mode> ParseGr2Mode(absl::string_view text) {
-  if (text == "level") return Gr2Options::Mode::kLevel;
-  if (text == "mixture") return Gr2Options::Mode::kMixture;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--gr2_mode must be 'level' or 'mixture', got '", text, "'"));
-}
-
 absl::Status ValidateGr2Options(const Gr2Options& o) {
-  if (o.level < 0 || o.level > 16 ||
-      (o.mode == Gr2Options::Mode::kMixture && o.level < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--gr2_level must be in [0, 16] (>= 1 for the mixture), got ",
-        o.level));
-  }
-  if (o.hidden.empty() || o.batch_size < 1 || o.buffer_capacity < 1 ||
-      o.learning_starts < 0 || !(o.update_ratio > 0) || !(o.lr > 0) ||
-      !(o.tau > 0 && o.tau <= 1) || !(o.gamma >= 0 && o.gamma <= 1) ||
-      !(o.alpha >= 0) || !(o.aux_weight >= 0) || !(o.explore_noise >= 0) ||
-      !(o.explore_epsilon >= 0 && o.explore_epsilon <= 1)) {
+  absl::Status valid = ValidateParams(o);
+  if (!valid.ok()) return valid;
+  if (o.variant == Gr2Options::Mode::kMixture && o.level < 1) {
     return absl::InvalidArgumentError(
-        "gr2: need hidden sizes, batch size, buffer size >= 1, "
-        "learning_starts >= 0, update_ratio > 0, lr > 0, tau in (0, 1], "
-        "gamma in [0, 1], alpha, aux_weight, explore_noise >= 0, "
-        "explore_epsilon in [0, 1]");
+        "--level must be >= 1 for --variant=mixture");
   }
-  if (o.mode == Gr2Options::Mode::kMixture) {
+  if (o.hidden.sizes.empty()) {
+    return absl::InvalidArgumentError("--hidden needs at least one layer");
+  }
+  if (o.variant == Gr2Options::Mode::kMixture) {
     absl::StatusOr<std::vector<double>> w =
         gr2::PoissonLevelWeights(o.poisson_mean, o.level);
     if (!w.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--gr2_poisson_mean: ", w.status().message()));
+          absl::StrCat("--poisson_mean: ", w.status().message()));
     }
   }
   return absl::OkStatus();
 }
 
 std::string Gr2AlgorithmName(const Gr2Options& o) {
-  return o.mode == Gr2Options::Mode::kLevel ? absl::StrCat("gr2_l", o.level)
-                                            : absl::StrCat("gr2_m", o.level);
+  return o.variant == Gr2Options::Mode::kLevel ? absl::StrCat("gr2_l", o.level)
+                                               : absl::StrCat("gr2_m", o.level);
 }
 
 struct Gr2Learner::Impl {
@@ -81,14 +66,14 @@ struct Gr2Learner::Impl {
         n(n),
         od(od),
         d(d),
-        critic(n, od + 2 * d, o.hidden, 1, false),
-        critic_target(n, od + 2 * d, o.hidden, 1, false),
-        pi0(n, od, o.hidden, 2 * d, false),
-        best_response(n, od + d, o.hidden, d, true),
-        opponent_model(n, od + d, o.hidden, d, true),
+        critic(n, od + 2 * d, o.hidden.sizes, 1, false),
+        critic_target(n, od + 2 * d, o.hidden.sizes, 1, false),
+        pi0(n, od, o.hidden.sizes, 2 * d, false),
+        best_response(n, od + d, o.hidden.sizes, d, true),
+        opponent_model(n, od + d, o.hidden.sizes, d, true),
         generator(at::make_generator<at::CPUGeneratorImpl>(seed)),
         rng(seed ^ 0x9e3779b97f4a7c15ULL),
-        schedule(o.update_ratio, o.learning_starts),
+        schedule(o.update_ratio, o.warmup),
         buffer(std::move(buffer)) {}
 
   Gr2Options options;
@@ -151,7 +136,7 @@ struct Gr2Learner::Impl {
                                          bool sample_level) {
     const int k = levels();
     const Tensor& opp = r.opponent[std::max(k - 1, 0)];
-    if (options.mode == Gr2Options::Mode::kLevel) return {r.self[k], opp};
+    if (options.variant == Gr2Options::Mode::kLevel) return {r.self[k], opp};
     Tensor self = torch::stack(r.self, 0);  // [k+1, n, B, d]
     Tensor others = torch::stack(r.opponent, 0);
     Tensor w =
@@ -211,17 +196,17 @@ absl::StatusOr<std::unique_ptr<Gr2Learner>> Gr2Learner::Create(
   absl::Status valid = ValidateGr2Options(o);
   if (!valid.ok()) return valid;
   std::vector<double> weights;
-  if (o.mode == Gr2Options::Mode::kMixture) {
+  if (o.variant == Gr2Options::Mode::kMixture) {
     weights = *gr2::PoissonLevelWeights(o.poisson_mean, o.level);
   }
   const int64_t od = spec.observation_spaces[0].FlatSize();
   const int64_t d = action.FlatSize();
   absl::StatusOr<ReplayBuffer> buffer =
-      ReplayBuffer::Create(o.buffer_capacity, {{"obs", n * od},
-                                               {"action", n * d},
-                                               {"reward", n},
-                                               {"next_obs", n * od},
-                                               {"done", 1}});
+      ReplayBuffer::Create(o.buffer_size, {{"obs", n * od},
+                                           {"action", n * d},
+                                           {"reward", n},
+                                           {"next_obs", n * od},
+                                           {"done", 1}});
   if (!buffer.ok()) return buffer.status();
 
   torch::manual_seed(seed);  // network init draws from the global generator
@@ -392,7 +377,8 @@ void Gr2Learner::Impl::Update() {
       torch::NoGradGuard no_grad;
       r = RollOut(obs, true);
     }
-    const int first = options.mode == Gr2Options::Mode::kLevel ? levels() : 2;
+    const int first =
+        options.variant == Gr2Options::Mode::kLevel ? levels() : 2;
     for (int j = first; j <= levels(); ++j) {
       const Tensor& opp = r.opponent[j - 1];
       Tensor a_j = best_response->forward(torch::cat({obs, opp}, -1));
@@ -497,9 +483,9 @@ absl::StatusOr<std::string> Gr2Learner::Save() const {
     torch::serialize::OutputArchive root;
     root.write("magic", torch::tensor(std::vector<int64_t>(std::begin(kMagic),
                                                            std::end(kMagic))));
-    root.write("shape",
-               torch::tensor(std::vector<int64_t>{
-                   m.n, m.od, m.d, int64_t(m.options.mode), m.options.level}));
+    root.write("shape", torch::tensor(std::vector<int64_t>{
+                            m.n, m.od, m.d, int64_t(m.options.variant),
+                            m.options.level}));
     const std::pair<const char*, const EnsembleMlp*> nets[] = {
         {"critic", &m.critic},
         {"critic_target", &m.critic_target},
@@ -528,8 +514,8 @@ absl::Status Gr2Learner::Load(const std::string& bytes) {
     Tensor magic, shape;
     root.read("magic", magic);
     root.read("shape", shape);
-    const std::vector<int64_t> want = {m.n, m.od, m.d, int64_t(m.options.mode),
-                                       m.options.level};
+    const std::vector<int64_t> want = {
+        m.n, m.od, m.d, int64_t(m.options.variant), m.options.level};
     if (magic.numel() != int64_t(sizeof(kMagic)) ||
         shape.numel() != int64_t(want.size()) ||
         !torch::equal(shape, torch::tensor(want))) {
@@ -559,36 +545,12 @@ absl::Status Gr2Learner::status() const { return impl_->status; }
 
 std::string Gr2Learner::ConfigJson() const {
   const Gr2Options& o = impl_->options;
-  std::string hidden = "[";
-  for (size_t i = 0; i < o.hidden.size(); ++i) {
-    absl::StrAppend(&hidden, i ? ", " : "", o.hidden[i]);
-  }
-  hidden += "]";
-  std::string weights = "[";
-  for (size_t i = 0; i < impl_->weights.size(); ++i) {
-    absl::StrAppend(&weights, i ? ", " : "", JsonNumber(impl_->weights[i]));
-  }
-  weights += "]";
   JsonObject j;
   j.Add("kind",
-        o.mode == Gr2Options::Mode::kLevel ? "gr2_level" : "gr2_mixture");
-  j.Add("level", int64_t{o.level});
-  j.Add("poisson_mean", o.poisson_mean);
-  j.AddRaw("level_weights", weights);
-  j.AddRaw("hidden", hidden);
-  j.Add("lr", o.lr);
-  j.Add("batch_size", o.batch_size);
-  j.Add("buffer_capacity", o.buffer_capacity);
-  j.Add("learning_starts", o.learning_starts);
-  j.Add("update_ratio", o.update_ratio);
-  j.Add("gamma", o.gamma);
-  j.Add("tau", o.tau);
-  j.Add("alpha", o.alpha);
-  j.Add("aux_weight", o.aux_weight);
-  j.Add("explore_noise", o.explore_noise);
-  j.Add("reward_scale", o.reward_scale);
+        o.variant == Gr2Options::Mode::kLevel ? "gr2_level" : "gr2_mixture");
+  j.Add("level_weights", absl::Span<const double>(impl_->weights));
   j.Add("opponent_action", "mean of the other agents' actions");
-  return j.Build();
+  return AddParams(o, j).Build();
 }
 
 }  // namespace marl

@@ -40,37 +40,67 @@
 #include "absl/strings/string_view.h"
 #include "envs/core/env_spec.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
+
+// GR2's hyperparameters (runtime/params.h), for Box and Discrete actions.
+#define MARL_GR2_PARAMS(P)                                                    \
+  P(::marl::Gr2Options::Mode, variant, ::marl::Gr2Options::Mode::kLevel,      \
+    AnyValue(),                                                               \
+    "'level' (GR2-L: play level --level) or 'mixture' (GR2-M: "               \
+    "Poisson(--poisson_mean) mixture of levels 0..--level).")                 \
+  P(int32_t, level, 1, (InRange(0, 16)),                                      \
+    "Recursion depth k: the level played (GR2-L) or the highest level mixed " \
+    "(GR2-M, >= 1).")                                                         \
+  P(double, poisson_mean, 1.5, Positive(),                                    \
+    "GR2-M: mean lambda of the Poisson level weights, normalised over "       \
+    "levels 0..k.")                                                           \
+  P(LayerSizes, hidden, LayerSizes("10,10"), AnyValue(),                      \
+    "Hidden ReLU layer sizes of every network, comma-separated (the paper: "  \
+    "10,10 for matrix games and the beauty contest).")                        \
+  P(double, lr, 1e-3, Positive(),                                             \
+    "Adam learning rate of every network (the paper: 1e-4; raised so short "  \
+    "runs converge).")                                                        \
+  P(int64_t, batch_size, 64, AtLeast(1), "Minibatch size.")                   \
+  P(int64_t, buffer_size, 100000, (InRange(1, 1e9)),                          \
+    "Replay capacity (transitions).")                                         \
+  P(int64_t, warmup, 1000, NonNegative(),                                     \
+    "Transitions acted uniformly at random before learning starts.")          \
+  P(double, update_ratio, 0.125, (InRange(1e-9, 1e6)),                        \
+    "Gradient updates per transition observed (fractions accumulate; 0.125 "  \
+    "with 8 copies = 1 update per batched step).")                            \
+  P(double, gamma, 0.95, InRange(0, 1), "Discount factor.")                   \
+  P(double, tau, 0.01, (InRange(1e-9, 1)),                                    \
+    "Polyak rate of the target critic.")                                      \
+  P(double, alpha, 0.01, NonNegative(),                                       \
+    "Entropy temperature of the level-0 policy (normalised actions).")        \
+  P(double, aux_weight, 1.0, NonNegative(),                                   \
+    "Weight of the auxiliary loss max(0, Q(level k-2) - Q(level k)).")        \
+  P(double, explore_noise, 0.1, NonNegative(),                                \
+    "Box actions: std of the Gaussian exploration noise added to training "   \
+    "actions, in the action space normalised to (-1, 1).")                    \
+  P(double, explore_epsilon, 0.05, InRange(0, 1),                             \
+    "Discrete actions: probability of a uniformly random training action.")   \
+  P(double, reward_scale, 1.0, Positive(),                                    \
+    "Rewards are multiplied by this before learning (e.g. 0.02 for the "      \
+    "beauty contest's rewards of up to -100).")
 
 namespace marl {
 
 struct Gr2Options {
   enum class Mode { kLevel, kMixture };
-  Mode mode = Mode::kLevel;
-  // GR2-L: the level k played; GR2-M: the highest level mixed (0..k).
-  int level = 1;
-  double poisson_mean = 1.5;  // GR2-M's lambda
-  std::vector<int64_t> hidden = {10, 10};
-  double lr = 1e-3;  // Adam, every network
-  int64_t batch_size = 64;
-  int64_t buffer_capacity = 100000;
-  // Transitions acted uniformly at random before learning starts.
-  int64_t learning_starts = 1000;
-  // Gradient updates per transition observed (fractions accumulate).
-  double update_ratio = 0.125;
-  double gamma = 0.95;
-  double tau = 0.01;  // Polyak rate of the target critic
-  // Entropy temperature of the level-0 policy (normalised action space).
-  double alpha = 0.01;
-  double aux_weight = 1.0;     // weight of the dominance loss
-  double explore_noise = 0.1;  // Gaussian std added in training, in (-1, 1)
-  double reward_scale = 1.0;   // rewards are multiplied by this when stored
-  // Discrete actions only: probability of a uniformly random action in
-  // training (the Box path explores with explore_noise instead).
-  double explore_epsilon = 0.05;
+  MARL_PARAMS(MARL_GR2_PARAMS)
 };
 
-// "level" or "mixture".
-absl::StatusOr<Gr2Options::Mode> ParseGr2Mode(absl::string_view text);
+inline constexpr EnumName<Gr2Options::Mode> kGr2ModeNames[] = {
+    {Gr2Options::Mode::kLevel, "level"},
+    {Gr2Options::Mode::kMixture, "mixture"}};
+inline bool AbslParseFlag(absl::string_view text, Gr2Options::Mode* out,
+                          std::string* error) {
+  return ParseEnum(text, kGr2ModeNames, out, error);
+}
+inline std::string AbslUnparseFlag(Gr2Options::Mode mode) {
+  return UnparseEnum(mode, kGr2ModeNames);
+}
 
 // INVALID_ARGUMENT naming the bad option (levels, sizes, rates, the
 // Poisson mean of the mixture), OK otherwise. Both action kinds use it.

@@ -29,10 +29,10 @@ TrainingOptions BeautyContest(const std::string& p, const std::string& name) {
 
 Gr2Options Fast(Gr2Options::Mode mode, int level) {
   Gr2Options o;
-  o.mode = mode;
+  o.variant = mode;
   o.level = level;
   o.lr = 1e-2;
-  o.learning_starts = 500;
+  o.warmup = 500;
   o.update_ratio = 0.25;
   o.reward_scale = 0.02;
   return o;
@@ -82,7 +82,7 @@ TEST(Gr2Learner, RejectsDiscreteGamesAndBadLevels) {
                         Space::Box({1}, {0}, {100})};
   EXPECT_TRUE(Gr2Learner::Create(spec, Gr2Options(), 1).ok());
   Gr2Options bad;
-  bad.mode = Gr2Options::Mode::kMixture;
+  bad.variant = Gr2Options::Mode::kMixture;
   bad.level = 0;
   EXPECT_FALSE(Gr2Learner::Create(spec, bad, 1).ok());
   bad.level = 2;

@@ -23,9 +23,9 @@ COMMON="--env=beauty_contest --num_copies=8 --steps=${STEPS} \
 # Reference: 2x10 ReLU, Adam 1e-4, batch 64, replay 100k, learning starts
 # at 1k. lr raised to 1e-2 and rewards scaled by 0.02 (|r| <= 100) so the
 # short budget converges; see docs/RESULTS.md.
-GR2="--gr2_hidden=10,10 --gr2_lr=1e-2 --gr2_batch_size=64 \
-  --gr2_buffer_size=100000 --gr2_learning_starts=1000 --gr2_update_ratio=0.25 \
-  --gr2_reward_scale=0.02"
+GR2="--hidden=10,10 --lr=1e-2 --batch_size=64 \
+  --buffer_size=100000 --warmup=1000 --update_ratio=0.25 \
+  --reward_scale=0.02"
 SAC="--learner=sac --sac_hidden=10,10 --sac_batch_size=64 --sac_warmup=1000"
 MADDPG="--hidden=10,10 --batch_size=64 --warmup=1000"
 
@@ -45,9 +45,9 @@ for p in 0.7 1.1; do
   env="--env_settings=num_agents=10,p=${p} --runs_root=${dir}"
   for seed in ${SEEDS}; do
     for k in 1 2 3 4; do
-      echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=level --gr2_level=${k} --run_name=gr2_l${k}_seed${seed}" >>"${jobs_file}"
+      echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --variant=level --level=${k} --run_name=gr2_l${k}_seed${seed}" >>"${jobs_file}"
     done
-    echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --gr2_mode=mixture --gr2_level=3 --gr2_poisson_mean=1.5 --run_name=gr2_m3_seed${seed}" >>"${jobs_file}"
+    echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --variant=mixture --level=3 --poisson_mean=1.5 --run_name=gr2_m3_seed${seed}" >>"${jobs_file}"
     echo "${BAZEL_BIN}/agents/independent/independent ${COMMON} ${env} ${SAC} --seed=${seed} --run_name=independent_sac_seed${seed}" >>"${jobs_file}"
     if [[ ${have_maddpg} == 1 ]]; then
       echo "${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${env} ${MADDPG} --seed=${seed} --run_name=maddpg_seed${seed}" >>"${jobs_file}"

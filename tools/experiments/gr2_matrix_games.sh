@@ -23,8 +23,8 @@ seeds=${SEEDS:-5}
 # networks instead of 2 x 10: with 10 units the critic of wolf seed 5
 # mis-ranked a rarely played joint action for the whole run and the
 # policies stuck near (0.73, 0.91).
-common=(--env=matrix_game --gr2_hidden=32,32 --gr2_lr=1e-2
-  --gr2_batch_size=64 --gr2_learning_starts=1000 --gr2_update_ratio=0.125
+common=(--env=matrix_game --hidden=32,32 --lr=1e-2
+  --batch_size=64 --warmup=1000 --update_ratio=0.125
   --eval_episodes=8 --log_every=500 --progress_seconds=600)
 variants=("level 1" "level 2" "level 3" "mixture 3")
 
@@ -33,15 +33,15 @@ for game in wolf climbing thesis_coop; do
   if [ "$game" = wolf ]; then
     # A softer level-0 policy: with alpha 0.01 pi0 is a hard best response
     # that flips between corners on the critic's noise.
-    extra=(--steps="${WOLF_STEPS:-10000}" --gr2_alpha=0.3)
+    extra=(--steps="${WOLF_STEPS:-10000}" --alpha=0.3)
   else
-    extra=(--steps="${COOP_STEPS:-6000}" --gr2_alpha=0.01)
+    extra=(--steps="${COOP_STEPS:-6000}" --alpha=0.01)
   fi
   for variant in "${variants[@]}"; do
     set -- $variant
     for seed in $(seq 1 "$seeds"); do
       "$bin" "${common[@]}" "${extra[@]}" --env_settings=game="$game" \
-        --gr2_mode="$1" --gr2_level="$2" --seed="$seed" \
+        --variant="$1" --level="$2" --seed="$seed" \
         --runs_root="$out/$game/runs" \
         --run_name="gr2_${1:0:1}$2_seed$seed" >/dev/null
     done

@@ -26,7 +26,7 @@ COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
 DEEP="--hidden=100,100 --batch_size=128"
 # GR2 with the same network size; learning rate 1e-2 as the other deep
 # agents' reference setting, learning from step 512 like them.
-GR2="--gr2_hidden=100,100 --gr2_batch_size=128 --gr2_lr=1e-2 --gr2_learning_starts=512 --gr2_level=2"
+GR2="--hidden=100,100 --batch_size=128 --lr=1e-2 --warmup=512 --level=2"
 
 bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
   //agents/maddpg:maddpg //agents/gr2:gr2 //agents/independent:independent \
@@ -39,8 +39,8 @@ for seed in ${SEEDS}; do
   commands+=("${BAZEL_BIN}/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
   commands+=("${BAZEL_BIN}/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
   commands+=("${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --gr2_mode=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --variant=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
+  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --variant=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
   commands+=("${BAZEL_BIN}/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
 done
 start=$(date +%s)
