@@ -8,29 +8,51 @@
 
 namespace marl {
 
+namespace {
+
+PairTabularOptions Tabular(const BalancingQOptions& o) {
+  PairTabularOptions t;
+  t.learning_rate = o.lr;
+  t.gamma = o.gamma;
+  t.prior_rate = o.prior_rate;
+  t.temperature = TemperatureSchedule::Exponential(
+      1.0 / o.omega_initial, 1.0 / o.omega_growth, 1.0 / o.omega_max);
+  t.iteration_updates = true;  // a batch's copies are one iteration's roll-outs
+  t.fixed_uniform_agent =
+      o.opponent == BalancingQOptions::Opponent::kUniform ? 1 : -1;
+  t.sample_in_evaluation =
+      o.eval_policy == BalancingQOptions::EvalPolicy::kSample;
+  return t;
+}
+
+// One value for both agents, or one each.
+double PerAgent(const Numbers& numbers, int agent) {
+  return numbers.values.size() == 1 ? numbers.values[0] : numbers.values[agent];
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<BalancingQLearner>> BalancingQLearner::Create(
     const EnvSpec& spec, const BalancingQOptions& options, uint64_t seed) {
   if (absl::Status s = CheckSpec(spec, "balancing_q"); !s.ok()) return s;
-  const PairTabularOptions& t = options.tabular;
-  if (absl::Status s = t.temperature.Validate("--omega_*"); !s.ok()) return s;
-  if (!(t.learning_rate > 0 && t.learning_rate <= 1) ||
-      !(t.prior_rate >= 0 && t.prior_rate <= 1) ||
-      !(t.gamma >= 0 && t.gamma <= 1)) {
-    return absl::InvalidArgumentError(
-        "--lr must be in (0, 1], --prior_rate and --gamma in [0, 1]");
+  if (absl::Status s = ValidateParams(options); !s.ok()) return s;
+  if (!(options.omega_max >= options.omega_initial)) {
+    return absl::InvalidArgumentError("--omega_max must be >= --omega_initial");
   }
-  for (int i = 0; i < 2; ++i) {
-    for (double beta : {options.beta_agent[i], options.beta_opponent[i]}) {
-      if (!(std::isfinite(beta) && beta != 0)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--beta_agent and --beta_opponent must be finite and non-zero, "
-            "got ",
-            beta, " for agent ", i));
+  for (const auto& [betas, name] :
+       {std::pair{&options.beta_agent, "beta_agent"},
+        std::pair{&options.beta_opponent, "beta_opponent"}}) {
+    if (betas->values.size() != 1 && betas->values.size() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " needs one or two numbers, got '",
+                       AbslUnparseFlag(*betas), "'"));
+    }
+    for (double beta : betas->values) {
+      if (beta == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, " must be non-zero (its sign matters)"));
       }
     }
-  }
-  if (t.fixed_uniform_agent < -1 || t.fixed_uniform_agent > 1) {
-    return absl::InvalidArgumentError("fixed_uniform_agent must be -1, 0 or 1");
   }
   return std::unique_ptr<BalancingQLearner>(
       new BalancingQLearner(spec, options, seed));
@@ -39,18 +61,16 @@ absl::StatusOr<std::unique_ptr<BalancingQLearner>> BalancingQLearner::Create(
 BalancingQLearner::BalancingQLearner(const EnvSpec& spec,
                                      const BalancingQOptions& options,
                                      uint64_t seed)
-    : PairTabularLearner(spec, options.tabular, seed, "balancing_q",
+    : PairTabularLearner(spec, Tabular(options), seed, "balancing_q",
                          ConfigExtra(options)),
-      beta_agent_{options.beta_agent[0], options.beta_agent[1]},
-      beta_opponent_{options.beta_opponent[0], options.beta_opponent[1]} {}
+      beta_agent_{PerAgent(options.beta_agent, 0),
+                  PerAgent(options.beta_agent, 1)},
+      beta_opponent_{PerAgent(options.beta_opponent, 0),
+                     PerAgent(options.beta_opponent, 1)} {}
 
 std::string BalancingQLearner::ConfigExtra(const BalancingQOptions& options) {
   JsonObject o;
-  o.Add("beta_agent_0", options.beta_agent[0])
-      .Add("beta_agent_1", options.beta_agent[1])
-      .Add("beta_opponent_0", options.beta_opponent[0])
-      .Add("beta_opponent_1", options.beta_opponent[1]);
-  return o.Build();
+  return AddParams(options, o).Build();
 }
 
 std::vector<double> BalancingQLearner::Table(int agent, int64_t s) const {

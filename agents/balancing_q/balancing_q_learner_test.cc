@@ -62,8 +62,8 @@ TEST(BalancingQLearnerTest, OneUpdatePerEntryTowardsTheRollOutMean) {
 TEST(BalancingQLearnerTest, SignsOfTheBetasDecideTheReply) {
   for (double beta_opp : {0.1, -0.1}) {
     BalancingQOptions o;
-    o.beta_opponent[0] = beta_opp;
-    o.tabular.temperature = BalancingQOptions::OmegaSchedule(1e4, 1.01, 1e6);
+    o.beta_opponent.values = {beta_opp, 0.1};
+    o.omega_initial = 1e4;
     std::unique_ptr<BalancingQLearner> l = Make(MatrixSpec(2), o);
     ASSERT_NE(l, nullptr);
     l->set_q(0, 0, 0, 0, 2);
@@ -120,7 +120,7 @@ TEST(BalancingQLearnerTest, CooperativeThesisGameReachesTheOptimum) {
 // (0, 0)), reward 2 for player 1 and -2 for player 2.
 TEST(BalancingQLearnerTest, ZeroSumThesisGameReachesNash) {
   BalancingQOptions o;
-  o.beta_opponent[0] = o.beta_opponent[1] = -0.1;
+  o.beta_opponent.values = {-0.1};
   for (int seed = 1; seed <= 3; ++seed) {
     const TrainingResult r = Train("thesis_zero_sum", o, seed, "zero_sum");
     ASSERT_EQ(r.agents.size(), 2u);
@@ -136,8 +136,8 @@ TEST(BalancingQLearnerTest, ZeroSumThesisGameReachesNash) {
 // picks the maximin row of the zero-sum game.
 TEST(BalancingQLearnerTest, FixedUniformOpponentNeverLearns) {
   BalancingQOptions o;
-  o.beta_opponent[0] = -0.1;
-  o.tabular.fixed_uniform_agent = 1;
+  o.beta_opponent.values = {-0.1, 0.1};
+  o.opponent = BalancingQOptions::Opponent::kUniform;
   absl::StatusOr<std::unique_ptr<BalancingQLearner>> made =
       BalancingQLearner::Create(MatrixSpec(3), o, 3);
   ASSERT_TRUE(made.ok()) << made.status();
@@ -198,10 +198,10 @@ TEST(BalancingQLearnerTest, CheckpointRoundTrip) {
 
 TEST(BalancingQLearnerTest, RejectsBadOptionsAndSpaces) {
   BalancingQOptions zero;
-  zero.beta_opponent[1] = 0;
+  zero.beta_opponent.values = {0.1, 0};
   EXPECT_FALSE(BalancingQLearner::Create(MatrixSpec(2), zero, 1).ok());
   BalancingQOptions lr;
-  lr.tabular.learning_rate = 1.5;
+  lr.lr = 1.5;
   EXPECT_FALSE(BalancingQLearner::Create(MatrixSpec(2), lr, 1).ok());
   EnvSpec box = MatrixSpec(2);
   box.action_spaces[1] = Space::Box({1}, {-1.0f}, {1.0f});

@@ -39,18 +39,16 @@ GradientAscentLearner::Create(const EnvSpec& spec,
           "Discrete actions");
     }
   }
-  if (options.initial_p0.size() != 2) {
+  if (options.iga_initial_p0.values.size() != 2) {
     return absl::InvalidArgumentError("--iga_initial_p0 needs two values");
   }
-  for (double p : options.initial_p0) {
+  for (double p : options.iga_initial_p0.values) {
     if (!(p >= 0 && p <= 1)) {
       return absl::InvalidArgumentError(
           "--iga_initial_p0 values must be in [0, 1]");
     }
   }
-  if (!(options.step_size > 0)) {
-    return absl::InvalidArgumentError("--iga_step_size must be > 0");
-  }
+  if (absl::Status s = ValidateParams(options); !s.ok()) return s;
   return std::unique_ptr<GradientAscentLearner>(
       new GradientAscentLearner(spec, options, seed));
 }
@@ -61,7 +59,7 @@ GradientAscentLearner::GradientAscentLearner(
       n_{spec.action_spaces[0].n, spec.action_spaces[1].n},
       rng_(seed) {
   for (int i = 0; i < 2; ++i) {
-    const double p0 = options.initial_p0[i];
+    const double p0 = options.iga_initial_p0.values[i];
     p_[i].assign(n_[i], n_[i] > 1 ? (1.0 - p0) / (n_[i] - 1) : 1.0);
     p_[i][0] = n_[i] > 1 ? p0 : 1.0;
     payoff_[i].assign(n_[0] * n_[1], 0.0);
@@ -103,7 +101,7 @@ void GradientAscentLearner::Learn(const TransitionBatch& batch) {
       for (int64_t b = 0; b < n_[1 - i]; ++b) {
         g += payoff_[i][a * n_[1 - i] + b] * p_[1 - i][b];
       }
-      next[i][a] += options_.step_size * g;
+      next[i][a] += options_.iga_step_size * g;
     }
     ProjectToSimplex(&next[i]);
   }
@@ -157,11 +155,9 @@ absl::Status GradientAscentLearner::Load(const std::string& bytes) {
 }
 
 std::string GradientAscentLearner::ConfigJson() const {
-  return JsonObject()
-      .Add("algorithm", "iga")
-      .Add("step_size", options_.step_size)
-      .Add("initial_p0", absl::StrJoin(options_.initial_p0, ","))
-      .Build();
+  JsonObject json;
+  json.Add("algorithm", "iga");
+  return AddParams(options_, json).Build();
 }
 
 }  // namespace marl

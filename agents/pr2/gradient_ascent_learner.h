@@ -11,14 +11,21 @@
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
 #include "runtime/joint_learner.h"
+#include "runtime/params.h"
 
 namespace marl {
 
+// Its hyperparameters (runtime/params.h); the PR2 comparison starts away
+// from the mixed equilibrium.
+#define MARL_GRADIENT_ASCENT_PARAMS(P)                                       \
+  P(double, iga_step_size, 0.01, Positive(),                                 \
+    "iga: gradient step per batched step.")                                  \
+  P(Numbers, iga_initial_p0, Numbers("0.8,0.2"), AnyValue(),                 \
+    "iga: starting probability of action 0 for each agent (the rest spread " \
+    "evenly), comma-separated.")
+
 struct GradientAscentOptions {
-  double step_size = 0.01;  // per batched step
-  // Starting probability of action 0 per agent (the rest spread evenly);
-  // the PR2 comparison starts away from the mixed equilibrium.
-  std::vector<double> initial_p0 = {0.8, 0.2};
+  MARL_PARAMS(MARL_GRADIENT_ASCENT_PARAMS)
 };
 
 // Naive independent gradient ascent (IGA, the PR2 paper's baseline) for a

@@ -11,38 +11,18 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "agents/pr2/gradient_ascent_learner.h"
 #include "agents/pr2/pr2_q_learner.h"
+#include "runtime/params.h"
 #include "runtime/training_flags.h"
 #include "runtime/training_loop.h"
 
 ABSL_FLAG(std::string, learner, "pr2_q",
           "'pr2_q' (PR2-Q) or 'iga' (naive independent gradient ascent with "
           "exact expected payoffs, the PR2 paper's baseline).");
-ABSL_FLAG(double, lr, 0.1, "pr2_q: learning rate of Q(s, a^i, a^-i).");
-ABSL_FLAG(double, gamma, 0.95, "pr2_q: discount factor.");
-ABSL_FLAG(double, prior_rate, 0.002,
-          "pr2_q: rate of the running estimate of the opponent's policy, the "
-          "prior of the opponent model (0 = uniform, fixed).");
-ABSL_FLAG(double, alpha, 1.0,
-          "pr2_q: initial policy temperature alpha0 of pi(a) ∝ "
-          "exp(Q(a)/alpha).");
-ABSL_FLAG(double, alpha_decay, 0.999,
-          "pr2_q: temperature decay per transition learned: alpha_t = "
-          "max(alpha_min, alpha0 * decay^t).");
-ABSL_FLAG(double, alpha_min, 0.3, "pr2_q: temperature floor.");
-ABSL_FLAG(double, opponent_temperature, 10.0,
-          "pr2_q: temperature T_o of the opponent model rho(b|a) ∝ P(b) "
-          "exp(Q(a,b)/T_o) and of Q(a) = T_o log sum_b P(b) exp(Q(a,b)/T_o); "
-          "small = optimistic (max over the opponent), large = expectation "
-          "under the estimated opponent policy.");
-ABSL_FLAG(double, iga_step_size, 0.01, "iga: gradient step per batched step.");
-ABSL_FLAG(std::string, iga_initial_p0, "0.8,0.2",
-          "iga: starting probability of action 0 for each agent, "
-          "comma-separated.");
+MARL_PARAM_FLAGS(Pr2QOptions, MARL_PR2_Q_PARAMS)
+MARL_PARAM_FLAGS(GradientAscentOptions, MARL_GRADIENT_ASCENT_PARAMS)
 
 namespace marl {
 namespace {
@@ -52,13 +32,7 @@ absl::StatusOr<AgentAlgorithm> MakePr2QAlgorithm() {
   LearnerFactory factory;
   if (learner == "pr2_q") {
     Pr2QOptions o;
-    o.tabular.learning_rate = absl::GetFlag(FLAGS_lr);
-    o.tabular.gamma = absl::GetFlag(FLAGS_gamma);
-    o.tabular.prior_rate = absl::GetFlag(FLAGS_prior_rate);
-    o.tabular.temperature = TemperatureSchedule::Exponential(
-        absl::GetFlag(FLAGS_alpha), absl::GetFlag(FLAGS_alpha_decay),
-        absl::GetFlag(FLAGS_alpha_min));
-    o.opponent_temperature = absl::GetFlag(FLAGS_opponent_temperature);
+    if (absl::Status s = ParamsFromFlags(&o); !s.ok()) return s;
     factory =
         [o](const EnvSpec& spec,
             uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
@@ -69,17 +43,7 @@ absl::StatusOr<AgentAlgorithm> MakePr2QAlgorithm() {
     };
   } else if (learner == "iga") {
     GradientAscentOptions o;
-    o.step_size = absl::GetFlag(FLAGS_iga_step_size);
-    o.initial_p0.clear();
-    for (absl::string_view part :
-         absl::StrSplit(absl::GetFlag(FLAGS_iga_initial_p0), ',')) {
-      double p = 0;
-      if (!absl::SimpleAtod(part, &p)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--iga_initial_p0: '", part, "' is not a number"));
-      }
-      o.initial_p0.push_back(p);
-    }
+    if (absl::Status s = ParamsFromFlags(&o); !s.ok()) return s;
     factory =
         [o](const EnvSpec& spec,
             uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {

@@ -6,30 +6,31 @@
 
 namespace marl {
 
+namespace {
+
+PairTabularOptions Tabular(const Pr2QOptions& o) {
+  PairTabularOptions t;
+  t.learning_rate = o.lr;
+  t.gamma = o.gamma;
+  t.prior_rate = o.prior_rate;
+  t.temperature =
+      TemperatureSchedule::Exponential(o.alpha, o.alpha_decay, o.alpha_min);
+  return t;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Pr2QLearner>> Pr2QLearner::Create(
     const EnvSpec& spec, const Pr2QOptions& options, uint64_t seed) {
   if (absl::Status s = CheckSpec(spec, "pr2_q"); !s.ok()) return s;
-  if (absl::Status s = options.tabular.temperature.Validate("--temperature");
-      !s.ok()) {
-    return s;
-  }
-  if (!(options.opponent_temperature > 0)) {
-    return absl::InvalidArgumentError("--opponent_temperature must be > 0");
-  }
-  if (!(options.tabular.learning_rate > 0 &&
-        options.tabular.learning_rate <= 1) ||
-      !(options.tabular.prior_rate >= 0 && options.tabular.prior_rate <= 1) ||
-      !(options.tabular.gamma >= 0 && options.tabular.gamma <= 1)) {
-    return absl::InvalidArgumentError(
-        "--lr must be in (0, 1], --prior_rate and --gamma in [0, 1]");
-  }
+  if (absl::Status s = ValidateParams(options); !s.ok()) return s;
   return std::unique_ptr<Pr2QLearner>(new Pr2QLearner(spec, options, seed));
 }
 
 Pr2QLearner::Pr2QLearner(const EnvSpec& spec, const Pr2QOptions& options,
                          uint64_t seed)
     : PairTabularLearner(
-          spec, options.tabular, seed, "pr2_q",
+          spec, Tabular(options), seed, "pr2_q",
           JsonObject()
               .Add("opponent_temperature", options.opponent_temperature)
               .Build()),

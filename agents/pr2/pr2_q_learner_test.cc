@@ -42,7 +42,8 @@ EnvSpec MatrixSpec(int64_t n0, int64_t n1) {
 std::unique_ptr<Pr2QLearner> Make(double t_o, double alpha) {
   Pr2QOptions o;
   o.opponent_temperature = t_o;
-  o.tabular.temperature = TemperatureSchedule::Constant(alpha);
+  o.alpha = o.alpha_min = alpha;  // constant
+  o.alpha_decay = 1;
   absl::StatusOr<std::unique_ptr<Pr2QLearner>> l =
       Pr2QLearner::Create(MatrixSpec(2, 2), o, 1);
   EXPECT_TRUE(l.ok()) << l.status();

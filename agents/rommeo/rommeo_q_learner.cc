@@ -4,27 +4,32 @@
 
 namespace marl {
 
+namespace {
+
+PairTabularOptions Tabular(const RommeoQOptions& o) {
+  PairTabularOptions t;
+  t.learning_rate = o.lr;
+  t.gamma = o.gamma;
+  t.prior_rate = o.prior_rate;
+  t.temperature =
+      TemperatureSchedule::Rommeo(o.temperature_min, o.temperature_initial,
+                                  o.temperature_rate, o.temperature_delay);
+  return t;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<RommeoQLearner>> RommeoQLearner::Create(
     const EnvSpec& spec, const RommeoQOptions& options, uint64_t seed) {
   if (absl::Status s = CheckSpec(spec, "rommeo_q"); !s.ok()) return s;
-  if (absl::Status s = options.tabular.temperature.Validate("--temperature");
-      !s.ok()) {
-    return s;
-  }
-  if (!(options.tabular.learning_rate > 0 &&
-        options.tabular.learning_rate <= 1) ||
-      !(options.tabular.prior_rate >= 0 && options.tabular.prior_rate <= 1) ||
-      !(options.tabular.gamma >= 0 && options.tabular.gamma <= 1)) {
-    return absl::InvalidArgumentError(
-        "--lr must be in (0, 1], --prior_rate and --gamma in [0, 1]");
-  }
+  if (absl::Status s = ValidateParams(options); !s.ok()) return s;
   return std::unique_ptr<RommeoQLearner>(
       new RommeoQLearner(spec, options, seed));
 }
 
 RommeoQLearner::RommeoQLearner(const EnvSpec& spec,
                                const RommeoQOptions& options, uint64_t seed)
-    : PairTabularLearner(spec, options.tabular, seed, "rommeo_q", "") {}
+    : PairTabularLearner(spec, Tabular(options), seed, "rommeo_q", "") {}
 
 void RommeoQLearner::OpponentQ(int agent, int64_t s, double t,
                                std::vector<double>* out) const {

@@ -6,19 +6,31 @@
 
 #include "absl/status/statusor.h"
 #include "learners/pair_tabular_learner.h"
+#include "runtime/params.h"
 
 namespace marl {
 
+// ROMMEO-Q's hyperparameters (runtime/params.h). The temperature follows
+// the authors' annealing shape (0.1 + 500 exp(-0.1 max(t - 10, 0)) per
+// iteration), rescaled to transitions and matrix-game payoffs.
+#define MARL_ROMMEO_Q_PARAMS(P)                                                \
+  P(double, lr, 0.1, (InRange(1e-12, 1)), "Learning rate of Q(s, a^i, a^-i).") \
+  P(double, gamma, 0.95, InRange(0, 1), "Discount factor.")                    \
+  P(double, prior_rate, 0.01, InRange(0, 1),                                   \
+    "Rate of the running estimate of the opponent's policy, the prior "        \
+    "P_prior(a^-i|s) of the opponent model (0 = uniform, fixed).")             \
+  P(double, temperature_min, 0.1, Positive(),                                  \
+    "Temperature schedule T_t = min + initial * exp(-rate * max(t - delay, "   \
+    "0)), t = transitions learned: the floor.")                                \
+  P(double, temperature_initial, 5.0, NonNegative(),                           \
+    "Annealed part of the temperature at the start.")                          \
+  P(double, temperature_rate, 5e-4, NonNegative(),                             \
+    "Annealing rate per transition learned.")                                  \
+  P(double, temperature_delay, 1000, NonNegative(),                            \
+    "Transitions learned before the annealing starts.")
+
 struct RommeoQOptions {
-  PairTabularOptions tabular = Defaults();
-  static PairTabularOptions Defaults() {
-    PairTabularOptions o;
-    o.prior_rate = 0.01;
-    // The authors' annealing shape (0.1 + 500 exp(-0.1 max(t - 10, 0)) per
-    // iteration), rescaled to transitions and matrix-game payoffs.
-    o.temperature = TemperatureSchedule::Rommeo(0.1, 5.0, 5e-4, 1000);
-    return o;
-  }
+  MARL_PARAMS(MARL_ROMMEO_Q_PARAMS)
 };
 
 // ROMMEO-Q, tabular (thesis §3.2, eq. 3.14-3.18), for agent i with

@@ -23,7 +23,8 @@ EnvSpec MatrixSpec() {
 // (0.75, 0.25).
 TEST(RommeoQLearnerTest, OpponentModelAndConditionalPolicyByHand) {
   RommeoQOptions o;
-  o.tabular.temperature = TemperatureSchedule::Constant(1.0);
+  o.temperature_min = 1.0;  // constant
+  o.temperature_initial = 0;
   absl::StatusOr<std::unique_ptr<RommeoQLearner>> made =
       RommeoQLearner::Create(MatrixSpec(), o, 1);
   ASSERT_TRUE(made.ok()) << made.status();
