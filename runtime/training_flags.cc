@@ -239,20 +239,6 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
   return true;
 }
 
-absl::StatusOr<std::vector<int64_t>> ParseLayerSizes(const std::string& text,
-                                                     absl::string_view flag) {
-  std::vector<int64_t> sizes;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    int64_t size = 0;
-    if (!absl::SimpleAtoi(part, &size) || size < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", flag, ": '", part, "' is not a positive size"));
-    }
-    sizes.push_back(size);
-  }
-  return sizes;
-}
-
 int RunAgentMain(
     int argc, char** argv, absl::string_view program, absl::string_view usage,
     absl::string_view agent_folder,

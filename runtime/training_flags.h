@@ -34,11 +34,6 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
                            absl::string_view usage,
                            absl::string_view agent_folder);
 
-// "100,100" -> {100, 100}; INVALID_ARGUMENT naming `flag` for a part that
-// is not a positive integer.
-absl::StatusOr<std::vector<int64_t>> ParseLayerSizes(const std::string& text,
-                                                     absl::string_view flag);
-
 // What an agent binary contributes: its algorithm name (the run format's
 // "algorithm") and the factory of its learners, built from its own flags
 // (an error for bad flag values).

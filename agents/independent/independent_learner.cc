@@ -213,7 +213,7 @@ class SacAgent : public AgentLearner {
       values->push_back({"loss_actor", sum_.actor_loss / updates_});
       values->push_back({"entropy", sum_.entropy / updates_});
       values->push_back({"q_mean", sum_.q_mean / updates_});
-      if (learner_->options().auto_entropy) {
+      if (learner_->options().sac_auto_entropy) {
         values->push_back({"loss_alpha", sum_.alpha_loss / updates_});
       }
     }
@@ -385,31 +385,14 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
   for (int a = 0; a < spec.num_agents(); ++a) {
     learners.Add(ids[a], out->kinds_[a]);
   }
-  JsonObject q_json;
-  q_json.Add("lr", soft_q.learning_rate)
-      .Add("gamma", soft_q.gamma)
-      .Add("alpha", soft_q.alpha)
-      .Add("alpha_min", soft_q.alpha_min)
-      .Add("alpha_decay", soft_q.alpha_decay);
-  JsonObject sac_json;
-  sac_json.Add("hidden", absl::StrJoin(sac.hidden, ","))
-      .Add("actor_lr", sac.actor_lr)
-      .Add("critic_lr", sac.critic_lr)
-      .Add("alpha", sac.alpha)
-      .Add("auto_entropy", sac.auto_entropy)
-      .Add("alpha_lr", sac.alpha_lr)
-      .Add("target_entropy", sac.target_entropy)
-      .Add("batch_size", sac.batch_size)
-      .Add("tau", sac.tau)
-      .Add("gamma", sac.gamma)
-      .Add("buffer_capacity", sac.buffer_capacity)
-      .Add("warmup", sac.warmup)
-      .Add("update_ratio", sac.update_ratio);
+  JsonObject q_json, sac_json;
+  q_json.Add("gamma", soft_q.gamma);
+  sac_json.Add("gamma", sac.gamma);
   JsonObject config;
   config.Add("learner", learner)
       .AddRaw("learners", learners.Build())
-      .AddRaw("soft_q", q_json.Build())
-      .AddRaw("sac", sac_json.Build());
+      .AddRaw("soft_q", AddParams(soft_q, q_json).Build())
+      .AddRaw("sac", AddParams(sac, sac_json).Build());
   out->config_json_ = config.Build();
   return out;
 }

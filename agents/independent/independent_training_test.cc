@@ -167,10 +167,10 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
   o.env_settings.clear();
   o.run_name = "sac_smoke";
   o.steps = 512;
-  o.sac.hidden = {16, 16};
-  o.sac.batch_size = 32;
-  o.sac.warmup = 64;
-  o.sac.auto_entropy = true;
+  o.sac.sac_hidden.sizes = {16, 16};
+  o.sac.sac_batch_size = 32;
+  o.sac.sac_warmup = 64;
+  o.sac.sac_auto_entropy = true;
   o.eval_episodes = 4;
   absl::StatusOr<IndependentResult> result = RunIndependent(o);
   ASSERT_TRUE(result.ok()) << result.status();

@@ -46,7 +46,7 @@ struct SacLearner::Impl {
     nn::TanhGaussianPolicyOptions a;
     a.obs_dim = obs_dim;
     a.action_dim = action_dim;
-    a.hidden = options.hidden;
+    a.hidden = options.sac_hidden.sizes;
     a.activation = nn::Activation::kRelu;
     a.log_std_min = -5.0;  // std in [0.0067, 7.4]
     a.log_std_max = 2.0;
@@ -57,7 +57,7 @@ struct SacLearner::Impl {
     nn::QNetworkOptions q;
     q.obs_dim = obs_dim;
     q.action_dim = action_dim;
-    q.hidden = options.hidden;
+    q.hidden = options.sac_hidden.sizes;
     q.activation = nn::Activation::kRelu;
     return q;
   }
@@ -75,8 +75,8 @@ struct SacLearner::Impl {
   }
 
   double CurrentAlpha() const {
-    return options.auto_entropy ? log_alpha.exp().item<double>()
-                                : options.alpha;
+    return options.sac_auto_entropy ? log_alpha.exp().item<double>()
+                                    : options.sac_alpha;
   }
 
   int64_t obs_dim, action_dim;
@@ -96,7 +96,7 @@ struct SacLearner::Impl {
   // then learn from uniform actions covering the whole Box before the
   // policy acts on them (an early critic fit on the policy's own narrow
   // actions extrapolates badly and can drive the tanh into saturation).
-  UpdateSchedule schedule{options.update_ratio, options.batch_size};
+  UpdateSchedule schedule{options.sac_update_ratio, options.sac_batch_size};
   int64_t pending_updates = 0;
   int64_t updates = 0;
   // Reused minibatch tensors, filled straight from the buffer.
@@ -122,37 +122,37 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
                        i, " is [", low[i], ", ", high[i], "]"));
     }
   }
-  for (int64_t h : options.hidden) {
+  for (int64_t h : options.sac_hidden.sizes) {
     if (h < 1)
       return absl::InvalidArgumentError("SAC hidden sizes must be >= 1");
   }
-  if (options.batch_size < 1) {
+  if (options.sac_batch_size < 1) {
     return absl::InvalidArgumentError("SAC batch size must be >= 1");
   }
-  if (!(options.tau > 0 && options.tau <= 1)) {
+  if (!(options.sac_tau > 0 && options.sac_tau <= 1)) {
     return absl::InvalidArgumentError("SAC tau must be in (0, 1]");
   }
   if (!(options.gamma >= 0 && options.gamma <= 1)) {
     return absl::InvalidArgumentError("gamma must be in [0, 1]");
   }
-  if (!(options.alpha >= 0)) {
+  if (!(options.sac_alpha >= 0)) {
     return absl::InvalidArgumentError("SAC alpha must be >= 0");
   }
-  if (options.auto_entropy && !(options.alpha > 0)) {
+  if (options.sac_auto_entropy && !(options.sac_alpha > 0)) {
     return absl::InvalidArgumentError(
         "SAC automatic entropy tuning starts from alpha, which must be > 0");
   }
-  if (!(options.actor_lr > 0 && options.critic_lr > 0 &&
-        options.alpha_lr > 0)) {
+  if (!(options.sac_actor_lr > 0 && options.sac_critic_lr > 0 &&
+        options.sac_alpha_lr > 0)) {
     return absl::InvalidArgumentError("SAC learning rates must be > 0");
   }
-  if (options.warmup < 0 || !(options.update_ratio >= 0)) {
+  if (options.sac_warmup < 0 || !(options.sac_update_ratio >= 0)) {
     return absl::InvalidArgumentError(
         "SAC warmup and update ratio must be >= 0");
   }
   const int64_t action_dim = static_cast<int64_t>(low.size());
   auto buffer =
-      ReplayBuffer::Create(options.buffer_capacity, {{"obs", obs_dim},
+      ReplayBuffer::Create(options.sac_buffer_size, {{"obs", obs_dim},
                                                      {"action", action_dim},
                                                      {"reward", 1},
                                                      {"next_obs", obs_dim},
@@ -173,21 +173,23 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
   impl->high = torch::tensor(high);
 
   impl->actor_opt = std::make_unique<torch::optim::Adam>(
-      impl->actor->parameters(), torch::optim::AdamOptions(options.actor_lr));
+      impl->actor->parameters(),
+      torch::optim::AdamOptions(options.sac_actor_lr));
   std::vector<torch::Tensor> critic_params = impl->q1->parameters();
   for (auto& p : impl->q2->parameters()) critic_params.push_back(p);
   impl->critic_opt = std::make_unique<torch::optim::Adam>(
-      critic_params, torch::optim::AdamOptions(options.critic_lr));
-  impl->log_alpha = torch::full({1}, std::log(std::max(options.alpha, 1e-12)),
-                                torch::requires_grad(options.auto_entropy));
+      critic_params, torch::optim::AdamOptions(options.sac_critic_lr));
+  impl->log_alpha =
+      torch::full({1}, std::log(std::max(options.sac_alpha, 1e-12)),
+                  torch::requires_grad(options.sac_auto_entropy));
   impl->alpha_opt = std::make_unique<torch::optim::Adam>(
       std::vector<torch::Tensor>{impl->log_alpha},
-      torch::optim::AdamOptions(options.alpha_lr));
-  impl->target_entropy = std::isnan(options.target_entropy)
+      torch::optim::AdamOptions(options.sac_alpha_lr));
+  impl->target_entropy = std::isnan(options.sac_target_entropy)
                              ? -static_cast<double>(action_dim)
-                             : options.target_entropy;
+                             : options.sac_target_entropy;
 
-  const int64_t b = options.batch_size;
+  const int64_t b = options.sac_batch_size;
   impl->b_obs = torch::zeros({b, obs_dim});
   impl->b_action = torch::zeros({b, action_dim});
   impl->b_reward = torch::zeros({b, 1});
@@ -212,7 +214,7 @@ void SacLearner::Act(const float* obs, int64_t n, bool deterministic,
                      float* actions) {
   Impl& m = *impl_;
   const int64_t dim = m.action_dim;
-  if (!deterministic && m.schedule.transitions() < m.options.warmup) {
+  if (!deterministic && m.schedule.transitions() < m.options.sac_warmup) {
     // Uniform exploration before the first update: the untrained policy's
     // actions would cluster near the Box center.
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
@@ -259,7 +261,8 @@ void SacLearner::Observe(const float* obs, const float* action, float reward,
 
 int SacLearner::TrainPending(SacLosses* losses) {
   Impl& m = *impl_;
-  if (m.buffer.size() < std::min(m.options.batch_size, m.buffer.capacity())) {
+  if (m.buffer.size() <
+      std::min(m.options.sac_batch_size, m.buffer.capacity())) {
     m.pending_updates = 0;
     return 0;
   }
@@ -281,7 +284,7 @@ int SacLearner::TrainPending(SacLosses* losses) {
 
 SacLosses SacLearner::Update() {
   Impl& m = *impl_;
-  const int64_t b = m.options.batch_size;
+  const int64_t b = m.options.sac_batch_size;
   m.buffer.SampleIndices(b, m.rng, &m.indices);
   m.buffer.Gather(kObs, m.indices, m.b_obs.data_ptr<float>());
   m.buffer.Gather(kAction, m.indices, m.b_action.data_ptr<float>());
@@ -329,7 +332,7 @@ SacLosses SacLearner::Update() {
   losses.actor_loss = actor_loss.item<double>();
   losses.entropy = -sample.log_prob.mean().item<double>();
 
-  if (m.options.auto_entropy) {
+  if (m.options.sac_auto_entropy) {
     torch::Tensor alpha_loss =
         -(m.log_alpha * (sample.log_prob.detach() + m.target_entropy)).mean();
     m.alpha_opt->zero_grad();
@@ -339,8 +342,8 @@ SacLosses SacLearner::Update() {
   }
   losses.alpha = m.CurrentAlpha();
 
-  nn::PolyakUpdate(*m.q1_target, *m.q1, m.options.tau);
-  nn::PolyakUpdate(*m.q2_target, *m.q2, m.options.tau);
+  nn::PolyakUpdate(*m.q1_target, *m.q1, m.options.sac_tau);
+  nn::PolyakUpdate(*m.q2_target, *m.q2, m.options.sac_tau);
   ++m.updates;
   return losses;
 }
@@ -442,10 +445,10 @@ absl::Status SacLearner::Load(const std::string& bytes) {
     } else {
       // Older checkpoints kept no schedule: every transition from the
       // batch_size-th on counted; banked fractions are lost.
-      schedule.credited =
-          std::max<int64_t>(0, schedule.transitions - m.options.batch_size + 1);
+      schedule.credited = std::max<int64_t>(
+          0, schedule.transitions - m.options.sac_batch_size + 1);
       schedule.granted = static_cast<int64_t>(std::floor(
-          m.options.update_ratio * static_cast<double>(schedule.credited)));
+          m.options.sac_update_ratio * static_cast<double>(schedule.credited)));
     }
     absl::Status restored = m.schedule.Restore(schedule);
     if (!restored.ok()) return restored;

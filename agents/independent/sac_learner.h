@@ -9,27 +9,46 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/params.h"
 
 namespace marl {
 
+// SAC's hyperparameters (runtime/params.h), prefixed: one binary hosts
+// both independent learners. Entropy is measured in the action space
+// normalised to (-1, 1).
+#define MARL_SAC_PARAMS(P)                                                     \
+  P(LayerSizes, sac_hidden, LayerSizes("64,64"), AnyValue(),                   \
+    "sac: hidden layer sizes of the actor and the twin critics, "              \
+    "comma-separated.")                                                        \
+  P(double, sac_actor_lr, 1e-3, Positive(),                                    \
+    "sac: actor (Adam) learning rate.")                                        \
+  P(double, sac_critic_lr, 3e-3, Positive(),                                   \
+    "sac: critics (Adam) learning rate.")                                      \
+  P(double, sac_alpha, 0.2, Positive(),                                        \
+    "sac: entropy temperature (fixed, or the starting value with "             \
+    "--sac_auto_entropy).")                                                    \
+  P(bool, sac_auto_entropy, false, AnyValue(),                                 \
+    "sac: tune the temperature automatically towards --sac_target_entropy.")   \
+  P(double, sac_alpha_lr, 1e-3, Positive(), "sac: temperature learning rate.") \
+  P(double, sac_target_entropy, std::numeric_limits<double>::quiet_NaN(),      \
+    AnyDouble(),                                                               \
+    "sac: entropy target of --sac_auto_entropy; nan = -(action dimensions).")  \
+  P(int64_t, sac_batch_size, 64, AtLeast(1), "sac: minibatch size.")           \
+  P(double, sac_tau, 0.01, (InRange(1e-9, 1)),                                 \
+    "sac: Polyak rate of the target critics.")                                 \
+  P(int64_t, sac_buffer_size, 100000, (InRange(1, 1e9)),                       \
+    "sac: replay buffer capacity in transitions (per agent).")                 \
+  P(int64_t, sac_warmup, 256, NonNegative(),                                   \
+    "sac: transitions acted uniformly at random before the policy takes "      \
+    "over (per agent); updates start as soon as a minibatch is stored.")       \
+  P(double, sac_update_ratio, 0.25, (InRange(0, 1e6)),                         \
+    "sac: gradient updates per transition observed (fractions accumulate; "    \
+    "0.25 with 8 copies = 2 updates per batched step).")
+
 struct SacOptions {
-  std::vector<int64_t> hidden = {64, 64};  // MLP sizes of actor and critics
-  double actor_lr = 1e-3;
-  double critic_lr = 3e-3;
-  double alpha = 0.2;  // entropy temperature (fixed unless auto_entropy)
-  bool auto_entropy = false;
-  double alpha_lr = 1e-3;
-  // Entropy target for auto_entropy; NaN = -(action dimensions).
-  double target_entropy = std::numeric_limits<double>::quiet_NaN();
-  int64_t batch_size = 64;
-  double tau = 0.01;  // Polyak rate of the target critics
+  MARL_PARAMS(MARL_SAC_PARAMS)
+  // The binary's --gamma (shared with soft_q), set by its learner.
   double gamma = 0.95;
-  int64_t buffer_capacity = 100000;
-  // Transitions acted uniformly at random before the policy takes over.
-  // Updates start as soon as a batch is stored.
-  int64_t warmup = 256;
-  // Gradient updates per observed transition (fractions accumulate).
-  double update_ratio = 0.25;
 };
 
 struct SacLosses {

@@ -104,14 +104,14 @@ TEST(PolyakTest, TargetMovesTauOfTheWay) {
 
 SacOptions BanditOptions() {
   SacOptions options;
-  options.hidden = {32, 32};
-  options.actor_lr = 3e-3;
+  options.sac_hidden.sizes = {32, 32};
+  options.sac_actor_lr = 3e-3;
   // Rewards reach -64: a faster critic keeps up with the actor.
-  options.critic_lr = 1e-2;
-  options.alpha = 0.2;
-  options.batch_size = 64;
-  options.warmup = 64;
-  options.update_ratio = 1.0;
+  options.sac_critic_lr = 1e-2;
+  options.sac_alpha = 0.2;
+  options.sac_batch_size = 64;
+  options.sac_warmup = 64;
+  options.sac_update_ratio = 1.0;
   return options;
 }
 
@@ -127,7 +127,7 @@ TEST(SacLearnerTest, RejectsBadArguments) {
   EXPECT_FALSE(SacLearner::Create(1, {-1}, {1, 2}, SacOptions(), 0).ok());
   EXPECT_FALSE(SacLearner::Create(1, {-INFINITY}, {1}, SacOptions(), 0).ok());
   SacOptions options;
-  options.tau = 0;
+  options.sac_tau = 0;
   EXPECT_FALSE(SacLearner::Create(1, {-1}, {1}, options, 0).ok());
 }
 
@@ -153,7 +153,7 @@ TEST(SacLearnerTest, ActionsStayInBounds) {
 // move the deterministic action from near 0 to near 3.
 void RunBandit(bool auto_entropy, uint64_t seed) {
   SacOptions options = BanditOptions();
-  options.auto_entropy = auto_entropy;
+  options.sac_auto_entropy = auto_entropy;
   auto created = SacLearner::Create(1, {-5.0f}, {5.0f}, options, seed);
   ASSERT_TRUE(created.ok()) << created.status();
   SacLearner& learner = **created;
@@ -224,7 +224,7 @@ TEST(SacLearnerTest, SaveLoadRoundTrip) {
   absl::Status s = (*wide)->Load(*bytes);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   SacOptions bigger = BanditOptions();
-  bigger.hidden = {16};
+  bigger.sac_hidden.sizes = {16};
   auto other = SacLearner::Create(1, {-5.0f}, {5.0f}, bigger, 1);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)->Load(*bytes).ok());

@@ -31,14 +31,14 @@ absl::StatusOr<SoftQLearner> SoftQLearner::Create(int64_t num_observations,
         absl::StrCat("soft Q table of ", num_observations, " x ", num_actions,
                      " entries is too large for a tabular learner"));
   }
-  if (!(options.alpha > 0) || !(options.alpha_min > 0)) {
+  if (!(options.soft_q_alpha > 0) || !(options.soft_q_alpha_min > 0)) {
     return absl::InvalidArgumentError(
         "soft Q temperatures alpha and alpha_min must be > 0");
   }
-  if (!(options.alpha_decay > 0 && options.alpha_decay <= 1)) {
+  if (!(options.soft_q_alpha_decay > 0 && options.soft_q_alpha_decay <= 1)) {
     return absl::InvalidArgumentError("soft Q alpha_decay must be in (0, 1]");
   }
-  if (!(options.learning_rate > 0 && options.learning_rate <= 1)) {
+  if (!(options.soft_q_lr > 0 && options.soft_q_lr <= 1)) {
     return absl::InvalidArgumentError("soft Q learning rate must be in (0, 1]");
   }
   if (!(options.gamma >= 0 && options.gamma <= 1)) {
@@ -59,8 +59,9 @@ SoftQLearner::SoftQLearner(int64_t num_observations, int64_t num_actions,
 
 double SoftQLearner::ScheduledTemperature(const SoftQOptions& options,
                                           int64_t t) {
-  return TemperatureSchedule::Exponential(options.alpha, options.alpha_decay,
-                                          options.alpha_min)
+  return TemperatureSchedule::Exponential(options.soft_q_alpha,
+                                          options.soft_q_alpha_decay,
+                                          options.soft_q_alpha_min)
       .At(t);
 }
 
@@ -100,7 +101,7 @@ double SoftQLearner::Update(int64_t obs, int64_t action, double reward,
       terminated ? 0.0 : options_.gamma * SoftValue(next_obs);
   double& q = q_[obs * num_actions_ + action];
   const double td_error = reward + bootstrap - q;
-  q += options_.learning_rate * td_error;
+  q += options_.soft_q_lr * td_error;
   ++step_;
   return td_error;
 }

@@ -8,18 +8,30 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/params.h"
 
 namespace marl {
 
+// Soft Q-learning's hyperparameters (runtime/params.h), prefixed: one binary
+// hosts both independent learners. Temperature schedule: alpha_t =
+// max(alpha_min, alpha * alpha_decay^t), t = transitions learned so far (so
+// the schedule does not depend on how many copies the experience came from).
+#define MARL_SOFT_Q_PARAMS(P)                                              \
+  P(double, soft_q_lr, 0.1, (InRange(1e-12, 1)),                           \
+    "soft_q: learning rate of the table update.")                          \
+  P(double, soft_q_alpha, 1.0, Positive(),                                 \
+    "soft_q: initial temperature alpha0 of pi(a|s) ∝ exp(Q(s,a)/alpha).")  \
+  P(double, soft_q_alpha_min, 0.05, Positive(),                            \
+    "soft_q: temperature floor: alpha_t = max(alpha_min, alpha0 * "        \
+    "decay^t).")                                                           \
+  P(double, soft_q_alpha_decay, 0.999, (InRange(1e-12, 1)),                \
+    "soft_q: temperature decay per transition the agent learns from (1 = " \
+    "constant temperature).")
+
 struct SoftQOptions {
-  double learning_rate = 0.1;
+  MARL_PARAMS(MARL_SOFT_Q_PARAMS)
+  // The binary's --gamma (shared with sac), set by its learner.
   double gamma = 0.95;
-  // Temperature schedule: alpha_t = max(alpha_min, alpha * alpha_decay^t),
-  // t = transitions learned so far (so the schedule does not depend on how
-  // many copies the experience came from).
-  double alpha = 1.0;
-  double alpha_min = 0.05;
-  double alpha_decay = 0.999;
   double initial_q = 0.0;
 };
 

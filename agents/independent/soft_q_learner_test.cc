@@ -14,11 +14,11 @@ using ::testing::ElementsAre;
 
 SoftQOptions TestOptions() {
   SoftQOptions options;
-  options.learning_rate = 0.5;
+  options.soft_q_lr = 0.5;
   options.gamma = 0.9;
-  options.alpha = 1.0;
-  options.alpha_decay = 0.5;
-  options.alpha_min = 0.1;
+  options.soft_q_alpha = 1.0;
+  options.soft_q_alpha_decay = 0.5;
+  options.soft_q_alpha_min = 0.1;
   return options;
 }
 
@@ -34,13 +34,13 @@ TEST(SoftQLearnerTest, RejectsBadArguments) {
   EXPECT_FALSE(SoftQLearner::Create(0, 2, SoftQOptions(), 0).ok());
   EXPECT_FALSE(SoftQLearner::Create(1, 0, SoftQOptions(), 0).ok());
   SoftQOptions options;
-  options.alpha = 0;
+  options.soft_q_alpha = 0;
   EXPECT_FALSE(SoftQLearner::Create(1, 2, options, 0).ok());
   options = SoftQOptions();
-  options.alpha_decay = 1.5;
+  options.soft_q_alpha_decay = 1.5;
   EXPECT_FALSE(SoftQLearner::Create(1, 2, options, 0).ok());
   options = SoftQOptions();
-  options.learning_rate = 0;
+  options.soft_q_lr = 0;
   EXPECT_FALSE(SoftQLearner::Create(1, 2, options, 0).ok());
   options = SoftQOptions();
   options.gamma = -0.1;
@@ -54,7 +54,7 @@ TEST(SoftQLearnerTest, TemperatureScheduleDecaysToFloor) {
   EXPECT_DOUBLE_EQ(SoftQLearner::ScheduledTemperature(options, 3), 0.125);
   EXPECT_DOUBLE_EQ(SoftQLearner::ScheduledTemperature(options, 4), 0.1);
   EXPECT_DOUBLE_EQ(SoftQLearner::ScheduledTemperature(options, 1000), 0.1);
-  options.alpha_decay = 1.0;  // constant temperature
+  options.soft_q_alpha_decay = 1.0;  // constant temperature
   EXPECT_DOUBLE_EQ(SoftQLearner::ScheduledTemperature(options, 1000), 1.0);
 }
 
@@ -122,7 +122,7 @@ TEST(SoftQLearnerTest, UpdatesMatchHandComputation) {
 
 TEST(SoftQLearnerTest, SamplingFollowsPolicyAndIsSeeded) {
   SoftQOptions options = TestOptions();
-  options.alpha_decay = 1.0;
+  options.soft_q_alpha_decay = 1.0;
   SoftQLearner a = MakeLearner(1, 3, options, 3);
   SoftQLearner b = MakeLearner(1, 3, options, 3);
   for (SoftQLearner* l : {&a, &b}) {
@@ -146,9 +146,9 @@ TEST(SoftQLearnerTest, SamplingFollowsPolicyAndIsSeeded) {
 
 TEST(SoftQLearnerTest, LearnsBestArmOfBandit) {
   SoftQOptions options;
-  options.alpha = 1.0;
-  options.alpha_decay = 0.99;
-  options.alpha_min = 0.01;
+  options.soft_q_alpha = 1.0;
+  options.soft_q_alpha_decay = 0.99;
+  options.soft_q_alpha_min = 0.01;
   SoftQLearner learner = MakeLearner(1, 3, options, 1);
   const double rewards[3] = {1.0, 3.0, 2.0};
   for (int i = 0; i < 2000; ++i) {
