@@ -330,21 +330,12 @@ absl::Status DeepJointLearner::Load(const std::string& bytes) {
       archive.read("o_" + key, sub);
       opt->load(sub);
     }
-    UpdateSchedule::State schedule;
-    schedule.transitions = meta[2].item<int64_t>();
     torch::Tensor counts;
-    if (archive.try_read("schedule", counts) && counts.numel() == 2) {
-      schedule.credited = counts[0].item<int64_t>();
-      schedule.granted = counts[1].item<int64_t>();
-    } else {
-      // Checkpoints before the schedule was shared kept a fractional
-      // credit: every transition past warm-up counted, its fraction is lost.
-      schedule.credited =
-          schedule.transitions >= options_.warmup ? schedule.transitions : 0;
-      schedule.granted = static_cast<int64_t>(std::floor(
-          options_.update_ratio * static_cast<double>(schedule.credited)));
-    }
-    absl::Status restored = schedule_.Restore(schedule);
+    const bool kept =
+        archive.try_read("schedule", counts) && counts.numel() == 2;
+    absl::Status restored = schedule_.Restore(schedule_.Checkpointed(
+        meta[2].item<int64_t>(), kept ? counts[0].item<int64_t>() : -1,
+        kept ? counts[1].item<int64_t>() : -1));
     if (!restored.ok()) return restored;
     archive.read("generator", state);
     generator_.set_state(state);

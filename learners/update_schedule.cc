@@ -21,6 +21,21 @@ int64_t UpdateSchedule::Record(int64_t n, bool ready) {
   return due;
 }
 
+UpdateSchedule::State UpdateSchedule::Checkpointed(int64_t transitions,
+                                                   int64_t credited,
+                                                   int64_t granted) const {
+  State state;
+  state.transitions = transitions;
+  if (credited < 0 && granted < 0) {
+    state.credited = transitions >= start_ ? transitions : 0;
+    state.granted = Earned(state.credited);
+  } else {
+    state.credited = credited;
+    state.granted = granted;
+  }
+  return state;
+}
+
 absl::Status UpdateSchedule::Restore(const State& state) {
   if (state.transitions < 0 || state.credited < 0 || state.granted < 0 ||
       state.credited > state.transitions ||

@@ -53,5 +53,18 @@ TEST(UpdateScheduleTest, RestoresItsStateAndRefusesImpossibleOnes) {
   }
 }
 
+TEST(UpdateScheduleTest, OldCheckpointsCountEveryTransitionFromTheStart) {
+  UpdateSchedule schedule(0.25, 16);
+  UpdateSchedule::State kept = schedule.Checkpointed(40, 24, 6);
+  EXPECT_EQ(kept.credited, 24);
+  EXPECT_EQ(kept.granted, 6);
+  UpdateSchedule::State legacy = schedule.Checkpointed(40, -1, -1);
+  EXPECT_EQ(legacy.credited, 40);
+  EXPECT_EQ(legacy.granted, 10);
+  EXPECT_EQ(schedule.Checkpointed(8, -1, -1).credited, 0);  // in warm-up
+  ASSERT_TRUE(schedule.Restore(legacy).ok());
+  EXPECT_EQ(schedule.Record(4), 1);
+}
+
 }  // namespace
 }  // namespace marl

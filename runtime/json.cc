@@ -118,6 +118,23 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
   return out;
 }
 
+absl::StatusOr<double> NumberMember(absl::string_view text,
+                                    absl::string_view key) {
+  absl::Status valid = ValidateJson(text);
+  if (!valid.ok()) return valid;
+  const auto root =
+      nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (!root.is_object()) {
+    return absl::InvalidArgumentError("not a JSON object");
+  }
+  const auto member = root.find(std::string(key));
+  if (member == root.end() || !member->is_number()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("has no number \"", key, "\""));
+  }
+  return member->get<double>();
+}
+
 JsonObject& JsonObject::AddMember(absl::string_view key,
                                   std::string value_json) {
   members_.push_back(absl::StrCat(JsonString(key), ": ", value_json));

@@ -43,6 +43,11 @@ absl::Status ValidateJson(absl::string_view text);
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
     absl::string_view text, absl::string_view key);
 
+// The number `key` of the JSON object `text` (e.g. a metrics record's
+// "step"); INVALID_ARGUMENT if text is not an object or has no such number.
+absl::StatusOr<double> NumberMember(absl::string_view text,
+                                    absl::string_view key);
+
 // Builds one JSON object, keys in insertion order:
 //   JsonObject o;
 //   o.Add("step", int64_t{3}).Add("loss", 0.5).AddRaw("spec", spec_json);

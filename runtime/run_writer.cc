@@ -24,6 +24,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -354,12 +355,58 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
 }
 
 RunWriter::RunWriter(std::string directory, double flush_interval_seconds,
-                     int metrics_fd)
+                     int metrics_fd, double start_seconds, off_t metrics_size)
     : directory_(std::move(directory)),
       flush_interval_seconds_(flush_interval_seconds),
-      start_(std::chrono::steady_clock::now()),
+      start_(std::chrono::steady_clock::now() -
+             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                 std::chrono::duration<double>(start_seconds))),
       metrics_fd_(metrics_fd),
+      appended_size_(metrics_size),
       last_flush_attempt_(start_) {}
+
+absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Reopen(
+    const std::string& directory, int64_t through_step,
+    double flush_interval_seconds) {
+  const std::string metrics = JoinPath(directory, kMetricsFile);
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(JoinPath(directory, kConfigFile),
+                                        error) ||
+      !std::filesystem::is_regular_file(metrics, error)) {
+    return absl::NotFoundError(
+        absl::StrCat(directory,
+                     " is not a run directory (no config.json and "
+                     "metrics.jsonl)"));
+  }
+  absl::StatusOr<std::string> text = ReadFile(metrics);
+  if (!text.ok()) return text.status();
+  std::string kept;
+  double last_time = 0;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    ++line_number;
+    if (line.empty()) continue;
+    absl::StatusOr<double> step = NumberMember(line, "step");
+    absl::StatusOr<double> time = NumberMember(line, "time");
+    if (!step.ok() || !time.ok()) {
+      return absl::DataLossError(absl::StrCat(metrics, " line ", line_number,
+                                              " is not a metrics record"));
+    }
+    if (*step > static_cast<double>(through_step)) continue;
+    last_time = std::max(last_time, *time);
+    absl::StrAppend(&kept, line, "\n");
+  }
+  if (kept.size() != text->size()) {
+    if (absl::Status s = WriteFileAtomically(metrics, kept); !s.ok()) {
+      return s;
+    }
+  }
+  const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
+  return std::unique_ptr<RunWriter>(
+      new RunWriter(directory, flush_interval_seconds, fd, last_time,
+                    static_cast<off_t>(kept.size())));
+}
 
 RunWriter::~RunWriter() {
   if (absl::Status s = Flush(); !s.ok()) {

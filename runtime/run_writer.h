@@ -53,6 +53,15 @@ class RunWriter {
   static absl::StatusOr<std::unique_ptr<RunWriter>> Create(
       const RunOptions& options,
       const std::map<std::string, std::string>& extra_config = {});
+  // Opens an existing run directory to go on with it (a resumed run): the
+  // records of metrics.jsonl after step `through_step` are dropped (they
+  // came after the checkpoint the run resumes from), new records are
+  // appended, and their "time" goes on from the last record kept.
+  // config.json is left as it is. NOT_FOUND if `directory` holds no run;
+  // DATA_LOSS for a metrics line that is not a record.
+  static absl::StatusOr<std::unique_ptr<RunWriter>> Reopen(
+      const std::string& directory, int64_t through_step,
+      double flush_interval_seconds = 5.0);
   ~RunWriter();  // flushes
 
   const std::string& directory() const;
@@ -92,7 +101,7 @@ class RunWriter {
 
  private:
   RunWriter(std::string directory, double flush_interval_seconds,
-            int metrics_fd);
+            int metrics_fd, double start_seconds = 0, off_t metrics_size = 0);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string directory_;

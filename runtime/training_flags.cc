@@ -86,6 +86,14 @@ ABSL_FLAG(std::string, restore, "",
           "environment and the algorithm's options must match the "
           "checkpoint's.");
 
+ABSL_FLAG(std::string, resume, "",
+          "A run directory to go on training (e.g. after a crash, or with a "
+          "larger --steps): its latest checkpoint (checkpoints/final, else "
+          "the newest step_<N>) is restored with the step count, the "
+          "schedules and the optimisers; training continues to --steps in the "
+          "same directory, whose metrics.jsonl keeps its records up to that "
+          "step. The run's flags come from its config.json (as with "
+          "--config); flags on the command line win.");
 ABSL_FLAG(std::string, config, "",
           "A run's config.json: start from the flags it recorded, then apply "
           "those given on the command line, which win (e.g. --config=runs/"
@@ -102,7 +110,7 @@ namespace {
 // Abseil's own flags read other sources.
 bool RestoredByConfig(absl::string_view flag) {
   for (const char* skipped :
-       {"config", "endpoint", "timeout_ms", "curve_server_key_file",
+       {"config", "resume", "endpoint", "timeout_ms", "curve_server_key_file",
         "curve_client_key_file", "run_name", "flagfile", "fromenv",
         "tryfromenv", "undefok"}) {
     if (flag == skipped) return false;
@@ -110,10 +118,10 @@ bool RestoredByConfig(absl::string_view flag) {
   return true;
 }
 
-// The last --config value on the command line ("" if none), found before
-// Abseil parses it, so that the file's values can be set first and the
+// The last --<flag> value on the command line ("" if none), found before
+// Abseil parses it, so that a config file's values can be set first and the
 // command line's override them.
-std::string ConfigOnCommandLine(int argc, char** argv) {
+std::string FlagOnCommandLine(int argc, char** argv, absl::string_view flag) {
   std::string path;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -121,9 +129,10 @@ std::string ConfigOnCommandLine(int argc, char** argv) {
     if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) {
       continue;
     }
-    if (absl::ConsumePrefix(&arg, "config=")) {
-      path = std::string(arg);
-    } else if (arg == "config" && i + 1 < argc) {
+    absl::string_view value = arg;
+    if (absl::ConsumePrefix(&value, flag) && absl::ConsumePrefix(&value, "=")) {
+      path = std::string(value);
+    } else if (arg == flag && i + 1 < argc) {
       path = argv[++i];
     }
   }
@@ -133,8 +142,9 @@ std::string ConfigOnCommandLine(int argc, char** argv) {
 // A run's config.json is a few kB; anything this large is not one.
 constexpr std::uintmax_t kMaxConfigBytes = 16 << 20;
 
-// Sets every flag recorded in the config.json at `path` (see --config).
-absl::Status ApplyConfig(const std::string& path) {
+// Sets every flag recorded in the config.json at `path` (see --config);
+// for a resumed run (`resuming`), not the checkpoint it started from.
+absl::Status ApplyConfig(const std::string& path, bool resuming) {
   std::error_code error;
   const std::uintmax_t size = std::filesystem::file_size(path, error);
   if (error) {
@@ -155,7 +165,7 @@ absl::Status ApplyConfig(const std::string& path) {
         path, " is not a run's config.json: ", flags.status().message()));
   }
   for (const auto& [name, value] : *flags) {
-    if (!RestoredByConfig(name)) continue;
+    if (!RestoredByConfig(name) || (resuming && name == "restore")) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -202,6 +212,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
   o.restore = absl::GetFlag(FLAGS_restore);
+  o.resume = absl::GetFlag(FLAGS_resume);
   return o;
 }
 
@@ -221,12 +232,19 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
   };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);
-  const std::string config_path = ConfigOnCommandLine(argc, argv);
+  // --config, or else the config.json of the run --resume goes on with.
+  std::string config_path = FlagOnCommandLine(argc, argv, "config");
+  const std::string resume = FlagOnCommandLine(argc, argv, "resume");
+  const bool resuming = config_path.empty() && !resume.empty();
+  if (resuming) {
+    config_path = (std::filesystem::path(resume) / "config.json").string();
+  }
   if (!config_path.empty()) {
-    absl::Status applied = ApplyConfig(config_path);
+    absl::Status applied = ApplyConfig(config_path, resuming);
     if (!applied.ok()) {
-      std::cerr << program << ": error: --config: " << applied.message()
-                << std::endl;
+      std::cerr << program
+                << ": error: " << (resuming ? "--resume: " : "--config: ")
+                << applied.message() << std::endl;
       return false;
     }
   }

@@ -10,9 +10,13 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -31,11 +35,17 @@ using Clock = std::chrono::steady_clock;
 using Values = std::vector<std::pair<std::string, double>>;
 
 // The loop's checkpoint wraps the learner's bytes with the algorithm name,
-// so a checkpoint of another algorithm is refused before Load sees it, and
-// (v2) their length and CRC-32, so a truncated or corrupt file is refused
-// instead of restoring garbage. v1 files (no checksum) still restore.
-constexpr char kCheckpointMagic[] = "marl-checkpoint-v2";
+// so a checkpoint of another algorithm is refused before Load sees it, the
+// loop's own counters (v3: transitions and episodes, so a resumed run goes
+// on counting), and the bytes' length and CRC-32 (v2), so a truncated or
+// corrupt file is refused instead of restoring garbage. v1 and v2 files
+// still restore (without counters they cannot be resumed).
+constexpr char kCheckpointMagic[] = "marl-checkpoint-v3";
+constexpr char kCheckpointMagicV2[] = "marl-checkpoint-v2";
 constexpr char kCheckpointMagicV1[] = "marl-checkpoint-v1";
+// Environment seeds of a resumed run: a stream of their own per resume
+// point, so it does not replay the episodes the run began with.
+constexpr uint64_t kResumeSeedStream = 1000033;
 // An evaluation episode that never ends is cut after this many steps (when
 // the spec has no episode limit).
 constexpr int kMaxEvalSteps = 10000;
@@ -81,20 +91,30 @@ uint32_t Crc32(absl::string_view bytes) {
   return static_cast<uint32_t>(crc);
 }
 
-std::string PackCheckpoint(const std::string& algorithm,
-                           const std::string& bytes) {
+// A checkpoint file's contents.
+struct Checkpoint {
+  std::string bytes;  // the learner's
+  int64_t step = -1;  // transitions trained (-1: a v1/v2 file)
+  int64_t episodes = -1;
+};
+
+std::string PackCheckpoint(const std::string& algorithm, int64_t step,
+                           int64_t episodes, const std::string& bytes) {
   return absl::StrCat(
       kCheckpointMagic, "\n", algorithm, "\n",
+      absl::StrFormat("step=%d episodes=%d", step, episodes), "\n",
       absl::StrFormat("crc32=%08x length=%d", Crc32(bytes), bytes.size()), "\n",
       bytes);
 }
 
-absl::StatusOr<std::string> UnpackCheckpoint(const std::string& data,
-                                             const std::string& algorithm) {
+absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
+                                            const std::string& algorithm) {
   const size_t magic_end = data.find('\n');
   const absl::string_view magic = absl::string_view(data).substr(0, magic_end);
   const bool v1 = magic == kCheckpointMagicV1;
-  if (magic_end == std::string::npos || (!v1 && magic != kCheckpointMagic)) {
+  const bool v2 = magic == kCheckpointMagicV2;
+  if (magic_end == std::string::npos ||
+      (!v1 && !v2 && magic != kCheckpointMagic)) {
     return absl::InvalidArgumentError(
         absl::StrCat("not a checkpoint of this framework (expected '",
                      kCheckpointMagic, "')"));
@@ -108,18 +128,38 @@ absl::StatusOr<std::string> UnpackCheckpoint(const std::string& data,
     return absl::InvalidArgumentError(absl::StrCat(
         "the checkpoint is of algorithm '", name, "', not '", algorithm, "'"));
   }
-  if (v1) return data.substr(name_end + 1);
-  const size_t check_end = data.find('\n', name_end + 1);
+  Checkpoint out;
+  if (v1) {
+    out.bytes = data.substr(name_end + 1);
+    return out;
+  }
+  size_t line_start = name_end + 1;
+  // One header line, without its newline; npos when there is none.
+  auto next_line = [&](std::string* line) {
+    const size_t end = data.find('\n', line_start);
+    if (end == std::string::npos) return false;
+    *line = data.substr(line_start, end - line_start);
+    line_start = end + 1;
+    return true;
+  };
+  std::string line;
+  char rest = 0;
+  if (!v2) {
+    if (!next_line(&line) ||
+        std::sscanf(line.c_str(), "step=%" SCNd64 " episodes=%" SCNd64 "%c",
+                    &out.step, &out.episodes, &rest) != 2 ||
+        out.step < 0 || out.episodes < 0) {
+      return absl::DataLossError("truncated or corrupt checkpoint header");
+    }
+  }
   unsigned int crc = 0;
   uint64_t length = 0;
-  char rest = 0;
-  if (check_end == std::string::npos ||
-      std::sscanf(data.substr(name_end + 1, check_end - name_end - 1).c_str(),
-                  "crc32=%8x length=%" SCNu64 "%c", &crc, &length,
+  if (!next_line(&line) ||
+      std::sscanf(line.c_str(), "crc32=%8x length=%" SCNu64 "%c", &crc, &length,
                   &rest) != 2) {
     return absl::DataLossError("truncated or corrupt checkpoint header");
   }
-  const absl::string_view bytes = absl::string_view(data).substr(check_end + 1);
+  const absl::string_view bytes = absl::string_view(data).substr(line_start);
   if (bytes.size() != length) {
     return absl::DataLossError(
         absl::StrCat("the checkpoint is truncated or padded: ", bytes.size(),
@@ -129,7 +169,37 @@ absl::StatusOr<std::string> UnpackCheckpoint(const std::string& data,
     return absl::DataLossError(
         "the checkpoint is corrupt: its CRC-32 does not match its bytes");
   }
-  return std::string(bytes);
+  out.bytes = std::string(bytes);
+  return out;
+}
+
+// The checkpoint a run directory resumes from: checkpoints/final if the run
+// finished, else its latest checkpoints/step_<N>; NOT_FOUND if none.
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& run) {
+  const std::filesystem::path dir = std::filesystem::path(run) / "checkpoints";
+  std::error_code error;
+  if (std::filesystem::is_regular_file(dir / "final", error)) {
+    return (dir / "final").string();
+  }
+  int64_t best = -1;
+  std::string path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    int64_t step = 0;
+    if (absl::StartsWith(name, "step_") &&
+        absl::SimpleAtoi(absl::string_view(name).substr(5), &step) &&
+        step > best) {
+      best = step;
+      path = entry.path().string();
+    }
+  }
+  if (best < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("--resume ", run, ": no checkpoint in ", dir.string(),
+                     " (train with --checkpoint_every to resume a run that "
+                     "stops early)"));
+  }
+  return path;
 }
 
 class Runner {
@@ -142,15 +212,28 @@ class Runner {
     if (absl::Status s = ValidateTrainingOptions(o_); !s.ok()) return s;
     // Read the checkpoint before anything touches the disk or the server,
     // so a wrong path fails fast.
-    std::string restored;
-    if (!o_.restore.empty()) {
-      absl::StatusOr<std::string> bytes = ReadFile(o_.restore);
-      if (!bytes.ok()) {
-        return absl::Status(
-            bytes.status().code(),
-            absl::StrCat("--restore: ", bytes.status().message()));
+    std::string checkpoint = o_.restore;
+    if (!o_.resume.empty()) {
+      absl::StatusOr<std::string> latest = LatestCheckpoint(o_.resume);
+      if (!latest.ok()) return latest.status();
+      checkpoint = *std::move(latest);
+    }
+    Checkpoint restored;
+    if (!checkpoint.empty()) {
+      absl::StatusOr<Checkpoint> read = ReadCheckpoint(checkpoint);
+      if (!read.ok()) return read.status();
+      restored = *std::move(read);
+    }
+    if (!o_.resume.empty()) {
+      if (restored.step < 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--resume: ", checkpoint,
+            " was written before checkpoints kept the loop's counters; "
+            "start a new run with --restore=",
+            checkpoint));
       }
-      restored = *std::move(bytes);
+      transitions_ = restored.step;
+      episodes_ = restored.episodes;
     }
     if (absl::Status s = Connect(); !s.ok()) return s;
     absl::StatusOr<std::unique_ptr<JointLearner>> learner =
@@ -160,8 +243,12 @@ class Runner {
       return absl::InternalError("the learner factory returned null");
     }
     learner_ = *std::move(learner);
-    if (!o_.restore.empty()) {
-      if (absl::Status s = Restore(restored); !s.ok()) return s;
+    if (!checkpoint.empty()) {
+      if (absl::Status s = learner_->Load(restored.bytes); !s.ok()) {
+        return absl::Status(
+            s.code(),
+            absl::StrCat(CheckpointFlag(), " ", checkpoint, ": ", s.message()));
+      }
     }
     if (absl::Status s = OpenRun(); !s.ok()) return s;
 
@@ -179,7 +266,9 @@ class Runner {
     result.episodes = episodes_;
     result.train_seconds = train_seconds_;
     result.steps_per_second =
-        train_seconds_ > 0 ? transitions_ / train_seconds_ : 0.0;
+        train_seconds_ > 0
+            ? (transitions_ - first_transitions_) / train_seconds_
+            : 0.0;
     result.run_directory = writer_->directory();
     absl::StatusOr<std::vector<std::vector<double>>> greedy = GreedyActions();
     if (!greedy.ok()) return greedy.status();
@@ -231,8 +320,13 @@ class Runner {
                        ": ", client.status().message()));
     }
     client_ = *std::move(client);
+    // A resumed run's copies start fresh episodes from seeds of their own.
+    const uint64_t env_seed =
+        o_.resume.empty()
+            ? o_.seed
+            : DeriveSeed(DeriveSeed(o_.seed, kResumeSeedStream), transitions_);
     absl::StatusOr<std::unique_ptr<RemoteEnv>> env = RemoteEnv::Make(
-        client_.get(), o_.env, o_.env_settings, o_.num_copies, o_.seed);
+        client_.get(), o_.env, o_.env_settings, o_.num_copies, env_seed);
     if (!env.ok()) {
       return absl::Status(env.status().code(),
                           absl::StrCat("making environment '", o_.env,
@@ -259,18 +353,21 @@ class Runner {
     return absl::OkStatus();
   }
 
-  absl::Status Restore(const std::string& data) {
-    absl::StatusOr<std::string> bytes = UnpackCheckpoint(data, algorithm_);
-    if (!bytes.ok()) {
-      return absl::Status(bytes.status().code(),
-                          absl::StrCat("--restore ", o_.restore, ": ",
-                                       bytes.status().message()));
+  const char* CheckpointFlag() const {
+    return o_.resume.empty() ? "--restore" : "--resume";
+  }
+
+  absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
+    absl::StatusOr<std::string> data = ReadFile(path);
+    absl::StatusOr<Checkpoint> checkpoint =
+        data.ok() ? UnpackCheckpoint(*data, algorithm_)
+                  : absl::StatusOr<Checkpoint>(data.status());
+    if (!checkpoint.ok()) {
+      return absl::Status(checkpoint.status().code(),
+                          absl::StrCat(CheckpointFlag(), " ", path, ": ",
+                                       checkpoint.status().message()));
     }
-    if (absl::Status s = learner_->Load(*bytes); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("--restore ", o_.restore, ": ", s.message()));
-    }
-    return absl::OkStatus();
+    return checkpoint;
   }
 
   absl::Status OpenRun() {
@@ -292,12 +389,14 @@ class Runner {
         .Add("eval_episodes", o_.eval_episodes)
         .Add("log_every", o_.log_every)
         .Add("checkpoint_every", o_.checkpoint_every)
-        .Add("restore", o_.restore);
+        .Add("restore", o_.restore)
+        .Add("resume", o_.resume);
     std::map<std::string, std::string> extra = {{"env_spec", spec_json},
                                                 {"options", loop.Build()}};
     const std::string learner_json = learner_->ConfigJson();
     if (!learner_json.empty()) extra["learner"] = learner_json;
 
+    if (!o_.resume.empty()) return ReopenRun();
     RunOptions run;
     run.runs_root = o_.runs_root;
     run.run_name = o_.run_name;
@@ -312,6 +411,34 @@ class Runner {
                                        writer.status().message()));
     }
     writer_ = *std::move(writer);
+    return absl::OkStatus();
+  }
+
+  // Goes on with the run directory of --resume: metrics after the restored
+  // step are dropped, and the step checkpoints already there are pruned
+  // with the new ones.
+  absl::Status ReopenRun() {
+    absl::StatusOr<std::unique_ptr<RunWriter>> writer =
+        RunWriter::Reopen(o_.resume, transitions_);
+    if (!writer.ok()) {
+      return absl::Status(
+          writer.status().code(),
+          absl::StrCat("--resume: ", writer.status().message()));
+    }
+    writer_ = *std::move(writer);
+    std::vector<std::pair<int64_t, std::string>> steps;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             std::filesystem::path(o_.resume) / "checkpoints", error)) {
+      const std::string name = entry.path().filename().string();
+      int64_t step = 0;
+      if (absl::StartsWith(name, "step_") &&
+          absl::SimpleAtoi(absl::string_view(name).substr(5), &step)) {
+        steps.emplace_back(step, name);
+      }
+    }
+    std::sort(steps.begin(), steps.end());
+    for (auto& [step, name] : steps) step_checkpoints_.push_back(name);
     return absl::OkStatus();
   }
 
@@ -451,12 +578,19 @@ class Runner {
     terminated_ = std::make_unique<bool[]>(n);
     truncated_ = std::make_unique<bool[]>(n);
 
-    const int64_t batches = (o_.steps + n - 1) / n;
+    // From step 0, or from a resumed run's step.
+    const int64_t first = first_transitions_ = transitions_;
+    const int64_t batches =
+        (std::max<int64_t>(0, o_.steps - first) + n - 1) / n;
+    target_transitions_ = first + batches * n;
     const Clock::time_point start = Clock::now();
     Clock::time_point last_progress = start, last_log = start;
-    int64_t progress_transitions = 0, log_transitions = 0;
-    int64_t next_log = o_.log_every, next_eval = o_.eval_every,
-            next_checkpoint = o_.checkpoint_every;
+    int64_t progress_transitions = first, log_transitions = first;
+    auto after = [first](int64_t every) {
+      return every > 0 ? (first / every + 1) * every : 0;
+    };
+    int64_t next_log = after(o_.log_every), next_eval = after(o_.eval_every),
+            next_checkpoint = after(o_.checkpoint_every);
     double eval_seconds = 0;
 
     TransitionBatch batch_view;
@@ -539,7 +673,7 @@ class Runner {
           Seconds(last_progress, now) >= o_.progress_seconds) {
         const double rate =
             (transitions_ - progress_transitions) / Seconds(last_progress, now);
-        PrintProgress(rate, (batches * n - transitions_) / rate);
+        PrintProgress(rate, (target_transitions_ - transitions_) / rate);
         last_progress = now;
         progress_transitions = transitions_;
       }
@@ -561,8 +695,8 @@ class Runner {
     }
     train_seconds_ = Seconds(start, Clock::now()) - eval_seconds;
     if (o_.log_every > 0 && since_log_count_ > 0) {
-      if (absl::Status s =
-              LogTrain(transitions_ / std::max(1e-9, train_seconds_));
+      if (absl::Status s = LogTrain((transitions_ - first_transitions_) /
+                                    std::max(1e-9, train_seconds_));
           !s.ok()) {
         return s;
       }
@@ -600,8 +734,7 @@ class Runner {
   }
 
   void PrintProgress(double rate, double eta_seconds) {
-    const int64_t total =
-        (o_.steps + o_.num_copies - 1) / o_.num_copies * o_.num_copies;
+    const int64_t total = target_transitions_;
     *o_.progress << absl::StrFormat(
                         "[%s] step %d/%d (%.0f%%)  %.0f steps/s  "
                         "return (last %d) %s  ETA %s",
@@ -720,7 +853,8 @@ class Runner {
   absl::Status SaveCheckpoint(const std::string& name) {
     absl::StatusOr<std::string> bytes = learner_->Save();
     if (!bytes.ok()) return bytes.status();
-    return writer_->SaveCheckpoint(name, PackCheckpoint(algorithm_, *bytes));
+    return writer_->SaveCheckpoint(
+        name, PackCheckpoint(algorithm_, transitions_, episodes_, *bytes));
   }
 
   const TrainingOptions& o_;
@@ -751,6 +885,9 @@ class Runner {
   int64_t since_log_count_ = 0;
   int64_t transitions_ = 0;
   int64_t episodes_ = 0;
+  // Where this process's training started (a resumed run's step) and ends.
+  int64_t first_transitions_ = 0;
+  int64_t target_transitions_ = 0;
   double train_seconds_ = 0;
 };
 
@@ -766,6 +903,10 @@ absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
         absl::StrCat("--mode must be 'train' or 'eval', got '", o.mode, "'"));
   }
   if (o.env.empty()) return absl::InvalidArgumentError("--env is empty");
+  if (!o.resume.empty() && (!o.restore.empty() || o.mode != "train")) {
+    return absl::InvalidArgumentError(
+        "--resume goes on training a run: not with --restore or --mode=eval");
+  }
   if (o.num_copies < 1) {
     return absl::InvalidArgumentError("--num_copies must be >= 1");
   }

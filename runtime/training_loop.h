@@ -57,6 +57,12 @@ struct TrainingOptions {
   int64_t keep_checkpoints = 5;
   // A checkpoint file to start from (required by mode "eval").
   std::string restore;
+  // A run directory to go on with (mode "train"): its latest checkpoint is
+  // restored with the loop's counters, training continues from that step to
+  // `steps` in the same directory, and metrics.jsonl keeps its records up to
+  // that step and appends the new ones. The environment copies start fresh
+  // episodes (seeded from the run seed and the step). Not with `restore`.
+  std::string resume;
 };
 
 // Builds the algorithm's learners once the environment's spec is known.

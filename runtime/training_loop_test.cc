@@ -8,8 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "runtime/json.h"
 #include "runtime/run_writer.h"
 
 namespace marl {
@@ -43,6 +46,9 @@ class FixedLearner : public JointLearner {
     return absl::StrCat(transitions_);
   }
   absl::Status Load(const std::string& bytes) override {
+    if (!absl::SimpleAtoi(bytes, &transitions_)) {
+      return absl::InvalidArgumentError("not a FixedLearner checkpoint");
+    }
     return absl::OkStatus();
   }
   absl::Status status() const override {
@@ -178,6 +184,100 @@ TEST(TrainingLoopTest, KeepsTheNewestStepCheckpoints) {
   o.run_name = "negative";
   o.keep_checkpoints = -1;
   EXPECT_EQ(RunTraining(o, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The train records of one agent in a run's metrics.jsonl: (step, seen).
+std::vector<std::pair<int64_t, double>> TrainRecords(const std::string& run,
+                                                     double* last_time) {
+  absl::StatusOr<std::string> text = ReadFile(run + "/metrics.jsonl");
+  EXPECT_TRUE(text.ok()) << text.status();
+  std::vector<std::pair<int64_t, double>> out;
+  *last_time = -1;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (line.empty()) continue;
+    absl::StatusOr<double> time = NumberMember(line, "time");
+    EXPECT_TRUE(time.ok() && *time >= *last_time) << line;
+    *last_time = time.ok() ? *time : *last_time;
+    absl::StatusOr<double> seen = NumberMember(line, "seen");
+    if (!seen.ok() || line.find("\"player_0\"") == absl::string_view::npos) {
+      continue;
+    }
+    out.emplace_back(static_cast<int64_t>(*NumberMember(line, "step")), *seen);
+  }
+  return out;
+}
+
+// A run that stopped goes on from its latest checkpoint: the step count,
+// the learner's state and the metrics continue; records written after that
+// checkpoint are replaced, not repeated; old step checkpoints are pruned
+// with the new ones.
+TEST(TrainingLoopTest, ResumeGoesOnFromTheLatestCheckpoint) {
+  TrainingOptions o = Options("resumed");
+  o.steps = 40;
+  o.log_every = 8;
+  o.checkpoint_every = 8;  // step_8 ... step_32, then final
+  o.keep_checkpoints = 2;
+  absl::StatusOr<TrainingResult> first = RunTraining(o, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string run = first->run_directory;
+  // As if the process had died after step_32: records up to 40 remain.
+  std::filesystem::remove(run + "/checkpoints/final");
+
+  TrainingOptions resume = Options("ignored");
+  resume.log_every = 8;
+  resume.checkpoint_every = 8;
+  resume.keep_checkpoints = 2;
+  resume.steps = 64;
+  resume.resume = run;
+  absl::StatusOr<TrainingResult> second =
+      RunTraining(resume, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->run_directory, run);
+  EXPECT_EQ(second->steps, 64);
+  EXPECT_EQ(second->episodes, 64);  // every step ends an episode
+
+  double last_time = 0;
+  std::vector<std::pair<int64_t, double>> records =
+      TrainRecords(run, &last_time);
+  std::vector<std::pair<int64_t, double>> expected;
+  for (int64_t step = 8; step <= 64; step += 8) {
+    expected.emplace_back(step, double(step));  // the learner's count goes on
+  }
+  EXPECT_EQ(records, expected);
+  EXPECT_GT(last_time, 0);
+
+  std::vector<std::string> names;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(run + "/checkpoints")) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"final", "step_48", "step_56"}));
+
+  // A finished run goes on too (a longer --steps), from checkpoints/final.
+  resume.steps = 72;
+  second = RunTraining(resume, "fixed_algo", Fixed(1));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->steps, 72);
+  EXPECT_EQ(TrainRecords(run, &last_time).back(),
+            (std::pair<int64_t, double>{72, 72.0}));
+
+  // Clear errors: nothing to resume from, a checkpoint as well, eval mode.
+  TrainingOptions bad = resume;
+  bad.resume = ::testing::TempDir() + "/no_such_run";
+  EXPECT_EQ(RunTraining(bad, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  bad = resume;
+  bad.restore = run + "/checkpoints/final";
+  EXPECT_EQ(RunTraining(bad, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  bad = resume;
+  bad.mode = "eval";
+  EXPECT_EQ(RunTraining(bad, "fixed_algo", Fixed(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Another algorithm's run is refused before anything is written.
+  EXPECT_EQ(RunTraining(resume, "other_algo", Fixed(1)).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -57,6 +57,29 @@ print("ok: the rerun repeats %d metric rows; --seed overrides the file"
       % len(m_first))
 PY
 
+# --resume: a run cut short after its step_128 checkpoint goes on to 256
+# with its own flags (from its config.json) in its own directory.
+"$agent" "${common[@]}" --run_name=cut --env=max_of_two_quadratics \
+  --steps=160 --num_copies=4 --seed=7 --log_every=32 --sac_warmup=32 \
+  --sac_batch_size=16 --sac_hidden=8,8 --checkpoint_every=64 \
+  >"$runs/cut.log" 2>&1 || { cat "$runs/cut.log"; exit 1; }
+rm "$runs/cut/checkpoints/final"
+"$agent" --progress_seconds=60 --resume="$runs/cut" --steps=256 \
+  >"$runs/resumed.log" 2>&1 || { cat "$runs/resumed.log"; exit 1; }
+/usr/bin/python3 - "$runs/cut" <<'PY'
+import json, os, sys
+run = sys.argv[1]
+steps = [json.loads(l)["step"] for l in open(run + "/metrics.jsonl")
+         if '"player_0"' in l and '"train"' in l]
+assert steps == list(range(32, 257, 32)), steps
+summary = json.load(open(run + "/summary.json"))
+assert summary["total_steps"] == 256, summary
+config = json.load(open(run + "/config.json"))
+assert config["flags"]["sac_hidden"] == "8,8", config["flags"]["sac_hidden"]
+assert os.path.exists(run + "/checkpoints/final")
+print("ok: resumed from step_128 to 256, metrics", steps)
+PY
+
 # Refused at once, exit code 2, naming the problem.
 expect_refused() {
   local file="$1" want="$2" out status=0

@@ -292,7 +292,8 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
           ->forward(obs, r.self[j], r.opponent[std::max(j - 1, 0)])
           .squeeze(-1);
     };
-    if (options_.variant == Gr2Options::Mode::kLevel) return value(options_.level);
+    if (options_.variant == Gr2Options::Mode::kLevel)
+      return value(options_.level);
     Tensor v = torch::zeros({obs.size(0)});
     for (size_t j = 0; j < weights_.size(); ++j) {
       v = v + weights_[j] * value(static_cast<int>(j));

@@ -497,6 +497,27 @@ absl::StatusOr<std::string> Gr2Learner::Save() const {
       (*net)->save(sub);
       root.write(name, sub);
     }
+    // Everything else training goes on from: optimisers, random streams,
+    // the update schedule.
+    const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
+        {"critic_opt", m.critic_opt.get()},
+        {"actor_opt", m.actor_opt.get()},
+        {"opponent_opt", m.opponent_opt.get()}};
+    for (const auto& [name, optimizer] : optimizers) {
+      torch::serialize::OutputArchive sub;
+      optimizer->save(sub);
+      root.write(name, sub);
+    }
+    root.write("generator", m.generator.get_state());
+    std::ostringstream rng;
+    rng << m.rng;
+    const std::string rng_text = rng.str();
+    root.write("rng", torch::tensor(std::vector<int64_t>(rng_text.begin(),
+                                                         rng_text.end())));
+    const UpdateSchedule::State& schedule = m.schedule.state();
+    root.write("counters", torch::tensor(std::vector<int64_t>{
+                               schedule.transitions, schedule.credited,
+                               schedule.granted, m.updates}));
     std::ostringstream stream;
     root.save_to(stream);
     return stream.str();
@@ -534,6 +555,43 @@ absl::Status Gr2Learner::Load(const std::string& bytes) {
       (*net)->load(sub);
     }
     for (Tensor& p : m.critic_target->parameters()) p.set_requires_grad(false);
+    // Checkpoints from before they held the training state load the
+    // networks only.
+    Tensor counters;
+    if (root.try_read("counters", counters)) {
+      const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
+          {"critic_opt", m.critic_opt.get()},
+          {"actor_opt", m.actor_opt.get()},
+          {"opponent_opt", m.opponent_opt.get()}};
+      for (const auto& [name, optimizer] : optimizers) {
+        torch::serialize::InputArchive sub;
+        root.read(name, sub);
+        optimizer->load(sub);
+      }
+      Tensor generator, rng;
+      root.read("generator", generator);
+      root.read("rng", rng);
+      if (counters.numel() != 4) {
+        return absl::InvalidArgumentError("gr2: corrupt checkpoint counters");
+      }
+      std::string rng_text;
+      for (int64_t k = 0; k < rng.numel(); ++k) {
+        rng_text.push_back(static_cast<char>(rng[k].item<int64_t>()));
+      }
+      std::istringstream rng_in(rng_text);
+      std::mt19937_64 restored_rng;
+      if (!(rng_in >> restored_rng)) {
+        return absl::InvalidArgumentError("gr2: corrupt checkpoint rng");
+      }
+      UpdateSchedule::State schedule;
+      schedule.transitions = counters[0].item<int64_t>();
+      schedule.credited = counters[1].item<int64_t>();
+      schedule.granted = counters[2].item<int64_t>();
+      if (absl::Status s = m.schedule.Restore(schedule); !s.ok()) return s;
+      m.generator.set_state(generator);
+      m.rng = restored_rng;
+      m.updates = counters[3].item<int64_t>();
+    }
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("gr2: not a GR2 checkpoint: ", e.what()));

@@ -436,21 +436,12 @@ absl::Status SacLearner::Load(const std::string& bytes) {
     torch::Tensor state;
     archive.read("generator", state);
     m.generator.set_state(state);
-    UpdateSchedule::State schedule;
-    schedule.transitions = meta[2].item<int64_t>();
     torch::Tensor counts;
-    if (archive.try_read("schedule", counts) && counts.numel() == 2) {
-      schedule.credited = counts[0].item<int64_t>();
-      schedule.granted = counts[1].item<int64_t>();
-    } else {
-      // Older checkpoints kept no schedule: every transition from the
-      // batch_size-th on counted; banked fractions are lost.
-      schedule.credited = std::max<int64_t>(
-          0, schedule.transitions - m.options.sac_batch_size + 1);
-      schedule.granted = static_cast<int64_t>(std::floor(
-          m.options.sac_update_ratio * static_cast<double>(schedule.credited)));
-    }
-    absl::Status restored = m.schedule.Restore(schedule);
+    const bool kept =
+        archive.try_read("schedule", counts) && counts.numel() == 2;
+    absl::Status restored = m.schedule.Restore(m.schedule.Checkpointed(
+        meta[2].item<int64_t>(), kept ? counts[0].item<int64_t>() : -1,
+        kept ? counts[1].item<int64_t>() : -1));
     if (!restored.ok()) return restored;
     m.pending_updates = 0;
     m.updates = meta[3].item<int64_t>();
