@@ -91,24 +91,37 @@ absl::Status ValidateJson(absl::string_view text) {
                                         : recognizer.error());
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
-    absl::string_view text, absl::string_view key) {
-  // Checked first: the recognizer bounds the nesting depth, which the
-  // recursive parser below does not.
+namespace {
+
+// `text` parsed, checked first by the recognizer, which bounds the nesting
+// depth (the recursive parser does not); the object itself (empty `key`) or
+// its object member `key`.
+absl::StatusOr<nlohmann::ordered_json> ParseObject(absl::string_view text,
+                                                   absl::string_view key) {
   absl::Status valid = ValidateJson(text);
   if (!valid.ok()) return valid;
-  const auto root =
+  nlohmann::ordered_json root =
       nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
   if (!root.is_object()) {
     return absl::InvalidArgumentError("not a JSON object");
   }
+  if (key.empty()) return root;
   const auto member = root.find(std::string(key));
   if (member == root.end() || !member->is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("has no object \"", key, "\""));
   }
+  return *member;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
+    absl::string_view text, absl::string_view key) {
+  absl::StatusOr<nlohmann::ordered_json> object = ParseObject(text, key);
+  if (!object.ok()) return object.status();
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, value] : member->items()) {
+  for (const auto& [name, value] : object->items()) {
     if (!value.is_string()) {
       return absl::InvalidArgumentError(
           absl::StrCat("\"", key, "\".\"", name, "\" is not a string"));
@@ -118,17 +131,25 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> MemberTexts(
+    absl::string_view text, absl::string_view key) {
+  absl::StatusOr<nlohmann::ordered_json> object = ParseObject(text, key);
+  if (!object.ok()) return object.status();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : object->items()) {
+    out.emplace_back(
+        name,
+        value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  return out;
+}
+
 absl::StatusOr<double> NumberMember(absl::string_view text,
                                     absl::string_view key) {
-  absl::Status valid = ValidateJson(text);
-  if (!valid.ok()) return valid;
-  const auto root =
-      nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  if (!root.is_object()) {
-    return absl::InvalidArgumentError("not a JSON object");
-  }
-  const auto member = root.find(std::string(key));
-  if (member == root.end() || !member->is_number()) {
+  absl::StatusOr<nlohmann::ordered_json> object = ParseObject(text, "");
+  if (!object.ok()) return object.status();
+  const auto member = object->find(std::string(key));
+  if (member == object->end() || !member->is_number()) {
     return absl::InvalidArgumentError(
         absl::StrCat("has no number \"", key, "\""));
   }

@@ -43,6 +43,12 @@ absl::Status ValidateJson(absl::string_view text);
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StringMembers(
     absl::string_view text, absl::string_view key);
 
+// The members of the JSON object `text` (with `key` non-empty: of its
+// object member `key`), each value as compact JSON text, in the file's
+// order; INVALID_ARGUMENT if there is no such object.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> MemberTexts(
+    absl::string_view text, absl::string_view key = "");
+
 // The number `key` of the JSON object `text` (e.g. a metrics record's
 // "step"); INVALID_ARGUMENT if text is not an object or has no such number.
 absl::StatusOr<double> NumberMember(absl::string_view text,

@@ -156,6 +156,22 @@ TEST(StringMembersTest, ReadsOneObjectsStringsInFileOrder) {
   EXPECT_EQ(*members, expected);
 }
 
+TEST(MemberTextsTest, GivesEachValueAsCompactJson) {
+  auto top = MemberTexts(R"({"a": [1, 2], "b": {"c": "x"}, "n": 0.5})");
+  ASSERT_TRUE(top.ok()) << top.status();
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"a", "[1,2]"}, {"b", "{\"c\":\"x\"}"}, {"n", "0.5"}};
+  EXPECT_EQ(*top, expected);
+  auto inner = MemberTexts(R"({"b": {"c": "x"}})", "b");
+  ASSERT_TRUE(inner.ok());
+  EXPECT_EQ(*inner, (std::vector<std::pair<std::string, std::string>>{
+                        {"c", "\"x\""}}));
+  EXPECT_FALSE(MemberTexts("[1]").ok());
+  EXPECT_FALSE(MemberTexts(R"({"b": 1})", "b").ok());
+  EXPECT_EQ(*NumberMember(R"({"step": 40, "time": 0.5})", "step"), 40);
+  EXPECT_FALSE(NumberMember(R"({"step": "40"})", "step").ok());
+}
+
 TEST(StringMembersTest, RefusesWhatIsNotAnObjectOfStrings) {
   for (const char* text :
        {"", "[1]", "{\"flags\": 1}", "{\"other\": {}}",

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <system_error>
 #include <utility>
 
@@ -173,6 +174,38 @@ absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
   return out;
 }
 
+// The learner settings that differ between the run a checkpoint was saved
+// by (its ../../config.json, when there is one) and `learner_json`, this
+// run's: "hidden [100,100] -> [64,64]" each; empty if none or unknown.
+std::vector<std::string> SettingsChanged(const std::string& checkpoint,
+                                         const std::string& learner_json) {
+  const std::filesystem::path config =
+      std::filesystem::path(checkpoint).parent_path().parent_path() /
+      "config.json";
+  absl::StatusOr<std::string> text = ReadFile(config.string());
+  if (!text.ok()) return {};
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> before =
+      MemberTexts(*text, "learner");
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> now =
+      MemberTexts(learner_json);
+  if (!before.ok() || !now.ok()) return {};
+  std::map<std::string, std::string> old_values(before->begin(), before->end());
+  std::vector<std::string> changed;
+  for (const auto& [name, value] : *now) {
+    const auto old = old_values.find(name);
+    if (old == old_values.end()) {
+      changed.push_back(absl::StrCat(name, " (new) ", value));
+    } else if (old->second != value) {
+      changed.push_back(absl::StrCat(name, " ", old->second, " -> ", value));
+    }
+    if (old != old_values.end()) old_values.erase(old);
+  }
+  for (const auto& [name, value] : old_values) {
+    changed.push_back(absl::StrCat(name, " ", value, " (gone)"));
+  }
+  return changed;
+}
+
 // The checkpoint a run directory resumes from: checkpoints/final if the run
 // finished, else its latest checkpoints/step_<N>; NOT_FOUND if none.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& run) {
@@ -244,10 +277,25 @@ class Runner {
     }
     learner_ = *std::move(learner);
     if (!checkpoint.empty()) {
+      // Settings the checkpoint's run used differently: they explain a
+      // checkpoint that does not fit, and are worth a note when it does.
+      const std::vector<std::string> changed =
+          SettingsChanged(checkpoint, learner_->ConfigJson());
+      const std::string changes = changed.empty()
+                                      ? ""
+                                      : absl::StrCat(
+                                            "the checkpoint's run had other "
+                                            "learner settings: ",
+                                            absl::StrJoin(changed, "; "));
       if (absl::Status s = learner_->Load(restored.bytes); !s.ok()) {
         return absl::Status(
             s.code(),
-            absl::StrCat(CheckpointFlag(), " ", checkpoint, ": ", s.message()));
+            absl::StrCat(
+                CheckpointFlag(), " ", checkpoint, ": ", s.message(),
+                changes.empty() ? "" : absl::StrCat(" (", changes, ")")));
+      }
+      if (!changes.empty() && o_.progress != nullptr) {
+        *o_.progress << "[" << algorithm_ << "] note: " << changes << std::endl;
       }
     }
     if (absl::Status s = OpenRun(); !s.ok()) return s;

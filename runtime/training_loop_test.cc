@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,8 +22,13 @@ namespace {
 // Plays a fixed joint action; counts what it was shown.
 class FixedLearner : public JointLearner {
  public:
-  FixedLearner(int action, int fail_after)
-      : action_(action), fail_after_(fail_after) {}
+  FixedLearner(int action, int fail_after,
+               std::string config = "{\"fixed\": true}",
+               bool refuse_checkpoints = false)
+      : action_(action),
+        fail_after_(fail_after),
+        config_(std::move(config)),
+        refuse_checkpoints_(refuse_checkpoints) {}
   void Act(const std::vector<const float*>& observation, int num_copies,
            bool deterministic, std::vector<std::vector<int64_t>>* discrete,
            std::vector<std::vector<float>>* continuous) override {
@@ -46,6 +52,7 @@ class FixedLearner : public JointLearner {
     return absl::StrCat(transitions_);
   }
   absl::Status Load(const std::string& bytes) override {
+    if (refuse_checkpoints_) return absl::InvalidArgumentError("size mismatch");
     if (!absl::SimpleAtoi(bytes, &transitions_)) {
       return absl::InvalidArgumentError("not a FixedLearner checkpoint");
     }
@@ -57,11 +64,13 @@ class FixedLearner : public JointLearner {
     }
     return absl::OkStatus();
   }
-  std::string ConfigJson() const override { return "{\"fixed\": true}"; }
+  std::string ConfigJson() const override { return config_; }
 
  private:
   int action_;
   int fail_after_;
+  std::string config_;
+  bool refuse_checkpoints_;
   int64_t transitions_ = 0;
 };
 
@@ -279,6 +288,43 @@ TEST(TrainingLoopTest, ResumeGoesOnFromTheLatestCheckpoint) {
   // Another algorithm's run is refused before anything is written.
   EXPECT_EQ(RunTraining(resume, "other_algo", Fixed(1)).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Restoring a checkpoint names the learner settings its run had otherwise:
+// a note when it loads, part of the error when it does not fit.
+TEST(TrainingLoopTest, RestoreNamesChangedSettings) {
+  auto learner = [](std::string config, bool refuse) -> LearnerFactory {
+    return [=](const EnvSpec&,
+               uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+      return std::make_unique<FixedLearner>(2, 0, config, refuse);
+    };
+  };
+  absl::StatusOr<TrainingResult> trained =
+      RunTraining(Options("settings"), "fixed_algo",
+                  learner("{\"width\": 8, \"lr\": 0.1}", false));
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  TrainingOptions eval = Options("settings_eval");
+  eval.mode = "eval";
+  eval.restore = trained->run_directory + "/checkpoints/final";
+  std::ostringstream progress;
+  eval.progress = &progress;
+  ASSERT_TRUE(RunTraining(eval, "fixed_algo",
+                          learner("{\"width\": 16, \"lr\": 0.1}", false))
+                  .ok());
+  EXPECT_NE(progress.str().find("other learner settings: width 8 -> 16"),
+            std::string::npos)
+      << progress.str();
+  EXPECT_EQ(progress.str().find("lr"), std::string::npos) << progress.str();
+  eval.run_name = "settings_refused";
+  absl::Status refused =
+      RunTraining(eval, "fixed_algo",
+                  learner("{\"width\": 16, \"lr\": 0.1}", true))
+          .status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("size mismatch (the checkpoint's run had "
+                                   "other learner settings: width 8 -> 16)"),
+            std::string::npos)
+      << refused;
 }
 
 TEST(TrainingLoopTest, LearnerErrorsStopTheRun) {
