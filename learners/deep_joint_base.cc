@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "nn/archive.h"
 
 namespace marl {
 namespace deep {
@@ -283,6 +284,10 @@ absl::StatusOr<std::string> DeepJointLearner::Save() const {
         "schedule",
         torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
     archive.write("generator", self->generator_.get_state());
+    nn::WriteRandomEngine(archive, "rng", rng_);
+    if (checkpoint_replay()) {
+      nn::WriteBytes(archive, "replay", buffer_->Serialize());
+    }
     archive.write("algorithm", torch::tensor(std::vector<int64_t>(
                                    algorithm_.begin(), algorithm_.end())));
     std::ostringstream out;
@@ -339,6 +344,19 @@ absl::Status DeepJointLearner::Load(const std::string& bytes) {
     if (!restored.ok()) return restored;
     archive.read("generator", state);
     generator_.set_state(state);
+    // Checkpoints before the engine was kept restore without it.
+    if (absl::Status s = nn::ReadRandomEngine(archive, "rng", &rng_);
+        !s.ok() && !absl::IsNotFound(s)) {
+      return s;
+    }
+    std::string replay;
+    if (nn::TryReadBytes(archive, "replay", &replay)) {
+      absl::Status s = buffer_->Restore(replay);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(), absl::StrCat(algorithm_, " checkpoint: ", s.message()));
+      }
+    }
     updates_ = meta[3].item<int64_t>();
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,10 +1,13 @@
 #include "learners/replay_buffer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace marl {
 
@@ -109,6 +112,82 @@ absl::Status ReplayBuffer::Sample(int64_t batch, std::mt19937_64& rng,
 void ReplayBuffer::Clear() {
   size_ = 0;
   next_ = 0;
+}
+
+namespace {
+constexpr char kReplayMagic[] = "marl-replay-v1";
+}  // namespace
+
+std::string ReplayBuffer::Serialize() const {
+  std::string out =
+      absl::StrCat(kReplayMagic, " ", capacity_, " ", size_, " ", next_, " ",
+                   total_added_, " ", fields_.size(), "\n");
+  for (const ReplayField& field : fields_) {
+    absl::StrAppend(&out, field.name, " ", field.width, "\n");
+  }
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    out.append(reinterpret_cast<const char*>(data_[f].data()),
+               static_cast<size_t>(size_ * fields_[f].width) * sizeof(float));
+  }
+  return out;
+}
+
+absl::Status ReplayBuffer::Restore(absl::string_view bytes) {
+  // One header line, consumed from `bytes`.
+  auto line = [&bytes](std::string* out) {
+    const size_t end = bytes.find('\n');
+    if (end == absl::string_view::npos) return false;
+    *out = std::string(bytes.substr(0, end));
+    bytes.remove_prefix(end + 1);
+    return true;
+  };
+  std::string header;
+  std::vector<std::string> parts;
+  int64_t capacity = 0, size = 0, next = 0, total = 0, num_fields = 0;
+  if (!line(&header) || (parts = absl::StrSplit(header, ' ')).size() != 6 ||
+      parts[0] != kReplayMagic || !absl::SimpleAtoi(parts[1], &capacity) ||
+      !absl::SimpleAtoi(parts[2], &size) ||
+      !absl::SimpleAtoi(parts[3], &next) ||
+      !absl::SimpleAtoi(parts[4], &total) ||
+      !absl::SimpleAtoi(parts[5], &num_fields)) {
+    return absl::DataLossError("not a replay buffer's bytes");
+  }
+  if (capacity != capacity_ ||
+      num_fields != static_cast<int64_t>(fields_.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the saved replay holds ", capacity, " transitions of ",
+                     num_fields, " fields, this one ", capacity_, " of ",
+                     fields_.size(), " (another --buffer_size?)"));
+  }
+  if (size < 0 || size > capacity || next < 0 || next >= capacity ||
+      total < size) {
+    return absl::DataLossError("corrupt replay buffer counters");
+  }
+  size_t payload = 0;
+  for (const ReplayField& field : fields_) {
+    std::string spec;
+    if (!line(&spec)) return absl::DataLossError("truncated replay buffer");
+    if (spec != absl::StrCat(field.name, " ", field.width)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the saved replay's field '", spec, "' is not '",
+                       field.name, " ", field.width, "'"));
+    }
+    payload += static_cast<size_t>(size * field.width) * sizeof(float);
+  }
+  if (bytes.size() != payload) {
+    return absl::DataLossError(absl::StrCat("replay buffer holds ",
+                                            bytes.size(), " bytes of rows, ",
+                                            payload, " expected"));
+  }
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    const size_t n = static_cast<size_t>(size * fields_[f].width);
+    std::memcpy(data_[f].data(), bytes.data(), n * sizeof(float));
+    bytes.remove_prefix(n * sizeof(float));
+  }
+  size_ = size;
+  next_ = next;
+  total_added_ = total;
+  return absl::OkStatus();
 }
 
 }  // namespace marl

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace marl {
@@ -74,6 +75,13 @@ class ReplayBuffer {
   absl::Status Sample(int64_t batch, std::mt19937_64& rng, Batch* out) const;
 
   void Clear();
+
+  // Everything the buffer holds, as bytes for a checkpoint: its fields,
+  // counters and the rows in use. Restore reads them back into a buffer
+  // with the same fields and capacity (INVALID_ARGUMENT naming what
+  // differs; DATA_LOSS for bytes that are not such a buffer).
+  std::string Serialize() const;
+  absl::Status Restore(absl::string_view bytes);
 
  private:
   ReplayBuffer(int64_t capacity, std::vector<ReplayField> fields);

@@ -74,6 +74,15 @@ class JointLearner {
   // A JSON object describing the learner (kinds, hyperparameters) for the
   // run's config.json under "learner"; empty = none.
   virtual std::string ConfigJson() const { return ""; }
+
+  // Whether Save() also holds the replay (--checkpoint_replay), so that a
+  // resumed run goes on with the experience it had. Learners without a
+  // replay ignore it; Load restores a replay whenever the bytes hold one.
+  void set_checkpoint_replay(bool on) { checkpoint_replay_ = on; }
+  bool checkpoint_replay() const { return checkpoint_replay_; }
+
+ private:
+  bool checkpoint_replay_ = false;
 };
 
 }  // namespace marl

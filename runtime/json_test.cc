@@ -164,8 +164,8 @@ TEST(MemberTextsTest, GivesEachValueAsCompactJson) {
   EXPECT_EQ(*top, expected);
   auto inner = MemberTexts(R"({"b": {"c": "x"}})", "b");
   ASSERT_TRUE(inner.ok());
-  EXPECT_EQ(*inner, (std::vector<std::pair<std::string, std::string>>{
-                        {"c", "\"x\""}}));
+  EXPECT_EQ(*inner,
+            (std::vector<std::pair<std::string, std::string>>{{"c", "\"x\""}}));
   EXPECT_FALSE(MemberTexts("[1]").ok());
   EXPECT_FALSE(MemberTexts(R"({"b": 1})", "b").ok());
   EXPECT_EQ(*NumberMember(R"({"step": 40, "time": 0.5})", "step"), 40);

@@ -80,6 +80,10 @@ ABSL_FLAG(int64_t, keep_checkpoints, 5,
           "Keep only the newest this many checkpoints/step_<N> (older ones "
           "are deleted as new ones are saved; checkpoints/final is always "
           "kept; 0 = keep every one).");
+ABSL_FLAG(bool, checkpoint_replay, false,
+          "Checkpoints also hold the learners' replay buffers (larger files): "
+          "a run resumed with --resume then goes on with the experience it "
+          "had.");
 ABSL_FLAG(std::string, restore, "",
           "Checkpoint file to load before training or evaluating (e.g. "
           "runs/<run>/checkpoints/final); required by --mode=eval. The "
@@ -211,6 +215,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   o.run_name = absl::GetFlag(FLAGS_run_name);
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
+  o.checkpoint_replay = absl::GetFlag(FLAGS_checkpoint_replay);
   o.restore = absl::GetFlag(FLAGS_restore);
   o.resume = absl::GetFlag(FLAGS_resume);
   return o;

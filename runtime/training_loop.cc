@@ -276,6 +276,7 @@ class Runner {
       return absl::InternalError("the learner factory returned null");
     }
     learner_ = *std::move(learner);
+    learner_->set_checkpoint_replay(o_.checkpoint_replay);
     if (!checkpoint.empty()) {
       // Settings the checkpoint's run used differently: they explain a
       // checkpoint that does not fit, and are worth a note when it does.
@@ -437,6 +438,7 @@ class Runner {
         .Add("eval_episodes", o_.eval_episodes)
         .Add("log_every", o_.log_every)
         .Add("checkpoint_every", o_.checkpoint_every)
+        .Add("checkpoint_replay", o_.checkpoint_replay)
         .Add("restore", o_.restore)
         .Add("resume", o_.resume);
     std::map<std::string, std::string> extra = {{"env_spec", spec_json},

@@ -55,6 +55,9 @@ struct TrainingOptions {
   // The newest this many step_<N> checkpoints are kept, older ones deleted
   // (0 = all kept); "final" is always kept.
   int64_t keep_checkpoints = 5;
+  // Checkpoints also hold the learners' replay buffers, so that a resumed
+  // run goes on with the experience it had (larger files).
+  bool checkpoint_replay = false;
   // A checkpoint file to start from (required by mode "eval").
   std::string restore;
   // A run directory to go on with (mode "train"): its latest checkpoint is

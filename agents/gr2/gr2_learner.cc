@@ -15,6 +15,7 @@
 #include "agents/gr2/gr2_networks.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
+#include "nn/archive.h"
 #include "nn/tanh_gaussian.h"
 #include "runtime/json.h"
 
@@ -509,11 +510,9 @@ absl::StatusOr<std::string> Gr2Learner::Save() const {
       root.write(name, sub);
     }
     root.write("generator", m.generator.get_state());
-    std::ostringstream rng;
-    rng << m.rng;
-    const std::string rng_text = rng.str();
-    root.write("rng", torch::tensor(std::vector<int64_t>(rng_text.begin(),
-                                                         rng_text.end())));
+    nn::WriteRandomEngine(root, "rng", m.rng);
+    if (checkpoint_replay())
+      nn::WriteBytes(root, "replay", m.buffer.Serialize());
     const UpdateSchedule::State& schedule = m.schedule.state();
     root.write("counters", torch::tensor(std::vector<int64_t>{
                                schedule.transitions, schedule.credited,
@@ -568,20 +567,19 @@ absl::Status Gr2Learner::Load(const std::string& bytes) {
         root.read(name, sub);
         optimizer->load(sub);
       }
-      Tensor generator, rng;
+      Tensor generator;
       root.read("generator", generator);
-      root.read("rng", rng);
       if (counters.numel() != 4) {
         return absl::InvalidArgumentError("gr2: corrupt checkpoint counters");
       }
-      std::string rng_text;
-      for (int64_t k = 0; k < rng.numel(); ++k) {
-        rng_text.push_back(static_cast<char>(rng[k].item<int64_t>()));
-      }
-      std::istringstream rng_in(rng_text);
       std::mt19937_64 restored_rng;
-      if (!(rng_in >> restored_rng)) {
-        return absl::InvalidArgumentError("gr2: corrupt checkpoint rng");
+      if (absl::Status s = nn::ReadRandomEngine(root, "rng", &restored_rng);
+          !s.ok()) {
+        return s;
+      }
+      std::string replay;
+      if (nn::TryReadBytes(root, "replay", &replay)) {
+        if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
       }
       UpdateSchedule::State schedule;
       schedule.transitions = counters[0].item<int64_t>();

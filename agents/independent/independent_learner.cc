@@ -61,7 +61,8 @@ class AgentLearner {
   virtual absl::Status Metrics(const float* obs, Values* values) = 0;
   virtual absl::StatusOr<std::vector<double>> GreedyAction(
       const float* obs) = 0;
-  virtual absl::StatusOr<std::string> Save() const = 0;
+  // `with_replay`: also the replay buffer, where the learner has one.
+  virtual absl::StatusOr<std::string> Save(bool with_replay) const = 0;
   virtual absl::Status Load(const std::string& bytes) = 0;
 };
 
@@ -138,7 +139,7 @@ class SoftQAgent : public AgentLearner {
     return std::vector<double>{double(learner_.Greedy(*s))};
   }
 
-  absl::StatusOr<std::string> Save() const override {
+  absl::StatusOr<std::string> Save(bool) const override {
     return learner_.Serialize();
   }
   absl::Status Load(const std::string& bytes) override {
@@ -241,7 +242,9 @@ class SacAgent : public AgentLearner {
     return std::vector<double>(action.begin(), action.end());
   }
 
-  absl::StatusOr<std::string> Save() const override { return learner_->Save(); }
+  absl::StatusOr<std::string> Save(bool with_replay) const override {
+    return learner_->Save(with_replay);
+  }
   absl::Status Load(const std::string& bytes) override {
     return learner_->Load(bytes);
   }
@@ -459,7 +462,7 @@ std::vector<std::pair<std::string, double>> IndependentLearner::Metrics(
 absl::StatusOr<std::string> IndependentLearner::Save() const {
   std::vector<std::string> kinds, blobs;
   for (const auto& learner : learners_) {
-    absl::StatusOr<std::string> bytes = learner->Save();
+    absl::StatusOr<std::string> bytes = learner->Save(checkpoint_replay());
     if (!bytes.ok()) return bytes.status();
     kinds.push_back(learner->kind());
     blobs.push_back(*std::move(bytes));

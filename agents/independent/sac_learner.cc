@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
+#include "nn/archive.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
 
@@ -348,7 +349,7 @@ SacLosses SacLearner::Update() {
   return losses;
 }
 
-absl::StatusOr<std::string> SacLearner::Save() const {
+absl::StatusOr<std::string> SacLearner::Save(bool with_replay) const {
   Impl& m = *impl_;
   try {
     torch::serialize::OutputArchive archive;
@@ -381,6 +382,8 @@ absl::StatusOr<std::string> SacLearner::Save() const {
         "schedule",
         torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
     archive.write("generator", m.generator.get_state());
+    nn::WriteRandomEngine(archive, "rng", m.rng);
+    if (with_replay) nn::WriteBytes(archive, "replay", m.buffer.Serialize());
     std::ostringstream out;
     archive.save_to(out);
     return out.str();
@@ -436,6 +439,15 @@ absl::Status SacLearner::Load(const std::string& bytes) {
     torch::Tensor state;
     archive.read("generator", state);
     m.generator.set_state(state);
+    // Checkpoints before the engine was kept restore without it.
+    if (absl::Status s = nn::ReadRandomEngine(archive, "rng", &m.rng);
+        !s.ok() && !absl::IsNotFound(s)) {
+      return s;
+    }
+    std::string replay;
+    if (nn::TryReadBytes(archive, "replay", &replay)) {
+      if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
+    }
     torch::Tensor counts;
     const bool kept =
         archive.try_read("schedule", counts) && counts.numel() == 2;

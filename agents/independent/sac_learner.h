@@ -105,7 +105,8 @@ class SacLearner {
   // Actor, critics, targets, temperature and optimiser states as one
   // torch archive (bytes); Load checks the shapes and fails cleanly on
   // garbage or a mismatch.
-  absl::StatusOr<std::string> Save() const;
+  // `with_replay`: the replay buffer too (Load restores it when present).
+  absl::StatusOr<std::string> Save(bool with_replay = false) const;
   absl::Status Load(const std::string& bytes);
 
  private:
