@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nn/archive.h"
+#include "nn/torch_setup.h"
 
 namespace marl {
 namespace deep {
@@ -110,10 +111,8 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   metrics_.resize(n);
   rng_.seed(seed);
   generator_ = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b9ULL);
-  // Small networks: one thread is faster and keeps runs reproducible.
-  at::set_num_threads(1);
-  // Initial weights depend on this seed only, whatever ran before.
-  torch::manual_seed(seed);
+  nn::UseOneThreadPerProcess();
+  init_seed_ = seed;
   return absl::OkStatus();
 }
 

@@ -27,6 +27,7 @@
 #include "learners/deep_joint_params.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
+#include "nn/torch_setup.h"
 #include "runtime/joint_learner.h"
 #include "runtime/json.h"
 
@@ -104,6 +105,11 @@ class DeepJointLearner : public JointLearner {
     metrics_[agent][name] = value;
   }
   at::Generator& generator() { return generator_; }
+  // Seeds network initialisation from this learner's seed for as long as
+  // the returned object lives: subclasses build their networks within it.
+  nn::ScopedInitSeed SeedNetworkInit() const {
+    return nn::ScopedInitSeed(init_seed_);
+  }
   const DeepJointParams& base_options() const { return options_; }
   // `config` (the learner's own settings) with the shared ones appended
   // (MARL_DEEP_JOINT_PARAMS), as the learner's config: exact numbers,
@@ -133,6 +139,7 @@ class DeepJointLearner : public JointLearner {
   std::mt19937_64 rng_;
   at::Generator generator_;
   UpdateSchedule schedule_;
+  uint64_t init_seed_ = 0;
   int64_t updates_ = 0;
   std::vector<std::map<std::string, double>> metrics_;
   std::vector<float> scratch_;

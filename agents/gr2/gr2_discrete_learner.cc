@@ -53,6 +53,7 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     s = Init(spec, base, seed, Gr2AlgorithmName(o),
              /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
+    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     k_ = num_actions(0);
     // Metrics sample roll-outs from their own stream, so how often they
     // are read does not change training.

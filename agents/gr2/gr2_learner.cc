@@ -17,6 +17,7 @@
 #include "learners/update_schedule.h"
 #include "nn/archive.h"
 #include "nn/tanh_gaussian.h"
+#include "nn/torch_setup.h"
 #include "runtime/json.h"
 
 namespace marl {
@@ -210,7 +211,9 @@ absl::StatusOr<std::unique_ptr<Gr2Learner>> Gr2Learner::Create(
                                            {"done", 1}});
   if (!buffer.ok()) return buffer.status();
 
-  torch::manual_seed(seed);  // network init draws from the global generator
+  nn::UseOneThreadPerProcess();
+  // Initial weights depend on this learner's seed only.
+  const nn::ScopedInitSeed init_weights(seed);
   auto impl = std::make_unique<Impl>(o, n, od, d, seed, *std::move(buffer));
   impl->low = action.low;
   impl->high = action.high;

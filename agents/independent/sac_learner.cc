@@ -15,6 +15,7 @@
 #include "nn/archive.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
+#include "nn/torch_setup.h"
 
 namespace marl {
 
@@ -160,10 +161,9 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
                                                      {"done", 1}});
   if (!buffer.ok()) return buffer.status();
 
-  // Small networks: one thread is faster and keeps results reproducible.
-  at::set_num_threads(1);
+  nn::UseOneThreadPerProcess();
   // Initial weights depend on this learner's seed only, whatever ran before.
-  torch::manual_seed(seed);
+  const nn::ScopedInitSeed init_weights(seed);
   auto impl = std::make_unique<Impl>(obs_dim, action_dim, options,
                                      *std::move(buffer), seed);
   for (size_t i = 0; i < low.size(); ++i) {

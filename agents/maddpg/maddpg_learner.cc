@@ -60,6 +60,7 @@ class MaddpgLearner : public deep::DeepJointLearner {
     absl::Status s = Init(spec, options.base, seed, "maddpg",
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
+    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     s = ValidateParams(options);
     if (!s.ok())
       return absl::InvalidArgumentError(absl::StrCat("maddpg: ", s.message()));

@@ -93,6 +93,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     absl::Status s = Init(spec, options.base, seed, "pr2_ac",
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
+    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("pr2_ac needs at least two agents");
     }

@@ -131,6 +131,7 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
     absl::Status s =
         Init(spec, options.base, seed, "probabilistic_balancing_q");
     if (!s.ok()) return s;
+    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     const int n = num_agents();
     if (n < 2) {
       return absl::InvalidArgumentError(
