@@ -12,6 +12,7 @@
 #include "agents/gr2/gr2_math.h"
 #include "agents/gr2/gr2_networks.h"
 #include "learners/deep_joint_base.h"
+#include "nn/adam.h"
 #include "nn/categorical.h"
 #include "nn/mlp.h"
 #include "nn/q_network.h"
@@ -76,14 +77,14 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
       rho0_.emplace_back(p);
       p.obs_dim = obs_dim(i) + k_;  // s and agent i's one-hot action
       rho_.emplace_back(p);
-      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(), adam));
-      pi0_opts_.push_back(std::make_unique<torch::optim::Adam>(
-          pi0_.back()->parameters(), adam));
+      pi0_opts_.push_back(
+          std::make_unique<nn::ForeachAdam>(pi0_.back()->parameters(), adam));
       std::vector<Tensor> opponent = rho_.back()->parameters();
       for (const Tensor& t : rho0_.back()->parameters()) opponent.push_back(t);
       opponent_opts_.push_back(
-          std::make_unique<torch::optim::Adam>(opponent, adam));
+          std::make_unique<nn::ForeachAdam>(opponent, adam));
     }
     JsonObject j;
     j.Add("kind", o.variant == Gr2Options::Mode::kLevel

@@ -15,6 +15,7 @@
 #include "agents/gr2/gr2_networks.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
+#include "nn/adam.h"
 #include "nn/archive.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
@@ -229,13 +230,13 @@ absl::StatusOr<std::unique_ptr<Gr2Learner>> Gr2Learner::Create(
   }
   const torch::optim::AdamOptions adam(o.lr);
   impl->critic_opt =
-      std::make_unique<torch::optim::Adam>(impl->critic->parameters(), adam);
+      std::make_unique<nn::ForeachAdam>(impl->critic->parameters(), adam);
   std::vector<Tensor> actor_params = impl->pi0->parameters();
   for (const Tensor& p : impl->best_response->parameters()) {
     actor_params.push_back(p);
   }
-  impl->actor_opt = std::make_unique<torch::optim::Adam>(actor_params, adam);
-  impl->opponent_opt = std::make_unique<torch::optim::Adam>(
+  impl->actor_opt = std::make_unique<nn::ForeachAdam>(actor_params, adam);
+  impl->opponent_opt = std::make_unique<nn::ForeachAdam>(
       impl->opponent_model->parameters(), adam);
   for (auto* v : {&impl->loss_q, &impl->loss_pi0, &impl->loss_br,
                   &impl->loss_aux, &impl->loss_opp}) {

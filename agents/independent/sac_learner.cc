@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
+#include "nn/adam.h"
 #include "nn/archive.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
@@ -173,17 +174,17 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
   impl->low = torch::tensor(low);
   impl->high = torch::tensor(high);
 
-  impl->actor_opt = std::make_unique<torch::optim::Adam>(
+  impl->actor_opt = std::make_unique<nn::ForeachAdam>(
       impl->actor->parameters(),
       torch::optim::AdamOptions(options.sac_actor_lr));
   std::vector<torch::Tensor> critic_params = impl->q1->parameters();
   for (auto& p : impl->q2->parameters()) critic_params.push_back(p);
-  impl->critic_opt = std::make_unique<torch::optim::Adam>(
+  impl->critic_opt = std::make_unique<nn::ForeachAdam>(
       critic_params, torch::optim::AdamOptions(options.sac_critic_lr));
   impl->log_alpha =
       torch::full({1}, std::log(std::max(options.sac_alpha, 1e-12)),
                   torch::requires_grad(options.sac_auto_entropy));
-  impl->alpha_opt = std::make_unique<torch::optim::Adam>(
+  impl->alpha_opt = std::make_unique<nn::ForeachAdam>(
       std::vector<torch::Tensor>{impl->log_alpha},
       torch::optim::AdamOptions(options.sac_alpha_lr));
   impl->target_entropy = std::isnan(options.sac_target_entropy)

@@ -10,6 +10,7 @@
 #include "agents/maddpg/maddpg_losses.h"
 #include "learners/deep_joint_base.h"
 #include "learners/temperature_schedule.h"
+#include "nn/adam.h"
 #include "nn/categorical.h"
 #include "nn/mlp.h"
 #include "nn/q_network.h"
@@ -83,10 +84,10 @@ class MaddpgLearner : public deep::DeepJointLearner {
       critics_.emplace_back(q);
       target_actors_.push_back(nn::CloneTarget(actors_.back()));
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
-      actor_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      actor_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           actors_.back()->parameters(),
           torch::optim::AdamOptions(options.actor_lr)));
-      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(),
           torch::optim::AdamOptions(options.base.critic_lr)));
     }

@@ -10,6 +10,7 @@
 #include "learners/deep_joint_base.h"
 #include "learners/discrete_joint_actions.h"
 #include "learners/temperature_schedule.h"
+#include "nn/adam.h"
 #include "nn/categorical.h"
 #include "nn/mlp.h"
 #include "nn/q_network.h"
@@ -120,7 +121,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
-      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(),
           torch::optim::AdamOptions(options.base.critic_lr)));
       if (discrete_) {
@@ -129,7 +130,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
         p.num_actions = num_actions(i);
         p.hidden = options.base.hidden.sizes;
         cat_policies_.emplace_back(p);
-        policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
+        policy_opts_.push_back(std::make_unique<nn::ForeachAdam>(
             cat_policies_.back()->parameters(),
             torch::optim::AdamOptions(options.policy_lr)));
         if (options.fit_opponent_prior) {
@@ -138,7 +139,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           r.num_actions = joint_[i].size();
           r.hidden = options.base.hidden.sizes;
           priors_.emplace_back(r);
-          opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
+          opponent_opts_.push_back(std::make_unique<nn::ForeachAdam>(
               priors_.back()->parameters(),
               torch::optim::AdamOptions(options.opponent_lr)));
         }
@@ -154,10 +155,10 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           nn::MakeMlp(obs_dim(i) + action_dim(i) + other_action_dim(i),
                       options.base.hidden.sizes, other_action_dim(i),
                       nn::Activation::kRelu, nn::Activation::kTanh));
-      policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      policy_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           policies_.back()->parameters(),
           torch::optim::AdamOptions(options.policy_lr)));
-      opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      opponent_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           opponents_.back()->parameters(),
           torch::optim::AdamOptions(options.opponent_lr)));
     }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "agents/probabilistic_balancing_q/probabilistic_balancing_q_losses.h"
 #include "learners/deep_joint_base.h"
+#include "nn/adam.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
 #include "runtime/json.h"
@@ -187,8 +188,8 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       r.hidden = options.base.hidden.sizes;
       opponents_.emplace_back(r);
       auto adam = [](torch::nn::Module& m, double lr) {
-        return std::make_unique<torch::optim::Adam>(
-            m.parameters(), torch::optim::AdamOptions(lr));
+        return std::make_unique<nn::ForeachAdam>(m.parameters(),
+                                                 torch::optim::AdamOptions(lr));
       };
       critic_opts_.push_back(adam(*critics_.back(), options.base.critic_lr));
       value_opts_.push_back(adam(*values_.back(), options.value_lr));

@@ -9,6 +9,7 @@
 #include "learners/deep_joint_base.h"
 #include "learners/discrete_joint_actions.h"
 #include "learners/temperature_schedule.h"
+#include "nn/adam.h"
 #include "nn/categorical.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
@@ -121,7 +122,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
       q.hidden = options.base.hidden.sizes;
       critics_.emplace_back(q);
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
-      critic_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(),
           torch::optim::AdamOptions(options.base.critic_lr)));
       torch::nn::Module* policy = nullptr;
@@ -162,13 +163,13 @@ class RommeoAcLearner : public deep::DeepJointLearner {
           opponent_prior = priors_.back().ptr().get();
         }
       }
-      policy_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      policy_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           policy->parameters(), torch::optim::AdamOptions(options.policy_lr)));
-      opponent_opts_.push_back(std::make_unique<torch::optim::Adam>(
+      opponent_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           opponent->parameters(),
           torch::optim::AdamOptions(options.opponent_lr)));
       if (prior) {
-        prior_opts_.push_back(std::make_unique<torch::optim::Adam>(
+        prior_opts_.push_back(std::make_unique<nn::ForeachAdam>(
             opponent_prior->parameters(),
             torch::optim::AdamOptions(options.opponent_lr)));
       }
