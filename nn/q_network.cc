@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace marl {
 namespace nn {
@@ -100,14 +101,22 @@ void ForEachPair(torch::nn::Module& target, const torch::nn::Module& source,
 
 void PolyakUpdate(torch::nn::Module& target, const torch::nn::Module& source,
                   double tau) {
+  // The floating-point tensors move together: two multi-tensor ops instead
+  // of two per tensor (the same arithmetic, t = t (1 - tau) + tau s).
+  std::vector<torch::Tensor> targets, sources;
   ForEachPair(target, source,
-              [tau](torch::Tensor t, const torch::Tensor& s, bool) {
+              [&](torch::Tensor t, const torch::Tensor& s, bool) {
                 if (t.is_floating_point()) {
-                  t.mul_(1.0 - tau).add_(s, tau);
+                  targets.push_back(t);
+                  sources.push_back(s);
                 } else {
                   t.copy_(s);
                 }
               });
+  if (targets.empty()) return;
+  torch::NoGradGuard no_grad;
+  at::_foreach_mul_(targets, 1.0 - tau);
+  at::_foreach_add_(targets, sources, tau);
 }
 
 void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source) {
