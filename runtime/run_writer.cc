@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <system_error>
@@ -24,7 +25,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -378,34 +378,45 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Reopen(
                      " is not a run directory (no config.json and "
                      "metrics.jsonl)"));
   }
-  absl::StatusOr<std::string> text = ReadFile(metrics);
-  if (!text.ok()) return text.status();
-  std::string kept;
+  // Records are appended in step order: the file is cut at the first one
+  // past `through_step`, read a line at a time (a long run's metrics can be
+  // large). A last line without its newline was torn by a crash mid-append
+  // and is cut too.
+  std::ifstream in(metrics, std::ios::binary);
+  if (!in) return ErrnoError(errno, "cannot read", metrics);
+  std::string line;
+  off_t keep = 0;
   double last_time = 0;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+  int64_t line_number = 0;
+  while (std::getline(in, line)) {
     ++line_number;
-    if (line.empty()) continue;
-    absl::StatusOr<double> step = NumberMember(line, "step");
-    absl::StatusOr<double> time = NumberMember(line, "time");
-    if (!step.ok() || !time.ok()) {
-      return absl::DataLossError(absl::StrCat(metrics, " line ", line_number,
-                                              " is not a metrics record"));
+    const bool whole = !in.eof();  // getline found the newline
+    if (!whole) break;
+    if (!line.empty()) {
+      absl::StatusOr<double> step = NumberMember(line, "step");
+      absl::StatusOr<double> time = NumberMember(line, "time");
+      if (!step.ok() || !time.ok()) {
+        return absl::DataLossError(absl::StrCat(metrics, " line ", line_number,
+                                                " is not a metrics record"));
+      }
+      if (*step > static_cast<double>(through_step)) break;
+      last_time = std::max(last_time, *time);
     }
-    if (*step > static_cast<double>(through_step)) continue;
-    last_time = std::max(last_time, *time);
-    absl::StrAppend(&kept, line, "\n");
+    keep += static_cast<off_t>(line.size()) + 1;
   }
-  if (kept.size() != text->size()) {
-    if (absl::Status s = WriteFileAtomically(metrics, kept); !s.ok()) {
-      return s;
-    }
-  }
+  in.close();
   const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
+  struct stat info;
+  if (::fstat(fd, &info) != 0 ||
+      (info.st_size != keep &&
+       (::ftruncate(fd, keep) != 0 || ::fdatasync(fd) != 0))) {
+    const int error = errno;
+    ::close(fd);
+    return ErrnoError(error, "cannot cut", metrics);
+  }
   return std::unique_ptr<RunWriter>(
-      new RunWriter(directory, flush_interval_seconds, fd, last_time,
-                    static_cast<off_t>(kept.size())));
+      new RunWriter(directory, flush_interval_seconds, fd, last_time, keep));
 }
 
 RunWriter::~RunWriter() {

@@ -53,10 +53,11 @@ class RunWriter {
   static absl::StatusOr<std::unique_ptr<RunWriter>> Create(
       const RunOptions& options,
       const std::map<std::string, std::string>& extra_config = {});
-  // Opens an existing run directory to go on with it (a resumed run): the
-  // records of metrics.jsonl after step `through_step` are dropped (they
-  // came after the checkpoint the run resumes from), new records are
-  // appended, and their "time" goes on from the last record kept.
+  // Opens an existing run directory to go on with it (a resumed run):
+  // metrics.jsonl is cut before its first record past step `through_step`
+  // (those came after the checkpoint the run resumes from; records are in
+  // step order) and before a torn last line, new records are appended, and
+  // their "time" goes on from the last record kept.
   // config.json is left as it is. NOT_FOUND if `directory` holds no run;
   // DATA_LOSS for a metrics line that is not a record.
   static absl::StatusOr<std::unique_ptr<RunWriter>> Reopen(

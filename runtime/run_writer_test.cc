@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <thread>
@@ -400,6 +401,49 @@ TEST(RunWriterTest, WriteSummary) {
   const std::string summary = ReadOrDie(root + "/r/summary.json");
   EXPECT_TRUE(ValidateJson(summary).ok()) << summary;
   EXPECT_EQ(summary, "{\n  \"final_return\": 12.5,\n  \"loss_q\": null\n}\n");
+}
+
+// A resumed run: the records after the checkpoint's step and a line torn
+// by a crash are cut, new ones are appended, and "time" goes on.
+TEST(RunWriterTest, ReopenCutsAfterTheStepAndAppends) {
+  const std::string root = FreshDir("reopen");
+  std::string dir;
+  {
+    auto writer = CreateOrDie(Options(root, "run"));
+    ASSERT_NE(writer, nullptr);
+    dir = writer->directory();
+    for (int step = 10; step <= 50; step += 10) {
+      writer->Log("train", step, step, "a", {{"loss", 0.5 * step}});
+    }
+    ASSERT_TRUE(writer->Flush().ok());
+  }
+  const std::string metrics = dir + "/metrics.jsonl";
+  {
+    std::ofstream torn(metrics, std::ios::app);
+    torn << "{\"time\": 9, \"step\": 60, \"epi";  // no newline: torn
+  }
+  absl::StatusOr<std::unique_ptr<RunWriter>> reopened =
+      RunWriter::Reopen(dir, 30, /*flush_interval_seconds=*/3600);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(Lines(ReadOrDie(metrics)).size(), 3u);  // steps 10, 20, 30
+  (*reopened)->Log("train", 40, 40, "a", {{"loss", -1}});
+  ASSERT_TRUE((*reopened)->Flush().ok());
+  const std::vector<std::string> lines = Lines(ReadOrDie(metrics));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_TRUE(absl::StrContains(lines[3], "\"step\": 40"));
+  EXPECT_TRUE(absl::StrContains(lines[3], "\"loss\": -1"));
+  EXPECT_GE(*NumberMember(lines[3], "time"), *NumberMember(lines[2], "time"));
+  reopened->reset();
+
+  // A damaged record in the middle is an error, the file untouched.
+  std::string text = ReadOrDie(metrics);
+  text.replace(text.find("\"step\""), 6, "\"stpp\"");
+  ASSERT_TRUE(WriteFileAtomically(metrics, text).ok());
+  EXPECT_EQ(RunWriter::Reopen(dir, 30).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReadOrDie(metrics), text);
+  EXPECT_EQ(RunWriter::Reopen(root + "/nothing", 0).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace
