@@ -9,14 +9,23 @@
 #include "absl/strings/str_split.h"
 
 namespace marl {
+namespace {
 
-LayerSizes::LayerSizes(absl::string_view text) {
+// A default written in code: invalid text is a programming error (flags
+// are parsed by Abseil, which reports theirs).
+template <typename T>
+void ParseDefault(absl::string_view type, absl::string_view text, T* out) {
   std::string error;
-  if (!AbslParseFlag(text, this, &error)) {
-    // Only code writes these (defaults); flags are parsed by Abseil.
-    std::cerr << "LayerSizes(\"" << text << "\"): " << error << std::endl;
+  if (!AbslParseFlag(text, out, &error)) {
+    std::cerr << type << "(\"" << text << "\"): " << error << std::endl;
     std::abort();
   }
+}
+
+}  // namespace
+
+LayerSizes::LayerSizes(absl::string_view text) {
+  ParseDefault("LayerSizes", text, this);
 }
 
 bool AbslParseFlag(absl::string_view text, LayerSizes* out,
@@ -42,11 +51,7 @@ std::string AbslUnparseFlag(const LayerSizes& sizes) {
 }
 
 Numbers::Numbers(absl::string_view text) {
-  std::string error;
-  if (!AbslParseFlag(text, this, &error)) {
-    std::cerr << "Numbers(\"" << text << "\"): " << error << std::endl;
-    std::abort();
-  }
+  ParseDefault("Numbers", text, this);
 }
 
 bool AbslParseFlag(absl::string_view text, Numbers* out, std::string* error) {

@@ -14,9 +14,8 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "client/remote_env.h"
 #include "runtime/blas_threads.h"
 #include "runtime/json.h"
@@ -89,7 +88,6 @@ ABSL_FLAG(std::string, restore, "",
           "runs/<run>/checkpoints/final); required by --mode=eval. The "
           "environment and the algorithm's options must match the "
           "checkpoint's.");
-
 ABSL_FLAG(std::string, resume, "",
           "A run directory to go on training (e.g. after a crash, or with a "
           "larger --steps): its latest checkpoint (checkpoints/final, else "

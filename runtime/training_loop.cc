@@ -206,6 +206,25 @@ std::vector<std::string> SettingsChanged(const std::string& checkpoint,
   return changed;
 }
 
+// The names of a run directory's checkpoints/step_<N>, oldest step first.
+std::vector<std::string> StepCheckpoints(const std::string& run) {
+  std::vector<std::pair<int64_t, std::string>> steps;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(run) / "checkpoints", error)) {
+    const std::string name = entry.path().filename().string();
+    int64_t step = 0;
+    if (absl::StartsWith(name, "step_") &&
+        absl::SimpleAtoi(absl::string_view(name).substr(5), &step)) {
+      steps.emplace_back(step, name);
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  std::vector<std::string> names;
+  for (auto& [step, name] : steps) names.push_back(std::move(name));
+  return names;
+}
+
 // The checkpoint a run directory resumes from: checkpoints/final if the run
 // finished, else its latest checkpoints/step_<N>; NOT_FOUND if none.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& run) {
@@ -214,25 +233,14 @@ absl::StatusOr<std::string> LatestCheckpoint(const std::string& run) {
   if (std::filesystem::is_regular_file(dir / "final", error)) {
     return (dir / "final").string();
   }
-  int64_t best = -1;
-  std::string path;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    int64_t step = 0;
-    if (absl::StartsWith(name, "step_") &&
-        absl::SimpleAtoi(absl::string_view(name).substr(5), &step) &&
-        step > best) {
-      best = step;
-      path = entry.path().string();
-    }
-  }
-  if (best < 0) {
+  const std::vector<std::string> steps = StepCheckpoints(run);
+  if (steps.empty()) {
     return absl::NotFoundError(
         absl::StrCat("--resume ", run, ": no checkpoint in ", dir.string(),
                      " (train with --checkpoint_every to resume a run that "
                      "stops early)"));
   }
-  return path;
+  return (dir / steps.back()).string();
 }
 
 class Runner {
@@ -476,19 +484,9 @@ class Runner {
           absl::StrCat("--resume: ", writer.status().message()));
     }
     writer_ = *std::move(writer);
-    std::vector<std::pair<int64_t, std::string>> steps;
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(
-             std::filesystem::path(o_.resume) / "checkpoints", error)) {
-      const std::string name = entry.path().filename().string();
-      int64_t step = 0;
-      if (absl::StartsWith(name, "step_") &&
-          absl::SimpleAtoi(absl::string_view(name).substr(5), &step)) {
-        steps.emplace_back(step, name);
-      }
+    for (std::string& name : StepCheckpoints(o_.resume)) {
+      step_checkpoints_.push_back(std::move(name));
     }
-    std::sort(steps.begin(), steps.end());
-    for (auto& [step, name] : steps) step_checkpoints_.push_back(name);
     return absl::OkStatus();
   }
 
