@@ -1,11 +1,16 @@
-// marl_env._codec: the Python client's step path, in C++. One call encodes a
-// step request; one call reads a reply, checks every array against the spec
-// and returns numpy arrays the caller owns. Why: with protobuf's Python API
-// each field access makes a Python object, and reading and checking a
-// TimeStep's ~15 arrays in Python took 25-40 us per reply, more than the C++
-// server's own work and the loopback exchange's margin (docs/BENCHMARKS.md).
-// The checks and their messages are those the client had in Python
-// (convert.timestep_arrays), so a malformed reply names the field.
+// marl_env._codec: the step path of the Python client and of the Python
+// server, in C++. The client: one call encodes a step request; one call
+// reads a reply, checks every array against the spec and returns numpy
+// arrays the caller owns. The server: one call reads a step request into
+// numpy arrays; one call writes a batch's rows as the reply. Why: with
+// protobuf's Python API each field access makes a Python object, and
+// reading and checking a TimeStep's ~15 arrays in Python took 25-40 us per
+// reply, more than the C++ server's own work and the loopback exchange's
+// margin; the Python server spent ~20 us per step on the same
+// (docs/BENCHMARKS.md). The client's checks and their messages are those
+// it had in Python (convert.timestep_arrays), so a malformed reply names
+// the field; the server's reader leaves every request it does not take
+// whole to the Python parser, which names what is wrong.
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -527,11 +532,151 @@ class StepCodec {
                    Key("final_state")};
 };
 
+// ------------------------------------------------------ the server's side --
+
+// A numpy array of `data`'s values (the caller's own).
+template <typename T>
+py::array_t<T> ArrayOf(const std::string& data) {
+  return Copy<T>(data, {static_cast<py::ssize_t>(data.size() / sizeof(T))});
+}
+
+// The step request in `data`, read by protobuf's C++ parser, as (request_id,
+// handle, copies int32, [discrete int64 per agent], [continuous float32 per
+// agent]) in request order; None for anything else: bytes that do not
+// parse whole, another operation, or action bytes that are not whole
+// values (the Python parser then answers, naming the problem).
+py::object ReadStepRequest(const py::bytes& data) {
+  char* bytes;
+  py::ssize_t size;
+  if (PYBIND11_BYTES_AS_STRING_AND_SIZE(data.ptr(), &bytes, &size) != 0) {
+    throw py::error_already_set();
+  }
+  // One per thread: the server's workers read requests too, and a message
+  // kept from call to call allocates nothing once warm.
+  thread_local proto::Request request;
+  if (size > INT32_MAX || !request.ParseFromArray(bytes, size) ||
+      !request.has_step()) {
+    return py::none();
+  }
+  const proto::StepRequest& step = request.step();
+  for (const proto::AgentActions& actions : step.actions()) {
+    if (actions.discrete().size() % sizeof(int64_t) != 0 ||
+        actions.continuous().size() % sizeof(float) != 0) {
+      return py::none();
+    }
+  }
+  py::array_t<int32_t> copies(step.copies_size());
+  if (step.copies_size() > 0) {
+    std::memcpy(copies.mutable_data(), step.copies().data(),
+                step.copies_size() * sizeof(int32_t));
+  }
+  py::list discrete(step.actions_size()), continuous(step.actions_size());
+  for (int a = 0; a < step.actions_size(); ++a) {
+    discrete[a] = ArrayOf<int64_t>(step.actions(a).discrete());
+    continuous[a] = ArrayOf<float>(step.actions(a).continuous());
+  }
+  return py::make_tuple(request.request_id(), step.handle(), std::move(copies),
+                        std::move(discrete), std::move(continuous));
+}
+
+// `value` (an array-like) as T values into `out` (numpy's casting rules, as
+// astype: float64 rounds to float32, bool to one byte).
+template <typename T>
+void AssignArray(const py::handle& value, std::string* out) {
+  auto array =
+      py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(value);
+  if (!array) throw py::error_already_set();
+  out->assign(reinterpret_cast<const char*>(array.data()),
+              static_cast<size_t>(array.size()) * sizeof(T));
+}
+
+// Like AssignArray, for a field that stays empty when `value` is None or
+// has no values.
+template <typename T>
+void AssignOptional(const py::handle& value, std::string* out) {
+  if (value.is_none()) return;
+  AssignArray<T>(value, out);
+}
+
+// The attribute names of batch.Rows, made once (interned).
+struct RowsFields {
+  py::object copies = Intern("copies"), observation = Intern("observation"),
+             reward = Intern("reward"), action_mask = Intern("action_mask"),
+             final_observation = Intern("final_observation"),
+             terminated = Intern("terminated"), truncated = Intern("truncated"),
+             episode_step = Intern("episode_step"), info = Intern("info"),
+             final_rows = Intern("final_rows"),
+             public_observation = Intern("public_observation"),
+             state = Intern("state"), current_agent = Intern("current_agent"),
+             final_public_observation = Intern("final_public_observation"),
+             final_state = Intern("final_state");
+
+  static py::object Intern(const char* name) {
+    return py::reinterpret_steal<py::object>(
+        PyUnicode_InternFromString(name));
+  }
+};
+
+// The serialized OK Response to step request `request_id` whose result is
+// `rows` (a batch.Rows): convert.rows_to_proto's TimeStep, written in C++.
+py::bytes StepReply(uint64_t request_id, const py::handle& rows) {
+  static const RowsFields* const fields = new RowsFields();
+  thread_local proto::Response response;
+  response.Clear();
+  response.set_request_id(request_id);
+  response.mutable_status()->set_code(proto::OK);
+  proto::TimeStep* ts = response.mutable_step()->mutable_timestep();
+  AssignArray<int32_t>(rows.attr(fields->copies), ts->mutable_copies());
+  const py::list observation = rows.attr(fields->observation);
+  const py::list reward = rows.attr(fields->reward);
+  const py::list action_mask = rows.attr(fields->action_mask);
+  const py::list final_observation = rows.attr(fields->final_observation);
+  const size_t agents = observation.size();
+  if (reward.size() != agents || action_mask.size() != agents ||
+      final_observation.size() != agents) {
+    throw std::invalid_argument("Rows' per-agent lists differ in length");
+  }
+  for (size_t a = 0; a < agents; ++a) {
+    proto::AgentTimeStep* agent = ts->add_agents();
+    AssignArray<float>(observation[a], agent->mutable_observation());
+    AssignArray<float>(reward[a], agent->mutable_reward());
+    AssignOptional<bool>(action_mask[a], agent->mutable_action_mask());
+    AssignArray<float>(final_observation[a],
+                       agent->mutable_final_observation());
+  }
+  AssignArray<bool>(rows.attr(fields->terminated), ts->mutable_terminated());
+  AssignArray<bool>(rows.attr(fields->truncated), ts->mutable_truncated());
+  AssignArray<int32_t>(rows.attr(fields->episode_step),
+                       ts->mutable_episode_step());
+  AssignOptional<float>(rows.attr(fields->info), ts->mutable_info());
+  AssignArray<int32_t>(rows.attr(fields->final_rows), ts->mutable_final_rows());
+  AssignOptional<float>(rows.attr(fields->public_observation),
+                        ts->mutable_public_observation());
+  AssignOptional<float>(rows.attr(fields->state), ts->mutable_state());
+  AssignOptional<int32_t>(rows.attr(fields->current_agent),
+                          ts->mutable_current_agent());
+  AssignOptional<float>(rows.attr(fields->final_public_observation),
+                        ts->mutable_final_public_observation());
+  AssignOptional<float>(rows.attr(fields->final_state),
+                        ts->mutable_final_state());
+  const size_t size = response.ByteSizeLong();
+  if (size > INT32_MAX) throw std::length_error("step reply over 2 GiB");
+  auto out = py::reinterpret_steal<py::bytes>(
+      PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(size)));
+  if (!out) throw py::error_already_set();
+  response.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
+  return out;
+}
+
+
 }  // namespace
 }  // namespace marl
 
 PYBIND11_MODULE(_codec, m) {
-  m.doc() = "The Python client's step path: requests and replies in C++.";
+  m.doc() =
+      "The step path of the Python client and server: requests and replies "
+      "in C++.";
   pybind11::register_exception<marl::MalformedReply>(m, "MalformedReply",
                                                      PyExc_ValueError);
   pybind11::class_<marl::StepCodec>(m, "StepCodec")
@@ -546,4 +691,7 @@ PYBIND11_MODULE(_codec, m) {
            pybind11::arg("request_id"), pybind11::arg("actions"))
       .def("decode", &marl::StepCodec::Decode, pybind11::arg("reply"),
            pybind11::arg("request_id"));
+  m.def("read_step_request", &marl::ReadStepRequest, pybind11::arg("data"));
+  m.def("step_reply", &marl::StepReply, pybind11::arg("request_id"),
+        pybind11::arg("rows"));
 }

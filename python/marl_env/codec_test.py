@@ -184,5 +184,44 @@ class DecodeTest(unittest.TestCase):
         self.assertIn("malformed", outcomes)
 
 
+class ReadStepRequestTest(unittest.TestCase):
+    """The server's reader: a whole step request becomes numpy arrays;
+    anything else is None, left to the Python parser."""
+
+    def request(self):
+        request = pb.Request(request_id=9)
+        request.step.handle = 1 << 52
+        request.step.copies.extend([2, 0])
+        a, b = request.step.actions.add(), request.step.actions.add()
+        a.discrete = np.array([4, -1], "<i8").tobytes()
+        b.continuous = np.array([0.5, 1.5, 2, 3], "<f4").tobytes()
+        return request
+
+    def test_a_step_becomes_arrays(self):
+        request_id, handle, copies, discrete, continuous = \
+            _codec.read_step_request(self.request().SerializeToString())
+        self.assertEqual((request_id, handle), (9, 1 << 52))
+        np.testing.assert_array_equal(copies, [2, 0])
+        self.assertEqual(copies.dtype, np.int32)
+        self.assertEqual([d.dtype for d in discrete], [np.int64] * 2)
+        self.assertEqual([c.dtype for c in continuous], [np.float32] * 2)
+        np.testing.assert_array_equal(discrete[0], [4, -1])
+        self.assertEqual(discrete[1].size, 0)
+        self.assertEqual(continuous[0].size, 0)
+        np.testing.assert_array_equal(continuous[1], [0.5, 1.5, 2, 3])
+
+    def test_anything_else_is_left_to_python(self):
+        data = self.request().SerializeToString()
+        torn = self.request()
+        torn.step.actions[0].discrete = b"\x01" * 12  # 1.5 int64
+        other = pb.Request(request_id=9)
+        other.handshake.protocol_version = 2
+        for bytes_ in (b"", b"\xff\xff", data[:-3], data + b"\x0c",
+                       b"\x0c" + data, torn.SerializeToString(),
+                       other.SerializeToString()):
+            with self.subTest(data=bytes_):
+                self.assertIsNone(_codec.read_step_request(bytes_))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -278,7 +278,7 @@ class EnvServer:
             self._jobs.put(job)
 
     def _handle(self, request, client):
-        return self.service.serialize(self.service.handle(request, client))
+        return self.service.respond(request, client)
 
     def _send_finished(self):
         while self._done:

@@ -28,6 +28,7 @@ from google.protobuf import message as protobuf_message
 
 import env_protocol_pb2 as pb
 
+from marl_env import _codec
 from marl_env import convert
 from marl_env import env as env_lib
 from marl_env.batch import EnvBatch
@@ -135,6 +136,26 @@ class _Handle:
         return 0.75 * previous + 0.25 * per_row
 
 
+class StepCall:
+    """A step request read by the C++ codec (marl_env._codec): what a step
+    needs, as numpy arrays, without protobuf's Python objects. parse()
+    gives one for every whole step request; handle() and respond() take
+    it like a Request."""
+
+    __slots__ = ("request_id", "handle", "copies", "discrete", "continuous")
+
+    def __init__(self, request_id, handle, copies, discrete, continuous):
+        self.request_id = request_id
+        self.handle = handle
+        self.copies = copies  # int32; empty = every copy
+        self.discrete = discrete  # per agent, int64
+        self.continuous = continuous  # per agent, float32
+
+    def WhichOneof(self, _):  # pylint: disable=invalid-name
+        """As Request.WhichOneof("payload")."""
+        return "step"
+
+
 class _Budget:
     """Handles and estimated bytes held (or being made) by one client or by
     everyone."""
@@ -180,15 +201,22 @@ class EnvService:
         request, error = self.parse(data)
         if request is None:
             return error
-        return self.serialize(self.handle(request, client))
+        return self.respond(request, client)
 
     @staticmethod
     def parse(data):
-        """(Request, None), or (None, serialized error Response) when the
-        bytes are not a whole Request."""
-        request = pb.Request()
+        """(request, None), or (None, serialized error Response) when the
+        bytes are not a whole Request. The request is a StepCall for a
+        step (the usual request, read in C++), else a Request."""
         try:
             data = bytes(data)
+            step = _codec.read_step_request(data)
+        except MemoryError:
+            step = None  # the Python parser answers, with the same status
+        if step is not None:
+            return StepCall(*step), None
+        request = pb.Request()
+        try:
             consumed = request.MergeFromString(data)
             # Bytes that are exactly what protobuf writes for the message
             # they parsed to (what every client sends) were read whole.
@@ -240,7 +268,9 @@ class EnvService:
                 self._next_make += 1
             return key, False
         if operation == "step" or operation == "reset":
-            body = request.step if operation == "step" else request.reset
+            body = (request if type(request) is StepCall  # pylint: disable=unidiomatic-typecheck
+                    else request.step if operation == "step"
+                    else request.reset)
             state = self._handles.get(body.handle)
             if state is None:
                 return body.handle, True  # NOT_FOUND at once
@@ -256,27 +286,34 @@ class EnvService:
 
     # --------------------------------------------------------- handling --
 
+    def respond(self, request, client=b""):
+        """Handles a request from parse() sent by `client`; returns the
+        serialized Response. A step's reply is written in C++."""
+        if type(request) is not StepCall:  # pylint: disable=unidiomatic-typecheck
+            return self.serialize(self.handle(request, client))
+        try:
+            rows = self._step(request.handle, request.copies,
+                              (request.discrete, request.continuous))
+            return _codec.step_reply(request.request_id, rows)
+        except Exception as error:  # pylint: disable=broad-except
+            code, message = _error_status(error, "step")
+            return error_reply(code, message, request.request_id)
+
     def handle(self, request, client=b""):
-        """Handles a parsed Request from `client`; returns a Response."""
+        """Handles a parsed Request (or StepCall) from `client`; returns a
+        Response."""
         response = pb.Response()
         response.request_id = request.request_id
         try:
-            self._dispatch(request, response, client)
-        except StatusError as error:
-            code, message = error.code, error.message
-            if code == Code.INTERNAL and isinstance(error.__context__,
-                                                    MemoryError):
-                code = Code.RESOURCE_EXHAUSTED  # from the environment's code
-            _fail(response, code, message)
-        except MemoryError as error:
-            _fail(response, Code.RESOURCE_EXHAUSTED,
-                  "out of memory handling %s%s" %
-                  (request.WhichOneof("payload"),
-                   ": %s" % error if str(error) else ""))
+            if type(request) is StepCall:  # pylint: disable=unidiomatic-typecheck
+                rows = self._step(request.handle, request.copies,
+                                  (request.discrete, request.continuous))
+                convert.rows_to_proto(rows, response.step.timestep)
+            else:
+                self._dispatch(request, response, client)
         except Exception as error:  # pylint: disable=broad-except
-            # A bug here must not take the server down.
-            _fail(response, Code.INTERNAL,
-                  "%s: %s" % (type(error).__name__, error))
+            _fail(response,
+                  *_error_status(error, request.WhichOneof("payload")))
         else:
             response.status.code = pb.OK
         return response
@@ -284,7 +321,10 @@ class EnvService:
     def _dispatch(self, request, response, client):
         operation = request.WhichOneof("payload")
         if operation == "step":  # the usual request first
-            self._step(request.step, response.step.timestep)
+            step = request.step
+            convert.rows_to_proto(
+                self._step(step.handle, step.copies, step),
+                response.step.timestep)
         elif operation == "reset":
             self._reset(request.reset, response.reset.timestep)
         elif operation == "handshake":
@@ -496,21 +536,26 @@ class EnvService:
             len(copies))
         convert.rows_to_proto(rows, timestep)
 
-    def _step(self, request, timestep):
-        state = self._find(request.handle)
+    def _step(self, handle, copies, actions):
+        """Steps `copies` of `handle`; the batch.Rows. actions: (discrete,
+        continuous) arrays per agent, or the StepRequest to read them from
+        (after the handle and copies are found good, as the C++ server
+        does)."""
+        state = self._find(handle)
         batch = state.batch
-        copies = batch.resolve_copies(request.copies)
-        try:
-            discrete, continuous = convert.step_actions(request)
-        except ValueError as error:
-            raise invalid_argument(str(error)) from None
-        packed = batch.check_step(copies, discrete, continuous)
+        copies = batch.resolve_copies(copies)
+        if not isinstance(actions, tuple):
+            try:
+                actions = convert.step_actions(actions)
+            except ValueError as error:
+                raise invalid_argument(str(error)) from None
+        packed = batch.check_step(copies, *actions)
         start = time.perf_counter()
         rows = batch.step(copies, packed)
         state.step_seconds_per_row = state.updated(
             state.step_seconds_per_row, time.perf_counter() - start,
             len(copies))
-        convert.rows_to_proto(rows, timestep)
+        return rows
 
     def _close(self, request):
         with self._lock:
@@ -555,6 +600,22 @@ def _parse_watching_end_groups(data):
 # end-group tag there is caught by the second.
 warnings.filterwarnings("ignore", message="Unexpected end-group tag",
                         module=__name__)
+
+
+def _error_status(error, operation):
+    """(code, message) of the error reply to an exception raised while
+    handling `operation`."""
+    if isinstance(error, StatusError):
+        code = error.code
+        if code == Code.INTERNAL and isinstance(error.__context__,
+                                                MemoryError):
+            code = Code.RESOURCE_EXHAUSTED  # from the environment's code
+        return code, error.message
+    if isinstance(error, MemoryError):
+        return Code.RESOURCE_EXHAUSTED, "out of memory handling %s%s" % (
+            operation, ": %s" % error if str(error) else "")
+    # A bug here must not take the server down.
+    return Code.INTERNAL, "%s: %s" % (type(error).__name__, error)
 
 
 def _fail(response, code, message):

@@ -11,6 +11,7 @@ import numpy as np
 import env_protocol_pb2 as pb
 
 import examples.matrix_game  # noqa: F401  (registers py_matrix_game)
+import examples.matrix_game_batched  # noqa: F401  (py_matrix_game_batched)
 import examples.rendezvous  # noqa: F401  (registers py_rendezvous)
 from marl_env import Box, Discrete, Env, EnvSpec, Setting, register
 from marl_env import convert
@@ -525,6 +526,86 @@ class ServiceTest(unittest.TestCase):
         self.assertStatus(self.s.reset(handle), pb.OK)
         self.assertStatus(self.s.step(handle, discrete=[[0], [0]]), pb.OK)
         self.made("py_matrix_game")
+
+
+class StepPathTest(unittest.TestCase):
+    """A step is read and answered in C++ (marl_env._codec) when it comes
+    as bytes; EnvService.handle() on the parsed Request answers it in
+    Python. Both give the same bytes, error replies included."""
+
+    def replies(self, name, settings, num_copies, steps):
+        """The two services' replies to the same make, reset and steps
+        (each step: discrete, continuous, copies, or a handle to send to
+        instead)."""
+        fast, slow = EnvService(), EnvService()
+        out = []
+        for service, answer in (
+                (fast, fast.handle_bytes),
+                (slow, lambda data: slow.serialize(
+                    slow.handle(pb.Request.FromString(data))))):
+            client = Service()
+            client.service = service
+            made = client.make(name, num_copies=num_copies, seed=3,
+                               **settings)
+            self.assertEqual(made.status.code, pb.OK, made.status.message)
+            handle = made.make.handle
+            client.reset(handle)
+            replies = []
+            for i, (discrete, continuous, copies, other) in enumerate(steps):
+                request = pb.Request(request_id=100 + i)
+                request.step.handle = handle if other is None else other
+                request.step.copies.extend(copies)
+                for d, c in zip(discrete, continuous):
+                    actions = request.step.actions.add()
+                    actions.discrete = np.asarray(d, np.int64).tobytes()
+                    actions.continuous = np.asarray(c, np.float32).tobytes()
+                replies.append(answer(request.SerializeToString()))
+            out.append(replies)
+        return out
+
+    def assertSameReplies(self, name, settings, num_copies, steps):
+        fast, slow = self.replies(name, settings, num_copies, steps)
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            self.assertEqual(a, b, "step %d: %s against %s" % (
+                i, pb.Response.FromString(a), pb.Response.FromString(b)))
+        return [pb.Response.FromString(reply) for reply in fast]
+
+    def test_one_shot_game_every_row_ends(self):
+        replies = self.assertSameReplies("py_matrix_game_batched", {}, 3, [
+            ([[0, 1, 1], [1, 0, 1]], [[], []], (), None),
+            ([[1], [0]], [[], []], (2,), None),
+            ([[0, 5, 1], [1, 0, 1]], [[], []], (), None),  # out of range
+            ([[0, 1], [1, 0]], [[], []], (), None),  # too few
+            ([[0, 1, 1], [1, 0, 1]], [[], []], (), 12345),  # no handle
+            ([[0, 1, 1], [1, 0, 1]], [[], []], (0, 0, 1), None),  # repeat
+        ])
+        self.assertEqual([r.status.code for r in replies], [
+            pb.OK, pb.OK, pb.OUT_OF_RANGE, pb.INVALID_ARGUMENT, pb.NOT_FOUND,
+            pb.INVALID_ARGUMENT])
+        self.assertEqual(len(replies[0].step.timestep.final_rows), 12)
+
+    def test_box_actions_truncation_and_some_rows_ending(self):
+        move = [[0.2], [-0.1], [0.0]]
+        steps = [([[], []], [move, move], (), None)] * 4 + [
+            ([[], []], [[[0.1]], [[0.1]]], (1,), None),
+            ([[], []], [[[9.0], [0], [0]], move], (), None),  # out of box
+            ([[1, 1, 1], []], [[], move], (), None),  # wrong kind
+        ]
+        replies = self.assertSameReplies(
+            "py_rendezvous", {"episode_length": 3}, 3, steps)
+        self.assertEqual(replies[2].status.code, pb.OK)
+        self.assertEqual(len(replies[2].step.timestep.final_rows), 12)
+        self.assertEqual(replies[-1].status.code, pb.INVALID_ARGUMENT)
+
+    def test_every_optional_part(self):
+        # Masks, public observation, state, turns, info; copy subsets.
+        self.assertSameReplies("test_turns", {"target": 2}, 2, [
+            ([[1, 1], [0, 0]], [[], []], (), None),
+            ([[0], [2]], [[], []], (1,), None),
+            ([[2, 2], [0, 0]], [[], []], (), None),  # masked out
+            ([[1, 1], [1, 1]], [[], []], (), None),
+            ([[1, 0], [1, 2]], [[], []], (), None),
+        ])
 
 
 class HostileInputTest(unittest.TestCase):
