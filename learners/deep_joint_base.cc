@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "nn/archive.h"
+#include "learners/torch_state.h"
+#include "runtime/learner_state.h"
 #include "nn/torch_setup.h"
 
 namespace marl {
@@ -258,109 +258,45 @@ std::vector<std::pair<std::string, double>> DeepJointLearner::Metrics(
   return out;
 }
 
+TorchParts DeepJointLearner::Parts() {
+  TorchParts parts;
+  NamedState(&parts.modules, &parts.optimizers);
+  parts.generators.emplace_back("generator", &generator_);
+  return parts;
+}
+
 absl::StatusOr<std::string> DeepJointLearner::Save() const {
   auto* self = const_cast<DeepJointLearner*>(this);
-  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
-  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
-  self->NamedState(&modules, &optimizers);
-  try {
-    torch::serialize::OutputArchive archive;
-    for (auto& [key, module] : modules) {
-      torch::serialize::OutputArchive sub;
-      module->save(sub);
-      archive.write("m_" + key, sub);
-    }
-    for (auto& [key, opt] : optimizers) {
-      torch::serialize::OutputArchive sub;
-      opt->save(sub);
-      archive.write("o_" + key, sub);
-    }
-    const UpdateSchedule::State& schedule = schedule_.state();
-    archive.write("meta", torch::tensor({total_obs_dim(), total_action_dim(),
-                                         schedule.transitions, updates_},
-                                        torch::kInt64));
-    archive.write(
-        "schedule",
-        torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
-    archive.write("generator", self->generator_.get_state());
-    nn::WriteRandomEngine(archive, "rng", rng_);
-    if (checkpoint_replay()) {
-      nn::WriteBytes(archive, "replay", buffer_->Serialize());
-    }
-    archive.write("algorithm", torch::tensor(std::vector<int64_t>(
-                                   algorithm_.begin(), algorithm_.end())));
-    std::ostringstream out;
-    archive.save_to(out);
-    return out.str();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(
-        "saving ", algorithm_, " failed: ", e.what_without_backtrace()));
+  LearnerStateWriter writer(algorithm_, {total_obs_dim(), total_action_dim()});
+  if (absl::Status s = WriteTorchParts(self->Parts(), &writer); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(algorithm_, ": ", s.message()));
   }
+  writer.Engine("rng", rng_).Ints("updates", {updates_});
+  schedule_.Save(&writer);
+  if (checkpoint_replay()) writer.Bytes("replay", buffer_->Serialize());
+  return writer.Finish();
 }
 
 absl::Status DeepJointLearner::Load(const std::string& bytes) {
-  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
-  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
-  NamedState(&modules, &optimizers);
-  try {
-    std::istringstream in(bytes);
-    torch::serialize::InputArchive archive;
-    archive.load_from(in);
-    torch::Tensor algorithm, meta, state;
-    archive.read("algorithm", algorithm);
-    std::string name;
-    for (int64_t k = 0; k < algorithm.numel(); ++k) {
-      name.push_back(static_cast<char>(algorithm[k].item<int64_t>()));
-    }
-    if (name != algorithm_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "checkpoint is from algorithm '", name, "', not ", algorithm_));
-    }
-    archive.read("meta", meta);
-    if (meta.numel() != 4 || meta[0].item<int64_t>() != total_obs_dim() ||
-        meta[1].item<int64_t>() != total_action_dim()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(algorithm_,
-                       " checkpoint belongs to an environment with other "
-                       "observation/action sizes"));
-    }
-    for (auto& [key, module] : modules) {
-      torch::serialize::InputArchive sub;
-      archive.read("m_" + key, sub);
-      module->load(sub);
-    }
-    for (auto& [key, opt] : optimizers) {
-      torch::serialize::InputArchive sub;
-      archive.read("o_" + key, sub);
-      opt->load(sub);
-    }
-    torch::Tensor counts;
-    const bool kept =
-        archive.try_read("schedule", counts) && counts.numel() == 2;
-    absl::Status restored = schedule_.Restore(schedule_.Checkpointed(
-        meta[2].item<int64_t>(), kept ? counts[0].item<int64_t>() : -1,
-        kept ? counts[1].item<int64_t>() : -1));
-    if (!restored.ok()) return restored;
-    archive.read("generator", state);
-    generator_.set_state(state);
-    // Checkpoints before the engine was kept restore without it.
-    if (absl::Status s = nn::ReadRandomEngine(archive, "rng", &rng_);
-        !s.ok() && !absl::IsNotFound(s)) {
-      return s;
-    }
-    std::string replay;
-    if (nn::TryReadBytes(archive, "replay", &replay)) {
-      absl::Status s = buffer_->Restore(replay);
-      if (!s.ok()) {
-        return absl::Status(
-            s.code(), absl::StrCat(algorithm_, " checkpoint: ", s.message()));
-      }
-    }
-    updates_ = meta[3].item<int64_t>();
-  } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "loading ", algorithm_, " failed: ", e.what_without_backtrace()));
+  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
+      bytes, algorithm_, {total_obs_dim(), total_action_dim()});
+  if (!reader.ok()) return reader.status();
+  std::vector<int64_t> updates;
+  std::string replay;
+  if (absl::Status s = ReadTorchParts(*reader, Parts()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(algorithm_, ": ", s.message()));
   }
+  if (absl::Status s = reader->Engine("rng", &rng_); !s.ok()) return s;
+  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
+  if (absl::Status s = schedule_.Load(*reader); !s.ok()) return s;
+  if (reader->Has("replay")) {
+    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
+    if (absl::Status s = buffer_->Restore(replay); !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat(algorithm_, " checkpoint: ", s.message()));
+    }
+  }
+  updates_ = updates[0];
   return absl::OkStatus();
 }
 

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "learners/soft_math.h"
 #include "runtime/json.h"
+#include "runtime/learner_state.h"
 
 namespace marl {
 namespace {
@@ -235,52 +237,48 @@ std::vector<std::pair<std::string, double>> PairTabularLearner::Metrics(
 }
 
 absl::StatusOr<std::string> PairTabularLearner::Save() const {
-  std::ostringstream out;
-  out.precision(17);
-  out << "marl-pair-tabular-v1 " << algorithm_ << "\n"
-      << num_states_ << " " << n_[0] << " " << n_[1] << " " << step_ << "\n";
-  for (int i = 0; i < 2; ++i) {
-    for (double v : q_[i]) out << v << " ";
-    out << "\n";
-    for (double v : prior_[i]) out << v << " ";
-    out << "\n";
-  }
-  out << rng_ << "\n";
-  return out.str();
+  return LearnerStateWriter(algorithm_, {num_states_, n_[0], n_[1]})
+      .Doubles("q0", q_[0])
+      .Doubles("prior0", prior_[0])
+      .Doubles("q1", q_[1])
+      .Doubles("prior1", prior_[1])
+      .Ints("step", {step_})
+      .Engine("rng", rng_)
+      .Finish();
 }
 
 absl::Status PairTabularLearner::Load(const std::string& bytes) {
-  std::istringstream in(bytes);
-  std::string magic, name;
-  int64_t states = 0, n0 = 0, n1 = 0, step = 0;
-  if (!(in >> magic >> name) || magic != "marl-pair-tabular-v1" ||
-      name != algorithm_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a ", algorithm_, " checkpoint"));
-  }
-  if (!(in >> states >> n0 >> n1 >> step) || states != num_states_ ||
-      n0 != n_[0] || n1 != n_[1] || step < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        algorithm_, " checkpoint tables do not match this environment"));
+  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
+      bytes, algorithm_, {num_states_, n_[0], n_[1]});
+  if (!reader.ok()) {
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat(reader.status().message(), " (states x actions x actions)"));
   }
   std::vector<double> q[2], prior[2];
-  for (int i = 0; i < 2; ++i) {
-    q[i].resize(q_[i].size());
-    prior[i].resize(prior_[i].size());
-    for (double& v : q[i]) {
-      if (!(in >> v)) return absl::InvalidArgumentError("truncated checkpoint");
-    }
-    for (double& v : prior[i]) {
-      if (!(in >> v)) return absl::InvalidArgumentError("truncated checkpoint");
+  std::vector<int64_t> step;
+  std::mt19937_64 rng;
+  absl::Status s;
+  for (int i = 0; i < 2 && s.ok(); ++i) {
+    s = reader->Doubles(absl::StrCat("q", i),
+                        static_cast<int64_t>(q_[i].size()), &q[i]);
+    if (s.ok()) {
+      s = reader->Doubles(absl::StrCat("prior", i),
+                          static_cast<int64_t>(prior_[i].size()), &prior[i]);
     }
   }
-  std::mt19937_64 rng;
-  if (!(in >> rng)) return absl::InvalidArgumentError("bad random state");
+  if (s.ok()) s = reader->Ints("step", 1, &step);
+  if (s.ok()) s = reader->Engine("rng", &rng);
+  if (s.ok() && step[0] < 0) {
+    s = absl::DataLossError(
+        absl::StrCat(algorithm_, " checkpoint: a negative step count"));
+  }
+  if (!s.ok()) return s;
   for (int i = 0; i < 2; ++i) {
     q_[i] = std::move(q[i]);
     prior_[i] = std::move(prior[i]);
   }
-  step_ = step;
+  step_ = step[0];
   rng_ = rng;
   return absl::OkStatus();
 }

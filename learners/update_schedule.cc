@@ -1,6 +1,7 @@
 #include "learners/update_schedule.h"
 
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,21 +22,6 @@ int64_t UpdateSchedule::Record(int64_t n, bool ready) {
   return due;
 }
 
-UpdateSchedule::State UpdateSchedule::Checkpointed(int64_t transitions,
-                                                   int64_t credited,
-                                                   int64_t granted) const {
-  State state;
-  state.transitions = transitions;
-  if (credited < 0 && granted < 0) {
-    state.credited = transitions >= start_ ? transitions : 0;
-    state.granted = Earned(state.credited);
-  } else {
-    state.credited = credited;
-    state.granted = granted;
-  }
-  return state;
-}
-
 absl::Status UpdateSchedule::Restore(const State& state) {
   if (state.transitions < 0 || state.credited < 0 || state.granted < 0 ||
       state.credited > state.transitions ||
@@ -47,6 +33,21 @@ absl::Status UpdateSchedule::Restore(const State& state) {
   }
   state_ = state;
   return absl::OkStatus();
+}
+
+void UpdateSchedule::Save(LearnerStateWriter* writer) const {
+  writer->Ints("schedule",
+               {state_.transitions, state_.credited, state_.granted});
+}
+
+absl::Status UpdateSchedule::Load(const LearnerStateReader& reader) {
+  std::vector<int64_t> counts;
+  if (absl::Status s = reader.Ints("schedule", 3, &counts); !s.ok()) return s;
+  State state;
+  state.transitions = counts[0];
+  state.credited = counts[1];
+  state.granted = counts[2];
+  return Restore(state);
 }
 
 }  // namespace marl

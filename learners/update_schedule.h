@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "runtime/learner_state.h"
 
 namespace marl {
 
@@ -38,15 +39,15 @@ class UpdateSchedule {
   int64_t granted() const { return state_.granted; }
 
   const State& state() const { return state_; }
-  // The state a checkpoint records: `transitions`, and `credited` and
-  // `granted`, or -1 for both in a checkpoint written before the schedule
-  // was kept (then every transition from `start` on counts, and the
-  // updates it earned are taken as granted).
-  State Checkpointed(int64_t transitions, int64_t credited,
-                     int64_t granted) const;
   // INVALID_ARGUMENT for a state no schedule reaches (negative counts,
   // more credited than seen, more granted than earned).
   absl::Status Restore(const State& state);
+
+  // Its part of a learner's checkpoint state ("schedule": transitions,
+  // credited, granted), and back (DATA_LOSS or INVALID_ARGUMENT when the
+  // part is missing or holds a state no schedule reaches).
+  void Save(LearnerStateWriter* writer) const;
+  absl::Status Load(const LearnerStateReader& reader);
 
  private:
   int64_t Earned(int64_t credited) const;

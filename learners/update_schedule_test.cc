@@ -53,17 +53,30 @@ TEST(UpdateScheduleTest, RestoresItsStateAndRefusesImpossibleOnes) {
   }
 }
 
-TEST(UpdateScheduleTest, OldCheckpointsCountEveryTransitionFromTheStart) {
-  UpdateSchedule schedule(0.25, 16);
-  UpdateSchedule::State kept = schedule.Checkpointed(40, 24, 6);
-  EXPECT_EQ(kept.credited, 24);
-  EXPECT_EQ(kept.granted, 6);
-  UpdateSchedule::State legacy = schedule.Checkpointed(40, -1, -1);
-  EXPECT_EQ(legacy.credited, 40);
-  EXPECT_EQ(legacy.granted, 10);
-  EXPECT_EQ(schedule.Checkpointed(8, -1, -1).credited, 0);  // in warm-up
-  ASSERT_TRUE(schedule.Restore(legacy).ok());
-  EXPECT_EQ(schedule.Record(4), 1);
+TEST(UpdateScheduleTest, GoesOnFromItsCheckpointPart) {
+  UpdateSchedule a(0.25, 4);
+  a.Record(6);
+  a.Record(3);
+  LearnerStateWriter writer("test", {});
+  a.Save(&writer);
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(writer.Finish(), "test", {});
+  ASSERT_TRUE(reader.ok());
+  UpdateSchedule b(0.25, 4);
+  ASSERT_TRUE(b.Load(*reader).ok());
+  EXPECT_EQ(b.transitions(), 9);
+  EXPECT_EQ(b.Record(7), a.Record(7));
+  // A part that holds an impossible state, or none, is refused.
+  absl::StatusOr<LearnerStateReader> bad = LearnerStateReader::Open(
+      LearnerStateWriter("test", {}).Ints("schedule", {4, 5, 0}).Finish(),
+      "test", {});
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(b.Load(*bad).code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<LearnerStateReader> none = LearnerStateReader::Open(
+      LearnerStateWriter("test", {}).Finish(), "test", {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(b.Load(*none).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(b.transitions(), 16);  // unchanged by the failed loads
 }
 
 }  // namespace

@@ -35,15 +35,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Values = std::vector<std::pair<std::string, double>>;
 
-// The loop's checkpoint wraps the learner's bytes with the algorithm name,
-// so a checkpoint of another algorithm is refused before Load sees it, the
-// loop's own counters (v3: transitions and episodes, so a resumed run goes
-// on counting), and the bytes' length and CRC-32 (v2), so a truncated or
-// corrupt file is refused instead of restoring garbage. v1 and v2 files
-// still restore (without counters they cannot be resumed).
-constexpr char kCheckpointMagic[] = "marl-checkpoint-v3";
-constexpr char kCheckpointMagicV2[] = "marl-checkpoint-v2";
-constexpr char kCheckpointMagicV1[] = "marl-checkpoint-v1";
+// The loop's checkpoint wraps the learner's state (runtime/learner_state.h)
+// with the algorithm name, so a checkpoint of another algorithm is refused
+// before Load sees it, the loop's own counters (transitions and episodes,
+// so a resumed run goes on counting), and the state's length and CRC-32,
+// so a truncated or corrupt file is refused instead of restoring garbage.
+// v4: the learner state is the one layout every learner writes; files of
+// earlier versions held each learner's own layout, which no longer loads.
+constexpr char kCheckpointMagic[] = "marl-checkpoint-v4";
+constexpr char kCheckpointMagicOld[] = "marl-checkpoint-v";
 // Environment seeds of a resumed run: a stream of their own per resume
 // point, so it does not replay the episodes the run began with.
 constexpr uint64_t kResumeSeedStream = 1000033;
@@ -94,9 +94,9 @@ uint32_t Crc32(absl::string_view bytes) {
 
 // A checkpoint file's contents.
 struct Checkpoint {
-  std::string bytes;  // the learner's
-  int64_t step = -1;  // transitions trained (-1: a v1/v2 file)
-  int64_t episodes = -1;
+  std::string bytes;  // the learner's state
+  int64_t step = 0;   // transitions trained
+  int64_t episodes = 0;
 };
 
 std::string PackCheckpoint(const std::string& algorithm, int64_t step,
@@ -112,10 +112,14 @@ absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
                                             const std::string& algorithm) {
   const size_t magic_end = data.find('\n');
   const absl::string_view magic = absl::string_view(data).substr(0, magic_end);
-  const bool v1 = magic == kCheckpointMagicV1;
-  const bool v2 = magic == kCheckpointMagicV2;
-  if (magic_end == std::string::npos ||
-      (!v1 && !v2 && magic != kCheckpointMagic)) {
+  if (magic_end == std::string::npos || magic != kCheckpointMagic) {
+    if (absl::StartsWith(magic, kCheckpointMagicOld)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the checkpoint is ", magic, ", whose learner states each learner "
+          "wrote in its own layout; this build reads ", kCheckpointMagic,
+          " (one layout for every learner): restore it with the build that "
+          "wrote it, or train again"));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("not a checkpoint of this framework (expected '",
                      kCheckpointMagic, "')"));
@@ -130,12 +134,8 @@ absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
         "the checkpoint is of algorithm '", name, "', not '", algorithm, "'"));
   }
   Checkpoint out;
-  if (v1) {
-    out.bytes = data.substr(name_end + 1);
-    return out;
-  }
   size_t line_start = name_end + 1;
-  // One header line, without its newline; npos when there is none.
+  // One header line, without its newline; false when there is none.
   auto next_line = [&](std::string* line) {
     const size_t end = data.find('\n', line_start);
     if (end == std::string::npos) return false;
@@ -145,13 +145,11 @@ absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
   };
   std::string line;
   char rest = 0;
-  if (!v2) {
-    if (!next_line(&line) ||
-        std::sscanf(line.c_str(), "step=%" SCNd64 " episodes=%" SCNd64 "%c",
-                    &out.step, &out.episodes, &rest) != 2 ||
-        out.step < 0 || out.episodes < 0) {
-      return absl::DataLossError("truncated or corrupt checkpoint header");
-    }
+  if (!next_line(&line) ||
+      std::sscanf(line.c_str(), "step=%" SCNd64 " episodes=%" SCNd64 "%c",
+                  &out.step, &out.episodes, &rest) != 2 ||
+      out.step < 0 || out.episodes < 0) {
+    return absl::DataLossError("truncated or corrupt checkpoint header");
   }
   unsigned int crc = 0;
   uint64_t length = 0;
@@ -266,13 +264,6 @@ class Runner {
       restored = *std::move(read);
     }
     if (!o_.resume.empty()) {
-      if (restored.step < 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "--resume: ", checkpoint,
-            " was written before checkpoints kept the loop's counters; "
-            "start a new run with --restore=",
-            checkpoint));
-      }
       transitions_ = restored.step;
       episodes_ = restored.episodes;
     }

@@ -148,18 +148,17 @@ TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
     s = RunTraining(corrupt, "fixed_algo", Fixed(2)).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << name << ": " << s;
   }
-  // A checkpoint from before checksums (v1) still restores.
-  const std::string payload =
-      saved->substr(saved->find('\n', saved->find("crc32=")) + 1);
-  ASSERT_TRUE(
-      WriteFileAtomically(dir + "v1", absl::StrCat("marl-checkpoint-v1\n"
-                                                   "fixed_algo\n",
-                                                   payload))
-          .ok());
-  TrainingOptions v1 = Options("v1_eval");
-  v1.mode = "eval";
-  v1.restore = dir + "v1";
-  EXPECT_TRUE(RunTraining(v1, "fixed_algo", Fixed(2)).ok());
+  // A checkpoint of an earlier version (each learner's own layout) is
+  // refused, saying which version this build reads.
+  std::string v3 = *saved;
+  v3.replace(0, v3.find('\n'), "marl-checkpoint-v3");
+  ASSERT_TRUE(WriteFileAtomically(dir + "v3", v3).ok());
+  TrainingOptions old = Options("v3_eval");
+  old.mode = "eval";
+  old.restore = dir + "v3";
+  s = RunTraining(old, "fixed_algo", Fixed(2)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("marl-checkpoint-v4"), std::string::npos) << s;
 }
 
 TEST(TrainingLoopTest, KeepsTheNewestStepCheckpoints) {

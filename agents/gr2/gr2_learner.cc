@@ -7,7 +7,6 @@
 #include <cmath>
 #include <exception>
 #include <random>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,7 +15,8 @@
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
-#include "nn/archive.h"
+#include "learners/torch_state.h"
+#include "runtime/learner_state.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
 #include "runtime/json.h"
@@ -30,7 +30,6 @@ using torch::Tensor;
 
 constexpr double kLogStdMin = -5.0;
 constexpr double kLogStdMax = 2.0;
-constexpr char kMagic[] = "gr2-v1";
 
 enum Field { kObs = 0, kAction, kReward, kNextObs, kDone };
 
@@ -98,6 +97,25 @@ struct Gr2Learner::Impl {
   std::vector<float> last_obs;  // one observation per agent, for metrics
 
   int levels() const { return options.level; }
+
+  // Everything a checkpoint holds in LibTorch: the networks, their
+  // optimizers and the generator.
+  TorchParts Parts() {
+    return {{{"critic", critic.get()},
+             {"critic_target", critic_target.get()},
+             {"pi0", pi0.get()},
+             {"best_response", best_response.get()},
+             {"opponent_model", opponent_model.get()}},
+            {{"critic_opt", critic_opt.get()},
+             {"actor_opt", actor_opt.get()},
+             {"opponent_opt", opponent_opt.get()}},
+            {{"generator", &generator}},
+            {}};
+  }
+  // The sizes and variant a checkpoint fits.
+  std::vector<int64_t> Shape() const {
+    return {n, od, d, int64_t(options.variant), options.level};
+  }
 
   Tensor Randn(at::IntArrayRef shape) {
     return torch::randn(shape, generator, torch::kFloat32);
@@ -483,121 +501,42 @@ std::vector<std::pair<std::string, double>> Gr2Learner::Metrics(
 }
 
 absl::StatusOr<std::string> Gr2Learner::Save() const {
-  const Impl& m = *impl_;
-  try {
-    torch::serialize::OutputArchive root;
-    root.write("magic", torch::tensor(std::vector<int64_t>(std::begin(kMagic),
-                                                           std::end(kMagic))));
-    root.write("shape", torch::tensor(std::vector<int64_t>{
-                            m.n, m.od, m.d, int64_t(m.options.variant),
-                            m.options.level}));
-    const std::pair<const char*, const EnsembleMlp*> nets[] = {
-        {"critic", &m.critic},
-        {"critic_target", &m.critic_target},
-        {"pi0", &m.pi0},
-        {"best_response", &m.best_response},
-        {"opponent_model", &m.opponent_model}};
-    for (const auto& [name, net] : nets) {
-      torch::serialize::OutputArchive sub;
-      (*net)->save(sub);
-      root.write(name, sub);
-    }
-    // Everything else training goes on from: optimisers, random streams,
-    // the update schedule.
-    const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
-        {"critic_opt", m.critic_opt.get()},
-        {"actor_opt", m.actor_opt.get()},
-        {"opponent_opt", m.opponent_opt.get()}};
-    for (const auto& [name, optimizer] : optimizers) {
-      torch::serialize::OutputArchive sub;
-      optimizer->save(sub);
-      root.write(name, sub);
-    }
-    root.write("generator", m.generator.get_state());
-    nn::WriteRandomEngine(root, "rng", m.rng);
-    if (checkpoint_replay())
-      nn::WriteBytes(root, "replay", m.buffer.Serialize());
-    const UpdateSchedule::State& schedule = m.schedule.state();
-    root.write("counters", torch::tensor(std::vector<int64_t>{
-                               schedule.transitions, schedule.credited,
-                               schedule.granted, m.updates}));
-    std::ostringstream stream;
-    root.save_to(stream);
-    return stream.str();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("gr2: save failed: ", e.what()));
+  Impl& m = *impl_;
+  LearnerStateWriter writer("gr2", m.Shape());
+  if (absl::Status s = WriteTorchParts(m.Parts(), &writer); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("gr2: ", s.message()));
   }
+  writer.Engine("rng", m.rng).Ints("updates", {m.updates});
+  m.schedule.Save(&writer);
+  if (checkpoint_replay()) writer.Bytes("replay", m.buffer.Serialize());
+  return writer.Finish();
 }
 
 absl::Status Gr2Learner::Load(const std::string& bytes) {
   Impl& m = *impl_;
-  try {
-    std::istringstream stream(bytes);
-    torch::serialize::InputArchive root;
-    root.load_from(stream);
-    Tensor magic, shape;
-    root.read("magic", magic);
-    root.read("shape", shape);
-    const std::vector<int64_t> want = {
-        m.n, m.od, m.d, int64_t(m.options.variant), m.options.level};
-    if (magic.numel() != int64_t(sizeof(kMagic)) ||
-        shape.numel() != int64_t(want.size()) ||
-        !torch::equal(shape, torch::tensor(want))) {
-      return absl::InvalidArgumentError(
-          "gr2: checkpoint belongs to another environment, mode or level");
-    }
-    const std::pair<const char*, EnsembleMlp*> nets[] = {
-        {"critic", &m.critic},
-        {"critic_target", &m.critic_target},
-        {"pi0", &m.pi0},
-        {"best_response", &m.best_response},
-        {"opponent_model", &m.opponent_model}};
-    for (const auto& [name, net] : nets) {
-      torch::serialize::InputArchive sub;
-      root.read(name, sub);
-      (*net)->load(sub);
-    }
-    for (Tensor& p : m.critic_target->parameters()) p.set_requires_grad(false);
-    // Checkpoints from before they held the training state load the
-    // networks only.
-    Tensor counters;
-    if (root.try_read("counters", counters)) {
-      const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
-          {"critic_opt", m.critic_opt.get()},
-          {"actor_opt", m.actor_opt.get()},
-          {"opponent_opt", m.opponent_opt.get()}};
-      for (const auto& [name, optimizer] : optimizers) {
-        torch::serialize::InputArchive sub;
-        root.read(name, sub);
-        optimizer->load(sub);
-      }
-      Tensor generator;
-      root.read("generator", generator);
-      if (counters.numel() != 4) {
-        return absl::InvalidArgumentError("gr2: corrupt checkpoint counters");
-      }
-      std::mt19937_64 restored_rng;
-      if (absl::Status s = nn::ReadRandomEngine(root, "rng", &restored_rng);
-          !s.ok()) {
-        return s;
-      }
-      std::string replay;
-      if (nn::TryReadBytes(root, "replay", &replay)) {
-        if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
-      }
-      UpdateSchedule::State schedule;
-      schedule.transitions = counters[0].item<int64_t>();
-      schedule.credited = counters[1].item<int64_t>();
-      schedule.granted = counters[2].item<int64_t>();
-      if (absl::Status s = m.schedule.Restore(schedule); !s.ok()) return s;
-      m.generator.set_state(generator);
-      m.rng = restored_rng;
-      m.updates = counters[3].item<int64_t>();
-    }
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gr2: not a GR2 checkpoint: ", e.what()));
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(bytes, "gr2", m.Shape());
+  if (!reader.ok()) {
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat(reader.status().message(),
+                     " (the sizes are agents, observation and action sizes, "
+                     "variant and level)"));
   }
+  std::vector<int64_t> updates;
+  std::string replay;
+  if (absl::Status s = ReadTorchParts(*reader, m.Parts()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("gr2: ", s.message()));
+  }
+  for (Tensor& p : m.critic_target->parameters()) p.set_requires_grad(false);
+  if (absl::Status s = reader->Engine("rng", &m.rng); !s.ok()) return s;
+  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
+  if (absl::Status s = m.schedule.Load(*reader); !s.ok()) return s;
+  if (reader->Has("replay")) {
+    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
+    if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
+  }
+  m.updates = updates[0];
   return absl::OkStatus();
 }
 

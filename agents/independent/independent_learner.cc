@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "envs/core/env_spec.h"
 #include "runtime/json.h"
+#include "runtime/learner_state.h"
 #include "runtime/training_loop.h"
 
 namespace marl {
@@ -18,7 +19,6 @@ namespace {
 
 using Values = std::vector<std::pair<std::string, double>>;
 
-constexpr char kCheckpointMagic[] = "marl-independent-checkpoint-v1";
 // Probabilities are logged for tables up to this many entries.
 constexpr int64_t kMaxLoggedProbabilities = 64;
 
@@ -272,59 +272,6 @@ class SacAgent : public AgentLearner {
   int64_t updates_ = 0;
 };
 
-// ---------------------------------------------------------- checkpoints --
-
-// "<magic>\n<agents>\n" then per agent "<id>\n<kind>\n<bytes>\n" + bytes:
-// binary-safe (torch archives hold NULs), and self-describing enough to
-// refuse a checkpoint of another environment or learner.
-std::string PackCheckpoint(const std::vector<std::string>& ids,
-                           const std::vector<std::string>& kinds,
-                           const std::vector<std::string>& blobs) {
-  std::string out = absl::StrCat(kCheckpointMagic, "\n", ids.size(), "\n");
-  for (size_t i = 0; i < ids.size(); ++i) {
-    absl::StrAppend(&out, ids[i], "\n", kinds[i], "\n", blobs[i].size(), "\n",
-                    blobs[i]);
-  }
-  return out;
-}
-
-struct CheckpointEntry {
-  std::string id, kind, bytes;
-};
-
-absl::StatusOr<std::vector<CheckpointEntry>> UnpackCheckpoint(
-    const std::string& data) {
-  size_t pos = 0;
-  auto line = [&](std::string* out) {
-    const size_t end = data.find('\n', pos);
-    if (end == std::string::npos) return false;
-    *out = data.substr(pos, end - pos);
-    pos = end + 1;
-    return true;
-  };
-  const absl::Status bad = absl::InvalidArgumentError(
-      absl::StrCat("not an independent-learner checkpoint (expected '",
-                   kCheckpointMagic, "' format)"));
-  std::string text;
-  if (!line(&text) || text != kCheckpointMagic || !line(&text)) return bad;
-  char* end = nullptr;
-  const long count = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || count < 0 || count > 10000) {
-    return bad;
-  }
-  std::vector<CheckpointEntry> entries(static_cast<size_t>(count));
-  for (CheckpointEntry& e : entries) {
-    if (!line(&e.id) || !line(&e.kind) || !line(&text)) return bad;
-    const unsigned long long size = std::strtoull(text.c_str(), &end, 10);
-    if (end == text.c_str() || *end != '\0' || size > data.size() - pos) {
-      return bad;
-    }
-    e.bytes = data.substr(pos, size);
-    pos += size;
-  }
-  return entries;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
@@ -459,36 +406,36 @@ std::vector<std::pair<std::string, double>> IndependentLearner::Metrics(
   return values;
 }
 
+// One learner state holding each agent's (its own learner state) under
+// the agent's id.
 absl::StatusOr<std::string> IndependentLearner::Save() const {
-  std::vector<std::string> kinds, blobs;
-  for (const auto& learner : learners_) {
-    absl::StatusOr<std::string> bytes = learner->Save(checkpoint_replay());
+  const int n = spec_.num_agents();
+  LearnerStateWriter writer("independent", {n});
+  for (int a = 0; a < n; ++a) {
+    absl::StatusOr<std::string> bytes = learners_[a]->Save(checkpoint_replay());
     if (!bytes.ok()) return bytes.status();
-    kinds.push_back(learner->kind());
-    blobs.push_back(*std::move(bytes));
+    writer.Bytes(spec_.agent_ids[a], *std::move(bytes));
   }
-  return PackCheckpoint(spec_.agent_ids, kinds, blobs);
+  return writer.Finish();
 }
 
 absl::Status IndependentLearner::Load(const std::string& data) {
-  absl::StatusOr<std::vector<CheckpointEntry>> entries = UnpackCheckpoint(data);
-  if (!entries.ok()) return entries.status();
   const int n = spec_.num_agents();
-  if (static_cast<int>(entries->size()) != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the checkpoint holds ", entries->size(),
-                     " agents but the environment has ", n));
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(data, "independent", {n});
+  if (!reader.ok()) {
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat(reader.status().message(), " (the number of agents)"));
   }
+  std::string bytes;
   for (int a = 0; a < n; ++a) {
-    const CheckpointEntry& e = (*entries)[a];
-    if (e.id != spec_.agent_ids[a] || e.kind != learners_[a]->kind()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent ", a, " is ", e.id, " (", e.kind, ") but this run has ",
-          spec_.agent_ids[a], " (", learners_[a]->kind(), ")"));
-    }
-    if (absl::Status s = learners_[a]->Load(e.bytes); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("agent ", spec_.agent_ids[a],
-                                                 ": ", s.message()));
+    const std::string& id = spec_.agent_ids[a];
+    absl::Status s = reader->Bytes(id, &bytes);
+    if (s.ok()) s = learners_[a]->Load(bytes);
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("agent ", id, ": ", s.message()));
     }
   }
   return absl::OkStatus();

@@ -6,17 +6,17 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "learners/replay_buffer.h"
+#include "learners/torch_state.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
-#include "nn/archive.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
+#include "runtime/learner_state.h"
 
 namespace marl {
 
@@ -63,6 +63,21 @@ struct SacLearner::Impl {
     q.hidden = options.sac_hidden.sizes;
     q.activation = nn::Activation::kRelu;
     return q;
+  }
+
+  // Everything a checkpoint holds in LibTorch: the networks, their
+  // optimizers, the generator and the learned temperature.
+  TorchParts Parts() {
+    return {{{"actor", actor.get()},
+             {"q1", q1.get()},
+             {"q2", q2.get()},
+             {"q1_target", q1_target.get()},
+             {"q2_target", q2_target.get()}},
+            {{"actor_opt", actor_opt.get()},
+             {"critic_opt", critic_opt.get()},
+             {"alpha_opt", alpha_opt.get()}},
+            {{"generator", &generator}},
+            {{"log_alpha", &log_alpha}}};
   }
 
   // A reparameterised policy sample at `obs`; `action` is in (-1, 1), the
@@ -352,121 +367,40 @@ SacLosses SacLearner::Update() {
 
 absl::StatusOr<std::string> SacLearner::Save(bool with_replay) const {
   Impl& m = *impl_;
-  try {
-    torch::serialize::OutputArchive archive;
-    auto write_module = [&archive](const std::string& key,
-                                   const torch::nn::Module& module) {
-      torch::serialize::OutputArchive sub;
-      module.save(sub);
-      archive.write(key, sub);
-    };
-    auto write_optimizer = [&archive](const std::string& key,
-                                      const torch::optim::Optimizer& opt) {
-      torch::serialize::OutputArchive sub;
-      opt.save(sub);
-      archive.write(key, sub);
-    };
-    write_module("actor", *m.actor);
-    write_module("q1", *m.q1);
-    write_module("q2", *m.q2);
-    write_module("q1_target", *m.q1_target);
-    write_module("q2_target", *m.q2_target);
-    write_optimizer("actor_opt", *m.actor_opt);
-    write_optimizer("critic_opt", *m.critic_opt);
-    write_optimizer("alpha_opt", *m.alpha_opt);
-    archive.write("log_alpha", m.log_alpha.detach());
-    const UpdateSchedule::State& schedule = m.schedule.state();
-    archive.write("meta", torch::tensor({m.obs_dim, m.action_dim,
-                                         schedule.transitions, m.updates},
-                                        torch::kInt64));
-    archive.write(
-        "schedule",
-        torch::tensor({schedule.credited, schedule.granted}, torch::kInt64));
-    archive.write("generator", m.generator.get_state());
-    nn::WriteRandomEngine(archive, "rng", m.rng);
-    if (with_replay) nn::WriteBytes(archive, "replay", m.buffer.Serialize());
-    std::ostringstream out;
-    archive.save_to(out);
-    return out.str();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("saving SAC learner failed: ",
-                                            e.what_without_backtrace()));
+  LearnerStateWriter writer("sac", {m.obs_dim, m.action_dim});
+  if (absl::Status s = WriteTorchParts(m.Parts(), &writer); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("SAC: ", s.message()));
   }
+  writer.Engine("rng", m.rng).Ints("updates", {m.updates});
+  m.schedule.Save(&writer);
+  if (with_replay) writer.Bytes("replay", m.buffer.Serialize());
+  return writer.Finish();
 }
 
 absl::Status SacLearner::Load(const std::string& bytes) {
   Impl& m = *impl_;
-  try {
-    std::istringstream in(bytes);
-    torch::serialize::InputArchive archive;
-    archive.load_from(in);
-    torch::Tensor meta;
-    archive.read("meta", meta);
-    if (meta.numel() != 4 || meta[0].item<int64_t>() != m.obs_dim ||
-        meta[1].item<int64_t>() != m.action_dim) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "SAC checkpoint is for observation/action sizes ",
-          meta.numel() == 4 ? absl::StrCat(meta[0].item<int64_t>(), "/",
-                                           meta[1].item<int64_t>())
-                            : "?",
-          " but this environment needs ", m.obs_dim, "/", m.action_dim));
-    }
-    auto read_module = [&archive](const std::string& key,
-                                  torch::nn::Module& module) {
-      torch::serialize::InputArchive sub;
-      archive.read(key, sub);
-      module.load(sub);
-    };
-    auto read_optimizer = [&archive](const std::string& key,
-                                     torch::optim::Optimizer& opt) {
-      torch::serialize::InputArchive sub;
-      archive.read(key, sub);
-      opt.load(sub);
-    };
-    read_module("actor", *m.actor);
-    read_module("q1", *m.q1);
-    read_module("q2", *m.q2);
-    read_module("q1_target", *m.q1_target);
-    read_module("q2_target", *m.q2_target);
-    read_optimizer("actor_opt", *m.actor_opt);
-    read_optimizer("critic_opt", *m.critic_opt);
-    read_optimizer("alpha_opt", *m.alpha_opt);
-    torch::Tensor log_alpha;
-    archive.read("log_alpha", log_alpha);
-    {
-      torch::NoGradGuard no_grad;
-      m.log_alpha.copy_(log_alpha);
-    }
-    torch::Tensor state;
-    archive.read("generator", state);
-    m.generator.set_state(state);
-    // Checkpoints before the engine was kept restore without it.
-    if (absl::Status s = nn::ReadRandomEngine(archive, "rng", &m.rng);
-        !s.ok() && !absl::IsNotFound(s)) {
-      return s;
-    }
-    std::string replay;
-    if (nn::TryReadBytes(archive, "replay", &replay)) {
-      if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
-    }
-    torch::Tensor counts;
-    const bool kept =
-        archive.try_read("schedule", counts) && counts.numel() == 2;
-    absl::Status restored = m.schedule.Restore(m.schedule.Checkpointed(
-        meta[2].item<int64_t>(), kept ? counts[0].item<int64_t>() : -1,
-        kept ? counts[1].item<int64_t>() : -1));
-    if (!restored.ok()) return restored;
-    m.pending_updates = 0;
-    m.updates = meta[3].item<int64_t>();
-    return absl::OkStatus();
-  } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a loadable SAC checkpoint for this network shape: ",
-                     e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a loadable SAC checkpoint: ", e.what()));
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(bytes, "sac", {m.obs_dim, m.action_dim});
+  if (!reader.ok()) {
+    return absl::Status(reader.status().code(),
+                        absl::StrCat(reader.status().message(),
+                                     " (observation and action sizes)"));
   }
+  std::vector<int64_t> updates;
+  std::string replay;
+  if (absl::Status s = ReadTorchParts(*reader, m.Parts()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("SAC: ", s.message()));
+  }
+  if (absl::Status s = reader->Engine("rng", &m.rng); !s.ok()) return s;
+  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
+  if (absl::Status s = m.schedule.Load(*reader); !s.ok()) return s;
+  if (reader->Has("replay")) {
+    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
+    if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
+  }
+  m.pending_updates = 0;
+  m.updates = updates[0];
+  return absl::OkStatus();
 }
 
 }  // namespace marl

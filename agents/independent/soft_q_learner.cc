@@ -3,18 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "learners/soft_math.h"
 #include "learners/temperature_schedule.h"
+#include "runtime/learner_state.h"
 
 namespace marl {
-namespace {
-
-constexpr char kMagic[] = "marl-soft-q-v1";
-
-}  // namespace
 
 absl::StatusOr<SoftQLearner> SoftQLearner::Create(int64_t num_observations,
                                                   int64_t num_actions,
@@ -107,47 +104,33 @@ double SoftQLearner::Update(int64_t obs, int64_t action, double reward,
 }
 
 std::string SoftQLearner::Serialize() const {
-  std::ostringstream out;
-  out.precision(17);
-  out << kMagic << "\n"
-      << num_observations_ << " " << num_actions_ << " " << step_ << "\n";
-  for (size_t i = 0; i < q_.size(); ++i) {
-    out << q_[i] << ((i + 1) % num_actions_ == 0 ? "\n" : " ");
-  }
-  out << rng_ << "\n";
-  return out.str();
+  return LearnerStateWriter("soft_q", {num_observations_, num_actions_})
+      .Doubles("q", q_)
+      .Ints("step", {step_})
+      .Engine("rng", rng_)
+      .Finish();
 }
 
-absl::Status SoftQLearner::Restore(const std::string& text) {
-  std::istringstream in(text);
-  std::string magic;
-  int64_t num_obs = 0, num_actions = 0, step = 0;
-  if (!(in >> magic) || magic != kMagic) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a soft Q checkpoint (expected '", kMagic, "')"));
+absl::Status SoftQLearner::Restore(const std::string& bytes) {
+  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
+      bytes, "soft_q", {num_observations_, num_actions_});
+  if (!reader.ok()) {
+    return absl::Status(reader.status().code(),
+                        absl::StrCat(reader.status().message(),
+                                     " (observations x actions)"));
   }
-  if (!(in >> num_obs >> num_actions >> step) || step < 0) {
-    return absl::InvalidArgumentError("soft Q checkpoint: bad header");
-  }
-  if (num_obs != num_observations_ || num_actions != num_actions_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("soft Q checkpoint table is ", num_obs, " x ", num_actions,
-                     " but this environment needs ", num_observations_, " x ",
-                     num_actions_));
-  }
-  std::vector<double> q(q_.size());
-  for (double& v : q) {
-    if (!(in >> v)) {
-      return absl::InvalidArgumentError("soft Q checkpoint: truncated table");
-    }
-  }
+  std::vector<double> q;
+  std::vector<int64_t> step;
   std::mt19937_64 rng;
-  if (!(in >> rng)) {
-    return absl::InvalidArgumentError(
-        "soft Q checkpoint: bad random engine state");
+  absl::Status s = reader->Doubles("q", static_cast<int64_t>(q_.size()), &q);
+  if (s.ok()) s = reader->Ints("step", 1, &step);
+  if (s.ok()) s = reader->Engine("rng", &rng);
+  if (s.ok() && step[0] < 0) {
+    s = absl::DataLossError("soft_q checkpoint: a negative step count");
   }
+  if (!s.ok()) return s;
   q_ = std::move(q);
-  step_ = step;
+  step_ = step[0];
   rng_ = rng;
   return absl::OkStatus();
 }

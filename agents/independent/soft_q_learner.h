@@ -87,11 +87,12 @@ class SoftQLearner {
   double Update(int64_t obs, int64_t action, double reward, int64_t next_obs,
                 bool terminated);
 
-  // Text serialisation of the table, schedule step and random engine state
-  // (options come from flags, not checkpoints). Restore checks the table
-  // shape and fails with INVALID_ARGUMENT on a mismatch or garbage.
+  // The table, schedule step and random engine as a learner state
+  // (runtime/learner_state.h; options come from flags, not checkpoints).
+  // Restore refuses another table shape (INVALID_ARGUMENT) and bytes that
+  // are not a whole state (DATA_LOSS), changing nothing.
   std::string Serialize() const;
-  absl::Status Restore(const std::string& text);
+  absl::Status Restore(const std::string& bytes);
 
  private:
   SoftQLearner(int64_t num_observations, int64_t num_actions,

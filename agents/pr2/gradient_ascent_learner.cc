@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <functional>
-#include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "learners/soft_math.h"
 #include "runtime/json.h"
+#include "runtime/learner_state.h"
 
 namespace marl {
 
@@ -121,35 +122,37 @@ std::vector<std::pair<std::string, double>> GradientAscentLearner::Metrics(
 }
 
 absl::StatusOr<std::string> GradientAscentLearner::Save() const {
-  std::ostringstream out;
-  out.precision(17);
-  out << "marl-iga-v1 " << n_[0] << " " << n_[1] << "\n";
-  for (int i = 0; i < 2; ++i) {
-    for (double v : p_[i]) out << v << " ";
-    for (double v : payoff_[i]) out << v << " ";
-  }
-  for (int64_t c : count_) out << c << " ";
-  out << "\n" << rng_ << "\n";
-  return out.str();
+  return LearnerStateWriter("iga", {n_[0], n_[1]})
+      .Doubles("policy0", p_[0])
+      .Doubles("payoff0", payoff_[0])
+      .Doubles("policy1", p_[1])
+      .Doubles("payoff1", payoff_[1])
+      .Ints("counts", count_)
+      .Engine("rng", rng_)
+      .Finish();
 }
 
 absl::Status GradientAscentLearner::Load(const std::string& bytes) {
-  std::istringstream in(bytes);
-  std::string magic;
-  int64_t n0 = 0, n1 = 0;
-  if (!(in >> magic >> n0 >> n1) || magic != "marl-iga-v1" || n0 != n_[0] ||
-      n1 != n_[1]) {
-    return absl::InvalidArgumentError("not an iga checkpoint of this game");
-  }
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(bytes, "iga", {n_[0], n_[1]});
+  if (!reader.ok()) return reader.status();
   GradientAscentLearner copy = *this;
-  for (int i = 0; i < 2; ++i) {
-    for (double& v : copy.p_[i]) in >> v;
-    for (double& v : copy.payoff_[i]) in >> v;
+  absl::Status s;
+  for (int i = 0; i < 2 && s.ok(); ++i) {
+    s = reader->Doubles(absl::StrCat("policy", i),
+                        static_cast<int64_t>(p_[i].size()), &copy.p_[i]);
+    if (s.ok()) {
+      s = reader->Doubles(absl::StrCat("payoff", i),
+                          static_cast<int64_t>(payoff_[i].size()),
+                          &copy.payoff_[i]);
+    }
   }
-  for (int64_t& c : copy.count_) in >> c;
-  if (!(in >> copy.rng_)) {
-    return absl::InvalidArgumentError("truncated iga checkpoint");
+  if (s.ok()) {
+    s = reader->Ints("counts", static_cast<int64_t>(count_.size()),
+                     &copy.count_);
   }
+  if (s.ok()) s = reader->Engine("rng", &copy.rng_);
+  if (!s.ok()) return s;
   *this = std::move(copy);
   return absl::OkStatus();
 }
