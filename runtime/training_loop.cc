@@ -56,13 +56,6 @@ double Seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 std::string ValuesLine(const std::vector<std::string>& ids,
                        const std::vector<double>& values) {
   std::vector<std::string> parts;
@@ -931,10 +924,6 @@ class Runner {
 };
 
 }  // namespace
-
-uint64_t DeriveSeed(uint64_t seed, uint64_t stream) {
-  return SplitMix64(seed ^ SplitMix64(stream));
-}
 
 absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
   if (o.mode != "train" && o.mode != "eval") {

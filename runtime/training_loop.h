@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
 #include "runtime/joint_learner.h"
+#include "runtime/seeds.h"  // DeriveSeed, for learner factories
 
 namespace marl {
 
@@ -108,9 +109,6 @@ absl::StatusOr<TrainingResult> RunTraining(const TrainingOptions& options,
 // agent) is printed after each agent id, e.g. the learner kind.
 std::string FormatResult(const TrainingResult& result,
                          const std::vector<std::string>& agent_notes = {});
-
-// Independent random streams from one run seed (SplitMix64 mixing).
-uint64_t DeriveSeed(uint64_t seed, uint64_t stream);
 
 // The factory of an algorithm whose learners are built by
 // `create(spec, options, learner_seed)`: the learner draws from stream 1 of

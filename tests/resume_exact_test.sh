@@ -7,8 +7,9 @@
 # networks, optimisers, random streams, update schedule and replay) must
 # come from the checkpoint. Without --checkpoint_replay the records differ
 # (the resumed learner starts with an empty replay), which shows the check
-# can fail. Four learners: MADDPG (the deep joint-action base), SAC, PR2-AC
-# and GR2.
+# can fail. Five learners: MADDPG (the deep joint-action base), SAC, PR2-AC,
+# GR2 and PPO (cut mid-rollout; its checkpoints always hold the rollout, so
+# it has no run without it to contrast).
 set -euo pipefail
 runs=$(mktemp -d /tmp/marl-resume.XXXXXX)
 trap 'rm -rf "$runs"' EXIT
@@ -46,7 +47,8 @@ assert len(full) > 4, full
 resumed = records(name + "_cut_true")
 assert resumed == full, "%s: the resumed run differs:\n%s\n%s" % (
     name, resumed[:2], full[:2])
-assert records(name + "_cut_false") != full, name + ": same without replay"
+if not name.startswith("ppo"):
+    assert records(name + "_cut_false") != full, name + ": same without replay"
 print("ok: %s resumed at 128 repeats %d records exactly" % (name, len(full)))
 PY
 }
@@ -59,3 +61,5 @@ check pr2_ac "$3" --env=max_of_two_quadratics --num_copies=4 --hidden=16,16 \
   --batch_size=32 --warmup=64 --value_particles=4 --kernel_particles=4
 check gr2 "$4" --env=beauty_contest --env_settings=num_agents=3 \
   --num_copies=4 --hidden=8,8 --batch_size=32 --warmup=64
+check ppo "$2" --learner=ppo --env=max_of_two_quadratics --num_copies=4 \
+  --ppo_hidden=16 --ppo_rollout=24 --ppo_minibatch=32

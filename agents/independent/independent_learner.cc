@@ -53,6 +53,25 @@ class AgentLearner {
   virtual absl::Status Observe(const float* obs, const int64_t* discrete,
                                const float* continuous, float reward,
                                const float* next_obs, bool terminated) = 0;
+  // Agent `agent`'s part of one batched step; by default one Observe per
+  // row (on-policy learners take the step whole).
+  virtual absl::Status ObserveBatch(const TransitionBatch& batch, int agent,
+                                    int64_t obs_size, int64_t act_size) {
+    for (int r = 0; r < batch.num_copies; ++r) {
+      const int64_t* d = batch.discrete_action[agent]
+                             ? batch.discrete_action[agent] + r * act_size
+                             : nullptr;
+      const float* c = batch.continuous_action[agent]
+                           ? batch.continuous_action[agent] + r * act_size
+                           : nullptr;
+      absl::Status s = Observe(batch.observation[agent] + r * obs_size, d, c,
+                               batch.reward[agent][r],
+                               batch.next_observation[agent] + r * obs_size,
+                               batch.terminated[r]);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
   // After each batched step (SAC runs its banked gradient updates here).
   virtual void Train() {}
   // Losses since the last call (then reset), the temperature, and what
@@ -158,26 +177,67 @@ class SoftQAgent : public AgentLearner {
   int64_t td_count_ = 0;
 };
 
+// The greedy action as metrics: "greedy_action", or "greedy_action_<k>"
+// for the first 8 elements of a Box action.
+absl::Status AddGreedyAction(const absl::StatusOr<std::vector<double>>& greedy,
+                             Values* values) {
+  if (!greedy.ok()) return greedy.status();
+  for (size_t k = 0; k < greedy->size() && k < 8; ++k) {
+    values->push_back({greedy->size() == 1 ? std::string("greedy_action")
+                                           : absl::StrCat("greedy_action_", k),
+                       (*greedy)[k]});
+  }
+  return absl::OkStatus();
+}
+
+// What the networks take: a Discrete observation one-hot, a Box's floats
+// as they are.
+class ObservationEncoder {
+ public:
+  ObservationEncoder(std::string id, const Space& space)
+      : id_(std::move(id)), space_(space), raw_size_(space.FlatSize()) {}
+
+  int64_t raw_size() const { return raw_size_; }
+  int64_t size() const { return space_.is_discrete() ? space_.n : raw_size_; }
+
+  // `n` rows of raw observations into `out` (resized to n x size()).
+  absl::Status Encode(const float* raw, int64_t n,
+                      std::vector<float>* out) const {
+    const int64_t width = size();
+    out->resize(static_cast<size_t>(n * width));
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = raw + i * raw_size_;
+      float* dst = out->data() + i * width;
+      if (!space_.is_discrete()) {
+        std::copy(row, row + raw_size_, dst);
+        continue;
+      }
+      absl::StatusOr<int64_t> index = DiscreteIndex(row[0], space_.n, id_);
+      if (!index.ok()) return index.status();
+      std::fill(dst, dst + width, 0.0f);
+      dst[*index] = 1.0f;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string id_;
+  Space space_;
+  int64_t raw_size_;
+};
+
 class SacAgent : public AgentLearner {
  public:
   SacAgent(std::string id, std::unique_ptr<SacLearner> learner,
            const Space& obs_space)
-      : id_(std::move(id)),
-        learner_(std::move(learner)),
-        obs_space_(obs_space),
-        raw_obs_size_(obs_space.FlatSize()) {}
+      : learner_(std::move(learner)), encoder_(std::move(id), obs_space) {}
 
   const char* kind() const override { return "sac"; }
 
   absl::Status Act(const float* obs, const bool* mask, int n,
                    bool deterministic, int64_t* discrete,
                    float* continuous) override {
-    encoded_.resize(static_cast<size_t>(n * learner_->obs_dim()));
-    for (int i = 0; i < n; ++i) {
-      absl::Status s = Encode(obs + i * raw_obs_size_,
-                              encoded_.data() + i * learner_->obs_dim());
-      if (!s.ok()) return s;
-    }
+    if (absl::Status s = encoder_.Encode(obs, n, &encoded_); !s.ok()) return s;
     learner_->Act(encoded_.data(), n, deterministic, continuous);
     return absl::OkStatus();
   }
@@ -185,17 +245,14 @@ class SacAgent : public AgentLearner {
   absl::Status Observe(const float* obs, const int64_t* discrete,
                        const float* continuous, float reward,
                        const float* next_obs, bool terminated) override {
-    const int64_t d = learner_->obs_dim();
-    encoded_.resize(static_cast<size_t>(2 * d));
-    if (absl::Status s = Encode(obs, encoded_.data()); !s.ok()) return s;
-    if (absl::Status s = Encode(next_obs, encoded_.data() + d); !s.ok()) {
+    if (absl::Status s = encoder_.Encode(obs, 1, &encoded_); !s.ok()) return s;
+    if (absl::Status s = encoder_.Encode(next_obs, 1, &next_); !s.ok()) {
       return s;
     }
-    learner_->Observe(encoded_.data(), continuous, reward, encoded_.data() + d,
+    learner_->Observe(encoded_.data(), continuous, reward, next_.data(),
                       terminated);
     return absl::OkStatus();
   }
-
   void Train() override {
     SacLosses losses;
     const int n = learner_->TrainPending(&losses);
@@ -222,15 +279,7 @@ class SacAgent : public AgentLearner {
     updates_ = 0;
     values->push_back({"temperature", learner_->alpha()});
     values->push_back({"updates", double(learner_->updates())});
-    absl::StatusOr<std::vector<double>> greedy = GreedyAction(obs);
-    if (!greedy.ok()) return greedy.status();
-    for (size_t k = 0; k < greedy->size() && k < 8; ++k) {
-      values->push_back({greedy->size() == 1
-                             ? std::string("greedy_action")
-                             : absl::StrCat("greedy_action_", k),
-                         (*greedy)[k]});
-    }
-    return absl::OkStatus();
+    return AddGreedyAction(GreedyAction(obs), values);
   }
 
   absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
@@ -250,37 +299,97 @@ class SacAgent : public AgentLearner {
   }
 
  private:
-  // One-hot for a Discrete observation, the floats as they are for a Box.
-  absl::Status Encode(const float* raw, float* out) const {
-    if (!obs_space_.is_discrete()) {
-      std::copy(raw, raw + raw_obs_size_, out);
-      return absl::OkStatus();
-    }
-    absl::StatusOr<int64_t> index = DiscreteIndex(raw[0], obs_space_.n, id_);
-    if (!index.ok()) return index.status();
-    std::fill(out, out + obs_space_.n, 0.0f);
-    out[*index] = 1.0f;
-    return absl::OkStatus();
-  }
-
-  std::string id_;
   std::unique_ptr<SacLearner> learner_;
-  Space obs_space_;
-  int64_t raw_obs_size_;
-  std::vector<float> encoded_;
+  ObservationEncoder encoder_;
+  std::vector<float> encoded_, next_;
   SacLosses sum_;
   int64_t updates_ = 0;
 };
 
+class PpoAgent : public AgentLearner {
+ public:
+  PpoAgent(std::string id, std::unique_ptr<PpoLearner> learner,
+           const Space& obs_space)
+      : learner_(std::move(learner)), encoder_(std::move(id), obs_space) {}
+
+  const char* kind() const override { return "ppo"; }
+
+  absl::Status Act(const float* obs, const bool* mask, int n,
+                   bool deterministic, int64_t* discrete,
+                   float* continuous) override {
+    if (absl::Status s = encoder_.Encode(obs, n, &encoded_); !s.ok()) return s;
+    learner_->Act(encoded_.data(), n, deterministic, discrete, continuous);
+    return absl::OkStatus();
+  }
+
+  absl::Status Observe(const float*, const int64_t*, const float*, float,
+                       const float*, bool) override {
+    return absl::InternalError("ppo learns from whole batched steps");
+  }
+
+  absl::Status ObserveBatch(const TransitionBatch& batch, int agent,
+                            int64_t obs_size, int64_t act_size) override {
+    const int n = batch.num_copies;
+    absl::Status s = encoder_.Encode(batch.observation[agent], n, &encoded_);
+    if (s.ok()) s = encoder_.Encode(batch.next_observation[agent], n, &next_);
+    if (!s.ok()) return s;
+    return learner_->Observe(n, encoded_.data(), batch.discrete_action[agent],
+                             batch.continuous_action[agent],
+                             batch.reward[agent], next_.data(),
+                             batch.terminated, batch.truncated);
+  }
+
+  absl::Status Metrics(const float* obs, Values* values) override {
+    const PpoLosses losses = learner_->TakeLosses();
+    if (losses.steps > 0) {
+      values->push_back({"loss_policy", losses.policy_loss});
+      values->push_back({"loss_value", losses.value_loss});
+      values->push_back({"entropy", losses.entropy});
+      values->push_back({"approx_kl", losses.approx_kl});
+      values->push_back({"clip_fraction", losses.clip_fraction});
+    }
+    values->push_back({"updates", double(learner_->updates())});
+    return AddGreedyAction(GreedyAction(obs), values);
+  }
+
+  absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
+    if (absl::Status s = encoder_.Encode(obs, 1, &encoded_); !s.ok()) return s;
+    int64_t index = 0;
+    std::vector<float> box(static_cast<size_t>(learner_->action_size()));
+    learner_->Act(encoded_.data(), 1, true, &index, box.data());
+    if (learner_->num_actions() > 0) return std::vector<double>{double(index)};
+    return std::vector<double>(box.begin(), box.end());
+  }
+
+  absl::StatusOr<std::string> Save(bool) const override {
+    return learner_->Save();
+  }
+  absl::Status Load(const std::string& bytes) override {
+    return learner_->Load(bytes);
+  }
+
+ private:
+  std::unique_ptr<PpoLearner> learner_;
+  ObservationEncoder encoder_;
+  std::vector<float> encoded_, next_;
+};
+
 }  // namespace
+
+absl::Status CheckLearnerName(const std::string& learner) {
+  if (learner != "auto" && learner != "soft_q" && learner != "sac" &&
+      learner != "ppo") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--learner must be 'auto', 'soft_q', 'sac' or 'ppo', got '",
+                     learner, "'"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
     const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
-    const SoftQOptions& soft_q, const SacOptions& sac) {
-  if (learner != "auto" && learner != "soft_q" && learner != "sac") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--learner must be 'auto', 'soft_q' or 'sac', got '", learner, "'"));
-  }
+    const SoftQOptions& soft_q, const SacOptions& sac, const PpoOptions& ppo) {
+  if (absl::Status s = CheckLearnerName(learner); !s.ok()) return s;
   std::unique_ptr<IndependentLearner> out(new IndependentLearner());
   out->spec_ = spec;
   const std::vector<std::string>& ids = spec.agent_ids;
@@ -310,6 +419,24 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
       if (!q.ok()) return q.status();
       out->learners_.push_back(
           std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n));
+    } else if (kind == "ppo") {
+      if (spec.has_action_masks && act.is_discrete()) {
+        return absl::UnimplementedError(absl::StrCat(
+            "agent ", ids[a],
+            ": ppo does not take action masks yet (use --learner=soft_q)"));
+      }
+      const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
+      absl::StatusOr<std::unique_ptr<PpoLearner>> p =
+          act.is_discrete()
+              ? PpoLearner::Create(obs_dim, act.n, {}, {}, ppo, seed)
+              : PpoLearner::Create(obs_dim, 0, act.low, act.high, ppo, seed);
+      if (!p.ok()) {
+        return absl::Status(
+            p.status().code(),
+            absl::StrCat("agent ", ids[a], ": ", p.status().message()));
+      }
+      out->learners_.push_back(
+          std::make_unique<PpoAgent>(ids[a], *std::move(p), obs));
     } else {
       if (!act.is_box()) {
         return absl::InvalidArgumentError(
@@ -335,14 +462,16 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
   for (int a = 0; a < spec.num_agents(); ++a) {
     learners.Add(ids[a], out->kinds_[a]);
   }
-  JsonObject q_json, sac_json;
+  JsonObject q_json, sac_json, ppo_json;
   q_json.Add("gamma", soft_q.gamma);
   sac_json.Add("gamma", sac.gamma);
+  ppo_json.Add("gamma", ppo.gamma);
   JsonObject config;
   config.Add("learner", learner)
       .AddRaw("learners", learners.Build())
       .AddRaw("soft_q", AddParams(soft_q, q_json).Build())
-      .AddRaw("sac", AddParams(sac, sac_json).Build());
+      .AddRaw("sac", AddParams(sac, sac_json).Build())
+      .AddRaw("ppo", AddParams(ppo, ppo_json).Build());
   out->config_json_ = config.Build();
   return out;
 }
@@ -376,20 +505,10 @@ void IndependentLearner::Act(const std::vector<const float*>& observation,
 void IndependentLearner::Learn(const TransitionBatch& batch) {
   if (!status_.ok()) return;
   for (int a = 0; a < spec_.num_agents(); ++a) {
-    const int64_t obs_size = spec_.observation_spaces[a].FlatSize();
-    const int64_t act_size = spec_.action_spaces[a].FlatSize();
-    for (int r = 0; r < batch.num_copies; ++r) {
-      const int64_t* d = batch.discrete_action[a]
-                             ? batch.discrete_action[a] + r * act_size
-                             : nullptr;
-      const float* c = batch.continuous_action[a]
-                           ? batch.continuous_action[a] + r * act_size
-                           : nullptr;
-      absl::Status s = learners_[a]->Observe(
-          batch.observation[a] + r * obs_size, d, c, batch.reward[a][r],
-          batch.next_observation[a] + r * obs_size, batch.terminated[r]);
-      if (!s.ok()) return Fail(std::move(s));
-    }
+    absl::Status s = learners_[a]->ObserveBatch(
+        batch, a, spec_.observation_spaces[a].FlatSize(),
+        spec_.action_spaces[a].FlatSize());
+    if (!s.ok()) return Fail(std::move(s));
   }
   // SAC runs its banked gradient updates once per batched step.
   for (auto& learner : learners_) learner->Train();

@@ -12,11 +12,15 @@
 #include "agents/independent/sac_learner.h"
 #include "agents/independent/soft_q_learner.h"
 #include "envs/core/env_spec.h"
+#include "learners/ppo_learner.h"
 #include "runtime/joint_learner.h"
 
 namespace marl {
 
-class AgentLearner;  // one agent's soft-Q or SAC learner (in the .cc)
+class AgentLearner;  // one agent's soft-Q, SAC or PPO learner (in the .cc)
+
+// OK for the names --learner takes: "auto", "soft_q", "sac", "ppo".
+absl::Status CheckLearnerName(const std::string& learner);
 
 // Independent learners as one JointLearner for the shared training loop:
 // every agent learns alone (tabular soft Q-learning for Discrete
@@ -25,15 +29,15 @@ class AgentLearner;  // one agent's soft-Q or SAC learner (in the .cc)
 class IndependentLearner : public JointLearner {
  public:
   // `learner` is "auto" (soft_q for Discrete actions, sac for Box),
-  // "soft_q" or "sac". Agent a's seed is DeriveSeed(run_seed, 1 + a).
-  // INVALID_ARGUMENT / UNIMPLEMENTED for spaces the chosen learner cannot
-  // handle.
+  // "soft_q", "sac" or "ppo" (either kind of action). Agent a's seed is
+  // DeriveSeed(run_seed, 1 + a). INVALID_ARGUMENT / UNIMPLEMENTED for
+  // spaces the chosen learner cannot handle.
   static absl::StatusOr<std::unique_ptr<IndependentLearner>> Create(
       const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
-      const SoftQOptions& soft_q, const SacOptions& sac);
+      const SoftQOptions& soft_q, const SacOptions& sac, const PpoOptions& ppo);
   ~IndependentLearner() override;
 
-  // The learner kind per agent, "soft_q" or "sac".
+  // The learner kind per agent, "soft_q", "sac" or "ppo".
   const std::vector<std::string>& kinds() const { return kinds_; }
 
   void Act(const std::vector<const float*>& observation, int num_copies,

@@ -1,7 +1,8 @@
 // Independent learners: each agent learns alone, treating the others as
 // part of the environment — the baseline the multi-agent algorithms are
 // compared against. Tabular soft Q-learning for Discrete games, soft
-// actor-critic for Box actions. See README.md beside this file.
+// actor-critic for Box actions, or PPO for either. See README.md beside
+// this file.
 //
 //   bazel run //agents/independent -- --env=matrix_game
 //       --env_settings=game=climbing --steps=50000
@@ -15,12 +16,12 @@
 #include "runtime/params.h"
 #include "runtime/training_flags.h"
 
-// What the binary itself adds: which learner, and the discount both use.
+// What the binary itself adds: which learner, and the discount they use.
 #define MARL_INDEPENDENT_PARAMS(P)                                         \
   P(std::string, learner, "auto", AnyValue(),                              \
-    "'auto' (soft_q for Discrete actions, sac for Box actions), 'soft_q' " \
-    "or 'sac'.")                                                           \
-  P(double, gamma, 0.95, InRange(0, 1), "Discount factor (both learners).")
+    "'auto' (soft_q for Discrete actions, sac for Box actions), 'soft_q', " \
+    "'sac' or 'ppo' (either kind of action).")                             \
+  P(double, gamma, 0.95, InRange(0, 1), "Discount factor (every learner).")
 
 namespace marl {
 struct IndependentParams {
@@ -31,6 +32,7 @@ struct IndependentParams {
 MARL_PARAM_FLAGS(IndependentParams, MARL_INDEPENDENT_PARAMS)
 MARL_PARAM_FLAGS(SoftQOptions, MARL_SOFT_Q_PARAMS)
 MARL_PARAM_FLAGS(SacOptions, MARL_SAC_PARAMS)
+MARL_PARAM_FLAGS(PpoOptions, MARL_PPO_PARAMS)
 
 namespace marl {
 namespace {
@@ -41,10 +43,10 @@ absl::StatusOr<IndependentOptions> OptionsFromFlags() {
   IndependentOptions o;
   static_cast<TrainingOptions&>(o) = *std::move(loop);
   IndependentParams binary;
-  absl::Status valid = ParamsFromFlags(&binary, &o.soft_q, &o.sac);
+  absl::Status valid = ParamsFromFlags(&binary, &o.soft_q, &o.sac, &o.ppo);
   if (!valid.ok()) return valid;
   o.learner = binary.learner;
-  o.soft_q.gamma = o.sac.gamma = binary.gamma;
+  o.soft_q.gamma = o.sac.gamma = o.ppo.gamma = binary.gamma;
   return o;
 }
 
@@ -71,7 +73,7 @@ int main(int argc, char** argv) {
   if (!marl::ParseAgentCommandLine(
           argc, argv, "independent",
           "Independent learners (tabular soft Q-learning / soft actor-critic "
-          "per agent) on an environment of the environment server.\n"
+          "/ PPO per agent) on an environment of the environment server.\n"
           "  independent --env=matrix_game --env_settings=game=climbing "
           "--steps=50000",
           "agents/independent/")) {

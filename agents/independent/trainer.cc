@@ -18,19 +18,14 @@ absl::StatusOr<IndependentResult> RunIndependent(
   if (absl::Status s = ValidateTrainingOptions(options); !s.ok()) {
     return s;
   }
-  if (options.learner != "auto" && options.learner != "soft_q" &&
-      options.learner != "sac") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--learner must be 'auto', 'soft_q' or 'sac', got '",
-                     options.learner, "'"));
-  }
+  if (absl::Status s = CheckLearnerName(options.learner); !s.ok()) return s;
   std::vector<std::string> kinds;
   LearnerFactory factory =
       [&](const EnvSpec& spec,
           uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
     absl::StatusOr<std::unique_ptr<IndependentLearner>> learner =
         IndependentLearner::Create(spec, seed, options.learner, options.soft_q,
-                                   options.sac);
+                                   options.sac, options.ppo);
     if (!learner.ok()) return learner.status();
     kinds = (*learner)->kinds();
     return std::unique_ptr<JointLearner>(*std::move(learner));

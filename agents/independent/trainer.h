@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "agents/independent/sac_learner.h"
 #include "agents/independent/soft_q_learner.h"
+#include "learners/ppo_learner.h"
 #include "runtime/training_loop.h"
 
 namespace marl {
@@ -18,14 +19,15 @@ namespace marl {
 // options (runtime/training_loop.h) plus the learners'. main.cc fills it
 // from flags, tests fill it directly.
 struct IndependentOptions : TrainingOptions {
-  std::string learner = "auto";  // "auto", "soft_q" or "sac"
+  std::string learner = "auto";  // "auto", "soft_q", "sac" or "ppo"
   SoftQOptions soft_q;
   SacOptions sac;
+  PpoOptions ppo;
 };
 
 struct IndependentAgentResult {
   std::string id;
-  std::string learner;     // "soft_q" or "sac"
+  std::string learner;     // "soft_q", "sac" or "ppo"
   double eval_return = 0;  // mean over the final evaluation
   // The deterministic action at the first observation of an episode (for a
   // matrix game, the agent's part of the greedy joint action).

@@ -1,0 +1,170 @@
+#include "learners/ppo_learner.h"
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+PpoOptions Fast() {
+  PpoOptions o;
+  o.ppo_hidden = LayerSizes("32");
+  o.ppo_lr = 1e-2;
+  o.ppo_rollout = 16;
+  o.ppo_minibatch = 64;
+  o.ppo_entropy = 0.0;
+  o.gamma = 0.9;
+  return o;
+}
+
+constexpr int kCopies = 8;
+
+// One-step episodes from a constant observation: a bandit.
+struct Bandit {
+  std::vector<float> obs = std::vector<float>(kCopies, 1.0f);
+  std::vector<bool> flags = std::vector<bool>(kCopies, false);
+  std::unique_ptr<bool[]> terminated{new bool[kCopies]};
+  std::unique_ptr<bool[]> truncated{new bool[kCopies]};
+  Bandit() {
+    for (int c = 0; c < kCopies; ++c) {
+      terminated[c] = true;
+      truncated[c] = false;
+    }
+  }
+};
+
+// Plays `steps` batched steps of a 3-armed bandit paying 0, 1, 0.2.
+void PlayDiscrete(PpoLearner* learner, int steps) {
+  Bandit b;
+  const float payoff[3] = {0.0f, 1.0f, 0.2f};
+  std::vector<int64_t> actions(kCopies);
+  std::vector<float> rewards(kCopies);
+  for (int t = 0; t < steps; ++t) {
+    learner->Act(b.obs.data(), kCopies, false, actions.data(), nullptr);
+    for (int c = 0; c < kCopies; ++c) rewards[c] = payoff[actions[c]];
+    ASSERT_TRUE(learner
+                    ->Observe(kCopies, b.obs.data(), actions.data(), nullptr,
+                              rewards.data(), b.obs.data(), b.terminated.get(),
+                              b.truncated.get())
+                    .ok());
+  }
+}
+
+TEST(PpoLearnerTest, LearnsTheBestArmOfABandit) {
+  absl::StatusOr<std::unique_ptr<PpoLearner>> learner =
+      PpoLearner::Create(1, 3, {}, {}, Fast(), 7);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  PlayDiscrete(learner->get(), 16 * 30);
+  EXPECT_EQ((*learner)->updates(), 30);
+  const float obs = 1.0f;
+  int64_t greedy = -1;
+  (*learner)->Act(&obs, 1, true, &greedy, nullptr);
+  EXPECT_EQ(greedy, 1);
+  std::vector<int64_t> sampled(64);
+  std::vector<float> many(64, 1.0f);
+  (*learner)->Act(many.data(), 64, false, sampled.data(), nullptr);
+  int best = 0;
+  for (int64_t a : sampled) best += a == 1;
+  EXPECT_GT(best, 56);  // most samples, not only the greedy action
+  const PpoLosses losses = (*learner)->TakeLosses();
+  EXPECT_GT(losses.steps, 0);
+  EXPECT_TRUE(std::isfinite(losses.policy_loss));
+  EXPECT_GE(losses.clip_fraction, 0.0);
+  EXPECT_EQ((*learner)->TakeLosses().steps, 0);  // taken
+}
+
+TEST(PpoLearnerTest, LearnsABoxActionTowardsTheBestPoint) {
+  absl::StatusOr<std::unique_ptr<PpoLearner>> learner =
+      PpoLearner::Create(1, 0, {-2.0f}, {2.0f}, Fast(), 3);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  Bandit b;
+  std::vector<float> actions(kCopies), rewards(kCopies);
+  for (int t = 0; t < 16 * 60; ++t) {
+    (*learner)->Act(b.obs.data(), kCopies, false, nullptr, actions.data());
+    for (int c = 0; c < kCopies; ++c) {
+      ASSERT_GE(actions[c], -2.0f);
+      ASSERT_LE(actions[c], 2.0f);
+      rewards[c] = -(actions[c] - 1.0f) * (actions[c] - 1.0f);
+    }
+    ASSERT_TRUE((*learner)
+                    ->Observe(kCopies, b.obs.data(), nullptr, actions.data(),
+                              rewards.data(), b.obs.data(), b.terminated.get(),
+                              b.truncated.get())
+                    .ok());
+  }
+  const float obs = 1.0f;
+  float greedy = 0;
+  (*learner)->Act(&obs, 1, true, nullptr, &greedy);
+  EXPECT_NEAR(greedy, 1.0f, 0.25f);
+}
+
+TEST(PpoLearnerTest, ACheckpointGoesOnExactlyMidRollout) {
+  absl::StatusOr<std::unique_ptr<PpoLearner>> a =
+      PpoLearner::Create(1, 3, {}, {}, Fast(), 11);
+  ASSERT_TRUE(a.ok());
+  PlayDiscrete(a->get(), 16 * 2 + 5);  // two updates and 5 steps stored
+  absl::StatusOr<std::string> saved = (*a)->Save();
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  absl::StatusOr<std::unique_ptr<PpoLearner>> b =
+      PpoLearner::Create(1, 3, {}, {}, Fast(), 99);  // other seed
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->Load(*saved).ok());
+  EXPECT_EQ((*b)->updates(), 2);
+  // Same samples, and the same update once the rollout fills.
+  PlayDiscrete(a->get(), 11);
+  PlayDiscrete(b->get(), 11);
+  EXPECT_EQ((*b)->updates(), 3);
+  std::vector<float> obs(32, 1.0f);
+  std::vector<int64_t> from_a(32), from_b(32);
+  (*a)->Act(obs.data(), 32, false, from_a.data(), nullptr);
+  (*b)->Act(obs.data(), 32, false, from_b.data(), nullptr);
+  EXPECT_EQ(from_a, from_b);
+  // And on through another whole update (the optimizer's moments and the
+  // shuffling engine came along too).
+  (*a)->TakeLosses();
+  (*b)->TakeLosses();
+  PlayDiscrete(a->get(), 16);
+  PlayDiscrete(b->get(), 16);
+  EXPECT_EQ((*a)->TakeLosses().policy_loss, (*b)->TakeLosses().policy_loss);
+  (*a)->Act(obs.data(), 32, false, from_a.data(), nullptr);
+  (*b)->Act(obs.data(), 32, false, from_b.data(), nullptr);
+  EXPECT_EQ(from_a, from_b);
+}
+
+TEST(PpoLearnerTest, RefusesBadSettingsAndMismatches) {
+  PpoOptions bad = Fast();
+  bad.ppo_clip = 0;
+  EXPECT_EQ(PpoLearner::Create(1, 3, {}, {}, bad, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PpoLearner::Create(1, 0, {-1.0f}, {INFINITY}, Fast(), 1)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PpoLearner::Create(1, 3, {0.0f}, {1.0f}, Fast(), 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  absl::StatusOr<std::unique_ptr<PpoLearner>> learner =
+      PpoLearner::Create(1, 3, {}, {}, Fast(), 1);
+  ASSERT_TRUE(learner.ok());
+  PlayDiscrete(learner->get(), 1);
+  Bandit b;
+  std::vector<int64_t> actions(kCopies, 0);
+  std::vector<float> rewards(kCopies, 0.0f);
+  EXPECT_EQ((*learner)
+                ->Observe(kCopies - 1, b.obs.data(), actions.data(), nullptr,
+                          rewards.data(), b.obs.data(), b.terminated.get(),
+                          b.truncated.get())
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::unique_ptr<PpoLearner>> wider =
+      PpoLearner::Create(1, 4, {}, {}, Fast(), 1);
+  ASSERT_TRUE(wider.ok());
+  EXPECT_EQ((*wider)->Load((*learner)->Save().value()).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace marl
