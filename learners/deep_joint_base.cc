@@ -7,8 +7,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "learners/torch_state.h"
-#include "runtime/learner_state.h"
+#include "learners/off_policy_state.h"
 #include "nn/torch_setup.h"
 
 namespace marl {
@@ -258,46 +257,27 @@ std::vector<std::pair<std::string, double>> DeepJointLearner::Metrics(
   return out;
 }
 
-TorchParts DeepJointLearner::Parts() {
-  TorchParts parts;
-  NamedState(&parts.modules, &parts.optimizers);
-  parts.generators.emplace_back("generator", &generator_);
-  return parts;
+OffPolicyState DeepJointLearner::State() {
+  OffPolicyState state;
+  state.learner = algorithm_;
+  state.shape = {total_obs_dim(), total_action_dim()};
+  state.shape_meaning = "total observation and action sizes";
+  NamedState(&state.torch.modules, &state.torch.optimizers);
+  state.torch.generators.emplace_back("generator", &generator_);
+  state.rng = &rng_;
+  state.updates = &updates_;
+  state.schedule = &schedule_;
+  state.replay = &*buffer_;
+  return state;
 }
 
 absl::StatusOr<std::string> DeepJointLearner::Save() const {
-  auto* self = const_cast<DeepJointLearner*>(this);
-  LearnerStateWriter writer(algorithm_, {total_obs_dim(), total_action_dim()});
-  if (absl::Status s = WriteTorchParts(self->Parts(), &writer); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(algorithm_, ": ", s.message()));
-  }
-  writer.Engine("rng", rng_).Ints("updates", {updates_});
-  schedule_.Save(&writer);
-  if (checkpoint_replay()) writer.Bytes("replay", buffer_->Serialize());
-  return writer.Finish();
+  return SaveOffPolicyState(const_cast<DeepJointLearner*>(this)->State(),
+                            checkpoint_replay());
 }
 
 absl::Status DeepJointLearner::Load(const std::string& bytes) {
-  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
-      bytes, algorithm_, {total_obs_dim(), total_action_dim()});
-  if (!reader.ok()) return reader.status();
-  std::vector<int64_t> updates;
-  std::string replay;
-  if (absl::Status s = ReadTorchParts(*reader, Parts()); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(algorithm_, ": ", s.message()));
-  }
-  if (absl::Status s = reader->Engine("rng", &rng_); !s.ok()) return s;
-  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
-  if (absl::Status s = schedule_.Load(*reader); !s.ok()) return s;
-  if (reader->Has("replay")) {
-    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
-    if (absl::Status s = buffer_->Restore(replay); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat(algorithm_, " checkpoint: ", s.message()));
-    }
-  }
-  updates_ = updates[0];
-  return absl::OkStatus();
+  return LoadOffPolicyState(bytes, State());
 }
 
 }  // namespace deep

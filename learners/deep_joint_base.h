@@ -26,7 +26,7 @@
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
 #include "learners/replay_buffer.h"
-#include "learners/torch_state.h"
+#include "learners/off_policy_state.h"
 #include "learners/update_schedule.h"
 #include "nn/torch_setup.h"
 #include "runtime/joint_learner.h"
@@ -125,8 +125,8 @@ class DeepJointLearner : public JointLearner {
   void Fail(absl::Status s) {
     if (status_.ok()) status_ = std::move(s);
   }
-  // The networks, optimizers and generator a checkpoint holds.
-  TorchParts Parts();
+  // Everything a checkpoint holds.
+  OffPolicyState State();
   // Raw floats -> encoded observation row (one-hot for Discrete).
   void Encode(int agent, const float* raw, float* out) const;
 

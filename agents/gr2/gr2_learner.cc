@@ -15,8 +15,7 @@
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
-#include "learners/torch_state.h"
-#include "runtime/learner_state.h"
+#include "learners/off_policy_state.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
 #include "runtime/json.h"
@@ -98,23 +97,28 @@ struct Gr2Learner::Impl {
 
   int levels() const { return options.level; }
 
-  // Everything a checkpoint holds in LibTorch: the networks, their
-  // optimizers and the generator.
-  TorchParts Parts() {
-    return {{{"critic", critic.get()},
-             {"critic_target", critic_target.get()},
-             {"pi0", pi0.get()},
-             {"best_response", best_response.get()},
-             {"opponent_model", opponent_model.get()}},
-            {{"critic_opt", critic_opt.get()},
-             {"actor_opt", actor_opt.get()},
-             {"opponent_opt", opponent_opt.get()}},
-            {{"generator", &generator}},
-            {}};
-  }
-  // The sizes and variant a checkpoint fits.
-  std::vector<int64_t> Shape() const {
-    return {n, od, d, int64_t(options.variant), options.level};
+  // Everything a checkpoint holds.
+  OffPolicyState State() {
+    OffPolicyState state;
+    state.learner = "gr2";
+    state.shape = {n, od, d, int64_t(options.variant), options.level};
+    state.shape_meaning =
+        "agents, observation and action sizes, variant and level";
+    state.torch = {{{"critic", critic.get()},
+                    {"critic_target", critic_target.get()},
+                    {"pi0", pi0.get()},
+                    {"best_response", best_response.get()},
+                    {"opponent_model", opponent_model.get()}},
+                   {{"critic_opt", critic_opt.get()},
+                    {"actor_opt", actor_opt.get()},
+                    {"opponent_opt", opponent_opt.get()}},
+                   {{"generator", &generator}},
+                   {}};
+    state.rng = &rng;
+    state.updates = &updates;
+    state.schedule = &schedule;
+    state.replay = &buffer;
+    return state;
   }
 
   Tensor Randn(at::IntArrayRef shape) {
@@ -501,42 +505,15 @@ std::vector<std::pair<std::string, double>> Gr2Learner::Metrics(
 }
 
 absl::StatusOr<std::string> Gr2Learner::Save() const {
-  Impl& m = *impl_;
-  LearnerStateWriter writer("gr2", m.Shape());
-  if (absl::Status s = WriteTorchParts(m.Parts(), &writer); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("gr2: ", s.message()));
-  }
-  writer.Engine("rng", m.rng).Ints("updates", {m.updates});
-  m.schedule.Save(&writer);
-  if (checkpoint_replay()) writer.Bytes("replay", m.buffer.Serialize());
-  return writer.Finish();
+  return SaveOffPolicyState(impl_->State(), checkpoint_replay());
 }
 
 absl::Status Gr2Learner::Load(const std::string& bytes) {
   Impl& m = *impl_;
-  absl::StatusOr<LearnerStateReader> reader =
-      LearnerStateReader::Open(bytes, "gr2", m.Shape());
-  if (!reader.ok()) {
-    return absl::Status(
-        reader.status().code(),
-        absl::StrCat(reader.status().message(),
-                     " (the sizes are agents, observation and action sizes, "
-                     "variant and level)"));
-  }
-  std::vector<int64_t> updates;
-  std::string replay;
-  if (absl::Status s = ReadTorchParts(*reader, m.Parts()); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("gr2: ", s.message()));
+  if (absl::Status s = LoadOffPolicyState(bytes, m.State()); !s.ok()) {
+    return s;
   }
   for (Tensor& p : m.critic_target->parameters()) p.set_requires_grad(false);
-  if (absl::Status s = reader->Engine("rng", &m.rng); !s.ok()) return s;
-  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
-  if (absl::Status s = m.schedule.Load(*reader); !s.ok()) return s;
-  if (reader->Has("replay")) {
-    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
-    if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
-  }
-  m.updates = updates[0];
   return absl::OkStatus();
 }
 

@@ -10,13 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "learners/replay_buffer.h"
-#include "learners/torch_state.h"
+#include "learners/off_policy_state.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
 #include "nn/q_network.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
-#include "runtime/learner_state.h"
 
 namespace marl {
 
@@ -65,19 +64,27 @@ struct SacLearner::Impl {
     return q;
   }
 
-  // Everything a checkpoint holds in LibTorch: the networks, their
-  // optimizers, the generator and the learned temperature.
-  TorchParts Parts() {
-    return {{{"actor", actor.get()},
-             {"q1", q1.get()},
-             {"q2", q2.get()},
-             {"q1_target", q1_target.get()},
-             {"q2_target", q2_target.get()}},
-            {{"actor_opt", actor_opt.get()},
-             {"critic_opt", critic_opt.get()},
-             {"alpha_opt", alpha_opt.get()}},
-            {{"generator", &generator}},
-            {{"log_alpha", &log_alpha}}};
+  // Everything a checkpoint holds.
+  OffPolicyState State() {
+    OffPolicyState state;
+    state.learner = "sac";
+    state.shape = {obs_dim, action_dim};
+    state.shape_meaning = "observation and action sizes";
+    state.torch = {{{"actor", actor.get()},
+                    {"q1", q1.get()},
+                    {"q2", q2.get()},
+                    {"q1_target", q1_target.get()},
+                    {"q2_target", q2_target.get()}},
+                   {{"actor_opt", actor_opt.get()},
+                    {"critic_opt", critic_opt.get()},
+                    {"alpha_opt", alpha_opt.get()}},
+                   {{"generator", &generator}},
+                   {{"log_alpha", &log_alpha}}};
+    state.rng = &rng;
+    state.updates = &updates;
+    state.schedule = &schedule;
+    state.replay = &buffer;
+    return state;
   }
 
   // A reparameterised policy sample at `obs`; `action` is in (-1, 1), the
@@ -366,40 +373,14 @@ SacLosses SacLearner::Update() {
 }
 
 absl::StatusOr<std::string> SacLearner::Save(bool with_replay) const {
-  Impl& m = *impl_;
-  LearnerStateWriter writer("sac", {m.obs_dim, m.action_dim});
-  if (absl::Status s = WriteTorchParts(m.Parts(), &writer); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("SAC: ", s.message()));
-  }
-  writer.Engine("rng", m.rng).Ints("updates", {m.updates});
-  m.schedule.Save(&writer);
-  if (with_replay) writer.Bytes("replay", m.buffer.Serialize());
-  return writer.Finish();
+  return SaveOffPolicyState(impl_->State(), with_replay);
 }
 
 absl::Status SacLearner::Load(const std::string& bytes) {
-  Impl& m = *impl_;
-  absl::StatusOr<LearnerStateReader> reader =
-      LearnerStateReader::Open(bytes, "sac", {m.obs_dim, m.action_dim});
-  if (!reader.ok()) {
-    return absl::Status(reader.status().code(),
-                        absl::StrCat(reader.status().message(),
-                                     " (observation and action sizes)"));
+  if (absl::Status s = LoadOffPolicyState(bytes, impl_->State()); !s.ok()) {
+    return s;
   }
-  std::vector<int64_t> updates;
-  std::string replay;
-  if (absl::Status s = ReadTorchParts(*reader, m.Parts()); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("SAC: ", s.message()));
-  }
-  if (absl::Status s = reader->Engine("rng", &m.rng); !s.ok()) return s;
-  if (absl::Status s = reader->Ints("updates", 1, &updates); !s.ok()) return s;
-  if (absl::Status s = m.schedule.Load(*reader); !s.ok()) return s;
-  if (reader->Has("replay")) {
-    if (absl::Status s = reader->Bytes("replay", &replay); !s.ok()) return s;
-    if (absl::Status s = m.buffer.Restore(replay); !s.ok()) return s;
-  }
-  m.pending_updates = 0;
-  m.updates = updates[0];
+  impl_->pending_updates = 0;
   return absl::OkStatus();
 }
 
