@@ -78,9 +78,8 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
       return absl::UnimplementedError(
           absl::StrCat(algorithm, " needs Box or Discrete observations"));
     }
-    obs_spaces_.push_back(o);
-    raw_obs_dim_.push_back(o.FlatSize());
-    obs_dim_.push_back(o.is_discrete() ? o.n : o.FlatSize());
+    encoders_.emplace_back(spec.agent_ids[i], o);
+    obs_dim_.push_back(encoders_.back().size());
     num_actions_.push_back(discrete ? a.n : 0);
     action_dim_.push_back(discrete ? a.n : a.FlatSize());
     low_.push_back(a.low);
@@ -115,17 +114,6 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   return absl::OkStatus();
 }
 
-void DeepJointLearner::Encode(int agent, const float* raw, float* out) const {
-  const Space& s = obs_spaces_[agent];
-  if (s.is_discrete()) {
-    std::fill(out, out + s.n, 0.0f);
-    const int64_t k = static_cast<int64_t>(raw[0]);
-    if (k >= 0 && k < s.n) out[k] = 1.0f;
-  } else {
-    std::copy(raw, raw + raw_obs_dim_[agent], out);
-  }
-}
-
 torch::Tensor DeepJointLearner::DiscretePolicy(
     int agent, const std::vector<torch::Tensor>& obs, bool deterministic) {
   TORCH_CHECK(false, algorithm_, " has no policy for Discrete actions");
@@ -143,10 +131,9 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
     std::vector<torch::Tensor> obs(n);
     for (int i = 0; i < n; ++i) {
       obs[i] = torch::empty({num_copies, obs_dim_[i]});
-      float* dst = obs[i].data_ptr<float>();
-      for (int c = 0; c < num_copies; ++c) {
-        Encode(i, observation[i] + c * raw_obs_dim_[i], dst + c * obs_dim_[i]);
-      }
+      absl::Status s = encoders_[i].Encode(observation[i], num_copies,
+                                           obs[i].data_ptr<float>());
+      if (!s.ok()) return Fail(std::move(s));
     }
     torch::NoGradGuard no_grad;
     for (int i = 0; i < n; ++i) {
@@ -191,10 +178,15 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
   for (int c = 0; c < batch.num_copies; ++c) {
     const int64_t slot = buffer_->Push();
     for (int i = 0; i < n; ++i) {
-      Encode(i, batch.observation[i] + c * raw_obs_dim_[i],
-             buffer_->mutable_row(f_obs_[i], slot));
-      Encode(i, batch.next_observation[i] + c * raw_obs_dim_[i],
-             buffer_->mutable_row(f_next_obs_[i], slot));
+      const ObservationEncoder& encoder = encoders_[i];
+      const int64_t raw = encoder.raw_size();
+      absl::Status s = encoder.Encode(batch.observation[i] + c * raw, 1,
+                                      buffer_->mutable_row(f_obs_[i], slot));
+      if (s.ok()) {
+        s = encoder.Encode(batch.next_observation[i] + c * raw, 1,
+                           buffer_->mutable_row(f_next_obs_[i], slot));
+      }
+      if (!s.ok()) return Fail(std::move(s));
       buffer_->mutable_row(f_reward_[i], slot)[0] = batch.reward[i][c];
       float* a = buffer_->mutable_row(f_action_[i], slot);
       const int64_t d = action_dim_[i];

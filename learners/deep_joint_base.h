@@ -26,6 +26,7 @@
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
 #include "learners/replay_buffer.h"
+#include "learners/observation_encoder.h"
 #include "learners/off_policy_state.h"
 #include "learners/update_schedule.h"
 #include "nn/torch_setup.h"
@@ -127,13 +128,11 @@ class DeepJointLearner : public JointLearner {
   }
   // Everything a checkpoint holds.
   OffPolicyState State();
-  // Raw floats -> encoded observation row (one-hot for Discrete).
-  void Encode(int agent, const float* raw, float* out) const;
 
   DeepJointParams options_;
   std::string algorithm_;
-  std::vector<Space> obs_spaces_;
-  std::vector<int64_t> obs_dim_, raw_obs_dim_, action_dim_, num_actions_;
+  std::vector<ObservationEncoder> encoders_;  // per agent
+  std::vector<int64_t> obs_dim_, action_dim_, num_actions_;
   std::vector<std::vector<float>> low_, high_;
   std::optional<ReplayBuffer> buffer_;
   // Replay fields per agent: obs, action, reward, next_obs; then done.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/env_spec.h"
+#include "learners/observation_encoder.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
 #include "runtime/training_loop.h"
@@ -21,21 +22,6 @@ using Values = std::vector<std::pair<std::string, double>>;
 
 // Probabilities are logged for tables up to this many entries.
 constexpr int64_t kMaxLoggedProbabilities = 64;
-
-// A Discrete observation arrives as its index written as a float.
-absl::StatusOr<int64_t> DiscreteIndex(float value, int64_t n,
-                                      const std::string& agent) {
-  const int64_t index = std::llround(value);
-  if (!(std::fabs(value - static_cast<float>(index)) < 1e-3f) || index < 0 ||
-      index >= n) {
-    return absl::OutOfRangeError(
-        absl::StrCat("agent ", agent, " got observation ", value,
-                     ", not an index of its Discrete(", n, ") space"));
-  }
-  return index;
-}
-
-// ------------------------------------------------------------ learners --
 
 }  // namespace
 
@@ -190,41 +176,6 @@ absl::Status AddGreedyAction(const absl::StatusOr<std::vector<double>>& greedy,
   return absl::OkStatus();
 }
 
-// What the networks take: a Discrete observation one-hot, a Box's floats
-// as they are.
-class ObservationEncoder {
- public:
-  ObservationEncoder(std::string id, const Space& space)
-      : id_(std::move(id)), space_(space), raw_size_(space.FlatSize()) {}
-
-  int64_t raw_size() const { return raw_size_; }
-  int64_t size() const { return space_.is_discrete() ? space_.n : raw_size_; }
-
-  // `n` rows of raw observations into `out` (resized to n x size()).
-  absl::Status Encode(const float* raw, int64_t n,
-                      std::vector<float>* out) const {
-    const int64_t width = size();
-    out->resize(static_cast<size_t>(n * width));
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = raw + i * raw_size_;
-      float* dst = out->data() + i * width;
-      if (!space_.is_discrete()) {
-        std::copy(row, row + raw_size_, dst);
-        continue;
-      }
-      absl::StatusOr<int64_t> index = DiscreteIndex(row[0], space_.n, id_);
-      if (!index.ok()) return index.status();
-      std::fill(dst, dst + width, 0.0f);
-      dst[*index] = 1.0f;
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  std::string id_;
-  Space space_;
-  int64_t raw_size_;
-};
 
 class SacAgent : public AgentLearner {
  public:
