@@ -62,6 +62,8 @@ class PairTabularLearner : public JointLearner {
   int64_t num_states() const { return num_states_; }
   int64_t num_actions(int agent) const { return n_[agent]; }
   double temperature() const { return options_.temperature.At(step_); }
+  // The agent that plays uniformly without learning, or -1.
+  int fixed_uniform_agent() const { return options_.fixed_uniform_agent; }
   // Transitions learned, or iterations with options.iteration_updates.
   int64_t step() const { return step_; }
 

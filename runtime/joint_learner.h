@@ -71,6 +71,10 @@ class JointLearner {
   // the run with it. Act and Learn stay void so learners need no plumbing.
   virtual absl::Status status() const { return absl::OkStatus(); }
 
+  // A few words on what agent `agent` runs (its learner kind, a fixed
+  // policy), printed after its id in the run's summary; empty = nothing.
+  virtual std::string AgentNote(int agent) const { return ""; }
+
   // A JSON object describing the learner (kinds, hyperparameters) for the
   // run's config.json under "learner"; empty = none.
   virtual std::string ConfigJson() const { return ""; }

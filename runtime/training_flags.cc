@@ -282,7 +282,7 @@ int RunAgentMain(
       std::cerr << program << ": error: " << result.status() << std::endl;
       return 1;
     }
-    std::cout << FormatResult(*result, algorithm->agent_notes);
+    std::cout << FormatResult(*result);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << program << ": error: " << e.what() << std::endl;

@@ -40,8 +40,6 @@ bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
 struct AgentAlgorithm {
   std::string name;
   LearnerFactory factory;
-  // Printed after each agent id in the result summary (optional).
-  std::vector<std::string> agent_notes;
 };
 
 // The whole main() of an agent binary: parses the command line (see

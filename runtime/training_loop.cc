@@ -317,6 +317,7 @@ class Runner {
     for (int a = 0; a < num_agents_; ++a) {
       AgentResult agent;
       agent.id = ids_[a];
+      agent.note = learner_->AgentNote(a);
       agent.eval_return = (*returns)[a];
       agent.greedy_action = (*greedy)[a];
       summary.push_back(
@@ -972,8 +973,7 @@ absl::StatusOr<TrainingResult> RunTraining(const TrainingOptions& options,
   return runner.Run();
 }
 
-std::string FormatResult(const TrainingResult& result,
-                         const std::vector<std::string>& agent_notes) {
+std::string FormatResult(const TrainingResult& result) {
   std::string out = absl::StrCat(result.algorithm, ": result\n");
   std::vector<std::string> joint;
   for (size_t i = 0; i < result.agents.size(); ++i) {
@@ -986,9 +986,8 @@ std::string FormatResult(const TrainingResult& result,
         action.size() == 1 ? action[0]
                            : absl::StrCat("[", absl::StrJoin(action, ","), "]");
     joint.push_back(a);
-    const std::string note = i < agent_notes.size() && !agent_notes[i].empty()
-                                 ? absl::StrCat(" (", agent_notes[i], ")")
-                                 : "";
+    const std::string note =
+        agent.note.empty() ? "" : absl::StrCat(" (", agent.note, ")");
     absl::StrAppendFormat(&out,
                           "  %-12s%s  final eval return %.4f  greedy "
                           "action %s\n",

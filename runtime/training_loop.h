@@ -78,6 +78,7 @@ using LearnerFactory =
 
 struct AgentResult {
   std::string id;
+  std::string note;  // the learner's AgentNote, e.g. its kind
   double eval_return = 0;  // mean over the final evaluation
   // The deterministic action at the first observation of an episode (for a
   // matrix game, the agent's part of the greedy joint action).
@@ -105,10 +106,8 @@ absl::StatusOr<TrainingResult> RunTraining(const TrainingOptions& options,
                                            const std::string& algorithm,
                                            const LearnerFactory& factory);
 
-// The end-of-run summary for the screen. `agent_notes` (optional, one per
-// agent) is printed after each agent id, e.g. the learner kind.
-std::string FormatResult(const TrainingResult& result,
-                         const std::vector<std::string>& agent_notes = {});
+// The end-of-run summary for the screen.
+std::string FormatResult(const TrainingResult& result);
 
 // The factory of an algorithm whose learners are built by
 // `create(spec, options, learner_seed)`: the learner draws from stream 1 of

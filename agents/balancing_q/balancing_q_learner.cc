@@ -68,6 +68,12 @@ BalancingQLearner::BalancingQLearner(const EnvSpec& spec,
       beta_opponent_{PerAgent(options.beta_opponent, 0),
                      PerAgent(options.beta_opponent, 1)} {}
 
+std::string BalancingQLearner::AgentNote(int agent) const {
+  if (agent == fixed_uniform_agent()) return "uniform, fixed";
+  return absl::StrCat("beta ", beta_agent_[agent], ", opponent beta ",
+                      beta_opponent_[agent]);
+}
+
 std::string BalancingQLearner::ConfigExtra(const BalancingQOptions& options) {
   JsonObject o;
   return AddParams(options, o).Build();

@@ -131,6 +131,8 @@ class BalancingQLearner : public PairTabularLearner {
   double Value(int agent, int64_t s, double t) const override;
   // Adds omega and the effective betas to the shared tabular metrics.
   std::vector<std::pair<std::string, double>> Metrics(int agent) const override;
+  // "beta b, opponent beta o", or "uniform, fixed".
+  std::string AgentNote(int agent) const override;
 
  private:
   BalancingQLearner(const EnvSpec& spec, const BalancingQOptions& options,

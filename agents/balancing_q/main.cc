@@ -4,13 +4,11 @@
 //
 //   bazel run //agents/balancing_q -- --env=matrix_game
 //       --env_settings=game=thesis_zero_sum --beta_opponent=-0.1
-#include <cmath>
 #include <string>
 #include <vector>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "agents/balancing_q/balancing_q_learner.h"
 #include "runtime/params.h"
 #include "runtime/training_flags.h"
@@ -34,22 +32,7 @@ absl::StatusOr<AgentAlgorithm> MakeBalancingQAlgorithm() {
     if (!l.ok()) return l.status();
     return std::unique_ptr<JointLearner>(*std::move(l));
   };
-  std::vector<std::string> notes;
-  for (int i = 0; i < 2; ++i) {
-    if (i == 1 && o.opponent == BalancingQOptions::Opponent::kUniform) {
-      notes.push_back("uniform, fixed");
-    } else {
-      // (Counts other than one or two are refused when the learner is made.)
-      auto beta = [i](const Numbers& n) {
-        return n.values.size() == 1   ? n.values[0]
-               : n.values.size() == 2 ? n.values[i]
-                                      : std::nan("");
-      };
-      notes.push_back(absl::StrCat("beta ", beta(o.beta_agent),
-                                   ", opponent beta ", beta(o.beta_opponent)));
-    }
-  }
-  return AgentAlgorithm{"balancing_q", factory, notes};
+  return AgentAlgorithm{"balancing_q", factory};
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ absl::StatusOr<AgentAlgorithm> MakeGr2Algorithm() {
   if (!valid.ok()) return valid;
   LearnerFactory factory = FactoryOf(CreateGr2Learner, o);
   // The algorithm name tells the modes apart in run names and plots.
-  return AgentAlgorithm{Gr2AlgorithmName(o), factory, {}};
+  return AgentAlgorithm{Gr2AlgorithmName(o), factory};
 }
 
 }  // namespace

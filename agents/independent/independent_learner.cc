@@ -338,8 +338,11 @@ absl::Status CheckLearnerName(const std::string& learner) {
 }
 
 absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
-    const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
-    const SoftQOptions& soft_q, const SacOptions& sac, const PpoOptions& ppo) {
+    const EnvSpec& spec, uint64_t run_seed, const IndependentOptions& options) {
+  const std::string& learner = options.learner;
+  const SoftQOptions& soft_q = options.soft_q;
+  const SacOptions& sac = options.sac;
+  const PpoOptions& ppo = options.ppo;
   if (absl::Status s = CheckLearnerName(learner); !s.ok()) return s;
   std::unique_ptr<IndependentLearner> out(new IndependentLearner());
   out->spec_ = spec;
@@ -428,6 +431,16 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
 }
 
 IndependentLearner::~IndependentLearner() = default;
+
+LearnerFactory IndependentFactory(const IndependentOptions& options) {
+  return [options](const EnvSpec& spec, uint64_t run_seed)
+             -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    absl::StatusOr<std::unique_ptr<IndependentLearner>> learner =
+        IndependentLearner::Create(spec, run_seed, options);
+    if (!learner.ok()) return learner.status();
+    return std::unique_ptr<JointLearner>(*std::move(learner));
+  };
+}
 
 void IndependentLearner::Act(const std::vector<const float*>& observation,
                              int num_copies, bool deterministic,

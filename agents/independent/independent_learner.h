@@ -14,6 +14,7 @@
 #include "envs/core/env_spec.h"
 #include "learners/ppo_learner.h"
 #include "runtime/joint_learner.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 
@@ -22,19 +23,27 @@ class AgentLearner;  // one agent's soft-Q, SAC or PPO learner (in the .cc)
 // OK for the names --learner takes: "auto", "soft_q", "sac", "ppo".
 absl::Status CheckLearnerName(const std::string& learner);
 
+// Which learner every agent runs, and their settings.
+struct IndependentOptions {
+  // "auto" (soft_q for Discrete actions, sac for Box), "soft_q", "sac" or
+  // "ppo" (either kind of action).
+  std::string learner = "auto";
+  SoftQOptions soft_q;
+  SacOptions sac;
+  PpoOptions ppo;
+};
+
 // Independent learners as one JointLearner for the shared training loop:
 // every agent learns alone (tabular soft Q-learning for Discrete
 // observations and actions, SAC for Box actions), treating the others as
 // part of the environment.
 class IndependentLearner : public JointLearner {
  public:
-  // `learner` is "auto" (soft_q for Discrete actions, sac for Box),
-  // "soft_q", "sac" or "ppo" (either kind of action). Agent a's seed is
-  // DeriveSeed(run_seed, 1 + a). INVALID_ARGUMENT / UNIMPLEMENTED for
-  // spaces the chosen learner cannot handle.
+  // Agent a's seed is DeriveSeed(run_seed, 1 + a). INVALID_ARGUMENT /
+  // UNIMPLEMENTED for spaces the chosen learner cannot handle.
   static absl::StatusOr<std::unique_ptr<IndependentLearner>> Create(
-      const EnvSpec& spec, uint64_t run_seed, const std::string& learner,
-      const SoftQOptions& soft_q, const SacOptions& sac, const PpoOptions& ppo);
+      const EnvSpec& spec, uint64_t run_seed,
+      const IndependentOptions& options);
   ~IndependentLearner() override;
 
   // The learner kind per agent, "soft_q", "sac" or "ppo".
@@ -52,6 +61,8 @@ class IndependentLearner : public JointLearner {
   }
   absl::Status status() const override { return status_; }
   std::string ConfigJson() const override { return config_json_; }
+  // The agent's learner kind.
+  std::string AgentNote(int agent) const override { return kinds_[agent]; }
 
  private:
   IndependentLearner() = default;
@@ -70,6 +81,11 @@ class IndependentLearner : public JointLearner {
   std::string config_json_;
 };
 
+}  // namespace marl
+
+namespace marl {
+// The loop's factory of independent learners (seeded from the run seed).
+LearnerFactory IndependentFactory(const IndependentOptions& options);
 }  // namespace marl
 
 #endif  // MARL_AGENTS_INDEPENDENT_INDEPENDENT_LEARNER_H_

@@ -4,15 +4,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agents/independent/trainer.h"
+#include "agents/independent/independent_learner.h"
 #include "gtest/gtest.h"
 #include "runtime/run_writer.h"
+#include "runtime/training_loop.h"
 
 namespace marl {
 namespace {
 
-IndependentOptions CoordinationOptions(uint64_t seed) {
-  IndependentOptions o;
+// The loop's options and the learners' in one, as the binary's flags are.
+struct RunOptions : TrainingOptions, IndependentOptions {};
+
+absl::StatusOr<TrainingResult> Train(const RunOptions& setup) {
+  return RunTraining(setup, "independent", IndependentFactory(setup));
+}
+
+RunOptions CoordinationOptions(uint64_t seed) {
+  RunOptions o;
   o.env = "matrix_game";
   o.env_settings = {{"payoffs_row", "[[4,0],[0,2]]"},
                     {"payoffs_column", "[[4,0],[0,2]]"}};
@@ -31,13 +39,13 @@ IndependentOptions CoordinationOptions(uint64_t seed) {
 // 1 (payoff 2), never a miscoordinated pair.
 TEST(IndependentTrainingTest, CoordinationGameReachesPureNash) {
   for (uint64_t seed : {1, 2, 3, 4}) {
-    IndependentOptions options = CoordinationOptions(seed);
-    absl::StatusOr<IndependentResult> result = RunIndependent(options);
+    RunOptions options = CoordinationOptions(seed);
+    absl::StatusOr<TrainingResult> result = Train(options);
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(result->agents.size(), 2u);
-    const IndependentAgentResult& a = result->agents[0];
-    const IndependentAgentResult& b = result->agents[1];
-    EXPECT_EQ(a.learner, "soft_q");
+    const AgentResult& a = result->agents[0];
+    const AgentResult& b = result->agents[1];
+    EXPECT_EQ(a.note, "soft_q");
     ASSERT_EQ(a.greedy_action.size(), 1u);
     ASSERT_EQ(b.greedy_action.size(), 1u);
     EXPECT_EQ(a.greedy_action[0], b.greedy_action[0])
@@ -73,13 +81,13 @@ TEST(IndependentTrainingTest, CoordinationGameReachesPureNash) {
 }
 
 TEST(IndependentTrainingTest, SameSeedSameResult) {
-  IndependentOptions a = CoordinationOptions(7);
+  RunOptions a = CoordinationOptions(7);
   a.steps = 800;
   a.run_name = "repeat_a";
-  IndependentOptions b = a;
+  RunOptions b = a;
   b.run_name = "repeat_b";
-  auto ra = RunIndependent(a);
-  auto rb = RunIndependent(b);
+  auto ra = Train(a);
+  auto rb = Train(b);
   ASSERT_TRUE(ra.ok() && rb.ok());
   absl::StatusOr<std::string> ca =
       ReadFile(ra->run_directory + "/checkpoints/final");
@@ -90,18 +98,18 @@ TEST(IndependentTrainingTest, SameSeedSameResult) {
 }
 
 TEST(IndependentTrainingTest, EvalModeRestoresCheckpoint) {
-  IndependentOptions train = CoordinationOptions(11);
+  RunOptions train = CoordinationOptions(11);
   train.run_name = "to_restore";
   train.checkpoint_every = 1000;
-  absl::StatusOr<IndependentResult> trained = RunIndependent(train);
+  absl::StatusOr<TrainingResult> trained = Train(train);
   ASSERT_TRUE(trained.ok()) << trained.status();
   EXPECT_TRUE(ReadFile(trained->run_directory + "/checkpoints/step_1000").ok());
 
-  IndependentOptions eval = CoordinationOptions(99);
+  RunOptions eval = CoordinationOptions(99);
   eval.mode = "eval";
   eval.run_name = "restored_eval";
   eval.restore = trained->run_directory + "/checkpoints/final";
-  absl::StatusOr<IndependentResult> evaluated = RunIndependent(eval);
+  absl::StatusOr<TrainingResult> evaluated = Train(eval);
   ASSERT_TRUE(evaluated.ok()) << evaluated.status();
   EXPECT_EQ(evaluated->steps, 0);
   for (int a = 0; a < 2; ++a) {
@@ -112,58 +120,58 @@ TEST(IndependentTrainingTest, EvalModeRestoresCheckpoint) {
 }
 
 TEST(IndependentTrainingTest, ClearErrors) {
-  IndependentOptions o = CoordinationOptions(0);
+  RunOptions o = CoordinationOptions(0);
   o.env = "no_such_env";
   o.run_name = "err1";
-  EXPECT_EQ(RunIndependent(o).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kNotFound);
 
   o = CoordinationOptions(0);
   o.run_name = "err2";
   o.learner = "sac";  // Discrete actions
-  absl::Status s = RunIndependent(o).status();
+  absl::Status s = Train(o).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("sac needs Box actions"), std::string::npos) << s;
 
   o = CoordinationOptions(0);
   o.run_name = "err3";
   o.mode = "eval";
-  EXPECT_EQ(RunIndependent(o).status().code(),
+  EXPECT_EQ(Train(o).status().code(),
             absl::StatusCode::kInvalidArgument);
 
   o = CoordinationOptions(0);
   o.run_name = "err4";
   o.mode = "eval";
   o.restore = ::testing::TempDir() + "/does_not_exist";
-  EXPECT_FALSE(RunIndependent(o).ok());
+  EXPECT_FALSE(Train(o).ok());
 
   o = CoordinationOptions(0);
   o.run_name = "err5";
   o.env_settings = {{"no_such_setting", "1"}};
-  EXPECT_EQ(RunIndependent(o).status().code(),
+  EXPECT_EQ(Train(o).status().code(),
             absl::StatusCode::kInvalidArgument);
 
   o = CoordinationOptions(0);
   o.run_name = "err6";
   o.num_copies = 0;
-  EXPECT_EQ(RunIndependent(o).status().code(),
+  EXPECT_EQ(Train(o).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 // Truncated episodes: the iterated game runs 10 steps, bootstrapping from
 // the final observations of auto-reset copies.
 TEST(IndependentTrainingTest, IteratedGameRuns) {
-  IndependentOptions o = CoordinationOptions(5);
+  RunOptions o = CoordinationOptions(5);
   o.env = "iterated_matrix_game";
   o.run_name = "iterated";
   o.steps = 2000;
-  absl::StatusOr<IndependentResult> result = RunIndependent(o);
+  absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->episodes, 2000 / 10);
 }
 
 // SAC end to end on a Box-action game: short, checks the plumbing.
 TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
-  IndependentOptions o = CoordinationOptions(3);
+  RunOptions o = CoordinationOptions(3);
   o.env = "max_of_two_quadratics";
   o.env_settings.clear();
   o.run_name = "sac_smoke";
@@ -173,11 +181,11 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
   o.sac.sac_warmup = 64;
   o.sac.sac_auto_entropy = true;
   o.eval_episodes = 4;
-  absl::StatusOr<IndependentResult> result = RunIndependent(o);
+  absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->agents.size(), 2u);
-  for (const IndependentAgentResult& agent : result->agents) {
-    EXPECT_EQ(agent.learner, "sac");
+  for (const AgentResult& agent : result->agents) {
+    EXPECT_EQ(agent.note, "sac");
     ASSERT_EQ(agent.greedy_action.size(), 1u);
     EXPECT_GE(agent.greedy_action[0], -10.0);
     EXPECT_LE(agent.greedy_action[0], 10.0);
@@ -190,9 +198,9 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
   EXPECT_NE(metrics->find("\"loss_actor\""), std::string::npos);
 
   // Same seed, same networks and actions (torch seeded from the run seed).
-  IndependentOptions again = o;
+  RunOptions again = o;
   again.run_name = "sac_smoke_again";
-  absl::StatusOr<IndependentResult> repeated = RunIndependent(again);
+  absl::StatusOr<TrainingResult> repeated = Train(again);
   ASSERT_TRUE(repeated.ok()) << repeated.status();
   for (int a = 0; a < 2; ++a) {
     EXPECT_EQ(repeated->agents[a].greedy_action,
@@ -200,11 +208,11 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
   }
 
   // And its checkpoint restores for evaluation.
-  IndependentOptions eval = o;
+  RunOptions eval = o;
   eval.mode = "eval";
   eval.run_name = "sac_smoke_eval";
   eval.restore = result->run_directory + "/checkpoints/final";
-  absl::StatusOr<IndependentResult> evaluated = RunIndependent(eval);
+  absl::StatusOr<TrainingResult> evaluated = Train(eval);
   ASSERT_TRUE(evaluated.ok()) << evaluated.status();
   for (int a = 0; a < 2; ++a) {
     EXPECT_EQ(evaluated->agents[a].greedy_action,
@@ -217,7 +225,7 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
 // checkpoints restore.
 TEST(IndependentTrainingTest, PpoLearnsDominantActions) {
   for (uint64_t seed : {1, 2, 3}) {
-    IndependentOptions o = CoordinationOptions(seed);
+    RunOptions o = CoordinationOptions(seed);
     o.env_settings = {{"payoffs_row", "[[0,0],[1,1]]"},
                       {"payoffs_column", "[[0,1],[0,1]]"}};
     o.learner = "ppo";
@@ -226,10 +234,10 @@ TEST(IndependentTrainingTest, PpoLearnsDominantActions) {
     o.ppo.ppo_rollout = 16;
     o.ppo.ppo_lr = 1e-2;
     o.ppo.ppo_hidden.sizes = {16};
-    absl::StatusOr<IndependentResult> result = RunIndependent(o);
+    absl::StatusOr<TrainingResult> result = Train(o);
     ASSERT_TRUE(result.ok()) << result.status();
-    for (const IndependentAgentResult& agent : result->agents) {
-      EXPECT_EQ(agent.learner, "ppo");
+    for (const AgentResult& agent : result->agents) {
+      EXPECT_EQ(agent.note, "ppo");
       EXPECT_EQ(agent.greedy_action, std::vector<double>{1.0})
           << "seed " << seed << ", " << agent.id;
       EXPECT_DOUBLE_EQ(agent.eval_return, 1.0) << "seed " << seed;
@@ -249,7 +257,7 @@ TEST(IndependentTrainingTest, PpoLearnsDominantActions) {
 // PPO on Box actions: the plumbing (squashed Gaussian, actions in the Box),
 // the same result twice, and a checkpoint that restores.
 TEST(IndependentTrainingTest, PpoRunsOnContinuousGame) {
-  IndependentOptions o = CoordinationOptions(3);
+  RunOptions o = CoordinationOptions(3);
   o.env = "max_of_two_quadratics";
   o.env_settings.clear();
   o.learner = "ppo";
@@ -257,21 +265,21 @@ TEST(IndependentTrainingTest, PpoRunsOnContinuousGame) {
   o.steps = 512;
   o.ppo.ppo_rollout = 16;
   o.eval_episodes = 4;
-  absl::StatusOr<IndependentResult> result = RunIndependent(o);
+  absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
-  IndependentOptions again = o;
+  RunOptions again = o;
   again.run_name = "ppo_box_again";
-  absl::StatusOr<IndependentResult> repeated = RunIndependent(again);
+  absl::StatusOr<TrainingResult> repeated = Train(again);
   ASSERT_TRUE(repeated.ok()) << repeated.status();
-  IndependentOptions eval = o;
+  RunOptions eval = o;
   eval.mode = "eval";
   eval.run_name = "ppo_box_eval";
   eval.restore = result->run_directory + "/checkpoints/final";
-  absl::StatusOr<IndependentResult> evaluated = RunIndependent(eval);
+  absl::StatusOr<TrainingResult> evaluated = Train(eval);
   ASSERT_TRUE(evaluated.ok()) << evaluated.status();
   for (int a = 0; a < 2; ++a) {
-    const IndependentAgentResult& agent = result->agents[a];
-    EXPECT_EQ(agent.learner, "ppo");
+    const AgentResult& agent = result->agents[a];
+    EXPECT_EQ(agent.note, "ppo");
     ASSERT_EQ(agent.greedy_action.size(), 1u);
     EXPECT_GE(agent.greedy_action[0], -10.0);
     EXPECT_LE(agent.greedy_action[0], 10.0);

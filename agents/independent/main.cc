@@ -6,13 +6,7 @@
 //
 //   bazel run //agents/independent -- --env=matrix_game
 //       --env_settings=game=climbing --steps=50000
-#include <cstdlib>
-#include <exception>
-#include <iostream>
-#include <string>
-#include <vector>
-
-#include "agents/independent/trainer.h"
+#include "agents/independent/independent_learner.h"
 #include "runtime/params.h"
 #include "runtime/training_flags.h"
 
@@ -35,56 +29,26 @@ MARL_PARAM_FLAGS(SacOptions, MARL_SAC_PARAMS)
 MARL_PARAM_FLAGS(PpoOptions, MARL_PPO_PARAMS)
 
 namespace marl {
-namespace {
 
-absl::StatusOr<IndependentOptions> OptionsFromFlags() {
-  absl::StatusOr<TrainingOptions> loop = TrainingOptionsFromFlags();
-  if (!loop.ok()) return loop.status();
-  IndependentOptions o;
-  static_cast<TrainingOptions&>(o) = *std::move(loop);
+absl::StatusOr<AgentAlgorithm> MakeIndependentAlgorithm() {
   IndependentParams binary;
+  IndependentOptions o;
   absl::Status valid = ParamsFromFlags(&binary, &o.soft_q, &o.sac, &o.ppo);
+  if (valid.ok()) valid = CheckLearnerName(binary.learner);
   if (!valid.ok()) return valid;
   o.learner = binary.learner;
   o.soft_q.gamma = o.sac.gamma = o.ppo.gamma = binary.gamma;
-  return o;
+  return AgentAlgorithm{"independent", IndependentFactory(o)};
 }
 
-int Main() {
-  absl::StatusOr<IndependentOptions> options = OptionsFromFlags();
-  if (!options.ok()) {
-    std::cerr << "independent: error: " << options.status().message()
-              << std::endl;
-    return 2;
-  }
-  absl::StatusOr<IndependentResult> result = RunIndependent(*options);
-  if (!result.ok()) {
-    std::cerr << "independent: error: " << result.status() << std::endl;
-    return 1;
-  }
-  std::cout << FormatIndependentResult(*result);
-  return 0;
-}
-
-}  // namespace
 }  // namespace marl
 
 int main(int argc, char** argv) {
-  if (!marl::ParseAgentCommandLine(
-          argc, argv, "independent",
-          "Independent learners (tabular soft Q-learning / soft actor-critic "
-          "/ PPO per agent) on an environment of the environment server.\n"
-          "  independent --env=matrix_game --env_settings=game=climbing "
-          "--steps=50000",
-          "agents/independent/")) {
-    return 2;
-  }
-  // Nothing should throw past the Status boundary; this is the last guard
-  // so a library exception still ends with a message, not an abort.
-  try {
-    return marl::Main();
-  } catch (const std::exception& e) {
-    std::cerr << "independent: error: " << e.what() << std::endl;
-    return 1;
-  }
+  return marl::RunAgentMain(
+      argc, argv, "independent",
+      "Independent learners (tabular soft Q-learning / soft actor-critic / "
+      "PPO per agent) on an environment of the environment server.\n"
+      "  independent --env=matrix_game --env_settings=game=climbing "
+      "--steps=50000",
+      "agents/independent/", [] { return marl::MakeIndependentAlgorithm(); });
 }

@@ -20,7 +20,7 @@ absl::StatusOr<AgentAlgorithm> MakeMaddpgAlgorithm() {
   MaddpgOptions o;
   absl::Status valid = ParamsFromFlags(&o.base, &o);
   if (!valid.ok()) return valid;
-  return AgentAlgorithm{"maddpg", FactoryOf(CreateMaddpgLearner, o), {}};
+  return AgentAlgorithm{"maddpg", FactoryOf(CreateMaddpgLearner, o)};
 }
 
 }  // namespace marl

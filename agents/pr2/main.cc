@@ -56,7 +56,7 @@ absl::StatusOr<AgentAlgorithm> MakePr2QAlgorithm() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--learner must be 'pr2_q' or 'iga', got '", learner, "'"));
   }
-  return AgentAlgorithm{learner, factory, {}};
+  return AgentAlgorithm{learner, factory};
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ absl::StatusOr<AgentAlgorithm> MakePr2AcAlgorithm() {
   Pr2AcOptions o;
   absl::Status valid = ParamsFromFlags(&o.base, &o);
   if (!valid.ok()) return valid;
-  return AgentAlgorithm{"pr2_ac", FactoryOf(CreatePr2AcLearner, o), {}};
+  return AgentAlgorithm{"pr2_ac", FactoryOf(CreatePr2AcLearner, o)};
 }
 
 }  // namespace marl

@@ -24,8 +24,7 @@ absl::StatusOr<AgentAlgorithm> MakeProbabilisticBalancingQAlgorithm() {
   absl::Status valid = ParamsFromFlags(&o.base, &o);
   if (!valid.ok()) return valid;
   return AgentAlgorithm{"probabilistic_balancing_q",
-                        FactoryOf(CreateProbabilisticBalancingQ, o),
-                        {}};
+                        FactoryOf(CreateProbabilisticBalancingQ, o)};
 }
 
 }  // namespace marl

@@ -30,7 +30,7 @@ absl::StatusOr<AgentAlgorithm> MakeRommeoQAlgorithm() {
     if (!l.ok()) return l.status();
     return std::unique_ptr<JointLearner>(*std::move(l));
   };
-  return AgentAlgorithm{"rommeo_q", factory, {}};
+  return AgentAlgorithm{"rommeo_q", factory};
 }
 
 }  // namespace

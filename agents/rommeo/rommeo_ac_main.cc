@@ -23,7 +23,7 @@ absl::StatusOr<AgentAlgorithm> MakeRommeoAcAlgorithm() {
   RommeoAcOptions o;
   absl::Status valid = ParamsFromFlags(&o.base, &o);
   if (!valid.ok()) return valid;
-  return AgentAlgorithm{"rommeo_ac", FactoryOf(CreateRommeoAcLearner, o), {}};
+  return AgentAlgorithm{"rommeo_ac", FactoryOf(CreateRommeoAcLearner, o)};
 }
 
 }  // namespace marl
