@@ -19,6 +19,28 @@ absl::StatusOr<TrainingResult> Train(const RunOptions& setup) {
   return RunTraining(setup, "independent", IndependentFactory(setup));
 }
 
+// The same seed again gives the same greedy actions (networks seeded from
+// the run seed), and the run's final checkpoint restores for evaluation to
+// the same.
+void ExpectRepeatsAndRestores(const RunOptions& o,
+                              const TrainingResult& result) {
+  RunOptions again = o;
+  again.run_name = o.run_name + "_again";
+  RunOptions eval = o;
+  eval.mode = "eval";
+  eval.run_name = o.run_name + "_eval";
+  eval.restore = result.run_directory + "/checkpoints/final";
+  for (const RunOptions& run : {again, eval}) {
+    absl::StatusOr<TrainingResult> other = Train(run);
+    ASSERT_TRUE(other.ok()) << run.run_name << ": " << other.status();
+    ASSERT_EQ(other->agents.size(), result.agents.size());
+    for (size_t a = 0; a < result.agents.size(); ++a) {
+      EXPECT_EQ(other->agents[a].greedy_action, result.agents[a].greedy_action)
+          << run.run_name;
+    }
+  }
+}
+
 RunOptions CoordinationOptions(uint64_t seed) {
   RunOptions o;
   o.env = "matrix_game";
@@ -197,32 +219,11 @@ TEST(IndependentTrainingTest, SacRunsOnContinuousGame) {
   EXPECT_NE(metrics->find("\"loss_q\""), std::string::npos);
   EXPECT_NE(metrics->find("\"loss_actor\""), std::string::npos);
 
-  // Same seed, same networks and actions (torch seeded from the run seed).
-  RunOptions again = o;
-  again.run_name = "sac_smoke_again";
-  absl::StatusOr<TrainingResult> repeated = Train(again);
-  ASSERT_TRUE(repeated.ok()) << repeated.status();
-  for (int a = 0; a < 2; ++a) {
-    EXPECT_EQ(repeated->agents[a].greedy_action,
-              result->agents[a].greedy_action);
-  }
-
-  // And its checkpoint restores for evaluation.
-  RunOptions eval = o;
-  eval.mode = "eval";
-  eval.run_name = "sac_smoke_eval";
-  eval.restore = result->run_directory + "/checkpoints/final";
-  absl::StatusOr<TrainingResult> evaluated = Train(eval);
-  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
-  for (int a = 0; a < 2; ++a) {
-    EXPECT_EQ(evaluated->agents[a].greedy_action,
-              result->agents[a].greedy_action);
-  }
+  ExpectRepeatsAndRestores(o, *result);
 }
 
 // PPO end to end: each agent has a strictly dominant action (1), which
-// independent PPO learns, in every seed; its runs repeat and its
-// checkpoints restore.
+// independent PPO learns, in every seed.
 TEST(IndependentTrainingTest, PpoLearnsDominantActions) {
   for (uint64_t seed : {1, 2, 3}) {
     RunOptions o = CoordinationOptions(seed);
@@ -267,25 +268,13 @@ TEST(IndependentTrainingTest, PpoRunsOnContinuousGame) {
   o.eval_episodes = 4;
   absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
-  RunOptions again = o;
-  again.run_name = "ppo_box_again";
-  absl::StatusOr<TrainingResult> repeated = Train(again);
-  ASSERT_TRUE(repeated.ok()) << repeated.status();
-  RunOptions eval = o;
-  eval.mode = "eval";
-  eval.run_name = "ppo_box_eval";
-  eval.restore = result->run_directory + "/checkpoints/final";
-  absl::StatusOr<TrainingResult> evaluated = Train(eval);
-  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
-  for (int a = 0; a < 2; ++a) {
-    const AgentResult& agent = result->agents[a];
+  for (const AgentResult& agent : result->agents) {
     EXPECT_EQ(agent.note, "ppo");
     ASSERT_EQ(agent.greedy_action.size(), 1u);
     EXPECT_GE(agent.greedy_action[0], -10.0);
     EXPECT_LE(agent.greedy_action[0], 10.0);
-    EXPECT_EQ(repeated->agents[a].greedy_action, agent.greedy_action);
-    EXPECT_EQ(evaluated->agents[a].greedy_action, agent.greedy_action);
   }
+  ExpectRepeatsAndRestores(o, *result);
 }
 
 }  // namespace
