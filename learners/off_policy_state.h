@@ -20,9 +20,9 @@
 namespace marl {
 
 struct OffPolicyState {
-  std::string learner;          // the state's name (algorithm)
-  std::vector<int64_t> shape;   // the sizes and variants it fits
-  std::string shape_meaning;    // for messages: "observation and action sizes"
+  std::string learner;         // the state's name (algorithm)
+  std::vector<int64_t> shape;  // the sizes and variants it fits
+  std::string shape_meaning;   // for messages: "observation and action sizes"
   TorchParts torch;
   std::mt19937_64* rng = nullptr;
   int64_t* updates = nullptr;

@@ -248,12 +248,12 @@ absl::StatusOr<std::string> PairTabularLearner::Save() const {
 }
 
 absl::Status PairTabularLearner::Load(const std::string& bytes) {
-  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
-      bytes, algorithm_, {num_states_, n_[0], n_[1]});
+  absl::StatusOr<LearnerStateReader> reader =
+      LearnerStateReader::Open(bytes, algorithm_, {num_states_, n_[0], n_[1]});
   if (!reader.ok()) {
-    return absl::Status(
-        reader.status().code(),
-        absl::StrCat(reader.status().message(), " (states x actions x actions)"));
+    return absl::Status(reader.status().code(),
+                        absl::StrCat(reader.status().message(),
+                                     " (states x actions x actions)"));
   }
   std::vector<double> q[2], prior[2];
   std::vector<int64_t> step;

@@ -95,15 +95,15 @@ struct PpoLearner::Impl {
                                               const Tensor& action) {
     if (discrete()) {
       const Tensor logits = categorical->forward(obs);
-      return {nn::CategoricalLogProb(logits, action.squeeze(-1).to(torch::kLong)),
-              nn::CategoricalEntropy(logits)};
+      return {
+          nn::CategoricalLogProb(logits, action.squeeze(-1).to(torch::kLong)),
+          nn::CategoricalEntropy(logits)};
     }
     auto [mean, log_std] = gaussian->forward(obs);
-    const Tensor log_prob = nn::TanhGaussianLogProb(
-        mean, log_std, nn::AtanhClamped(action));
+    const Tensor log_prob =
+        nn::TanhGaussianLogProb(mean, log_std, nn::AtanhClamped(action));
     // The Gaussian's entropy before the squash: 0.5 log(2 pi e) + log std.
-    const Tensor entropy =
-        (log_std + 0.5 * std::log(2.0 * M_PI * M_E)).sum(-1);
+    const Tensor entropy = (log_std + 0.5 * std::log(2.0 * M_PI * M_E)).sum(-1);
     return {log_prob, entropy};
   }
 
@@ -141,8 +141,8 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
   m.obs_dim = obs_dim;
   m.num_actions = num_actions;
   m.action_dim = box ? static_cast<int64_t>(low.size()) : 1;
-  m.generator = at::make_generator<at::CPUGeneratorImpl>(
-      DeriveSeed(seed, kSampleStream));
+  m.generator =
+      at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, kSampleStream));
   m.shuffle.seed(DeriveSeed(seed, kShuffleStream));
   try {
     if (box) {
@@ -174,9 +174,8 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
     m.optimizer = std::make_unique<nn::ForeachAdam>(
         m.Parameters(), torch::optim::AdamOptions(options.ppo_lr).eps(1e-5));
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("ppo: building the networks failed: ",
-                     e.what_without_backtrace()));
+    return absl::InternalError(absl::StrCat(
+        "ppo: building the networks failed: ", e.what_without_backtrace()));
   }
   return std::unique_ptr<PpoLearner>(new PpoLearner(std::move(impl)));
 }
@@ -212,14 +211,13 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
     m.rollout.emplace(*std::move(rollout));
   }
   if (copies != m.rollout->copies()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ppo: a step of ", copies, " copies; the rollout has ",
-                     m.rollout->copies()));
+    return absl::InvalidArgumentError(absl::StrCat("ppo: a step of ", copies,
+                                                   " copies; the rollout has ",
+                                                   m.rollout->copies()));
   }
   // Actions as the policy sees them: the index, or the Box action mapped
   // back to (-1, 1).
-  std::vector<float> action(copies * m.action_dim), done(copies),
-      ended(copies);
+  std::vector<float> action(copies * m.action_dim), done(copies), ended(copies);
   for (int64_t c = 0; c < copies; ++c) {
     if (m.discrete()) {
       action[c] = static_cast<float>(discrete[c]);
@@ -275,14 +273,12 @@ absl::Status PpoLearner::Impl::Update() {
         absl::MakeConstSpan(next_values.data_ptr<float>(), n),
         absl::MakeConstSpan(terminated.get(), n),
         absl::MakeConstSpan(ended.get(), n), options.gamma,
-        options.ppo_gae_lambda,
-        absl::MakeSpan(advantages.data_ptr<float>(), n),
+        options.ppo_gae_lambda, absl::MakeSpan(advantages.data_ptr<float>(), n),
         absl::MakeSpan(returns.data_ptr<float>(), n));
     if (!gae.ok()) return gae;
     // Normalised per rollout, as the reference implementations do.
     if (n > 1) {
-      advantages = (advantages - advantages.mean()) /
-                   (advantages.std() + 1e-8);
+      advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8);
     }
     const std::vector<Tensor> params = Parameters();
     const double clip = options.ppo_clip;
@@ -290,12 +286,10 @@ absl::Status PpoLearner::Impl::Update() {
       const std::vector<int64_t> order = r.ShuffledRows(shuffle);
       for (int64_t start = 0; start < n; start += options.ppo_minibatch) {
         const int64_t size = std::min(options.ppo_minibatch, n - start);
-        const Tensor index = torch::tensor(
-            std::vector<int64_t>(order.begin() + start,
-                                 order.begin() + start + size));
-        auto [log_prob, entropy] =
-            LogProbAndEntropy(obs.index_select(0, index),
-                              action.index_select(0, index));
+        const Tensor index = torch::tensor(std::vector<int64_t>(
+            order.begin() + start, order.begin() + start + size));
+        auto [log_prob, entropy] = LogProbAndEntropy(
+            obs.index_select(0, index), action.index_select(0, index));
         const Tensor log_ratio = log_prob - old_log_prob.index_select(0, index);
         const Tensor ratio = log_ratio.exp();
         const Tensor adv = advantages.index_select(0, index);
@@ -319,8 +313,10 @@ absl::Status PpoLearner::Impl::Update() {
         sums.value_loss += value_loss.item<double>();
         sums.entropy += entropy_mean.item<double>();
         sums.approx_kl += ((ratio - 1) - log_ratio).mean().item<double>();
-        sums.clip_fraction +=
-            ((ratio - 1).abs() > clip).to(torch::kFloat32).mean().item<double>();
+        sums.clip_fraction += ((ratio - 1).abs() > clip)
+                                  .to(torch::kFloat32)
+                                  .mean()
+                                  .item<double>();
       }
     }
   } catch (const c10::Error& e) {
@@ -412,8 +408,8 @@ absl::Status PpoLearner::Load(const std::string& bytes) {
     std::vector<absl::Span<const float>> step;
     for (int f = 0; f < kFields; ++f) {
       const int64_t width = rollout->field(f).width;
-      step.push_back(absl::MakeConstSpan(columns[f]).subspan(
-          t * copies * width, copies * width));
+      step.push_back(absl::MakeConstSpan(columns[f])
+                         .subspan(t * copies * width, copies * width));
     }
     if (absl::Status s = rollout->Append(step); !s.ok()) return s;
   }

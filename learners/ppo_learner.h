@@ -24,30 +24,30 @@
 
 namespace marl {
 
-#define MARL_PPO_PARAMS(P)                                                     \
-  P(LayerSizes, ppo_hidden, LayerSizes("64,64"), AnyValue(),                   \
+#define MARL_PPO_PARAMS(P)                                                    \
+  P(LayerSizes, ppo_hidden, LayerSizes("64,64"), AnyValue(),                  \
     "ppo: hidden layer sizes of the policy and the value network, "           \
-    "comma-separated.")                                                        \
-  P(double, ppo_lr, 3e-4, Positive(),                                          \
-    "ppo: Adam learning rate (policy and value network).")                     \
-  P(int64_t, ppo_rollout, 128, (InRange(1, 1e6)),                              \
+    "comma-separated.")                                                       \
+  P(double, ppo_lr, 3e-4, Positive(),                                         \
+    "ppo: Adam learning rate (policy and value network).")                    \
+  P(int64_t, ppo_rollout, 128, (InRange(1, 1e6)),                             \
     "ppo: batched steps of every copy per update (the rollout is this times " \
-    "the number of copies transitions).")                                      \
-  P(int64_t, ppo_epochs, 4, (InRange(1, 1000)),                                \
-    "ppo: passes over each rollout.")                                          \
-  P(int64_t, ppo_minibatch, 256, AtLeast(1),                                   \
-    "ppo: transitions per gradient step (the last of a pass may be "           \
-    "smaller).")                                                               \
-  P(double, ppo_clip, 0.2, (InRange(1e-6, 10)),                                \
-    "ppo: the surrogate's clipping range epsilon.")                            \
-  P(double, ppo_gae_lambda, 0.95, (InRange(0, 1)),                             \
-    "ppo: generalised advantage estimation's lambda.")                         \
-  P(double, ppo_entropy, 0.01, NonNegative(),                                  \
-    "ppo: weight of the entropy bonus (Box actions: the entropy of the "       \
-    "Gaussian before the tanh).")                                              \
-  P(double, ppo_value_coef, 0.5, NonNegative(),                                \
-    "ppo: weight of the value loss.")                                          \
-  P(double, ppo_max_grad_norm, 0.5, Positive(),                                \
+    "the number of copies transitions).")                                     \
+  P(int64_t, ppo_epochs, 4, (InRange(1, 1000)),                               \
+    "ppo: passes over each rollout.")                                         \
+  P(int64_t, ppo_minibatch, 256, AtLeast(1),                                  \
+    "ppo: transitions per gradient step (the last of a pass may be "          \
+    "smaller).")                                                              \
+  P(double, ppo_clip, 0.2, (InRange(1e-6, 10)),                               \
+    "ppo: the surrogate's clipping range epsilon.")                           \
+  P(double, ppo_gae_lambda, 0.95, (InRange(0, 1)),                            \
+    "ppo: generalised advantage estimation's lambda.")                        \
+  P(double, ppo_entropy, 0.01, NonNegative(),                                 \
+    "ppo: weight of the entropy bonus (Box actions: the entropy of the "      \
+    "Gaussian before the tanh).")                                             \
+  P(double, ppo_value_coef, 0.5, NonNegative(),                               \
+    "ppo: weight of the value loss.")                                         \
+  P(double, ppo_max_grad_norm, 0.5, Positive(),                               \
     "ppo: gradient norm clipping (all parameters together).")
 
 struct PpoOptions {
@@ -62,8 +62,8 @@ struct PpoLosses {
   double policy_loss = 0;
   double value_loss = 0;
   double entropy = 0;
-  double approx_kl = 0;       // mean of (ratio - 1) - log ratio
-  double clip_fraction = 0;   // share of ratios outside 1 +- clip
+  double approx_kl = 0;      // mean of (ratio - 1) - log ratio
+  double clip_fraction = 0;  // share of ratios outside 1 +- clip
 };
 
 class PpoLearner {
@@ -97,7 +97,7 @@ class PpoLearner {
                        const bool* terminated, const bool* truncated);
 
   PpoLosses TakeLosses();
-  int64_t updates() const;  // rollouts learned from
+  int64_t updates() const;      // rollouts learned from
   int64_t num_actions() const;  // Discrete(n): n; a Box: 0
   int64_t action_size() const;  // a Box's elements; 1 for Discrete
   const PpoOptions& options() const;

@@ -139,10 +139,9 @@ TEST(PpoLearnerTest, RefusesBadSettingsAndMismatches) {
   bad.ppo_clip = 0;
   EXPECT_EQ(PpoLearner::Create(1, 3, {}, {}, bad, 1).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(PpoLearner::Create(1, 0, {-1.0f}, {INFINITY}, Fast(), 1)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      PpoLearner::Create(1, 0, {-1.0f}, {INFINITY}, Fast(), 1).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PpoLearner::Create(1, 3, {0.0f}, {1.0f}, Fast(), 1).status().code(),
             absl::StatusCode::kInvalidArgument);
 

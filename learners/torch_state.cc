@@ -74,9 +74,10 @@ absl::Status WriteTorchParts(const TorchParts& parts,
     for (const auto& [key, generator] : parts.generators) {
       name = kGenerator + key;
       const torch::Tensor state = generator->get_state().contiguous();
-      writer->Bytes(name, std::string(reinterpret_cast<const char*>(
-                                          state.data_ptr<uint8_t>()),
-                                      static_cast<size_t>(state.numel())));
+      writer->Bytes(
+          name,
+          std::string(reinterpret_cast<const char*>(state.data_ptr<uint8_t>()),
+                      static_cast<size_t>(state.numel())));
     }
     for (const auto& [key, tensor] : parts.tensors) {
       name = kTensor + key;
@@ -128,10 +129,10 @@ absl::Status ReadTorchParts(const LearnerStateReader& reader,
       torch::Tensor value;
       archive.read("tensor", value);
       if (!value.sizes().equals(tensor->sizes())) {
-        return absl::DataLossError(absl::StrCat(
-            "checkpoint part '", name, "' holds a tensor of sizes ",
-            c10::str(value.sizes()), ", this learner's is ",
-            c10::str(tensor->sizes())));
+        return absl::DataLossError(
+            absl::StrCat("checkpoint part '", name,
+                         "' holds a tensor of sizes ", c10::str(value.sizes()),
+                         ", this learner's is ", c10::str(tensor->sizes())));
       }
       torch::NoGradGuard no_grad;
       tensor->copy_(value);

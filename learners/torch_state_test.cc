@@ -60,8 +60,8 @@ TEST(TorchStateTest, EveryPartGoesOnWhereItStopped) {
 TEST(TorchStateTest, MissingOrMisshapenPartsAreDataLoss) {
   Parts a;
   LearnerStateWriter writer("test", {});
-  ASSERT_TRUE(WriteTorchParts({{{"net", a.net.get()}}, {}, {}, {}}, &writer)
-                  .ok());
+  ASSERT_TRUE(
+      WriteTorchParts({{{"net", a.net.get()}}, {}, {}, {}}, &writer).ok());
   absl::StatusOr<LearnerStateReader> reader =
       LearnerStateReader::Open(writer.Finish(), "test", {});
   ASSERT_TRUE(reader.ok());

@@ -19,8 +19,7 @@ LearnerStateWriter::LearnerStateWriter(const std::string& learner,
 }
 
 LearnerStateWriter::~LearnerStateWriter() = default;
-LearnerStateWriter::LearnerStateWriter(LearnerStateWriter&&) noexcept =
-    default;
+LearnerStateWriter::LearnerStateWriter(LearnerStateWriter&&) noexcept = default;
 
 LearnerStateWriter& LearnerStateWriter::Bytes(const std::string& name,
                                               std::string bytes) {
@@ -62,17 +61,16 @@ LearnerStateReader::LearnerStateReader(
     std::unique_ptr<runtime::LearnerState> state)
     : state_(std::move(state)) {}
 LearnerStateReader::~LearnerStateReader() = default;
-LearnerStateReader::LearnerStateReader(LearnerStateReader&&) noexcept =
-    default;
+LearnerStateReader::LearnerStateReader(LearnerStateReader&&) noexcept = default;
 
 absl::StatusOr<LearnerStateReader> LearnerStateReader::Open(
     const std::string& bytes, const std::string& learner,
     absl::Span<const int64_t> shape) {
   auto state = std::make_unique<runtime::LearnerState>();
   if (!state->ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat(
-        "the checkpoint's learner state (", bytes.size(),
-        " bytes) does not parse as a marl.runtime.LearnerState"));
+    return absl::DataLossError(
+        absl::StrCat("the checkpoint's learner state (", bytes.size(),
+                     " bytes) does not parse as a marl.runtime.LearnerState"));
   }
   if (state->learner() != learner) {
     return absl::InvalidArgumentError(
@@ -89,8 +87,8 @@ absl::StatusOr<LearnerStateReader> LearnerStateReader::Open(
   std::set<std::string> names;
   for (const runtime::LearnerStatePart& part : state->parts()) {
     if (!names.insert(part.name()).second) {
-      return absl::DataLossError(absl::StrCat(
-          learner, " checkpoint: part '", part.name(), "' appears twice"));
+      return absl::DataLossError(absl::StrCat(learner, " checkpoint: part '",
+                                              part.name(), "' appears twice"));
     }
   }
   return LearnerStateReader(std::move(state));
@@ -109,8 +107,8 @@ bool LearnerStateReader::Has(const std::string& name) const {
 }
 
 absl::Status LearnerStateReader::Missing(const std::string& name) const {
-  return absl::DataLossError(absl::StrCat(
-      state_->learner(), " checkpoint: no part '", name, "'"));
+  return absl::DataLossError(
+      absl::StrCat(state_->learner(), " checkpoint: no part '", name, "'"));
 }
 
 absl::Status LearnerStateReader::Bytes(const std::string& name,
@@ -128,9 +126,9 @@ absl::Status ReadValues(const std::string& learner, const std::string& name,
                         const Field& field, int64_t count,
                         std::vector<T>* values) {
   if (count >= 0 && field.size() != count) {
-    return absl::DataLossError(
-        absl::StrCat(learner, " checkpoint: part '", name, "' holds ",
-                     field.size(), " values, expected ", count));
+    return absl::DataLossError(absl::StrCat(learner, " checkpoint: part '",
+                                            name, "' holds ", field.size(),
+                                            " values, expected ", count));
   }
   values->assign(field.begin(), field.end());
   return absl::OkStatus();
@@ -159,9 +157,9 @@ absl::Status LearnerStateReader::Engine(const std::string& name,
   std::istringstream in(text);
   std::mt19937_64 restored;
   if (!(in >> restored)) {
-    return absl::DataLossError(absl::StrCat(
-        state_->learner(), " checkpoint: part '", name,
-        "' is not a random engine's state"));
+    return absl::DataLossError(
+        absl::StrCat(state_->learner(), " checkpoint: part '", name,
+                     "' is not a random engine's state"));
   }
   *engine = restored;
   return absl::OkStatus();

@@ -42,13 +42,13 @@ TEST(LearnerStateTest, PartsReadBackAsWritten) {
 }
 
 TEST(LearnerStateTest, AnotherLearnerOrShapeIsRefused) {
-  absl::Status other = LearnerStateReader::Open(Written(), "gr2", {3, 2})
-                           .status();
+  absl::Status other =
+      LearnerStateReader::Open(Written(), "gr2", {3, 2}).status();
   EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(other.message().find("'sac', not 'gr2'"), std::string::npos)
       << other;
-  absl::Status shape = LearnerStateReader::Open(Written(), "sac", {3, 3})
-                           .status();
+  absl::Status shape =
+      LearnerStateReader::Open(Written(), "sac", {3, 3}).status();
   EXPECT_EQ(shape.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(shape.message().find("[3, 2]"), std::string::npos) << shape;
   EXPECT_EQ(LearnerStateReader::Open(Written(), "sac", {3}).status().code(),

@@ -108,8 +108,10 @@ absl::StatusOr<Checkpoint> UnpackCheckpoint(const std::string& data,
   if (magic_end == std::string::npos || magic != kCheckpointMagic) {
     if (absl::StartsWith(magic, kCheckpointMagicOld)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the checkpoint is ", magic, ", whose learner states each learner "
-          "wrote in its own layout; this build reads ", kCheckpointMagic,
+          "the checkpoint is ", magic,
+          ", whose learner states each learner "
+          "wrote in its own layout; this build reads ",
+          kCheckpointMagic,
           " (one layout for every learner): restore it with the build that "
           "wrote it, or train again"));
     }

@@ -78,7 +78,7 @@ using LearnerFactory =
 
 struct AgentResult {
   std::string id;
-  std::string note;  // the learner's AgentNote, e.g. its kind
+  std::string note;        // the learner's AgentNote, e.g. its kind
   double eval_return = 0;  // mean over the final evaluation
   // The deterministic action at the first observation of an episode (for a
   // matrix game, the agent's part of the greedy joint action).

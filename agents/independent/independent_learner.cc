@@ -50,10 +50,9 @@ class AgentLearner {
       const float* c = batch.continuous_action[agent]
                            ? batch.continuous_action[agent] + r * act_size
                            : nullptr;
-      absl::Status s = Observe(batch.observation[agent] + r * obs_size, d, c,
-                               batch.reward[agent][r],
-                               batch.next_observation[agent] + r * obs_size,
-                               batch.terminated[r]);
+      absl::Status s = Observe(
+          batch.observation[agent] + r * obs_size, d, c, batch.reward[agent][r],
+          batch.next_observation[agent] + r * obs_size, batch.terminated[r]);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -175,7 +174,6 @@ absl::Status AddGreedyAction(const absl::StatusOr<std::vector<double>>& greedy,
   }
   return absl::OkStatus();
 }
-
 
 class SacAgent : public AgentLearner {
  public:
@@ -330,9 +328,9 @@ class PpoAgent : public AgentLearner {
 absl::Status CheckLearnerName(const std::string& learner) {
   if (learner != "auto" && learner != "soft_q" && learner != "sac" &&
       learner != "ppo") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--learner must be 'auto', 'soft_q', 'sac' or 'ppo', got '",
-                     learner, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learner must be 'auto', 'soft_q', 'sac' or 'ppo', got '", learner,
+        "'"));
   }
   return absl::OkStatus();
 }

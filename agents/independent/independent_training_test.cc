@@ -157,8 +157,7 @@ TEST(IndependentTrainingTest, ClearErrors) {
   o = CoordinationOptions(0);
   o.run_name = "err3";
   o.mode = "eval";
-  EXPECT_EQ(Train(o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
 
   o = CoordinationOptions(0);
   o.run_name = "err4";
@@ -169,14 +168,12 @@ TEST(IndependentTrainingTest, ClearErrors) {
   o = CoordinationOptions(0);
   o.run_name = "err5";
   o.env_settings = {{"no_such_setting", "1"}};
-  EXPECT_EQ(Train(o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
 
   o = CoordinationOptions(0);
   o.run_name = "err6";
   o.num_copies = 0;
-  EXPECT_EQ(Train(o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Truncated episodes: the iterated game runs 10 steps, bootstrapping from

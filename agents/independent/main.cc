@@ -11,10 +11,10 @@
 #include "runtime/training_flags.h"
 
 // What the binary itself adds: which learner, and the discount they use.
-#define MARL_INDEPENDENT_PARAMS(P)                                         \
-  P(std::string, learner, "auto", AnyValue(),                              \
+#define MARL_INDEPENDENT_PARAMS(P)                                          \
+  P(std::string, learner, "auto", AnyValue(),                               \
     "'auto' (soft_q for Discrete actions, sac for Box actions), 'soft_q', " \
-    "'sac' or 'ppo' (either kind of action).")                             \
+    "'sac' or 'ppo' (either kind of action).")                              \
   P(double, gamma, 0.95, InRange(0, 1), "Discount factor (every learner).")
 
 namespace marl {

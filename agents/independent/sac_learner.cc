@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "learners/replay_buffer.h"
 #include "learners/off_policy_state.h"
+#include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
 #include "nn/q_network.h"

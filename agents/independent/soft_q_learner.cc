@@ -115,9 +115,9 @@ absl::Status SoftQLearner::Restore(const std::string& bytes) {
   absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
       bytes, "soft_q", {num_observations_, num_actions_});
   if (!reader.ok()) {
-    return absl::Status(reader.status().code(),
-                        absl::StrCat(reader.status().message(),
-                                     " (observations x actions)"));
+    return absl::Status(
+        reader.status().code(),
+        absl::StrCat(reader.status().message(), " (observations x actions)"));
   }
   std::vector<double> q;
   std::vector<int64_t> step;

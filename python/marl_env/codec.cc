@@ -612,8 +612,7 @@ struct RowsFields {
              final_state = Intern("final_state");
 
   static py::object Intern(const char* name) {
-    return py::reinterpret_steal<py::object>(
-        PyUnicode_InternFromString(name));
+    return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
   }
 };
 
@@ -668,7 +667,6 @@ py::bytes StepReply(uint64_t request_id, const py::handle& rows) {
       reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
   return out;
 }
-
 
 }  // namespace
 }  // namespace marl
