@@ -268,7 +268,7 @@ class EnvService:
                 self._next_make += 1
             return key, False
         if operation == "step" or operation == "reset":
-            body = (request if type(request) is StepCall  # pylint: disable=unidiomatic-typecheck
+            body = (request if isinstance(request, StepCall)
                     else request.step if operation == "step"
                     else request.reset)
             state = self._handles.get(body.handle)
@@ -289,7 +289,7 @@ class EnvService:
     def respond(self, request, client=b""):
         """Handles a request from parse() sent by `client`; returns the
         serialized Response. A step's reply is written in C++."""
-        if type(request) is not StepCall:  # pylint: disable=unidiomatic-typecheck
+        if not isinstance(request, StepCall):
             return self.serialize(self.handle(request, client))
         try:
             rows = self._step(request.handle, request.copies,
@@ -305,7 +305,7 @@ class EnvService:
         response = pb.Response()
         response.request_id = request.request_id
         try:
-            if type(request) is StepCall:  # pylint: disable=unidiomatic-typecheck
+            if isinstance(request, StepCall):
                 rows = self._step(request.handle, request.copies,
                                   (request.discrete, request.continuous))
                 convert.rows_to_proto(rows, response.step.timestep)
