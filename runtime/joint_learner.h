@@ -28,6 +28,11 @@ struct TransitionBatch {
   const bool* truncated = nullptr;              // [copies]: bootstrap
 };
 
+// Which copies an Act call is about: the training copies, the evaluation
+// copies (their own handle), or a one-off probe (the greedy action at the
+// first observation) that keeps no state.
+enum class ActingStream { kTrain, kEval, kProbe };
+
 // An algorithm's learners for all agents of one environment: what the
 // shared training loop (runtime/training_loop.h) drives. Implementations
 // own their randomness (seeded at construction) so runs repeat.
@@ -65,6 +70,13 @@ class JointLearner {
   // (true = legal) or null when the environment sends none. Valid until
   // that Act returns.
   virtual void SetActionMasks(const std::vector<const bool*>& masks) {}
+
+  // The stream of the next Act call and, per copy, whether its observation
+  // starts an episode (true at every reset, and for a copy whose last step
+  // ended its episode and was auto-reset); valid until that Act returns.
+  // What learners with state between Act calls (recurrent ones) need;
+  // others ignore it.
+  virtual void SetActingContext(ActingStream stream, const bool* first) {}
 
   // The first error the learner hit inside Act or Learn (an observation
   // outside its table, ...); the loop checks it after each call and stops

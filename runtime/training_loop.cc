@@ -504,7 +504,8 @@ class Runner {
   absl::Status ActAll(RemoteEnv* env, const EnvSpec& spec, int rows,
                       const std::vector<std::vector<float>>& obs,
                       const std::vector<std::unique_ptr<bool[]>>* masks,
-                      bool deterministic) {
+                      bool deterministic, ActingStream stream,
+                      const bool* first) {
     std::vector<const float*> obs_ptr(num_agents_);
     std::vector<const bool*> mask_ptr(num_agents_, nullptr);
     for (int a = 0; a < num_agents_; ++a) {
@@ -520,6 +521,7 @@ class Runner {
       act_continuous_[a].assign(box ? rows * act_size : 0, 0.0f);
     }
     learner_->SetActionMasks(mask_ptr);
+    learner_->SetActingContext(stream, first);
     learner_->Act(obs_ptr, rows, deterministic, &act_discrete_,
                   &act_continuous_);
     if (absl::Status s = learner_->status(); !s.ok()) return s;
@@ -540,7 +542,9 @@ class Runner {
   // episode.
   absl::StatusOr<std::vector<std::vector<double>>> GreedyActions() {
     const EnvSpec& spec = env_->spec();
-    if (absl::Status s = ActAll(nullptr, spec, 1, initial_obs_, nullptr, true);
+    const bool first = true;
+    if (absl::Status s = ActAll(nullptr, spec, 1, initial_obs_, nullptr, true,
+                                ActingStream::kProbe, &first);
         !s.ok()) {
       return s;
     }
@@ -612,6 +616,9 @@ class Runner {
     rewards_.resize(num_agents_);
     terminated_ = std::make_unique<bool[]>(n);
     truncated_ = std::make_unique<bool[]>(n);
+    // Every copy starts an episode now (a resumed run's too).
+    first_ = std::make_unique<bool[]>(n);
+    std::fill(first_.get(), first_.get() + n, true);
 
     // From step 0, or from a resumed run's step.
     const int64_t first = first_transitions_ = transitions_;
@@ -639,7 +646,8 @@ class Runner {
     batch_view.truncated = truncated_.get();
 
     for (int64_t batch = 0; batch < batches; ++batch) {
-      if (absl::Status s = ActAll(env_.get(), spec, n, obs_, &masks_, false);
+      if (absl::Status s = ActAll(env_.get(), spec, n, obs_, &masks_, false,
+                                  ActingStream::kTrain, first_.get());
           !s.ok()) {
         return s;
       }
@@ -692,6 +700,7 @@ class Runner {
         }
       }
       CopyObservations(ts, &obs_, &masks_);
+      for (int r = 0; r < n; ++r) first_[r] = terminated_[r] || truncated_[r];
       transitions_ += n;
 
       const Clock::time_point now = Clock::now();
@@ -791,6 +800,7 @@ class Runner {
     std::vector<double> sum(num_agents_, 0.0), sum_sq(num_agents_, 0.0);
     std::vector<double> ret(static_cast<size_t>(copies) * num_agents_);
     std::vector<char> done(copies);
+    std::unique_ptr<bool[]> first(new bool[copies]);
     std::vector<std::vector<float>> obs;
     std::vector<std::unique_ptr<bool[]>> masks;
     int collected = 0, cut = 0;
@@ -802,10 +812,11 @@ class Runner {
       if (initial_obs_.empty()) KeepInitialObservations(obs);
       std::fill(ret.begin(), ret.end(), 0.0);
       std::fill(done.begin(), done.end(), 0);
+      std::fill(first.get(), first.get() + copies, true);
       int finished = 0;
       for (int t = 0; t < max_steps && finished < copies; ++t) {
-        if (absl::Status s =
-                ActAll(eval_env_.get(), spec, copies, obs, &masks, true);
+        if (absl::Status s = ActAll(eval_env_.get(), spec, copies, obs, &masks,
+                                    true, ActingStream::kEval, first.get());
             !s.ok()) {
           return s;
         }
@@ -814,6 +825,7 @@ class Runner {
         const proto::TimeStep& ts = **stepped;
         if (absl::Status s = CheckTimeStep(ts, copies); !s.ok()) return s;
         for (int r = 0; r < copies; ++r) {
+          first[r] = ts.terminated()[r] != 0 || ts.truncated()[r] != 0;
           if (done[r]) continue;  // auto-reset copies play on, uncounted
           for (int a = 0; a < num_agents_; ++a) {
             ret[r * num_agents_ + a] +=
@@ -914,6 +926,8 @@ class Runner {
   std::vector<std::vector<int64_t>> act_discrete_;
   std::vector<std::vector<float>> act_continuous_;
   std::unique_ptr<bool[]> terminated_, truncated_;
+  // Per training copy: its observation starts an episode.
+  std::unique_ptr<bool[]> first_;
   std::vector<double> returns_;             // [copy][agent]
   std::vector<std::deque<double>> window_;  // per agent
   std::vector<double> since_log_sum_;

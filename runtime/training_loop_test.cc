@@ -74,6 +74,35 @@ class FixedLearner : public JointLearner {
   int64_t transitions_ = 0;
 };
 
+// Records the acting context of every Act call (stream, first flags).
+class ContextLearner : public FixedLearner {
+ public:
+  struct Call {
+    ActingStream stream;
+    std::vector<bool> first;
+  };
+  explicit ContextLearner(std::vector<Call>* calls)
+      : FixedLearner(0, 0), calls_(calls) {}
+  void SetActingContext(ActingStream stream, const bool* first) override {
+    stream_ = stream;
+    first_ = first;
+  }
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override {
+    calls_->push_back(
+        {stream_, std::vector<bool>(first_, first_ + num_copies)});
+    FixedLearner::Act(observation, num_copies, deterministic, discrete,
+                      continuous);
+  }
+  void Learn(const TransitionBatch& batch) override {}
+
+ private:
+  std::vector<Call>* calls_;
+  ActingStream stream_ = ActingStream::kProbe;
+  const bool* first_ = nullptr;
+};
+
 TrainingOptions Options(const std::string& name) {
   TrainingOptions o;
   o.env = "matrix_game";
@@ -92,6 +121,47 @@ LearnerFactory Fixed(int action, int fail_after = 0) {
              uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
     return std::make_unique<FixedLearner>(action, fail_after);
   };
+}
+
+// Every Act call says its stream and where episodes start: all copies at a
+// reset, then the copies whose last step ended an episode (here every 10th
+// step of the iterated game, all copies together).
+TEST(TrainingLoopTest, ActTellsTheStreamAndWhereEpisodesStart) {
+  std::vector<ContextLearner::Call> calls;
+  TrainingOptions o = Options("contexts");
+  o.env = "iterated_matrix_game";
+  o.env_settings = {{"episode_length", "10"}};
+  o.steps = 4 * 25;     // 25 batched steps: episodes end at 10 and 20
+  o.eval_episodes = 4;  // one batch of 4 evaluation copies
+  absl::StatusOr<TrainingResult> r = RunTraining(
+      o, "context_algo",
+      [&](const EnvSpec&,
+          uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+        return std::make_unique<ContextLearner>(&calls);
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  int train = 0, eval = 0, probe = 0;
+  for (const ContextLearner::Call& call : calls) {
+    switch (call.stream) {
+      case ActingStream::kTrain:
+        EXPECT_EQ(call.first, std::vector<bool>(4, train % 10 == 0))
+            << "training step " << train;
+        ++train;
+        break;
+      case ActingStream::kEval:
+        EXPECT_EQ(call.first, std::vector<bool>(4, eval % 10 == 0))
+            << "evaluation step " << eval;
+        ++eval;
+        break;
+      case ActingStream::kProbe:
+        EXPECT_EQ(call.first, std::vector<bool>{true});
+        ++probe;
+        break;
+    }
+  }
+  EXPECT_EQ(train, 25);
+  EXPECT_EQ(eval, 10);  // one episode of 10 steps per copy
+  EXPECT_GE(probe, 1);
 }
 
 TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
