@@ -26,8 +26,18 @@ namespace {
 
 using torch::Tensor;
 
-// The rollout's fields, in this order.
-enum Field { kObs, kAction, kReward, kNextObs, kTerminated, kEnded, kFields };
+// The rollout's fields, in this order; a recurrent policy adds the state
+// each step started from and whether an episode started there.
+enum Field {
+  kObs,
+  kAction,
+  kReward,
+  kNextObs,
+  kTerminated,
+  kEnded,
+  kState,
+  kFirst
+};
 
 // Random streams of one learner seed.
 constexpr uint64_t kInitStream = 1, kSampleStream = 2, kShuffleStream = 3;
@@ -45,8 +55,12 @@ struct PpoLearner::Impl {
   int64_t obs_dim = 0;
   int64_t num_actions = 0;  // Discrete(n); 0 for a Box
   int64_t action_dim = 0;   // floats per stored action
+  int64_t recurrent = 0;    // GRU units; 0 = feed-forward
   Tensor low, high;         // Box bounds [action_dim]
   std::vector<float> low_values, high_values;
+  // Recurrent: observation -> torso (may be absent) -> GRU -> heads.
+  torch::nn::Sequential torso{nullptr};
+  torch::nn::GRUCell gru{nullptr};
   nn::CategoricalPolicy categorical{nullptr};
   nn::TanhGaussianPolicy gaussian{nullptr};
   torch::nn::Sequential critic{nullptr};
@@ -54,30 +68,52 @@ struct PpoLearner::Impl {
   at::Generator generator;
   std::mt19937_64 shuffle;
   std::optional<RolloutBuffer> rollout;
+  // Recurrent acting state per stream, and what the last training Act
+  // started from (stored with the step by Observe).
+  Tensor train_state, eval_state, last_state_in;
+  std::vector<float> last_first;
   int64_t updates = 0;
   PpoLosses sums;
 
   bool discrete() const { return num_actions > 0; }
 
   absl::StatusOr<RolloutBuffer> NewRollout(int64_t copies) const {
+    std::vector<ReplayField> fields = {
+        {"obs", obs_dim},      {"action", action_dim}, {"reward", 1},
+        {"next_obs", obs_dim}, {"terminated", 1},      {"ended", 1}};
+    if (recurrent > 0) {
+      fields.push_back({"state", recurrent});
+      fields.push_back({"first", 1});
+    }
     return RolloutBuffer::Create(options.ppo_rollout, copies,
-                                 {{"obs", obs_dim},
-                                  {"action", action_dim},
-                                  {"reward", 1},
-                                  {"next_obs", obs_dim},
-                                  {"terminated", 1},
-                                  {"ended", 1}});
+                                 std::move(fields));
+  }
+
+  std::vector<torch::nn::Module*> Modules() {
+    std::vector<torch::nn::Module*> modules;
+    if (torso) modules.push_back(torso.get());
+    if (gru) modules.push_back(gru.get());
+    if (discrete()) {
+      modules.push_back(categorical.get());
+    } else {
+      modules.push_back(gaussian.get());
+    }
+    modules.push_back(critic.get());
+    return modules;
   }
 
   std::vector<Tensor> Parameters() {
-    std::vector<Tensor> params =
-        discrete() ? categorical->parameters() : gaussian->parameters();
-    for (const Tensor& p : critic->parameters()) params.push_back(p);
+    std::vector<Tensor> params;
+    for (torch::nn::Module* module : Modules()) {
+      for (const Tensor& p : module->parameters()) params.push_back(p);
+    }
     return params;
   }
 
   TorchParts Parts() {
     TorchParts parts;
+    if (torso) parts.modules.emplace_back("torso", torso.get());
+    if (gru) parts.modules.emplace_back("gru", gru.get());
     if (discrete()) {
       parts.modules.emplace_back("policy", categorical.get());
     } else {
@@ -89,22 +125,75 @@ struct PpoLearner::Impl {
     return parts;
   }
 
-  // log pi(action | obs) [B] and the entropy [B]; stored Box actions are
-  // in (-1, 1).
-  std::pair<Tensor, Tensor> LogProbAndEntropy(const Tensor& obs,
+  // The recurrent state after observing `obs` [B, obs_dim] from `state`
+  // [B, recurrent].
+  Tensor Step(const Tensor& obs, const Tensor& state) {
+    return gru->forward(torso ? torso->forward(obs) : obs, state);
+  }
+
+  // The states of sequences `obs` [L, B, obs_dim] from `state` [B, N],
+  // zeroed where `first` [L, B] (0 or 1) starts an episode: [L, B, N].
+  Tensor Unroll(const Tensor& obs, const Tensor& first, Tensor state) {
+    std::vector<Tensor> states;
+    for (int64_t t = 0; t < obs.size(0); ++t) {
+      state = Step(obs[t], state * (1 - first[t]).unsqueeze(-1));
+      states.push_back(state);
+    }
+    return torch::stack(states);
+  }
+
+  // What the heads read: the observation, or a recurrent state.
+  // log pi(action | features) [B] and the entropy [B]; stored Box actions
+  // are in (-1, 1).
+  std::pair<Tensor, Tensor> LogProbAndEntropy(const Tensor& features,
                                               const Tensor& action) {
     if (discrete()) {
-      const Tensor logits = categorical->forward(obs);
+      const Tensor logits = categorical->forward(features);
       return {
           nn::CategoricalLogProb(logits, action.squeeze(-1).to(torch::kLong)),
           nn::CategoricalEntropy(logits)};
     }
-    auto [mean, log_std] = gaussian->forward(obs);
+    auto [mean, log_std] = gaussian->forward(features);
     const Tensor log_prob =
         nn::TanhGaussianLogProb(mean, log_std, nn::AtanhClamped(action));
     // The Gaussian's entropy before the squash: 0.5 log(2 pi e) + log std.
     const Tensor entropy = (log_std + 0.5 * std::log(2.0 * M_PI * M_E)).sum(-1);
     return {log_prob, entropy};
+  }
+
+  Tensor Value(const Tensor& features) {
+    return critic->forward(features).squeeze(-1);
+  }
+
+  // One gradient step on the losses of `log_prob`, `entropy`, `value` of
+  // transitions `index` (flat rollout rows) of the rollout.
+  void GradientStep(const Tensor& log_prob, const Tensor& entropy,
+                    const Tensor& value, const Tensor& old_log_prob,
+                    const Tensor& advantages, const Tensor& returns,
+                    const std::vector<Tensor>& params) {
+    const double clip = options.ppo_clip;
+    const Tensor log_ratio = log_prob - old_log_prob;
+    const Tensor ratio = log_ratio.exp();
+    const Tensor policy_loss =
+        -torch::min(ratio * advantages,
+                    ratio.clamp(1 - clip, 1 + clip) * advantages)
+             .mean();
+    const Tensor value_loss = 0.5 * (value - returns).pow(2).mean();
+    const Tensor entropy_mean = entropy.mean();
+    const Tensor loss = policy_loss + options.ppo_value_coef * value_loss -
+                        options.ppo_entropy * entropy_mean;
+    optimizer->zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(params, options.ppo_max_grad_norm);
+    optimizer->step();
+    torch::NoGradGuard no_grad;
+    ++sums.steps;
+    sums.policy_loss += policy_loss.item<double>();
+    sums.value_loss += value_loss.item<double>();
+    sums.entropy += entropy_mean.item<double>();
+    sums.approx_kl += ((ratio - 1) - log_ratio).mean().item<double>();
+    sums.clip_fraction +=
+        ((ratio - 1).abs() > clip).to(torch::kFloat32).mean().item<double>();
   }
 
   absl::Status Update();
@@ -119,6 +208,11 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
   if (absl::Status s = ValidateParams(options); !s.ok()) return s;
   if (!(options.gamma >= 0 && options.gamma <= 1)) {
     return absl::InvalidArgumentError("ppo: gamma must be in [0, 1]");
+  }
+  if (options.ppo_bptt > 0 && options.ppo_rollout % options.ppo_bptt != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ppo: --ppo_bptt=", options.ppo_bptt,
+                     " must divide --ppo_rollout=", options.ppo_rollout));
   }
   const bool box = num_actions == 0;
   if (obs_dim < 1 || num_actions < 0 || low.size() != high.size() ||
@@ -141,6 +235,7 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
   m.obs_dim = obs_dim;
   m.num_actions = num_actions;
   m.action_dim = box ? static_cast<int64_t>(low.size()) : 1;
+  m.recurrent = options.ppo_recurrent;
   m.generator =
       at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, kSampleStream));
   m.shuffle.seed(DeriveSeed(seed, kShuffleStream));
@@ -151,26 +246,40 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
       m.low_values = std::move(low);
       m.high_values = std::move(high);
     }
-    {
-      const nn::ScopedInitSeed init(DeriveSeed(seed, kInitStream));
-      if (box) {
-        nn::TanhGaussianPolicyOptions p;
-        p.obs_dim = obs_dim;
-        p.action_dim = m.action_dim;
-        p.hidden = options.ppo_hidden.sizes;
-        p.activation = nn::Activation::kTanh;
-        m.gaussian = nn::TanhGaussianPolicy(p);
-      } else {
-        nn::CategoricalPolicyOptions p;
-        p.obs_dim = obs_dim;
-        p.num_actions = num_actions;
-        p.hidden = options.ppo_hidden.sizes;
-        p.activation = nn::Activation::kTanh;
-        m.categorical = nn::CategoricalPolicy(p);
+    const nn::ScopedInitSeed init(DeriveSeed(seed, kInitStream));
+    // The heads read the observation through --ppo_hidden layers, or the
+    // GRU's state (linear heads).
+    std::vector<int64_t> head_hidden = options.ppo_hidden.sizes;
+    int64_t features = obs_dim;
+    if (m.recurrent > 0) {
+      int64_t gru_input = obs_dim;
+      if (!head_hidden.empty()) {
+        const std::vector<int64_t> inner(head_hidden.begin(),
+                                         head_hidden.end() - 1);
+        gru_input = head_hidden.back();
+        m.torso = nn::MakeMlp(obs_dim, inner, gru_input, nn::Activation::kTanh,
+                              nn::Activation::kTanh);
       }
-      m.critic = nn::MakeMlp(obs_dim, options.ppo_hidden.sizes, 1,
-                             nn::Activation::kTanh);
+      m.gru = torch::nn::GRUCell(gru_input, m.recurrent);
+      features = m.recurrent;
+      head_hidden.clear();
     }
+    if (box) {
+      nn::TanhGaussianPolicyOptions p;
+      p.obs_dim = features;
+      p.action_dim = m.action_dim;
+      p.hidden = head_hidden;
+      p.activation = nn::Activation::kTanh;
+      m.gaussian = nn::TanhGaussianPolicy(p);
+    } else {
+      nn::CategoricalPolicyOptions p;
+      p.obs_dim = features;
+      p.num_actions = num_actions;
+      p.hidden = head_hidden;
+      p.activation = nn::Activation::kTanh;
+      m.categorical = nn::CategoricalPolicy(p);
+    }
+    m.critic = nn::MakeMlp(features, head_hidden, 1, nn::Activation::kTanh);
     m.optimizer = std::make_unique<nn::ForeachAdam>(
         m.Parameters(), torch::optim::AdamOptions(options.ppo_lr).eps(1e-5));
   } catch (const c10::Error& e) {
@@ -181,20 +290,42 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
 }
 
 void PpoLearner::Act(const float* obs, int64_t n, bool deterministic,
-                     int64_t* discrete, float* continuous) {
+                     int64_t* discrete, float* continuous, ActingStream stream,
+                     const bool* first) {
   Impl& m = *impl_;
   torch::NoGradGuard no_grad;
-  const Tensor x = FromFloats(obs, n, m.obs_dim);
+  Tensor features = FromFloats(obs, n, m.obs_dim);
+  if (m.recurrent > 0) {
+    Tensor* kept = stream == ActingStream::kTrain  ? &m.train_state
+                   : stream == ActingStream::kEval ? &m.eval_state
+                                                   : nullptr;
+    Tensor state = kept != nullptr && kept->defined() && kept->size(0) == n
+                       ? *kept
+                       : torch::zeros({n, m.recurrent});
+    std::vector<float> starts(n, 0.0f);
+    for (int64_t i = 0; first != nullptr && i < n; ++i) {
+      starts[i] = first[i] ? 1.0f : 0.0f;
+    }
+    state = state * (1 - torch::tensor(starts)).unsqueeze(-1);
+    if (stream == ActingStream::kTrain) {
+      m.last_state_in = state.contiguous();
+      m.last_first = std::move(starts);
+    }
+    features = m.Step(features, state);
+    if (kept != nullptr) *kept = features;
+  }
   if (m.discrete()) {
-    const Tensor a = (deterministic ? m.categorical->greedy(x)
-                                    : m.categorical->sample(x, m.generator))
-                         .to(torch::kLong)
-                         .contiguous();
+    const Tensor a =
+        (deterministic ? m.categorical->greedy(features)
+                       : m.categorical->sample(features, m.generator))
+            .to(torch::kLong)
+            .contiguous();
     std::copy_n(a.data_ptr<int64_t>(), n, discrete);
     return;
   }
-  const Tensor y = deterministic ? m.gaussian->deterministic(x)
-                                 : m.gaussian->rsample(x, m.generator).action;
+  const Tensor y = deterministic
+                       ? m.gaussian->deterministic(features)
+                       : m.gaussian->rsample(features, m.generator).action;
   const Tensor a = nn::ScaleToBox(y, m.low, m.high).contiguous();
   std::copy_n(a.data_ptr<float>(), n * m.action_dim, continuous);
 }
@@ -215,6 +346,12 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
                                                    " copies; the rollout has ",
                                                    m.rollout->copies()));
   }
+  if (m.recurrent > 0 &&
+      (!m.last_state_in.defined() || m.last_state_in.size(0) != copies)) {
+    return absl::FailedPreconditionError(
+        "ppo: a recurrent policy learns from the training stream's last Act, "
+        "and there was none for these copies");
+  }
   // Actions as the policy sees them: the index, or the Box action mapped
   // back to (-1, 1).
   std::vector<float> action(copies * m.action_dim), done(copies), ended(copies);
@@ -232,13 +369,18 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
     done[c] = terminated[c] ? 1.0f : 0.0f;
     ended[c] = terminated[c] || truncated[c] ? 1.0f : 0.0f;
   }
-  const absl::Span<const float> fields[kFields] = {
+  std::vector<absl::Span<const float>> fields = {
       {obs, static_cast<size_t>(copies * m.obs_dim)},
       action,
       {reward, static_cast<size_t>(copies)},
       {next_obs, static_cast<size_t>(copies * m.obs_dim)},
       done,
       ended};
+  if (m.recurrent > 0) {
+    fields.emplace_back(m.last_state_in.data_ptr<float>(),
+                        static_cast<size_t>(copies * m.recurrent));
+    fields.emplace_back(m.last_first);
+  }
   if (absl::Status s = m.rollout->Append(fields); !s.ok()) return s;
   if (!m.rollout->full()) return absl::OkStatus();
   absl::Status s = m.Update();
@@ -254,12 +396,28 @@ absl::Status PpoLearner::Impl::Update() {
       return FromFloats(r.column(f).data(), n, r.field(f).width);
     };
     const Tensor obs = column(kObs), action = column(kAction);
+    // Recurrent: every step's state, replayed from the stored ones.
+    Tensor stored_states, first;
+    if (recurrent > 0) {
+      stored_states = column(kState);
+      first = column(kFirst).squeeze(-1);
+    }
     Tensor old_log_prob, values, next_values;
     {
       torch::NoGradGuard no_grad;
-      old_log_prob = LogProbAndEntropy(obs, action).first;
-      values = critic->forward(obs).squeeze(-1).contiguous();
-      next_values = critic->forward(column(kNextObs)).squeeze(-1).contiguous();
+      Tensor features = obs;
+      Tensor next_features = column(kNextObs);
+      if (recurrent > 0) {
+        features = Unroll(obs.view({steps, copies, obs_dim}),
+                          first.view({steps, copies}),
+                          stored_states.narrow(0, 0, copies))
+                       .reshape({n, recurrent});
+        // The next observation seen from the state after this step.
+        next_features = Step(next_features, features);
+      }
+      old_log_prob = LogProbAndEntropy(features, action).first;
+      values = Value(features).contiguous();
+      next_values = Value(next_features).contiguous();
     }
     std::unique_ptr<bool[]> terminated(new bool[n]), ended(new bool[n]);
     for (int64_t i = 0; i < n; ++i) {
@@ -281,42 +439,55 @@ absl::Status PpoLearner::Impl::Update() {
       advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8);
     }
     const std::vector<Tensor> params = Parameters();
-    const double clip = options.ppo_clip;
     for (int64_t epoch = 0; epoch < options.ppo_epochs; ++epoch) {
-      const std::vector<int64_t> order = r.ShuffledRows(shuffle);
-      for (int64_t start = 0; start < n; start += options.ppo_minibatch) {
-        const int64_t size = std::min(options.ppo_minibatch, n - start);
-        const Tensor index = torch::tensor(std::vector<int64_t>(
-            order.begin() + start, order.begin() + start + size));
-        auto [log_prob, entropy] = LogProbAndEntropy(
-            obs.index_select(0, index), action.index_select(0, index));
-        const Tensor log_ratio = log_prob - old_log_prob.index_select(0, index);
-        const Tensor ratio = log_ratio.exp();
-        const Tensor adv = advantages.index_select(0, index);
-        const Tensor policy_loss =
-            -torch::min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv)
-                 .mean();
-        const Tensor value =
-            critic->forward(obs.index_select(0, index)).squeeze(-1);
-        const Tensor value_loss =
-            0.5 * (value - returns.index_select(0, index)).pow(2).mean();
-        const Tensor entropy_mean = entropy.mean();
-        const Tensor loss = policy_loss + options.ppo_value_coef * value_loss -
-                            options.ppo_entropy * entropy_mean;
-        optimizer->zero_grad();
-        loss.backward();
-        torch::nn::utils::clip_grad_norm_(params, options.ppo_max_grad_norm);
-        optimizer->step();
-        torch::NoGradGuard no_grad;
-        ++sums.steps;
-        sums.policy_loss += policy_loss.item<double>();
-        sums.value_loss += value_loss.item<double>();
-        sums.entropy += entropy_mean.item<double>();
-        sums.approx_kl += ((ratio - 1) - log_ratio).mean().item<double>();
-        sums.clip_fraction += ((ratio - 1).abs() > clip)
-                                  .to(torch::kFloat32)
-                                  .mean()
-                                  .item<double>();
+      if (recurrent == 0) {
+        const std::vector<int64_t> order = r.ShuffledRows(shuffle);
+        for (int64_t start = 0; start < n; start += options.ppo_minibatch) {
+          const int64_t size = std::min(options.ppo_minibatch, n - start);
+          const Tensor index = torch::tensor(std::vector<int64_t>(
+              order.begin() + start, order.begin() + start + size));
+          const Tensor features = obs.index_select(0, index);
+          auto [log_prob, entropy] =
+              LogProbAndEntropy(features, action.index_select(0, index));
+          GradientStep(log_prob, entropy, Value(features),
+                       old_log_prob.index_select(0, index),
+                       advantages.index_select(0, index),
+                       returns.index_select(0, index), params);
+        }
+        continue;
+      }
+      // Truncated backpropagation through time: windows of `length` steps
+      // of one copy, each from its stored state; minibatches of windows.
+      const int64_t length = options.ppo_bptt > 0 ? options.ppo_bptt : steps;
+      const std::vector<RolloutBuffer::Window> windows = r.Windows(length);
+      const int64_t per_batch =
+          std::max<int64_t>(1, options.ppo_minibatch / length);
+      const std::vector<int64_t> order =
+          ShuffledIndices(static_cast<int64_t>(windows.size()), shuffle);
+      for (size_t start = 0; start < order.size(); start += per_batch) {
+        const size_t end = std::min(order.size(), start + per_batch);
+        const int64_t b = static_cast<int64_t>(end - start);
+        // Rows [length, b] of the windows' steps, time-major.
+        std::vector<int64_t> rows(length * b), heads(b);
+        for (int64_t j = 0; j < b; ++j) {
+          const RolloutBuffer::Window& w = windows[order[start + j]];
+          heads[j] = w.start * copies + w.copy;
+          for (int64_t t = 0; t < length; ++t) {
+            rows[t * b + j] = (w.start + t) * copies + w.copy;
+          }
+        }
+        const Tensor index = torch::tensor(rows);
+        const Tensor states =
+            Unroll(obs.index_select(0, index).view({length, b, obs_dim}),
+                   first.index_select(0, index).view({length, b}),
+                   stored_states.index_select(0, torch::tensor(heads)))
+                .reshape({length * b, recurrent});
+        auto [log_prob, entropy] =
+            LogProbAndEntropy(states, action.index_select(0, index));
+        GradientStep(log_prob, entropy, Value(states),
+                     old_log_prob.index_select(0, index),
+                     advantages.index_select(0, index),
+                     returns.index_select(0, index), params);
       }
     }
   } catch (const c10::Error& e) {
@@ -348,7 +519,8 @@ const PpoOptions& PpoLearner::options() const { return impl_->options; }
 
 absl::StatusOr<std::string> PpoLearner::Save() const {
   Impl& m = *impl_;
-  LearnerStateWriter writer("ppo", {m.obs_dim, m.num_actions, m.action_dim});
+  LearnerStateWriter writer(
+      "ppo", {m.obs_dim, m.num_actions, m.action_dim, m.recurrent});
   if (absl::Status s = WriteTorchParts(m.Parts(), &writer); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("ppo: ", s.message()));
   }
@@ -357,7 +529,7 @@ absl::StatusOr<std::string> PpoLearner::Save() const {
   if (m.rollout.has_value()) {
     const RolloutBuffer& r = *m.rollout;
     writer.Ints("rollout", {r.size(), r.copies()});
-    for (int f = 0; f < kFields; ++f) {
+    for (int f = 0; f < r.num_fields(); ++f) {
       const absl::Span<const float> column = r.column(f);
       writer.Doubles("rollout/" + r.field(f).name,
                      std::vector<double>(column.begin(), column.end()));
@@ -369,12 +541,13 @@ absl::StatusOr<std::string> PpoLearner::Save() const {
 absl::Status PpoLearner::Load(const std::string& bytes) {
   Impl& m = *impl_;
   absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
-      bytes, "ppo", {m.obs_dim, m.num_actions, m.action_dim});
+      bytes, "ppo", {m.obs_dim, m.num_actions, m.action_dim, m.recurrent});
   if (!reader.ok()) {
     return absl::Status(
         reader.status().code(),
         absl::StrCat(reader.status().message(),
-                     " (observation size, actions, action size)"));
+                     " (observation size, actions, action size, GRU "
+                     "units)"));
   }
   std::vector<int64_t> updates, shape;
   if (absl::Status s = ReadTorchParts(*reader, m.Parts()); !s.ok()) {
@@ -393,8 +566,9 @@ absl::Status PpoLearner::Load(const std::string& bytes) {
   }
   absl::StatusOr<RolloutBuffer> rollout = m.NewRollout(copies);
   if (!rollout.ok()) return rollout.status();
-  std::vector<std::vector<float>> columns(kFields);
-  for (int f = 0; f < kFields; ++f) {
+  const int num_fields = rollout->num_fields();
+  std::vector<std::vector<float>> columns(num_fields);
+  for (int f = 0; f < num_fields; ++f) {
     std::vector<double> values;
     const int64_t width = rollout->field(f).width;
     if (absl::Status s = reader->Doubles("rollout/" + rollout->field(f).name,
@@ -406,7 +580,7 @@ absl::Status PpoLearner::Load(const std::string& bytes) {
   }
   for (int64_t t = 0; t < size; ++t) {
     std::vector<absl::Span<const float>> step;
-    for (int f = 0; f < kFields; ++f) {
+    for (int f = 0; f < num_fields; ++f) {
       const int64_t width = rollout->field(f).width;
       step.push_back(absl::MakeConstSpan(columns[f])
                          .subspan(t * copies * width, copies * width));

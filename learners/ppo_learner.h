@@ -11,6 +11,16 @@
 // minus the entropy bonus, with the gradient norm clipped. The policy is
 // categorical over Discrete(n) actions or tanh-squashed Gaussian over a
 // Box (nn/categorical.h, nn/tanh_gaussian.h); the value network is an MLP.
+//
+// Recurrent (--ppo_recurrent=N): the observation goes through the
+// --ppo_hidden layers and a GRU of N units whose state both heads read
+// (linear heads). The state is kept per acting stream (training and
+// evaluation copies apart; a probe starts from zeros) and zeroed where an
+// episode starts. Each rollout step stores the state it started from, so
+// the update replays the rollout from the stored states: the values and
+// old log-probabilities over the whole rollout, and the gradient through
+// windows of --ppo_bptt steps (truncated backpropagation through time),
+// each started from its stored state.
 // Torch-free header (pimpl).
 
 #include <cstdint>
@@ -20,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/joint_learner.h"
 #include "runtime/params.h"
 
 namespace marl {
@@ -48,7 +59,12 @@ namespace marl {
   P(double, ppo_value_coef, 0.5, NonNegative(),                               \
     "ppo: weight of the value loss.")                                         \
   P(double, ppo_max_grad_norm, 0.5, Positive(),                               \
-    "ppo: gradient norm clipping (all parameters together).")
+    "ppo: gradient norm clipping (all parameters together).")                 \
+  P(int64_t, ppo_recurrent, 0, (InRange(0, 4096)),                            \
+    "ppo: GRU units of a recurrent policy and value (0 = feed-forward).")     \
+  P(int64_t, ppo_bptt, 0, NonNegative(),                                      \
+    "ppo: steps per truncated-backpropagation window of a recurrent policy "  \
+    "(0 = the whole rollout); must divide --ppo_rollout.")
 
 struct PpoOptions {
   MARL_PARAMS(MARL_PPO_PARAMS)
@@ -82,9 +98,13 @@ class PpoLearner {
   // Actions for `n` observations (n x obs_dim): Discrete into `discrete`
   // (n), Box into `continuous` (n x action size, in the Box). Stochastic:
   // a policy sample; deterministic: the most likely action (Discrete) or
-  // the squashed mean (Box).
+  // the squashed mean (Box). `stream` and `first` (per row: an episode
+  // starts; null = none) are what a recurrent policy keeps its state by
+  // (JointLearner::SetActingContext); Observe learns from the training
+  // stream's last Act.
   void Act(const float* obs, int64_t n, bool deterministic, int64_t* discrete,
-           float* continuous);
+           float* continuous, ActingStream stream = ActingStream::kProbe,
+           const bool* first = nullptr);
 
   // One batched step of `copies` copies (every array copy-major, as the
   // loop gives them; `discrete` or `continuous` as acted). The first call

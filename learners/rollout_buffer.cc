@@ -82,16 +82,20 @@ absl::Status RolloutBuffer::Append(
   return absl::OkStatus();
 }
 
-std::vector<int64_t> RolloutBuffer::ShuffledRows(std::mt19937_64& rng) const {
-  std::vector<int64_t> rows(static_cast<size_t>(size_ * copies_));
-  std::iota(rows.begin(), rows.end(), 0);
+std::vector<int64_t> ShuffledIndices(int64_t n, std::mt19937_64& rng) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
   // Fisher-Yates with the engine's own bits (std::shuffle's use of the
   // engine is implementation-defined, so runs would differ across
   // standard libraries).
-  for (size_t i = rows.size(); i > 1; --i) {
-    std::swap(rows[i - 1], rows[rng() % i]);
+  for (size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[rng() % i]);
   }
-  return rows;
+  return order;
+}
+
+std::vector<int64_t> RolloutBuffer::ShuffledRows(std::mt19937_64& rng) const {
+  return ShuffledIndices(size_ * copies_, rng);
 }
 
 std::vector<RolloutBuffer::Window> RolloutBuffer::Windows(

@@ -30,6 +30,7 @@ class RolloutBuffer {
   int64_t size() const { return size_; }  // steps stored
   bool full() const { return size_ == steps_; }
   int FieldIndex(const std::string& name) const;
+  int num_fields() const { return static_cast<int>(fields_.size()); }
   const ReplayField& field(int f) const { return fields_[f]; }
 
   // Appends one batched step: `values[f]` holds copies x field(f).width
@@ -72,6 +73,10 @@ class RolloutBuffer {
   std::vector<std::vector<float>> data_;  // per field [steps, copies, width]
   int64_t size_ = 0;
 };
+
+// 0 .. n-1 in an order drawn from `rng` (the same on every standard
+// library): minibatches of rows or of windows.
+std::vector<int64_t> ShuffledIndices(int64_t n, std::mt19937_64& rng);
 
 // Generalised advantage estimation (Schulman et al. 2016) over a [steps,
 // copies] rollout in time order, every array row-major [steps, copies]:

@@ -8,8 +8,9 @@
 # come from the checkpoint. Without --checkpoint_replay the records differ
 # (the resumed learner starts with an empty replay), which shows the check
 # can fail. Five learners: MADDPG (the deep joint-action base), SAC, PR2-AC,
-# GR2 and PPO (cut mid-rollout; its checkpoints always hold the rollout, so
-# it has no run without it to contrast).
+# GR2 and PPO, feed-forward and recurrent (cut mid-rollout; its
+# checkpoints always hold the rollout, so it has no run without it to
+# contrast).
 set -euo pipefail
 runs=$(mktemp -d /tmp/marl-resume.XXXXXX)
 trap 'rm -rf "$runs"' EXIT
@@ -63,3 +64,6 @@ check gr2 "$4" --env=beauty_contest --env_settings=num_agents=3 \
   --num_copies=4 --hidden=8,8 --batch_size=32 --warmup=64
 check ppo "$2" --learner=ppo --env=max_of_two_quadratics --num_copies=4 \
   --ppo_hidden=16 --ppo_rollout=24 --ppo_minibatch=32
+check ppo_gru "$2" --learner=ppo --env=iterated_matrix_game \
+  --env_settings=episode_length=4 --num_copies=4 --ppo_hidden=16 \
+  --ppo_rollout=24 --ppo_bptt=8 --ppo_recurrent=8 --ppo_minibatch=32

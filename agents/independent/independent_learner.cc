@@ -57,6 +57,8 @@ class AgentLearner {
     }
     return absl::OkStatus();
   }
+  // The stream and episode starts of the next Act (recurrent learners).
+  virtual void SetActingContext(ActingStream stream, const bool* first) {}
   // After each batched step (SAC runs its banked gradient updates here).
   virtual void Train() {}
   // Losses since the last call (then reset), the temperature, and what
@@ -263,11 +265,17 @@ class PpoAgent : public AgentLearner {
 
   const char* kind() const override { return "ppo"; }
 
+  void SetActingContext(ActingStream stream, const bool* first) override {
+    stream_ = stream;
+    first_ = first;
+  }
+
   absl::Status Act(const float* obs, const bool* mask, int n,
                    bool deterministic, int64_t* discrete,
                    float* continuous) override {
     if (absl::Status s = encoder_.Encode(obs, n, &encoded_); !s.ok()) return s;
-    learner_->Act(encoded_.data(), n, deterministic, discrete, continuous);
+    learner_->Act(encoded_.data(), n, deterministic, discrete, continuous,
+                  stream_, first_);
     return absl::OkStatus();
   }
 
@@ -321,6 +329,8 @@ class PpoAgent : public AgentLearner {
   std::unique_ptr<PpoLearner> learner_;
   ObservationEncoder encoder_;
   std::vector<float> encoded_, next_;
+  ActingStream stream_ = ActingStream::kProbe;
+  const bool* first_ = nullptr;
 };
 
 }  // namespace
@@ -438,6 +448,11 @@ LearnerFactory IndependentFactory(const IndependentOptions& options) {
     if (!learner.ok()) return learner.status();
     return std::unique_ptr<JointLearner>(*std::move(learner));
   };
+}
+
+void IndependentLearner::SetActingContext(ActingStream stream,
+                                          const bool* first) {
+  for (auto& learner : learners_) learner->SetActingContext(stream, first);
 }
 
 void IndependentLearner::Act(const std::vector<const float*>& observation,

@@ -59,6 +59,7 @@ class IndependentLearner : public JointLearner {
   void SetActionMasks(const std::vector<const bool*>& masks) override {
     masks_ = masks;
   }
+  void SetActingContext(ActingStream stream, const bool* first) override;
   absl::Status status() const override { return status_; }
   std::string ConfigJson() const override { return config_json_; }
   // The agent's learner kind.

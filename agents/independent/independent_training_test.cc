@@ -274,5 +274,28 @@ TEST(IndependentTrainingTest, PpoRunsOnContinuousGame) {
   ExpectRepeatsAndRestores(o, *result);
 }
 
+// A recurrent PPO policy through the loop: states kept per stream and
+// reset at episode starts of a multi-step game; the same seed repeats and
+// the checkpoint restores.
+TEST(IndependentTrainingTest, RecurrentPpoRunsOnAMultiStepGame) {
+  RunOptions o = CoordinationOptions(4);
+  o.env = "iterated_matrix_game";
+  o.env_settings = {{"episode_length", "5"}};
+  o.learner = "ppo";
+  o.run_name = "ppo_gru";
+  o.steps = 512;
+  o.eval_episodes = 8;
+  o.ppo.ppo_rollout = 8;
+  o.ppo.ppo_bptt = 4;
+  o.ppo.ppo_recurrent = 8;
+  absl::StatusOr<TrainingResult> result = Train(o);
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (const AgentResult& agent : result->agents) {
+    EXPECT_EQ(agent.note, "ppo");
+    EXPECT_TRUE(std::isfinite(agent.eval_return));
+  }
+  ExpectRepeatsAndRestores(o, *result);
+}
+
 }  // namespace
 }  // namespace marl
