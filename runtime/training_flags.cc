@@ -1,5 +1,10 @@
 #include "runtime/training_flags.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -222,6 +227,16 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
 bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
                            absl::string_view usage,
                            absl::string_view agent_folder) {
+  // `bazel run` starts a binary in its runfiles tree: relative paths
+  // (--runs_root, --config, --resume, --restore, key files) are meant from
+  // the directory it was run in.
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+      dir != nullptr && *dir != '\0' && ::chdir(dir) != 0) {
+    std::cerr << program << ": error: cannot change to the directory bazel "
+              << "run was started in (" << dir << "): " << std::strerror(errno)
+              << std::endl;
+    return false;
+  }
   RestartWithOneBlasThreadUnlessSet(argv);
   absl::SetProgramUsageMessage(usage);
   // --help lists the agent's flags and the loop's (the default matches
