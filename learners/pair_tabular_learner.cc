@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "learners/observation_encoder.h"
 #include "learners/soft_math.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
@@ -56,6 +57,7 @@ PairTabularLearner::PairTabularLearner(const EnvSpec& spec,
     : options_(options),
       algorithm_(std::move(algorithm)),
       extra_config_json_(std::move(extra_config_json)),
+      agent_ids_(spec.agent_ids),
       num_states_(spec.observation_spaces[0].n),
       n_{spec.action_spaces[0].n, spec.action_spaces[1].n},
       rng_(seed) {
@@ -71,15 +73,9 @@ void PairTabularLearner::set_prior(int agent, int64_t s,
   std::copy(p.begin(), p.end(), prior_[agent].begin() + s * n_[1 - agent]);
 }
 
-absl::StatusOr<int64_t> PairTabularLearner::State(float value) const {
-  const int64_t index = std::llround(value);
-  if (!(std::fabs(value - static_cast<float>(index)) < 1e-3f) || index < 0 ||
-      index >= num_states_) {
-    return absl::OutOfRangeError(
-        absl::StrCat(algorithm_, ": observation ", value,
-                     " is not an index of Discrete(", num_states_, ")"));
-  }
-  return index;
+absl::StatusOr<int64_t> PairTabularLearner::State(int agent,
+                                                  float value) const {
+  return DiscreteIndex(value, num_states_, agent_ids_[agent]);
 }
 
 int64_t PairTabularLearner::Greedy(int agent, int64_t s, double t) const {
@@ -97,7 +93,7 @@ void PairTabularLearner::Act(const std::vector<const float*>& observation,
   const bool greedy = deterministic && !options_.sample_in_evaluation;
   for (int i = 0; i < 2; ++i) {
     for (int r = 0; r < num_copies; ++r) {
-      absl::StatusOr<int64_t> s = State(observation[i][r]);
+      absl::StatusOr<int64_t> s = State(i, observation[i][r]);
       if (!s.ok()) return Fail(s.status());
       if (first_state_ < 0) first_state_ = *s;
       if (i == options_.fixed_uniform_agent) {
@@ -122,9 +118,9 @@ void PairTabularLearner::Learn(const TransitionBatch& batch) {
                              batch.discrete_action[1][r]};
     for (int i = 0; i < 2; ++i) {
       if (i == options_.fixed_uniform_agent) continue;
-      absl::StatusOr<int64_t> s = State(batch.observation[i][r]);
+      absl::StatusOr<int64_t> s = State(i, batch.observation[i][r]);
       if (!s.ok()) return Fail(s.status());
-      absl::StatusOr<int64_t> next = State(batch.next_observation[i][r]);
+      absl::StatusOr<int64_t> next = State(i, batch.next_observation[i][r]);
       if (!next.ok()) return Fail(next.status());
       const int64_t a = acts[i], b = acts[1 - i];
       const double bootstrap =
@@ -158,9 +154,9 @@ void PairTabularLearner::LearnIteration(const TransitionBatch& batch) {
     if (i == options_.fixed_uniform_agent) continue;
     targets.clear();
     for (int r = 0; r < batch.num_copies; ++r) {
-      absl::StatusOr<int64_t> s = State(batch.observation[i][r]);
+      absl::StatusOr<int64_t> s = State(i, batch.observation[i][r]);
       if (!s.ok()) return Fail(s.status());
-      absl::StatusOr<int64_t> next = State(batch.next_observation[i][r]);
+      absl::StatusOr<int64_t> next = State(i, batch.next_observation[i][r]);
       if (!next.ok()) return Fail(next.status());
       const int64_t a = batch.discrete_action[i][r];
       const int64_t b = batch.discrete_action[1 - i][r];

@@ -103,7 +103,8 @@ class PairTabularLearner : public JointLearner {
   const PairTabularOptions options_;
 
  private:
-  absl::StatusOr<int64_t> State(float value) const;
+  // The state a Discrete observation of `agent` stands for.
+  absl::StatusOr<int64_t> State(int agent, float value) const;
   void LearnIteration(const TransitionBatch& batch);
   void UpdatePrior(int agent, int64_t s, int64_t b);
   void Fail(absl::Status s) {
@@ -112,6 +113,7 @@ class PairTabularLearner : public JointLearner {
 
   std::string algorithm_;
   std::string extra_config_json_;
+  std::vector<std::string> agent_ids_;
   int64_t num_states_;
   int64_t n_[2];
   std::vector<double> q_[2];      // [s][own][opp]
