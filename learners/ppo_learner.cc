@@ -165,8 +165,8 @@ struct PpoLearner::Impl {
     return critic->forward(features).squeeze(-1);
   }
 
-  // One gradient step on the losses of `log_prob`, `entropy`, `value` of
-  // transitions `index` (flat rollout rows) of the rollout.
+  // One gradient step on the clipped surrogate, the value error and the
+  // entropy bonus of a minibatch.
   void GradientStep(const Tensor& log_prob, const Tensor& entropy,
                     const Tensor& value, const Tensor& old_log_prob,
                     const Tensor& advantages, const Tensor& returns,
@@ -439,6 +439,16 @@ absl::Status PpoLearner::Impl::Update() {
       advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8);
     }
     const std::vector<Tensor> params = Parameters();
+    // One gradient step on rollout rows `index`, whose features (the
+    // observations, or the replayed recurrent states) are `features`.
+    auto learn_rows = [&](const Tensor& features, const Tensor& index) {
+      auto [log_prob, entropy] =
+          LogProbAndEntropy(features, action.index_select(0, index));
+      GradientStep(log_prob, entropy, Value(features),
+                   old_log_prob.index_select(0, index),
+                   advantages.index_select(0, index),
+                   returns.index_select(0, index), params);
+    };
     for (int64_t epoch = 0; epoch < options.ppo_epochs; ++epoch) {
       if (recurrent == 0) {
         const std::vector<int64_t> order = r.ShuffledRows(shuffle);
@@ -446,13 +456,7 @@ absl::Status PpoLearner::Impl::Update() {
           const int64_t size = std::min(options.ppo_minibatch, n - start);
           const Tensor index = torch::tensor(std::vector<int64_t>(
               order.begin() + start, order.begin() + start + size));
-          const Tensor features = obs.index_select(0, index);
-          auto [log_prob, entropy] =
-              LogProbAndEntropy(features, action.index_select(0, index));
-          GradientStep(log_prob, entropy, Value(features),
-                       old_log_prob.index_select(0, index),
-                       advantages.index_select(0, index),
-                       returns.index_select(0, index), params);
+          learn_rows(obs.index_select(0, index), index);
         }
         continue;
       }
@@ -477,17 +481,11 @@ absl::Status PpoLearner::Impl::Update() {
           }
         }
         const Tensor index = torch::tensor(rows);
-        const Tensor states =
-            Unroll(obs.index_select(0, index).view({length, b, obs_dim}),
-                   first.index_select(0, index).view({length, b}),
-                   stored_states.index_select(0, torch::tensor(heads)))
-                .reshape({length * b, recurrent});
-        auto [log_prob, entropy] =
-            LogProbAndEntropy(states, action.index_select(0, index));
-        GradientStep(log_prob, entropy, Value(states),
-                     old_log_prob.index_select(0, index),
-                     advantages.index_select(0, index),
-                     returns.index_select(0, index), params);
+        learn_rows(Unroll(obs.index_select(0, index).view({length, b, obs_dim}),
+                          first.index_select(0, index).view({length, b}),
+                          stored_states.index_select(0, torch::tensor(heads)))
+                       .reshape({length * b, recurrent}),
+                   index);
       }
     }
   } catch (const c10::Error& e) {
