@@ -1,10 +1,5 @@
 #include "runtime/training_flags.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -22,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "client/remote_env.h"
+#include "protocol/working_directory.h"
 #include "runtime/blas_threads.h"
 #include "runtime/json.h"
 #include "runtime/run_writer.h"
@@ -227,14 +223,8 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
 bool ParseAgentCommandLine(int argc, char** argv, absl::string_view program,
                            absl::string_view usage,
                            absl::string_view agent_folder) {
-  // `bazel run` starts a binary in its runfiles tree: relative paths
-  // (--runs_root, --config, --resume, --restore, key files) are meant from
-  // the directory it was run in.
-  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-      dir != nullptr && *dir != '\0' && ::chdir(dir) != 0) {
-    std::cerr << program << ": error: cannot change to the directory bazel "
-              << "run was started in (" << dir << "): " << std::strerror(errno)
-              << std::endl;
+  if (absl::Status s = EnterBazelRunDirectory(); !s.ok()) {
+    std::cerr << program << ": error: " << s.message() << std::endl;
     return false;
   }
   RestartWithOneBlasThreadUnlessSet(argv);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "envs/core/registry.h"
 #include "protocol/endpoint.h"
+#include "protocol/working_directory.h"
 #include "server/env_server.h"
 
 ABSL_FLAG(std::string, endpoint, "tcp://127.0.0.1:5555",
@@ -94,6 +95,11 @@ int main(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
+  // Relative key-file paths under `bazel run` mean the caller's directory.
+  if (absl::Status s = marl::EnterBazelRunDirectory(); !s.ok()) {
+    std::fprintf(stderr, "env_server: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_list)) {
     for (const marl::EnvRegistration* env :
          marl::EnvRegistry::Global().List()) {

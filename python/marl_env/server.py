@@ -345,10 +345,9 @@ class EnvServer:
 def import_environments(module):
     """Imports a module by dotted name or .py path, registering its envs."""
     if module.endswith(".py") or os.sep in module:
-        # Under `bazel run` the working directory is the runfiles tree:
-        # relative paths mean the directory bazel was run from.
-        path = os.path.abspath(os.path.join(
-            os.environ.get("BUILD_WORKING_DIRECTORY", ""), module))
+        # (Relative to the caller's directory under `bazel run`: main()
+        # enters it first.)
+        path = os.path.abspath(module)
         if not os.path.exists(path):
             raise FileNotFoundError("no such file: %s" % path)
         name = "marl_env_user_" + os.path.splitext(os.path.basename(path))[0]
@@ -473,8 +472,23 @@ def _parse_args(argv):
     return args
 
 
+def enter_bazel_run_directory():
+    """Under `bazel run` (which starts a binary in its runfiles tree),
+    relative command-line paths mean the caller's directory: enters it, as
+    the C++ binaries do (protocol/working_directory.h)."""
+    directory = os.environ.get("BUILD_WORKING_DIRECTORY")
+    if directory:
+        os.chdir(directory)
+
+
 def main(argv=None, default_modules=()):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        enter_bazel_run_directory()
+    except OSError as error:
+        sys.stderr.write("env_server: cannot change to the directory bazel "
+                         "run was started in: %s\n" % error)
+        return 2
     modules = ([] if args.no_examples else list(default_modules)) + args.module
     for module in modules:
         try:

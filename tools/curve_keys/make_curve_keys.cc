@@ -2,7 +2,6 @@
 // OUT_DIR/NAME.key (public: give it to the other side) and
 // OUT_DIR/NAME.key_secret (keep it; mode 0600). The files are the format
 // pyzmq's zmq.auth.load_certificate reads.
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "protocol/curve.h"
+#include "protocol/working_directory.h"
 
 ABSL_FLAG(std::string, out_dir, "",
           "Required. Existing directory to write NAME.key and "
@@ -46,11 +46,10 @@ int main(int argc, char** argv) {
                  positional[1]);
     return 2;
   }
-  // Under `bazel run` a relative --out_dir means the caller's directory,
-  // not the runfiles tree.
-  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-      cwd != nullptr && chdir(cwd) != 0) {
-    std::fprintf(stderr, "make_curve_keys: cannot enter %s\n", cwd);
+  // Under `bazel run` a relative --out_dir means the caller's directory.
+  if (absl::Status s = marl::EnterBazelRunDirectory(); !s.ok()) {
+    std::fprintf(stderr, "make_curve_keys: %s\n",
+                 std::string(s.message()).c_str());
     return 1;
   }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
