@@ -209,14 +209,14 @@ class EnvService:
         bytes are not a whole Request. The request is a StepCall for a
         step (the usual request, read in C++), else a Request."""
         try:
-            data = bytes(data)
-            step = _codec.read_step_request(data)
-        except MemoryError:
-            step = None  # the Python parser answers, with the same status
+            step = _codec.read_step_request(bytes(data))
+        except (MemoryError, TypeError, ValueError):
+            step = None  # the Python parser answers, with its status
         if step is not None:
             return StepCall(*step), None
         request = pb.Request()
         try:
+            data = bytes(data)
             consumed = request.MergeFromString(data)
             # Bytes that are exactly what protobuf writes for the message
             # they parsed to (what every client sends) were read whole.
