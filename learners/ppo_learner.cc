@@ -35,6 +35,7 @@ enum Field {
   kNextObs,
   kTerminated,
   kEnded,
+  kMask,  // Discrete actions: 1 = legal (all 1 without masks)
   kState,
   kFirst
 };
@@ -71,7 +72,7 @@ struct PpoLearner::Impl {
   // Recurrent acting state per stream, and what the last training Act
   // started from (stored with the step by Observe).
   Tensor train_state, eval_state, last_state_in;
-  std::vector<float> last_first;
+  std::vector<float> last_first, last_mask;
   int64_t updates = 0;
   PpoLosses sums;
 
@@ -81,6 +82,9 @@ struct PpoLearner::Impl {
     std::vector<ReplayField> fields = {
         {"obs", obs_dim},      {"action", action_dim}, {"reward", 1},
         {"next_obs", obs_dim}, {"terminated", 1},      {"ended", 1}};
+    // Optional fields keep their enum places: a Box learner's mask is one
+    // unused value per step.
+    fields.push_back({"mask", discrete() ? num_actions : 1});
     if (recurrent > 0) {
       fields.push_back({"state", recurrent});
       fields.push_back({"first", 1});
@@ -146,9 +150,10 @@ struct PpoLearner::Impl {
   // log pi(action | features) [B] and the entropy [B]; stored Box actions
   // are in (-1, 1).
   std::pair<Tensor, Tensor> LogProbAndEntropy(const Tensor& features,
-                                              const Tensor& action) {
+                                              const Tensor& action,
+                                              const Tensor& mask) {
     if (discrete()) {
-      const Tensor logits = categorical->forward(features);
+      const Tensor logits = Masked(categorical->forward(features), mask);
       return {
           nn::CategoricalLogProb(logits, action.squeeze(-1).to(torch::kLong)),
           nn::CategoricalEntropy(logits)};
@@ -159,6 +164,13 @@ struct PpoLearner::Impl {
     // The Gaussian's entropy before the squash: 0.5 log(2 pi e) + log std.
     const Tensor entropy = (log_std + 0.5 * std::log(2.0 * M_PI * M_E)).sum(-1);
     return {log_prob, entropy};
+  }
+
+  // Logits with illegal actions (mask 0) far below any other; `mask` [B, n]
+  // of 0/1. Finite, not -inf: an entropy term at -inf has NaN gradients
+  // (0 * inf), even with weight 0. No sample or argmax picks them.
+  static Tensor Masked(const Tensor& logits, const Tensor& mask) {
+    return logits.masked_fill(mask < 0.5f, -1e9f);
   }
 
   Tensor Value(const Tensor& features) {
@@ -291,7 +303,7 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
 
 void PpoLearner::Act(const float* obs, int64_t n, bool deterministic,
                      int64_t* discrete, float* continuous, ActingStream stream,
-                     const bool* first) {
+                     const bool* first, const bool* mask) {
   Impl& m = *impl_;
   torch::NoGradGuard no_grad;
   Tensor features = FromFloats(obs, n, m.obs_dim);
@@ -315,12 +327,20 @@ void PpoLearner::Act(const float* obs, int64_t n, bool deterministic,
     if (kept != nullptr) *kept = features;
   }
   if (m.discrete()) {
+    std::vector<float> legal(n * m.num_actions, 1.0f);
+    for (int64_t i = 0; mask != nullptr && i < n * m.num_actions; ++i) {
+      legal[i] = mask[i] ? 1.0f : 0.0f;
+    }
+    const Tensor logits =
+        Impl::Masked(m.categorical->forward(features),
+                     FromFloats(legal.data(), n, m.num_actions));
     const Tensor a =
-        (deterministic ? m.categorical->greedy(features)
-                       : m.categorical->sample(features, m.generator))
+        (deterministic ? logits.argmax(-1)
+                       : nn::SampleCategorical(logits, m.generator))
             .to(torch::kLong)
             .contiguous();
     std::copy_n(a.data_ptr<int64_t>(), n, discrete);
+    if (stream == ActingStream::kTrain) m.last_mask = std::move(legal);
     return;
   }
   const Tensor y = deterministic
@@ -369,13 +389,20 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
     done[c] = terminated[c] ? 1.0f : 0.0f;
     ended[c] = terminated[c] || truncated[c] ? 1.0f : 0.0f;
   }
+  // The masks of the training stream's last Act (all legal without one).
+  const int64_t mask_values = copies * (m.discrete() ? m.num_actions : 1);
+  if (!m.discrete() ||
+      static_cast<int64_t>(m.last_mask.size()) != mask_values) {
+    m.last_mask.assign(mask_values, 1.0f);
+  }
   std::vector<absl::Span<const float>> fields = {
       {obs, static_cast<size_t>(copies * m.obs_dim)},
       action,
       {reward, static_cast<size_t>(copies)},
       {next_obs, static_cast<size_t>(copies * m.obs_dim)},
       done,
-      ended};
+      ended,
+      m.last_mask};
   if (m.recurrent > 0) {
     fields.emplace_back(m.last_state_in.data_ptr<float>(),
                         static_cast<size_t>(copies * m.recurrent));
@@ -395,7 +422,8 @@ absl::Status PpoLearner::Impl::Update() {
     auto column = [&](int f) {
       return FromFloats(r.column(f).data(), n, r.field(f).width);
     };
-    const Tensor obs = column(kObs), action = column(kAction);
+    const Tensor obs = column(kObs), action = column(kAction),
+                 mask = column(kMask);
     // Recurrent: every step's state, replayed from the stored ones.
     Tensor stored_states, first;
     if (recurrent > 0) {
@@ -415,7 +443,7 @@ absl::Status PpoLearner::Impl::Update() {
         // The next observation seen from the state after this step.
         next_features = Step(next_features, features);
       }
-      old_log_prob = LogProbAndEntropy(features, action).first;
+      old_log_prob = LogProbAndEntropy(features, action, mask).first;
       values = Value(features).contiguous();
       next_values = Value(next_features).contiguous();
     }
@@ -442,8 +470,8 @@ absl::Status PpoLearner::Impl::Update() {
     // One gradient step on rollout rows `index`, whose features (the
     // observations, or the replayed recurrent states) are `features`.
     auto learn_rows = [&](const Tensor& features, const Tensor& index) {
-      auto [log_prob, entropy] =
-          LogProbAndEntropy(features, action.index_select(0, index));
+      auto [log_prob, entropy] = LogProbAndEntropy(
+          features, action.index_select(0, index), mask.index_select(0, index));
       GradientStep(log_prob, entropy, Value(features),
                    old_log_prob.index_select(0, index),
                    advantages.index_select(0, index),

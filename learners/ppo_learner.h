@@ -100,11 +100,13 @@ class PpoLearner {
   // a policy sample; deterministic: the most likely action (Discrete) or
   // the squashed mean (Box). `stream` and `first` (per row: an episode
   // starts; null = none) are what a recurrent policy keeps its state by
-  // (JointLearner::SetActingContext); Observe learns from the training
-  // stream's last Act.
+  // (JointLearner::SetActingContext); `mask` (n x actions, true = legal;
+  // null = all legal) restricts Discrete actions, and every row needs a
+  // legal one. Observe learns from the training stream's last Act: its
+  // masks (all legal if it had none) and a recurrent policy's states.
   void Act(const float* obs, int64_t n, bool deterministic, int64_t* discrete,
            float* continuous, ActingStream stream = ActingStream::kProbe,
-           const bool* first = nullptr);
+           const bool* first = nullptr, const bool* mask = nullptr);
 
   // One batched step of `copies` copies (every array copy-major, as the
   // loop gives them; `discrete` or `continuous` as acted). The first call

@@ -255,5 +255,45 @@ TEST(PpoLearnerTest, ARecurrentPolicyRemembersWhatAFeedForwardOneCannot) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// The best arm (1) is illegal in half the copies: those never play it and
+// learn the best legal one (2); the others still learn 1.
+TEST(PpoLearnerTest, MaskedActionsAreNeverPlayed) {
+  absl::StatusOr<std::unique_ptr<PpoLearner>> learner =
+      PpoLearner::Create(2, 3, {}, {}, Fast(), 9);
+  ASSERT_TRUE(learner.ok());
+  const float payoff[3] = {0.0f, 1.0f, 0.5f};
+  // Observation: (1, 0) where arm 1 is legal, (0, 1) where it is not.
+  std::vector<float> obs(2 * kCopies);
+  bool mask[3 * kCopies];
+  for (int c = 0; c < kCopies; ++c) {
+    const bool masked = c % 2 == 1;
+    obs[2 * c] = masked ? 0.0f : 1.0f;
+    obs[2 * c + 1] = masked ? 1.0f : 0.0f;
+    for (int a = 0; a < 3; ++a) mask[3 * c + a] = !(masked && a == 1);
+  }
+  Bandit b;
+  std::vector<int64_t> actions(kCopies);
+  std::vector<float> rewards(kCopies);
+  for (int t = 0; t < 16 * 40; ++t) {
+    (*learner)->Act(obs.data(), kCopies, false, actions.data(), nullptr,
+                    ActingStream::kTrain, nullptr, mask);
+    for (int c = 0; c < kCopies; ++c) {
+      ASSERT_TRUE(mask[3 * c + actions[c]])
+          << "copy " << c << " played " << actions[c];
+      rewards[c] = payoff[actions[c]];
+    }
+    ASSERT_TRUE((*learner)
+                    ->Observe(kCopies, obs.data(), actions.data(), nullptr,
+                              rewards.data(), obs.data(), b.terminated.get(),
+                              b.truncated.get())
+                    .ok());
+  }
+  (*learner)->Act(obs.data(), kCopies, true, actions.data(), nullptr,
+                  ActingStream::kEval, nullptr, mask);
+  for (int c = 0; c < kCopies; ++c) {
+    EXPECT_EQ(actions[c], c % 2 == 1 ? 2 : 1) << "copy " << c;
+  }
+}
+
 }  // namespace
 }  // namespace marl

@@ -275,7 +275,7 @@ class PpoAgent : public AgentLearner {
                    float* continuous) override {
     if (absl::Status s = encoder_.Encode(obs, n, &encoded_); !s.ok()) return s;
     learner_->Act(encoded_.data(), n, deterministic, discrete, continuous,
-                  stream_, first_);
+                  stream_, first_, mask);
     return absl::OkStatus();
   }
 
@@ -382,11 +382,6 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
       out->learners_.push_back(
           std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n));
     } else if (kind == "ppo") {
-      if (spec.has_action_masks && act.is_discrete()) {
-        return absl::UnimplementedError(absl::StrCat(
-            "agent ", ids[a],
-            ": ppo does not take action masks yet (use --learner=soft_q)"));
-      }
       const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
       absl::StatusOr<std::unique_ptr<PpoLearner>> p =
           act.is_discrete()

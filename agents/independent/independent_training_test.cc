@@ -1,16 +1,54 @@
 // The real training loop through an embedded environment server.
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "agents/independent/independent_learner.h"
+#include "envs/core/env.h"
+#include "envs/core/registry.h"
 #include "gtest/gtest.h"
 #include "runtime/run_writer.h"
 #include "runtime/training_loop.h"
 
 namespace marl {
 namespace {
+
+// A one-shot game with action masks: each agent's best action (2) is
+// masked out, so the best legal one is 1 (reward 1, else 0). Playing an
+// illegal action fails the step.
+class MaskedGame : public Env {
+ public:
+  MaskedGame() {
+    spec_.agent_ids = {"a", "b"};
+    spec_.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
+    spec_.action_spaces = {Space::Discrete(3), Space::Discrete(3)};
+    spec_.has_action_masks = true;
+  }
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override { Mask(out); }
+  void Step(const Actions& actions, const Output& out) override {
+    for (int agent = 0; agent < 2; ++agent) {
+      out.set_reward(agent, actions.discrete(agent) == 1 ? 1.0f : 0.0f);
+    }
+    out.set_terminated(true);
+    Mask(out);
+  }
+
+ private:
+  static void Mask(const Output& out) {
+    for (int agent = 0; agent < 2; ++agent) out.action_mask(agent)[2] = false;
+  }
+  EnvSpec spec_;
+};
+
+MARL_REGISTER_ENV({"test_masked_game",
+                   "a one-shot game whose best action is masked out",
+                   {},
+                   [](const Settings&) -> absl::StatusOr<std::unique_ptr<Env>> {
+                     return std::make_unique<MaskedGame>();
+                   }});
 
 // The loop's options and the learners' in one, as the binary's flags are.
 struct RunOptions : TrainingOptions, IndependentOptions {};
@@ -295,6 +333,25 @@ TEST(IndependentTrainingTest, RecurrentPpoRunsOnAMultiStepGame) {
     EXPECT_TRUE(std::isfinite(agent.eval_return));
   }
   ExpectRepeatsAndRestores(o, *result);
+}
+
+// PPO with action masks through the loop: never an illegal action (the
+// server would refuse the step), and the best legal one learned.
+TEST(IndependentTrainingTest, PpoTakesActionMasks) {
+  RunOptions o = CoordinationOptions(2);
+  o.env = "test_masked_game";
+  o.env_settings.clear();
+  o.learner = "ppo";
+  o.run_name = "ppo_masked";
+  o.steps = 2048;
+  o.ppo.ppo_rollout = 16;
+  o.ppo.ppo_lr = 1e-2;
+  absl::StatusOr<TrainingResult> result = Train(o);
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (const AgentResult& agent : result->agents) {
+    EXPECT_EQ(agent.greedy_action, std::vector<double>{1.0}) << agent.id;
+    EXPECT_DOUBLE_EQ(agent.eval_return, 1.0) << agent.id;
+  }
 }
 
 }  // namespace
