@@ -35,7 +35,8 @@ enum Field {
   kNextObs,
   kTerminated,
   kEnded,
-  kMask,  // Discrete actions: 1 = legal (all 1 without masks)
+  kMask,    // Discrete actions: 1 = legal (all 1 without masks)
+  kActing,  // 1 = the agent's turn (always, in simultaneous games)
   kState,
   kFirst
 };
@@ -85,6 +86,7 @@ struct PpoLearner::Impl {
     // Optional fields keep their enum places: a Box learner's mask is one
     // unused value per step.
     fields.push_back({"mask", discrete() ? num_actions : 1});
+    fields.push_back({"acting", 1});
     if (recurrent > 0) {
       fields.push_back({"state", recurrent});
       fields.push_back({"first", 1});
@@ -179,19 +181,23 @@ struct PpoLearner::Impl {
 
   // One gradient step on the clipped surrogate, the value error and the
   // entropy bonus of a minibatch.
+  // The policy terms average over the rows where the agent acted
+  // (`acting`, 0 or 1); the value error over every row.
   void GradientStep(const Tensor& log_prob, const Tensor& entropy,
                     const Tensor& value, const Tensor& old_log_prob,
                     const Tensor& advantages, const Tensor& returns,
-                    const std::vector<Tensor>& params) {
+                    const Tensor& acting, const std::vector<Tensor>& params) {
     const double clip = options.ppo_clip;
     const Tensor log_ratio = log_prob - old_log_prob;
     const Tensor ratio = log_ratio.exp();
-    const Tensor policy_loss =
-        -torch::min(ratio * advantages,
-                    ratio.clamp(1 - clip, 1 + clip) * advantages)
-             .mean();
+    const Tensor acted = acting.sum().clamp_min(1.0);
+    auto acting_mean = [&](const Tensor& x) {
+      return (x * acting).sum() / acted;
+    };
+    const Tensor policy_loss = -acting_mean(torch::min(
+        ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages));
     const Tensor value_loss = 0.5 * (value - returns).pow(2).mean();
-    const Tensor entropy_mean = entropy.mean();
+    const Tensor entropy_mean = acting_mean(entropy);
     const Tensor loss = policy_loss + options.ppo_value_coef * value_loss -
                         options.ppo_entropy * entropy_mean;
     optimizer->zero_grad();
@@ -203,9 +209,10 @@ struct PpoLearner::Impl {
     sums.policy_loss += policy_loss.item<double>();
     sums.value_loss += value_loss.item<double>();
     sums.entropy += entropy_mean.item<double>();
-    sums.approx_kl += ((ratio - 1) - log_ratio).mean().item<double>();
+    sums.approx_kl += acting_mean((ratio - 1) - log_ratio).item<double>();
     sums.clip_fraction +=
-        ((ratio - 1).abs() > clip).to(torch::kFloat32).mean().item<double>();
+        acting_mean(((ratio - 1).abs() > clip).to(torch::kFloat32))
+            .item<double>();
   }
 
   absl::Status Update();
@@ -354,7 +361,7 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
                                  const int64_t* discrete,
                                  const float* continuous, const float* reward,
                                  const float* next_obs, const bool* terminated,
-                                 const bool* truncated) {
+                                 const bool* truncated, const bool* acting) {
   Impl& m = *impl_;
   if (!m.rollout.has_value()) {
     absl::StatusOr<RolloutBuffer> rollout = m.NewRollout(copies);
@@ -374,7 +381,8 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
   }
   // Actions as the policy sees them: the index, or the Box action mapped
   // back to (-1, 1).
-  std::vector<float> action(copies * m.action_dim), done(copies), ended(copies);
+  std::vector<float> action(copies * m.action_dim), done(copies), ended(copies),
+      turn(copies);
   for (int64_t c = 0; c < copies; ++c) {
     if (m.discrete()) {
       action[c] = static_cast<float>(discrete[c]);
@@ -388,6 +396,7 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
     }
     done[c] = terminated[c] ? 1.0f : 0.0f;
     ended[c] = terminated[c] || truncated[c] ? 1.0f : 0.0f;
+    turn[c] = acting == nullptr || acting[c] ? 1.0f : 0.0f;
   }
   // The masks of the training stream's last Act (all legal without one).
   const int64_t mask_values = copies * (m.discrete() ? m.num_actions : 1);
@@ -402,7 +411,8 @@ absl::Status PpoLearner::Observe(int64_t copies, const float* obs,
       {next_obs, static_cast<size_t>(copies * m.obs_dim)},
       done,
       ended,
-      m.last_mask};
+      m.last_mask,
+      turn};
   if (m.recurrent > 0) {
     fields.emplace_back(m.last_state_in.data_ptr<float>(),
                         static_cast<size_t>(copies * m.recurrent));
@@ -423,7 +433,7 @@ absl::Status PpoLearner::Impl::Update() {
       return FromFloats(r.column(f).data(), n, r.field(f).width);
     };
     const Tensor obs = column(kObs), action = column(kAction),
-                 mask = column(kMask);
+                 mask = column(kMask), acting = column(kActing).squeeze(-1);
     // Recurrent: every step's state, replayed from the stored ones.
     Tensor stored_states, first;
     if (recurrent > 0) {
@@ -475,7 +485,8 @@ absl::Status PpoLearner::Impl::Update() {
       GradientStep(log_prob, entropy, Value(features),
                    old_log_prob.index_select(0, index),
                    advantages.index_select(0, index),
-                   returns.index_select(0, index), params);
+                   returns.index_select(0, index),
+                   acting.index_select(0, index), params);
     };
     for (int64_t epoch = 0; epoch < options.ppo_epochs; ++epoch) {
       if (recurrent == 0) {

@@ -109,14 +109,17 @@ class PpoLearner {
            const bool* first = nullptr, const bool* mask = nullptr);
 
   // One batched step of `copies` copies (every array copy-major, as the
-  // loop gives them; `discrete` or `continuous` as acted). The first call
-  // fixes the number of copies. When the rollout is full, updates.
-  // INVALID_ARGUMENT for another number of copies, INTERNAL if LibTorch
-  // fails.
+  // loop gives them; `discrete` or `continuous` as acted). `acting` (null
+  // = every copy) marks the copies where it was this agent's turn: in the
+  // others, its action had no effect, and only the value learns from them.
+  // The first call fixes the number of copies. When the rollout is full,
+  // updates. INVALID_ARGUMENT for another number of copies, INTERNAL if
+  // LibTorch fails.
   absl::Status Observe(int64_t copies, const float* obs,
                        const int64_t* discrete, const float* continuous,
                        const float* reward, const float* next_obs,
-                       const bool* terminated, const bool* truncated);
+                       const bool* terminated, const bool* truncated,
+                       const bool* acting = nullptr);
 
   PpoLosses TakeLosses();
   int64_t updates() const;      // rollouts learned from

@@ -295,5 +295,44 @@ TEST(PpoLearnerTest, MaskedActionsAreNeverPlayed) {
   }
 }
 
+// Where it was not the agent's turn its action had no effect: whatever it
+// played there, the policy learns the same.
+TEST(PpoLearnerTest, OthersTurnsDoNotTeachThePolicy) {
+  PpoOptions o = Fast();
+  absl::StatusOr<std::unique_ptr<PpoLearner>> a =
+      PpoLearner::Create(1, 3, {}, {}, o, 21);
+  absl::StatusOr<std::unique_ptr<PpoLearner>> b =
+      PpoLearner::Create(1, 3, {}, {}, o, 21);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Bandit bandit;
+  bool acting[kCopies];
+  for (int c = 0; c < kCopies; ++c) acting[c] = c % 2 == 0;
+  std::vector<int64_t> actions(kCopies), other(kCopies);
+  std::vector<float> rewards(kCopies);
+  for (int t = 0; t < 16 * 3; ++t) {
+    (*a)->Act(bandit.obs.data(), kCopies, false, actions.data(), nullptr,
+              ActingStream::kTrain);
+    (*b)->Act(bandit.obs.data(), kCopies, false, other.data(), nullptr,
+              ActingStream::kTrain);
+    ASSERT_EQ(actions, other);  // the same so far
+    for (int c = 0; c < kCopies; ++c) {
+      rewards[c] = acting[c] && actions[c] == 1 ? 1.0f : 0.0f;
+      // b claims other actions where they had no effect.
+      if (!acting[c]) other[c] = (actions[c] + 1) % 3;
+    }
+    for (auto [learner, played] :
+         {std::pair{a->get(), &actions}, std::pair{b->get(), &other}}) {
+      ASSERT_TRUE(learner
+                      ->Observe(kCopies, bandit.obs.data(), played->data(),
+                                nullptr, rewards.data(), bandit.obs.data(),
+                                bandit.terminated.get(), bandit.truncated.get(),
+                                acting)
+                      .ok());
+    }
+  }
+  EXPECT_EQ((*a)->updates(), 3);
+  EXPECT_EQ((*a)->TakeLosses().policy_loss, (*b)->TakeLosses().policy_loss);
+}
+
 }  // namespace
 }  // namespace marl

@@ -26,6 +26,9 @@ struct TransitionBatch {
   std::vector<const float*> next_observation;   // [copies, obs size]
   const bool* terminated = nullptr;             // [copies]: no bootstrap
   const bool* truncated = nullptr;              // [copies]: bootstrap
+  // Turn-based (SEQUENTIAL) specs: [copies], the agent whose turn it was
+  // (the others' actions had no effect); null when every agent acts.
+  const int32_t* current_agent = nullptr;
 };
 
 // Which copies an Act call is about: the training copies, the evaluation
@@ -82,6 +85,11 @@ class JointLearner {
   // outside its table, ...); the loop checks it after each call and stops
   // the run with it. Act and Learn stay void so learners need no plumbing.
   virtual absl::Status status() const { return absl::OkStatus(); }
+
+  // Whether the learner plays turn-based (SEQUENTIAL) environments: it
+  // learns from its agents' own turns (TransitionBatch::current_agent). The
+  // loop refuses such environments to learners that do not.
+  virtual bool TakesTurns() const { return false; }
 
   // A few words on what agent `agent` runs (its learner kind, a fixed
   // policy), printed after its id in the run's summary; empty = nothing.

@@ -270,6 +270,11 @@ class Runner {
       return absl::InternalError("the learner factory returned null");
     }
     learner_ = *std::move(learner);
+    if (env_->spec().sequential && !learner_->TakesTurns()) {
+      return absl::UnimplementedError(
+          absl::StrCat("environment '", o_.env, "' is turn-based; ", algorithm_,
+                       " needs simultaneous moves"));
+    }
     learner_->set_checkpoint_replay(o_.checkpoint_replay);
     if (!checkpoint.empty()) {
       // Settings the checkpoint's run used differently: they explain a
@@ -385,11 +390,6 @@ class Runner {
     if (!env.ok()) return env.status();
     eval_env_ = *std::move(env);
     const EnvSpec& spec = env_->spec();
-    if (spec.sequential) {
-      return absl::UnimplementedError(
-          absl::StrCat("environment '", o_.env, "' is turn-based; ", algorithm_,
-                       " needs simultaneous moves"));
-    }
     num_agents_ = spec.num_agents();
     ids_ = spec.agent_ids;
     act_discrete_.resize(num_agents_);
@@ -497,6 +497,25 @@ class Runner {
         (*masks)[a].reset();
       }
     }
+  }
+
+  // Turn-based specs: whose turn it is in each of `rows` copies, into
+  // current_ (checked: an agent index per copy); cleared otherwise.
+  absl::Status CopyCurrentAgent(const proto::TimeStep& ts, int rows) {
+    current_.clear();
+    if (!env_->spec().sequential) return absl::OkStatus();
+    if (ts.current_agent().size() != sizeof(int32_t) * rows) {
+      return absl::InternalError(
+          "the server's TimeStep has no current agent per copy");
+    }
+    current_ = ArrayToVector<int32_t>(ts.current_agent());
+    for (int32_t agent : current_) {
+      if (agent < 0 || agent >= num_agents_) {
+        return absl::InternalError(
+            "the server's TimeStep names a current agent out of range");
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Asks the learner for every agent's action of `rows` copies into the
@@ -607,6 +626,7 @@ class Runner {
     absl::StatusOr<const proto::TimeStep*> reset = env_->Reset();
     if (!reset.ok()) return reset.status();
     CopyObservations(**reset, &obs_, &masks_);
+    if (absl::Status s = CopyCurrentAgent(**reset, n); !s.ok()) return s;
     KeepInitialObservations(obs_);
     returns_.assign(static_cast<size_t>(n) * num_agents_, 0.0);
     window_.assign(num_agents_, {});
@@ -683,6 +703,8 @@ class Runner {
           returns_[r * num_agents_ + a] += rewards_[a][r];
         }
       }
+      // Whose turn it was: current_ still holds the stepped observation's.
+      batch_view.current_agent = current_.empty() ? nullptr : current_.data();
       learner_->Learn(batch_view);
       if (absl::Status s = learner_->status(); !s.ok()) return s;
       for (int r = 0; r < n; ++r) {
@@ -700,6 +722,7 @@ class Runner {
         }
       }
       CopyObservations(ts, &obs_, &masks_);
+      if (absl::Status s = CopyCurrentAgent(ts, n); !s.ok()) return s;
       for (int r = 0; r < n; ++r) first_[r] = terminated_[r] || truncated_[r];
       transitions_ += n;
 
@@ -926,8 +949,10 @@ class Runner {
   std::vector<std::vector<int64_t>> act_discrete_;
   std::vector<std::vector<float>> act_continuous_;
   std::unique_ptr<bool[]> terminated_, truncated_;
-  // Per training copy: its observation starts an episode.
+  // Per training copy: its observation starts an episode; whose turn it is
+  // (turn-based specs).
   std::unique_ptr<bool[]> first_;
+  std::vector<int32_t> current_;
   std::vector<double> returns_;             // [copy][agent]
   std::vector<std::deque<double>> window_;  // per agent
   std::vector<double> since_log_sum_;

@@ -12,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "envs/core/env.h"
+#include "envs/core/registry.h"
 #include "gtest/gtest.h"
 #include "runtime/json.h"
 #include "runtime/run_writer.h"
@@ -103,6 +105,55 @@ class ContextLearner : public FixedLearner {
   const bool* first_ = nullptr;
 };
 
+// Turn-based: two agents take turns (player 0 first), four steps an
+// episode; every step pays nothing.
+class TurnsEnv : public Env {
+ public:
+  TurnsEnv() {
+    spec_.agent_ids = {"p0", "p1"};
+    spec_.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
+    spec_.action_spaces = {Space::Discrete(2), Space::Discrete(2)};
+    spec_.sequential = true;
+    spec_.episode_limit = 4;
+  }
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override {
+    turn_ = 0;
+    out.set_current_agent(0);
+  }
+  void Step(const Actions&, const Output& out) override {
+    turn_ = 1 - turn_;
+    out.set_current_agent(turn_);
+  }
+
+ private:
+  EnvSpec spec_;
+  int turn_ = 0;
+};
+
+MARL_REGISTER_ENV({"loop_test_turns",
+                   "two agents taking turns",
+                   {},
+                   [](const Settings&) -> absl::StatusOr<std::unique_ptr<Env>> {
+                     return std::make_unique<TurnsEnv>();
+                   }});
+
+// Records whose turn each learned step was.
+class TurnLearner : public FixedLearner {
+ public:
+  explicit TurnLearner(std::vector<std::vector<int32_t>>* turns)
+      : FixedLearner(0, 0), turns_(turns) {}
+  bool TakesTurns() const override { return true; }
+  void Learn(const TransitionBatch& batch) override {
+    ASSERT_NE(batch.current_agent, nullptr);
+    turns_->emplace_back(batch.current_agent,
+                         batch.current_agent + batch.num_copies);
+  }
+
+ private:
+  std::vector<std::vector<int32_t>>* turns_;
+};
+
 TrainingOptions Options(const std::string& name) {
   TrainingOptions o;
   o.env = "matrix_game";
@@ -162,6 +213,31 @@ TEST(TrainingLoopTest, ActTellsTheStreamAndWhereEpisodesStart) {
   EXPECT_EQ(train, 25);
   EXPECT_EQ(eval, 10);  // one episode of 10 steps per copy
   EXPECT_GE(probe, 1);
+}
+
+// A turn-based game's steps reach the learner with whose turn they were.
+TEST(TrainingLoopTest, LearnSaysWhoseTurnEachStepWas) {
+  std::vector<std::vector<int32_t>> turns;
+  TrainingOptions o = Options("turns");
+  o.env = "loop_test_turns";
+  o.env_settings.clear();
+  o.steps = 4 * 10;
+  absl::StatusOr<TrainingResult> r = RunTraining(
+      o, "turn_algo",
+      [&](const EnvSpec&,
+          uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+        return std::make_unique<TurnLearner>(&turns);
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(turns.size(), 10u);
+  for (size_t t = 0; t < turns.size(); ++t) {
+    // Episodes of 4 steps: turns 0, 1, 0, 1, then a new episode.
+    EXPECT_EQ(turns[t], std::vector<int32_t>(4, t % 2)) << "step " << t;
+  }
+  // A learner that does not take turns is refused such a game.
+  o.run_name = "turns_refused";
+  absl::Status refused = RunTraining(o, "fixed_algo", Fixed(0)).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnimplemented) << refused;
 }
 
 TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {

@@ -290,10 +290,20 @@ class PpoAgent : public AgentLearner {
     absl::Status s = encoder_.Encode(batch.observation[agent], n, &encoded_);
     if (s.ok()) s = encoder_.Encode(batch.next_observation[agent], n, &next_);
     if (!s.ok()) return s;
+    // Turn-based: the copies where it was this agent's turn.
+    const bool* acting = nullptr;
+    if (batch.current_agent != nullptr) {
+      if (acting_size_ != n) {
+        acting_.reset(new bool[n]);
+        acting_size_ = n;
+      }
+      for (int c = 0; c < n; ++c) acting_[c] = batch.current_agent[c] == agent;
+      acting = acting_.get();
+    }
     return learner_->Observe(n, encoded_.data(), batch.discrete_action[agent],
                              batch.continuous_action[agent],
                              batch.reward[agent], next_.data(),
-                             batch.terminated, batch.truncated);
+                             batch.terminated, batch.truncated, acting);
   }
 
   absl::Status Metrics(const float* obs, Values* values) override {
@@ -330,6 +340,8 @@ class PpoAgent : public AgentLearner {
   ObservationEncoder encoder_;
   std::vector<float> encoded_, next_;
   ActingStream stream_ = ActingStream::kProbe;
+  std::unique_ptr<bool[]> acting_;  // per copy, this agent's turn
+  int acting_size_ = 0;
   const bool* first_ = nullptr;
 };
 
@@ -443,6 +455,13 @@ LearnerFactory IndependentFactory(const IndependentOptions& options) {
     if (!learner.ok()) return learner.status();
     return std::unique_ptr<JointLearner>(*std::move(learner));
   };
+}
+
+bool IndependentLearner::TakesTurns() const {
+  for (const std::string& kind : kinds_) {
+    if (kind != "ppo") return false;
+  }
+  return true;
 }
 
 void IndependentLearner::SetActingContext(ActingStream stream,

@@ -50,6 +50,46 @@ MARL_REGISTER_ENV({"test_masked_game",
                      return std::make_unique<MaskedGame>();
                    }});
 
+// Turn-based: the agents take turns (player a first), four steps an
+// episode; the agent whose turn it is earns 1 for action 1, and the other's
+// action does nothing.
+class TurnsGame : public Env {
+ public:
+  TurnsGame() {
+    spec_.agent_ids = {"a", "b"};
+    spec_.observation_spaces = {Space::Discrete(2), Space::Discrete(2)};
+    spec_.action_spaces = {Space::Discrete(2), Space::Discrete(2)};
+    spec_.sequential = true;
+    spec_.episode_limit = 4;
+  }
+  const EnvSpec& spec() const override { return spec_; }
+  void Reset(const Output& out) override {
+    turn_ = 0;
+    Show(out);
+  }
+  void Step(const Actions& actions, const Output& out) override {
+    out.set_reward(turn_, actions.discrete(turn_) == 1 ? 1.0f : 0.0f);
+    turn_ = 1 - turn_;
+    Show(out);
+  }
+
+ private:
+  // Each agent sees whose turn it is.
+  void Show(const Output& out) {
+    out.set_current_agent(turn_);
+    out.observation(0)[0] = out.observation(1)[0] = turn_;
+  }
+  EnvSpec spec_;
+  int turn_ = 0;
+};
+
+MARL_REGISTER_ENV({"test_turns_game",
+                   "two agents taking turns",
+                   {},
+                   [](const Settings&) -> absl::StatusOr<std::unique_ptr<Env>> {
+                     return std::make_unique<TurnsGame>();
+                   }});
+
 // The loop's options and the learners' in one, as the binary's flags are.
 struct RunOptions : TrainingOptions, IndependentOptions {};
 
@@ -352,6 +392,29 @@ TEST(IndependentTrainingTest, PpoTakesActionMasks) {
     EXPECT_EQ(agent.greedy_action, std::vector<double>{1.0}) << agent.id;
     EXPECT_DOUBLE_EQ(agent.eval_return, 1.0) << agent.id;
   }
+}
+
+// PPO plays turn-based games (learning from its own turns); the tabular
+// learner, which does not, is refused one.
+TEST(IndependentTrainingTest, PpoTakesTurns) {
+  RunOptions o = CoordinationOptions(3);
+  o.env = "test_turns_game";
+  o.env_settings.clear();
+  o.learner = "ppo";
+  o.run_name = "ppo_turns";
+  o.steps = 4096;
+  o.eval_episodes = 8;
+  o.ppo.ppo_rollout = 16;
+  o.ppo.ppo_lr = 1e-2;
+  absl::StatusOr<TrainingResult> result = Train(o);
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (const AgentResult& agent : result->agents) {
+    // Two turns each per episode, action 1 on both.
+    EXPECT_DOUBLE_EQ(agent.eval_return, 2.0) << agent.id;
+  }
+  o.learner = "soft_q";
+  o.run_name = "soft_q_turns";
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace
