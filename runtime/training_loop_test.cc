@@ -12,8 +12,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "envs/core/env.h"
-#include "envs/core/registry.h"
 #include "gtest/gtest.h"
 #include "runtime/json.h"
 #include "runtime/run_writer.h"
@@ -105,39 +103,6 @@ class ContextLearner : public FixedLearner {
   const bool* first_ = nullptr;
 };
 
-// Turn-based: two agents take turns (player 0 first), four steps an
-// episode; every step pays nothing.
-class TurnsEnv : public Env {
- public:
-  TurnsEnv() {
-    spec_.agent_ids = {"p0", "p1"};
-    spec_.observation_spaces = {Space::Discrete(1), Space::Discrete(1)};
-    spec_.action_spaces = {Space::Discrete(2), Space::Discrete(2)};
-    spec_.sequential = true;
-    spec_.episode_limit = 4;
-  }
-  const EnvSpec& spec() const override { return spec_; }
-  void Reset(const Output& out) override {
-    turn_ = 0;
-    out.set_current_agent(0);
-  }
-  void Step(const Actions&, const Output& out) override {
-    turn_ = 1 - turn_;
-    out.set_current_agent(turn_);
-  }
-
- private:
-  EnvSpec spec_;
-  int turn_ = 0;
-};
-
-MARL_REGISTER_ENV({"loop_test_turns",
-                   "two agents taking turns",
-                   {},
-                   [](const Settings&) -> absl::StatusOr<std::unique_ptr<Env>> {
-                     return std::make_unique<TurnsEnv>();
-                   }});
-
 // Records whose turn each learned step was.
 class TurnLearner : public FixedLearner {
  public:
@@ -219,7 +184,7 @@ TEST(TrainingLoopTest, ActTellsTheStreamAndWhereEpisodesStart) {
 TEST(TrainingLoopTest, LearnSaysWhoseTurnEachStepWas) {
   std::vector<std::vector<int32_t>> turns;
   TrainingOptions o = Options("turns");
-  o.env = "loop_test_turns";
+  o.env = "test_turns_game";
   o.env_settings.clear();
   o.steps = 4 * 10;
   absl::StatusOr<TrainingResult> r = RunTraining(
