@@ -95,22 +95,9 @@ struct PpoLearner::Impl {
                                  std::move(fields));
   }
 
-  std::vector<torch::nn::Module*> Modules() {
-    std::vector<torch::nn::Module*> modules;
-    if (torso) modules.push_back(torso.get());
-    if (gru) modules.push_back(gru.get());
-    if (discrete()) {
-      modules.push_back(categorical.get());
-    } else {
-      modules.push_back(gaussian.get());
-    }
-    modules.push_back(critic.get());
-    return modules;
-  }
-
   std::vector<Tensor> Parameters() {
     std::vector<Tensor> params;
-    for (torch::nn::Module* module : Modules()) {
+    for (const auto& [name, module] : Parts().modules) {
       for (const Tensor& p : module->parameters()) params.push_back(p);
     }
     return params;
@@ -180,9 +167,9 @@ struct PpoLearner::Impl {
   }
 
   // One gradient step on the clipped surrogate, the value error and the
-  // entropy bonus of a minibatch.
-  // The policy terms average over the rows where the agent acted
-  // (`acting`, 0 or 1); the value error over every row.
+  // entropy bonus of a minibatch. The policy terms average over the rows
+  // where the agent acted (`acting`, 0 or 1); the value error over every
+  // row.
   void GradientStep(const Tensor& log_prob, const Tensor& entropy,
                     const Tensor& value, const Tensor& old_log_prob,
                     const Tensor& advantages, const Tensor& returns,

@@ -18,21 +18,23 @@ constexpr char kOptimizer[] = "optimizer/";
 constexpr char kGenerator[] = "generator/";
 constexpr char kTensor[] = "tensor/";
 
-template <typename Saveable>
-std::string ArchiveBytes(const Saveable& saveable) {
+// The bytes of a LibTorch archive that `write` fills.
+template <typename Write>
+std::string ArchiveBytes(Write write) {
   torch::serialize::OutputArchive archive;
-  saveable.save(archive);
+  write(archive);
   std::ostringstream out;
   archive.save_to(out);
   return out.str();
 }
 
-template <typename Loadable>
-void LoadArchive(const std::string& bytes, Loadable* loadable) {
+// Reads the LibTorch archive in `bytes` with `read`.
+template <typename Read>
+void ReadArchive(const std::string& bytes, Read read) {
   std::istringstream in(bytes);
   torch::serialize::InputArchive archive;
   archive.load_from(in);
-  loadable->load(archive);
+  read(archive);
 }
 
 // Every parameter's and buffer's sizes: LibTorch's Module::load replaces a
@@ -49,14 +51,6 @@ std::vector<std::vector<int64_t>> Shapes(const torch::nn::Module& module) {
   return shapes;
 }
 
-std::string TensorBytes(const torch::Tensor& tensor) {
-  torch::serialize::OutputArchive archive;
-  archive.write("tensor", tensor.detach());
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
 }  // namespace
 
 absl::Status WriteTorchParts(const TorchParts& parts,
@@ -65,11 +59,11 @@ absl::Status WriteTorchParts(const TorchParts& parts,
   try {
     for (const auto& [key, module] : parts.modules) {
       name = kModule + key;
-      writer->Bytes(name, ArchiveBytes(*module));
+      writer->Bytes(name, ArchiveBytes([&](auto& a) { module->save(a); }));
     }
     for (const auto& [key, optimizer] : parts.optimizers) {
       name = kOptimizer + key;
-      writer->Bytes(name, ArchiveBytes(*optimizer));
+      writer->Bytes(name, ArchiveBytes([&](auto& a) { optimizer->save(a); }));
     }
     for (const auto& [key, generator] : parts.generators) {
       name = kGenerator + key;
@@ -81,7 +75,9 @@ absl::Status WriteTorchParts(const TorchParts& parts,
     }
     for (const auto& [key, tensor] : parts.tensors) {
       name = kTensor + key;
-      writer->Bytes(name, TensorBytes(*tensor));
+      writer->Bytes(name, ArchiveBytes([&](auto& a) {
+                      a.write("tensor", tensor->detach());
+                    }));
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(
@@ -98,7 +94,7 @@ absl::Status ReadTorchParts(const LearnerStateReader& reader,
       name = kModule + key;
       if (absl::Status s = reader.Bytes(name, &bytes); !s.ok()) return s;
       const std::vector<std::vector<int64_t>> shapes = Shapes(*module);
-      LoadArchive(bytes, module);
+      ReadArchive(bytes, [&](auto& a) { module->load(a); });
       if (Shapes(*module) != shapes) {
         return absl::DataLossError(absl::StrCat(
             "checkpoint part '", name,
@@ -108,7 +104,7 @@ absl::Status ReadTorchParts(const LearnerStateReader& reader,
     for (const auto& [key, optimizer] : parts.optimizers) {
       name = kOptimizer + key;
       if (absl::Status s = reader.Bytes(name, &bytes); !s.ok()) return s;
-      LoadArchive(bytes, optimizer);
+      ReadArchive(bytes, [&](auto& a) { optimizer->load(a); });
     }
     for (const auto& [key, generator] : parts.generators) {
       name = kGenerator + key;
@@ -123,11 +119,8 @@ absl::Status ReadTorchParts(const LearnerStateReader& reader,
     for (const auto& [key, tensor] : parts.tensors) {
       name = kTensor + key;
       if (absl::Status s = reader.Bytes(name, &bytes); !s.ok()) return s;
-      std::istringstream in(bytes);
-      torch::serialize::InputArchive archive;
-      archive.load_from(in);
       torch::Tensor value;
-      archive.read("tensor", value);
+      ReadArchive(bytes, [&](auto& a) { a.read("tensor", value); });
       if (!value.sizes().equals(tensor->sizes())) {
         return absl::DataLossError(
             absl::StrCat("checkpoint part '", name,

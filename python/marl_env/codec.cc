@@ -247,6 +247,48 @@ RowLayout ReadLayout(const py::handle& description, const std::string& what) {
   return layout;
 }
 
+// A name made once and interned: dict keys and attribute names.
+py::object Interned(const char* name) {
+  return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
+}
+
+// `value` (an array-like) as T values into `out` (numpy's casting rules, as
+// astype: float64 rounds to float32, bool to one byte).
+template <typename T>
+void AssignArray(const py::handle& value, std::string* out) {
+  auto array =
+      py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(value);
+  if (!array) throw py::error_already_set();
+  out->assign(reinterpret_cast<const char*>(array.data()),
+              static_cast<size_t>(array.size()) * sizeof(T));
+}
+
+// `message` serialized straight into the bytes object Python gets.
+py::bytes Serialized(const google::protobuf::Message& message,
+                     const char* what) {
+  const size_t size = message.ByteSizeLong();
+  if (size > INT32_MAX) {
+    throw std::length_error(std::string(what) + " over 2 GiB");
+  }
+  auto out = py::reinterpret_steal<py::bytes>(
+      PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(size)));
+  if (!out) throw py::error_already_set();
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
+  return out;
+}
+
+// Parses `data` into `message`; false for bytes that are not one whole
+// message (or over protobuf's 2 GiB). `size` gets the byte count.
+bool Parsed(const py::bytes& data, google::protobuf::Message* message,
+            py::ssize_t* size) {
+  char* bytes;
+  if (PYBIND11_BYTES_AS_STRING_AND_SIZE(data.ptr(), &bytes, size) != 0) {
+    throw py::error_already_set();
+  }
+  return *size <= INT32_MAX && message->ParseFromArray(bytes, *size);
+}
+
 // Encodes a handle's step requests and decodes its replies (step or reset),
 // for `rows` copies (every copy, in order).
 class StepCodec {
@@ -307,22 +349,14 @@ class StepCodec {
     for (size_t a = 0; a < agents_.size(); ++a) {
       proto::AgentActions* out = step->mutable_actions(static_cast<int>(a));
       if (agents_[a].integer_actions) {
-        Set<int64_t>(actions[a], out->mutable_discrete());
+        AssignArray<int64_t>(actions[a], out->mutable_discrete());
         out->clear_continuous();
       } else {
-        Set<float>(actions[a], out->mutable_continuous());
+        AssignArray<float>(actions[a], out->mutable_continuous());
         out->clear_discrete();
       }
     }
-    // Serialized straight into the bytes object Python gets.
-    const size_t size = request_.ByteSizeLong();
-    if (size > INT32_MAX) throw std::length_error("step request over 2 GiB");
-    auto out = py::reinterpret_steal<py::bytes>(
-        PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(size)));
-    if (!out) throw py::error_already_set();
-    request_.SerializeWithCachedSizesToArray(
-        reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
-    return out;
+    return Serialized(request_, "step request");
   }
 
   // None when `reply` answers another request; (code, message) for an
@@ -330,12 +364,8 @@ class StepCodec {
   // MalformedReply for bytes that are not a Response or arrays that do not
   // match the spec.
   py::object Decode(const py::bytes& reply, uint64_t request_id) {
-    char* data;
     py::ssize_t size;
-    if (PYBIND11_BYTES_AS_STRING_AND_SIZE(reply.ptr(), &data, &size) != 0) {
-      throw py::error_already_set();
-    }
-    if (size > INT32_MAX || !response_.ParseFromArray(data, size)) {
+    if (!Parsed(reply, &response_, &size)) {
       throw MalformedReply("reply of " + std::to_string(size) +
                            " bytes is not a marl.env.v2.Response");
     }
@@ -353,16 +383,6 @@ class StepCodec {
   }
 
  private:
-  template <typename T>
-  static void Set(const py::handle& values, std::string* out) {
-    auto array =
-        py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(
-            values);
-    if (!array) throw py::error_already_set();
-    out->assign(reinterpret_cast<const char*>(array.data()),
-                static_cast<size_t>(array.size()) * sizeof(T));
-  }
-
   py::dict Read(const proto::TimeStep& ts) {
     const int64_t rows = rows_;
     // Which copies, then which rows ended: the other counts depend on them.
@@ -501,9 +521,6 @@ class StepCodec {
         terminated, truncated, episode_step, info, current_agent,
         public_observation, final_public_observation, state, final_state;
   };
-  static py::object Key(const char* name) {
-    return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
-  }
 
   std::vector<AgentLayout> agents_;
   std::vector<py::str> ids_;
@@ -516,20 +533,20 @@ class StepCodec {
   proto::Request request_;
   proto::Response response_;
   std::vector<int32_t> ended_rows_;
-  const Keys keys_{Key("ended"),
-                   Key("observations"),
-                   Key("rewards"),
-                   Key("masks"),
-                   Key("final_observations"),
-                   Key("terminated"),
-                   Key("truncated"),
-                   Key("episode_step"),
-                   Key("info"),
-                   Key("current_agent"),
-                   Key("public_observation"),
-                   Key("final_public_observation"),
-                   Key("state"),
-                   Key("final_state")};
+  const Keys keys_{Interned("ended"),
+                   Interned("observations"),
+                   Interned("rewards"),
+                   Interned("masks"),
+                   Interned("final_observations"),
+                   Interned("terminated"),
+                   Interned("truncated"),
+                   Interned("episode_step"),
+                   Interned("info"),
+                   Interned("current_agent"),
+                   Interned("public_observation"),
+                   Interned("final_public_observation"),
+                   Interned("state"),
+                   Interned("final_state")};
 };
 
 // ------------------------------------------------------ the server's side --
@@ -546,16 +563,11 @@ py::array_t<T> ArrayOf(const std::string& data) {
 // parse whole, another operation, or action bytes that are not whole
 // values (the Python parser then answers, naming the problem).
 py::object ReadStepRequest(const py::bytes& data) {
-  char* bytes;
-  py::ssize_t size;
-  if (PYBIND11_BYTES_AS_STRING_AND_SIZE(data.ptr(), &bytes, &size) != 0) {
-    throw py::error_already_set();
-  }
   // One per thread: the server's workers read requests too, and a message
   // kept from call to call allocates nothing once warm.
   thread_local proto::Request request;
-  if (size > INT32_MAX || !request.ParseFromArray(bytes, size) ||
-      !request.has_step()) {
+  py::ssize_t size;
+  if (!Parsed(data, &request, &size) || !request.has_step()) {
     return py::none();
   }
   const proto::StepRequest& step = request.step();
@@ -579,17 +591,6 @@ py::object ReadStepRequest(const py::bytes& data) {
                         std::move(discrete), std::move(continuous));
 }
 
-// `value` (an array-like) as T values into `out` (numpy's casting rules, as
-// astype: float64 rounds to float32, bool to one byte).
-template <typename T>
-void AssignArray(const py::handle& value, std::string* out) {
-  auto array =
-      py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(value);
-  if (!array) throw py::error_already_set();
-  out->assign(reinterpret_cast<const char*>(array.data()),
-              static_cast<size_t>(array.size()) * sizeof(T));
-}
-
 // Like AssignArray, for a field that stays empty when `value` is None or
 // has no values.
 template <typename T>
@@ -600,20 +601,18 @@ void AssignOptional(const py::handle& value, std::string* out) {
 
 // The attribute names of batch.Rows, made once (interned).
 struct RowsFields {
-  py::object copies = Intern("copies"), observation = Intern("observation"),
-             reward = Intern("reward"), action_mask = Intern("action_mask"),
-             final_observation = Intern("final_observation"),
-             terminated = Intern("terminated"), truncated = Intern("truncated"),
-             episode_step = Intern("episode_step"), info = Intern("info"),
-             final_rows = Intern("final_rows"),
-             public_observation = Intern("public_observation"),
-             state = Intern("state"), current_agent = Intern("current_agent"),
-             final_public_observation = Intern("final_public_observation"),
-             final_state = Intern("final_state");
-
-  static py::object Intern(const char* name) {
-    return py::reinterpret_steal<py::object>(PyUnicode_InternFromString(name));
-  }
+  py::object copies = Interned("copies"), observation = Interned("observation"),
+             reward = Interned("reward"), action_mask = Interned("action_mask"),
+             final_observation = Interned("final_observation"),
+             terminated = Interned("terminated"),
+             truncated = Interned("truncated"),
+             episode_step = Interned("episode_step"), info = Interned("info"),
+             final_rows = Interned("final_rows"),
+             public_observation = Interned("public_observation"),
+             state = Interned("state"),
+             current_agent = Interned("current_agent"),
+             final_public_observation = Interned("final_public_observation"),
+             final_state = Interned("final_state");
 };
 
 // The serialized OK Response to step request `request_id` whose result is
@@ -658,14 +657,7 @@ py::bytes StepReply(uint64_t request_id, const py::handle& rows) {
                         ts->mutable_final_public_observation());
   AssignOptional<float>(rows.attr(fields->final_state),
                         ts->mutable_final_state());
-  const size_t size = response.ByteSizeLong();
-  if (size > INT32_MAX) throw std::length_error("step reply over 2 GiB");
-  auto out = py::reinterpret_steal<py::bytes>(
-      PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(size)));
-  if (!out) throw py::error_already_set();
-  response.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(out.ptr())));
-  return out;
+  return Serialized(response, "step reply");
 }
 
 }  // namespace

@@ -292,9 +292,8 @@ class EnvService:
         if not isinstance(request, StepCall):
             return self.serialize(self.handle(request, client))
         try:
-            rows = self._step(request.handle, request.copies,
-                              (request.discrete, request.continuous))
-            return _codec.step_reply(request.request_id, rows)
+            return _codec.step_reply(request.request_id,
+                                     self._step_call(request))
         except Exception as error:  # pylint: disable=broad-except
             code, message = _error_status(error, "step")
             return error_reply(code, message, request.request_id)
@@ -306,9 +305,8 @@ class EnvService:
         response.request_id = request.request_id
         try:
             if isinstance(request, StepCall):
-                rows = self._step(request.handle, request.copies,
-                                  (request.discrete, request.continuous))
-                convert.rows_to_proto(rows, response.step.timestep)
+                convert.rows_to_proto(self._step_call(request),
+                                      response.step.timestep)
             else:
                 self._dispatch(request, response, client)
         except Exception as error:  # pylint: disable=broad-except
@@ -535,6 +533,11 @@ class EnvService:
             state.reset_seconds_per_row, time.perf_counter() - start,
             len(copies))
         convert.rows_to_proto(rows, timestep)
+
+    def _step_call(self, call):
+        """A StepCall's batch.Rows."""
+        return self._step(call.handle, call.copies,
+                          (call.discrete, call.continuous))
 
     def _step(self, handle, copies, actions):
         """Steps `copies` of `handle`; the batch.Rows. actions: (discrete,
