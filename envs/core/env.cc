@@ -18,4 +18,17 @@ BatchLayout::BatchLayout(const EnvSpec& spec) {
   info_size = static_cast<int64_t>(spec.info_keys.size());
 }
 
+void Env::StepRows(const BatchRows& rows) {
+  for (const int64_t row : rows.rows) {
+    rows.env(row).Step(Actions(rows.actions, rows.layout, row),
+                       Output(rows.out, rows.layout, row));
+  }
+}
+
+void Env::ResetRows(const BatchRows& rows) {
+  for (const int64_t row : rows.rows) {
+    rows.env(row).Reset(Output(rows.out, rows.layout, row));
+  }
+}
+
 }  // namespace marl

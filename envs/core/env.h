@@ -2,9 +2,11 @@
 #define MARL_ENVS_CORE_ENV_H_
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "envs/core/env_spec.h"
 
 namespace marl {
@@ -111,6 +113,23 @@ class Actions {
 // episode_limit (truncation) and auto-resets; an Env only reports
 // termination. Actions reaching Step were already checked against the
 // action spaces (and masks).
+class Env;
+
+// Rows of a batch that one call steps (Env::StepRows) or resets
+// (Env::ResetRows): each of `rows` (row indices, ascending) is copy
+// copy_of_row[row], whose Env is env(row), and has its row of `actions`
+// (a step's) and of `out`.
+struct BatchRows {
+  const std::unique_ptr<Env>* copies;  // the batch's copies, by copy index
+  const int32_t* copy_of_row;
+  absl::Span<const int64_t> rows;
+  const BatchActions& actions;  // empty for a reset
+  const BatchBuffers& out;
+  const BatchLayout& layout;
+
+  Env& env(int64_t row) const { return *copies[copy_of_row[row]]; }
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -122,6 +141,16 @@ class Env {
   // Applies one joint action: writes rewards, next observations, and
   // set_terminated(true) when the episode is over.
   virtual void Step(const Actions& actions, const Output& out) = 0;
+  // Step and Reset for many rows in one call: each row as Step or Reset
+  // on the row's own copy would. The batch runner calls them on one copy
+  // of the batch (all copies have one type and one set of settings), on
+  // up to 64 rows at a time; the defaults call Step or Reset row by row.
+  // Override them only where a step is a few loads and stores (a matrix
+  // game): there the virtual call, the Actions and Output lookups and the
+  // visit to each copy's object cost more than the step itself
+  // (docs/BENCHMARKS.md).
+  virtual void StepRows(const BatchRows& rows);
+  virtual void ResetRows(const BatchRows& rows);
 
   void Seed(uint64_t seed) { rng_.seed(seed); }
   std::mt19937_64& rng() { return rng_; }

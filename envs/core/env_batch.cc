@@ -466,11 +466,14 @@ absl::StatusOr<int> EnvBatch::Step(absl::Span<const int32_t> copies,
   int32_t* const episode_step = episode_step_.data();
   char* const ended_rows = ended_scratch_.data();
   const int32_t episode_limit = s.episode_limit;
-  // Inlined into the loop below: a call per row is a tenth of a cheap row.
-  auto step_row = [&, this](int64_t row) ABSL_ATTRIBUTE_ALWAYS_INLINE {
+  // A row after its step: counts and truncation; with auto-reset, an
+  // ended row's last observations go to its own place in final_out
+  // (compacted below) and its fields are cleared as for a reset, which is
+  // listed in `to_reset`. Inlined into the loop below: a call per row is a
+  // tenth of a cheap row.
+  auto finish_row = [&, this](int64_t row, int64_t* to_reset,
+                              int64_t& num_reset) ABSL_ATTRIBUTE_ALWAYS_INLINE {
     const int32_t c = copy_of_row[row];
-    Env& env = *envs[c];
-    env.Step(Actions(pointers, layout_, row), Output(out, layout_, row));
     const int32_t step = episode_step[c] + 1;
     const bool terminated = out.terminated[row];
     const bool truncated =
@@ -479,45 +482,82 @@ absl::StatusOr<int> EnvBatch::Step(absl::Span<const int32_t> copies,
     out.episode_step[row] = step;
     const bool ended = terminated || truncated;
     ended_rows[row] = ended;
-    if (ended) {
-      if (!auto_reset_) {
-        episode_step[c] = step;
-        finished_[c] = 1;
-        return;
-      }
-      // Same-step auto-reset: the last observations go to the row's own
-      // place in final_out (compacted below), then the next episode starts
-      // in place, on fields cleared as for a reset.
-      for (const ObservationField& field : observations_) {
-        float* row_values = field.out + row * field.size;
-        if (field.final != nullptr) {
-          CopyRow(row_values, field.size, field.final + row * field.size);
-        }
-        FillRow(row_values, field.size, 0.0f);
-      }
-      for (const MaskField& mask : masks_) {
-        FillRow(mask.out + row * mask.size, mask.size, true);
-      }
-      if (out.current_agent != nullptr) out.current_agent[row] = 0;
-      env.Reset(Output(reset_out_, layout_, row));
-      episode_step[c] = 0;
-    } else {
+    if (!ended) {
       episode_step[c] = step;
+      return;
     }
+    if (!auto_reset_) {
+      episode_step[c] = step;
+      finished_[c] = 1;
+      return;
+    }
+    for (const ObservationField& field : observations_) {
+      float* row_values = field.out + row * field.size;
+      if (field.final != nullptr) {
+        CopyRow(row_values, field.size, field.final + row * field.size);
+      }
+      FillRow(row_values, field.size, 0.0f);
+    }
+    for (const MaskField& mask : masks_) {
+      FillRow(mask.out + row * mask.size, mask.size, true);
+    }
+    if (out.current_agent != nullptr) out.current_agent[row] = 0;
+    to_reset[num_reset++] = row;
+    episode_step[c] = 0;
+  };
+  // What a row keeps for the next step, once its reset (if any) is done:
+  // whose turn it is and its masks (for checking the next actions).
+  const bool keeps_rows = out.current_agent != nullptr || !masks_.empty();
+  auto keep_row = [&, this](int64_t row) ABSL_ATTRIBUTE_ALWAYS_INLINE {
+    if (!auto_reset_ && ended_rows[row]) return;  // finished: nothing next
+    const int32_t c = copy_of_row[row];
     if (out.current_agent != nullptr) {
       current_agent_[c] = out.current_agent[row];
     }
-    // Keep this row's masks for checking the next step's actions.
     for (const MaskField& mask : masks_) {
       CopyRow(mask.out + row * mask.size, mask.size,
               mask.legal + c * mask.size);
     }
   };
+  // Runs of up to kRun rows: the environment steps a run in one call
+  // (Env::StepRows), its rows are finished, the ended ones reset in one
+  // call (Env::ResetRows), and what the rows keep is kept. Runs are short
+  // enough that their rows are still in cache when finished.
+  constexpr int64_t kRun = 64;
+  auto step_run = [&, this](int64_t begin, int64_t end) {
+    int64_t run[kRun];
+    for (int64_t row = begin; row < end; ++row) run[row - begin] = row;
+    envs[copy_of_row[begin]]->StepRows({envs,
+                                        copy_of_row,
+                                        {run, static_cast<size_t>(end - begin)},
+                                        pointers,
+                                        out,
+                                        layout_});
+    int64_t to_reset[kRun];
+    int64_t num_reset = 0;
+    for (int64_t row = begin; row < end; ++row) {
+      finish_row(row, to_reset, num_reset);
+    }
+    if (num_reset > 0) {
+      envs[copy_of_row[to_reset[0]]]->ResetRows(
+          {envs,
+           copy_of_row,
+           {to_reset, static_cast<size_t>(num_reset)},
+           no_actions_,
+           reset_out_,
+           layout_});
+    }
+    if (keeps_rows) {
+      for (int64_t row = begin; row < end; ++row) keep_row(row);
+    }
+  };
   ClearRows(out, rows);
   if (parallel) {
-    parallel(rows, step_row);
+    parallel(rows, [&](int64_t row) { step_run(row, row + 1); });
   } else {
-    for (int64_t row = 0; row < rows; ++row) step_row(row);
+    for (int64_t begin = 0; begin < rows; begin += kRun) {
+      step_run(begin, std::min(begin + kRun, rows));
+    }
   }
   for (int agent = 0; agent < num_agents; ++agent) {
     const float* rewards = out.reward[agent];

@@ -147,6 +147,7 @@ class EnvBatch {
   std::vector<ObservationField> observations_;
   std::vector<MaskField> masks_;
   BatchBuffers reset_out_;
+  const BatchActions no_actions_;  // what Env::ResetRows gets as actions
 };
 
 // A batch with its own buffers: for in-process use (tests, benchmarks,

@@ -78,6 +78,34 @@ void MatrixGameEnv::Step(const Actions& actions, const Output& out) {
   out.set_terminated(true);
 }
 
+void MatrixGameEnv::StepRows(const BatchRows& rows) {
+  // Step for every row: copies differ in nothing but their actions
+  // (Discrete: one value per row); observations stay as cleared (0).
+  const int64_t* actions0 = rows.actions.discrete[0];
+  const int64_t* actions1 = rows.actions.discrete[1];
+  float* rewards0 = rows.out.reward[0];
+  float* rewards1 = rows.out.reward[1];
+  bool* terminated = rows.out.terminated;
+  const float* table = rewards_.data();
+  const int64_t cols = cols_;
+  for (const int64_t row : rows.rows) {
+    const float* pair = table + 2 * (actions0[row] * cols + actions1[row]);
+    rewards0[row] = pair[0];
+    rewards1[row] = pair[1];
+    terminated[row] = true;
+  }
+}
+
+void MatrixGameEnv::ResetRows(const BatchRows& rows) {
+  // Reset for every row: the observations are 0, as they were cleared.
+  float* observations0 = rows.out.observation[0];
+  float* observations1 = rows.out.observation[1];
+  for (const int64_t row : rows.rows) {
+    observations0[row] = 0.0f;
+    observations1[row] = 0.0f;
+  }
+}
+
 MARL_REGISTER_ENV({MatrixGameEnv::kName,
                    "one-shot two-player matrix game (presets or custom "
                    "payoffs)",

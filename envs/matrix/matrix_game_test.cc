@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "envs/core/env_batch.h"
 #include "envs/core/registry.h"
@@ -228,6 +229,42 @@ TEST(MatrixGameTest, EveryStepEndsTheEpisodeInABatch) {
   EXPECT_EQ(batch.reward(0), (std::vector<float>{11, 7}));
   EXPECT_EQ(batch.reward(1), (std::vector<float>{11, 7}));
   EXPECT_EQ(batch.observation(0), (std::vector<float>{0, 0}));
+}
+
+TEST(MatrixGameTest, ABatchStepsEveryRowAsOneCopyWould) {
+  // The batch steps all rows in one StepRows call per run of 64 rows; 70
+  // copies make a second, shorter run. A 3x2 game whose players are paid
+  // differently; copy c plays cell (c * 5) % 6, so neighbouring rows
+  // differ.
+  constexpr int kCopies = 70;
+  const SettingMap game = {
+      {"payoffs_row", DoubleArray{{3, 2}, {1, 2, 3, 4, 5, 6}}},
+      {"payoffs_column", DoubleArray{{3, 2}, {10, 20, 30, 40, 50, 60}}}};
+  absl::StatusOr<std::unique_ptr<EnvBatch>> made =
+      EnvBatch::Create("matrix_game", game, kCopies, 5, true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  LocalBatch batch(*std::move(made));
+  ASSERT_TRUE(batch.ResetAll().ok());
+  std::vector<std::vector<int64_t>> actions(2);
+  for (int c = 0; c < kCopies; ++c) {
+    const int cell = (c * 5) % 6;
+    actions[0].push_back(cell / 2);
+    actions[1].push_back(cell % 2);
+  }
+  ASSERT_TRUE(batch.StepAll(actions, {{}, {}}).ok());
+  std::unique_ptr<Env> one = Make(game);
+  ASSERT_NE(one, nullptr);
+  for (int c = 0; c < kCopies; ++c) {
+    SCOPED_TRACE(c);
+    const auto [r0, r1] = Play(one.get(), actions[0][c], actions[1][c]);
+    EXPECT_EQ(r1, 10 * r0);
+    EXPECT_EQ(batch.reward(0)[c], r0);
+    EXPECT_EQ(batch.reward(1)[c], r1);
+    EXPECT_TRUE(batch.terminated(c));
+    EXPECT_EQ(batch.observation(0)[c], 0.0f);
+    EXPECT_EQ(batch.final_observation(1)[c], 0.0f);
+  }
+  EXPECT_EQ(batch.final_rows().size(), static_cast<size_t>(kCopies));
 }
 
 TEST(MatrixGameTest, PassesGenericChecks) {

@@ -20,12 +20,17 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "protocol/proto/env_protocol.pb.h"
 
 namespace marl {
@@ -134,20 +139,49 @@ void CheckFields(std::initializer_list<Field> fields, int agent, int64_t rows,
       CountError(f, agent, count);
     }
     if (f.type == Element::kBool) {
-      for (unsigned char byte : *f.data) {
-        if (byte > 1) {
-          throw MalformedReply(FieldName(f.name, agent) +
-                               " holds a bool byte other than 0 or 1");
-        }
+      // One pass without an early exit, which the compiler vectorizes.
+      unsigned char high_bits = 0;
+      for (unsigned char byte : *f.data) high_bits |= byte & 0xfe;
+      if (high_bits != 0) {
+        throw MalformedReply(FieldName(f.name, agent) +
+                             " holds a bool byte other than 0 or 1");
       }
     }
   }
 }
 
-std::vector<py::ssize_t> RowsShape(int64_t rows, const RowLayout& layout) {
-  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(rows)};
-  shape.insert(shape.end(), layout.shape.begin(), layout.shape.end());
-  return shape;
+// Most dimensions of one row (numpy allows 32 with the row axis).
+constexpr size_t kMaxRowDims = 31;
+
+// A new C-ordered numpy array of T with `ndim` dimensions `dims`, made with
+// numpy's own constructor: pybind11's array_t builds shape and stride
+// vectors on the heap first, which cost as much as the rest of a reply's
+// small arrays (docs/BENCHMARKS.md).
+template <typename T>
+py::array NewArray(int ndim, const py::ssize_t* dims) {
+  const auto& api = py::detail::npy_api::get();
+  // DescrFromType returns a new reference, which NewFromDescr steals.
+  PyObject* descr =
+      api.PyArray_DescrFromType_(py::detail::npy_format_descriptor<T>::value);
+  if (descr == nullptr) throw py::error_already_set();
+  PyObject* array = api.PyArray_NewFromDescr_(
+      api.PyArray_Type_, descr, ndim, dims, nullptr, nullptr, 0, nullptr);
+  if (array == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(array);
+}
+
+// `rows` rows of `layout` as a new array of T.
+template <typename T>
+py::array NewRows(int64_t rows, const RowLayout& layout) {
+  py::ssize_t dims[kMaxRowDims + 1];
+  dims[0] = static_cast<py::ssize_t>(rows);
+  std::copy(layout.shape.begin(), layout.shape.end(), dims + 1);
+  return NewArray<T>(static_cast<int>(layout.shape.size()) + 1, dims);
+}
+
+template <typename T>
+T* DataOf(py::array& array) {
+  return static_cast<T*>(array.mutable_data());
 }
 
 // Converts `n` float32 values at `src` into `out`: copied as float, or as
@@ -167,7 +201,29 @@ inline void Convert(const char* src, int64_t n, float* out, const char*, int) {
 
 inline void Convert(const char* src, int64_t n, int64_t* out, const char* field,
                     int agent) {
-  for (int64_t i = 0; i < n; ++i) {
+  int64_t i = 0;
+#ifdef __SSE2__
+  // Four at a time where all four are within int32: cvtps2dq rounds as
+  // llrint does (the current mode, nearest-even by default), and the
+  // results are sign-extended to int64. ~4x the scalar loop.
+  const __m128 magnitude = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  const __m128 int32_bound = _mm_set1_ps(2147483648.0f);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 values =
+        _mm_loadu_ps(reinterpret_cast<const float*>(src + i * sizeof(float)));
+    // NaN compares false: such a group takes the checked path below.
+    const __m128 inside =
+        _mm_cmplt_ps(_mm_and_ps(values, magnitude), int32_bound);
+    if (_mm_movemask_ps(inside) != 0xf) break;
+    const __m128i low = _mm_cvtps_epi32(values);
+    const __m128i sign = _mm_srai_epi32(low, 31);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_unpacklo_epi32(low, sign));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 2),
+                     _mm_unpackhi_epi32(low, sign));
+  }
+#endif
+  for (; i < n; ++i) {
     float value;
     std::memcpy(&value, src + i * sizeof(float), sizeof(float));
     // 2^63 is exactly representable; anything at or past it (or NaN) is
@@ -182,44 +238,72 @@ inline void Convert(const char* src, int64_t n, int64_t* out, const char* field,
 }
 
 // `rows` rows of `data` as the caller's own array (int64 for an integer
-// space, else float32). With `ended_rows`, row ended_rows[i] comes from row
-// i of `final` instead (named `final_field` in errors): every row's
-// observation to bootstrap from.
+// space, else float32).
 template <typename T>
 py::array UnpackAs(const std::string& data, int64_t rows,
-                   const RowLayout& layout, const char* field, int agent,
-                   const std::string* final = nullptr,
-                   const std::vector<int32_t>* ended_rows = nullptr,
-                   const char* final_field = nullptr) {
-  py::array_t<T> out(RowsShape(rows, layout));
-  const int64_t size = layout.size;
-  T* values = rows * size > 0 ? out.mutable_data() : nullptr;
-  Convert(data.data(), rows * size, values, field, agent);
-  if (final != nullptr) {
-    const size_t row_bytes = size * sizeof(float);
-    for (size_t i = 0; i < ended_rows->size(); ++i) {
-      Convert(final->data() + i * row_bytes, size,
-              values + (*ended_rows)[i] * size, final_field, agent);
-    }
+                   const RowLayout& layout, const char* field, int agent) {
+  py::array out = NewRows<T>(rows, layout);
+  if (rows * layout.size > 0) {
+    Convert(data.data(), rows * layout.size, DataOf<T>(out), field, agent);
   }
-  return std::move(out);
+  return out;
 }
 
 py::array Unpack(const std::string& data, int64_t rows, const RowLayout& layout,
-                 const char* field, int agent,
-                 const std::string* final = nullptr,
-                 const std::vector<int32_t>* ended_rows = nullptr,
-                 const char* final_field = nullptr) {
-  return layout.integer ? UnpackAs<int64_t>(data, rows, layout, field, agent,
-                                            final, ended_rows, final_field)
-                        : UnpackAs<float>(data, rows, layout, field, agent,
-                                          final, ended_rows, final_field);
+                 const char* field, int agent) {
+  return layout.integer ? UnpackAs<int64_t>(data, rows, layout, field, agent)
+                        : UnpackAs<float>(data, rows, layout, field, agent);
 }
 
+// A copy of `current` (an Unpack of `rows` rows of `layout`) whose row
+// ended_rows[i] is row i of `final` (named `final_field` in errors): every
+// row's observation to bootstrap from.
 template <typename T>
-py::array_t<T> Copy(const std::string& data, std::vector<py::ssize_t> shape) {
-  py::array_t<T> out(std::move(shape));
-  if (!data.empty()) std::memcpy(out.mutable_data(), data.data(), data.size());
+py::array WithFinalRowsAs(const py::array& current, int64_t rows,
+                          const RowLayout& layout, const std::string& final,
+                          const std::vector<int32_t>& ended_rows,
+                          const char* final_field, int agent) {
+  py::array out = NewRows<T>(rows, layout);
+  const int64_t size = layout.size;
+  if (rows * size == 0) return out;
+  T* values = DataOf<T>(out);
+  std::memcpy(values, current.data(), rows * size * sizeof(T));
+  // The final rows converted in one pass (vectorised), then put in place.
+  thread_local std::vector<T> converted;
+  const int64_t ended = static_cast<int64_t>(ended_rows.size());
+  converted.resize(ended * size);
+  if (ended == 0) return out;
+  Convert(final.data(), ended * size, converted.data(), final_field, agent);
+  if (size == 1) {  // a call to memcpy per value would cost more
+    for (int64_t i = 0; i < ended; ++i) values[ended_rows[i]] = converted[i];
+    return out;
+  }
+  for (int64_t i = 0; i < ended; ++i) {
+    std::memcpy(values + ended_rows[i] * size, converted.data() + i * size,
+                size * sizeof(T));
+  }
+  return out;
+}
+
+py::array WithFinalRows(const py::array& current, int64_t rows,
+                        const RowLayout& layout, const std::string& final,
+                        const std::vector<int32_t>& ended_rows,
+                        const char* final_field, int agent) {
+  return layout.integer
+             ? WithFinalRowsAs<int64_t>(current, rows, layout, final,
+                                        ended_rows, final_field, agent)
+             : WithFinalRowsAs<float>(current, rows, layout, final, ended_rows,
+                                      final_field, agent);
+}
+
+// `data`'s values as a new array of T with `rows` rows of `columns` values
+// (one dimension without `columns`).
+template <typename T>
+py::array Copy(const std::string& data, int64_t rows, int64_t columns = -1) {
+  const py::ssize_t dims[] = {static_cast<py::ssize_t>(rows),
+                              static_cast<py::ssize_t>(columns)};
+  py::array out = NewArray<T>(columns < 0 ? 1 : 2, dims);
+  if (!data.empty()) std::memcpy(DataOf<T>(out), data.data(), data.size());
   return out;
 }
 
@@ -234,6 +318,10 @@ RowLayout ReadLayout(const py::handle& description, const std::string& what) {
   auto pair = description.cast<py::tuple>();
   layout.shape = pair[0].cast<std::vector<py::ssize_t>>();
   layout.integer = pair[1].cast<bool>();
+  if (layout.shape.size() > kMaxRowDims) {
+    throw std::invalid_argument(what + ": more than " +
+                                std::to_string(kMaxRowDims) + " dimensions");
+  }
   layout.size = 1;
   for (py::ssize_t dim : layout.shape) {
     if (dim < 0 || (dim > 0 && layout.size > kMaxRowValues / dim)) {
@@ -287,6 +375,28 @@ bool Parsed(const py::bytes& data, google::protobuf::Message* message,
     throw py::error_already_set();
   }
   return *size <= INT32_MAX && message->ParseFromArray(bytes, *size);
+}
+
+// The field number of the payload a whole, parsed Response's bytes carry
+// (the last payload field, as the parser keeps), or 0 for none; read with
+// protobuf's tag reader. A payload number with another wire type is an
+// unknown field to the parser, and so here.
+int PayloadField(const char* data, int size) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(data), size);
+  int payload = 0;
+  while (const uint32_t tag = input.ReadTag()) {
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number >= proto::Response::kHandshakeFieldNumber &&
+        number <= proto::Response::kCloseFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      payload = number;
+    }
+    if (!WireFormatLite::SkipField(&input, tag)) break;
+  }
+  return payload;
 }
 
 // Encodes a handle's step requests and decodes its replies (step or reset),
@@ -364,8 +474,13 @@ class StepCodec {
   // MalformedReply for bytes that are not a Response or arrays that do not
   // match the spec.
   py::object Decode(const py::bytes& reply, uint64_t request_id) {
+    char* bytes;
     py::ssize_t size;
-    if (!Parsed(reply, &response_, &size)) {
+    if (PYBIND11_BYTES_AS_STRING_AND_SIZE(reply.ptr(), &bytes, &size) != 0) {
+      throw py::error_already_set();
+    }
+    const int payload = size <= INT32_MAX ? Parse(bytes, size) : -1;
+    if (payload < 0) {
       throw MalformedReply("reply of " + std::to_string(size) +
                            " bytes is not a marl.env.v2.Response");
     }
@@ -374,15 +489,47 @@ class StepCodec {
       return py::make_tuple(static_cast<int>(response_.status().code()),
                             response_.status().message());
     }
-    const proto::TimeStep* ts =
-        response_.has_step()    ? &response_.step().timestep()
-        : response_.has_reset() ? &response_.reset().timestep()
-                                : nullptr;
+    const proto::TimeStep* ts = payload == proto::Response::kStepFieldNumber
+                                    ? &response_.step().timestep()
+                                : payload == proto::Response::kResetFieldNumber
+                                    ? &response_.reset().timestep()
+                                    : nullptr;
     if (ts == nullptr) throw MalformedReply("the reply holds no TimeStep");
     return Read(*ts);
   }
 
  private:
+  // Parses a Response into response_; returns the field number of the
+  // payload it carries (0 for none), or -1 for bytes that are not one.
+  // Why not ParseFromArray: it clears first, which deletes the oneof
+  // payload, so every step reply allocated its TimeStep's ~20 arrays
+  // again. Here the previous step's TimeStep is cleared in place (the
+  // arrays keep their capacity) and the reply merged into it, which parses
+  // to the same message; the payload is then read from the reply's own
+  // tags, as the cleared step stays behind in a reply without one.
+  int Parse(const char* data, int size) {
+    if (response_.has_step()) {
+      response_.clear_request_id();
+      response_.mutable_status()->Clear();
+      const google::protobuf::Reflection* reflection =
+          response_.GetReflection();
+      reflection->MutableUnknownFields(&response_)->Clear();
+      proto::StepResponse* step = response_.mutable_step();
+      reflection = step->GetReflection();
+      reflection->MutableUnknownFields(step)->Clear();
+      step->mutable_timestep()->Clear();
+    } else {
+      response_.Clear();
+    }
+    google::protobuf::io::CodedInputStream input(
+        reinterpret_cast<const uint8_t*>(data), size);
+    if (!response_.MergeFromCodedStream(&input) ||
+        !input.ConsumedEntireMessage()) {
+      return -1;
+    }
+    return PayloadField(data, size);
+  }
+
   py::dict Read(const proto::TimeStep& ts) {
     const int64_t rows = rows_;
     // Which copies, then which rows ended: the other counts depend on them.
@@ -453,7 +600,7 @@ class StepCodec {
                                " are not agent indices");
         }
       }
-      current = Copy<int32_t>(data, {static_cast<py::ssize_t>(rows)});
+      current = Copy<int32_t>(data, rows);
     }
 
     std::vector<int32_t>& ended_rows = ended_rows_;
@@ -463,34 +610,33 @@ class StepCodec {
     for (int a = 0; a < num_agents; ++a) {
       const proto::AgentTimeStep& agent = ts.agents(a);
       const AgentLayout& layout = agents_[a];
-      observations[ids_[a]] = Unpack(agent.observation(), rows,
+      py::array observation = Unpack(agent.observation(), rows,
                                      layout.observation, "observation", a);
-      rewards[ids_[a]] =
-          Copy<float>(agent.reward(), {static_cast<py::ssize_t>(rows)});
+      rewards[ids_[a]] = Copy<float>(agent.reward(), rows);
       if (layout.mask_size > 0) {
-        masks[ids_[a]] = Copy<bool>(
-            agent.action_mask(), {static_cast<py::ssize_t>(rows),
-                                  static_cast<py::ssize_t>(layout.mask_size)});
+        masks[ids_[a]] =
+            Copy<bool>(agent.action_mask(), rows, layout.mask_size);
       }
-      finals[ids_[a]] = Unpack(agent.observation(), rows, layout.observation,
-                               "observation", a, &agent.final_observation(),
-                               &ended_rows, "final_observation");
+      finals[ids_[a]] = WithFinalRows(observation, rows, layout.observation,
+                                      agent.final_observation(), ended_rows,
+                                      "final_observation", a);
+      observations[ids_[a]] = std::move(observation);
     }
-    py::array_t<bool> ended_out(rows);
-    bool* flags = ended_out.mutable_data();
+    const auto n = static_cast<py::ssize_t>(rows);
+    py::array ended_out = NewArray<bool>(1, &n);
+    bool* flags = DataOf<bool>(ended_out);
     std::fill(flags, flags + rows, false);
     for (int32_t row : ended_rows) flags[row] = true;
-    const auto n = static_cast<py::ssize_t>(rows);
     py::dict out;
     out[keys_.ended] = ended_out;
     out[keys_.observations] = observations;
     out[keys_.rewards] = rewards;
     out[keys_.masks] = masks;
     out[keys_.final_observations] = finals;
-    out[keys_.terminated] = Copy<bool>(ts.terminated(), {n});
-    out[keys_.truncated] = Copy<bool>(ts.truncated(), {n});
-    out[keys_.episode_step] = Copy<int32_t>(ts.episode_step(), {n});
-    out[keys_.info] = Copy<float>(ts.info(), {n, info_size_});
+    out[keys_.terminated] = Copy<bool>(ts.terminated(), rows);
+    out[keys_.truncated] = Copy<bool>(ts.truncated(), rows);
+    out[keys_.episode_step] = Copy<int32_t>(ts.episode_step(), rows);
+    out[keys_.info] = Copy<float>(ts.info(), rows, info_size_);
     out[keys_.current_agent] = current;
     Optional(ts.public_observation(), ts.final_public_observation(), public_,
              "public_observation", keys_.public_observation,
@@ -509,10 +655,11 @@ class StepCodec {
       out[final_key] = py::none();
       return;
     }
-    out[key] = Unpack(data, rows_, layout, field, -1);
+    py::array current = Unpack(data, rows_, layout, field, -1);
     const std::string final_field = std::string("final_") + field;
-    out[final_key] = Unpack(data, rows_, layout, field, -1, &final,
-                            &ended_rows_, final_field.c_str());
+    out[final_key] = WithFinalRows(current, rows_, layout, final, ended_rows_,
+                                   final_field.c_str(), -1);
+    out[key] = std::move(current);
   }
 
   // The reply dict's keys, made once (interned).
@@ -553,8 +700,8 @@ class StepCodec {
 
 // A numpy array of `data`'s values (the caller's own).
 template <typename T>
-py::array_t<T> ArrayOf(const std::string& data) {
-  return Copy<T>(data, {static_cast<py::ssize_t>(data.size() / sizeof(T))});
+py::array ArrayOf(const std::string& data) {
+  return Copy<T>(data, static_cast<int64_t>(data.size() / sizeof(T)));
 }
 
 // The step request in `data`, read by protobuf's C++ parser, as (request_id,

@@ -117,6 +117,91 @@ class DecodeTest(unittest.TestCase):
                       step["final_observations"]["b"]):
             self.assertTrue(array.flags.writeable)
 
+    def test_one_codec_reads_a_sequence_of_replies_as_fresh_ones(self):
+        # The codec merges each reply into the previous step's arrays (kept
+        # for their memory): nothing of an earlier reply may show through.
+        codec = make_codec()
+        with_extra = reply(3, ended=(1, 3))
+        with_extra.step.timestep.agents[0].reward = np.full(
+            4, 7.0, "<f4").tobytes()
+        sequence = [
+            (with_extra, 3, "dict"),
+            (pb.Response(request_id=4), 4, "the reply holds no TimeStep"),
+            (reply(5), 5, "dict"),
+            (reply(6, status=pb.NOT_FOUND, message="gone"), 6,
+             (Code.NOT_FOUND, "gone")),
+            (reply(7, ended=(0,)), 7, "dict"),
+        ]
+        reset = pb.Response(request_id=8)
+        reset.status.code = pb.OK
+        reset.reset.timestep.CopyFrom(reply(8).step.timestep)
+        sequence += [(reset, 8, "dict"), (reply(9, ended=(2,)), 9, "dict")]
+        for response, request_id, expected in sequence:
+            data = response.SerializeToString()
+            with self.subTest(request_id=request_id):
+                if isinstance(expected, str) and expected != "dict":
+                    with self.assertRaisesRegex(_codec.MalformedReply,
+                                                expected):
+                        codec.decode(data, request_id)
+                    continue
+                got = codec.decode(data, request_id)
+                if expected != "dict":
+                    self.assertEqual(got, expected)
+                    continue
+                fresh = make_codec().decode(data, request_id)
+                for key, value in fresh.items():
+                    if isinstance(value, dict):
+                        self.assertEqual(value.keys(), got[key].keys())
+                        for agent, array in value.items():
+                            np.testing.assert_array_equal(got[key][agent],
+                                                          array)
+                    elif value is None:
+                        self.assertIsNone(got[key])
+                    else:
+                        np.testing.assert_array_equal(got[key], value)
+        # A payload field of the wrong wire type is an unknown field, not a
+        # TimeStep: after a step, bytes of field 7 as a varint.
+        codec.decode(reply(10).SerializeToString(), 10)
+        with self.assertRaisesRegex(_codec.MalformedReply,
+                                    "the reply holds no TimeStep"):
+            codec.decode(pb.Response(request_id=11).SerializeToString() +
+                         b"\x38\x01", 11)
+
+    def test_integer_observations_round_to_nearest_even(self):
+        # Values within int32 go four at a time, others one by one: both
+        # round as numpy's rint and refuse what is not an int64.
+        values = np.float32([2.5, -2.5, 3.5, -0.5, 1e10, -3e9, 7, 2 ** 62,
+                             0.49999997, -7.5, 1.5, 2 ** 31, -2 ** 31,
+                             5, 6, 8.5])
+        rows = len(values)
+        codec = _codec.StepCodec([("a", (), True, 0, True)], None, None,
+                                 False, 0, 1, rows)
+        response = pb.Response(request_id=1)
+        ts = response.step.timestep
+        ts.copies = np.arange(rows, dtype="<i4").tobytes()
+        agent = ts.agents.add()
+        agent.observation = values.astype("<f4").tobytes()
+        agent.reward = np.zeros(rows, "<f4").tobytes()
+        ts.terminated = ts.truncated = bytes(rows)
+        ts.episode_step = np.zeros(rows, "<i4").tobytes()
+        ts.final_rows = np.array([15], "<i4").tobytes()
+        agent.final_observation = np.float32([-4.5]).tobytes()
+        step = codec.decode(response.SerializeToString(), 1)
+        expected = np.rint(values.astype(np.float64)).astype(np.int64)
+        np.testing.assert_array_equal(step["observations"]["a"], expected)
+        expected[15] = -4
+        np.testing.assert_array_equal(step["final_observations"]["a"],
+                                      expected)
+        for bad in (np.nan, 2.0 ** 63, -np.inf):
+            values[5] = bad
+            agent.observation = values.astype("<f4").tobytes()
+            with self.subTest(value=bad):
+                with self.assertRaisesRegex(
+                        _codec.MalformedReply,
+                        r"agents\[0\]\.observation holds .*: not an "
+                        r"integer"):
+                    codec.decode(response.SerializeToString(), 1)
+
     def test_malformed_replies_name_the_field(self):
         def corrupt(change):
             response = reply(2)
