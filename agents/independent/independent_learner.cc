@@ -59,8 +59,6 @@ class AgentLearner {
   }
   // The stream and episode starts of the next Act (recurrent learners).
   virtual void SetActingContext(ActingStream stream, const bool* first) {}
-  // After each batched step (SAC runs its banked gradient updates here).
-  virtual void Train() {}
   // Losses since the last call (then reset), the temperature, and what
   // the policy does at `obs` (probabilities of small tables, the greedy
   // action).
@@ -70,6 +68,35 @@ class AgentLearner {
   // `with_replay`: also the replay buffer, where the learner has one.
   virtual absl::StatusOr<std::string> Save(bool with_replay) const = 0;
   virtual absl::Status Load(const std::string& bytes) = 0;
+};
+
+// The learner of some of the agents (a SAC group learns several at once,
+// the others one each), behind one interface: what IndependentLearner
+// holds. Arrays are by agent index, as the loop gives them.
+class AgentsLearner {
+ public:
+  explicit AgentsLearner(std::vector<int> agents)
+      : agents_(std::move(agents)) {}
+  virtual ~AgentsLearner() = default;
+  // Its agents' indices, ascending.
+  const std::vector<int>& agents() const { return agents_; }
+  virtual absl::Status Act(const std::vector<const float*>& obs,
+                           const std::vector<const bool*>& masks, int n,
+                           bool deterministic,
+                           std::vector<std::vector<int64_t>>* discrete,
+                           std::vector<std::vector<float>>* continuous) = 0;
+  virtual absl::Status ObserveBatch(const TransitionBatch& batch,
+                                    const EnvSpec& spec) = 0;
+  virtual void SetActingContext(ActingStream stream, const bool* first) {}
+  // After each batched step (SAC runs its banked gradient updates here).
+  virtual void Train() {}
+  // Agent `agent`'s metrics (one of its own), at `obs`.
+  virtual absl::Status Metrics(int agent, const float* obs, Values* values) = 0;
+  virtual absl::StatusOr<std::string> Save(bool with_replay) const = 0;
+  virtual absl::Status Load(const std::string& bytes) = 0;
+
+ private:
+  std::vector<int> agents_;
 };
 
 namespace {
@@ -177,69 +204,94 @@ absl::Status AddGreedyAction(const absl::StatusOr<std::vector<double>>& greedy,
   return absl::OkStatus();
 }
 
-class SacAgent : public AgentLearner {
+// Every SAC agent of one observation and action size, stacked in one
+// SacLearner (a group of one is plain SAC).
+class SacGroup : public AgentsLearner {
  public:
-  SacAgent(std::string id, std::unique_ptr<SacLearner> learner,
-           const Space& obs_space)
-      : learner_(std::move(learner)), encoder_(std::move(id), obs_space) {}
+  SacGroup(std::vector<int> agents, std::unique_ptr<SacLearner> learner,
+           std::vector<ObservationEncoder> encoders)
+      : AgentsLearner(std::move(agents)),
+        learner_(std::move(learner)),
+        encoders_(std::move(encoders)),
+        encoded_(encoders_.size()),
+        next_(encoders_.size()),
+        sums_(encoders_.size()) {}
 
-  const char* kind() const override { return "sac"; }
-
-  absl::Status Act(const float* obs, const bool* mask, int n,
-                   bool deterministic, int64_t* discrete,
-                   float* continuous) override {
-    if (absl::Status s = encoder_.Encode(obs, n, &encoded_); !s.ok()) return s;
-    learner_->Act(encoded_.data(), n, deterministic, continuous);
-    return absl::OkStatus();
-  }
-
-  absl::Status Observe(const float* obs, const int64_t* discrete,
-                       const float* continuous, float reward,
-                       const float* next_obs, bool terminated) override {
-    if (absl::Status s = encoder_.Encode(obs, 1, &encoded_); !s.ok()) return s;
-    if (absl::Status s = encoder_.Encode(next_obs, 1, &next_); !s.ok()) {
-      return s;
+  absl::Status Act(const std::vector<const float*>& obs,
+                   const std::vector<const bool*>&, int n, bool deterministic,
+                   std::vector<std::vector<int64_t>>*,
+                   std::vector<std::vector<float>>* continuous) override {
+    std::vector<const float*> in;
+    std::vector<float*> out;
+    for (size_t i = 0; i < encoders_.size(); ++i) {
+      const int a = agents()[i];
+      if (absl::Status s = encoders_[i].Encode(obs[a], n, &encoded_[i]);
+          !s.ok()) {
+        return s;
+      }
+      in.push_back(encoded_[i].data());
+      out.push_back((*continuous)[a].data());
     }
-    learner_->Observe(encoded_.data(), continuous, reward, next_.data(),
-                      terminated);
+    learner_->Act(in, n, deterministic, out);
     return absl::OkStatus();
   }
+
+  absl::Status ObserveBatch(const TransitionBatch& batch,
+                            const EnvSpec&) override {
+    const int n = batch.num_copies;
+    std::vector<const float*> obs, action, reward, next;
+    for (size_t i = 0; i < encoders_.size(); ++i) {
+      const int a = agents()[i];
+      absl::Status s =
+          encoders_[i].Encode(batch.observation[a], n, &encoded_[i]);
+      if (s.ok()) {
+        s = encoders_[i].Encode(batch.next_observation[a], n, &next_[i]);
+      }
+      if (!s.ok()) return s;
+      obs.push_back(encoded_[i].data());
+      next.push_back(next_[i].data());
+      action.push_back(batch.continuous_action[a]);
+      reward.push_back(batch.reward[a]);
+    }
+    for (int r = 0; r < n; ++r) {
+      learner_->Observe(obs, action, reward, next, r, batch.terminated[r]);
+    }
+    return absl::OkStatus();
+  }
+
   void Train() override {
-    SacLosses losses;
+    std::vector<SacLosses> losses;
     const int n = learner_->TrainPending(&losses);
     if (n == 0) return;
-    sum_.critic_loss += n * losses.critic_loss;
-    sum_.actor_loss += n * losses.actor_loss;
-    sum_.entropy += n * losses.entropy;
-    sum_.q_mean += n * losses.q_mean;
-    sum_.alpha_loss += n * losses.alpha_loss;
+    for (size_t i = 0; i < sums_.size(); ++i) {
+      sums_[i].critic_loss += n * losses[i].critic_loss;
+      sums_[i].actor_loss += n * losses[i].actor_loss;
+      sums_[i].entropy += n * losses[i].entropy;
+      sums_[i].q_mean += n * losses[i].q_mean;
+      sums_[i].alpha_loss += n * losses[i].alpha_loss;
+    }
     updates_ += n;
   }
 
-  absl::Status Metrics(const float* obs, Values* values) override {
+  absl::Status Metrics(int agent, const float* obs, Values* values) override {
+    const size_t i = Member(agent);
+    SacLosses& sum = sums_[i];
     if (updates_ > 0) {
-      values->push_back({"loss_q", sum_.critic_loss / updates_});
-      values->push_back({"loss_actor", sum_.actor_loss / updates_});
-      values->push_back({"entropy", sum_.entropy / updates_});
-      values->push_back({"q_mean", sum_.q_mean / updates_});
+      values->push_back({"loss_q", sum.critic_loss / updates_});
+      values->push_back({"loss_actor", sum.actor_loss / updates_});
+      values->push_back({"entropy", sum.entropy / updates_});
+      values->push_back({"q_mean", sum.q_mean / updates_});
       if (learner_->options().sac_auto_entropy) {
-        values->push_back({"loss_alpha", sum_.alpha_loss / updates_});
+        values->push_back({"loss_alpha", sum.alpha_loss / updates_});
       }
     }
-    sum_ = SacLosses();
-    updates_ = 0;
-    values->push_back({"temperature", learner_->alpha()});
+    sum = SacLosses();
+    // The loop reads every agent's metrics once per log period: the
+    // update count restarts with the last member's.
+    if (i + 1 == sums_.size()) updates_ = 0;
+    values->push_back({"temperature", learner_->alpha(static_cast<int>(i))});
     values->push_back({"updates", double(learner_->updates())});
-    return AddGreedyAction(GreedyAction(obs), values);
-  }
-
-  absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
-    std::vector<float> action(static_cast<size_t>(learner_->action_dim()));
-    if (absl::Status s = Act(obs, nullptr, 1, true, nullptr, action.data());
-        !s.ok()) {
-      return s;
-    }
-    return std::vector<double>(action.begin(), action.end());
+    return AddGreedyAction(GreedyAction(i, obs), values);
   }
 
   absl::StatusOr<std::string> Save(bool with_replay) const override {
@@ -250,10 +302,32 @@ class SacAgent : public AgentLearner {
   }
 
  private:
+  size_t Member(int agent) const {
+    return static_cast<size_t>(
+        std::find(agents().begin(), agents().end(), agent) - agents().begin());
+  }
+
+  // Member i's deterministic action at its observation `obs` (every member
+  // is given the same observation; only member i's action is kept).
+  absl::StatusOr<std::vector<double>> GreedyAction(size_t i, const float* obs) {
+    if (absl::Status s = encoders_[i].Encode(obs, 1, &encoded_[i]); !s.ok()) {
+      return s;
+    }
+    const size_t g = encoders_.size();
+    const int64_t dim = learner_->action_dim();
+    std::vector<float> actions(g * dim);
+    std::vector<const float*> in(g, encoded_[i].data());
+    std::vector<float*> out;
+    for (size_t j = 0; j < g; ++j) out.push_back(actions.data() + j * dim);
+    learner_->Act(in, 1, /*deterministic=*/true, out);
+    return std::vector<double>(actions.begin() + i * dim,
+                               actions.begin() + (i + 1) * dim);
+  }
+
   std::unique_ptr<SacLearner> learner_;
-  ObservationEncoder encoder_;
-  std::vector<float> encoded_, next_;
-  SacLosses sum_;
+  std::vector<ObservationEncoder> encoders_;  // per member
+  std::vector<std::vector<float>> encoded_, next_;
+  std::vector<SacLosses> sums_;  // per member, since the last metrics
   int64_t updates_ = 0;
 };
 
@@ -345,6 +419,49 @@ class PpoAgent : public AgentLearner {
   const bool* first_ = nullptr;
 };
 
+// One agent's learner (soft-Q, PPO) as an AgentsLearner.
+class OneAgent : public AgentsLearner {
+ public:
+  OneAgent(int agent, bool box_actions, std::unique_ptr<AgentLearner> learner)
+      : AgentsLearner({agent}),
+        box_actions_(box_actions),
+        learner_(std::move(learner)) {}
+
+  absl::Status Act(const std::vector<const float*>& obs,
+                   const std::vector<const bool*>& masks, int n,
+                   bool deterministic,
+                   std::vector<std::vector<int64_t>>* discrete,
+                   std::vector<std::vector<float>>* continuous) override {
+    const int a = agents()[0];
+    return learner_->Act(obs[a], masks[a], n, deterministic,
+                         box_actions_ ? nullptr : (*discrete)[a].data(),
+                         box_actions_ ? (*continuous)[a].data() : nullptr);
+  }
+  absl::Status ObserveBatch(const TransitionBatch& batch,
+                            const EnvSpec& spec) override {
+    const int a = agents()[0];
+    return learner_->ObserveBatch(batch, a,
+                                  spec.observation_spaces[a].FlatSize(),
+                                  spec.action_spaces[a].FlatSize());
+  }
+  void SetActingContext(ActingStream stream, const bool* first) override {
+    learner_->SetActingContext(stream, first);
+  }
+  absl::Status Metrics(int, const float* obs, Values* values) override {
+    return learner_->Metrics(obs, values);
+  }
+  absl::StatusOr<std::string> Save(bool with_replay) const override {
+    return learner_->Save(with_replay);
+  }
+  absl::Status Load(const std::string& bytes) override {
+    return learner_->Load(bytes);
+  }
+
+ private:
+  bool box_actions_;
+  std::unique_ptr<AgentLearner> learner_;
+};
+
 }  // namespace
 
 absl::Status CheckLearnerName(const std::string& learner) {
@@ -367,6 +484,13 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
   std::unique_ptr<IndependentLearner> out(new IndependentLearner());
   out->spec_ = spec;
   const std::vector<std::string>& ids = spec.agent_ids;
+  // SAC agents wait to be grouped by their observation and action sizes.
+  struct SacMember {
+    int agent;
+    int64_t obs_dim, action_dim;
+  };
+  std::vector<SacMember> sac_members;
+  std::vector<std::unique_ptr<AgentsLearner>> units;
   for (int a = 0; a < spec.num_agents(); ++a) {
     const Space& obs = spec.observation_spaces[a];
     const Space& act = spec.action_spaces[a];
@@ -379,6 +503,7 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
                        obs.DebugString(), ", action ", act.DebugString(),
                        ") have no independent learner"));
     }
+    const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
     if (kind == "soft_q") {
       if (!act.is_discrete() || !obs.is_discrete()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -391,10 +516,10 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
       absl::StatusOr<SoftQLearner> q =
           SoftQLearner::Create(obs.n, act.n, soft_q, seed);
       if (!q.ok()) return q.status();
-      out->learners_.push_back(
-          std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n));
+      units.push_back(std::make_unique<OneAgent>(
+          a, false,
+          std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n)));
     } else if (kind == "ppo") {
-      const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
       absl::StatusOr<std::unique_ptr<PpoLearner>> p =
           act.is_discrete()
               ? PpoLearner::Create(obs_dim, act.n, {}, {}, ppo, seed)
@@ -404,27 +529,58 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
             p.status().code(),
             absl::StrCat("agent ", ids[a], ": ", p.status().message()));
       }
-      out->learners_.push_back(
-          std::make_unique<PpoAgent>(ids[a], *std::move(p), obs));
+      units.push_back(std::make_unique<OneAgent>(
+          a, act.is_box(),
+          std::make_unique<PpoAgent>(ids[a], *std::move(p), obs)));
     } else {
       if (!act.is_box()) {
         return absl::InvalidArgumentError(
             absl::StrCat("agent ", ids[a], ": sac needs Box actions, got ",
                          act.DebugString(), " (use --learner=soft_q or auto)"));
       }
-      const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
-      absl::StatusOr<std::unique_ptr<SacLearner>> s =
-          SacLearner::Create(obs_dim, act.low, act.high, sac, seed);
-      if (!s.ok()) {
-        return absl::Status(
-            s.status().code(),
-            absl::StrCat("agent ", ids[a], ": ", s.status().message()));
-      }
-      out->learners_.push_back(
-          std::make_unique<SacAgent>(ids[a], *std::move(s), obs));
+      sac_members.push_back({a, obs_dim, act.FlatSize()});
     }
     out->kinds_.push_back(kind);
   }
+  // One stacked SAC learner per observation and action size, seeded as its
+  // first agent.
+  std::vector<bool> grouped(sac_members.size(), false);
+  for (size_t i = 0; i < sac_members.size(); ++i) {
+    if (grouped[i]) continue;
+    std::vector<int> agents;
+    std::vector<std::vector<float>> low, high;
+    std::vector<ObservationEncoder> encoders;
+    for (size_t j = i; j < sac_members.size(); ++j) {
+      if (grouped[j] || sac_members[j].obs_dim != sac_members[i].obs_dim ||
+          sac_members[j].action_dim != sac_members[i].action_dim) {
+        continue;
+      }
+      grouped[j] = true;
+      const int a = sac_members[j].agent;
+      agents.push_back(a);
+      low.push_back(spec.action_spaces[a].low);
+      high.push_back(spec.action_spaces[a].high);
+      encoders.emplace_back(ids[a], spec.observation_spaces[a]);
+    }
+    absl::StatusOr<std::unique_ptr<SacLearner>> group =
+        SacLearner::Create(sac_members[i].obs_dim, low, high, sac,
+                           DeriveSeed(run_seed, 1 + agents[0]));
+    if (!group.ok()) {
+      return absl::Status(group.status().code(),
+                          absl::StrCat("agent ", ids[agents[0]], ": ",
+                                       group.status().message()));
+    }
+    units.push_back(std::make_unique<SacGroup>(
+        std::move(agents), *std::move(group), std::move(encoders)));
+  }
+  std::sort(units.begin(), units.end(), [](const auto& x, const auto& y) {
+    return x->agents()[0] < y->agents()[0];
+  });
+  out->unit_of_agent_.assign(spec.num_agents(), 0);
+  for (size_t u = 0; u < units.size(); ++u) {
+    for (int a : units[u]->agents()) out->unit_of_agent_[a] = u;
+  }
+  out->learners_ = std::move(units);
   out->masks_.assign(spec.num_agents(), nullptr);
 
   JsonObject learners;
@@ -483,22 +639,17 @@ void IndependentLearner::Act(const std::vector<const float*>& observation,
           observation[a] + spec_.observation_spaces[a].FlatSize());
     }
   }
-  for (int a = 0; a < n; ++a) {
-    const bool box = spec_.action_spaces[a].is_box();
-    absl::Status s =
-        learners_[a]->Act(observation[a], masks_[a], num_copies, deterministic,
-                          box ? nullptr : (*discrete)[a].data(),
-                          box ? (*continuous)[a].data() : nullptr);
+  for (auto& learner : learners_) {
+    absl::Status s = learner->Act(observation, masks_, num_copies,
+                                  deterministic, discrete, continuous);
     if (!s.ok()) return Fail(std::move(s));
   }
 }
 
 void IndependentLearner::Learn(const TransitionBatch& batch) {
   if (!status_.ok()) return;
-  for (int a = 0; a < spec_.num_agents(); ++a) {
-    absl::Status s = learners_[a]->ObserveBatch(
-        batch, a, spec_.observation_spaces[a].FlatSize(),
-        spec_.action_spaces[a].FlatSize());
+  for (auto& learner : learners_) {
+    absl::Status s = learner->ObserveBatch(batch, spec_);
     if (!s.ok()) return Fail(std::move(s));
   }
   // SAC runs its banked gradient updates once per batched step.
@@ -511,20 +662,29 @@ std::vector<std::pair<std::string, double>> IndependentLearner::Metrics(
   if (first_obs_.empty()) return values;
   // Metrics reset the learners' loss accumulators: logically const for the
   // loop (it reads them once per log period).
-  absl::Status s = learners_[agent]->Metrics(first_obs_[agent].data(), &values);
+  absl::Status s = learners_[unit_of_agent_[agent]]->Metrics(
+      agent, first_obs_[agent].data(), &values);
   if (!s.ok()) const_cast<IndependentLearner*>(this)->Fail(std::move(s));
   return values;
 }
 
-// One learner state holding each agent's (its own learner state) under
-// the agent's id.
+// The key of a learner's state: its agents' ids, joined by '+' (one
+// agent's learner: the agent's id).
+std::string IndependentLearner::StateKey(const AgentsLearner& learner) const {
+  std::vector<std::string> ids;
+  for (int a : learner.agents()) ids.push_back(spec_.agent_ids[a]);
+  return absl::StrJoin(ids, "+");
+}
+
+// One learner state holding each learner's (its own learner state) under
+// its agents' ids.
 absl::StatusOr<std::string> IndependentLearner::Save() const {
   const int n = spec_.num_agents();
   LearnerStateWriter writer("independent", {n});
-  for (int a = 0; a < n; ++a) {
-    absl::StatusOr<std::string> bytes = learners_[a]->Save(checkpoint_replay());
+  for (const auto& learner : learners_) {
+    absl::StatusOr<std::string> bytes = learner->Save(checkpoint_replay());
     if (!bytes.ok()) return bytes.status();
-    writer.Bytes(spec_.agent_ids[a], *std::move(bytes));
+    writer.Bytes(StateKey(*learner), *std::move(bytes));
   }
   return writer.Finish();
 }
@@ -539,13 +699,15 @@ absl::Status IndependentLearner::Load(const std::string& data) {
         absl::StrCat(reader.status().message(), " (the number of agents)"));
   }
   std::string bytes;
-  for (int a = 0; a < n; ++a) {
-    const std::string& id = spec_.agent_ids[a];
-    absl::Status s = reader->Bytes(id, &bytes);
-    if (s.ok()) s = learners_[a]->Load(bytes);
+  for (auto& learner : learners_) {
+    const std::string key = StateKey(*learner);
+    absl::Status s = reader->Bytes(key, &bytes);
+    if (s.ok()) s = learner->Load(bytes);
     if (!s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat("agent ", id, ": ", s.message()));
+      return absl::Status(
+          s.code(),
+          absl::StrCat(learner->agents().size() > 1 ? "agents " : "agent ", key,
+                       ": ", s.message()));
     }
   }
   return absl::OkStatus();

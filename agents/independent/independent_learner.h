@@ -18,7 +18,8 @@
 
 namespace marl {
 
-class AgentLearner;  // one agent's soft-Q, SAC or PPO learner (in the .cc)
+class AgentsLearner;  // a SAC group's, or one agent's soft-Q or PPO learner
+                      // (the .cc)
 
 // OK for the names --learner takes: "auto", "soft_q", "sac", "ppo".
 absl::Status CheckLearnerName(const std::string& learner);
@@ -36,7 +37,8 @@ struct IndependentOptions {
 // Independent learners as one JointLearner for the shared training loop:
 // every agent learns alone (tabular soft Q-learning for Discrete
 // observations and actions, SAC for Box actions), treating the others as
-// part of the environment.
+// part of the environment. SAC agents of one observation and action size
+// are trained together, their networks stacked (SacLearner).
 class IndependentLearner : public JointLearner {
  public:
   // Agent a's seed is DeriveSeed(run_seed, 1 + a). INVALID_ARGUMENT /
@@ -74,9 +76,14 @@ class IndependentLearner : public JointLearner {
     if (status_.ok()) status_ = std::move(s);
   }
 
+  std::string StateKey(const AgentsLearner& learner) const;
+
   EnvSpec spec_;
   std::vector<std::string> kinds_;
-  std::vector<std::unique_ptr<AgentLearner>> learners_;
+  // Every agent's learner: SAC agents of one observation and action size
+  // share one (stacked), the others have one each.
+  std::vector<std::unique_ptr<AgentsLearner>> learners_;
+  std::vector<size_t> unit_of_agent_;  // agent -> index in learners_
   std::vector<const bool*> masks_;
   // Each agent's first observation seen (copy 0 of the first Act): the
   // state the per-log policy metrics describe.

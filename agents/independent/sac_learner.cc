@@ -14,8 +14,10 @@
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
 #include "nn/q_network.h"
+#include "nn/stacked_mlp.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
+#include "runtime/seeds.h"
 
 namespace marl {
 
@@ -27,54 +29,48 @@ enum Field { kObs = 0, kAction, kReward, kNextObs, kDone };
 }  // namespace
 
 struct SacLearner::Impl {
-  Impl(int64_t obs_dim, int64_t action_dim, const SacOptions& options,
-       ReplayBuffer buffer, uint64_t seed)
-      : obs_dim(obs_dim),
+  Impl(int64_t agents, int64_t obs_dim, int64_t action_dim,
+       const SacOptions& options, ReplayBuffer buffer, uint64_t seed)
+      : agents(agents),
+        obs_dim(obs_dim),
         action_dim(action_dim),
         options(options),
-        // Built in this order from the freshly seeded global generator.
-        actor(ActorOptions(obs_dim, action_dim, options)),
-        q1(CriticOptions(obs_dim, action_dim, options)),
-        q2(CriticOptions(obs_dim, action_dim, options)),
-        q1_target(nn::CloneTarget(q1)),
-        q2_target(nn::CloneTarget(q2)),
+        actor(StackedOptions(agents, obs_dim, 2 * action_dim, options)),
+        // Twin critics: networks [0, G) are every agent's first critic,
+        // [G, 2G) its second.
+        critics(StackedOptions(2 * agents, obs_dim + action_dim, 1, options)),
         buffer(std::move(buffer)),
-        rng(seed),
-        generator(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
-
-  static nn::TanhGaussianPolicyOptions ActorOptions(int64_t obs_dim,
-                                                    int64_t action_dim,
-                                                    const SacOptions& options) {
-    nn::TanhGaussianPolicyOptions a;
-    a.obs_dim = obs_dim;
-    a.action_dim = action_dim;
-    a.hidden = options.sac_hidden.sizes;
-    a.activation = nn::Activation::kRelu;
-    a.log_std_min = -5.0;  // std in [0.0067, 7.4]
-    a.log_std_max = 2.0;
-    return a;
+        rng(DeriveSeed(seed, 1)),
+        generator(
+            at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, 2))) {
+    at::Generator init =
+        at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, 3));
+    actor->Initialize(init);
+    critics->Initialize(init);
+    critic_targets = nn::CloneTarget(critics);
   }
-  static nn::QNetworkOptions CriticOptions(int64_t obs_dim, int64_t action_dim,
-                                           const SacOptions& options) {
-    nn::QNetworkOptions q;
-    q.obs_dim = obs_dim;
-    q.action_dim = action_dim;
-    q.hidden = options.sac_hidden.sizes;
-    q.activation = nn::Activation::kRelu;
-    return q;
+
+  static nn::StackedMlpOptions StackedOptions(int64_t groups, int64_t in,
+                                              int64_t out,
+                                              const SacOptions& options) {
+    nn::StackedMlpOptions o;
+    o.groups = groups;
+    o.in = in;
+    o.hidden = options.sac_hidden.sizes;
+    o.out = out;
+    o.activation = nn::Activation::kRelu;
+    return o;
   }
 
   // Everything a checkpoint holds.
   OffPolicyState State() {
     OffPolicyState state;
     state.learner = "sac";
-    state.shape = {obs_dim, action_dim};
-    state.shape_meaning = "observation and action sizes";
+    state.shape = {agents, obs_dim, action_dim};
+    state.shape_meaning = "agents, observation and action sizes";
     state.torch = {{{"actor", actor.get()},
-                    {"q1", q1.get()},
-                    {"q2", q2.get()},
-                    {"q1_target", q1_target.get()},
-                    {"q2_target", q2_target.get()}},
+                    {"critics", critics.get()},
+                    {"critic_targets", critic_targets.get()}},
                    {{"actor_opt", actor_opt.get()},
                     {"critic_opt", critic_opt.get()},
                     {"alpha_opt", alpha_opt.get()}},
@@ -87,35 +83,51 @@ struct SacLearner::Impl {
     return state;
   }
 
+  // The policy at `obs` [G, B, obs_dim]: (mean, log_std), each
+  // [G, B, action_dim], log_std clamped to [-5, 2] (std in [0.0067, 7.4]).
+  std::pair<torch::Tensor, torch::Tensor> Policy(const torch::Tensor& obs) {
+    std::vector<torch::Tensor> halves = actor->forward(obs).chunk(2, -1);
+    return {halves[0], halves[1].clamp(-5.0, 2.0)};
+  }
+
   // A reparameterised policy sample at `obs`; `action` is in (-1, 1), the
   // space the critics and log-probs use.
   nn::TanhGaussianSample SamplePolicy(const torch::Tensor& obs) {
-    return actor->rsample(obs, generator);
+    auto [mean, log_std] = Policy(obs);
+    return nn::TanhGaussianFromNoise(
+        mean, log_std, torch::randn(mean.sizes(), generator, mean.options()));
   }
 
-  torch::Tensor MinQ(nn::QNetwork& a, nn::QNetwork& b, const torch::Tensor& obs,
-                     const torch::Tensor& normalized_action) {
-    return torch::min(a->forward(obs, normalized_action),
-                      b->forward(obs, normalized_action));
+  // min(Q1, Q2) of every agent [G, B, 1] at (obs, action) [G, B, *].
+  torch::Tensor MinQ(nn::StackedMlp& q, const torch::Tensor& obs,
+                     const torch::Tensor& action) {
+    const torch::Tensor both =
+        q->forward(torch::cat({obs, action}, -1).repeat({2, 1, 1}));
+    const torch::Tensor twin = both.view({2, agents, -1, 1});
+    return torch::min(twin[0], twin[1]);
   }
 
-  double CurrentAlpha() const {
-    return options.sac_auto_entropy ? log_alpha.exp().item<double>()
-                                    : options.sac_alpha;
+  // Every agent's temperature, [G, 1].
+  torch::Tensor Alphas() const {
+    return options.sac_auto_entropy ? log_alpha.detach().exp().unsqueeze(-1)
+                                    : fixed_alphas;
   }
 
-  int64_t obs_dim, action_dim;
+  int64_t agents, obs_dim, action_dim;
   SacOptions options;
-  torch::Tensor low, high;  // [action_dim], the Box bounds
-  // Per element, for the torch-free uniform warmup actions.
-  std::vector<float> center_v, scale_v;
-  nn::TanhGaussianPolicy actor;
-  nn::QNetwork q1, q2, q1_target, q2_target;  // targets: frozen clones
-  torch::Tensor log_alpha;
-  double target_entropy = 0;
+  torch::Tensor low, high;  // [G, 1, action_dim], the Box bounds
+  // Per agent and element, for torch-free warm-up actions and replay.
+  std::vector<float> low_v, high_v, center_v, scale_v;
+  nn::StackedMlp actor;                    // obs -> (mean, log_std)
+  nn::StackedMlp critics;                  // (obs, action) -> Q, twin per agent
+  nn::StackedMlp critic_targets{nullptr};  // frozen clone
+  torch::Tensor log_alpha;                 // [G]
+  torch::Tensor fixed_alphas;              // [G, 1], without --sac_auto_entropy
+  torch::Tensor target_entropy;            // [G, 1]
+  torch::Tensor no_losses;  // [G] zeros: the alpha losses when fixed
   std::unique_ptr<torch::optim::Adam> actor_opt, critic_opt, alpha_opt;
   ReplayBuffer buffer;
-  std::mt19937_64 rng;      // replay sampling and warmup actions
+  std::mt19937_64 rng;      // replay sampling and warm-up actions
   at::Generator generator;  // policy noise
   // Updates start once a batch is stored, during warm-up too: the critics
   // then learn from uniform actions covering the whole Box before the
@@ -124,27 +136,39 @@ struct SacLearner::Impl {
   UpdateSchedule schedule{options.sac_update_ratio, options.sac_batch_size};
   int64_t pending_updates = 0;
   int64_t updates = 0;
-  // Reused minibatch tensors, filled straight from the buffer.
+  // Reused minibatch tensors, filled straight from the buffer: [B, G * x].
   torch::Tensor b_obs, b_action, b_reward, b_next_obs, b_done;
   std::vector<int64_t> indices;
+  std::vector<float> staged;  // Act's observations, [G, n, obs_dim]
 };
 
 absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
-    int64_t obs_dim, std::vector<float> low, std::vector<float> high,
-    const SacOptions& options, uint64_t seed) {
+    int64_t obs_dim, const std::vector<std::vector<float>>& low,
+    const std::vector<std::vector<float>>& high, const SacOptions& options,
+    uint64_t seed) {
   if (obs_dim < 1) {
     return absl::InvalidArgumentError("SAC needs an observation of size >= 1");
   }
   if (low.empty() || low.size() != high.size()) {
     return absl::InvalidArgumentError(
-        "SAC needs one low and one high bound per action element");
+        "SAC needs the Box bounds of at least one agent");
   }
-  for (size_t i = 0; i < low.size(); ++i) {
-    if (!std::isfinite(low[i]) || !std::isfinite(high[i]) ||
-        !(low[i] < high[i])) {
+  const int64_t agents = static_cast<int64_t>(low.size());
+  const int64_t action_dim = static_cast<int64_t>(low[0].size());
+  for (int64_t g = 0; g < agents; ++g) {
+    if (low[g].empty() || low[g].size() != static_cast<size_t>(action_dim) ||
+        high[g].size() != low[g].size()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("SAC needs finite Box bounds with low < high; element ",
-                       i, " is [", low[i], ", ", high[i], "]"));
+          "SAC needs one low and one high bound per action element, the same "
+          "number for every agent of a group");
+    }
+    for (size_t i = 0; i < low[g].size(); ++i) {
+      if (!std::isfinite(low[g][i]) || !std::isfinite(high[g][i]) ||
+          !(low[g][i] < high[g][i])) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "SAC needs finite Box bounds with low < high; element ", i, " is [",
+            low[g][i], ", ", high[g][i], "]"));
+      }
     }
   }
   for (int64_t h : options.sac_hidden.sizes) {
@@ -175,49 +199,52 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
     return absl::InvalidArgumentError(
         "SAC warmup and update ratio must be >= 0");
   }
-  const int64_t action_dim = static_cast<int64_t>(low.size());
-  auto buffer =
-      ReplayBuffer::Create(options.sac_buffer_size, {{"obs", obs_dim},
-                                                     {"action", action_dim},
-                                                     {"reward", 1},
-                                                     {"next_obs", obs_dim},
-                                                     {"done", 1}});
+  auto buffer = ReplayBuffer::Create(options.sac_buffer_size,
+                                     {{"obs", agents * obs_dim},
+                                      {"action", agents * action_dim},
+                                      {"reward", agents},
+                                      {"next_obs", agents * obs_dim},
+                                      {"done", 1}});
   if (!buffer.ok()) return buffer.status();
 
   nn::UseOneThreadPerProcess();
-  // Initial weights depend on this learner's seed only, whatever ran before.
-  const nn::ScopedInitSeed init_weights(seed);
-  auto impl = std::make_unique<Impl>(obs_dim, action_dim, options,
+  auto impl = std::make_unique<Impl>(agents, obs_dim, action_dim, options,
                                      *std::move(buffer), seed);
-  for (size_t i = 0; i < low.size(); ++i) {
-    impl->center_v.push_back(0.5f * (low[i] + high[i]));
-    impl->scale_v.push_back(0.5f * (high[i] - low[i]));
+  for (int64_t g = 0; g < agents; ++g) {
+    for (size_t i = 0; i < low[g].size(); ++i) {
+      impl->low_v.push_back(low[g][i]);
+      impl->high_v.push_back(high[g][i]);
+      impl->center_v.push_back(0.5f * (low[g][i] + high[g][i]));
+      impl->scale_v.push_back(0.5f * (high[g][i] - low[g][i]));
+    }
   }
-  impl->low = torch::tensor(low);
-  impl->high = torch::tensor(high);
+  impl->low = torch::tensor(impl->low_v).view({agents, 1, action_dim});
+  impl->high = torch::tensor(impl->high_v).view({agents, 1, action_dim});
 
   impl->actor_opt = std::make_unique<nn::ForeachAdam>(
       impl->actor->parameters(),
       torch::optim::AdamOptions(options.sac_actor_lr));
-  std::vector<torch::Tensor> critic_params = impl->q1->parameters();
-  for (auto& p : impl->q2->parameters()) critic_params.push_back(p);
   impl->critic_opt = std::make_unique<nn::ForeachAdam>(
-      critic_params, torch::optim::AdamOptions(options.sac_critic_lr));
+      impl->critics->parameters(),
+      torch::optim::AdamOptions(options.sac_critic_lr));
   impl->log_alpha =
-      torch::full({1}, std::log(std::max(options.sac_alpha, 1e-12)),
+      torch::full({agents}, std::log(std::max(options.sac_alpha, 1e-12)),
                   torch::requires_grad(options.sac_auto_entropy));
+  impl->fixed_alphas = torch::full({agents, 1}, options.sac_alpha);
+  impl->no_losses = torch::zeros({agents});
   impl->alpha_opt = std::make_unique<nn::ForeachAdam>(
       std::vector<torch::Tensor>{impl->log_alpha},
       torch::optim::AdamOptions(options.sac_alpha_lr));
-  impl->target_entropy = std::isnan(options.sac_target_entropy)
-                             ? -static_cast<double>(action_dim)
-                             : options.sac_target_entropy;
+  impl->target_entropy =
+      torch::full({agents, 1}, std::isnan(options.sac_target_entropy)
+                                   ? -static_cast<double>(action_dim)
+                                   : options.sac_target_entropy);
 
   const int64_t b = options.sac_batch_size;
-  impl->b_obs = torch::zeros({b, obs_dim});
-  impl->b_action = torch::zeros({b, action_dim});
-  impl->b_reward = torch::zeros({b, 1});
-  impl->b_next_obs = torch::zeros({b, obs_dim});
+  impl->b_obs = torch::zeros({b, agents * obs_dim});
+  impl->b_action = torch::zeros({b, agents * action_dim});
+  impl->b_reward = torch::zeros({b, agents});
+  impl->b_next_obs = torch::zeros({b, agents * obs_dim});
   impl->b_done = torch::zeros({b, 1});
   return std::unique_ptr<SacLearner>(new SacLearner(std::move(impl)));
 }
@@ -225,65 +252,85 @@ absl::StatusOr<std::unique_ptr<SacLearner>> SacLearner::Create(
 SacLearner::SacLearner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SacLearner::~SacLearner() = default;
 
+int64_t SacLearner::num_agents() const { return impl_->agents; }
 int64_t SacLearner::obs_dim() const { return impl_->obs_dim; }
 int64_t SacLearner::action_dim() const { return impl_->action_dim; }
 const SacOptions& SacLearner::options() const { return impl_->options; }
-double SacLearner::alpha() const { return impl_->CurrentAlpha(); }
+double SacLearner::alpha(int agent) const {
+  return impl_->options.sac_auto_entropy
+             ? std::exp(impl_->log_alpha[agent].item<double>())
+             : impl_->options.sac_alpha;
+}
 int64_t SacLearner::transitions() const {
   return impl_->schedule.transitions();
 }
 int64_t SacLearner::updates() const { return impl_->updates; }
 
-void SacLearner::Act(const float* obs, int64_t n, bool deterministic,
-                     float* actions) {
+void SacLearner::Act(const std::vector<const float*>& obs, int64_t n,
+                     bool deterministic, const std::vector<float*>& actions) {
   Impl& m = *impl_;
   const int64_t dim = m.action_dim;
   if (!deterministic && m.schedule.transitions() < m.options.sac_warmup) {
     // Uniform exploration before the first update: the untrained policy's
     // actions would cluster near the Box center.
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-    for (int64_t i = 0; i < n * dim; ++i) {
-      actions[i] = m.center_v[i % dim] + m.scale_v[i % dim] * unit(m.rng);
+    for (int64_t g = 0; g < m.agents; ++g) {
+      const float* center = m.center_v.data() + g * dim;
+      const float* scale = m.scale_v.data() + g * dim;
+      for (int64_t i = 0; i < n * dim; ++i) {
+        actions[g][i] = center[i % dim] + scale[i % dim] * unit(m.rng);
+      }
     }
     return;
   }
-  torch::NoGradGuard no_grad;
-  torch::Tensor o =
-      torch::from_blob(const_cast<float*>(obs), {n, m.obs_dim}, torch::kFloat);
-  torch::Tensor a;
-  if (deterministic) {
-    a = m.actor->deterministic(o);
-  } else {
-    a = m.SamplePolicy(o).action;
+  const int64_t row = n * m.obs_dim;
+  m.staged.resize(m.agents * row);
+  for (int64_t g = 0; g < m.agents; ++g) {
+    std::copy(obs[g], obs[g] + row, m.staged.begin() + g * row);
   }
-  a = nn::ScaleToBox(a, m.low, m.high).contiguous();
-  std::copy(a.data_ptr<float>(), a.data_ptr<float>() + n * dim, actions);
+  c10::InferenceMode inference;
+  const torch::Tensor o =
+      torch::from_blob(m.staged.data(), {m.agents, n, m.obs_dim});
+  const torch::Tensor y =
+      deterministic ? torch::tanh(m.Policy(o).first) : m.SamplePolicy(o).action;
+  const torch::Tensor a = nn::ScaleToBox(y, m.low, m.high).contiguous();
+  const float* values = a.data_ptr<float>();
+  for (int64_t g = 0; g < m.agents; ++g) {
+    std::copy(values + g * n * dim, values + (g + 1) * n * dim, actions[g]);
+  }
 }
 
-void SacLearner::Observe(const float* obs, const float* action, float reward,
-                         const float* next_obs, bool terminated) {
+void SacLearner::Observe(const std::vector<const float*>& obs,
+                         const std::vector<const float*>& action,
+                         const std::vector<const float*>& reward,
+                         const std::vector<const float*>& next_obs, int64_t row,
+                         bool terminated) {
   Impl& m = *impl_;
   const int64_t slot = m.buffer.Push();
-  std::copy(obs, obs + m.obs_dim, m.buffer.mutable_row(kObs, slot));
-  {
-    // Critics see actions in the normalised (-1, 1) space, like the policy.
-    torch::NoGradGuard no_grad;
-    torch::from_blob(m.buffer.mutable_row(kAction, slot), {m.action_dim},
-                     torch::kFloat)
-        .copy_(
-            nn::UnscaleFromBox(torch::from_blob(const_cast<float*>(action),
-                                                {m.action_dim}, torch::kFloat),
-                               m.low, m.high)
-                .clamp(-1.0, 1.0));
+  const int64_t od = m.obs_dim, ad = m.action_dim;
+  float* stored_obs = m.buffer.mutable_row(kObs, slot);
+  float* stored_action = m.buffer.mutable_row(kAction, slot);
+  float* stored_reward = m.buffer.mutable_row(kReward, slot);
+  float* stored_next = m.buffer.mutable_row(kNextObs, slot);
+  for (int64_t g = 0; g < m.agents; ++g) {
+    std::copy(obs[g] + row * od, obs[g] + (row + 1) * od, stored_obs + g * od);
+    std::copy(next_obs[g] + row * od, next_obs[g] + (row + 1) * od,
+              stored_next + g * od);
+    stored_reward[g] = reward[g][row];
+    // Critics see actions in the normalised (-1, 1) space, like the policy
+    // (nn::UnscaleFromBox, clamped).
+    for (int64_t i = 0; i < ad; ++i) {
+      const float low = m.low_v[g * ad + i], high = m.high_v[g * ad + i];
+      const float y =
+          2.0f * (action[g][row * ad + i] - low) / (high - low) - 1.0f;
+      stored_action[g * ad + i] = std::clamp(y, -1.0f, 1.0f);
+    }
   }
-  m.buffer.mutable_row(kReward, slot)[0] = reward;
-  std::copy(next_obs, next_obs + m.obs_dim,
-            m.buffer.mutable_row(kNextObs, slot));
   m.buffer.mutable_row(kDone, slot)[0] = terminated ? 1.0f : 0.0f;
   m.pending_updates += m.schedule.Record(1);
 }
 
-int SacLearner::TrainPending(SacLosses* losses) {
+int SacLearner::TrainPending(std::vector<SacLosses>* losses) {
   Impl& m = *impl_;
   if (m.buffer.size() <
       std::min(m.options.sac_batch_size, m.buffer.capacity())) {
@@ -292,83 +339,100 @@ int SacLearner::TrainPending(SacLosses* losses) {
   }
   const int n = static_cast<int>(m.pending_updates);
   m.pending_updates = 0;
-  SacLosses total;
+  std::vector<SacLosses> total(m.agents);
   for (int i = 0; i < n; ++i) {
-    SacLosses l = Update();
-    total.critic_loss += l.critic_loss / n;
-    total.actor_loss += l.actor_loss / n;
-    total.alpha_loss += l.alpha_loss / n;
-    total.entropy += l.entropy / n;
-    total.q_mean += l.q_mean / n;
-    total.alpha = l.alpha;
+    const std::vector<SacLosses> l = Update();
+    for (int64_t g = 0; g < m.agents; ++g) {
+      total[g].critic_loss += l[g].critic_loss / n;
+      total[g].actor_loss += l[g].actor_loss / n;
+      total[g].alpha_loss += l[g].alpha_loss / n;
+      total[g].entropy += l[g].entropy / n;
+      total[g].q_mean += l[g].q_mean / n;
+      total[g].alpha = l[g].alpha;
+    }
   }
-  if (n > 0 && losses != nullptr) *losses = total;
+  if (n > 0 && losses != nullptr) *losses = std::move(total);
   return n;
 }
 
-SacLosses SacLearner::Update() {
+std::vector<SacLosses> SacLearner::Update() {
   Impl& m = *impl_;
-  const int64_t b = m.options.sac_batch_size;
+  const int64_t b = m.options.sac_batch_size, g = m.agents;
   m.buffer.SampleIndices(b, m.rng, &m.indices);
   m.buffer.Gather(kObs, m.indices, m.b_obs.data_ptr<float>());
   m.buffer.Gather(kAction, m.indices, m.b_action.data_ptr<float>());
   m.buffer.Gather(kReward, m.indices, m.b_reward.data_ptr<float>());
   m.buffer.Gather(kNextObs, m.indices, m.b_next_obs.data_ptr<float>());
   m.buffer.Gather(kDone, m.indices, m.b_done.data_ptr<float>());
-  const double alpha = m.CurrentAlpha();
-  SacLosses losses;
+  // Rows [B, G * x] as [G, B, x].
+  const torch::Tensor obs = m.b_obs.view({b, g, m.obs_dim}).transpose(0, 1);
+  const torch::Tensor action =
+      m.b_action.view({b, g, m.action_dim}).transpose(0, 1);
+  const torch::Tensor next_obs =
+      m.b_next_obs.view({b, g, m.obs_dim}).transpose(0, 1);
+  const torch::Tensor reward = m.b_reward.t().unsqueeze(-1);  // [G, B, 1]
+  const torch::Tensor alphas = m.Alphas();                    // [G, 1]
 
   // Critics: soft Bellman target from the target critics and a fresh policy
-  // sample at the next observation.
+  // sample at the next observation. Each agent's loss is a mean over its
+  // batch; their sum gives each agent's networks its own loss's gradient.
   torch::Tensor target;
   {
-    torch::NoGradGuard no_grad;
-    nn::TanhGaussianSample next = m.SamplePolicy(m.b_next_obs);
-    torch::Tensor next_q =
-        m.MinQ(m.q1_target, m.q2_target, m.b_next_obs, next.action) -
-        alpha * next.log_prob.unsqueeze(-1);
-    target = m.b_reward + m.options.gamma * (1.0 - m.b_done) * next_q;
+    c10::InferenceMode inference;
+    nn::TanhGaussianSample next = m.SamplePolicy(next_obs);
+    const torch::Tensor next_q =
+        m.MinQ(m.critic_targets, next_obs, next.action) -
+        (alphas * next.log_prob).unsqueeze(-1);
+    target = reward + m.options.gamma * (1.0 - m.b_done) * next_q;
   }
-  torch::Tensor q1 = m.q1->forward(m.b_obs, m.b_action);
-  torch::Tensor q2 = m.q2->forward(m.b_obs, m.b_action);
-  torch::Tensor critic_loss =
-      torch::mse_loss(q1, target) + torch::mse_loss(q2, target);
+  const torch::Tensor q =
+      m.critics->forward(torch::cat({obs, action}, -1).repeat({2, 1, 1}))
+          .view({2, g, b});
+  const torch::Tensor critic_losses =
+      (q - target.view({1, g, b})).pow(2).mean(-1).sum(0);  // [G]
   m.critic_opt->zero_grad();
-  critic_loss.backward();
+  critic_losses.sum().backward();
   m.critic_opt->step();
-  losses.critic_loss = critic_loss.item<double>();
-  losses.q_mean = q1.mean().item<double>();
 
   // Actor: minimise alpha * log pi - min Q through the reparameterised
   // sample. Critic gradients are switched off so the backward pass is
   // cheaper and the critics' grads stay clean.
-  for (auto& p : m.q1->parameters()) p.set_requires_grad(false);
-  for (auto& p : m.q2->parameters()) p.set_requires_grad(false);
-  nn::TanhGaussianSample sample = m.SamplePolicy(m.b_obs);
-  torch::Tensor q_pi = m.MinQ(m.q1, m.q2, m.b_obs, sample.action);
-  torch::Tensor actor_loss =
-      (alpha * sample.log_prob - q_pi.squeeze(-1)).mean();
+  for (auto& p : m.critics->parameters()) p.set_requires_grad(false);
+  nn::TanhGaussianSample sample = m.SamplePolicy(obs);
+  const torch::Tensor q_pi = m.MinQ(m.critics, obs, sample.action);
+  const torch::Tensor actor_losses =
+      (alphas * sample.log_prob - q_pi.squeeze(-1)).mean(-1);  // [G]
   m.actor_opt->zero_grad();
-  actor_loss.backward();
+  actor_losses.sum().backward();
   m.actor_opt->step();
-  for (auto& p : m.q1->parameters()) p.set_requires_grad(true);
-  for (auto& p : m.q2->parameters()) p.set_requires_grad(true);
-  losses.actor_loss = actor_loss.item<double>();
-  losses.entropy = -sample.log_prob.mean().item<double>();
+  for (auto& p : m.critics->parameters()) p.set_requires_grad(true);
 
+  const torch::Tensor log_prob = sample.log_prob.detach();
+  torch::Tensor alpha_losses = m.no_losses;
   if (m.options.sac_auto_entropy) {
-    torch::Tensor alpha_loss =
-        -(m.log_alpha * (sample.log_prob.detach() + m.target_entropy)).mean();
+    alpha_losses =
+        -(m.log_alpha.unsqueeze(-1) * (log_prob + m.target_entropy)).mean(-1);
     m.alpha_opt->zero_grad();
-    alpha_loss.backward();
+    alpha_losses.sum().backward();
     m.alpha_opt->step();
-    losses.alpha_loss = alpha_loss.item<double>();
   }
-  losses.alpha = m.CurrentAlpha();
-
-  nn::PolyakUpdate(*m.q1_target, *m.q1, m.options.sac_tau);
-  nn::PolyakUpdate(*m.q2_target, *m.q2, m.options.sac_tau);
+  nn::PolyakUpdate(*m.critic_targets, *m.critics, m.options.sac_tau);
   ++m.updates;
+
+  // Every agent's figures in one read out of torch.
+  const torch::Tensor figures = torch::stack(
+      {critic_losses.detach(), actor_losses.detach(), alpha_losses.detach(),
+       log_prob.mean(-1), q[0].detach().mean(-1), m.Alphas().view({g})});
+  const float* f = figures.data_ptr<float>();
+  std::vector<SacLosses> losses(g);
+  for (int64_t i = 0; i < g; ++i) {
+    losses[i].critic_loss = f[i];
+    losses[i].actor_loss = f[g + i];
+    losses[i].alpha_loss = f[2 * g + i];
+    losses[i].entropy = -f[3 * g + i];
+    losses[i].q_mean = f[4 * g + i];
+    losses[i].alpha = f[5 * g + i];
+  }
   return losses;
 }
 

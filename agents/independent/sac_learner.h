@@ -60,52 +60,68 @@ struct SacLosses {
   double q_mean = 0;
 };
 
-// Soft actor-critic for one agent with a Box action space: tanh-squashed
-// Gaussian policy scaled to the Box bounds, twin Q critics with
-// Polyak-averaged targets, fixed or automatically tuned temperature, and a
-// uniform replay buffer. Torch stays behind the pimpl so including this
-// header costs nothing.
+// Soft actor-critic for a group of agents whose observations and Box
+// actions have one size each: every agent learns alone, treating the others
+// as part of the environment (its own tanh-squashed Gaussian policy scaled
+// to its Box bounds, twin Q critics with Polyak-averaged targets, fixed or
+// automatically tuned temperature), but the group's networks are stacked
+// (nn::StackedMlp) and go through each update together: the networks are
+// small, so an update costs its per-op overhead, and G agents stacked train
+// nearly G times as fast as one after another (docs/BENCHMARKS.md). The
+// group keeps one uniform replay of joint rows (each agent's transition of
+// one environment copy and step), and each update trains every agent on
+// the same sampled rows. A group of one is plain SAC. Torch stays behind
+// the pimpl so including this header costs nothing.
 class SacLearner {
  public:
   // `obs_dim` floats per observation (one-hot a Discrete observation before
-  // calling); `low`/`high` per action element. Seeds torch's global
-  // generator from `seed` while building the networks (so initial weights
-  // depend only on the seed) and keeps its own generator for sampling.
+  // calling); `low`/`high`: per agent, its Box bounds per action element
+  // (every agent the same number). Initial weights come from the learner's
+  // own generator, seeded from `seed`, as does all its randomness.
   static absl::StatusOr<std::unique_ptr<SacLearner>> Create(
-      int64_t obs_dim, std::vector<float> low, std::vector<float> high,
-      const SacOptions& options, uint64_t seed);
+      int64_t obs_dim, const std::vector<std::vector<float>>& low,
+      const std::vector<std::vector<float>>& high, const SacOptions& options,
+      uint64_t seed);
   ~SacLearner();
   SacLearner(const SacLearner&) = delete;
   SacLearner& operator=(const SacLearner&) = delete;
 
+  int64_t num_agents() const;
   int64_t obs_dim() const;
   int64_t action_dim() const;
   const SacOptions& options() const;
 
-  // Actions for `n` observations (n x obs_dim floats) into `actions`
-  // (n x action_dim). Stochastic: a policy sample (uniform in the Box
-  // during warmup); deterministic: center + scale * tanh(mean).
-  void Act(const float* obs, int64_t n, bool deterministic, float* actions);
+  // Actions for `n` observations of every agent: obs[g] holds agent g's
+  // (n x obs_dim floats), actions[g] gets its n x action_dim. Stochastic: a
+  // policy sample (uniform in the Box during warm-up); deterministic:
+  // center + scale * tanh(mean).
+  void Act(const std::vector<const float*>& obs, int64_t n, bool deterministic,
+           const std::vector<float*>& actions);
 
-  // Stores one transition (`action` in Box units, as sent to the
-  // environment) and banks update_ratio updates.
-  void Observe(const float* obs, const float* action, float reward,
-               const float* next_obs, bool terminated);
-  // Runs the banked updates once warmup is over and the buffer holds a
-  // batch; returns how many ran (their mean losses in `losses`).
-  int TrainPending(SacLosses* losses);
-  // One gradient update of critics, actor (and alpha); the buffer must
-  // hold at least one transition.
-  SacLosses Update();
+  // Stores one joint transition, row `row` of every agent's arrays: obs[g]
+  // and next_obs[g] (rows of obs_dim floats), action[g] (rows of
+  // action_dim, in Box units as sent to the environment), reward[g] (one
+  // per row), and `terminated`; banks update_ratio updates.
+  void Observe(const std::vector<const float*>& obs,
+               const std::vector<const float*>& action,
+               const std::vector<const float*>& reward,
+               const std::vector<const float*>& next_obs, int64_t row,
+               bool terminated);
+  // Runs the banked updates once the buffer holds a batch; returns how many
+  // ran, with every agent's mean losses in `losses` (one per agent).
+  int TrainPending(std::vector<SacLosses>* losses);
+  // One gradient update of every agent's critics, actor (and temperature);
+  // the buffer must hold at least one transition. One SacLosses per agent.
+  std::vector<SacLosses> Update();
 
-  double alpha() const;
-  int64_t transitions() const;  // observed so far
+  double alpha(int agent) const;
+  int64_t transitions() const;  // joint transitions observed so far
   int64_t updates() const;      // gradient updates so far
 
-  // Actor, critics, targets, temperature and optimiser states as one
-  // torch archive (bytes); Load checks the shapes and fails cleanly on
-  // garbage or a mismatch.
-  // `with_replay`: the replay buffer too (Load restores it when present).
+  // Networks, targets, temperatures, optimiser states and generators as one
+  // learner state (bytes); Load checks the shapes and fails cleanly on
+  // garbage or a mismatch. `with_replay`: the replay buffer too (Load
+  // restores it when present).
   absl::StatusOr<std::string> Save(bool with_replay = false) const;
   absl::Status Load(const std::string& bytes);
 

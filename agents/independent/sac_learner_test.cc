@@ -115,117 +115,166 @@ SacOptions BanditOptions() {
   return options;
 }
 
-float Deterministic(SacLearner& learner) {
-  float obs = 1.0f, action = 0.0f;
-  learner.Act(&obs, 1, /*deterministic=*/true, &action);
-  return action;
+using Bounds = std::vector<std::vector<float>>;
+
+// Agent `agent`'s deterministic action at observation 1.
+float Deterministic(SacLearner& learner, int agent = 0) {
+  const int64_t g = learner.num_agents();
+  std::vector<float> obs(g, 1.0f), actions(g);
+  std::vector<const float*> in;
+  std::vector<float*> out;
+  for (int64_t i = 0; i < g; ++i) {
+    in.push_back(&obs[i]);
+    out.push_back(&actions[i]);
+  }
+  learner.Act(in, 1, /*deterministic=*/true, out);
+  return actions[agent];
 }
 
 TEST(SacLearnerTest, RejectsBadArguments) {
-  EXPECT_FALSE(SacLearner::Create(0, {-1}, {1}, SacOptions(), 0).ok());
-  EXPECT_FALSE(SacLearner::Create(1, {1}, {-1}, SacOptions(), 0).ok());
-  EXPECT_FALSE(SacLearner::Create(1, {-1}, {1, 2}, SacOptions(), 0).ok());
-  EXPECT_FALSE(SacLearner::Create(1, {-INFINITY}, {1}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(0, {{-1}}, {{1}}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {{1}}, {{-1}}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {{-1}}, {{1, 2}}, SacOptions(), 0).ok());
+  EXPECT_FALSE(
+      SacLearner::Create(1, {{-INFINITY}}, {{1}}, SacOptions(), 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {}, {}, SacOptions(), 0).ok());
+  // Agents of one group have one action size.
+  EXPECT_FALSE(
+      SacLearner::Create(1, {{-1}, {-1, -1}}, {{1}, {1, 1}}, SacOptions(), 0)
+          .ok());
   SacOptions options;
   options.sac_tau = 0;
-  EXPECT_FALSE(SacLearner::Create(1, {-1}, {1}, options, 0).ok());
+  EXPECT_FALSE(SacLearner::Create(1, {{-1}}, {{1}}, options, 0).ok());
 }
 
-TEST(SacLearnerTest, ActionsStayInBounds) {
+TEST(SacLearnerTest, ActionsStayInEachAgentsBounds) {
   auto learner =
-      SacLearner::Create(2, {0.0f, -1.0f}, {100.0f, 1.0f}, BanditOptions(), 1);
+      SacLearner::Create(2, {{0.0f, -1.0f}, {-3.0f, 5.0f}},
+                         {{100.0f, 1.0f}, {-2.0f, 6.0f}}, BanditOptions(), 1);
   ASSERT_TRUE(learner.ok()) << learner.status();
-  std::vector<float> obs(2 * 50, 0.5f), actions(2 * 50);
+  std::vector<float> obs(2 * 50, 0.5f);
+  std::vector<std::vector<float>> actions(2, std::vector<float>(2 * 50));
+  const Bounds low = {{0.0f, -1.0f}, {-3.0f, 5.0f}};
+  const Bounds high = {{100.0f, 1.0f}, {-2.0f, 6.0f}};
   for (bool deterministic : {false, true}) {
     for (int round = 0; round < 3; ++round) {
-      (*learner)->Act(obs.data(), 50, deterministic, actions.data());
-      for (int i = 0; i < 50; ++i) {
-        EXPECT_GE(actions[2 * i], 0.0f);
-        EXPECT_LE(actions[2 * i], 100.0f);
-        EXPECT_GE(actions[2 * i + 1], -1.0f);
-        EXPECT_LE(actions[2 * i + 1], 1.0f);
+      (*learner)->Act({obs.data(), obs.data()}, 50, deterministic,
+                      {actions[0].data(), actions[1].data()});
+      for (int g = 0; g < 2; ++g) {
+        for (int i = 0; i < 50; ++i) {
+          for (int k = 0; k < 2; ++k) {
+            EXPECT_GE(actions[g][2 * i + k], low[g][k]);
+            EXPECT_LE(actions[g][2 * i + k], high[g][k]);
+          }
+        }
       }
     }
   }
 }
 
-// A one-step bandit with reward -(a - 3)^2 on [-5, 5]: a few hundred updates
-// move the deterministic action from near 0 to near 3.
-void RunBandit(bool auto_entropy, uint64_t seed) {
-  SacOptions options = BanditOptions();
-  options.sac_auto_entropy = auto_entropy;
-  auto created = SacLearner::Create(1, {-5.0f}, {5.0f}, options, seed);
-  ASSERT_TRUE(created.ok()) << created.status();
-  SacLearner& learner = **created;
-  const float before = Deterministic(learner);
-  float obs = 1.0f;
+// Plays `steps` one-step bandit steps on every agent of `learner` (at
+// observation 1, agent g rewarded -(a - optimum[g])^2); the updates run.
+int Play(SacLearner& learner, int steps, const std::vector<float>& optimum) {
+  const int64_t g = learner.num_agents();
+  std::vector<float> obs(g, 1.0f), action(g), reward(g);
+  std::vector<const float*> in, acted, rewards;
+  std::vector<float*> out;
+  for (int64_t a = 0; a < g; ++a) {
+    in.push_back(&obs[a]);
+    out.push_back(&action[a]);
+    acted.push_back(&action[a]);
+    rewards.push_back(&reward[a]);
+  }
   int updates = 0;
-  const double initial_alpha = learner.alpha();
-  for (int i = 0; i < 500; ++i) {
-    float action;
-    learner.Act(&obs, 1, false, &action);
-    const float reward = -(action - 3.0f) * (action - 3.0f);
-    learner.Observe(&obs, &action, reward, &obs, /*terminated=*/true);
+  for (int i = 0; i < steps; ++i) {
+    learner.Act(in, 1, false, out);
+    for (int64_t a = 0; a < g; ++a) {
+      reward[a] = -(action[a] - optimum[a]) * (action[a] - optimum[a]);
+    }
+    learner.Observe(in, acted, rewards, in, 0, /*terminated=*/true);
     updates += learner.TrainPending(nullptr);
   }
-  const float after = Deterministic(learner);
+  return updates;
+}
+
+// One-step bandits on [-5, 5]: a few hundred updates move each agent's
+// deterministic action from near 0 to near its own optimum (a group learns
+// each agent alone).
+void RunBandit(bool auto_entropy, uint64_t seed,
+               const std::vector<float>& optimum) {
+  SacOptions options = BanditOptions();
+  options.sac_auto_entropy = auto_entropy;
+  const int g = static_cast<int>(optimum.size());
+  auto created = SacLearner::Create(1, Bounds(g, {-5.0f}), Bounds(g, {5.0f}),
+                                    options, seed);
+  ASSERT_TRUE(created.ok()) << created.status();
+  SacLearner& learner = **created;
+  std::vector<float> before;
+  for (int a = 0; a < g; ++a) before.push_back(Deterministic(learner, a));
+  const double initial_alpha = learner.alpha(0);
+  const int updates = Play(learner, 500, optimum);
   // Updates begin once a batch (64) is stored, one per transition.
   EXPECT_EQ(updates, 500 - 63);
   EXPECT_EQ(learner.updates(), updates);
-  EXPECT_LT(std::abs(after - 3.0f), 0.75f)
-      << "before " << before << " after " << after
-      << " auto_entropy=" << auto_entropy << " seed " << seed;
-  EXPECT_LT(std::abs(after - 3.0f), std::abs(before - 3.0f));
-  if (auto_entropy) {
-    EXPECT_NE(learner.alpha(), initial_alpha);
-  } else {
-    EXPECT_EQ(learner.alpha(), initial_alpha);
+  for (int a = 0; a < g; ++a) {
+    const float after = Deterministic(learner, a);
+    EXPECT_LT(std::abs(after - optimum[a]), 0.75f)
+        << "agent " << a << " before " << before[a] << " after " << after
+        << " auto_entropy=" << auto_entropy << " seed " << seed;
+    EXPECT_LT(std::abs(after - optimum[a]), std::abs(before[a] - optimum[a]));
+    if (auto_entropy) {
+      EXPECT_NE(learner.alpha(a), initial_alpha);
+    } else {
+      EXPECT_EQ(learner.alpha(a), initial_alpha);
+    }
   }
 }
 
 TEST(SacLearnerTest, BanditMovesMeanActionTowardOptimum) {
-  RunBandit(/*auto_entropy=*/false, 3);
-  RunBandit(/*auto_entropy=*/false, 5);
+  RunBandit(/*auto_entropy=*/false, 3, {3.0f});
+  RunBandit(/*auto_entropy=*/false, 5, {3.0f});
+}
+
+TEST(SacLearnerTest, AGroupLearnsEachAgentsOwnOptimum) {
+  RunBandit(/*auto_entropy=*/false, 3, {3.0f, -2.0f, 0.5f});
 }
 
 TEST(SacLearnerTest, BanditWithAutomaticEntropyTuning) {
-  RunBandit(/*auto_entropy=*/true, 3);
+  RunBandit(/*auto_entropy=*/true, 3, {3.0f, -2.0f});
 }
 
 TEST(SacLearnerTest, SaveLoadRoundTrip) {
-  auto a = SacLearner::Create(1, {-5.0f}, {5.0f}, BanditOptions(), 11);
-  auto b = SacLearner::Create(1, {-5.0f}, {5.0f}, BanditOptions(), 12);
+  const Bounds low(2, {-5.0f}), high(2, {5.0f});
+  auto a = SacLearner::Create(1, low, high, BanditOptions(), 11);
+  auto b = SacLearner::Create(1, low, high, BanditOptions(), 12);
   ASSERT_TRUE(a.ok() && b.ok());
-  float obs = 1.0f;
-  for (int i = 0; i < 100; ++i) {
-    float action;
-    (*a)->Act(&obs, 1, false, &action);
-    (*a)->Observe(&obs, &action, -action * action, &obs, true);
-    (*a)->TrainPending(nullptr);
-  }
+  Play(**a, 100, {0.0f, 0.0f});
   ASSERT_NE(Deterministic(**a), Deterministic(**b));
-  absl::StatusOr<std::string> bytes = (*a)->Save();
+  absl::StatusOr<std::string> bytes = (*a)->Save(/*with_replay=*/true);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   ASSERT_TRUE((*b)->Load(*bytes).ok());
-  EXPECT_EQ(Deterministic(**a), Deterministic(**b));
+  for (int agent = 0; agent < 2; ++agent) {
+    EXPECT_EQ(Deterministic(**a, agent), Deterministic(**b, agent));
+  }
   EXPECT_EQ((*b)->transitions(), 100);
   EXPECT_EQ((*b)->updates(), (*a)->updates());
-  // Same generator state: identical stochastic actions too.
-  for (int i = 0; i < 5; ++i) {
-    float x, y;
-    (*a)->Act(&obs, 1, false, &x);
-    (*b)->Act(&obs, 1, false, &y);
-    EXPECT_EQ(x, y);
-  }
+  // Same generators and replay: identical stochastic actions and updates.
+  Play(**a, 20, {0.0f, 0.0f});
+  Play(**b, 20, {0.0f, 0.0f});
+  EXPECT_EQ(Deterministic(**a, 1), Deterministic(**b, 1));
 
   EXPECT_FALSE((*b)->Load("not a checkpoint").ok());
-  auto wide = SacLearner::Create(3, {-5.0f}, {5.0f}, BanditOptions(), 1);
+  auto wide = SacLearner::Create(3, low, high, BanditOptions(), 1);
   ASSERT_TRUE(wide.ok());
   absl::Status s = (*wide)->Load(*bytes);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  auto three = SacLearner::Create(1, Bounds(3, {-5.0f}), Bounds(3, {5.0f}),
+                                  BanditOptions(), 1);
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ((*three)->Load(*bytes).code(), absl::StatusCode::kInvalidArgument);
   SacOptions bigger = BanditOptions();
   bigger.sac_hidden.sizes = {16};
-  auto other = SacLearner::Create(1, {-5.0f}, {5.0f}, bigger, 1);
+  auto other = SacLearner::Create(1, low, high, bigger, 1);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)->Load(*bytes).ok());
 }

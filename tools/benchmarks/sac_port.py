@@ -6,7 +6,10 @@ Same algorithm and settings as the C++ agent (agents/independent/
 sac_learner.cc, independent_learner.cc, runtime/training_loop.cc):
 
   - one learner per agent, each treating the other as part of the
-    environment; --num_copies environment copies stepped together;
+    environment; --num_copies environment copies stepped together (the
+    C++ agent trains agents of one shape together, their networks stacked,
+    and draws one minibatch of joint rows for all of them per update; here
+    each agent is updated on its own, as a plain port would be);
   - actor: MLP obs -> hidden -> 2 * action_dim (mean, log_std clamped to
     [-5, 2]), a reparameterised tanh-squashed Gaussian whose (-1, 1) sample
     is scaled to the Box; log-probs in the (-1, 1) space;
