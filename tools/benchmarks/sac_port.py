@@ -25,136 +25,41 @@ is the wall time of the training loop (reset excluded, final evaluation
 excluded), as the C++ loop measures it; the result is written as a
 summary.json like the C++ agent's (docs/RUN_FORMAT.md).
 
-    python3 tools/benchmarks/sac_port.py --steps=6000 --seed=0
+    python3 -m tools.benchmarks.sac_port --steps=6000 --seed=0   # from the
+                                                          # repository
 """
 
-import argparse
 import copy
 import itertools
-import json
 import math
-import os
 import sys
-import time
 
-# One BLAS thread, like the C++ agents (read when the library loads).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# First: it gives numpy and torch one BLAS thread before they load.
+from tools.benchmarks import port_common
+from tools.benchmarks.port_common import MaxOfTwoQuadratics  # noqa: F401
+from tools.benchmarks.port_common import ReplayBuffer  # noqa: F401
+from tools.benchmarks.port_common import mlp
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
-MAX_COPIES = 65536
-MAX_STEPS = 10**9
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n", maxsplit=1)[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    add = parser.add_argument
-    add("--steps", type=int, default=6000,
-        help="training transitions over all copies (rounded up to whole "
-        "batched steps)")
-    add("--num_copies", type=int, default=8,
-        help="environment copies stepped together")
-    add("--seed", type=int, default=0, help="run seed")
-    add("--variant", choices=("paper", "code"), default="paper",
-        help="max_of_two_quadratics variant (f1 divides by 9 or by 3)")
-    add("--hidden", default="64,64",
-        help="hidden layer sizes of actor and critics, comma-separated")
-    add("--actor_lr", type=float, default=1e-3, help="actor Adam rate")
-    add("--critic_lr", type=float, default=3e-3, help="critics Adam rate")
-    add("--alpha", type=float, default=0.2, help="entropy temperature")
-    add("--gamma", type=float, default=0.95, help="discount factor")
-    add("--tau", type=float, default=0.01,
-        help="Polyak rate of the target critics")
-    add("--batch_size", type=int, default=64, help="minibatch size")
-    add("--buffer_size", type=int, default=100000,
-        help="replay capacity in transitions (per agent)")
-    add("--warmup", type=int, default=256,
-        help="transitions acted uniformly at random (per agent)")
-    add("--update_ratio", type=float, default=0.25,
-        help="gradient updates per transition observed")
-    add("--eval_episodes", type=int, default=100,
-        help="episodes of the final deterministic evaluation")
-    add("--summary", default="",
-        help="write the results here as JSON (summary.json keys)")
+    parser = port_common.argument_parser(__doc__, {
+        "hidden": "64,64", "critic_lr": 3e-3, "batch_size": 64,
+        "warmup": 256, "update_ratio": 0.25})
+    parser.add_argument("--actor_lr", type=float, default=1e-3,
+                        help="actor Adam rate")
+    parser.add_argument("--alpha", type=float, default=0.2,
+                        help="entropy temperature")
     args = parser.parse_args(argv)
-    try:
-        args.hidden = [int(h) for h in args.hidden.split(",") if h]
-    except ValueError:
-        parser.error("--hidden: comma-separated integers, got %r" %
-                     args.hidden)
-    if not args.hidden or any(not 1 <= h <= 65536 for h in args.hidden):
-        parser.error("--hidden: sizes from 1 to 65536")
-    if not 0 <= args.steps <= MAX_STEPS:
-        parser.error("--steps: from 0 to %d" % MAX_STEPS)
-    if not 1 <= args.num_copies <= MAX_COPIES:
-        parser.error("--num_copies: from 1 to %d" % MAX_COPIES)
-    if not 1 <= args.batch_size <= 2**20 or \
-            not 1 <= args.buffer_size <= 10**8:
-        parser.error("--batch_size from 1 to 2^20, --buffer_size from 1 to "
-                     "10^8")
-    if not 0 <= args.warmup <= MAX_STEPS or not 1 <= args.eval_episodes <= \
-            10**6:
-        parser.error("--warmup from 0 to %d, --eval_episodes from 1 to 10^6"
-                     % MAX_STEPS)
-    rates = (args.actor_lr, args.critic_lr)
-    if not all(math.isfinite(r) and 0 < r <= 10 for r in rates):
-        parser.error("--actor_lr and --critic_lr: in (0, 10]")
+    port_common.check_args(parser, args, (args.actor_lr, args.critic_lr))
     if not (math.isfinite(args.alpha) and 0 <= args.alpha <= 1e6):
         parser.error("--alpha: in [0, 1e6]")
-    if not 0 <= args.gamma <= 1 or not 0 < args.tau <= 1:
-        parser.error("--gamma in [0, 1], --tau in (0, 1]")
-    if not 0 <= args.update_ratio <= 1000:
-        parser.error("--update_ratio: in [0, 1000]")
     return args
-
-
-class MaxOfTwoQuadratics:
-    """envs/quadratics/max_of_two_quadratics.cc for `num_copies` copies:
-    two players each pick a number in [-10, 10]; both get max(f1, f2). Every
-    step ends the episode; the observation is a constant 0."""
-
-    num_agents = 2
-    obs_dim = 1
-    low = np.array([-10.0], np.float32)
-    high = np.array([10.0], np.float32)
-
-    def __init__(self, num_copies, variant="paper"):
-        self.num_copies = num_copies
-        self.divisor = 9.0 if variant == "paper" else 3.0
-
-    def reward(self, a1, a2):
-        f1 = 0.8 * (-(a1 + 5) ** 2 / self.divisor -
-                    (a2 + 5) ** 2 / self.divisor)
-        f2 = -(a1 - 5) ** 2 - (a2 - 5) ** 2 + 10
-        return np.maximum(f1, f2)
-
-    def reset(self):
-        return [np.zeros((self.num_copies, 1), np.float32)
-                for _ in range(self.num_agents)]
-
-    def step(self, actions):
-        """actions: per agent [copies, 1]. Returns per agent the final
-        observations and rewards, and whether each copy terminated."""
-        r = self.reward(actions[0][:, 0].astype(np.float64),
-                        actions[1][:, 0].astype(np.float64))
-        r = r.astype(np.float32)
-        return (self.reset(), [r, r.copy()],
-                np.ones(self.num_copies, dtype=bool))
-
-
-def mlp(sizes):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class Actor(nn.Module):
@@ -186,31 +91,6 @@ class Critic(nn.Module):
         return self.net(torch.cat([obs, act], dim=-1))
 
 
-class ReplayBuffer:
-    def __init__(self, obs_dim, act_dim, capacity):
-        self.obs = np.zeros((capacity, obs_dim), np.float32)
-        self.act = np.zeros((capacity, act_dim), np.float32)
-        self.rew = np.zeros((capacity, 1), np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
-        self.done = np.zeros((capacity, 1), np.float32)
-        self.capacity, self.ptr, self.size = capacity, 0, 0
-
-    def add(self, obs, act, rew, next_obs, done):
-        idx = (self.ptr + np.arange(len(obs))) % self.capacity
-        self.obs[idx] = obs
-        self.act[idx] = act
-        self.rew[idx, 0] = rew
-        self.next_obs[idx] = next_obs
-        self.done[idx, 0] = done
-        self.ptr = (self.ptr + len(obs)) % self.capacity
-        self.size = min(self.size + len(obs), self.capacity)
-
-    def sample(self, batch_size, rng):
-        idx = rng.integers(0, self.size, size=batch_size)
-        return [torch.as_tensor(x[idx]) for x in
-                (self.obs, self.act, self.rew, self.next_obs, self.done)]
-
-
 class SacAgent:
     """One agent's soft actor-critic (agents/independent/sac_learner.cc)."""
 
@@ -233,7 +113,8 @@ class SacAgent:
                                           lr=args.actor_lr)
         self.critic_opt = torch.optim.Adam(self.critic_params,
                                            lr=args.critic_lr)
-        self.buffer = ReplayBuffer(obs_dim, act_dim, args.buffer_size)
+        self.buffer = port_common.ReplayBuffer(obs_dim, act_dim,
+                                              args.buffer_size)
         self.rng = np.random.default_rng(seed)  # replay, warm-up actions
         self.generator = torch.Generator().manual_seed(seed)  # policy noise
         self.transitions = 0
@@ -300,88 +181,41 @@ class SacAgent:
         for p in self.critic_params:
             p.requires_grad_(True)
 
-        with torch.no_grad():
-            for q, q_target in ((self.q1, self.q1_target),
-                                (self.q2, self.q2_target)):
-                for p, p_target in zip(q.parameters(),
-                                       q_target.parameters()):
-                    p_target.mul_(1 - args.tau).add_(p, alpha=args.tau)
+        port_common.polyak(self.q1_target, self.q1, args.tau)
+        port_common.polyak(self.q2_target, self.q2, args.tau)
         self.updates += 1
         return {"loss_q": loss_q.item(), "q_mean": q1.mean().item(),
                 "loss_actor": loss_actor.item(),
                 "entropy": -logp.mean().item()}
 
 
-def evaluate(agents, args):
-    """Mean return of the deterministic policies over eval_episodes
-    episodes, on up to 64 copies per round (as the C++ loop does)."""
-    copies = min(args.eval_episodes, 64)
-    env = MaxOfTwoQuadratics(copies, args.variant)
-    totals = np.zeros(len(agents))
-    collected = 0
-    while collected < args.eval_episodes:
-        obs = env.reset()
-        actions = [agent.act(o, deterministic=True)
-                   for agent, o in zip(agents, obs)]
-        _, rewards, _ = env.step(actions)  # every episode is one step
-        take = min(copies, args.eval_episodes - collected)
-        totals += [r[:take].astype(np.float64).sum() for r in rewards]
-        collected += take
-    return totals / collected
+class IndependentSac:
+    """Both agents' SAC, one after another: the port's joint learner."""
 
+    def __init__(self, env, args):
+        seeds = np.random.SeedSequence(args.seed).generate_state(
+            env.num_agents)
+        self.agents = [SacAgent(env.obs_dim, env.low, env.high, args, int(s))
+                       for s in seeds]
 
-def run(args):
-    torch.set_num_threads(1)  # small networks: one thread, as in C++
-    env = MaxOfTwoQuadratics(args.num_copies, args.variant)
-    seeds = np.random.SeedSequence(args.seed).generate_state(env.num_agents)
-    agents = [SacAgent(env.obs_dim, env.low, env.high, args, int(s))
-              for s in seeds]
-    n = args.num_copies
-    batches = -(-args.steps // n)
-    obs = env.reset()
-    episodes = 0
-    start = time.perf_counter()
-    for _ in range(batches):
-        actions = [agent.act(o) for agent, o in zip(agents, obs)]
-        next_obs, rewards, done = env.step(actions)
-        for a, agent in enumerate(agents):
+    def act(self, obs, deterministic=False):
+        return [agent.act(o, deterministic)
+                for agent, o in zip(self.agents, obs)]
+
+    def observe(self, obs, actions, rewards, next_obs, done):
+        for a, agent in enumerate(self.agents):
             agent.observe(obs[a], actions[a], rewards[a], next_obs[a], done)
-        for agent in agents:
+
+    def train_pending(self):
+        for agent in self.agents:
             agent.train_pending()
-        episodes += int(done.sum())
-        obs = next_obs  # every copy ended and was reset to observation 0
-    train_seconds = time.perf_counter() - start
-    steps = batches * n
-    summary = {"total_steps": steps, "total_episodes": episodes,
-               "train_seconds": train_seconds,
-               "steps_per_second": steps / train_seconds
-               if train_seconds > 0 else 0.0}
-    returns = evaluate(agents, args)
-    first_obs = np.zeros((1, env.obs_dim), np.float32)
-    for a, agent in enumerate(agents):
-        name = "player_%d" % a
-        summary["final_eval_return_" + name] = float(returns[a])
-        summary["greedy_action_" + name] = float(
-            agent.act(first_obs, deterministic=True)[0, 0])
-        summary["updates_" + name] = agent.updates
-    summary["torch_version"] = torch.__version__
-    summary["torch_threads"] = torch.get_num_threads()
-    return summary
+
+    def updates(self, agent):
+        return self.agents[agent].updates
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    summary = run(args)
-    if args.summary:
-        with open(args.summary, "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2)
-    print("sac_port: trained %d steps in %.2fs (%.0f steps/s); final eval "
-          "return %s" % (summary["total_steps"], summary["train_seconds"],
-                         summary["steps_per_second"],
-                         "  ".join("player_%d %.4f" % (
-                             a, summary["final_eval_return_player_%d" % a])
-                             for a in range(2))))
-    return 0
+    return port_common.main("sac_port", parse_args, IndependentSac, argv)
 
 
 if __name__ == "__main__":

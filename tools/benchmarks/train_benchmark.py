@@ -1,14 +1,16 @@
-"""Training speed of independent SAC on the max of two quadratics, side by
-side in one run:
+"""Training speed of the C++ agents against plain Python ports, on the max
+of two quadratics, side by side in one run, per algorithm:
 
-  cpp     the C++ agent //agents/independent (--env=max_of_two_quadratics,
-          its defaults; no --endpoint, so it embeds its environment server),
-          as bazel builds it (-c opt)
-  python  tools/benchmarks/sac_port.py: a plain Python + PyTorch port of
-          the same algorithm and settings, the environment in numpy
+  sac     the C++ agent //agents/independent (--learner=sac defaults)
+          against tools/benchmarks/sac_port.py
+  maddpg  the C++ agent //agents/maddpg (its defaults) against
+          tools/benchmarks/maddpg_port.py
 
-Both run as fresh processes with one torch and one OpenBLAS thread, for the
-same transitions and seeds, repeat by repeat interleaved (the first one
+The C++ agents run as bazel builds them (-c opt), with no --endpoint, so
+they embed their environment server; the ports are plain Python + PyTorch
+with the environment in numpy (tools/benchmarks/port_common.py). Both run
+as fresh processes with one torch and one OpenBLAS thread, for the same
+transitions and seeds, repeat by repeat interleaved (the first one
 alternating), so a slow spell of the machine hits both. Both measure the
 wall time of their training loop (environment reset and the final
 evaluation excluded): the C++ agent reports it as steps_per_second in the
@@ -35,10 +37,22 @@ import time
 from tools.benchmarks import bench_util
 
 AGENTS = ("player_0", "player_1")
-LABELS = {
-    "cpp": "C++ //agents/independent",
-    "python": "Python PyTorch port (sac_port.py)",
+# Per algorithm: its title, the C++ agent (a runfile) and its flags, the
+# port's module.
+ALGORITHMS = {
+    "sac": ("independent SAC", "agents/independent/independent",
+            ["--learner=sac"], "sac_port"),
+    "maddpg": ("MADDPG", "agents/maddpg/maddpg", [], "maddpg_port"),
 }
+# The repository root: the ports run as modules from it.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def label(algorithm, impl):
+    _, agent, _, port = ALGORITHMS[algorithm]
+    return ("C++ //" + agent.rsplit("/", 1)[0] if impl == "cpp" else
+            "Python PyTorch port (%s.py)" % port)
 
 
 def parse_args(argv):
@@ -59,11 +73,19 @@ def parse_args(argv):
     parser.add_argument("--eval_episodes", type=int, default=100,
                         help="episodes of each run's final evaluation (not "
                         "timed)")
-    parser.add_argument("--cpp_agent", default="agents/independent/"
-                        "independent", help="the C++ agent binary")
+    parser.add_argument("--algorithms", default="sac,maddpg",
+                        help="comma-separated: %s" % ", ".join(ALGORITHMS))
+    for name, (_, agent, _, _) in ALGORITHMS.items():
+        parser.add_argument("--%s_agent" % name, default=agent,
+                            help="the C++ %s agent binary" % name)
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds one run may take")
     args = parser.parse_args(argv)
+    args.algorithms = [a for a in args.algorithms.split(",") if a]
+    unknown = sorted(set(args.algorithms) - set(ALGORITHMS))
+    if unknown or not args.algorithms:
+        parser.error("--algorithms: from %s, got %s" % (
+            ", ".join(ALGORITHMS), unknown or "none"))
     if not 1 <= args.steps <= 10**8:
         parser.error("--steps: from 1 to 10^8")
     if not 1 <= args.repeats <= 1000:
@@ -85,6 +107,8 @@ def _environment():
     # Both sides on one BLAS thread (the C++ agents would restart
     # themselves to get it; the port reads it when torch loads).
     env["OPENBLAS_NUM_THREADS"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(
+        [ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return env
 
 
@@ -93,7 +117,7 @@ def _run(argv, timeout, name):
         done = subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
                               env=_environment(), timeout=timeout,
-                              check=False)
+                              check=False, cwd=ROOT)
     except subprocess.TimeoutExpired as error:
         raise RuntimeError("%s did not finish within %g s" %
                            (name, timeout)) from error
@@ -122,11 +146,16 @@ def _number(summary, key, name):
     return float(value)
 
 
-def run_cpp(args, seed, workdir, name):
+def _agent(args, algorithm):
+    return bench_util.runfile(getattr(args, algorithm + "_agent"))
+
+
+def run_cpp(args, algorithm, seed, workdir, name):
     """One C++ training run; returns its result."""
-    run_name = "cpp_seed%d" % seed
-    _run([bench_util.runfile(args.cpp_agent), "--env=max_of_two_quadratics",
-          "--steps=%d" % args.steps, "--seed=%d" % seed,
+    run_name = "%s_cpp_seed%d" % (algorithm, seed)
+    _run([_agent(args, algorithm), "--env=max_of_two_quadratics"] +
+         ALGORITHMS[algorithm][2] +
+         ["--steps=%d" % args.steps, "--seed=%d" % seed,
           "--runs_root=" + workdir, "--run_name=" + run_name,
           "--eval_episodes=%d" % args.eval_episodes,
           # One train record, at the end: its update counts.
@@ -150,12 +179,11 @@ def run_cpp(args, seed, workdir, name):
     return _result(summary, updates, name)
 
 
-def run_python(args, seed, workdir, name):
+def run_python(args, algorithm, seed, workdir, name):
     """One run of the Python port; returns its result."""
-    path = os.path.join(workdir, "python_seed%d.json" % seed)
-    _run([sys.executable,
-          os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       "sac_port.py"),
+    path = os.path.join(workdir, "%s_python_seed%d.json" % (algorithm, seed))
+    _run([sys.executable, "-m",
+          "tools.benchmarks." + ALGORITHMS[algorithm][3],
           "--steps=%d" % args.steps, "--seed=%d" % seed,
           "--eval_episodes=%d" % args.eval_episodes,
           "--summary=" + path], args.timeout, name)
@@ -192,52 +220,68 @@ def run(args, out):
     start = time.monotonic()
     if args.cpu >= 0:
         os.sched_setaffinity(0, {args.cpu})  # the trainers inherit it
-    cpp_agent = bench_util.runfile(args.cpp_agent)
-    if not os.access(cpp_agent, os.X_OK):
-        raise RuntimeError("no C++ agent binary at %s (--cpp_agent)" %
-                           cpp_agent)
+    for algorithm in args.algorithms:
+        agent = _agent(args, algorithm)
+        if not os.access(agent, os.X_OK):
+            raise RuntimeError("no C++ agent binary at %s (--%s_agent)" %
+                               (agent, algorithm))
     out.write(
-        "train_benchmark: independent SAC on max_of_two_quadratics, %d "
-        "transitions per run (8 copies, agent defaults), %d repeats "
-        "interleaved, seeds %d..%d; %d hardware threads, %s, load average "
-        "%.2f at start; C++ agent build: %s; Python %s\n\n" % (
-            args.steps, args.repeats, args.seed,
-            args.seed + args.repeats - 1, os.cpu_count(),
+        "train_benchmark: %s on max_of_two_quadratics, %d transitions per "
+        "run (8 copies, agent defaults), %d repeats interleaved, seeds "
+        "%d..%d; %d hardware threads, %s, load average %.2f at start; C++ "
+        "agent build: %s; Python %s\n" % (
+            ", ".join(ALGORITHMS[a][0] for a in args.algorithms), args.steps,
+            args.repeats, args.seed, args.seed + args.repeats - 1,
+            os.cpu_count(),
             "pinned to CPU %d" % args.cpu if args.cpu >= 0 else "not pinned",
-            os.getloadavg()[0], bench_util.build_of(cpp_agent),
+            os.getloadavg()[0],
+            bench_util.build_of(_agent(args, args.algorithms[0])),
             platform.python_version()))
     out.flush()
-    results = {"cpp": [], "python": []}
+    all_results = {}
     runners = {"cpp": run_cpp, "python": run_python}
     with tempfile.TemporaryDirectory(prefix="train_benchmark_") as workdir:
-        for r in range(args.repeats):
-            seed = args.seed + r
-            order = ("cpp", "python") if r % 2 == 0 else ("python", "cpp")
-            for impl in order:
-                results[impl].append(runners[impl](
-                    args, seed, workdir, "%s run (seed %d)" % (impl, seed)))
+        for algorithm in args.algorithms:
+            results = {"cpp": [], "python": []}
+            for r in range(args.repeats):
+                seed = args.seed + r
+                order = ("cpp", "python") if r % 2 == 0 else ("python", "cpp")
+                for impl in order:
+                    results[impl].append(runners[impl](
+                        args, algorithm, seed, workdir, "%s %s run (seed %d)"
+                        % (algorithm, impl, seed)))
+            check_agreement(args, algorithm, results)
+            out.write("\n## %s\n\n" % ALGORITHMS[algorithm][0])
+            write_tables(args, algorithm, results, out)
+            out.write("\nPython port: torch %s\n" %
+                      results["python"][0]["torch"])
+            out.flush()
+            all_results[algorithm] = results
+    out.write("\ntotal time %.1f s\n" % (time.monotonic() - start))
+    out.flush()
+    return all_results
+
+
+def check_agreement(args, algorithm, results):
+    """Both implementations trained the same transitions and updates."""
     for r in range(args.repeats):
         cpp, python = results["cpp"][r], results["python"][r]
         if cpp["steps"] != python["steps"]:
-            raise RuntimeError("repeat %d: C++ trained %d transitions, the "
-                               "port %d" % (r, cpp["steps"], python["steps"]))
+            raise RuntimeError("%s, repeat %d: C++ trained %d transitions, "
+                               "the port %d" % (algorithm, r, cpp["steps"],
+                                                python["steps"]))
         if cpp["updates"] != python["updates"]:
             raise RuntimeError(
-                "repeat %d: gradient updates per agent differ: C++ %s, port "
-                "%s (the port's update schedule no longer matches)" %
-                (r, cpp["updates"], python["updates"]))
-    write_tables(args, results, out)
-    out.write("\nPython port: torch %s\n" % results["python"][0]["torch"])
-    out.write("\ntotal time %.1f s\n" % (time.monotonic() - start))
-    out.flush()
-    return results
+                "%s, repeat %d: gradient updates per agent differ: C++ %s, "
+                "port %s (the port's update schedule no longer matches)" %
+                (algorithm, r, cpp["updates"], python["updates"]))
 
 
 def _returns(result):
     return ", ".join("%.3f" % x for x in result["eval"])
 
 
-def write_tables(args, results, out):
+def write_tables(args, algorithm, results, out):
     out.write("| repeat | seed | implementation | transitions/s | train s | "
               "updates per agent | final eval return (%s) | greedy joint "
               "action |\n|--:|--:|---|--:|--:|--:|--:|--:|\n" %
@@ -246,7 +290,7 @@ def write_tables(args, results, out):
         for impl in ("cpp", "python"):
             result = results[impl][r]
             out.write("| %d | %d | %s | %.0f | %.2f | %s | %s | (%s) |\n" % (
-                r + 1, args.seed + r, LABELS[impl], result["rate"],
+                r + 1, args.seed + r, label(algorithm, impl), result["rate"],
                 result["seconds"], "/".join(str(u) for u in
                                             result["updates"]),
                 _returns(result),
@@ -260,7 +304,8 @@ def write_tables(args, results, out):
     for impl in ("cpp", "python"):
         rates = [x["rate"] for x in results[impl]]
         out.write("| %s | %.0f | %.0f%% | %.2f | %.3f |\n" % (
-            LABELS[impl], statistics.median(rates), 100 * spread(rates),
+            label(algorithm, impl), statistics.median(rates),
+            100 * spread(rates),
             statistics.median(x["seconds"] for x in results[impl]),
             statistics.median(statistics.mean(x["eval"])
                               for x in results[impl])))

@@ -1,5 +1,5 @@
-"""A very short train_benchmark run of both trainers completes, agrees on
-transitions and update counts, and prints both tables."""
+"""A very short train_benchmark run of both algorithms' trainers completes,
+agrees on transitions and update counts, and prints the tables."""
 
 import contextlib
 import importlib.util
@@ -19,28 +19,37 @@ class SmokeTest(unittest.TestCase):
     def test_short_run_prints_the_tables(self):
         out = io.StringIO()
         self.assertEqual(train_benchmark.main(
-            ["--steps=200", "--repeats=2", "--seed=3", "--eval_episodes=5"],
+            ["--steps=600", "--repeats=2", "--seed=3", "--eval_episodes=5"],
             out), 0)
         text = out.getvalue()
         print(text)
-        for repeat, seed in ((1, 3), (2, 4)):
+        # 600 transitions: SAC (600 - 63) * 0.25 = 134 updates per agent;
+        # MADDPG 0.125 per transition from the batched step that reaches
+        # the 512th (the 64th of 75 steps of 8): 12 * 8 * 0.125 = 12.
+        for algorithm, updates in (("sac", 134), ("maddpg", 12)):
+            self.assertIn("## " + train_benchmark.ALGORITHMS[algorithm][0],
+                          text)
+            for repeat, seed in ((1, 3), (2, 4)):
+                for impl in ("cpp", "python"):
+                    self.assertRegex(
+                        text, r"\| %d \| %d \| %s \| [0-9]+ \| [0-9.]+ \| "
+                        r"%d/%d \| -?[0-9.]+, -?[0-9.]+ \|" % (
+                            repeat, seed,
+                            re.escape(train_benchmark.label(algorithm, impl)),
+                            updates, updates))
             for impl in ("cpp", "python"):
-                # 200 transitions: (200 - 63) * 0.25 = 34 updates per agent.
-                self.assertRegex(text, r"\| %d \| %d \| %s \| [0-9]+ \| "
-                                 r"[0-9.]+ \| 34/34 \| -?[0-9.]+, -?[0-9.]+ "
-                                 r"\|" % (repeat, seed, re.escape(
-                                     train_benchmark.LABELS[impl])))
-        for impl in ("cpp", "python"):
-            self.assertRegex(text, r"\n\| %s \| [0-9]+ \| [0-9]+%% \|" %
-                             re.escape(train_benchmark.LABELS[impl]))
-        self.assertRegex(text, r"C\+\+ / Python transitions/s[^|]*\| "
-                         r"\*\*[0-9.]+x\*\*")
+                self.assertRegex(text, r"\n\| %s \| [0-9]+ \| [0-9]+%% \|" %
+                                 re.escape(train_benchmark.label(algorithm,
+                                                                 impl)))
+        self.assertEqual(len(re.findall(
+            r"C\+\+ / Python transitions/s[^|]*\| \*\*[0-9.]+x\*\*", text)), 2)
         self.assertIn("C++ agent build: ", text)
         self.assertIn("total time", text)
 
     def test_bad_flags_are_refused(self):
         for flags in (["--steps=0"], ["--repeats=0"], ["--cpu=100000"],
-                      ["--timeout=-1"]):
+                      ["--timeout=-1"], ["--algorithms=ppo"],
+                      ["--algorithms="]):
             with self.assertRaises(SystemExit, msg=flags):
                 train_benchmark.parse_args(flags)
 
@@ -48,7 +57,7 @@ class SmokeTest(unittest.TestCase):
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             code = train_benchmark.main(
-                ["--steps=8", "--repeats=1", "--cpp_agent=/nonexistent/x"],
+                ["--steps=8", "--repeats=1", "--maddpg_agent=/nonexistent/x"],
                 io.StringIO())
         self.assertEqual(code, 1)
         self.assertIn("no C++ agent binary", err.getvalue())
