@@ -15,6 +15,18 @@ bazel test //... --nocache_test_results --test_summary=short 2>&1 |
   tee "$log" | { grep -E "^//|Executed|ERROR" || true; }
 status=${PIPESTATUS[0]}
 
+# The tree-wide include check (tools/include_check.py) reads every BUILD
+# file and source, which a sandboxed test cannot: it runs here, listed and
+# counted like a test.
+if /usr/bin/python3 tools/include_check.py . > "$log.includes" 2>&1; then
+  echo "//tools:include_check.py                                           PASSED" | tee -a "$log"
+else
+  cat "$log.includes"
+  echo "//tools:include_check.py                                           FAILED" | tee -a "$log"
+  status=1
+fi
+rm -f "$log.includes"
+
 passed=$(grep -cE "^//\S+ +PASSED" "$log" || true)
 failed=$(grep -cE "^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)" "$log" || true)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
