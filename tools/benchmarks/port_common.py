@@ -1,6 +1,6 @@
 """What the plain Python + PyTorch ports of the training benchmark share
 (sac_port.py, maddpg_port.py; tools/benchmarks/train_benchmark.py): the
-max of two quadratics in numpy, MLPs as PyTorch builds them, a replay ring,
+max of two quadratics and the beauty contest in numpy, MLPs as PyTorch builds them, a replay ring,
 the command line, the training loop, the final evaluation and the summary
 (the keys of the C++ agents' summary.json, docs/RUN_FORMAT.md).
 
@@ -63,6 +63,41 @@ class MaxOfTwoQuadratics:
                 np.ones(self.num_copies, dtype=bool))
 
 
+class BeautyContest:
+    """envs/beauty_contest/beauty_contest.cc (reward "absolute") for
+    `num_copies` copies: `num_agents` players guess in [0, 100]; each gets
+    -|guess - p * mean guess|. Every step ends the episode; the
+    observation is a constant 0."""
+
+    obs_dim = 1
+    low = np.array([0.0], np.float32)
+    high = np.array([100.0], np.float32)
+
+    def __init__(self, num_copies, num_agents=10, p=0.7):
+        self.num_copies = num_copies
+        self.num_agents = num_agents
+        self.p = p
+
+    def reset(self):
+        return [np.zeros((self.num_copies, 1), np.float32)
+                for _ in range(self.num_agents)]
+
+    def step(self, actions):
+        """actions: per agent [copies, 1]. Returns per agent the final
+        observations and rewards, and whether each copy terminated."""
+        x = np.stack([a[:, 0] for a in actions]).astype(np.float64)
+        target = self.p * x.mean(axis=0)
+        rewards = [(-np.abs(xi - target)).astype(np.float32) for xi in x]
+        return (self.reset(), rewards, np.ones(self.num_copies, dtype=bool))
+
+
+def make_env(args, copies):
+    """The environment --env names, with `copies` copies."""
+    if args.env == "beauty_contest":
+        return BeautyContest(copies, args.num_agents, args.p)
+    return MaxOfTwoQuadratics(copies, args.variant)
+
+
 def mlp(sizes, output=None):
     """Linear layers of `sizes` with ReLU between them (nn::MakeMlp), and
     `output` (a module, e.g. nn.Tanh()) after the last."""
@@ -117,8 +152,14 @@ def argument_parser(doc, defaults):
     add("--num_copies", type=int, default=8,
         help="environment copies stepped together")
     add("--seed", type=int, default=0, help="run seed")
+    add("--env", choices=("max_of_two_quadratics", "beauty_contest"),
+        default="max_of_two_quadratics", help="the game")
     add("--variant", choices=("paper", "code"), default="paper",
         help="max_of_two_quadratics variant (f1 divides by 9 or by 3)")
+    add("--num_agents", type=int, default=10,
+        help="beauty_contest: players")
+    add("--p", type=float, default=0.7,
+        help="beauty_contest: target = p * mean guess")
     add("--hidden", default=defaults["hidden"],
         help="hidden layer sizes of every network, comma-separated")
     add("--critic_lr", type=float, default=defaults["critic_lr"],
@@ -169,6 +210,9 @@ def check_args(parser, args, rates):
         parser.error("--gamma in [0, 1], --tau in (0, 1]")
     if not 0 <= args.update_ratio <= 1000:
         parser.error("--update_ratio: in [0, 1000]")
+    if not 2 <= args.num_agents <= 1000 or \
+            not (math.isfinite(args.p) and 0 <= args.p <= 1e6):
+        parser.error("--num_agents from 2 to 1000, --p in [0, 1e6]")
     return args
 
 
@@ -184,7 +228,7 @@ def evaluate(learner, args):
     eval_episodes episodes, on up to 64 copies per round (as the C++ loop
     does)."""
     copies = min(args.eval_episodes, 64)
-    env = MaxOfTwoQuadratics(copies, args.variant)
+    env = make_env(args, copies)
     totals = np.zeros(env.num_agents)
     collected = 0
     while collected < args.eval_episodes:
@@ -215,7 +259,7 @@ def run(make_learner, args):
     """Trains make_learner(env, args) for args.steps transitions; the
     summary (training time: the loop alone, as the C++ loop measures it)."""
     torch.set_num_threads(1)  # small networks: one thread, as in C++
-    env = MaxOfTwoQuadratics(args.num_copies, args.variant)
+    env = make_env(args, args.num_copies)
     learner = make_learner(env, args)
     n = args.num_copies
     batches = -(-args.steps // n)
@@ -254,5 +298,7 @@ def main(name, parse_args, make_learner, argv=None):
                          summary["steps_per_second"],
                          "  ".join("player_%d %.4f" % (
                              a, summary["final_eval_return_player_%d" % a])
-                             for a in range(2))))
+                             for a in range(min(args.num_agents if
+                                                args.env == "beauty_contest"
+                                                else 2, 4)))))
     return 0

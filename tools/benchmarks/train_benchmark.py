@@ -36,13 +36,24 @@ import time
 
 from tools.benchmarks import bench_util
 
-AGENTS = ("player_0", "player_1")
-# Per algorithm: its title, the C++ agent (a runfile) and its flags, the
-# port's module.
+# Per algorithm: its title, the C++ agent (a runfile), the C++ agent's
+# flags, the port's module and flags (the same settings), the players.
+BEAUTY = ["--hidden=10,10", "--batch_size=64", "--warmup=1000"]
 ALGORITHMS = {
-    "sac": ("independent SAC", "agents/independent/independent",
-            ["--learner=sac"], "sac_port"),
-    "maddpg": ("MADDPG", "agents/maddpg/maddpg", [], "maddpg_port"),
+    "sac": ("independent SAC, max of two quadratics",
+            "agents/independent/independent",
+            ["--learner=sac", "--env=max_of_two_quadratics"], "sac_port", [],
+            2),
+    "maddpg": ("MADDPG, max of two quadratics", "agents/maddpg/maddpg",
+               ["--env=max_of_two_quadratics"], "maddpg_port", [], 2),
+    # The beauty contest's settings (docs/RESULTS.md): ten agents with
+    # 10-10 networks, where a step's cost is its ops, not its arithmetic.
+    "maddpg_beauty": (
+        "MADDPG, beauty contest (10 agents, p = 0.7, 10-10 networks, batch "
+        "64)", "agents/maddpg/maddpg",
+        ["--env=beauty_contest", "--env_settings=num_agents=10,p=0.7"] +
+        BEAUTY, "maddpg_port",
+        ["--env=beauty_contest", "--num_agents=10", "--p=0.7"] + BEAUTY, 10),
 }
 # The repository root: the ports run as modules from it.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -50,9 +61,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 def label(algorithm, impl):
-    _, agent, _, port = ALGORITHMS[algorithm]
+    agent, port = ALGORITHMS[algorithm][1], ALGORITHMS[algorithm][3]
     return ("C++ //" + agent.rsplit("/", 1)[0] if impl == "cpp" else
             "Python PyTorch port (%s.py)" % port)
+
+
+def agents(algorithm):
+    return ["player_%d" % i for i in range(ALGORITHMS[algorithm][5])]
 
 
 def parse_args(argv):
@@ -73,11 +88,12 @@ def parse_args(argv):
     parser.add_argument("--eval_episodes", type=int, default=100,
                         help="episodes of each run's final evaluation (not "
                         "timed)")
-    parser.add_argument("--algorithms", default="sac,maddpg",
+    parser.add_argument("--algorithms", default=",".join(ALGORITHMS),
                         help="comma-separated: %s" % ", ".join(ALGORITHMS))
-    for name, (_, agent, _, _) in ALGORITHMS.items():
-        parser.add_argument("--%s_agent" % name, default=agent,
-                            help="the C++ %s agent binary" % name)
+    parser.add_argument("--sac_agent", default=ALGORITHMS["sac"][1],
+                        help="the C++ SAC agent binary")
+    parser.add_argument("--maddpg_agent", default=ALGORITHMS["maddpg"][1],
+                        help="the C++ MADDPG agent binary")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds one run may take")
     args = parser.parse_args(argv)
@@ -147,14 +163,14 @@ def _number(summary, key, name):
 
 
 def _agent(args, algorithm):
-    return bench_util.runfile(getattr(args, algorithm + "_agent"))
+    flag = "sac_agent" if algorithm == "sac" else "maddpg_agent"
+    return bench_util.runfile(getattr(args, flag))
 
 
 def run_cpp(args, algorithm, seed, workdir, name):
     """One C++ training run; returns its result."""
     run_name = "%s_cpp_seed%d" % (algorithm, seed)
-    _run([_agent(args, algorithm), "--env=max_of_two_quadratics"] +
-         ALGORITHMS[algorithm][2] +
+    _run([_agent(args, algorithm)] + ALGORITHMS[algorithm][2] +
          ["--steps=%d" % args.steps, "--seed=%d" % seed,
           "--runs_root=" + workdir, "--run_name=" + run_name,
           "--eval_episodes=%d" % args.eval_episodes,
@@ -176,33 +192,35 @@ def run_cpp(args, algorithm, seed, workdir, name):
     except (OSError, ValueError) as error:
         raise RuntimeError("%s: no readable %s: %s" % (name, metrics, error)) \
             from error
-    return _result(summary, updates, name)
+    return _result(summary, updates, agents(algorithm), name)
 
 
 def run_python(args, algorithm, seed, workdir, name):
     """One run of the Python port; returns its result."""
     path = os.path.join(workdir, "%s_python_seed%d.json" % (algorithm, seed))
     _run([sys.executable, "-m",
-          "tools.benchmarks." + ALGORITHMS[algorithm][3],
-          "--steps=%d" % args.steps, "--seed=%d" % seed,
+          "tools.benchmarks." + ALGORITHMS[algorithm][3]] +
+         ALGORITHMS[algorithm][4] +
+         ["--steps=%d" % args.steps, "--seed=%d" % seed,
           "--eval_episodes=%d" % args.eval_episodes,
           "--summary=" + path], args.timeout, name)
     summary = _read_json(path, name)
+    players = agents(algorithm)
     updates = {a: int(_number(summary, "updates_" + a, name))
-               for a in AGENTS}
-    return _result(summary, updates, name)
+               for a in players}
+    return _result(summary, updates, players, name)
 
 
-def _result(summary, updates, name):
+def _result(summary, updates, players, name):
     result = {
         "steps": int(_number(summary, "total_steps", name)),
         "seconds": _number(summary, "train_seconds", name),
         "rate": _number(summary, "steps_per_second", name),
         "eval": [_number(summary, "final_eval_return_" + a, name)
-                 for a in AGENTS],
+                 for a in players],
         "greedy": [_number(summary, "greedy_action_" + a, name)
-                   for a in AGENTS],
-        "updates": [updates.get(a) for a in AGENTS],
+                   for a in players],
+        "updates": [updates.get(a) for a in players],
         # The port's torch (the C++ summary has none).
         "torch": "%s, %s torch thread(s)" % (summary.get("torch_version"),
                                             summary.get("torch_threads")),
@@ -277,24 +295,33 @@ def check_agreement(args, algorithm, results):
                 (algorithm, r, cpp["updates"], python["updates"]))
 
 
-def _returns(result):
-    return ", ".join("%.3f" % x for x in result["eval"])
+def _shown(values, fmt):
+    """Two agents' values, or the mean of more (with their number)."""
+    if len(values) <= 2:
+        return ", ".join(fmt % x for x in values)
+    return (fmt + " (mean of %d)") % (statistics.mean(values), len(values))
+
+
+def _updates(values):
+    if len(set(values)) == 1 and len(values) > 2:
+        return "%s (each of %d)" % (values[0], len(values))
+    return "/".join(str(u) for u in values)
 
 
 def write_tables(args, algorithm, results, out):
+    players = agents(algorithm)
     out.write("| repeat | seed | implementation | transitions/s | train s | "
               "updates per agent | final eval return (%s) | greedy joint "
               "action |\n|--:|--:|---|--:|--:|--:|--:|--:|\n" %
-              ", ".join(AGENTS))
+              (", ".join(players) if len(players) <= 2 else "agents' mean"))
     for r in range(args.repeats):
         for impl in ("cpp", "python"):
             result = results[impl][r]
             out.write("| %d | %d | %s | %.0f | %.2f | %s | %s | (%s) |\n" % (
                 r + 1, args.seed + r, label(algorithm, impl), result["rate"],
-                result["seconds"], "/".join(str(u) for u in
-                                            result["updates"]),
-                _returns(result),
-                ", ".join("%.2f" % g for g in result["greedy"])))
+                result["seconds"], _updates(result["updates"]),
+                _shown(result["eval"], "%.3f"),
+                _shown(result["greedy"], "%.2f")))
 
     ratios = [c["rate"] / p["rate"]
               for c, p in zip(results["cpp"], results["python"])]

@@ -26,23 +26,29 @@ class SmokeTest(unittest.TestCase):
         # 600 transitions: SAC (600 - 63) * 0.25 = 134 updates per agent;
         # MADDPG 0.125 per transition from the batched step that reaches
         # the 512th (the 64th of 75 steps of 8): 12 * 8 * 0.125 = 12.
-        for algorithm, updates in (("sac", 134), ("maddpg", 12)):
+        for algorithm, updates in (("sac", "134/134"), ("maddpg", "12/12"),
+                                   ("maddpg_beauty", None)):
             self.assertIn("## " + train_benchmark.ALGORITHMS[algorithm][0],
                           text)
             for repeat, seed in ((1, 3), (2, 4)):
                 for impl in ("cpp", "python"):
+                    # The beauty contest's 600 transitions are all
+                    # warm-up (1,000): no updates; ten agents' means.
                     self.assertRegex(
                         text, r"\| %d \| %d \| %s \| [0-9]+ \| [0-9.]+ \| "
-                        r"%d/%d \| -?[0-9.]+, -?[0-9.]+ \|" % (
+                        r"%s \| %s \|" % (
                             repeat, seed,
                             re.escape(train_benchmark.label(algorithm, impl)),
-                            updates, updates))
+                            re.escape(updates) if updates else
+                            r"0 \(each of 10\)",
+                            r"-?[0-9.]+, -?[0-9.]+" if updates else
+                            r"-?[0-9.]+ \(mean of 10\)"))
             for impl in ("cpp", "python"):
                 self.assertRegex(text, r"\n\| %s \| [0-9]+ \| [0-9]+%% \|" %
                                  re.escape(train_benchmark.label(algorithm,
                                                                  impl)))
         self.assertEqual(len(re.findall(
-            r"C\+\+ / Python transitions/s[^|]*\| \*\*[0-9.]+x\*\*", text)), 2)
+            r"C\+\+ / Python transitions/s[^|]*\| \*\*[0-9.]+x\*\*", text)), 3)
         self.assertIn("C++ agent build: ", text)
         self.assertIn("total time", text)
 
