@@ -31,6 +31,10 @@ torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
   return others.size() == 1 ? others[0] : torch::cat(others, -1);
 }
 
+at::Generator DeepJointLearner::InitGenerator() const {
+  return at::make_generator<at::CPUGeneratorImpl>(init_seed_);
+}
+
 int64_t DeepJointLearner::other_action_dim(int agent) const {
   return total_action_dim() - action_dim_[agent];
 }

@@ -112,6 +112,9 @@ class DeepJointLearner : public JointLearner {
   nn::ScopedInitSeed SeedNetworkInit() const {
     return nn::ScopedInitSeed(init_seed_);
   }
+  // A generator for initial weights, seeded from this learner's seed
+  // (stacked networks draw from it: no global state).
+  at::Generator InitGenerator() const;
   const DeepJointParams& base_options() const { return options_; }
   // `config` (the learner's own settings) with the shared ones appended
   // (MARL_DEEP_JOINT_PARAMS), as the learner's config: exact numbers,

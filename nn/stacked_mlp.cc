@@ -40,11 +40,23 @@ void StackedMlpImpl::Initialize(at::Generator& generator) {
 }
 
 torch::Tensor StackedMlpImpl::forward(const torch::Tensor& x) {
+  return Run(x, [this](size_t l, const torch::Tensor& h) {
+    return torch::baddbmm(biases_[l], h, weights_[l]);
+  });
+}
+
+torch::Tensor StackedMlpImpl::ForwardOne(int64_t g, const torch::Tensor& x) {
+  return Run(x, [this, g](size_t l, const torch::Tensor& h) {
+    return torch::addmm(biases_[l][g], h, weights_[l][g]);
+  });
+}
+
+template <typename Layer>
+torch::Tensor StackedMlpImpl::Run(const torch::Tensor& x, Layer layer) {
   torch::Tensor h = x;
-  const size_t last = weights_.size() - 1;
-  for (size_t l = 0; l <= last; ++l) {
-    h = torch::baddbmm(biases_[l], h, weights_[l]);
-    if (l == last) break;
+  for (size_t l = 0; l < weights_.size(); ++l) {
+    h = layer(l, h);
+    if (l + 1 == weights_.size()) break;
     if (options_.activation == Activation::kRelu) {
       h = torch::relu(h);
     } else if (options_.activation == Activation::kTanh) {

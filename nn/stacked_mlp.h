@@ -42,6 +42,8 @@ class StackedMlpImpl : public torch::nn::Cloneable<StackedMlpImpl> {
 
   // x [G, B, in] -> [G, B, out].
   torch::Tensor forward(const torch::Tensor& x);
+  // Network g alone: x [B, in] -> [B, out] (acting for one agent).
+  torch::Tensor ForwardOne(int64_t g, const torch::Tensor& x);
 
   const StackedMlpOptions& options() const { return options_; }
   int64_t num_layers() const { return static_cast<int64_t>(weights_.size()); }
@@ -49,6 +51,11 @@ class StackedMlpImpl : public torch::nn::Cloneable<StackedMlpImpl> {
   torch::Tensor& bias(int64_t layer) { return biases_[layer]; }
 
  private:
+  // The layers in order, layer(l, h) applying layer l, the activation
+  // between them.
+  template <typename Layer>
+  torch::Tensor Run(const torch::Tensor& x, Layer layer);
+
   StackedMlpOptions options_;
   std::vector<torch::Tensor> weights_, biases_;
 };

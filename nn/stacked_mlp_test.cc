@@ -58,6 +58,8 @@ TEST(StackedMlpTest, EachNetworkComputesWhatItsOwnMlpWould) {
       torch::nn::Sequential mlp = Unstacked(stacked, g);
       const torch::Tensor own = mlp->forward(x[g]);
       EXPECT_TRUE(torch::allclose(y[g], own, 1e-6, 1e-6));
+      EXPECT_TRUE(torch::allclose(stacked->ForwardOne(g, x[g]), own, 1e-6,
+                                  1e-6));
       (own * own).sum().backward();
       int64_t layer = 0;
       for (auto& module : mlp->children()) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "agents/maddpg/maddpg_losses.h"
 #include "gtest/gtest.h"
+#include "nn/stacked_mlp.h"
 #include "runtime/json.h"
 #include "runtime/training_loop.h"
 #include "runtime/training_test_util.h"
@@ -20,56 +21,91 @@ LearnerFactory Factory(const MaddpgOptions& o) {
   return FactoryOf(CreateMaddpgLearner, o);
 }
 
-// A linear critic Q = 1 * obs + 2 * a_own + 3 * a_other + 0.5, so targets
-// can be checked by hand.
-nn::QNetwork LinearCritic() {
-  nn::QNetworkOptions o;
-  o.obs_dim = 1;
-  o.action_dim = 1;
-  o.other_action_dim = 1;
-  o.hidden = {};
-  nn::QNetwork q(o);
+// Two linear critics Q_i = 1 * obs + 2 * a_own + 3 * a_other + 0.5 (their
+// inputs: the joint observation, then the agent's own action first), so
+// targets can be checked by hand.
+nn::StackedMlp LinearCritics() {
+  nn::StackedMlpOptions o;
+  o.groups = 2;
+  o.in = 3;
+  o.out = 1;
+  nn::StackedMlp q(o);
   torch::NoGradGuard no_grad;
-  for (auto& p : q->named_parameters()) {
-    if (p.key().find("weight") != std::string::npos) {
-      p.value().copy_(torch::tensor({{1.0f, 2.0f, 3.0f}}));
-    } else {
-      p.value().fill_(0.5f);
-    }
-  }
+  q->weight(0).copy_(torch::tensor({1.0f, 2.0f, 3.0f}).view({1, 3, 1}));
+  q->bias(0).fill_(0.5f);
   return q;
 }
 
-TEST(MaddpgLossTest, CriticTargetByHand) {
-  nn::QNetwork q = LinearCritic();
+TEST(MaddpgLossTest, OwnFirstColumnsPutEachAgentsActionFirst) {
+  EXPECT_TRUE(
+      torch::equal(maddpg::OwnFirstColumns({1, 2, 1}),
+                   torch::tensor({{0, 1, 2, 3}, {1, 2, 0, 3}, {3, 0, 1, 2}},
+                                 torch::kInt64)));
+}
+
+TEST(MaddpgLossTest, CriticTargetsByHand) {
+  nn::StackedMlp q = LinearCritics();
+  const torch::Tensor columns = maddpg::OwnFirstColumns({1, 1});
   const torch::Tensor obs = torch::tensor({{1.0f}, {0.0f}});
   const std::vector<torch::Tensor> next_actions = {
       torch::tensor({{0.5f}, {-1.0f}}), torch::tensor({{1.0f}, {0.5f}})};
-  const torch::Tensor reward = torch::tensor({1.0f, 2.0f});
+  const torch::Tensor rewards = torch::tensor({{1.0f, 2.0f}, {1.0f, 2.0f}});
   const torch::Tensor done = torch::tensor({0.0f, 1.0f});
+  const torch::Tensor y =
+      maddpg::CriticTargets(q, obs, next_actions, columns, rewards, done, 0.9);
+  ASSERT_EQ(y.sizes(), torch::IntArrayRef({2, 2}));
   // Agent 0: Q' = 1 + 1 + 3 + .5 = 5.5 (row 0); row 1 is terminal.
-  torch::Tensor y =
-      maddpg::CriticTarget(q, 0, obs, next_actions, reward, done, 0.9);
-  EXPECT_NEAR(y[0].item<float>(), 1.0 + 0.9 * 5.5, 1e-5);
-  EXPECT_NEAR(y[1].item<float>(), 2.0, 1e-6);
+  EXPECT_NEAR(y[0][0].item<float>(), 1.0 + 0.9 * 5.5, 1e-5);
+  EXPECT_NEAR(y[0][1].item<float>(), 2.0, 1e-6);
   // Agent 1 sees its own action first: Q' = 1 + 2 * 1 + 3 * 0.5 + .5 = 5.
-  y = maddpg::CriticTarget(q, 1, obs, next_actions, reward, done, 0.9);
-  EXPECT_NEAR(y[0].item<float>(), 1.0 + 0.9 * 5.0, 1e-5);
+  EXPECT_NEAR(y[1][0].item<float>(), 1.0 + 0.9 * 5.0, 1e-5);
   EXPECT_FALSE(y.requires_grad());
 }
 
-TEST(MaddpgLossTest, ActorLossReplacesOwnActionOnly) {
-  nn::QNetwork q = LinearCritic();
+TEST(MaddpgLossTest, ActorLossesReplaceOwnActionOnly) {
+  nn::StackedMlp q = LinearCritics();
   const torch::Tensor obs = torch::tensor({{1.0f}, {0.0f}});
   const std::vector<torch::Tensor> replayed = {
       torch::tensor({{9.0f}, {9.0f}}), torch::tensor({{1.0f}, {-1.0f}})};
-  torch::Tensor own = torch::tensor({{0.5f}, {0.0f}}, torch::requires_grad());
-  // Q rows: 1 + 1 + 3 + .5 = 5.5 and 0 + 0 - 3 + .5 = -2.5; loss -mean = -1.5.
-  torch::Tensor loss = maddpg::ActorLoss(q, 0, obs, replayed, own);
-  EXPECT_NEAR(loss.item<float>(), -1.5, 1e-5);
-  loss.backward();
-  // d(-mean Q)/d own = -2 / 2 per row.
-  EXPECT_NEAR(own.grad()[0][0].item<float>(), -1.0, 1e-6);
+  const std::vector<torch::Tensor> own = {
+      torch::tensor({{0.5f}, {0.0f}}, torch::requires_grad()),
+      torch::tensor({{2.0f}, {1.0f}}, torch::requires_grad())};
+  for (bool same_width : {true, false}) {
+    // A third, wider agent (never read by these critics' weights) takes
+    // the per-agent path; the first two rows stay the same.
+    std::vector<torch::Tensor> r = replayed, o = own;
+    torch::Tensor columns = maddpg::OwnFirstColumns({1, 1});
+    nn::StackedMlp critics = q;
+    if (!same_width) {
+      r.push_back(torch::zeros({2, 2}));
+      o.push_back(torch::zeros({2, 2}));
+      columns = maddpg::OwnFirstColumns({1, 1, 2});
+      nn::StackedMlpOptions wide;
+      wide.groups = 3;
+      wide.in = 5;
+      wide.out = 1;
+      critics = nn::StackedMlp(wide);
+      torch::NoGradGuard no_grad;
+      critics->weight(0).zero_();
+      critics->weight(0).slice(1, 0, 3).copy_(
+          torch::tensor({1.0f, 2.0f, 3.0f}).view({1, 3, 1}).expand({3, 3, 1}));
+      critics->bias(0).fill_(0.5f);
+    }
+    for (const torch::Tensor& t : own) {
+      if (t.grad().defined()) t.grad().zero_();
+    }
+    const torch::Tensor losses =
+        maddpg::ActorLosses(critics, obs, r, o, columns);
+    // Agent 0: Q rows 1 + 1 + 3 + .5 = 5.5 and 0 + 0 - 3 + .5 = -2.5, so
+    // -mean = -1.5. Agent 1 (own 2, 1; others' 9, 9): 1 + 4 + 27 + .5 and
+    // 0 + 2 + 27 + .5: -31.
+    EXPECT_NEAR(losses[0].item<float>(), -1.5, 1e-5);
+    EXPECT_NEAR(losses[1].item<float>(), -31.0, 1e-4);
+    losses.sum().backward();
+    // d(-mean Q_i)/d own_i = -2 / 2 per row.
+    EXPECT_NEAR(own[0].grad()[0][0].item<float>(), -1.0, 1e-6);
+    EXPECT_NEAR(own[1].grad()[1][0].item<float>(), -1.0, 1e-6);
+  }
 }
 
 // A Discrete actor's critic input is the straight-through Gumbel-softmax of

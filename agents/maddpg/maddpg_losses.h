@@ -1,7 +1,12 @@
 #ifndef MARL_AGENTS_MADDPG_MADDPG_LOSSES_H_
 #define MARL_AGENTS_MADDPG_MADDPG_LOSSES_H_
 
-// MADDPG's loss pieces, exposed for tests (LibTorch header).
+// MADDPG's loss pieces for every agent at once, the agents' critics stacked
+// (nn::StackedMlp, network i = agent i's critic); exposed for tests
+// (LibTorch header).
+//
+// Agent i's critic reads the joint observation, then its own action, then
+// the others' in agent order: Q_i(x, a_i, a_-i).
 
 #include <ATen/core/Generator.h>
 #include <torch/types.h>
@@ -9,25 +14,40 @@
 #include <cstdint>
 #include <vector>
 
-#include "nn/q_network.h"
+#include "nn/stacked_mlp.h"
 
 namespace marl {
 namespace maddpg {
 
-// Agent i's critic target r_i + gamma (1 - done) Q'_i(x', mu'_1(o'_1), ...,
-// mu'_n(o'_n)): `next_actions` are the target actors' actions, one per agent.
-torch::Tensor CriticTarget(nn::QNetwork& target_critic, int agent,
-                           const torch::Tensor& next_joint_obs,
-                           const std::vector<torch::Tensor>& next_actions,
-                           const torch::Tensor& reward,
-                           const torch::Tensor& done, double gamma);
+// Which columns of the joint action (every agent's action, in agent order,
+// widths `action_dims`) agent i's critic reads, own first: [N, T] indices.
+torch::Tensor OwnFirstColumns(const std::vector<int64_t>& action_dims);
 
-// -mean Q_i(x, a_1, .., mu_i(o_i), .., a_n): the replayed actions of the
-// others, agent i's replaced by its actor's (differentiable) action.
-torch::Tensor ActorLoss(nn::QNetwork& critic, int agent,
-                        const torch::Tensor& joint_obs,
-                        std::vector<torch::Tensor> actions,
-                        const torch::Tensor& own_action);
+// Every agent's critic input [N, B, O + T]: the joint observation [B, O],
+// then the joint action of `actions` (one [B, A_i] per agent) in agent i's
+// order (`columns`, from OwnFirstColumns).
+torch::Tensor CriticInputs(const torch::Tensor& joint_obs,
+                           const std::vector<torch::Tensor>& actions,
+                           const torch::Tensor& columns);
+
+// Every agent's critic target r_i + gamma (1 - done) Q'_i(x', mu'_1(o'_1),
+// ..., mu'_n(o'_n)), [N, B]: `next_actions` are the target actors',
+// `rewards` [N, B], `done` [B].
+torch::Tensor CriticTargets(nn::StackedMlp& target_critics,
+                            const torch::Tensor& next_joint_obs,
+                            const std::vector<torch::Tensor>& next_actions,
+                            const torch::Tensor& columns,
+                            const torch::Tensor& rewards,
+                            const torch::Tensor& done, double gamma);
+
+// Every agent's -mean Q_i(x, a_1, .., own_i, .., a_n), [N]: the replayed
+// actions of the others, agent i's replaced by its actor's (differentiable)
+// action own[i].
+torch::Tensor ActorLosses(nn::StackedMlp& critics,
+                          const torch::Tensor& joint_obs,
+                          const std::vector<torch::Tensor>& replayed,
+                          const std::vector<torch::Tensor>& own,
+                          const torch::Tensor& columns);
 
 // A Discrete agent's differentiable action for its critic: the
 // straight-through Gumbel-softmax of its logits (one-hot forward value,
