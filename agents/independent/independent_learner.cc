@@ -215,7 +215,8 @@ class SacGroup : public AgentsLearner {
         encoders_(std::move(encoders)),
         encoded_(encoders_.size()),
         next_(encoders_.size()),
-        sums_(encoders_.size()) {}
+        sums_(encoders_.size()),
+        updates_(encoders_.size(), 0) {}
 
   absl::Status Act(const std::vector<const float*>& obs,
                    const std::vector<const bool*>&, int n, bool deterministic,
@@ -269,26 +270,25 @@ class SacGroup : public AgentsLearner {
       sums_[i].entropy += n * losses[i].entropy;
       sums_[i].q_mean += n * losses[i].q_mean;
       sums_[i].alpha_loss += n * losses[i].alpha_loss;
+      updates_[i] += n;
     }
-    updates_ += n;
   }
 
   absl::Status Metrics(int agent, const float* obs, Values* values) override {
     const size_t i = Member(agent);
-    SacLosses& sum = sums_[i];
-    if (updates_ > 0) {
-      values->push_back({"loss_q", sum.critic_loss / updates_});
-      values->push_back({"loss_actor", sum.actor_loss / updates_});
-      values->push_back({"entropy", sum.entropy / updates_});
-      values->push_back({"q_mean", sum.q_mean / updates_});
+    const SacLosses& sum = sums_[i];
+    const int64_t n = updates_[i];
+    if (n > 0) {
+      values->push_back({"loss_q", sum.critic_loss / n});
+      values->push_back({"loss_actor", sum.actor_loss / n});
+      values->push_back({"entropy", sum.entropy / n});
+      values->push_back({"q_mean", sum.q_mean / n});
       if (learner_->options().sac_auto_entropy) {
-        values->push_back({"loss_alpha", sum.alpha_loss / updates_});
+        values->push_back({"loss_alpha", sum.alpha_loss / n});
       }
     }
-    sum = SacLosses();
-    // The loop reads every agent's metrics once per log period: the
-    // update count restarts with the last member's.
-    if (i + 1 == sums_.size()) updates_ = 0;
+    sums_[i] = SacLosses();
+    updates_[i] = 0;
     values->push_back({"temperature", learner_->alpha(static_cast<int>(i))});
     values->push_back({"updates", double(learner_->updates())});
     return AddGreedyAction(GreedyAction(i, obs), values);
@@ -327,8 +327,9 @@ class SacGroup : public AgentsLearner {
   std::unique_ptr<SacLearner> learner_;
   std::vector<ObservationEncoder> encoders_;  // per member
   std::vector<std::vector<float>> encoded_, next_;
-  std::vector<SacLosses> sums_;  // per member, since the last metrics
-  int64_t updates_ = 0;
+  // Per member, since its last metrics: loss sums and updates.
+  std::vector<SacLosses> sums_;
+  std::vector<int64_t> updates_;
 };
 
 class PpoAgent : public AgentLearner {
