@@ -16,6 +16,7 @@
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
 #include "nn/adam.h"
+#include "nn/stacked_mlp.h"
 #include "nn/tanh_gaussian.h"
 #include "nn/torch_setup.h"
 #include "runtime/json.h"
@@ -23,7 +24,6 @@
 namespace marl {
 namespace {
 
-using gr2::EnsembleMlp;
 using gr2::LevelRollout;
 using torch::Tensor;
 
@@ -67,22 +67,38 @@ struct Gr2Learner::Impl {
         n(n),
         od(od),
         d(d),
-        critic(n, od + 2 * d, o.hidden.sizes, 1, false),
-        critic_target(n, od + 2 * d, o.hidden.sizes, 1, false),
-        pi0(n, od, o.hidden.sizes, 2 * d, false),
-        best_response(n, od + d, o.hidden.sizes, d, true),
-        opponent_model(n, od + d, o.hidden.sizes, d, true),
+        critic(Stacked(n, od + 2 * d, 1)),
+        critic_target(Stacked(n, od + 2 * d, 1)),
+        pi0(Stacked(n, od, 2 * d)),
+        best_response(Stacked(n, od + d, d)),
+        opponent_model(Stacked(n, od + d, d)),
         generator(at::make_generator<at::CPUGeneratorImpl>(seed)),
         rng(seed ^ 0x9e3779b97f4a7c15ULL),
         schedule(o.update_ratio, o.warmup),
         buffer(std::move(buffer)) {}
+
+  // One network per agent, stacked, drawn from the generator that
+  // Create's ScopedInitSeed seeds (in member order, as before).
+  nn::StackedMlp Stacked(int64_t agents, int64_t in, int64_t out) const {
+    nn::StackedMlpOptions s;
+    s.groups = agents;
+    s.in = in;
+    s.hidden = options.hidden.sizes;
+    s.out = out;
+    nn::StackedMlp net(s);
+    at::Generator global = at::detail::getDefaultCPUGenerator();
+    net->Initialize(global);
+    return net;
+  }
 
   Gr2Options options;
   int n;
   int64_t od, d;
   std::vector<float> low, high;  // [d]
   std::vector<double> weights;   // mixture weights of levels 0..k
-  EnsembleMlp critic, critic_target, pi0, best_response, opponent_model;
+  // best_response and opponent_model act through a tanh (BestResponse,
+  // OpponentModel).
+  nn::StackedMlp critic, critic_target, pi0, best_response, opponent_model;
   std::unique_ptr<torch::optim::Adam> critic_opt, actor_opt, opponent_opt;
   at::Generator generator;
   std::mt19937_64 rng;
@@ -128,9 +144,15 @@ struct Gr2Learner::Impl {
     return torch::rand(shape, generator, torch::kFloat32) * 2.0 - 1.0;
   }
 
-  Tensor Q(EnsembleMlp& net, const Tensor& obs, const Tensor& a,
+  Tensor Q(nn::StackedMlp& net, const Tensor& obs, const Tensor& a,
            const Tensor& a_opp) {
     return net->forward(torch::cat({obs, a, a_opp}, -1));
+  }
+  Tensor BestResponse(const Tensor& x) {
+    return torch::tanh(best_response->forward(x));
+  }
+  Tensor OpponentModel(const Tensor& x) {
+    return torch::tanh(opponent_model->forward(x));
   }
 
   // Level 0..k of every agent at obs [n, B, od]; level 0 sampled when
@@ -147,10 +169,10 @@ struct Gr2Learner::Impl {
       self0 = opp0 = torch::tanh(mean);
     }
     auto br_self = [&](const Tensor& a_opp) {
-      return best_response->forward(torch::cat({obs, a_opp}, -1));
+      return BestResponse(torch::cat({obs, a_opp}, -1));
     };
     auto br_opp = [&](const Tensor& a_self) {
-      return opponent_model->forward(torch::cat({obs, a_self}, -1));
+      return OpponentModel(torch::cat({obs, a_self}, -1));
     };
     return gr2::RollOutLevels(levels(), self0, opp0, br_self, br_opp);
   }
@@ -391,7 +413,7 @@ void Gr2Learner::Impl::Update() {
   // actions and uniform ones, so deep roll-outs query it where it learned.
   Tensor obs2 = torch::cat({obs, obs}, 1);
   Tensor opp2 = torch::cat({opp_mean, Uniform(opp_mean.sizes())}, 1);
-  Tensor br = best_response->forward(torch::cat({obs2, opp2}, -1));
+  Tensor br = BestResponse(torch::cat({obs2, opp2}, -1));
   Tensor per_agent_br = -Q(critic, obs2, br, opp2).mean({1, 2});
 
   // Auxiliary loss: level j weakly dominates level j-2 (every mixed level
@@ -408,7 +430,7 @@ void Gr2Learner::Impl::Update() {
         options.variant == Gr2Options::Mode::kLevel ? levels() : 2;
     for (int j = first; j <= levels(); ++j) {
       const Tensor& opp = r.opponent[j - 1];
-      Tensor a_j = best_response->forward(torch::cat({obs, opp}, -1));
+      Tensor a_j = BestResponse(torch::cat({obs, opp}, -1));
       Tensor q_j = Q(critic, obs, a_j, opp);
       Tensor q_jm2 = Q(critic, obs, r.self[j - 2], opp);
       // Mean over agents and samples, times n = sum of per-agent means.
@@ -430,10 +452,10 @@ void Gr2Learner::Impl::Update() {
     Tensor response;
     {
       torch::NoGradGuard no_grad;
-      Tensor m = best_response->forward(torch::cat({obs2, x}, -1));
+      Tensor m = BestResponse(torch::cat({obs2, x}, -1));
       response = (m.sum(0, true) - m) / (n - 1);
     }
-    Tensor pred = opponent_model->forward(torch::cat({obs2, x}, -1));
+    Tensor pred = OpponentModel(torch::cat({obs2, x}, -1));
     Tensor per_agent_opp = (pred - response).pow(2).mean({1, 2});
     opponent_opt->zero_grad();
     per_agent_opp.sum().backward();

@@ -29,23 +29,6 @@ TEST(LevelDominanceLoss, PositiveWhereLevelKFallsBehind) {
   EXPECT_FLOAT_EQ(q_k.grad()[1].item<float>(), -0.5f);
 }
 
-TEST(EnsembleMlp, MembersAreIndependent) {
-  torch::manual_seed(0);
-  EnsembleMlp net(3, 2, std::vector<int64_t>{4}, 1, /*tanh_output=*/false);
-  torch::Tensor x = torch::randn({3, 5, 2});
-  torch::Tensor y = net->forward(x);
-  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{3, 5, 1}));
-  // A loss on member 1 alone leaves members 0 and 2 without gradient.
-  y[1].sum().backward();
-  for (const auto& p : net->parameters()) {
-    EXPECT_EQ(p.grad()[0].abs().sum().item<float>(), 0.0f);
-    EXPECT_EQ(p.grad()[2].abs().sum().item<float>(), 0.0f);
-  }
-  EnsembleMlp squashed(2, 1, std::vector<int64_t>{3}, 1, /*tanh_output=*/true);
-  torch::Tensor z = squashed->forward(100 * torch::randn({2, 7, 1}));
-  EXPECT_LE(z.abs().max().item<float>(), 1.0f);
-}
-
 // A joint critic Q(s, own, other) on one-hots (3 actions, 1 obs input) that
 // reproduces the table exactly: hidden unit 3a+b fires (value 1) only
 // for own = a and other = b, and the output weight is table[a][b].
