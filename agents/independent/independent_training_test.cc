@@ -290,16 +290,23 @@ TEST(IndependentTrainingTest, PpoLearnsDominantActions) {
   }
 }
 
+// Independent PPO (rollouts of 16 steps) on `env`, its default settings.
+RunOptions PpoOn(const std::string& env, uint64_t seed,
+                 const std::string& run_name, int64_t steps) {
+  RunOptions o = CoordinationOptions(seed);
+  o.env = env;
+  o.env_settings.clear();
+  o.learner = "ppo";
+  o.run_name = run_name;
+  o.steps = steps;
+  o.ppo.ppo_rollout = 16;
+  return o;
+}
+
 // PPO on Box actions: the plumbing (squashed Gaussian, actions in the Box),
 // the same result twice, and a checkpoint that restores.
 TEST(IndependentTrainingTest, PpoRunsOnContinuousGame) {
-  RunOptions o = CoordinationOptions(3);
-  o.env = "max_of_two_quadratics";
-  o.env_settings.clear();
-  o.learner = "ppo";
-  o.run_name = "ppo_box";
-  o.steps = 512;
-  o.ppo.ppo_rollout = 16;
+  RunOptions o = PpoOn("max_of_two_quadratics", 3, "ppo_box", 512);
   o.eval_episodes = 4;
   absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -338,13 +345,7 @@ TEST(IndependentTrainingTest, RecurrentPpoRunsOnAMultiStepGame) {
 // PPO with action masks through the loop: never an illegal action (the
 // server would refuse the step), and the best legal one learned.
 TEST(IndependentTrainingTest, PpoTakesActionMasks) {
-  RunOptions o = CoordinationOptions(2);
-  o.env = "test_masked_game";
-  o.env_settings.clear();
-  o.learner = "ppo";
-  o.run_name = "ppo_masked";
-  o.steps = 2048;
-  o.ppo.ppo_rollout = 16;
+  RunOptions o = PpoOn("test_masked_game", 2, "ppo_masked", 2048);
   o.ppo.ppo_lr = 1e-2;
   absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -357,14 +358,8 @@ TEST(IndependentTrainingTest, PpoTakesActionMasks) {
 // PPO plays turn-based games (learning from its own turns); the tabular
 // learner, which does not, is refused one.
 TEST(IndependentTrainingTest, PpoTakesTurns) {
-  RunOptions o = CoordinationOptions(3);
-  o.env = "test_turns_game";
-  o.env_settings.clear();
-  o.learner = "ppo";
-  o.run_name = "ppo_turns";
-  o.steps = 4096;
+  RunOptions o = PpoOn("test_turns_game", 3, "ppo_turns", 4096);
   o.eval_episodes = 8;
-  o.ppo.ppo_rollout = 16;
   o.ppo.ppo_lr = 1e-2;
   absl::StatusOr<TrainingResult> result = Train(o);
   ASSERT_TRUE(result.ok()) << result.status();

@@ -105,14 +105,6 @@ class Actions {
   int64_t row_;
 };
 
-// One copy of an environment: one play-through at a time, deterministic
-// given its seed. Copies own their random engine (seeded by the batch runner
-// from the make seed and the copy index), never global randomness.
-//
-// The batch runner, not the Env, counts steps, applies the spec's
-// episode_limit (truncation) and auto-resets; an Env only reports
-// termination. Actions reaching Step were already checked against the
-// action spaces (and masks).
 class Env;
 
 // Rows of a batch that one call steps (Env::StepRows) or resets
@@ -130,6 +122,14 @@ struct BatchRows {
   Env& env(int64_t row) const { return *copies[copy_of_row[row]]; }
 };
 
+// One copy of an environment: one play-through at a time, deterministic
+// given its seed. Copies own their random engine (seeded by the batch runner
+// from the make seed and the copy index), never global randomness.
+//
+// The batch runner, not the Env, counts steps, applies the spec's
+// episode_limit (truncation) and auto-resets; an Env only reports
+// termination. Actions reaching Step were already checked against the
+// action spaces (and masks).
 class Env {
  public:
   virtual ~Env() = default;

@@ -289,6 +289,7 @@ def main(name, parse_args, make_learner, argv=None):
     """A port's command line: trains, writes --summary, prints a line."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     summary = run(make_learner, args)
+    players = sum(k.startswith("final_eval_return_") for k in summary)
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
@@ -298,7 +299,5 @@ def main(name, parse_args, make_learner, argv=None):
                          summary["steps_per_second"],
                          "  ".join("player_%d %.4f" % (
                              a, summary["final_eval_return_player_%d" % a])
-                             for a in range(min(args.num_agents if
-                                                args.env == "beauty_contest"
-                                                else 2, 4)))))
+                             for a in range(min(players, 4)))))
     return 0
