@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "learners/off_policy_state.h"
 #include "nn/torch_setup.h"
+#include "runtime/seeds.h"
 
 namespace marl {
 namespace deep {
@@ -29,10 +30,6 @@ torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
   }
   if (others.empty()) return {};
   return others.size() == 1 ? others[0] : torch::cat(others, -1);
-}
-
-at::Generator DeepJointLearner::InitGenerator() const {
-  return at::make_generator<at::CPUGeneratorImpl>(init_seed_);
 }
 
 int64_t DeepJointLearner::other_action_dim(int agent) const {
@@ -111,10 +108,12 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   if (!buffer.ok()) return buffer.status();
   buffer_.emplace(*std::move(buffer));
   metrics_.resize(n);
-  rng_.seed(seed);
-  generator_ = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b9ULL);
+  rng_.seed(DeriveSeed(seed, kReplayStream));
+  generator_ =
+      at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, kActStream));
+  init_generator_ =
+      at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, kInitStream));
   nn::UseOneThreadPerProcess();
-  init_seed_ = seed;
   return absl::OkStatus();
 }
 
@@ -122,6 +121,15 @@ torch::Tensor DeepJointLearner::DiscretePolicy(
     int agent, const std::vector<torch::Tensor>& obs, bool deterministic) {
   TORCH_CHECK(false, algorithm_, " has no policy for Discrete actions");
   return {};
+}
+
+std::vector<torch::Tensor> DeepJointLearner::BoxPolicies(
+    const std::vector<torch::Tensor>& obs, bool deterministic) {
+  std::vector<torch::Tensor> actions(num_agents());
+  for (int i = 0; i < num_agents(); ++i) {
+    if (!is_discrete(i)) actions[i] = Policy(i, obs, deterministic);
+  }
+  return actions;
 }
 
 void DeepJointLearner::Act(const std::vector<const float*>& observation,
@@ -140,6 +148,8 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
       if (!s.ok()) return Fail(std::move(s));
     }
     torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> box;
+    if (!random) box = BoxPolicies(obs, deterministic);
     for (int i = 0; i < n; ++i) {
       if (is_discrete(i)) {
         const torch::Tensor index =
@@ -158,7 +168,9 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
       if (random) {
         y = torch::rand({num_copies, action_dim_[i]}, generator_) * 2.0 - 1.0;
       } else {
-        y = Policy(i, obs, deterministic).clamp(-1.0, 1.0).contiguous();
+        y = box.at(i).clamp(-1.0, 1.0).contiguous();
+        TORCH_CHECK(y.numel() == num_copies * action_dim_[i],
+                    "a policy returned a wrong number of actions");
       }
       const float* src = y.data_ptr<float>();
       float* out = (*continuous)[i].data();
@@ -210,7 +222,9 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
     }
     buffer_->mutable_row(f_done_, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
   }
-  for (int64_t due = schedule_.Record(batch.num_copies);
+  // Updates wait for a full minibatch in the replay, as well as warm-up.
+  const bool ready = buffer_->size() >= options_.batch_size;
+  for (int64_t due = schedule_.Record(batch.num_copies, ready);
        due > 0 && status_.ok(); --due) {
     absl::Status s = UpdateOnce();
     if (!s.ok()) Fail(s);

@@ -29,7 +29,6 @@
 #include "learners/off_policy_state.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
-#include "nn/torch_setup.h"
 #include "runtime/joint_learner.h"
 #include "runtime/json.h"
 
@@ -42,6 +41,16 @@ namespace deep {
 struct Minibatch {
   std::vector<torch::Tensor> obs, action, reward, next_obs;
   torch::Tensor done;  // [B], 1 = terminated (no bootstrap)
+};
+
+// The random streams of a learner with seed s: DeriveSeed(s, k)
+// (runtime/seeds.h). The base takes these; a subclass that needs another
+// stream takes k >= kFirstLearnerStream.
+enum DeepJointStream : uint64_t {
+  kReplayStream = 1,  // minibatch indices
+  kActStream = 2,     // warm-up actions, sampled actions and update noise
+  kInitStream = 3,    // initial weights
+  kFirstLearnerStream = 16,
 };
 
 class DeepJointLearner : public JointLearner {
@@ -96,6 +105,12 @@ class DeepJointLearner : public JointLearner {
   virtual torch::Tensor DiscretePolicy(int agent,
                                        const std::vector<torch::Tensor>& obs,
                                        bool deterministic);
+  // Every Box agent's action at once (element i for Box agent i, as
+  // Policy(i, ...) returns it; elements of Discrete agents are ignored).
+  // The default calls Policy per Box agent; a learner whose agents'
+  // networks are stacked overrides it to act for all in one pass.
+  virtual std::vector<torch::Tensor> BoxPolicies(
+      const std::vector<torch::Tensor>& obs, bool deterministic);
   virtual void Update(const Minibatch& batch) = 0;
   // Everything a checkpoint holds besides counters and the generator.
   virtual void NamedState(
@@ -107,14 +122,10 @@ class DeepJointLearner : public JointLearner {
     metrics_[agent][name] = value;
   }
   at::Generator& generator() { return generator_; }
-  // Seeds network initialisation from this learner's seed for as long as
-  // the returned object lives: subclasses build their networks within it.
-  nn::ScopedInitSeed SeedNetworkInit() const {
-    return nn::ScopedInitSeed(init_seed_);
-  }
-  // A generator for initial weights, seeded from this learner's seed
-  // (stacked networks draw from it: no global state).
-  at::Generator InitGenerator() const;
+  // The generator that subclasses draw their networks' initial weights
+  // from (passed to every network constructor): its stream depends on this
+  // learner's seed only.
+  at::Generator& init_generator() { return init_generator_; }
   const DeepJointParams& base_options() const { return options_; }
   // `config` (the learner's own settings) with the shared ones appended
   // (MARL_DEEP_JOINT_PARAMS), as the learner's config: exact numbers,
@@ -142,9 +153,8 @@ class DeepJointLearner : public JointLearner {
   std::vector<int> f_obs_, f_action_, f_reward_, f_next_obs_;
   int f_done_ = -1;
   std::mt19937_64 rng_;
-  at::Generator generator_;
+  at::Generator generator_, init_generator_;
   UpdateSchedule schedule_;
-  uint64_t init_seed_ = 0;
   int64_t updates_ = 0;
   std::vector<std::map<std::string, double>> metrics_;
   std::vector<float> scratch_;

@@ -1,5 +1,6 @@
 #include "learners/discrete_joint_actions.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "gtest/gtest.h"
@@ -68,7 +69,8 @@ TEST(OtherJointActionsTest, QTableEvaluatesEveryPair) {
   o.action_dim = 2;
   o.other_action_dim = 3;
   o.hidden = {};
-  nn::QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  nn::QNetwork q(o, init);
   torch::NoGradGuard no_grad;
   for (auto& p : q->named_parameters()) {
     if (p.key().find("bias") != std::string::npos) {

@@ -252,7 +252,8 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
       m.low_values = std::move(low);
       m.high_values = std::move(high);
     }
-    const nn::ScopedInitSeed init(DeriveSeed(seed, kInitStream));
+    at::Generator init =
+        at::make_generator<at::CPUGeneratorImpl>(DeriveSeed(seed, kInitStream));
     // The heads read the observation through --ppo_hidden layers, or the
     // GRU's state (linear heads).
     std::vector<int64_t> head_hidden = options.ppo_hidden.sizes;
@@ -263,10 +264,17 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
         const std::vector<int64_t> inner(head_hidden.begin(),
                                          head_hidden.end() - 1);
         gru_input = head_hidden.back();
-        m.torso = nn::MakeMlp(obs_dim, inner, gru_input, nn::Activation::kTanh,
-                              nn::Activation::kTanh);
+        m.torso = nn::MakeMlp(obs_dim, inner, gru_input, init,
+                              nn::Activation::kTanh, nn::Activation::kTanh);
       }
       m.gru = torch::nn::GRUCell(gru_input, m.recurrent);
+      // LibTorch's GRUCell default, U(-1/sqrt(hidden), 1/sqrt(hidden)) for
+      // every weight and bias, drawn from the learner's own generator.
+      torch::NoGradGuard no_grad;
+      const double bound = 1.0 / std::sqrt(static_cast<double>(m.recurrent));
+      for (torch::Tensor& p : m.gru->parameters()) {
+        p.uniform_(-bound, bound, init);
+      }
       features = m.recurrent;
       head_hidden.clear();
     }
@@ -276,16 +284,17 @@ absl::StatusOr<std::unique_ptr<PpoLearner>> PpoLearner::Create(
       p.action_dim = m.action_dim;
       p.hidden = head_hidden;
       p.activation = nn::Activation::kTanh;
-      m.gaussian = nn::TanhGaussianPolicy(p);
+      m.gaussian = nn::TanhGaussianPolicy(p, init);
     } else {
       nn::CategoricalPolicyOptions p;
       p.obs_dim = features;
       p.num_actions = num_actions;
       p.hidden = head_hidden;
       p.activation = nn::Activation::kTanh;
-      m.categorical = nn::CategoricalPolicy(p);
+      m.categorical = nn::CategoricalPolicy(p, init);
     }
-    m.critic = nn::MakeMlp(features, head_hidden, 1, nn::Activation::kTanh);
+    m.critic =
+        nn::MakeMlp(features, head_hidden, 1, init, nn::Activation::kTanh);
     m.optimizer = std::make_unique<nn::ForeachAdam>(
         m.Parameters(), torch::optim::AdamOptions(options.ppo_lr).eps(1e-5));
   } catch (const c10::Error& e) {

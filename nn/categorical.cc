@@ -54,15 +54,17 @@ torch::Tensor OneHot(const torch::Tensor& actions, int64_t num_actions) {
 }
 
 CategoricalPolicyImpl::CategoricalPolicyImpl(
-    const CategoricalPolicyOptions& options)
+    const CategoricalPolicyOptions& options, at::Generator& init)
     : options_(options) {
   reset();
+  InitializeMlp(mlp_, init);
 }
 
 void CategoricalPolicyImpl::reset() {
   mlp_ = register_module(
-      "mlp", MakeMlp(options_.obs_dim, options_.hidden, options_.num_actions,
-                     options_.activation));
+      "mlp",
+      MakeMlpLayers(options_.obs_dim, options_.hidden, options_.num_actions,
+                    options_.activation, Activation::kNone));
 }
 
 torch::Tensor CategoricalPolicyImpl::forward(const torch::Tensor& obs) {

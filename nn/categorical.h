@@ -58,7 +58,9 @@ struct CategoricalPolicyOptions {
 class CategoricalPolicyImpl
     : public torch::nn::Cloneable<CategoricalPolicyImpl> {
  public:
-  explicit CategoricalPolicyImpl(const CategoricalPolicyOptions& options);
+  // Initial weights from `init` (MakeMlp).
+  CategoricalPolicyImpl(const CategoricalPolicyOptions& options,
+                        at::Generator& init);
   void reset() override;
 
   torch::Tensor forward(const torch::Tensor& obs);  // logits [..., k]

@@ -72,7 +72,8 @@ TEST(CategoricalTest, PolicyShapes) {
   CategoricalPolicyOptions o;
   o.obs_dim = 3;
   o.num_actions = 4;
-  CategoricalPolicy policy(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(4);
+  CategoricalPolicy policy(o, init);
   torch::Tensor obs = torch::randn({7, 3});
   EXPECT_EQ(policy->forward(obs).sizes(), torch::IntArrayRef({7, 4}));
   torch::Tensor a = policy->sample(obs, MakeGen(5));

@@ -2,6 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
 namespace marl {
 namespace nn {
 namespace {
@@ -34,10 +38,10 @@ bool ParseActivation(std::string_view name, Activation* out) {
   return true;
 }
 
-torch::nn::Sequential MakeMlp(int64_t in, const std::vector<int64_t>& hidden,
-                              int64_t out, Activation activation,
-                              Activation output_activation,
-                              double output_init_range) {
+torch::nn::Sequential MakeMlpLayers(int64_t in,
+                                    const std::vector<int64_t>& hidden,
+                                    int64_t out, Activation activation,
+                                    Activation output_activation) {
   TORCH_CHECK(in > 0 && out > 0, "MakeMlp: sizes must be positive");
   torch::nn::Sequential seq;
   int64_t width = in;
@@ -47,14 +51,40 @@ torch::nn::Sequential MakeMlp(int64_t in, const std::vector<int64_t>& hidden,
     AppendActivation(seq, activation);
     width = h;
   }
-  torch::nn::Linear last(width, out);
-  if (output_init_range > 0) {
-    torch::NoGradGuard no_grad;
-    last->weight.uniform_(-output_init_range, output_init_range);
-    last->bias.uniform_(-output_init_range, output_init_range);
-  }
-  seq->push_back(last);
+  seq->push_back(torch::nn::Linear(width, out));
   AppendActivation(seq, output_activation);
+  return seq;
+}
+
+void InitializeMlp(torch::nn::Sequential& mlp, at::Generator& init,
+                   double output_init_range) {
+  std::vector<torch::nn::LinearImpl*> layers;
+  for (const std::shared_ptr<torch::nn::Module>& m : mlp->children()) {
+    if (auto* linear = dynamic_cast<torch::nn::LinearImpl*>(m.get())) {
+      layers.push_back(linear);
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    torch::nn::LinearImpl& layer = *layers[l];
+    const double bound =
+        l + 1 == layers.size() && output_init_range > 0
+            ? output_init_range
+            : 1.0 / std::sqrt(static_cast<double>(
+                        std::max<int64_t>(layer.weight.size(1), 1)));
+    layer.weight.uniform_(-bound, bound, init);
+    layer.bias.uniform_(-bound, bound, init);
+  }
+}
+
+torch::nn::Sequential MakeMlp(int64_t in, const std::vector<int64_t>& hidden,
+                              int64_t out, at::Generator& init,
+                              Activation activation,
+                              Activation output_activation,
+                              double output_init_range) {
+  torch::nn::Sequential seq =
+      MakeMlpLayers(in, hidden, out, activation, output_activation);
+  InitializeMlp(seq, init, output_init_range);
   return seq;
 }
 

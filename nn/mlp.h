@@ -3,6 +3,7 @@
 
 // A multilayer-perceptron builder shared by every deep agent.
 
+#include <ATen/core/Generator.h>
 #include <torch/nn.h>
 
 #include <cstdint>
@@ -21,18 +22,32 @@ bool ParseActivation(std::string_view name, Activation* out);
 // Linear(in, hidden[0]), act, ..., Linear(hidden.back(), out), output_act.
 // With no hidden sizes it is a single Linear layer.
 //
-// Weight init: LibTorch's Linear default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-// for weights (kaiming_uniform with a = sqrt(5)) and biases; it matches
-// PyTorch, so ported hyper-parameters keep their meaning. If
-// output_init_range > 0, the last Linear's weights and biases are drawn from
-// U(-range, range) instead (the 3e-3 trick of DDPG/SAC code: small initial
-// outputs keep early Q values and policy means near zero).
-// Draws from the global torch generator; seed with torch::manual_seed.
+// Weights and biases are drawn from `init` (the learner's own generator: no
+// global state, so initial weights depend on the learner's seed only) with
+// LibTorch's Linear default distribution, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// (kaiming_uniform with a = sqrt(5)); it matches PyTorch, so ported
+// hyper-parameters keep their meaning. If output_init_range > 0, the last
+// Linear's weights and biases are drawn from U(-range, range) instead (the
+// 3e-3 trick of DDPG/SAC code: small initial outputs keep early Q values and
+// policy means near zero).
 torch::nn::Sequential MakeMlp(int64_t in, const std::vector<int64_t>& hidden,
-                              int64_t out,
+                              int64_t out, at::Generator& init,
                               Activation activation = Activation::kRelu,
                               Activation output_activation = Activation::kNone,
                               double output_init_range = 0.0);
+
+// The layers of MakeMlp with LibTorch's own initial weights (drawn from the
+// global generator, and meant to be overwritten): for the reset() of a
+// Cloneable module, which clone() calls before copying the weights in.
+// Everything else calls MakeMlp.
+torch::nn::Sequential MakeMlpLayers(int64_t in,
+                                    const std::vector<int64_t>& hidden,
+                                    int64_t out, Activation activation,
+                                    Activation output_activation);
+
+// Draws every Linear layer of `mlp` from `init` as MakeMlp does.
+void InitializeMlp(torch::nn::Sequential& mlp, at::Generator& init,
+                   double output_init_range = 0.0);
 
 }  // namespace nn
 }  // namespace marl

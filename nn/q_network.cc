@@ -32,16 +32,18 @@ torch::Tensor BroadcastConcat(const std::vector<torch::Tensor>& tensors) {
   return torch::cat(expanded, -1);
 }
 
-QNetworkImpl::QNetworkImpl(const QNetworkOptions& options) : options_(options) {
+QNetworkImpl::QNetworkImpl(const QNetworkOptions& options, at::Generator& init)
+    : options_(options) {
   reset();
+  InitializeMlp(mlp_, init, options_.output_init_range);
 }
 
 void QNetworkImpl::reset() {
   mlp_ = register_module(
-      "mlp", MakeMlp(options_.obs_dim + options_.action_dim +
-                         options_.other_action_dim,
-                     options_.hidden, 1, options_.activation, Activation::kNone,
-                     options_.output_init_range));
+      "mlp",
+      MakeMlpLayers(
+          options_.obs_dim + options_.action_dim + options_.other_action_dim,
+          options_.hidden, 1, options_.activation, Activation::kNone));
 }
 
 torch::Tensor QNetworkImpl::forward(const torch::Tensor& obs,
@@ -52,15 +54,17 @@ torch::Tensor QNetworkImpl::forward(const torch::Tensor& obs,
   return mlp_->forward(BroadcastConcat({obs, action, other_action}));
 }
 
-ValueNetworkImpl::ValueNetworkImpl(const ValueNetworkOptions& options)
+ValueNetworkImpl::ValueNetworkImpl(const ValueNetworkOptions& options,
+                                   at::Generator& init)
     : options_(options) {
   reset();
+  InitializeMlp(mlp_, init, options_.output_init_range);
 }
 
 void ValueNetworkImpl::reset() {
-  mlp_ = register_module(
-      "mlp", MakeMlp(options_.obs_dim, options_.hidden, 1, options_.activation,
-                     Activation::kNone, options_.output_init_range));
+  mlp_ = register_module("mlp",
+                         MakeMlpLayers(options_.obs_dim, options_.hidden, 1,
+                                       options_.activation, Activation::kNone));
 }
 
 torch::Tensor ValueNetworkImpl::forward(const torch::Tensor& obs) {

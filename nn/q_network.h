@@ -8,6 +8,7 @@
 // action particles [B, K, da]), so SVGD and PR2's opponent particles need no
 // manual expand. Outputs keep a trailing 1: [..., 1].
 
+#include <ATen/core/Generator.h>
 #include <torch/nn.h>
 
 #include <cstdint>
@@ -33,7 +34,8 @@ struct QNetworkOptions {
 // Cloneable, so ->clone() (or CloneTarget below) makes a target copy.
 class QNetworkImpl : public torch::nn::Cloneable<QNetworkImpl> {
  public:
-  explicit QNetworkImpl(const QNetworkOptions& options);
+  // Initial weights from `init` (MakeMlp).
+  QNetworkImpl(const QNetworkOptions& options, at::Generator& init);
   void reset() override;
 
   // obs [..., obs_dim], action [..., action_dim], other_action
@@ -60,7 +62,7 @@ struct ValueNetworkOptions {
 // A state value V(s) (e.g. soft V of soft Q-learning / SAC-v1). [..., 1].
 class ValueNetworkImpl : public torch::nn::Cloneable<ValueNetworkImpl> {
  public:
-  explicit ValueNetworkImpl(const ValueNetworkOptions& options);
+  ValueNetworkImpl(const ValueNetworkOptions& options, at::Generator& init);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& obs);
   const ValueNetworkOptions& options() const { return options_; }

@@ -1,5 +1,6 @@
 #include "nn/q_network.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,7 +13,8 @@ TEST(QNetworkTest, Shapes) {
   QNetworkOptions o;
   o.obs_dim = 3;
   o.action_dim = 2;
-  QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  QNetwork q(o, init);
   EXPECT_EQ(q->forward(torch::randn({5, 3}), torch::randn({5, 2})).sizes(),
             torch::IntArrayRef({5, 1}));
   // Broadcast: one observation per row, 16 action particles.
@@ -29,7 +31,8 @@ TEST(QNetworkTest, JointActionShapes) {
   o.obs_dim = 1;
   o.action_dim = 1;
   o.other_action_dim = 1;
-  QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  QNetwork q(o, init);
   EXPECT_EQ(q->forward(torch::zeros({4, 1, 1}), torch::zeros({4, 1, 1}),
                        torch::zeros({4, 32, 1}))
                 .sizes(),
@@ -41,7 +44,8 @@ TEST(QNetworkTest, JointActionShapes) {
 TEST(QNetworkTest, ValueShapes) {
   ValueNetworkOptions o;
   o.obs_dim = 4;
-  ValueNetwork v(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  ValueNetwork v(o, init);
   EXPECT_EQ(v->forward(torch::randn({6, 4})).sizes(),
             torch::IntArrayRef({6, 1}));
 }
@@ -89,7 +93,8 @@ TEST(PolyakTest, CloneTargetIsFrozenDeepCopy) {
   QNetworkOptions o;
   o.obs_dim = 2;
   o.action_dim = 1;
-  QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  QNetwork q(o, init);
   QNetwork target = CloneTarget(q);
   torch::Tensor s = torch::randn({4, 2}), a = torch::randn({4, 1});
   EXPECT_TRUE(torch::allclose(q->forward(s, a), target->forward(s, a)));

@@ -25,7 +25,9 @@ StackedMlpOptions Options(int64_t groups) {
 // Network g of `stacked` as an nn::MakeMlp with the same weights.
 torch::nn::Sequential Unstacked(StackedMlp& stacked, int64_t g) {
   const StackedMlpOptions& o = stacked->options();
-  torch::nn::Sequential mlp = MakeMlp(o.in, o.hidden, o.out, o.activation);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  torch::nn::Sequential mlp =
+      MakeMlp(o.in, o.hidden, o.out, init, o.activation);
   torch::NoGradGuard no_grad;
   int64_t layer = 0;
   for (auto& module : mlp->children()) {
@@ -58,8 +60,8 @@ TEST(StackedMlpTest, EachNetworkComputesWhatItsOwnMlpWould) {
       torch::nn::Sequential mlp = Unstacked(stacked, g);
       const torch::Tensor own = mlp->forward(x[g]);
       EXPECT_TRUE(torch::allclose(y[g], own, 1e-6, 1e-6));
-      EXPECT_TRUE(torch::allclose(stacked->ForwardOne(g, x[g]), own, 1e-6,
-                                  1e-6));
+      EXPECT_TRUE(
+          torch::allclose(stacked->ForwardOne(g, x[g]), own, 1e-6, 1e-6));
       (own * own).sum().backward();
       int64_t layer = 0;
       for (auto& module : mlp->children()) {

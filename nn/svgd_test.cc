@@ -1,5 +1,6 @@
 #include "nn/svgd.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -103,7 +104,8 @@ TEST(SvgdTest, AmortizedSamplerMatchesTargetMean) {
   // A tiny sampler a = f_theta(xi), xi ~ N(0, 1), trained with the amortised
   // SVGD surrogate towards N(1.5, 0.5^2).
   torch::manual_seed(123);
-  torch::nn::Sequential sampler = MakeMlp(1, {16}, 1, Activation::kTanh);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(123);
+  torch::nn::Sequential sampler = MakeMlp(1, {16}, 1, init, Activation::kTanh);
   torch::optim::Adam opt(sampler->parameters(),
                          torch::optim::AdamOptions(1e-2));
   auto log_p = [](const torch::Tensor& x) {

@@ -44,17 +44,19 @@ torch::Tensor AtanhClamped(const torch::Tensor& y, double eps) {
 }
 
 TanhGaussianPolicyImpl::TanhGaussianPolicyImpl(
-    const TanhGaussianPolicyOptions& options)
+    const TanhGaussianPolicyOptions& options, at::Generator& init)
     : options_(options) {
   TORCH_CHECK(options_.log_std_min <= options_.log_std_max,
               "TanhGaussianPolicy: log_std_min > log_std_max");
   reset();
+  InitializeMlp(mlp_, init);
 }
 
 void TanhGaussianPolicyImpl::reset() {
   mlp_ = register_module(
-      "mlp", MakeMlp(options_.obs_dim, options_.hidden, 2 * options_.action_dim,
-                     options_.activation));
+      "mlp",
+      MakeMlpLayers(options_.obs_dim, options_.hidden, 2 * options_.action_dim,
+                    options_.activation, Activation::kNone));
 }
 
 std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::forward(

@@ -64,7 +64,9 @@ struct TanhGaussianPolicyOptions {
 class TanhGaussianPolicyImpl
     : public torch::nn::Cloneable<TanhGaussianPolicyImpl> {
  public:
-  explicit TanhGaussianPolicyImpl(const TanhGaussianPolicyOptions& options);
+  // Initial weights from `init` (MakeMlp).
+  TanhGaussianPolicyImpl(const TanhGaussianPolicyOptions& options,
+                         at::Generator& init);
   void reset() override;
 
   // obs [..., obs_dim] -> {mean, log_std}, each [..., action_dim].

@@ -79,7 +79,8 @@ TEST(TanhGaussianTest, PolicyShapesAndBounds) {
   TanhGaussianPolicyOptions o;
   o.obs_dim = 3;
   o.action_dim = 2;
-  TanhGaussianPolicy policy(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  TanhGaussianPolicy policy(o, init);
   torch::Tensor obs = torch::randn({8, 3});
   auto [mean, log_std] = policy->forward(obs);
   EXPECT_EQ(mean.sizes(), torch::IntArrayRef({8, 2}));

@@ -17,6 +17,7 @@
 #include "nn/mlp.h"
 #include "nn/q_network.h"
 #include "runtime/json.h"
+#include "runtime/seeds.h"
 
 namespace marl {
 namespace gr2 {
@@ -54,12 +55,11 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     s = Init(spec, base, seed, Gr2AlgorithmName(o),
              /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
-    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     k_ = num_actions(0);
     // Metrics sample roll-outs from their own stream, so how often they
     // are read does not change training.
-    metrics_generator_ =
-        at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x5bd1e995ULL);
+    metrics_generator_ = at::make_generator<at::CPUGeneratorImpl>(
+        DeriveSeed(seed, deep::kFirstLearnerStream));
     const torch::optim::AdamOptions adam(o.lr);
     for (int i = 0; i < n; ++i) {
       nn::QNetworkOptions q;
@@ -67,16 +67,17 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
       q.action_dim = k_;
       q.other_action_dim = k_;
       q.hidden = o.hidden.sizes;
-      critics_.emplace_back(q);
+      critics_.emplace_back(q, init_generator());
       targets_.push_back(nn::CloneTarget(critics_.back()));
       nn::CategoricalPolicyOptions p;
       p.obs_dim = obs_dim(i);
       p.num_actions = k_;
       p.hidden = o.hidden.sizes;
-      pi0_.push_back(nn::MakeMlp(obs_dim(i), o.hidden.sizes, k_));
-      rho0_.emplace_back(p);
+      pi0_.push_back(
+          nn::MakeMlp(obs_dim(i), o.hidden.sizes, k_, init_generator()));
+      rho0_.emplace_back(p, init_generator());
       p.obs_dim = obs_dim(i) + k_;  // s and agent i's one-hot action
-      rho_.emplace_back(p);
+      rho_.emplace_back(p, init_generator());
       critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(), adam));
       pi0_opts_.push_back(
@@ -361,10 +362,7 @@ absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2Learner(
     all_discrete = all_discrete && a.is_discrete();
   }
   if (all_discrete) return CreateGr2DiscreteLearner(spec, options, seed);
-  absl::StatusOr<std::unique_ptr<Gr2Learner>> box =
-      Gr2Learner::Create(spec, options, seed);
-  if (!box.ok()) return box.status();
-  return std::unique_ptr<JointLearner>(*std::move(box));
+  return CreateGr2BoxLearner(spec, options, seed);
 }
 
 }  // namespace marl

@@ -53,7 +53,7 @@ namespace marl {
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2DiscreteLearner(
     const EnvSpec& spec, const Gr2Options& options, uint64_t seed);
 
-// Box games -> Gr2Learner, Discrete games -> the learner above;
+// Box games -> CreateGr2BoxLearner, Discrete games -> the learner above;
 // INVALID_ARGUMENT for mixed or other action kinds.
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2Learner(
     const EnvSpec& spec, const Gr2Options& options, uint64_t seed);

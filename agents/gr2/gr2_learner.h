@@ -3,8 +3,8 @@
 
 // GR2-L and GR2-M (Wen et al. 2019, "Modelling Bounded Rationality in
 // Multi-Agent Interactions by Generalized Recursive Reasoning") for games
-// whose agents all have the same Box action space. Torch-free header
-// (pimpl): LibTorch is only in gr2_learner.cc.
+// whose agents all have the same Box action space. Torch-free header:
+// LibTorch is only in gr2_learner.cc.
 //
 // Per agent i (all agents' networks are evaluated together, see
 // gr2_networks.h):
@@ -110,37 +110,15 @@ absl::Status ValidateGr2Options(const Gr2Options& options);
 // algorithm name of runs and checkpoints.
 std::string Gr2AlgorithmName(const Gr2Options& options);
 
-class Gr2Learner : public JointLearner {
- public:
-  // INVALID_ARGUMENT unless there are >= 2 agents with identical Box action
-  // spaces and equal observation sizes, and the options are sane. Discrete
-  // games: CreateGr2Learner (gr2_factory.h) picks the Discrete learner.
-  static absl::StatusOr<std::unique_ptr<Gr2Learner>> Create(
-      const EnvSpec& spec, const Gr2Options& options, uint64_t seed);
-  ~Gr2Learner() override;
-
-  void Act(const std::vector<const float*>& observation, int num_copies,
-           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
-           std::vector<std::vector<float>>* continuous) override;
-  void Learn(const TransitionBatch& batch) override;
-  std::vector<std::pair<std::string, double>> Metrics(int agent) const override;
-  absl::StatusOr<std::string> Save() const override;
-  absl::Status Load(const std::string& bytes) override;
-  absl::Status status() const override;
-  std::string ConfigJson() const override;
-
-  // Deterministic actions (env units, first action element) of levels
-  // 0..k for every agent at one observation per agent: [agent][level].
-  std::vector<std::vector<double>> LevelActions(
-      const std::vector<const float*>& observation);
-
-  int64_t updates() const;
-
- private:
-  struct Impl;
-  explicit Gr2Learner(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
+// GR2 for games whose agents all have the same Box action space, on the
+// shared deep joint-learner base (learners/deep_joint_base.h). INVALID_ARGUMENT
+// unless there are >= 2 such agents with equal observation sizes and the
+// options are sane. Discrete games: CreateGr2Learner (gr2_discrete_learner.h)
+// picks the Discrete learner. Metrics per agent: the losses of the last
+// update and level_<j>_action, the deterministic level-j action (env units,
+// first action element) at the last observation acted on.
+absl::StatusOr<std::unique_ptr<JointLearner>> CreateGr2BoxLearner(
+    const EnvSpec& spec, const Gr2Options& options, uint64_t seed);
 
 }  // namespace marl
 

@@ -1,5 +1,6 @@
 #include "agents/gr2/gr2_networks.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <vector>
@@ -38,7 +39,8 @@ nn::QNetwork TableCritic(const std::vector<std::vector<float>>& table) {
   o.action_dim = 3;
   o.other_action_dim = 3;
   o.hidden = {9};
-  nn::QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  nn::QNetwork q(o, init);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> p = q->parameters();  // W0, b0, W1, b1
   p[0].zero_();

@@ -1,5 +1,6 @@
 #include "agents/independent/sac_learner.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -78,8 +79,9 @@ TEST(SquashedGaussianTest, ReparameterisedGradientFlowsToMean) {
 
 TEST(PolyakTest, TargetMovesTauOfTheWay) {
   const std::vector<int64_t> hidden = {3};
-  torch::nn::Sequential source = nn::MakeMlp(2, hidden, 1);
-  torch::nn::Sequential target = nn::MakeMlp(2, hidden, 1);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  torch::nn::Sequential source = nn::MakeMlp(2, hidden, 1, init);
+  torch::nn::Sequential target = nn::MakeMlp(2, hidden, 1, init);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : source->parameters()) p.fill_(1.0);

@@ -136,7 +136,7 @@ class MaddpgLearner : public deep::DeepJointLearner {
     // Actors stacked by shape (observation and action sizes, Discrete or
     // not); every critic reads the same joint input, so all are stacked.
     const int n = num_agents();
-    at::Generator init = InitGenerator();
+    at::Generator& init = init_generator();
     std::vector<int64_t> dims;
     for (int i = 0; i < n; ++i) {
       dims.push_back(action_dim(i));

@@ -94,7 +94,6 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     absl::Status s = Init(spec, options.base, seed, "pr2_ac",
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
-    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("pr2_ac needs at least two agents");
     }
@@ -119,7 +118,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       q.action_dim = action_dim(i);  // one-hot width for Discrete agents
       q.other_action_dim = other_action_dim(i);
       q.hidden = options.base.hidden.sizes;
-      critics_.emplace_back(q);
+      critics_.emplace_back(q, init_generator());
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
       critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(),
@@ -129,7 +128,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
         p.obs_dim = obs_dim(i);
         p.num_actions = num_actions(i);
         p.hidden = options.base.hidden.sizes;
-        cat_policies_.emplace_back(p);
+        cat_policies_.emplace_back(p, init_generator());
         policy_opts_.push_back(std::make_unique<nn::ForeachAdam>(
             cat_policies_.back()->parameters(),
             torch::optim::AdamOptions(options.policy_lr)));
@@ -138,7 +137,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
           r.obs_dim = obs_dim(i);  // P(a^-i | s) over joint actions
           r.num_actions = joint_[i].size();
           r.hidden = options.base.hidden.sizes;
-          priors_.emplace_back(r);
+          priors_.emplace_back(r, init_generator());
           opponent_opts_.push_back(std::make_unique<nn::ForeachAdam>(
               priors_.back()->parameters(),
               torch::optim::AdamOptions(options.opponent_lr)));
@@ -149,12 +148,12 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       p.obs_dim = obs_dim(i);
       p.action_dim = action_dim(i);
       p.hidden = options.base.hidden.sizes;
-      policies_.emplace_back(p);
+      policies_.emplace_back(p, init_generator());
       // rho(a^-i | s, a^i) as a sampler: [s, a^i, xi] -> tanh(.) in (-1, 1).
-      opponents_.push_back(
-          nn::MakeMlp(obs_dim(i) + action_dim(i) + other_action_dim(i),
-                      options.base.hidden.sizes, other_action_dim(i),
-                      nn::Activation::kRelu, nn::Activation::kTanh));
+      opponents_.push_back(nn::MakeMlp(
+          obs_dim(i) + action_dim(i) + other_action_dim(i),
+          options.base.hidden.sizes, other_action_dim(i), init_generator(),
+          nn::Activation::kRelu, nn::Activation::kTanh));
       policy_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           policies_.back()->parameters(),
           torch::optim::AdamOptions(options.policy_lr)));

@@ -1,5 +1,6 @@
 #include "agents/pr2/pr2_ac_learner.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -40,7 +41,8 @@ TEST(Pr2AcLossTest, MarginalQOnFixedParticles) {
   o.action_dim = 1;
   o.other_action_dim = 1;
   o.hidden = {};
-  nn::QNetwork q(o);
+  at::Generator init = at::make_generator<at::CPUGeneratorImpl>(0);
+  nn::QNetwork q(o, init);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : q->named_parameters()) {

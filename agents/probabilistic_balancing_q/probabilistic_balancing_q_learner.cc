@@ -132,7 +132,6 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
     absl::Status s =
         Init(spec, options.base, seed, "probabilistic_balancing_q");
     if (!s.ok()) return s;
-    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     const int n = num_agents();
     if (n < 2) {
       return absl::InvalidArgumentError(
@@ -171,22 +170,22 @@ class ProbabilisticBalancingQLearner : public deep::DeepJointLearner {
       q.action_dim = action_dim(i);
       q.other_action_dim = other_action_dim(i);
       q.hidden = options.base.hidden.sizes;
-      critics_.emplace_back(q);
+      critics_.emplace_back(q, init_generator());
       nn::ValueNetworkOptions v;
       v.obs_dim = obs_dim(i);
       v.hidden = options.base.hidden.sizes;
-      values_.emplace_back(v);
+      values_.emplace_back(v, init_generator());
       target_values_.push_back(nn::CloneTarget(values_.back()));
       nn::TanhGaussianPolicyOptions p;
       p.obs_dim = obs_dim(i);  // pi(a^i | s)
       p.action_dim = action_dim(i);
       p.hidden = options.base.hidden.sizes;
-      policies_.emplace_back(p);
+      policies_.emplace_back(p, init_generator());
       nn::TanhGaussianPolicyOptions r;
       r.obs_dim = obs_dim(i) + action_dim(i);  // rho(a^-i | s, a^i)
       r.action_dim = other_action_dim(i);
       r.hidden = options.base.hidden.sizes;
-      opponents_.emplace_back(r);
+      opponents_.emplace_back(r, init_generator());
       auto adam = [](torch::nn::Module& m, double lr) {
         return std::make_unique<nn::ForeachAdam>(m.parameters(),
                                                  torch::optim::AdamOptions(lr));

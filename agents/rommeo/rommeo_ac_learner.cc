@@ -94,7 +94,6 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     absl::Status s = Init(spec, options.base, seed, "rommeo_ac",
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
-    const nn::ScopedInitSeed init_weights = SeedNetworkInit();
     if (num_agents() < 2) {
       return absl::InvalidArgumentError("rommeo_ac needs at least two agents");
     }
@@ -120,7 +119,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
       q.action_dim = action_dim(i);  // one-hot width for Discrete agents
       q.other_action_dim = other_action_dim(i);
       q.hidden = options.base.hidden.sizes;
-      critics_.emplace_back(q);
+      critics_.emplace_back(q, init_generator());
       target_critics_.push_back(nn::CloneTarget(critics_.back()));
       critic_opts_.push_back(std::make_unique<nn::ForeachAdam>(
           critics_.back()->parameters(),
@@ -133,16 +132,16 @@ class RommeoAcLearner : public deep::DeepJointLearner {
         p.obs_dim = obs_dim(i) + other_action_dim(i);  // pi(a^i | s, a^-i)
         p.num_actions = num_actions(i);
         p.hidden = options.base.hidden.sizes;
-        cat_policies_.emplace_back(p);
+        cat_policies_.emplace_back(p, init_generator());
         policy = cat_policies_.back().ptr().get();
         nn::CategoricalPolicyOptions r;
         r.obs_dim = obs_dim(i);  // rho(a^-i | s) over joint actions
         r.num_actions = others_[i].size();
         r.hidden = options.base.hidden.sizes;
-        cat_opponents_.emplace_back(r);
+        cat_opponents_.emplace_back(r, init_generator());
         opponent = cat_opponents_.back().ptr().get();
         if (prior) {
-          cat_priors_.emplace_back(r);
+          cat_priors_.emplace_back(r, init_generator());
           opponent_prior = cat_priors_.back().ptr().get();
         }
       } else {
@@ -150,16 +149,16 @@ class RommeoAcLearner : public deep::DeepJointLearner {
         p.obs_dim = obs_dim(i) + other_action_dim(i);  // pi(a^i | s, a^-i)
         p.action_dim = action_dim(i);
         p.hidden = options.base.hidden.sizes;
-        policies_.emplace_back(p);
+        policies_.emplace_back(p, init_generator());
         policy = policies_.back().ptr().get();
         nn::TanhGaussianPolicyOptions r;
         r.obs_dim = obs_dim(i);  // rho(a^-i | s)
         r.action_dim = other_action_dim(i);
         r.hidden = options.base.hidden.sizes;
-        opponents_.emplace_back(r);
+        opponents_.emplace_back(r, init_generator());
         opponent = opponents_.back().ptr().get();
         if (prior) {
-          priors_.emplace_back(r);
+          priors_.emplace_back(r, init_generator());
           opponent_prior = priors_.back().ptr().get();
         }
       }
