@@ -29,10 +29,9 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec, const Gr2Options& o, uint64_t seed) {
     options_ = o;
+    absl::StatusOr<DeepJointParams> base = Gr2BaseParams(spec, o, &weights_);
+    if (!base.ok()) return base.status();
     const int n = spec.num_agents();
-    if (n < 2) {
-      return absl::InvalidArgumentError("gr2: needs at least 2 agents");
-    }
     for (int a = 0; a < n; ++a) {
       if (!spec.action_spaces[a].is_discrete() ||
           spec.action_spaces[a] != spec.action_spaces[0]) {
@@ -41,19 +40,8 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
             "the mean of the others' one-hots)");
       }
     }
-    absl::Status s = ValidateGr2Options(o);
-    if (!s.ok()) return s;
-    if (o.variant == Gr2Options::Mode::kMixture) {
-      weights_ = *PoissonLevelWeights(o.poisson_mean, o.level);
-    }
-    DeepJointParams base;
-    base.batch_size = o.batch_size;
-    base.buffer_size = o.buffer_size;
-    base.warmup = o.warmup;
-    base.update_ratio = o.update_ratio;
-    base.gamma = o.gamma;
-    s = Init(spec, base, seed, Gr2AlgorithmName(o),
-             /*allow_discrete_actions=*/true);
+    absl::Status s = Init(spec, *base, seed, Gr2AlgorithmName(o),
+                          /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;
     k_ = num_actions(0);
     // Metrics sample roll-outs from their own stream, so how often they

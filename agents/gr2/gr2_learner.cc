@@ -49,6 +49,27 @@ absl::Status ValidateGr2Options(const Gr2Options& o) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<DeepJointParams> Gr2BaseParams(
+    const EnvSpec& spec, const Gr2Options& o,
+    std::vector<double>* level_weights) {
+  if (spec.num_agents() < 2) {
+    return absl::InvalidArgumentError("gr2: needs at least 2 agents");
+  }
+  absl::Status s = ValidateGr2Options(o);
+  if (!s.ok()) return s;
+  level_weights->clear();
+  if (o.variant == Gr2Options::Mode::kMixture) {
+    *level_weights = *gr2::PoissonLevelWeights(o.poisson_mean, o.level);
+  }
+  DeepJointParams base;
+  base.batch_size = o.batch_size;
+  base.buffer_size = o.buffer_size;
+  base.warmup = o.warmup;
+  base.update_ratio = o.update_ratio;
+  base.gamma = o.gamma;
+  return base;
+}
+
 std::string Gr2AlgorithmName(const Gr2Options& o) {
   return o.variant == Gr2Options::Mode::kLevel ? absl::StrCat("gr2_l", o.level)
                                                : absl::StrCat("gr2_m", o.level);
@@ -64,10 +85,9 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
  public:
   absl::Status Setup(const EnvSpec& spec, const Gr2Options& o, uint64_t seed) {
     options_ = o;
+    absl::StatusOr<DeepJointParams> base = Gr2BaseParams(spec, o, &weights_);
+    if (!base.ok()) return base.status();
     const int n = spec.num_agents();
-    if (n < 2) {
-      return absl::InvalidArgumentError("gr2: needs at least 2 agents");
-    }
     const Space& action = spec.action_spaces[0];
     for (int a = 0; a < n; ++a) {
       if (!spec.action_spaces[a].is_box()) {
@@ -86,18 +106,7 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
             "gr2: every agent needs the same observation size");
       }
     }
-    absl::Status s = ValidateGr2Options(o);
-    if (!s.ok()) return s;
-    if (o.variant == Gr2Options::Mode::kMixture) {
-      weights_ = *PoissonLevelWeights(o.poisson_mean, o.level);
-    }
-    DeepJointParams base;
-    base.batch_size = o.batch_size;
-    base.buffer_size = o.buffer_size;
-    base.warmup = o.warmup;
-    base.update_ratio = o.update_ratio;
-    base.gamma = o.gamma;
-    s = Init(spec, base, seed, Gr2AlgorithmName(o));
+    absl::Status s = Init(spec, *base, seed, Gr2AlgorithmName(o));
     if (!s.ok()) return s;
     n_ = n;
     od_ = obs_dim(0);

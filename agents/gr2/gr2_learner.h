@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "envs/core/env_spec.h"
+#include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
 #include "runtime/params.h"
 
@@ -105,6 +106,15 @@ inline std::string AbslUnparseFlag(Gr2Options::Mode mode) {
 // INVALID_ARGUMENT naming the bad option (levels, sizes, rates, the
 // Poisson mean of the mixture), OK otherwise. Both action kinds use it.
 absl::Status ValidateGr2Options(const Gr2Options& options);
+
+// What both GR2 learners (Box and Discrete) check and take from the options:
+// INVALID_ARGUMENT unless the spec has >= 2 agents and the options are
+// valid; else the deep base's parameters from GR2's options, and GR2-M's
+// normalised Poisson weights of levels 0..k in *level_weights (empty for
+// GR2-L).
+absl::StatusOr<DeepJointParams> Gr2BaseParams(
+    const EnvSpec& spec, const Gr2Options& options,
+    std::vector<double>* level_weights);
 
 // "gr2_l<k>" (level mode) or "gr2_m<k>" (mixture of levels 0..k): the
 // algorithm name of runs and checkpoints.
