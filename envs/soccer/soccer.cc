@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "envs/core/memory_estimate.h"
+#include "envs/core/random_draws.h"
 #include "envs/core/registry.h"
 
 namespace marl {
@@ -32,14 +33,6 @@ int64_t OppositeDirection(int64_t action) {
     default:
       return action;
   }
-}
-
-// A fair coin and a uniform [0, 1) draw from the copy's stream, built from
-// raw bits so that trajectories do not depend on the standard library's
-// distribution implementations.
-int CoinFlip(std::mt19937_64& rng) { return static_cast<int>(rng() >> 63); }
-double Uniform(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
 }  // namespace
@@ -272,7 +265,8 @@ void SoccerEnv::Step(const Actions& actions, const Output& out) {
     out.set_reward(scorer, 1.0f);
     out.set_reward(1 - scorer, -1.0f);
     out.set_terminated(true);
-  } else if (draw_probability_ > 0.0 && Uniform(rng()) < draw_probability_) {
+  } else if (draw_probability_ > 0.0 &&
+             UniformDouble(rng()) < draw_probability_) {
     out.info()[0] = 1.0f;
     out.set_terminated(true);
   }

@@ -1,0 +1,242 @@
+#include "envs/taxi/taxi.h"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "envs/core/memory_estimate.h"
+#include "envs/core/random_draws.h"
+#include "envs/core/registry.h"
+
+namespace marl {
+namespace {
+
+// Rewards stay far inside the protocol's finite range.
+constexpr double kMaxAbsReward = 1e6;
+// More than every ordered pair of 26 depots (650); repeats weight a task.
+constexpr size_t kMaxTasks = 1024;
+
+struct Checked {
+  TaxiMap map;
+  std::vector<TaxiEnv::Task> tasks;
+  TaxiEnv::Rewards rewards;
+};
+
+absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
+  absl::StatusOr<TaxiMap> map = TaxiMap::Parse(settings.GetString("map"));
+  if (!map.ok()) return map.status();
+  absl::StatusOr<std::vector<TaxiEnv::Task>> tasks =
+      TaxiEnv::ParseTasks(settings.GetString("tasks"), *map);
+  if (!tasks.ok()) return tasks.status();
+  TaxiEnv::Rewards rewards;
+  for (auto [name, field] : {std::pair{"step_reward", &rewards.step},
+                             std::pair{"invalid_reward", &rewards.invalid},
+                             std::pair{"goal_reward", &rewards.goal}}) {
+    const double value = settings.GetDouble(name);
+    if (absl::Status s =
+            CheckDoubleInRange(name, value, -kMaxAbsReward, kMaxAbsReward);
+        !s.ok()) {
+      return s;
+    }
+    *field = static_cast<float>(value);
+  }
+  if (absl::Status s =
+          CheckIntInRange("max_steps", settings.GetInt("max_steps"), 1,
+                          std::numeric_limits<int32_t>::max());
+      !s.ok()) {
+    return s;
+  }
+  return Checked{*std::move(map), *std::move(tasks), rewards};
+}
+
+int64_t ObservationSize(const TaxiMap& map, size_t num_tasks,
+                        bool observe_task) {
+  return int64_t{map.num_cells()} + 1 +
+         (observe_task ? static_cast<int64_t>(num_tasks) : 0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TaxiEnv::Task>> TaxiEnv::ParseTasks(
+    const std::string& text, const TaxiMap& map) {
+  std::vector<Task> tasks;
+  const std::string& depots = map.depot_letters();
+  if (text == "all") {
+    for (size_t p = 0; p < depots.size(); ++p) {
+      for (size_t g = 0; g < depots.size(); ++g) {
+        if (p != g) tasks.push_back({static_cast<int>(p), static_cast<int>(g)});
+      }
+    }
+    if (tasks.empty()) {
+      return absl::InvalidArgumentError(
+          "tasks=all needs a map with at least two depots");
+    }
+    tasks.shrink_to_fit();
+    return tasks;
+  }
+  // Bounded before splitting: a setting can come from the wire.
+  if (text.size() > 3 * kMaxTasks) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tasks: at most ", kMaxTasks, " pairs (", text.size(), " characters)"));
+  }
+  for (absl::string_view entry : absl::StrSplit(text, '/')) {
+    if (entry.size() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tasks: \"", entry,
+          "\" is not a pair of depot letters such as RG (pick up at R, drop "
+          "off at G); tasks are \"all\" or pairs separated by '/'"));
+    }
+    const int pickup = map.DepotIndex(entry[0]);
+    const int goal = map.DepotIndex(entry[1]);
+    if (pickup < 0 || goal < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tasks: unknown depot in \"", entry,
+                       "\"; the map's depots are ", depots));
+    }
+    if (pickup == goal) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tasks: \"", entry, "\" picks up and drops off at one depot"));
+    }
+    tasks.push_back({pickup, goal});
+  }
+  tasks.shrink_to_fit();  // the memory estimate counts size() elements
+  return tasks;
+}
+
+std::vector<SettingDecl> TaxiEnv::SettingDecls() {
+  return {
+      {"map",
+       "rows of the grid separated by '/': '#' wall, '.' road, a capital "
+       "letter a depot; every road cell must reach every other",
+       std::string(TaxiMap::kDefault)},
+      {"tasks",
+       "\"all\" (every ordered pair of distinct depots: the 12 training tasks "
+       "on the default map) or pickup-goal depot pairs separated by '/', "
+       "e.g. \"RG/YB\"; one is drawn per episode",
+       std::string("all")},
+      {"hard",
+       "the hard variant: the passenger never starts in the taxi (else with "
+       "probability 1/2)",
+       false},
+      {"observe_task",
+       "append the one-hot of the episode's task to the observation", false},
+      {"step_reward", "reward of every other step", -0.1},
+      {"invalid_reward",
+       "reward of a move into a wall or a pickup/drop-off that is not "
+       "possible",
+       -0.1},
+      {"goal_reward", "reward of the drop-off at the goal (ends the episode)",
+       2.0},
+      {"max_steps", "steps before the batch runner truncates the episode",
+       int64_t{50}},
+  };
+}
+
+absl::StatusOr<std::unique_ptr<Env>> TaxiEnv::Create(const Settings& settings) {
+  absl::StatusOr<Checked> checked = CheckSettings(settings);
+  if (!checked.ok()) return checked.status();
+  return std::make_unique<TaxiEnv>(
+      std::move(checked->map), std::move(checked->tasks),
+      settings.GetBool("hard"), settings.GetBool("observe_task"),
+      checked->rewards, static_cast<int>(settings.GetInt("max_steps")));
+}
+
+absl::StatusOr<int64_t> TaxiEnv::EstimateCopyBytes(const Settings& settings) {
+  absl::StatusOr<Checked> checked = CheckSettings(settings);
+  if (!checked.ok()) return checked.status();
+  const TaxiMap& map = checked->map;
+  const int64_t obs = ObservationSize(map, checked->tasks.size(),
+                                      settings.GetBool("observe_task"));
+  // Mirrors the constructor: the map (road bits, depots, start cells), the
+  // tasks, and the spec (one id, a Box observation, a Discrete action, two
+  // info keys).
+  return ByteEstimate()
+      .AddObject(sizeof(TaxiEnv))
+      .AddArray((map.num_cells() + 63) / 64, 8)
+      .AddStrings(1, static_cast<int64_t>(map.depot_letters().size()))
+      .AddArray(static_cast<int64_t>(map.depot_cells().size()), sizeof(int))
+      .AddArray(static_cast<int64_t>(map.start_cells().size()), sizeof(int))
+      .AddArray(static_cast<int64_t>(checked->tasks.size()), sizeof(Task))
+      .AddArray(1, sizeof(std::string))
+      .AddStrings(1, 4)
+      .AddArray(1, sizeof(Space))
+      .AddSpaces(1, Space::Box({obs}, {0.0f}, {1.0f}))
+      .AddArray(1, sizeof(Space))
+      .AddArray(2, sizeof(std::string))
+      .AddStrings(2, 7)
+      .Total();
+}
+
+TaxiEnv::TaxiEnv(TaxiMap map, std::vector<Task> tasks, bool hard,
+                 bool observe_task, Rewards rewards, int max_steps)
+    : map_(std::move(map)),
+      tasks_(std::move(tasks)),
+      hard_(hard),
+      observe_task_(observe_task),
+      rewards_(rewards) {
+  spec_.agent_ids = {"taxi"};
+  spec_.observation_spaces = {Space::Box(
+      {ObservationSize(map_, tasks_.size(), observe_task_)}, {0.0f}, {1.0f})};
+  spec_.action_spaces = {Space::Discrete(kNumActions)};
+  spec_.episode_limit = max_steps;
+  spec_.info_keys = {"task", "success"};
+}
+
+void TaxiEnv::Reset(const Output& out) {
+  const int start =
+      map_.start_cells()[UniformIndex(rng(), map_.start_cells().size())];
+  state_.x = start % map_.width();
+  state_.y = start / map_.width();
+  state_.task = static_cast<int>(UniformIndex(rng(), tasks_.size()));
+  state_.in_taxi = !hard_ && CoinFlip(rng()) == 1;
+  WriteObservation(out);
+}
+
+void TaxiEnv::Step(const Actions& actions, const Output& out) {
+  const int64_t action = actions.discrete(0);
+  const Task& task = tasks_[state_.task];
+  const int here = map_.Cell(state_.x, state_.y);
+  float reward = rewards_.step;
+  if (action == kToggle) {
+    if (!state_.in_taxi && here == map_.depot_cells()[task.pickup]) {
+      state_.in_taxi = true;
+    } else if (state_.in_taxi && here == map_.depot_cells()[task.goal]) {
+      state_.in_taxi = false;
+      reward = rewards_.goal;
+      out.info()[1] = 1.0f;
+      out.set_terminated(true);
+    } else {
+      reward = rewards_.invalid;
+    }
+  } else if (action != kNoop) {
+    const int dx = action == kRight ? 1 : action == kLeft ? -1 : 0;
+    const int dy = action == kDown ? 1 : action == kUp ? -1 : 0;
+    if (map_.IsRoad(state_.x + dx, state_.y + dy)) {
+      state_.x += dx;
+      state_.y += dy;
+    } else {
+      reward = rewards_.invalid;
+    }
+  }
+  out.set_reward(0, reward);
+  WriteObservation(out);
+}
+
+void TaxiEnv::WriteObservation(const Output& out) const {
+  // The runner cleared the row: only the ones are written.
+  float* obs = out.observation(0);
+  obs[map_.Cell(state_.x, state_.y)] = 1.0f;
+  obs[map_.num_cells()] = state_.in_taxi ? 1.0f : 0.0f;
+  if (observe_task_) obs[map_.num_cells() + 1 + state_.task] = 1.0f;
+  out.info()[0] = static_cast<float>(state_.task);
+}
+
+MARL_REGISTER_ENV({TaxiEnv::kName,
+                   "multi-task Taxi of Multitask Soft Option Learning: pick "
+                   "up at one depot, drop off at another, on a settable map",
+                   TaxiEnv::SettingDecls(), TaxiEnv::Create,
+                   TaxiEnv::EstimateCopyBytes});
+
+}  // namespace marl
