@@ -53,7 +53,8 @@ int64_t DeepJointLearner::total_action_dim() const {
 absl::Status DeepJointLearner::Init(const EnvSpec& spec,
                                     const DeepJointParams& options,
                                     uint64_t seed, const std::string& algorithm,
-                                    bool allow_discrete_actions) {
+                                    bool allow_discrete_actions,
+                                    std::vector<int64_t> latent_widths) {
   algorithm_ = algorithm;
   options_ = options;
   schedule_ = UpdateSchedule(options.update_ratio, options.warmup);
@@ -103,6 +104,20 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   }
   f_done_ = static_cast<int>(fields.size());
   fields.push_back({"done", 1});
+  if (latent_widths.empty()) latent_widths.assign(n, 0);
+  if (static_cast<int>(latent_widths.size()) != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(algorithm, ": one latent width per agent"));
+  }
+  latent_widths_ = std::move(latent_widths);
+  for (int i = 0; i < n; ++i) {
+    f_latent_.push_back(-1);
+    if (latent_widths_[i] <= 0) continue;
+    f_latent_.back() = static_cast<int>(fields.size());
+    fields.push_back({absl::StrCat("latent", i), latent_widths_[i]});
+  }
+  latents_.resize(n);
+  train_latents_.resize(n);
   absl::StatusOr<ReplayBuffer> buffer =
       ReplayBuffer::Create(options.buffer_size, std::move(fields));
   if (!buffer.ok()) return buffer.status();
@@ -148,6 +163,13 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
       if (!s.ok()) return Fail(std::move(s));
     }
     torch::NoGradGuard no_grad;
+    for (int i = 0; i < n; ++i) {
+      latents_[i].assign(num_copies * latent_widths_[i], 0.0f);
+    }
+    if (std::any_of(latent_widths_.begin(), latent_widths_.end(),
+                    [](int64_t w) { return w > 0; })) {
+      ChooseLatents(obs, deterministic, random);
+    }
     std::vector<torch::Tensor> box;
     if (!random) box = BoxPolicies(obs, deterministic);
     for (int i = 0; i < n; ++i) {
@@ -182,15 +204,28 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
         }
       }
     }
+    if (acting_stream_ == ActingStream::kTrain) train_latents_ = latents_;
   } catch (const c10::Error& e) {
     Fail(absl::InternalError(absl::StrCat(
         algorithm_, ": act failed: ", e.what_without_backtrace())));
   }
+  // The context holds for one call only.
+  acting_stream_ = ActingStream::kProbe;
+  acting_first_ = nullptr;
 }
 
 void DeepJointLearner::Learn(const TransitionBatch& batch) {
   if (!status_.ok()) return;
   const int n = num_agents();
+  for (int i = 0; i < n; ++i) {
+    if (static_cast<int64_t>(train_latents_[i].size()) !=
+        batch.num_copies * latent_widths_[i]) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          algorithm_, ": a transition of ", batch.num_copies,
+          " copies without a training Act of as many before it (the latents "
+          "it acted with are unknown)")));
+    }
+  }
   for (int c = 0; c < batch.num_copies; ++c) {
     const int64_t slot = buffer_->Push();
     for (int i = 0; i < n; ++i) {
@@ -221,6 +256,13 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
       }
     }
     buffer_->mutable_row(f_done_, slot)[0] = batch.terminated[c] ? 1.0f : 0.0f;
+    for (int i = 0; i < n; ++i) {
+      const int64_t w = latent_widths_[i];
+      if (w == 0) continue;
+      std::copy(train_latents_[i].begin() + c * w,
+                train_latents_[i].begin() + (c + 1) * w,
+                buffer_->mutable_row(f_latent_[i], slot));
+    }
   }
   // Updates wait for a full minibatch in the replay, as well as warm-up.
   const bool ready = buffer_->size() >= options_.batch_size;
@@ -248,6 +290,8 @@ absl::Status DeepJointLearner::UpdateOnce() {
       mb.action.push_back(gather(f_action_[i]));
       mb.reward.push_back(gather(f_reward_[i]).squeeze(-1));
       mb.next_obs.push_back(gather(f_next_obs_[i]));
+      mb.latent.push_back(f_latent_[i] >= 0 ? gather(f_latent_[i])
+                                            : torch::Tensor());
     }
     mb.done = gather(f_done_).squeeze(-1);
     Update(mb);

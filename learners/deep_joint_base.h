@@ -41,6 +41,9 @@ namespace deep {
 struct Minibatch {
   std::vector<torch::Tensor> obs, action, reward, next_obs;
   torch::Tensor done;  // [B], 1 = terminated (no bootstrap)
+  // Per agent [B, latent width]: the latent the agent acted with (see
+  // ChooseLatents); undefined for agents without one.
+  std::vector<torch::Tensor> latent;
 };
 
 // The random streams of a learner with seed s: DeriveSeed(s, k)
@@ -65,6 +68,10 @@ class DeepJointLearner : public JointLearner {
   absl::StatusOr<std::string> Save() const override;
   absl::Status Load(const std::string& bytes) override;
   absl::Status status() const override { return status_; }
+  void SetActingContext(ActingStream stream, const bool* first) override {
+    acting_stream_ = stream;
+    acting_first_ = first;
+  }
   std::string ConfigJson() const override { return config_json_; }
 
   int num_agents() const { return static_cast<int>(obs_dim_.size()); }
@@ -75,6 +82,8 @@ class DeepJointLearner : public JointLearner {
   int64_t num_actions(int agent) const { return num_actions_[agent]; }
   const std::vector<int64_t>& num_actions() const { return num_actions_; }
   bool is_discrete(int agent) const { return num_actions_[agent] > 0; }
+  // The floats of per-step latent state the agent acts with (0 = none).
+  int64_t latent_width(int agent) const { return latent_widths_[agent]; }
   bool has_discrete() const;
   // Sum of the other agents' action sizes (the a^-i width).
   int64_t other_action_dim(int agent) const;
@@ -91,9 +100,12 @@ class DeepJointLearner : public JointLearner {
   // Validates the spec (Box actions, and Discrete ones if the algorithm
   // handles them; Box or Discrete observations, the latter one-hot
   // encoded), seeds torch, sets up the replay buffer.
+  // `latent_widths` (per agent, or empty for none): the floats of
+  // per-step latent state each agent acts with (ChooseLatents).
   absl::Status Init(const EnvSpec& spec, const DeepJointParams& options,
                     uint64_t seed, const std::string& algorithm,
-                    bool allow_discrete_actions = false);
+                    bool allow_discrete_actions = false,
+                    std::vector<int64_t> latent_widths = {});
 
   // The algorithm's action for Box agent `agent` at obs [n, obs dim]:
   // [n, action dim] in [-1, 1]. All agents' observations are given for
@@ -111,6 +123,23 @@ class DeepJointLearner : public JointLearner {
   // networks are stacked overrides it to act for all in one pass.
   virtual std::vector<torch::Tensor> BoxPolicies(
       const std::vector<torch::Tensor>& obs, bool deterministic);
+  // Per-step latent state (an option, a message), for learners that Init
+  // declared latent widths for: called by every Act before the actions,
+  // during warm-up too (`random`: the actions will be uniform), to choose
+  // each agent's latent for every copy acted on; the learner writes them
+  // into latent(agent) ([copies, width], zeroed before the call) and keeps
+  // whatever state it carries between steps itself, per acting_stream(),
+  // restarting it where EpisodeStarts(copy). The training stream's latents
+  // are stored with the transition (Minibatch::latent).
+  virtual void ChooseLatents(const std::vector<torch::Tensor>& obs,
+                             bool deterministic, bool random) {}
+  float* latent(int agent) { return latents_[agent].data(); }
+  // The stream of the Act call being made, and whether copy c's
+  // observation starts an episode (true when the loop gave no context).
+  ActingStream acting_stream() const { return acting_stream_; }
+  bool EpisodeStarts(int copy) const {
+    return acting_first_ == nullptr || acting_first_[copy];
+  }
   virtual void Update(const Minibatch& batch) = 0;
   // Everything a checkpoint holds besides counters and the generator.
   virtual void NamedState(
@@ -152,6 +181,13 @@ class DeepJointLearner : public JointLearner {
   // Replay fields per agent: obs, action, reward, next_obs; then done.
   std::vector<int> f_obs_, f_action_, f_reward_, f_next_obs_;
   int f_done_ = -1;
+  std::vector<int> f_latent_;  // per agent, -1 without a latent
+  std::vector<int64_t> latent_widths_;
+  // The latents of the Act call being made, and those of the last training
+  // Act (stored by the next Learn).
+  std::vector<std::vector<float>> latents_, train_latents_;
+  ActingStream acting_stream_ = ActingStream::kProbe;
+  const bool* acting_first_ = nullptr;
   std::mt19937_64 rng_;
   at::Generator generator_, init_generator_;
   UpdateSchedule schedule_;

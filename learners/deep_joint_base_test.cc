@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -51,6 +52,24 @@ EnvSpec MixedSpec() {
   return spec;
 }
 
+// Two copies of MixedSpec, both seeing `obs` before and after: the
+// chooser's actions `chosen`, the mover's `moves`; `done` ends both.
+TransitionBatch MixedBatch(const std::vector<float>& obs,
+                           const std::vector<int64_t>& chosen,
+                           const std::vector<float>& moves,
+                           const std::vector<float>& reward, const bool* done) {
+  TransitionBatch batch;
+  batch.num_copies = 2;
+  batch.observation = {obs.data(), obs.data()};
+  batch.next_observation = {obs.data(), obs.data()};
+  batch.discrete_action = {chosen.data(), nullptr};
+  batch.continuous_action = {nullptr, moves.data()};
+  batch.reward = {reward.data(), reward.data()};
+  batch.terminated = done;
+  batch.truncated = done;
+  return batch;
+}
+
 TEST(DeepJointBaseTest, DiscreteActionsNeedTheAlgorithmsConsent) {
   RecordingLearner learner;
   absl::Status s = learner.Setup(MixedSpec(), /*allow_discrete=*/false);
@@ -79,15 +98,7 @@ TEST(DeepJointBaseTest, DiscreteActionsActAsIndicesAndReplayAsOneHots) {
   const std::vector<float> moves = {-10.0f, 10.0f};
   const std::vector<float> reward = {1.0f, 2.0f};
   const bool done[2] = {true, false};
-  TransitionBatch batch;
-  batch.num_copies = 2;
-  batch.observation = {obs.data(), obs.data()};
-  batch.next_observation = {obs.data(), obs.data()};
-  batch.discrete_action = {chosen.data(), nullptr};
-  batch.continuous_action = {nullptr, moves.data()};
-  batch.reward = {reward.data(), reward.data()};
-  batch.terminated = done;
-  batch.truncated = done;
+  const TransitionBatch batch = MixedBatch(obs, chosen, moves, reward, done);
   learner.Learn(batch);
   ASSERT_TRUE(learner.UpdateOnce().ok());
   const Minibatch& mb = learner.last;
@@ -122,6 +133,85 @@ TEST(DeepJointBaseTest, WarmupDrawsUniformDiscreteIndices) {
     ++counts[a];
   }
   for (int k = 0; k < 3; ++k) EXPECT_GT(counts[k], 5) << k;
+}
+
+// A learner with a per-step latent: each copy's latent counts the steps of
+// its episode in its stream (a toy of an option kept between steps).
+class CountingLatentLearner : public RecordingLearner {
+ public:
+  absl::Status Setup(const EnvSpec& spec) {
+    DeepJointParams o;
+    o.batch_size = 4;
+    o.warmup = 0;
+    o.update_ratio = 0;
+    return Init(spec, o, 7, "counting", /*allow_discrete_actions=*/true,
+                /*latent_widths=*/{1, 0});
+  }
+  std::vector<ActingStream> streams;
+
+ protected:
+  void ChooseLatents(const std::vector<torch::Tensor>& obs, bool deterministic,
+                     bool random) override {
+    streams.push_back(acting_stream());
+    std::vector<float>& count = counts_[static_cast<int>(acting_stream())];
+    count.resize(obs[0].size(0), 0.0f);
+    for (int c = 0; c < obs[0].size(0); ++c) {
+      count[c] = EpisodeStarts(c) ? 1.0f : count[c] + 1.0f;
+      latent(0)[c] = count[c];
+    }
+  }
+
+ private:
+  std::map<int, std::vector<float>> counts_;
+};
+
+TEST(DeepJointBaseTest, LatentsFollowTheActingStreamAndReachTheReplay) {
+  CountingLatentLearner learner;
+  ASSERT_TRUE(learner.Setup(MixedSpec()).ok());
+  EXPECT_EQ(learner.latent_width(0), 1);
+  const std::vector<float> obs = {0, 1};
+  std::vector<std::vector<int64_t>> discrete = {{-1, -1}, {}};
+  std::vector<std::vector<float>> continuous = {{}, {0, 0}};
+  auto act = [&](ActingStream stream, bool first0, bool first1) {
+    const bool first[2] = {first0, first1};
+    learner.SetActingContext(stream, first);
+    learner.Act({obs.data(), obs.data()}, 2, false, &discrete, &continuous);
+  };
+  const std::vector<int64_t> chosen = {1, 0};
+  const std::vector<float> moves = {0.0f, 0.0f}, reward = {0.0f, 0.0f};
+  const bool done[2] = {false, false};
+  const TransitionBatch batch = MixedBatch(obs, chosen, moves, reward, done);
+
+  // A transition before any training Act: its latents are unknown.
+  {
+    CountingLatentLearner fresh;
+    ASSERT_TRUE(fresh.Setup(MixedSpec()).ok());
+    fresh.Learn(batch);
+    EXPECT_EQ(fresh.status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  act(ActingStream::kTrain, true, true);   // counts 1, 1
+  act(ActingStream::kEval, true, true);    // its own counts
+  act(ActingStream::kEval, false, false);  // eval 2, 2
+  act(ActingStream::kTrain, false, true);  // train 2, 1 (copy 1 restarts)
+  ASSERT_TRUE(learner.status().ok()) << learner.status();
+  EXPECT_EQ(learner.streams, (std::vector<ActingStream>{
+                                 ActingStream::kTrain, ActingStream::kEval,
+                                 ActingStream::kEval, ActingStream::kTrain}));
+  // Learn stores the last training Act's latents, not the eval ones.
+  learner.Learn(batch);
+  ASSERT_TRUE(learner.status().ok()) << learner.status();
+  ASSERT_TRUE(learner.UpdateOnce().ok());
+  const Minibatch& mb = learner.last;
+  ASSERT_EQ(mb.latent.size(), 2u);
+  EXPECT_FALSE(mb.latent[1].defined());
+  ASSERT_EQ(mb.latent[0].sizes(), torch::IntArrayRef({4, 1}));
+  for (int64_t r = 0; r < 4; ++r) {
+    const bool copy1 = mb.obs[0][r][1].item<float>() == 1.0f;
+    EXPECT_FLOAT_EQ(mb.latent[0][r][0].item<float>(), copy1 ? 1.0f : 2.0f);
+  }
+  // Without a context (a direct call) every copy starts an episode.
+  learner.Act({obs.data(), obs.data()}, 2, false, &discrete, &continuous);
+  EXPECT_EQ(learner.streams.back(), ActingStream::kProbe);
 }
 
 }  // namespace

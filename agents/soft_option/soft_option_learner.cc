@@ -1,0 +1,306 @@
+#include "agents/soft_option/soft_option_learner.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agents/soft_option/soft_option_losses.h"
+#include "learners/deep_joint_base.h"
+#include "nn/adam.h"
+#include "nn/categorical.h"
+#include "nn/mlp.h"
+#include "nn/q_network.h"
+#include "nn/tanh_gaussian.h"
+#include "runtime/json.h"
+
+namespace marl {
+namespace soft_option {
+namespace {
+
+using torch::Tensor;
+
+constexpr double kLogStdMin = -5.0;
+constexpr double kLogStdMax = 2.0;
+
+class SoftOptionLearner : public deep::DeepJointLearner {
+ public:
+  absl::Status Setup(const EnvSpec& spec, const SoftOptionOptions& o,
+                     uint64_t seed) {
+    o_ = o;
+    if (spec.num_agents() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "soft_option: a single-agent learner; the environment has ",
+          spec.num_agents(), " agents"));
+    }
+    if (absl::Status s = ValidateParams(o); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("soft_option: ", s.message()));
+    }
+    m_ = o.num_options;
+    absl::Status s = Init(spec, o.base, seed, "soft_option",
+                          /*allow_discrete_actions=*/true, {m_});
+    if (!s.ok()) return s;
+    discrete_ = is_discrete(0);
+    const int64_t od = obs_dim(0);
+    a_ = discrete_ ? num_actions(0) : action_dim(0);
+    const std::vector<int64_t>& hidden = o.base.hidden.sizes;
+    at::Generator& init = init_generator();
+    q_ = discrete_ ? nn::MakeMlp(od, hidden, m_ * a_, init)
+                   : nn::MakeMlp(od + a_, hidden, m_, init);
+    option_value_ = nn::MakeMlp(od, hidden, m_, init);
+    master_value_ = nn::MakeMlp(od, hidden, 1, init);
+    arrival_value_ = nn::MakeMlp(od, hidden, m_, init);
+    arrival_target_ = nn::CloneTarget(arrival_value_);
+    low_ = nn::MakeMlp(od, hidden, discrete_ ? m_ * a_ : m_ * 2 * a_, init);
+    master_ = nn::MakeMlp(od, hidden, m_, init);
+    termination_ = nn::MakeMlp(od, hidden, m_, init);
+    auto parameters = [](std::vector<torch::nn::Sequential*> nets) {
+      std::vector<Tensor> all;
+      for (torch::nn::Sequential* net : nets) {
+        for (const Tensor& p : (*net)->parameters()) all.push_back(p);
+      }
+      return all;
+    };
+    value_opt_ = std::make_unique<nn::ForeachAdam>(
+        parameters({&q_, &option_value_, &master_value_, &arrival_value_}),
+        torch::optim::AdamOptions(o.base.critic_lr));
+    policy_opt_ = std::make_unique<nn::ForeachAdam>(
+        parameters({&low_, &master_, &termination_}),
+        torch::optim::AdamOptions(o.policy_lr));
+    JsonObject config;
+    config.Add("kind", "soft_option")
+        .Add("actions", discrete_ ? "discrete" : "box")
+        .Add("master_value",
+             o.soft_master_value ? "soft (eq. 4.9)" : "expected (eq. 4.10)");
+    set_config(std::move(AddParams(o, config)));
+    return absl::OkStatus();
+  }
+
+  std::vector<std::pair<std::string, double>> Metrics(
+      int agent) const override {
+    std::vector<std::pair<std::string, double>> out =
+        DeepJointLearner::Metrics(agent);
+    if (option_steps_ > 0) {
+      // Of the training steps that could keep their option, the share
+      // where it ended, and the mean option length that implies.
+      const double rate = static_cast<double>(option_ends_) / option_steps_;
+      out.emplace_back("termination_rate", rate);
+      if (rate > 0) out.emplace_back("mean_option_length", 1.0 / rate);
+    }
+    for (int z = 0; z < m_; ++z) {
+      if (option_uses_.empty()) break;
+      out.emplace_back(absl::StrCat("option_", z, "_share"),
+                       static_cast<double>(option_uses_[z]) / option_acts_);
+    }
+    return out;
+  }
+
+ protected:
+  void ChooseLatents(const std::vector<Tensor>& obs, bool deterministic,
+                     bool random) override {
+    const Tensor& s = obs[0];
+    const int64_t n = s.size(0);
+    const ActingStream stream = acting_stream();
+    std::vector<int64_t>& previous = previous_[static_cast<int>(stream)];
+    if (static_cast<int64_t>(previous.size()) != n) previous.assign(n, -1);
+    std::vector<bool> first(n);
+    for (int64_t c = 0; c < n; ++c) first[c] = EpisodeStarts(c);
+    Tensor termination, master;
+    if (random) {  // the priors
+      termination = torch::full({n, m_}, o_.termination_prior);
+      master = torch::full({n, m_}, 1.0 / m_);
+    } else {
+      termination = torch::sigmoid(termination_->forward(s));
+      master = torch::softmax(master_->forward(s), -1);
+    }
+    const Tensor uniforms = torch::rand({n, 2}, generator());
+    std::vector<bool> terminated;
+    options_ = SelectOptions(previous, first, termination, master, uniforms,
+                             deterministic && !random, &terminated);
+    for (int64_t c = 0; c < n; ++c) latent(0)[c * m_ + options_[c]] = 1.0f;
+    if (stream == ActingStream::kProbe) return;  // keeps no state
+    previous = options_;
+    if (stream != ActingStream::kTrain) return;
+    if (option_uses_.empty()) option_uses_.assign(m_, 0);
+    for (int64_t c = 0; c < n; ++c) {
+      ++option_uses_[options_[c]];
+      ++option_acts_;
+      if (first[c]) continue;
+      ++option_steps_;
+      option_ends_ += terminated[c];
+    }
+  }
+
+  Tensor Policy(int agent, const std::vector<Tensor>& obs,
+                bool deterministic) override {
+    const Tensor out = LowLevelOfActingOptions(obs[0], 2 * a_);
+    const Tensor mean = out.narrow(-1, 0, a_);
+    if (deterministic) return torch::tanh(mean);
+    const Tensor log_std = out.narrow(-1, a_, a_).clamp(kLogStdMin, kLogStdMax);
+    return nn::TanhGaussianFromNoise(mean, log_std,
+                                     torch::randn(mean.sizes(), generator()))
+        .action;
+  }
+
+  Tensor DiscretePolicy(int agent, const std::vector<Tensor>& obs,
+                        bool deterministic) override {
+    const Tensor logits = LowLevelOfActingOptions(obs[0], a_);
+    return deterministic ? logits.argmax(-1)
+                         : nn::SampleCategorical(logits, generator());
+  }
+
+  void Update(const deep::Minibatch& mb) override;
+
+  void NamedState(
+      std::vector<std::pair<std::string, torch::nn::Module*>>* modules,
+      std::vector<std::pair<std::string, torch::optim::Optimizer*>>* optimizers)
+      override {
+    *modules = {{"q", q_.ptr().get()},
+                {"option_value", option_value_.ptr().get()},
+                {"master_value", master_value_.ptr().get()},
+                {"arrival_value", arrival_value_.ptr().get()},
+                {"arrival_target", arrival_target_.ptr().get()},
+                {"low", low_.ptr().get()},
+                {"master", master_.ptr().get()},
+                {"termination", termination_.ptr().get()}};
+    *optimizers = {{"value", value_opt_.get()}, {"policy", policy_opt_.get()}};
+  }
+
+ private:
+  // The low-level network's outputs (`width` per option) for each copy's
+  // option of the Act call being made: [n, width].
+  Tensor LowLevelOfActingOptions(const Tensor& s, int64_t width) {
+    const int64_t n = s.size(0);
+    const Tensor option =
+        torch::tensor(options_, torch::kInt64).view({n, 1, 1});
+    return low_->forward(s)
+        .view({n, m_, width})
+        .gather(1, option.expand({n, 1, width}))
+        .squeeze(1);
+  }
+
+  SoftOptionOptions o_;
+  int m_ = 0;
+  int64_t a_ = 0;  // Discrete: actions; Box: action size
+  bool discrete_ = false;
+  // Q(s, a, z) per option (Discrete: all actions at once); V_L(s, z);
+  // V_H(s); U(s, z') and its target copy; pi(a|s, z) per option (logits,
+  // or tanh-Gaussian mean and log std); pi^H(z|s) logits; pi^T(b = 1|s, z')
+  // logits.
+  torch::nn::Sequential q_{nullptr}, option_value_{nullptr},
+      master_value_{nullptr}, arrival_value_{nullptr}, arrival_target_{nullptr},
+      low_{nullptr}, master_{nullptr}, termination_{nullptr};
+  std::unique_ptr<torch::optim::Adam> value_opt_, policy_opt_;
+  // Each acting stream's options of its copies' last step (-1: none yet).
+  std::map<int, std::vector<int64_t>> previous_;
+  std::vector<int64_t> options_;  // of the Act call being made
+  // Training-stream counts for the metrics.
+  int64_t option_steps_ = 0, option_ends_ = 0, option_acts_ = 0;
+  std::vector<int64_t> option_uses_;
+};
+
+void SoftOptionLearner::Update(const deep::Minibatch& mb) {
+  const Tensor& s = mb.obs[0];
+  const int64_t b = s.size(0);
+  const Tensor z = mb.latent[0].argmax(-1);  // [B]
+  const double prior = o_.termination_prior;
+
+  const Tensor v_low = option_value_->forward(s);               // [B, m]
+  const Tensor v_high = master_value_->forward(s).squeeze(-1);  // [B]
+  const Tensor arrival = arrival_value_->forward(s);            // [B, m]
+  const Tensor master_log_probs = torch::log_softmax(master_->forward(s), -1);
+  const Tensor termination_logits = termination_->forward(s);  // [B, m]
+
+  // The low level: Q of the option and action taken, V_L's target and the
+  // policies' loss for every option.
+  Tensor q_taken, v_low_target, low_loss;
+  if (discrete_) {
+    const Tensor q_all = q_->forward(s).view({b, m_, a_});
+    const Tensor log_probs =
+        torch::log_softmax(low_->forward(s).view({b, m_, a_}), -1);
+    q_taken =
+        (q_all.gather(1, z.view({b, 1, 1}).expand({b, 1, a_})).squeeze(1) *
+         mb.action[0])
+            .sum(-1);
+    v_low_target =
+        DiscreteOptionValueTarget(log_probs.detach(), q_all.detach());
+    low_loss = DiscreteLowPolicyLoss(log_probs, q_all.detach()).mean();
+  } else {
+    q_taken = q_->forward(torch::cat({s, mb.action[0]}, -1))
+                  .gather(1, z.view({b, 1}))
+                  .squeeze(1);
+    const Tensor out = low_->forward(s).view({b, m_, 2 * a_});
+    const nn::TanhGaussianSample sample = nn::TanhGaussianFromNoise(
+        out.narrow(-1, 0, a_),
+        out.narrow(-1, a_, a_).clamp(kLogStdMin, kLogStdMax),
+        torch::randn({b, m_, a_}, generator()));
+    // Q(s, a_z, z) for each option's own sample: the diagonal of [B, z, z'].
+    const Tensor q_new =
+        q_
+            ->forward(torch::cat(
+                {s.unsqueeze(1).expand({b, m_, s.size(1)}), sample.action}, -1))
+            .diagonal(0, 1, 2);
+    const double log_prior = -static_cast<double>(a_) * std::log(2.0);
+    v_low_target = (q_new - sample.log_prob + log_prior).detach();
+    low_loss = (sample.log_prob - log_prior - q_new).mean();
+  }
+  const Tensor v_high_target = MasterValueTarget(
+      v_low.detach(), master_log_probs.detach(), o_.soft_master_value);
+  const Tensor arrival_target = TerminationValueTarget(
+      termination_logits.detach(), v_high.detach(), v_low.detach(), prior);
+  const Tensor master_loss =
+      MasterPolicyLoss(master_log_probs, v_low.detach()).mean();
+  const Tensor termination_loss =
+      TerminationPolicyLoss(
+          termination_logits,
+          OptimalTerminationLogits(v_high.detach(), v_low.detach(), prior))
+          .mean();
+  Tensor q_target;
+  {
+    torch::NoGradGuard no_grad;
+    const Tensor next = arrival_target_->forward(mb.next_obs[0])
+                            .gather(1, z.view({b, 1}))
+                            .squeeze(-1);
+    q_target = deep::BellmanTarget(o_.beta * mb.reward[0], mb.done, next,
+                                   base_options().gamma);
+  }
+  const Tensor q_loss = 0.5 * (q_taken - q_target).pow(2).mean();
+  const Tensor v_low_loss = 0.5 * (v_low - v_low_target).pow(2).mean();
+  const Tensor v_high_loss = 0.5 * (v_high - v_high_target).pow(2).mean();
+  const Tensor arrival_loss = 0.5 * (arrival - arrival_target).pow(2).mean();
+
+  // The policies first: a Box policy's loss reaches through Q, whose
+  // weights the value step then changes in place.
+  policy_opt_->zero_grad();
+  (low_loss + master_loss + termination_loss).backward();
+  policy_opt_->step();
+  value_opt_->zero_grad();  // also what the policy loss left on Q
+  (q_loss + v_low_loss + v_high_loss + arrival_loss).backward();
+  value_opt_->step();
+  nn::PolyakUpdate(*arrival_target_, *arrival_value_, base_options().tau);
+
+  SetMetric(0, "loss_q", q_loss.item<double>());
+  SetMetric(0, "loss_option_value", v_low_loss.item<double>());
+  SetMetric(0, "loss_master_value", v_high_loss.item<double>());
+  SetMetric(0, "loss_arrival_value", arrival_loss.item<double>());
+  SetMetric(0, "loss_low_policy", low_loss.item<double>());
+  SetMetric(0, "loss_master_policy", master_loss.item<double>());
+  SetMetric(0, "loss_termination_policy", termination_loss.item<double>());
+  SetMetric(0, "master_value", v_high.mean().item<double>());
+}
+
+}  // namespace
+}  // namespace soft_option
+
+absl::StatusOr<std::unique_ptr<JointLearner>> CreateSoftOptionLearner(
+    const EnvSpec& spec, const SoftOptionOptions& options, uint64_t seed) {
+  return deep::SetUpLearner<soft_option::SoftOptionLearner>(spec, options,
+                                                            seed);
+}
+
+}  // namespace marl

@@ -1,0 +1,130 @@
+#include "agents/soft_option/soft_option_learner.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
+
+namespace marl {
+namespace {
+
+// A short corridor A..B: start one or two cells from A, pick the passenger
+// up at A and drop it off at B. An untrained policy times out at -2.0;
+// the best return is 1.5 or 1.4 by the start cell.
+TrainingOptions Corridor(uint64_t seed, int64_t steps,
+                         const std::string& name) {
+  TrainingOptions t = ShortTrainingRun("taxi", seed, steps, name);
+  t.env_settings = {
+      {"map", "A..B"}, {"tasks", "AB"}, {"hard", "true"}, {"max_steps", "20"}};
+  t.log_every = 2000;
+  return t;
+}
+
+SoftOptionOptions Small() {
+  SoftOptionOptions o;
+  o.base.hidden.sizes = {32, 32};
+  o.base.batch_size = 64;
+  o.base.critic_lr = 1e-3;
+  o.base.update_ratio = 0.5;
+  o.policy_lr = 1e-3;
+  return o;
+}
+
+LearnerFactory Factory(const SoftOptionOptions& o) {
+  return FactoryOf(CreateSoftOptionLearner, o);
+}
+
+TEST(SoftOptionLearnerTest, LearnsTheCorridorTask) {
+  for (uint64_t seed : {1, 2}) {
+    absl::StatusOr<TrainingResult> r =
+        RunTraining(Corridor(seed, 6000, "corridor" + std::to_string(seed)),
+                    "soft_option", Factory(Small()));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_GT(r->agents[0].eval_return, 1.0) << "seed " << seed;
+  }
+}
+
+TEST(SoftOptionLearnerTest, CheckpointRoundTrip) {
+  ExpectCheckpointRoundTrip(Corridor(3, 800, "corridor_checkpoint"),
+                            "soft_option", Factory(Small()));
+}
+
+TEST(SoftOptionLearnerTest, RefusesSeveralAgentsAndBadOptions) {
+  EnvSpec two;
+  two.agent_ids = {"a", "b"};
+  two.observation_spaces = {Space::Discrete(2), Space::Discrete(2)};
+  two.action_spaces = {Space::Discrete(2), Space::Discrete(2)};
+  EXPECT_EQ(
+      CreateSoftOptionLearner(two, SoftOptionOptions(), 1).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EnvSpec one;
+  one.agent_ids = {"a"};
+  one.observation_spaces = {Space::Discrete(2)};
+  one.action_spaces = {Space::Discrete(2)};
+  EXPECT_TRUE(CreateSoftOptionLearner(one, SoftOptionOptions(), 1).ok());
+  SoftOptionOptions bad;
+  bad.num_options = 0;
+  EXPECT_FALSE(CreateSoftOptionLearner(one, bad, 1).ok());
+  bad = SoftOptionOptions();
+  bad.termination_prior = 1.0;
+  EXPECT_FALSE(CreateSoftOptionLearner(one, bad, 1).ok());
+}
+
+// Box actions: act, learn and update; actions stay in the Box and the
+// losses are finite.
+TEST(SoftOptionLearnerTest, BoxActionsActAndUpdate) {
+  EnvSpec spec;
+  spec.agent_ids = {"a"};
+  spec.observation_spaces = {Space::Box({3}, {-1.0f}, {1.0f})};
+  spec.action_spaces = {Space::Box({2}, {-2.0f}, {5.0f})};
+  SoftOptionOptions o = Small();
+  o.base.warmup = 0;
+  o.base.batch_size = 8;
+  o.base.update_ratio = 1.0;
+  absl::StatusOr<std::unique_ptr<JointLearner>> learner =
+      CreateSoftOptionLearner(spec, o, 4);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  const int n = 8;
+  std::vector<float> obs(n * 3), next(n * 3), reward(n, 0.5f);
+  for (int i = 0; i < n * 3; ++i) {
+    obs[i] = std::sin(i);
+    next[i] = std::cos(i);
+  }
+  bool terminated[n] = {}, truncated[n] = {}, first[n];
+  std::vector<std::vector<int64_t>> discrete(1);
+  std::vector<std::vector<float>> continuous = {std::vector<float>(n * 2)};
+  for (int step = 0; step < 4; ++step) {
+    for (int c = 0; c < n; ++c) first[c] = step == 0;
+    (*learner)->SetActingContext(ActingStream::kTrain, first);
+    (*learner)->Act({obs.data()}, n, false, &discrete, &continuous);
+    ASSERT_TRUE((*learner)->status().ok()) << (*learner)->status();
+    for (float a : continuous[0]) {
+      EXPECT_GE(a, -2.0f);
+      EXPECT_LE(a, 5.0f);
+    }
+    TransitionBatch batch;
+    batch.num_copies = n;
+    batch.observation = {obs.data()};
+    batch.continuous_action = {continuous[0].data()};
+    batch.discrete_action = {nullptr};
+    batch.reward = {reward.data()};
+    batch.next_observation = {next.data()};
+    batch.terminated = terminated;
+    batch.truncated = truncated;
+    (*learner)->Learn(batch);
+    ASSERT_TRUE((*learner)->status().ok()) << (*learner)->status();
+  }
+  int losses = 0;
+  for (const auto& [name, value] : (*learner)->Metrics(0)) {
+    if (name.rfind("loss_", 0) != 0) continue;
+    ++losses;
+    EXPECT_TRUE(std::isfinite(value)) << name;
+  }
+  EXPECT_EQ(losses, 7);
+}
+
+}  // namespace
+}  // namespace marl
