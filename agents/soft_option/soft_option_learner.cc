@@ -59,6 +59,11 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     low_ = nn::MakeMlp(od, hidden, discrete_ ? m_ * a_ : m_ * 2 * a_, init);
     master_ = nn::MakeMlp(od, hidden, m_, init);
     termination_ = nn::MakeMlp(od, hidden, m_, init);
+    if (o.freeze_options) {
+      // No gradient reaches them, so the optimizer leaves them alone.
+      nn::Freeze(*low_);
+      nn::Freeze(*termination_);
+    }
     auto parameters = [](std::vector<torch::nn::Sequential*> nets) {
       std::vector<Tensor> all;
       for (torch::nn::Sequential* net : nets) {
@@ -277,7 +282,8 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
   // The policies first: a Box policy's loss reaches through Q, whose
   // weights the value step then changes in place.
   policy_opt_->zero_grad();
-  (low_loss + master_loss + termination_loss).backward();
+  (o_.freeze_options ? master_loss : low_loss + master_loss + termination_loss)
+      .backward();
   policy_opt_->step();
   value_opt_->zero_grad();  // also what the policy loss left on Q
   (q_loss + v_low_loss + v_high_loss + arrival_loss).backward();

@@ -47,6 +47,19 @@ TEST(SoftOptionLearnerTest, LearnsTheCorridorTask) {
   }
 }
 
+// With the options frozen, a single option's low-level policy keeps its
+// untrained weights, so the corridor (learned above with them trained) is
+// not: the master has nothing to choose between.
+TEST(SoftOptionLearnerTest, FrozenOptionsDoNotLearn) {
+  SoftOptionOptions o = Small();
+  o.num_options = 1;
+  o.freeze_options = true;
+  absl::StatusOr<TrainingResult> r = RunTraining(
+      Corridor(1, 6000, "corridor_frozen"), "soft_option", Factory(o));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LT(r->agents[0].eval_return, 0.0);
+}
+
 TEST(SoftOptionLearnerTest, CheckpointRoundTrip) {
   ExpectCheckpointRoundTrip(Corridor(3, 800, "corridor_checkpoint"),
                             "soft_option", Factory(Small()));
