@@ -822,11 +822,11 @@ class Runner {
         spec.episode_limit > 0 ? spec.episode_limit : kMaxEvalSteps;
     std::vector<double> sum(num_agents_, 0.0), sum_sq(num_agents_, 0.0);
     std::vector<double> ret(static_cast<size_t>(copies) * num_agents_);
-    std::vector<char> done(copies);
+    std::vector<char> done(copies), terminated(copies);
     std::unique_ptr<bool[]> first(new bool[copies]);
     std::vector<std::vector<float>> obs;
     std::vector<std::unique_ptr<bool[]>> masks;
-    int collected = 0, cut = 0;
+    int collected = 0, cut = 0, ended_by_termination = 0;
     while (collected < o_.eval_episodes) {
       absl::StatusOr<const proto::TimeStep*> reset = eval_env_->Reset();
       if (!reset.ok()) return reset.status();
@@ -835,6 +835,7 @@ class Runner {
       if (initial_obs_.empty()) KeepInitialObservations(obs);
       std::fill(ret.begin(), ret.end(), 0.0);
       std::fill(done.begin(), done.end(), 0);
+      std::fill(terminated.begin(), terminated.end(), 0);
       std::fill(first.get(), first.get() + copies, true);
       int finished = 0;
       for (int t = 0; t < max_steps && finished < copies; ++t) {
@@ -856,6 +857,7 @@ class Runner {
           }
           if (ts.terminated()[r] != 0 || ts.truncated()[r] != 0) {
             done[r] = 1;
+            terminated[r] = ts.terminated()[r] != 0;
             ++finished;
           }
         }
@@ -864,6 +866,7 @@ class Runner {
       const int take = std::min(copies, o_.eval_episodes - collected);
       for (int r = 0; r < take; ++r) {
         if (!done[r]) ++cut;
+        ended_by_termination += terminated[r];
         for (int a = 0; a < num_agents_; ++a) {
           const double x = ret[r * num_agents_ + a];
           sum[a] += x;
@@ -884,8 +887,11 @@ class Runner {
       means[a] = sum[a] / collected;
       const double var =
           std::max(0.0, sum_sq[a] / collected - means[a] * means[a]);
-      Values values = {{"eval_return", means[a]},
-                       {"eval_return_std", std::sqrt(var)}};
+      Values values = {
+          {"eval_return", means[a]},
+          {"eval_return_std", std::sqrt(var)},
+          {"eval_terminated",
+           static_cast<double>(ended_by_termination) / collected}};
       const std::vector<double>& g = (*greedy)[a];
       for (size_t k = 0; k < g.size() && k < 8; ++k) {
         values.push_back({g.size() == 1 ? std::string("greedy_action")

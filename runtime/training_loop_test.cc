@@ -228,6 +228,8 @@ TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
       ReadFile(r->run_directory + "/metrics.jsonl");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->find("\"seen\""), std::string::npos);
+  // Every episode of the one-shot game ends by termination.
+  EXPECT_NE(metrics->find("\"eval_terminated\": 1"), std::string::npos);
 
   // A checkpoint of this algorithm restores; another algorithm refuses it.
   TrainingOptions eval = Options("fixed_eval");

@@ -16,7 +16,8 @@ absl::StatusOr<AgentAlgorithm> MakeSoftOptionAlgorithm() {
   SoftOptionOptions o;
   absl::Status valid = ParamsFromFlags(&o.base, &o);
   if (!valid.ok()) return valid;
-  return AgentAlgorithm{"soft_option", FactoryOf(CreateSoftOptionLearner, o)};
+  return AgentAlgorithm{SoftOptionAlgorithmName(o),
+                        FactoryOf(CreateSoftOptionLearner, o)};
 }
 
 }  // namespace marl

@@ -303,6 +303,12 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
 }  // namespace
 }  // namespace soft_option
 
+std::string SoftOptionAlgorithmName(const SoftOptionOptions& o) {
+  if (o.num_options == 1) return "soft_option_flat";
+  return absl::StrCat("soft_option_m", o.num_options,
+                      o.soft_master_value ? "" : "_expected");
+}
+
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateSoftOptionLearner(
     const EnvSpec& spec, const SoftOptionOptions& options, uint64_t seed) {
   return deep::SetUpLearner<soft_option::SoftOptionLearner>(spec, options,

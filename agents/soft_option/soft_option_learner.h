@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
@@ -62,6 +63,12 @@ struct SoftOptionOptions {
   // (critic_lr), gamma, tau (U's target copy), replay and update schedule.
   DeepJointParams base;
 };
+
+// The run's algorithm name: "soft_option_m<m>" (with "_expected" for the
+// plain expectation of eq. 4.10), or "soft_option_flat" for one option (a
+// flat soft actor-critic: the master and the termination have nothing to
+// choose).
+std::string SoftOptionAlgorithmName(const SoftOptionOptions& options);
 
 // INVALID_ARGUMENT unless the spec has one agent with Box or Discrete
 // observations and actions, and the options are valid.

@@ -1,0 +1,120 @@
+#!/bin/bash
+# Soft options on the multi-task Taxi (thesis ch. 4; EXPERIMENTS.md §6):
+# single-agent soft option learning with 4 options (the master's soft value,
+# eq. 4.9, and the plain expectation of eq. 4.10) against the flat soft
+# actor-critic (one option), trained on the 12 training tasks, then
+# transferred to the 12 hard tasks (the passenger never starts in the taxi)
+# from each run's final checkpoint: the option agents with their options
+# frozen (only the master and the values learn, as the authors transfer),
+# the flat agent fine-tuning everything. The task's one-hot is observed (the
+# agents' per-task part). Runs under results/soft_options_taxi/{train,
+# transfer}/, plots docs/results/soft_options_taxi_{train,transfer}.png,
+# table printed at the end; docs/RESULTS.md, "Soft options on the
+# multi-task Taxi", has the numbers.
+#
+#   bash tools/experiments/soft_options_taxi.sh      # ~25 min on 2 cores
+#   SEEDS="1 2" STEPS=100000 TRANSFER_STEPS=20000 bash tools/experiments/soft_options_taxi.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
+
+SEEDS="${SEEDS:-1 2 3 4 5}"
+STEPS="${STEPS:-200000}"                    # transitions on the training tasks
+TRANSFER_STEPS="${TRANSFER_STEPS:-50000}"   # transitions on the hard tasks
+JOBS="${JOBS:-2}"
+OUT=results/soft_options_taxi
+COMMON="--env=taxi --num_copies=8 --hidden=64,64 --batch_size=128 \
+  --critic_lr=1e-3 --policy_lr=1e-3 --update_ratio=0.25 --eval_episodes=96 \
+  --progress_seconds=1000"
+declare -A VARIANT=(
+  [soft_option_m4]="--num_options=4"
+  [soft_option_m4_expected]="--num_options=4 --soft_master_value=false"
+  [soft_option_flat]="--num_options=1"
+)
+
+bazel build //agents/soft_option //tools:plot_runs
+rm -rf "${OUT}"
+mkdir -p "${OUT}/train" "${OUT}/transfer" docs/results
+
+run_all() {
+  local start=$(date +%s)
+  printf '%s\n' "$@" |
+    xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+  echo "runs: $(( $(date +%s) - start )) s"
+}
+
+commands=()
+for seed in ${SEEDS}; do
+  for name in "${!VARIANT[@]}"; do
+    commands+=("${BAZEL_BIN}/agents/soft_option/soft_option ${COMMON} ${VARIANT[$name]} --env_settings=observe_task=true --steps=${STEPS} --eval_every=$(( STEPS / 8 )) --log_every=$(( STEPS / 8 )) --seed=${seed} --runs_root=${OUT}/train --run_name=${name}_seed${seed}")
+  done
+done
+echo "training tasks:"
+run_all "${commands[@]}"
+
+commands=()
+for seed in ${SEEDS}; do
+  for name in "${!VARIANT[@]}"; do
+    freeze="--freeze_options=true"
+    [[ ${name} == soft_option_flat ]] && freeze=""
+    commands+=("${BAZEL_BIN}/agents/soft_option/soft_option ${COMMON} ${VARIANT[$name]} ${freeze} --env_settings=observe_task=true,hard=true --steps=${TRANSFER_STEPS} --eval_every=$(( TRANSFER_STEPS / 5 )) --log_every=$(( TRANSFER_STEPS / 5 )) --seed=${seed} --restore=${OUT}/train/${name}_seed${seed}/checkpoints/final --runs_root=${OUT}/transfer --run_name=${name}_seed${seed}")
+  done
+done
+echo "transfer to the hard tasks:"
+run_all "${commands[@]}"
+
+for phase in train transfer; do
+  "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by algorithm \
+    --metric eval_return --phase eval \
+    --out "docs/results/soft_options_taxi_${phase}.png" \
+    --summary "${OUT}/${phase}_summary.md" > /dev/null
+done
+python3 - "${OUT}" <<'PY'
+import glob, json, os, statistics, sys
+out = sys.argv[1]
+
+def runs(phase):
+    rows = {}
+    for cfg in sorted(glob.glob(os.path.join(out, phase, "*", "config.json"))):
+        run = os.path.dirname(cfg)
+        algo = json.load(open(cfg))["algorithm"]
+        evals, train = [], {}
+        for line in open(os.path.join(run, "metrics.jsonl")):
+            r = json.loads(line)
+            if r.get("phase") == "eval":
+                evals.append(r)
+            elif r.get("phase") == "train" and r.get("agent"):
+                train = r
+        rows.setdefault(algo, []).append((evals, train))
+    return rows
+
+def ms(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "n/a"
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return "%.2f ± %.2f" % (statistics.mean(xs), sd)
+
+for phase, what in (("train", "training tasks"), ("transfer", "hard tasks")):
+    print("\n%s (final evaluation, mean ± std over seeds):\n" % what)
+    print("| agent | seeds | eval return | delivered share | first eval with share >= 0.9 (mean step) | mean option length | option shares |")
+    print("|---|---|---|---|---|---|---|")
+    for algo, rs in sorted(runs(phase).items()):
+        finals = [e[-1]["eval_return"] for e, _ in rs if e]
+        shares = [e[-1].get("eval_terminated") for e, _ in rs if e]
+        reach = [next((r["step"] for r in e if r.get("eval_terminated", 0) >= 0.9), None) for e, _ in rs]
+        reached = [s for s in reach if s is not None]
+        # One option: its "length" is only the termination prior's.
+        flat = algo.endswith("_flat")
+        lengths = [] if flat else [t.get("mean_option_length") for _, t in rs]
+        opt = []
+        for _, t in rs:
+            z = sorted(k for k in t if k.startswith("option_") and k.endswith("_share"))
+            if z:
+                opt.append("/".join("%.2f" % t[k] for k in z))
+        print("| %s | %d | %s | %s | %s (%d/%d seeds) | %s | %s |" % (
+            algo, len(rs), ms(finals), ms(shares),
+            "%.0f" % statistics.mean(reached) if reached else "n/a",
+            len(reached), len(rs), "–" if flat else ms(lengths),
+            "–" if flat else "; ".join(opt) or "–"))
+PY
