@@ -305,6 +305,13 @@ absl::Status DeepJointLearner::UpdateOnce() {
 
 std::vector<std::pair<std::string, double>> DeepJointLearner::Metrics(
     int agent) const {
+  // Metrics computed on read update this object's record of them.
+  auto* self = const_cast<DeepJointLearner*>(this);
+  try {
+    self->UpdateMetricsOnRead(agent);
+  } catch (const c10::Error& e) {
+    self->SetMetric(agent, "metrics_failed", 1.0);
+  }
   std::vector<std::pair<std::string, double>> out(metrics_[agent].begin(),
                                                   metrics_[agent].end());
   out.emplace_back("updates", static_cast<double>(updates_));

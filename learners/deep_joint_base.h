@@ -147,6 +147,10 @@ class DeepJointLearner : public JointLearner {
       std::vector<std::pair<std::string, torch::optim::Optimizer*>>*
           optimizers) = 0;
 
+  // Metrics that cost work (roll-outs) are computed when read: Metrics
+  // calls this first; a LibTorch error in it becomes the metric
+  // metrics_failed = 1.
+  virtual void UpdateMetricsOnRead(int agent) {}
   void SetMetric(int agent, const std::string& name, double value) {
     metrics_[agent][name] = value;
   }

@@ -89,21 +89,14 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
     return absl::OkStatus();
   }
 
-  // The level metrics cost several roll-outs: computed when read.
-  std::vector<std::pair<std::string, double>> Metrics(
-      int agent) const override {
-    auto* self = const_cast<Gr2DiscreteLearner*>(this);
+ protected:
+  // The level metrics cost several roll-outs.
+  void UpdateMetricsOnRead(int agent) override {
     if (agent < static_cast<int>(last_obs_.size())) {
-      try {
-        self->ReportLevels(agent, last_obs_[agent]);
-      } catch (const c10::Error& e) {
-        self->SetMetric(agent, "metrics_failed", 1.0);
-      }
+      ReportLevels(agent, last_obs_[agent]);
     }
-    return DeepJointLearner::Metrics(agent);
   }
 
- protected:
   Tensor Policy(int agent, const std::vector<Tensor>& obs,
                 bool deterministic) override {
     TORCH_CHECK(false, "gr2: this learner has Discrete actions only");

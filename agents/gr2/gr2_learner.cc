@@ -137,22 +137,13 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     return absl::OkStatus();
   }
 
-  // Adds each agent's deterministic level actions (env units, first action
-  // element) at the last observation acted on, computed when read.
-  std::vector<std::pair<std::string, double>> Metrics(
-      int agent) const override {
-    auto* self = const_cast<Gr2BoxLearner*>(this);
-    if (last_obs_.defined()) {
-      try {
-        self->ReportLevels();
-      } catch (const c10::Error& e) {
-        self->SetMetric(agent, "metrics_failed", 1.0);
-      }
-    }
-    return DeepJointLearner::Metrics(agent);
+ protected:
+  // Each agent's deterministic level actions (env units, first action
+  // element) at the last observation acted on.
+  void UpdateMetricsOnRead(int agent) override {
+    if (last_obs_.defined()) ReportLevels();
   }
 
- protected:
   Tensor Policy(int agent, const std::vector<Tensor>& obs,
                 bool deterministic) override {
     return BoxPolicies(obs, deterministic)[agent];
