@@ -887,11 +887,10 @@ class Runner {
       means[a] = sum[a] / collected;
       const double var =
           std::max(0.0, sum_sq[a] / collected - means[a] * means[a]);
-      Values values = {
-          {"eval_return", means[a]},
-          {"eval_return_std", std::sqrt(var)},
-          {"eval_terminated",
-           static_cast<double>(ended_by_termination) / collected}};
+      Values values = {{"eval_return", means[a]},
+                       {"eval_return_std", std::sqrt(var)},
+                       {"eval_terminated",
+                        static_cast<double>(ended_by_termination) / collected}};
       const std::vector<double>& g = (*greedy)[a];
       for (size_t k = 0; k < g.size() && k < 8; ++k) {
         values.push_back({g.size() == 1 ? std::string("greedy_action")
