@@ -21,6 +21,10 @@ _stop_server_on_exit() {
 start_server() {
   local dir="$1" server="$2"
   shift 2
+  # The log exists before the polling below reads it: the background
+  # child opens it only when it is scheduled (under load, after the first
+  # read, which would then fail the caller under set -e).
+  : >"$dir/server.log"
   "$server" --endpoint=tcp://127.0.0.1:0 "$@" >"$dir/server.log" 2>&1 &
   server_pid=$!
   # Keep the caller's EXIT trap (e.g. removing its scratch directory).
