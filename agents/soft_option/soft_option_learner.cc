@@ -47,6 +47,12 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     if (!s.ok()) return s;
     discrete_ = is_discrete(0);
     const int64_t od = obs_dim(0);
+    if (o.task_features >= od) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "soft_option: --task_features=", o.task_features,
+          " leaves the options nothing of the ", od, "-float observation"));
+    }
+    option_dim_ = od - o.task_features;
     a_ = discrete_ ? num_actions(0) : action_dim(0);
     const std::vector<int64_t>& hidden = o.base.hidden.sizes;
     at::Generator& init = init_generator();
@@ -56,9 +62,10 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     master_value_ = nn::MakeMlp(od, hidden, 1, init);
     arrival_value_ = nn::MakeMlp(od, hidden, m_, init);
     arrival_target_ = nn::CloneTarget(arrival_value_);
-    low_ = nn::MakeMlp(od, hidden, discrete_ ? m_ * a_ : m_ * 2 * a_, init);
+    low_ = nn::MakeMlp(option_dim_, hidden, discrete_ ? m_ * a_ : m_ * 2 * a_,
+                       init);
     master_ = nn::MakeMlp(od, hidden, m_, init);
-    termination_ = nn::MakeMlp(od, hidden, m_, init);
+    termination_ = nn::MakeMlp(option_dim_, hidden, m_, init);
     if (o.freeze_options) {
       // No gradient reaches them, so the optimizer leaves them alone.
       nn::Freeze(*low_);
@@ -120,7 +127,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       termination = torch::full({n, m_}, o_.termination_prior);
       master = torch::full({n, m_}, 1.0 / m_);
     } else {
-      termination = torch::sigmoid(termination_->forward(s));
+      termination = torch::sigmoid(termination_->forward(OptionInput(s)));
       master = torch::softmax(master_->forward(s), -1);
     }
     const Tensor uniforms = torch::rand({n, 2}, generator());
@@ -183,14 +190,21 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     const int64_t n = s.size(0);
     const Tensor option =
         torch::tensor(options_, torch::kInt64).view({n, 1, 1});
-    return low_->forward(s)
+    return low_->forward(OptionInput(s))
         .view({n, m_, width})
         .gather(1, option.expand({n, 1, width}))
         .squeeze(1);
   }
 
+  // What the options' policies see: the observation without its last
+  // task_features floats.
+  Tensor OptionInput(const Tensor& s) const {
+    return s.narrow(-1, 0, option_dim_);
+  }
+
   SoftOptionOptions o_;
   int m_ = 0;
+  int64_t option_dim_ = 0;
   int64_t a_ = 0;  // Discrete: actions; Box: action size
   bool discrete_ = false;
   // Q(s, a, z) per option (Discrete: all actions at once); V_L(s, z);
@@ -219,7 +233,8 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
   const Tensor v_high = master_value_->forward(s).squeeze(-1);  // [B]
   const Tensor arrival = arrival_value_->forward(s);            // [B, m]
   const Tensor master_log_probs = torch::log_softmax(master_->forward(s), -1);
-  const Tensor termination_logits = termination_->forward(s);  // [B, m]
+  const Tensor termination_logits =
+      termination_->forward(OptionInput(s));  // [B, m]
 
   // The low level: Q of the option and action taken, V_L's target and the
   // policies' loss for every option.
@@ -227,7 +242,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
   if (discrete_) {
     const Tensor q_all = q_->forward(s).view({b, m_, a_});
     const Tensor log_probs =
-        torch::log_softmax(low_->forward(s).view({b, m_, a_}), -1);
+        torch::log_softmax(low_->forward(OptionInput(s)).view({b, m_, a_}), -1);
     q_taken =
         (q_all.gather(1, z.view({b, 1, 1}).expand({b, 1, a_})).squeeze(1) *
          mb.action[0])
@@ -239,7 +254,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
     q_taken = q_->forward(torch::cat({s, mb.action[0]}, -1))
                   .gather(1, z.view({b, 1}))
                   .squeeze(1);
-    const Tensor out = low_->forward(s).view({b, m_, 2 * a_});
+    const Tensor out = low_->forward(OptionInput(s)).view({b, m_, 2 * a_});
     const nn::TanhGaussianSample sample = nn::TanhGaussianFromNoise(
         out.narrow(-1, 0, a_),
         out.narrow(-1, a_, a_).clamp(kLogStdMin, kLogStdMax),
@@ -306,7 +321,8 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
 std::string SoftOptionAlgorithmName(const SoftOptionOptions& o) {
   if (o.num_options == 1) return "soft_option_flat";
   return absl::StrCat("soft_option_m", o.num_options,
-                      o.soft_master_value ? "" : "_expected");
+                      o.soft_master_value ? "" : "_expected",
+                      o.task_features > 0 ? "_shared" : "");
 }
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateSoftOptionLearner(

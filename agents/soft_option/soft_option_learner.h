@@ -53,7 +53,12 @@
   P(bool, freeze_options, false, AnyValue(),                                 \
     "Transfer: train only the master policy (and the value networks); the "  \
     "options' low-level and termination policies keep their weights (those " \
-    "of --restore's checkpoint).")
+    "of --restore's checkpoint).")                                           \
+  P(int32_t, task_features, 0, (InRange(0, 1 << 20)),                        \
+    "The last N observation floats (e.g. taxi's task one-hot with "          \
+    "observe_task=true) reach only the master policy and the value "         \
+    "networks: the options' low-level and termination policies do not see "  \
+    "them, so each option serves every task (the authors' shared options).")
 
 namespace marl {
 
@@ -65,7 +70,8 @@ struct SoftOptionOptions {
 };
 
 // The run's algorithm name: "soft_option_m<m>" (with "_expected" for the
-// plain expectation of eq. 4.10), or "soft_option_flat" for one option (a
+// plain expectation of eq. 4.10, "_shared" for options that do not see the
+// task features), or "soft_option_flat" for one option (a
 // flat soft actor-critic: the master and the termination have nothing to
 // choose).
 std::string SoftOptionAlgorithmName(const SoftOptionOptions& options);

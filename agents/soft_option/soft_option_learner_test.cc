@@ -60,6 +60,19 @@ TEST(SoftOptionLearnerTest, FrozenOptionsDoNotLearn) {
   EXPECT_LT(r->agents[0].eval_return, 0.0);
 }
 
+// Options blind to the task features still learn the corridor when the
+// master sees the (single) task.
+TEST(SoftOptionLearnerTest, LearnsWithOptionsBlindToTheTask) {
+  TrainingOptions t = Corridor(2, 6000, "corridor_shared");
+  t.env_settings["observe_task"] = "true";
+  SoftOptionOptions o = Small();
+  o.task_features = 1;
+  absl::StatusOr<TrainingResult> r =
+      RunTraining(t, SoftOptionAlgorithmName(o), Factory(o));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->agents[0].eval_return, 1.0);
+}
+
 TEST(SoftOptionLearnerTest, CheckpointRoundTrip) {
   ExpectCheckpointRoundTrip(Corridor(3, 800, "corridor_checkpoint"),
                             "soft_option", Factory(Small()));
@@ -84,6 +97,13 @@ TEST(SoftOptionLearnerTest, RefusesSeveralAgentsAndBadOptions) {
   bad = SoftOptionOptions();
   bad.termination_prior = 1.0;
   EXPECT_FALSE(CreateSoftOptionLearner(one, bad, 1).ok());
+  // The options must see something: a Discrete(2) observation is 2 floats.
+  bad = SoftOptionOptions();
+  bad.task_features = 2;
+  EXPECT_EQ(CreateSoftOptionLearner(one, bad, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  bad.task_features = 1;
+  EXPECT_TRUE(CreateSoftOptionLearner(one, bad, 1).ok());
 }
 
 // Box actions: act, learn and update; actions stay in the Box and the

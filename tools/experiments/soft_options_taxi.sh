@@ -2,7 +2,9 @@
 # Soft options on the multi-task Taxi (thesis ch. 4; EXPERIMENTS.md §6):
 # single-agent soft option learning with 4 options (the master's soft value,
 # eq. 4.9, and the plain expectation of eq. 4.10) against the flat soft
-# actor-critic (one option), trained on the 12 training tasks, then
+# actor-critic (one option), and 4 options that do not see the task (only
+# the master and the values do: --task_features), trained on the 12
+# training tasks, then
 # transferred to the 12 hard tasks (the passenger never starts in the taxi)
 # from each run's final checkpoint: the option agents with their options
 # frozen (only the master and the values learn, as the authors transfer),
@@ -12,8 +14,9 @@
 # table printed at the end; docs/RESULTS.md, "Soft options on the
 # multi-task Taxi", has the numbers.
 #
-#   bash tools/experiments/soft_options_taxi.sh      # ~25 min on 2 cores
+#   bash tools/experiments/soft_options_taxi.sh      # ~32 min on 2 cores
 #   SEEDS="1 2" STEPS=100000 TRANSFER_STEPS=20000 bash tools/experiments/soft_options_taxi.sh
+#   REPORT_ONLY=1 bash tools/experiments/soft_options_taxi.sh   # plots and table of the runs there
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
@@ -29,10 +32,12 @@ COMMON="--env=taxi --num_copies=8 --hidden=64,64 --batch_size=128 \
 declare -A VARIANT=(
   [soft_option_m4]="--num_options=4"
   [soft_option_m4_expected]="--num_options=4 --soft_master_value=false"
+  [soft_option_m4_shared]="--num_options=4 --task_features=12"
   [soft_option_flat]="--num_options=1"
 )
 
 bazel build //agents/soft_option //tools:plot_runs
+if [[ -z "${REPORT_ONLY:-}" ]]; then
 rm -rf "${OUT}"
 mkdir -p "${OUT}/train" "${OUT}/transfer" docs/results
 
@@ -62,6 +67,7 @@ for seed in ${SEEDS}; do
 done
 echo "transfer to the hard tasks:"
 run_all "${commands[@]}"
+fi
 
 for phase in train transfer; do
   "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by algorithm \
