@@ -130,10 +130,14 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       termination = torch::sigmoid(termination_->forward(OptionInput(s)));
       master = torch::softmax(master_->forward(s), -1);
     }
-    const Tensor uniforms = torch::rand({n, 2}, generator());
+    // Greedy choices draw nothing: evaluations leave the training stream
+    // (and so training) as it is, however often they run.
+    const bool greedy = deterministic && !random;
+    const Tensor uniforms =
+        greedy ? torch::zeros({n, 2}) : torch::rand({n, 2}, generator());
     std::vector<bool> terminated;
     options_ = SelectOptions(previous, first, termination, master, uniforms,
-                             deterministic && !random, &terminated);
+                             greedy, &terminated);
     for (int64_t c = 0; c < n; ++c) latent(0)[c * m_ + options_[c]] = 1.0f;
     if (stream == ActingStream::kProbe) return;  // keeps no state
     previous = options_;

@@ -1,6 +1,7 @@
 #include "agents/soft_option/soft_option_learner.h"
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,33 @@ TEST(SoftOptionLearnerTest, LearnsWithOptionsBlindToTheTask) {
       RunTraining(t, SoftOptionAlgorithmName(o), Factory(o));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_GT(r->agents[0].eval_return, 1.0);
+}
+
+// Greedy evaluations draw nothing from the training stream: evaluating
+// every 200 transitions trains exactly as evaluating only at the end.
+TEST(SoftOptionLearnerTest, EvaluationsLeaveTrainingAlone) {
+  std::vector<std::string> last_train;
+  for (int64_t eval_every : {0, 200}) {
+    TrainingOptions t =
+        Corridor(4, 1200, "corridor_eval" + std::to_string(eval_every));
+    t.eval_every = eval_every;
+    t.log_every = 1200;
+    absl::StatusOr<TrainingResult> r =
+        RunTraining(t, "soft_option", Factory(Small()));
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::ifstream metrics(r->run_directory + "/metrics.jsonl");
+    std::string line, train;
+    while (std::getline(metrics, line)) {
+      if (line.find("\"loss_q\"") != std::string::npos) {
+        // The record without its wall-clock time and speed.
+        train = line.substr(line.find("\"step\""));
+        train = train.substr(0, train.find("\"steps_per_second\""));
+      }
+    }
+    ASSERT_FALSE(train.empty());
+    last_train.push_back(train);
+  }
+  EXPECT_EQ(last_train[0], last_train[1]);
 }
 
 TEST(SoftOptionLearnerTest, CheckpointRoundTrip) {
