@@ -56,6 +56,10 @@ torch::nn::Sequential MakeMlpLayers(int64_t in,
   return seq;
 }
 
+double LinearInitBound(int64_t fan_in) {
+  return 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(fan_in, 1)));
+}
+
 void InitializeMlp(torch::nn::Sequential& mlp, at::Generator& init,
                    double output_init_range) {
   std::vector<torch::nn::LinearImpl*> layers;
@@ -67,11 +71,9 @@ void InitializeMlp(torch::nn::Sequential& mlp, at::Generator& init,
   torch::NoGradGuard no_grad;
   for (size_t l = 0; l < layers.size(); ++l) {
     torch::nn::LinearImpl& layer = *layers[l];
-    const double bound =
-        l + 1 == layers.size() && output_init_range > 0
-            ? output_init_range
-            : 1.0 / std::sqrt(static_cast<double>(
-                        std::max<int64_t>(layer.weight.size(1), 1)));
+    const double bound = l + 1 == layers.size() && output_init_range > 0
+                             ? output_init_range
+                             : LinearInitBound(layer.weight.size(1));
     layer.weight.uniform_(-bound, bound, init);
     layer.bias.uniform_(-bound, bound, init);
   }

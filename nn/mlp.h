@@ -45,6 +45,11 @@ torch::nn::Sequential MakeMlpLayers(int64_t in,
                                     int64_t out, Activation activation,
                                     Activation output_activation);
 
+// LibTorch's (and PyTorch's) Linear initial range for a layer with
+// `fan_in` inputs: weights and biases from U(-bound, bound), bound =
+// 1/sqrt(fan_in).
+double LinearInitBound(int64_t fan_in);
+
 // Draws every Linear layer of `mlp` from `init` as MakeMlp does.
 void InitializeMlp(torch::nn::Sequential& mlp, at::Generator& init,
                    double output_init_range = 0.0);

@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <string>
 
 namespace marl {
@@ -32,8 +31,7 @@ void StackedMlpImpl::reset() {
 void StackedMlpImpl::Initialize(at::Generator& generator) {
   torch::NoGradGuard no_grad;
   for (size_t l = 0; l < weights_.size(); ++l) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(
-                                   std::max<int64_t>(weights_[l].size(1), 1)));
+    const double bound = LinearInitBound(weights_[l].size(1));
     weights_[l].uniform_(-bound, bound, generator);
     biases_[l].uniform_(-bound, bound, generator);
   }
