@@ -66,8 +66,34 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
   const int n = spec.num_agents();
   if (n < 1) return absl::InvalidArgumentError("no agents");
   std::vector<ReplayField> fields;
+  message_size_ = spec.message_size;
   for (int i = 0; i < n; ++i) {
-    const Space& a = spec.action_spaces[i];
+    Space a = spec.action_spaces[i];
+    if (message_size_ > 0) {
+      // The message channel's MultiDiscrete [n, K]: the learner acts in
+      // Discrete(n) and sends its latent as the message.
+      if (!a.is_multi_discrete() || a.nvec.size() != 2) {
+        return absl::UnimplementedError(
+            absl::StrCat(algorithm,
+                         " with a message channel needs Discrete actions "
+                         "under it; agent ",
+                         spec.agent_ids[i], " acts in ", a.DebugString()));
+      }
+      const int64_t width =
+          latent_widths.empty()
+              ? 0
+              : latent_widths[std::min<size_t>(i, latent_widths.size() - 1)];
+      if (width != message_size_) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            algorithm, ": the environment's message_size is ", message_size_,
+            " but agent ", spec.agent_ids[i], " sends ",
+            width == 0 ? "no messages"
+                       : absl::StrCat("one of ", width, " (its latent width)"),
+            "; make the environment with message_size=", width));
+      }
+      a = Space::Discrete(a.nvec[0]);
+    }
+    action_stride_.push_back(message_size_ > 0 ? 2 : 1);
     const bool discrete = a.is_discrete() && allow_discrete_actions;
     if (!a.is_box() && !discrete) {
       return absl::UnimplementedError(absl::StrCat(
@@ -183,7 +209,19 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
         TORCH_CHECK(index.numel() == num_copies,
                     "DiscretePolicy returned a wrong number of actions");
         const int64_t* src = index.data_ptr<int64_t>();
-        std::copy(src, src + num_copies, (*discrete)[i].begin());
+        if (message_size_ == 0) {
+          std::copy(src, src + num_copies, (*discrete)[i].begin());
+          continue;
+        }
+        // With a message channel: the action, then the latent sent.
+        const float* latent = latents_[i].data();
+        for (int c = 0; c < num_copies; ++c) {
+          (*discrete)[i][2 * c] = src[c];
+          (*discrete)[i][2 * c + 1] =
+              std::max_element(latent + c * message_size_,
+                               latent + (c + 1) * message_size_) -
+              (latent + c * message_size_);
+        }
         continue;
       }
       torch::Tensor y;
@@ -243,7 +281,7 @@ void DeepJointLearner::Learn(const TransitionBatch& batch) {
       const int64_t d = action_dim_[i];
       if (is_discrete(i)) {
         std::fill(a, a + d, 0.0f);
-        const int64_t index = batch.discrete_action[i][c];
+        const int64_t index = batch.discrete_action[i][c * action_stride_[i]];
         if (index >= 0 && index < d) a[index] = 1.0f;
         continue;
       }

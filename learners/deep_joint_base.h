@@ -101,7 +101,11 @@ class DeepJointLearner : public JointLearner {
   // handles them; Box or Discrete observations, the latter one-hot
   // encoded), seeds torch, sets up the replay buffer.
   // `latent_widths` (per agent, or empty for none): the floats of
-  // per-step latent state each agent acts with (ChooseLatents).
+  // per-step latent state each agent acts with (ChooseLatents). Under the
+  // protocol's message channel (spec.message_size = K) each agent's
+  // MultiDiscrete [n, K] action is learned as Discrete(n), and the message
+  // sent is the index of its latent's largest entry (an option's one-hot):
+  // every latent width must be K.
   absl::Status Init(const EnvSpec& spec, const DeepJointParams& options,
                     uint64_t seed, const std::string& algorithm,
                     bool allow_discrete_actions = false,
@@ -180,6 +184,11 @@ class DeepJointLearner : public JointLearner {
   std::string algorithm_;
   std::vector<ObservationEncoder> encoders_;  // per agent
   std::vector<int64_t> obs_dim_, action_dim_, num_actions_;
+  // The environment's message channel (0: none): each agent's action is
+  // then [action, message] (action_stride_ 2), the message its latent's
+  // largest entry.
+  int64_t message_size_ = 0;
+  std::vector<int64_t> action_stride_;  // per agent
   std::vector<std::vector<float>> low_, high_;
   std::optional<ReplayBuffer> buffer_;
   // Replay fields per agent: obs, action, reward, next_obs; then done.

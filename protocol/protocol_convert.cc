@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/checked_size.h"
+#include "envs/core/message_channel.h"
 
 namespace marl {
 
@@ -133,7 +134,46 @@ void ToProto(const EnvSpec& spec, pb::EnvSpec* out) {
   out->set_episode_limit(spec.episode_limit);
   out->mutable_info_keys()->Clear();
   for (const std::string& key : spec.info_keys) out->add_info_keys(key);
+  out->set_message_size(static_cast<int32_t>(spec.message_size));
 }
+
+namespace {
+
+// A spec's message channel as the protocol defines it: K in range, every
+// action ending with a K-valued component, every observation a flat Box
+// with room for the partners' one-hots.
+absl::Status CheckMessageChannel(const EnvSpec& spec, int64_t message_size) {
+  if (message_size < 0 || message_size > kMaxMessageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message_size ", message_size, " outside [0, ", kMaxMessageSize, "]"));
+  }
+  if (message_size > 0 && spec.num_agents() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message_size ", message_size, " for ", spec.num_agents(),
+                     " agent(s): a channel needs two"));
+  }
+  const int64_t partners = spec.num_agents() - 1;
+  for (int a = 0; a < spec.num_agents(); ++a) {
+    const Space& action = spec.action_spaces[a];
+    const Space& observation = spec.observation_spaces[a];
+    if (!action.is_multi_discrete() || action.nvec.back() != message_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("message_size ", message_size, " but agent '",
+                       spec.agent_ids[a], "' acts in ", action.DebugString(),
+                       " (its last component must be the message)"));
+    }
+    if (!observation.is_box() || observation.shape.size() != 1 ||
+        observation.shape[0] < partners * message_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "message_size ", message_size, " but agent '", spec.agent_ids[a],
+          "' observes ", observation.DebugString(),
+          " (a flat Box ending with its partners' messages)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<EnvSpec> FromProto(const pb::EnvSpec& spec) {
   EnvSpec result;
@@ -166,6 +206,13 @@ absl::StatusOr<EnvSpec> FromProto(const pb::EnvSpec& spec) {
   }
   result.episode_limit = spec.episode_limit();
   result.info_keys.assign(spec.info_keys().begin(), spec.info_keys().end());
+  if (spec.message_size() != 0) {
+    if (absl::Status s = CheckMessageChannel(result, spec.message_size());
+        !s.ok()) {
+      return s;
+    }
+    result.message_size = spec.message_size();
+  }
   return result;
 }
 

@@ -195,6 +195,38 @@ TEST(ProtocolConvertTest, SpecRoundTrip) {
   EXPECT_EQ(back->info_keys, spec.info_keys);
 }
 
+TEST(ProtocolConvertTest, MessageChannelRoundTripsAndIsChecked) {
+  EnvSpec spec;
+  spec.agent_ids = {"a", "b"};
+  spec.observation_spaces = {Space::Box({5}, {0.f}, {1.f}),
+                             Space::Box({3}, {0.f}, {1.f})};
+  spec.action_spaces = {Space::MultiDiscrete({6, 3}),
+                        Space::MultiDiscrete({2, 2, 3})};
+  spec.message_size = 3;
+  pb::EnvSpec message;
+  ToProto(spec, &message);
+  absl::StatusOr<EnvSpec> back = FromProto(ThroughBytes(message));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->message_size, 3);
+
+  // A server whose spec breaks the channel's shape is refused.
+  pb::EnvSpec wrong_action = message;
+  wrong_action.mutable_agents(1)
+      ->mutable_action_space()
+      ->mutable_multi_discrete()
+      ->set_nvec(2, 4);
+  EXPECT_FALSE(FromProto(wrong_action).ok());
+  pb::EnvSpec too_small = message;
+  too_small.set_message_size(6);
+  EXPECT_FALSE(FromProto(too_small).ok());
+  pb::EnvSpec alone = message;
+  alone.mutable_agents()->RemoveLast();
+  EXPECT_FALSE(FromProto(alone).ok());
+  pb::EnvSpec negative = message;
+  negative.set_message_size(-3);
+  EXPECT_FALSE(FromProto(negative).ok());
+}
+
 TEST(ProtocolConvertTest, SettingsGivenTwiceAreAnError) {
   pb::MakeRequest make;
   for (int i = 0; i < 2; ++i) {

@@ -442,7 +442,7 @@ absl::Status EnvService::DoList(pb::ListEnvironmentsResponse* response) {
     pb::EnvironmentInfo* info = response->add_environments();
     info->set_name(registration->name);
     info->set_description(registration->description);
-    for (const SettingDecl& decl : registration->settings) {
+    for (const SettingDecl& decl : AcceptedSettings(*registration)) {
       pb::SettingSpec* setting = info->add_settings();
       setting->set_name(decl.name);
       setting->set_description(decl.description);

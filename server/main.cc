@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     for (const marl::EnvRegistration* env :
          marl::EnvRegistry::Global().List()) {
       std::printf("%s: %s\n", env->name.c_str(), env->description.c_str());
-      for (const marl::SettingDecl& decl : env->settings) {
+      for (const marl::SettingDecl& decl : marl::AcceptedSettings(*env)) {
         std::printf("    %s (%s, default %s): %s\n", decl.name.c_str(),
                     marl::SettingTypeName(decl.default_value).c_str(),
                     marl::SettingValueToString(decl.default_value).c_str(),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agents/soft_option/option_acting.h"
 #include "agents/soft_option/soft_option_losses.h"
 #include "learners/deep_joint_base.h"
 #include "nn/adam.h"
@@ -42,6 +43,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
           absl::StrCat("soft_option: ", s.message()));
     }
     m_ = o.num_options;
+    acting_ = OptionActing(m_);
     absl::Status s = Init(spec, o.base, seed, "soft_option",
                           /*allow_discrete_actions=*/true, {m_});
     if (!s.ok()) return s;
@@ -97,18 +99,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       int agent) const override {
     std::vector<std::pair<std::string, double>> out =
         DeepJointLearner::Metrics(agent);
-    if (option_steps_ > 0) {
-      // Of the training steps that could keep their option, the share
-      // where it ended, and the mean option length that implies.
-      const double rate = static_cast<double>(option_ends_) / option_steps_;
-      out.emplace_back("termination_rate", rate);
-      if (rate > 0) out.emplace_back("mean_option_length", 1.0 / rate);
-    }
-    for (int z = 0; z < m_; ++z) {
-      if (option_uses_.empty()) break;
-      out.emplace_back(absl::StrCat("option_", z, "_share"),
-                       static_cast<double>(option_uses_[z]) / option_acts_);
-    }
+    acting_.AppendMetrics(&out);
     return out;
   }
 
@@ -117,9 +108,6 @@ class SoftOptionLearner : public deep::DeepJointLearner {
                      bool random) override {
     const Tensor& s = obs[0];
     const int64_t n = s.size(0);
-    const ActingStream stream = acting_stream();
-    std::vector<int64_t>& previous = previous_[static_cast<int>(stream)];
-    if (static_cast<int64_t>(previous.size()) != n) previous.assign(n, -1);
     std::vector<bool> first(n);
     for (int64_t c = 0; c < n; ++c) first[c] = EpisodeStarts(c);
     Tensor termination, master;
@@ -130,26 +118,10 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       termination = torch::sigmoid(termination_->forward(OptionInput(s)));
       master = torch::softmax(master_->forward(s), -1);
     }
-    // Greedy choices draw nothing: evaluations leave the training stream
-    // (and so training) as it is, however often they run.
-    const bool greedy = deterministic && !random;
-    const Tensor uniforms =
-        greedy ? torch::zeros({n, 2}) : torch::rand({n, 2}, generator());
-    std::vector<bool> terminated;
-    options_ = SelectOptions(previous, first, termination, master, uniforms,
-                             greedy, &terminated);
-    for (int64_t c = 0; c < n; ++c) latent(0)[c * m_ + options_[c]] = 1.0f;
-    if (stream == ActingStream::kProbe) return;  // keeps no state
-    previous = options_;
-    if (stream != ActingStream::kTrain) return;
-    if (option_uses_.empty()) option_uses_.assign(m_, 0);
-    for (int64_t c = 0; c < n; ++c) {
-      ++option_uses_[options_[c]];
-      ++option_acts_;
-      if (first[c]) continue;
-      ++option_steps_;
-      option_ends_ += terminated[c];
-    }
+    const std::vector<int64_t>& options =
+        acting_.Choose(acting_stream(), first, termination, master,
+                       deterministic && !random, generator());
+    for (int64_t c = 0; c < n; ++c) latent(0)[c * m_ + options[c]] = 1.0f;
   }
 
   Tensor Policy(int agent, const std::vector<Tensor>& obs,
@@ -193,7 +165,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
   Tensor LowLevelOfActingOptions(const Tensor& s, int64_t width) {
     const int64_t n = s.size(0);
     const Tensor option =
-        torch::tensor(options_, torch::kInt64).view({n, 1, 1});
+        torch::tensor(acting_.options(), torch::kInt64).view({n, 1, 1});
     return low_->forward(OptionInput(s))
         .view({n, m_, width})
         .gather(1, option.expand({n, 1, width}))
@@ -219,12 +191,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       master_value_{nullptr}, arrival_value_{nullptr}, arrival_target_{nullptr},
       low_{nullptr}, master_{nullptr}, termination_{nullptr};
   std::unique_ptr<torch::optim::Adam> value_opt_, policy_opt_;
-  // Each acting stream's options of its copies' last step (-1: none yet).
-  std::map<int, std::vector<int64_t>> previous_;
-  std::vector<int64_t> options_;  // of the Act call being made
-  // Training-stream counts for the metrics.
-  int64_t option_steps_ = 0, option_ends_ = 0, option_acts_ = 0;
-  std::vector<int64_t> option_uses_;
+  OptionActing acting_{1};  // sized in Setup
 };
 
 void SoftOptionLearner::Update(const deep::Minibatch& mb) {
@@ -276,13 +243,15 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
   const Tensor v_high_target = MasterValueTarget(
       v_low.detach(), master_log_probs.detach(), o_.soft_master_value);
   const Tensor arrival_target = TerminationValueTarget(
-      termination_logits.detach(), v_high.detach(), v_low.detach(), prior);
+      termination_logits.detach(), v_high.detach().unsqueeze(-1),
+      v_low.detach(), prior);
   const Tensor master_loss =
       MasterPolicyLoss(master_log_probs, v_low.detach()).mean();
   const Tensor termination_loss =
       TerminationPolicyLoss(
           termination_logits,
-          OptimalTerminationLogits(v_high.detach(), v_low.detach(), prior))
+          OptimalTerminationLogits(v_high.detach().unsqueeze(-1),
+                                   v_low.detach(), prior))
           .mean();
   Tensor q_target;
   {

@@ -25,7 +25,7 @@ torch::Tensor OptimalTerminationLogits(const torch::Tensor& master_value,
                                        const torch::Tensor& option_values,
                                        double prior_terminate) {
   return std::log(prior_terminate) - std::log1p(-prior_terminate) +
-         master_value.unsqueeze(-1) - option_values;
+         master_value - option_values;
 }
 
 torch::Tensor TerminationValueTarget(const torch::Tensor& termination_logits,
@@ -35,7 +35,7 @@ torch::Tensor TerminationValueTarget(const torch::Tensor& termination_logits,
   const torch::Tensor log_p1 = torch::log_sigmoid(termination_logits);
   const torch::Tensor log_p0 = torch::log_sigmoid(-termination_logits);
   const torch::Tensor terminate =
-      master_value.unsqueeze(-1) - log_p1 + std::log(prior_terminate);
+      master_value - log_p1 + std::log(prior_terminate);
   const torch::Tensor go_on =
       option_values - log_p0 + std::log1p(-prior_terminate);
   return log_p1.exp() * terminate + log_p0.exp() * go_on;

@@ -38,7 +38,9 @@ torch::Tensor MasterPolicyLoss(const torch::Tensor& master_log_probs,
 
 // The optimal termination of eq. 4.7 as logits of P(b = 1 | s, z') [B, m]:
 // log P(b=1) + V_H(s) - log P(b=0) - V_L(s, z'), with P(b = 1) =
-// prior_terminate. master_value [B].
+// prior_terminate. master_value broadcasts against option_values (the
+// single agent's [B, 1]; the value of terminating, per element, for a
+// partner's termination in soft_option_comm).
 torch::Tensor OptimalTerminationLogits(const torch::Tensor& master_value,
                                        const torch::Tensor& option_values,
                                        double prior_terminate);
@@ -47,6 +49,7 @@ torch::Tensor OptimalTerminationLogits(const torch::Tensor& master_value,
 // pi^T(b|s, z') / P(b)), U(s, z', 1) = V_H(s), U(s, z', 0) = V_L(s, z');
 // termination_logits [B, m] of pi^T(b = 1 | s, z'). At the optimal pi^T it
 // equals log(P(b=1) exp V_H(s) + P(b=0) exp V_L(s, z')) (eq. 4.7).
+// master_value broadcasts as in OptimalTerminationLogits.
 torch::Tensor TerminationValueTarget(const torch::Tensor& termination_logits,
                                      const torch::Tensor& master_value,
                                      const torch::Tensor& option_values,

@@ -43,7 +43,7 @@ TEST(SoftOptionLossesTest, MasterValueSoftAndExpected) {
 TEST(SoftOptionLossesTest, TerminationClosedFormOfEquation47) {
   // V_H = ln 2, V_L = (0, ln 4), P(b = 1) = 0.05.
   const double p1 = 0.05;
-  const Tensor v_high = torch::tensor({static_cast<float>(std::log(2.0))});
+  const Tensor v_high = Row({static_cast<float>(std::log(2.0))});  // [B, 1]
   const Tensor v_low = Row({0.0f, static_cast<float>(std::log(4.0))});
   const Tensor x = OptimalTerminationLogits(v_high, v_low, p1);
   // pi^T(1) ∝ 0.05 * 2, pi^T(0) ∝ 0.95 * exp V_L.

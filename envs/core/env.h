@@ -152,7 +152,8 @@ class Env {
   virtual void StepRows(const BatchRows& rows);
   virtual void ResetRows(const BatchRows& rows);
 
-  void Seed(uint64_t seed) { rng_.seed(seed); }
+  // Virtual so that a wrapper (the message channel) seeds what it wraps.
+  virtual void Seed(uint64_t seed) { rng_.seed(seed); }
   std::mt19937_64& rng() { return rng_; }
 
  private:

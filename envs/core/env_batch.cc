@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
   absl::StatusOr<const EnvRegistration*> registration = registry.Find(env_name);
   if (!registration.ok()) return registration.status();
   absl::StatusOr<Settings> resolved =
-      Settings::Resolve((*registration)->settings, settings);
+      Settings::Resolve(AcceptedSettings(**registration), settings);
   if (!resolved.ok()) return resolved.status();
   absl::StatusOr<int64_t> copy_bytes =
       EstimateCopyBytes(**registration, *resolved);
@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
   copies.reserve(num_copies);
   for (int c = 0; c < num_copies; ++c) {
     absl::StatusOr<std::unique_ptr<Env>> env =
-        (*registration)->factory(*resolved);
+        BuildCopy(**registration, *resolved);
     if (!env.ok()) return env.status();
     (*env)->Seed(SeedForCopy(seed, c));
     copies.push_back(*std::move(env));
@@ -49,8 +49,16 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> EnvBatch::Create(
       // The spec is known now: add the buffers and the spec's own cost
       // before building the rest.
       const EnvSpec& spec = copies[0]->spec();
+      int64_t row_bytes = RowBytesEstimate(spec);
+      if (spec.message_size > 0) {
+        // Each copy's message channel holds a spec and a row of its own.
+        if (!CheckedAdd(row_bytes, row_bytes, &row_bytes) ||
+            !CheckedAdd(row_bytes, SpecBytesEstimate(spec), &row_bytes)) {
+          row_bytes = kSaturated;
+        }
+      }
       int64_t buffers;
-      if (!CheckedMul(RowBytesEstimate(spec), num_copies, &buffers) ||
+      if (!CheckedMul(row_bytes, num_copies, &buffers) ||
           !CheckedAdd(estimate, buffers, &estimate) ||
           !CheckedAdd(estimate, SpecBytesEstimate(spec), &estimate)) {
         estimate = kSaturated;

@@ -1,6 +1,7 @@
 #ifndef MARL_ENVS_CORE_ENV_SPEC_H_
 #define MARL_ENVS_CORE_ENV_SPEC_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct EnvSpec {
   bool sequential = false;  // turn-based: Output::set_current_agent
   int episode_limit = 0;    // steps before truncation; 0 = none
   std::vector<std::string> info_keys;
+  // The message channel's size K (envs/core/message_channel.h); 0 = none.
+  int64_t message_size = 0;
 
   int num_agents() const { return static_cast<int>(agent_ids.size()); }
 };

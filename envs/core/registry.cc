@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/core/message_channel.h"
 
 namespace marl {
 
@@ -16,6 +17,16 @@ EnvRegistry& EnvRegistry::Global() {
 
 void EnvRegistry::Register(EnvRegistration registration) {
   const std::string name = registration.name;
+  for (const SettingDecl& decl : registration.settings) {
+    if (decl.name == kMessageSizeSetting) {
+      // The registry's own setting: a programming error caught at start.
+      std::fprintf(stderr,
+                   "environment '%s' declares the reserved setting "
+                   "'%s'\n",
+                   name.c_str(), decl.name.c_str());
+      std::abort();
+    }
+  }
   if (!registrations_.emplace(name, std::move(registration)).second) {
     // Two environments with one name is a programming error caught at start.
     std::fprintf(stderr, "environment '%s' registered twice\n", name.c_str());
@@ -62,6 +73,28 @@ int64_t DefaultCopyBytesEstimate(const Settings& settings) {
   return bytes;
 }
 
+std::vector<SettingDecl> AcceptedSettings(const EnvRegistration& registration) {
+  std::vector<SettingDecl> accepted = registration.settings;
+  accepted.push_back(MessageSizeDecl());
+  return accepted;
+}
+
+absl::StatusOr<std::unique_ptr<Env>> BuildCopy(
+    const EnvRegistration& registration, const Settings& settings) {
+  absl::StatusOr<std::unique_ptr<Env>> env = registration.factory(settings);
+  if (!env.ok()) return env.status();
+  const int64_t message_size = settings.GetInt(kMessageSizeSetting);
+  if (message_size == 0) return env;
+  absl::StatusOr<std::unique_ptr<Env>> channel =
+      AddMessageChannel(*std::move(env), message_size);
+  if (!channel.ok()) {
+    return absl::Status(channel.status().code(),
+                        absl::StrCat("environment '", registration.name,
+                                     "': ", channel.status().message()));
+  }
+  return channel;
+}
+
 absl::StatusOr<int64_t> EstimateCopyBytes(const EnvRegistration& registration,
                                           const Settings& settings) {
   if (registration.estimate_copy_bytes) {
@@ -76,9 +109,9 @@ absl::StatusOr<std::unique_ptr<Env>> EnvRegistry::Make(
   absl::StatusOr<const EnvRegistration*> registration = Find(name);
   if (!registration.ok()) return registration.status();
   absl::StatusOr<Settings> settings =
-      Settings::Resolve((*registration)->settings, given);
+      Settings::Resolve(AcceptedSettings(**registration), given);
   if (!settings.ok()) return settings.status();
-  return (*registration)->factory(*settings);
+  return BuildCopy(**registration, *settings);
 }
 
 }  // namespace marl

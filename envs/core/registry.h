@@ -39,6 +39,17 @@ struct EnvRegistration {
 // size of every setting value (an environment keeps copies of its arrays).
 int64_t DefaultCopyBytesEstimate(const Settings& settings);
 
+// The settings `registration` accepts: its own declarations, then those
+// every environment has, which the registry adds (message_size: the
+// protocol's message channel, envs/core/message_channel.h).
+std::vector<SettingDecl> AcceptedSettings(const EnvRegistration& registration);
+
+// One copy from settings resolved against AcceptedSettings: the factory's
+// environment, behind the message channel when message_size > 0 (an error
+// naming the environment when it cannot host one).
+absl::StatusOr<std::unique_ptr<Env>> BuildCopy(
+    const EnvRegistration& registration, const Settings& settings);
+
 // The registration's estimate (or the default) for `settings`.
 absl::StatusOr<int64_t> EstimateCopyBytes(const EnvRegistration& registration,
                                           const Settings& settings);
@@ -56,7 +67,8 @@ class EnvRegistry {
   // NOT_FOUND, listing the known names, for an unknown one.
   absl::StatusOr<const EnvRegistration*> Find(const std::string& name) const;
 
-  // Resolves `given` against the declarations and builds one copy.
+  // Resolves `given` against AcceptedSettings and builds one copy
+  // (BuildCopy).
   absl::StatusOr<std::unique_ptr<Env>> Make(
       const std::string& name,
       const std::map<std::string, SettingValue>& given) const;

@@ -71,7 +71,7 @@ absl::StatusOr<TaxiMap> TaxiMap::Parse(const std::string& text) {
   seen[map.depot_cells_[0]] = true;
   for (size_t i = 0; i < frontier.size(); ++i) {
     const int x = frontier[i] % map.width_, y = frontier[i] / map.width_;
-    for (const auto [dx, dy] : {std::pair{1, 0}, std::pair{-1, 0},
+    for (const auto& [dx, dy] : {std::pair{1, 0}, std::pair{-1, 0},
                                 std::pair{0, 1}, std::pair{0, -1}}) {
       if (!map.IsRoad(x + dx, y + dy)) continue;
       const int next = map.Cell(x + dx, y + dy);

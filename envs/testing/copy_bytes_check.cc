@@ -79,7 +79,7 @@ absl::StatusOr<CopyBytesMeasurement> CheckCopyBytesEstimate(
       EnvRegistry::Global().Find(name);
   if (!registration.ok()) return registration.status();
   absl::StatusOr<Settings> resolved =
-      Settings::Resolve((*registration)->settings, settings);
+      Settings::Resolve(AcceptedSettings(**registration), settings);
   if (!resolved.ok()) return resolved.status();
   absl::StatusOr<int64_t> estimate =
       EstimateCopyBytes(**registration, *resolved);

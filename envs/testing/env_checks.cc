@@ -329,7 +329,7 @@ absl::Status CheckRegistration(const std::string& name,
     return Error(name, "empty description");
   }
   std::set<std::string> names;
-  for (const SettingDecl& decl : (*registration)->settings) {
+  for (const SettingDecl& decl : AcceptedSettings(**registration)) {
     if (decl.name.empty()) return Error(name, "a setting has no name");
     if (decl.description.empty()) {
       return Error(
@@ -353,7 +353,7 @@ absl::Status CheckRegistration(const std::string& name,
     // The server asks for the estimate before it builds: it must accept
     // what the factory accepts.
     absl::StatusOr<Settings> settings =
-        Settings::Resolve((*registration)->settings, given);
+        Settings::Resolve(AcceptedSettings(**registration), given);
     if (!settings.ok()) return settings.status();
     absl::StatusOr<int64_t> bytes =
         EstimateCopyBytes(**registration, *settings);

@@ -6,12 +6,15 @@ protobuf: results are numpy arrays (copy-major, row r = copies[r]).
 
 Both forms of environment run through one vectorised path: a BatchedEnv
 directly, one-copy Envs through _OneCopyEnvs, which loops over the copies
-and stacks their answers into the same arrays.
+and stacks their answers into the same arrays. With the setting
+message_size > 0, either is behind marl_env.message_channel.MessageChannel
+(the protocol's message channel), in the same interface.
 """
 
 import numpy as np
 
 from marl_env import env as env_lib
+from marl_env import message_channel
 from marl_env import spaces as spaces_lib
 from marl_env.status import (Code, StatusError, failed_precondition, internal,
                              invalid_argument, out_of_range)
@@ -112,6 +115,12 @@ class EnvBatch:
                     (self.name, num_copies))
         else:
             self.env = _OneCopyEnvs(env_class, settings, num_copies)
+        message_size = settings.get(env_lib.MESSAGE_SIZE_SETTING, 0)
+        if message_size:
+            # The copies behind the protocol's message channel; an error
+            # names the environment (INVALID_ARGUMENT, RESOURCE_EXHAUSTED).
+            self.env = message_channel.add_message_channel(
+                self.env, message_size, self.name)
         self._spec = self.env.spec
         all_copies = np.arange(num_copies, dtype=np.intp)
         _guarded(self.name, None, "seed", self.env.seed, all_copies,
@@ -191,14 +200,15 @@ class EnvBatch:
 
     @classmethod
     def create(cls, name, given_settings, num_copies, seed, auto_reset):
-        """Looks `name` up, resolves settings; StatusError on bad input."""
+        """Looks `name` up, resolves settings (the environment's own and
+        message_size, env.accepted_settings); StatusError on bad input."""
         try:
             env_class = env_lib.find(name)
         except KeyError as error:
             raise StatusError(Code.NOT_FOUND, error.args[0]) from None
         try:
-            settings = env_lib.resolve_settings(env_class.settings,
-                                                given_settings)
+            settings = env_lib.resolve_settings(
+                env_lib.accepted_settings(env_class), given_settings)
         except ValueError as error:
             raise invalid_argument(str(error)) from None
         return cls(env_class, settings, num_copies, seed, auto_reset)
@@ -947,6 +957,11 @@ def _check_spec(name, spec):
                        "in __init__" % name)
     try:
         spec.check()
+        if spec.message_size:
+            raise ValueError("message_size is %d; it belongs to the "
+                             "server's message channel (setting "
+                             "message_size), an environment leaves it 0" %
+                             spec.message_size)
     except ValueError as error:
         raise internal("environment '%s' has a malformed spec: %s" %
                        (name, error)) from None

@@ -321,7 +321,15 @@ def _coerce(name, value, declared):
 
 
 class Spec:
-    """A handle's spec in Python types (from the protocol's EnvSpec)."""
+    """A handle's spec in Python types (from the protocol's EnvSpec).
+
+    message_size: K > 0 when the handle was made with the setting
+    message_size = K (docs/PROTOCOL.md, "Message channel"): each agent's
+    action then ends with its message in [0, K), and each observation (a
+    flat Box) ends with one K-float one-hot per partner, in agent order
+    (message_offset says where). ValueError for a spec whose spaces do not
+    have that shape.
+    """
 
     def __init__(self, message):
         self.message = message
@@ -345,6 +353,27 @@ class Spec:
             if message.has_public_observation else None)
         self.state_space = (convert.space_from_proto(message.state_space)
                             if message.has_state else None)
+        self.message_size = message.message_size
+        convert.check_message_channel(
+            self.agent_ids,
+            [self.observation_spaces[a] for a in self.agent_ids],
+            [self.action_spaces[a] for a in self.agent_ids],
+            self.message_size)
+
+    def message_offset(self, agent, partner):
+        """Where, in `agent`'s observation, the one-hot of `partner`'s last
+        message starts (agent ids); a spec with message_size > 0."""
+        if not self.message_size:
+            raise ValueError("%s has no message channel (message_size 0)" %
+                             self.name)
+        ids = self.agent_ids
+        others = [a for a in ids if a != agent]
+        if agent not in ids or partner not in others:
+            raise ValueError("no partner '%s' of agent '%s' among %s" %
+                             (partner, agent, ids))
+        size = self.observation_spaces[agent].flat_size
+        return (size - len(others) * self.message_size +
+                others.index(partner) * self.message_size)
 
 
 def _layout(space):
@@ -377,7 +406,16 @@ class _Handle:
         made = client.make(name, settings, num_copies, seed, auto_reset)
         self.handle = made.handle
         self.rows = num_copies
-        self.spec = spec = Spec(made.spec)
+        try:
+            self.spec = spec = Spec(made.spec)
+        except ValueError as error:
+            try:
+                client.close_handle(made.handle,
+                                    timeout=min(client.timeout, 2.0))
+            except (ServerError, RequestTimeout, RuntimeError):
+                pass
+            raise ServerError(Code.INTERNAL, "malformed spec from %s: %s" %
+                              (client.endpoint, error), "make") from None
         self._agent_set = frozenset(spec.agent_ids)
         agents = []
         for agent in spec.agent_ids:

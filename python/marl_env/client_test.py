@@ -148,6 +148,47 @@ class CommonClientTests:
                             terminations[agents[0]].all())
             self.assertTrue(np.all(infos["episode_step"] <= limit))
 
+    def test_message_channel(self):
+        # Every environment accepts message_size (PROTOCOL.md, "Message
+        # channel"), typed by its declaration like any setting (here as
+        # text); the spec says K and where each partner's one-hot is.
+        with marl_env.make_batch(self.discrete_env, num_envs=2,
+                                 endpoint=self.endpoint, seed=3,
+                                 message_size="3",
+                                 **self.discrete_settings) as envs:
+            spec = envs.spec
+            self.assertEqual(spec.message_size, 3)
+            self.assertEqual(spec.settings["message_size"], 3)
+            first, second = envs.possible_agents
+            observations, _ = envs.reset()
+            for agent in (first, second):
+                self.assertEqual(envs.action_space(agent).nvec[-1], 3)
+                self.assertEqual(len(envs.observation_space(agent).shape), 1)
+                np.testing.assert_array_equal(observations[agent][:, -3:], 0)
+            actions = envs.sample_actions()
+            actions[first][:, -1] = [2, 0]
+            actions[second][:, -1] = [1, 2]
+            _, _, _, _, infos = envs.step(actions)
+            # The last observation of each copy's episode (the matrix
+            # games end every step) hears the partner.
+            final = infos["final_observation"]
+            for agent, partner in ((first, second), (second, first)):
+                start = spec.message_offset(agent, partner)
+                np.testing.assert_array_equal(
+                    final[agent][:, start:start + 3],
+                    np.eye(3)[actions[partner][:, -1]])
+        for name, size in ((self.box_env, 2), (self.discrete_env, 1025)):
+            with self.assertRaises(ServerError) as caught:
+                marl_env.make(name, endpoint=self.endpoint,
+                              message_size=size)
+            self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
+            self.assertIn("environment '%s'" % name,
+                          caught.exception.message)
+        with marl_env.make(self.discrete_env, endpoint=self.endpoint,
+                           **self.discrete_settings) as env:
+            self.assertEqual(env.spec.message_size, 0)
+            self.assertEqual(env.spec.settings["message_size"], 0)
+
     def test_timeout_is_an_exception_not_a_hang(self):
         # A port nobody serves: ZeroMQ connects lazily, the call times out
         # (a hang would hit the test's own timeout instead).
@@ -170,6 +211,7 @@ class CppServerTest(CommonClientTests, ServerCase):
     discrete_settings = {"game": "climbing"}
     multi_step_env = "iterated_matrix_game"
     multi_step_settings = {"episode_length": 5}
+    box_env = "max_of_two_quadratics"
 
     @classmethod
     def setUpClass(cls):
@@ -207,6 +249,7 @@ class PythonServerTest(CommonClientTests, ServerCase):
     discrete_settings = {}
     multi_step_env = "py_rendezvous"
     multi_step_settings = {"episode_length": 6, "dims": 2}
+    box_env = "py_rendezvous"
 
     server_args = ("--module=python/marl_env/testing.py",)
 
@@ -367,6 +410,26 @@ class RepliesTest(unittest.TestCase):
             self.assertTrue(infos["first"]["action_mask"].flags.writeable)
             _, rewards, _, _, _ = env.step({"first": 1})
             self.assertEqual(rewards, {"first": 1.0, "second": 0.0})
+
+    def test_a_spec_breaking_the_message_channel_is_an_error(self):
+        # message_size without the channel's spaces: refused as the C++
+        # FromProto refuses it, and the handle closed.
+        client = self.client
+        make = client.make
+
+        def claims_a_channel(*args):
+            made = make(*args)
+            made.spec.message_size = 2
+            return made
+
+        client.make = claims_a_channel
+        with self.assertRaises(ServerError) as caught:
+            marl_env.make_batch("py_matrix_game", num_envs=2, client=client)
+        self.assertEqual(caught.exception.code, Code.INTERNAL)
+        self.assertIn("malformed spec from in-process: message_size 2 but "
+                      "agent 'player_0' acts in Discrete(3)",
+                      caught.exception.message)
+        self.assertEqual(client.service.num_handles, 0)
 
     def test_malformed_replies_are_errors(self):
         def cut(field):

@@ -7,6 +7,7 @@ import numpy as np
 import env_protocol_pb2 as pb
 
 from marl_env import spaces
+from marl_env.env import MAX_MESSAGE_SIZE
 
 
 def space_to_proto(space, out):
@@ -144,6 +145,40 @@ def spec_to_proto(spec, out):
     out.episode_limit = spec.episode_limit
     del out.info_keys[:]
     out.info_keys.extend(spec.info_keys)
+    out.message_size = spec.message_size
+
+
+def check_message_channel(agent_ids, observation_spaces, action_spaces,
+                          message_size):
+    """ValueError unless the spaces are those of a message channel of
+    `message_size` (docs/PROTOCOL.md, "Message channel"; the C++ FromProto's
+    CheckMessageChannel): K in [0, 1024], every action MultiDiscrete ending
+    with a K-valued component (the message), every observation a flat Box
+    with room for the partners' one-hots. Nothing to check for K = 0."""
+    if message_size == 0:
+        return
+    if not 0 <= message_size <= MAX_MESSAGE_SIZE:
+        raise ValueError("message_size %d outside [0, %d]" %
+                         (message_size, MAX_MESSAGE_SIZE))
+    if len(agent_ids) < 2:
+        raise ValueError("message_size %d for %d agent(s): a channel needs "
+                         "two" % (message_size, len(agent_ids)))
+    partners = len(agent_ids) - 1
+    for agent_id, observation, action in zip(agent_ids, observation_spaces,
+                                             action_spaces):
+        if not isinstance(action, spaces.MultiDiscrete) or \
+                int(action.nvec[-1]) != message_size:
+            raise ValueError(
+                "message_size %d but agent '%s' acts in %r (its last "
+                "component must be the message)" %
+                (message_size, agent_id, action))
+        if not isinstance(observation, spaces.Box) or \
+                len(observation.shape) != 1 or \
+                observation.shape[0] < partners * message_size:
+            raise ValueError(
+                "message_size %d but agent '%s' observes %r (a flat Box "
+                "ending with its partners' messages)" %
+                (message_size, agent_id, observation))
 
 
 # ----------------------------------------------------------------- arrays --

@@ -40,7 +40,11 @@ Or, for speed, all copies at once with numpy arrays (BatchedEnv below):
 
 The server (marl_env.batch) runs many copies, counts steps, truncates at
 spec.episode_limit and auto-resets; an environment only reports
-termination, exactly like the C++ `marl::Env` (envs/core/env.h).
+termination, exactly like the C++ `marl::Env` (envs/core/env.h). The
+server also gives every environment the setting message_size
+(accepted_settings; an environment may not declare it): with K > 0 the
+copies run behind the protocol's message channel (marl_env.message_channel),
+which the environment never sees.
 """
 
 import numpy as np
@@ -56,6 +60,13 @@ MAX_ABS_REWARD = 1e30
 #: The fixed part of default_copy_bytes_estimate (the C++
 #: DefaultCopyBytesEstimate): the copy's object, spec and state.
 COPY_OVERHEAD_BYTES = 16 << 10
+
+#: The reserved setting of the protocol's message channel (docs/PROTOCOL.md,
+#: "Message channel"; marl_env.message_channel), which the server adds to
+#: every environment's settings: no environment may declare it.
+MESSAGE_SIZE_SETTING = "message_size"
+#: The largest message_size (C++ marl::kMaxMessageSize).
+MAX_MESSAGE_SIZE = 1 << 10
 
 # ---------------------------------------------------------------- settings --
 
@@ -132,6 +143,23 @@ def resolve_settings(declared, given):
     return resolved
 
 
+#: The declaration the server adds after every environment's own settings
+#: (C++ MessageSizeDecl).
+MESSAGE_SIZE = Setting(
+    MESSAGE_SIZE_SETTING, 0,
+    "K > 0: every agent also sends a message in [0, K) (one more action "
+    "component) and observes each partner's last message as a one-hot (the "
+    "protocol's message channel, at most %d); 0: none" % MAX_MESSAGE_SIZE)
+
+
+def accepted_settings(env_class):
+    """The settings a server accepts for `env_class`: its own declarations,
+    then those every environment has (message_size), as the C++
+    AcceptedSettings. list_environments lists these; a make resolves
+    against them."""
+    return list(env_class.settings) + [MESSAGE_SIZE]
+
+
 def format_setting_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -173,11 +201,16 @@ class EnvSpec:
     a public observation (shared by all agents), a global state (for
     centralised critics), action masks (for Discrete-action agents),
     sequential turns (one agent acts per step), per-copy float infos.
+
+    message_size: K > 0 in the spec of a handle made with the setting
+    message_size = K (marl_env.message_channel builds it); an environment
+    leaves it 0.
     """
 
     def __init__(self, agent_ids, observation_spaces, action_spaces,
                  episode_limit=0, info_keys=(), public_observation_space=None,
-                 state_space=None, has_action_masks=False, sequential=False):
+                 state_space=None, has_action_masks=False, sequential=False,
+                 message_size=0):
         self.agent_ids = tuple(agent_ids)
         self.observation_spaces = self._per_agent(observation_spaces,
                                                   "observation_spaces")
@@ -188,6 +221,7 @@ class EnvSpec:
         self.state_space = state_space
         self.has_action_masks = bool(has_action_masks)
         self.sequential = bool(sequential)
+        self.message_size = int(message_size)
 
     def _per_agent(self, spaces, what):
         if isinstance(spaces, spaces_lib.Space):
@@ -240,6 +274,9 @@ class EnvSpec:
                 spaces_lib.check_well_formed(space)
         if self.episode_limit < 0:
             raise ValueError("episode_limit must be >= 0")
+        if not 0 <= self.message_size <= MAX_MESSAGE_SIZE:
+            raise ValueError("message_size must be in [0, %d], got %d" %
+                             (MAX_MESSAGE_SIZE, self.message_size))
         if len(set(self.info_keys)) != len(self.info_keys) or not all(
                 self.info_keys):
             raise ValueError("info keys must be unique and non-empty")
@@ -487,6 +524,10 @@ def register(name, description=""):
         if len(set(names)) != len(names):
             raise ValueError("environment '%s' declares a setting twice" %
                              name)
+        if MESSAGE_SIZE_SETTING in names:
+            # The server's own setting (accepted_settings).
+            raise ValueError("environment '%s' declares the reserved setting "
+                             "'%s'" % (name, MESSAGE_SIZE_SETTING))
         cls.name = name
         cls.description = description or (cls.__doc__ or "").strip(
         ).split("\n")[0]

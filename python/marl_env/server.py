@@ -362,7 +362,7 @@ def import_environments(module):
 def print_environments(out=sys.stdout):
     for name, env_class in env_lib.registered().items():
         out.write("%s: %s\n" % (name, env_class.description))
-        for setting in env_class.settings:
+        for setting in env_lib.accepted_settings(env_class):
             out.write("    %s (%s, default %s): %s\n" %
                       (setting.name, setting.type_name,
                        env_lib.format_setting_value(setting.default),

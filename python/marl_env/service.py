@@ -110,6 +110,11 @@ def buffer_bytes_per_copy(spec, auto_reset):
     if spec.sequential:
         total += 4
     total += 4 * len(spec.info_keys)
+    if spec.message_size:
+        # The message channel's own row: the observations it builds before
+        # the batch takes them, and the messages.
+        total += sum(4 * int(observation.flat_size) + 8
+                     for observation in spec.observation_spaces)
     return total
 
 
@@ -367,7 +372,8 @@ class EnvService:
             info = response.environments.add()
             info.name = name
             info.description = env_class.description
-            for setting in env_class.settings:
+            # Its own settings, then message_size (the message channel).
+            for setting in env_lib.accepted_settings(env_class):
                 declared = info.settings.add()
                 declared.name = setting.name
                 declared.description = setting.description
@@ -390,7 +396,8 @@ class EnvService:
         except KeyError as error:
             raise StatusError(Code.NOT_FOUND, error.args[0]) from None
         try:
-            settings = env_lib.resolve_settings(env_class.settings, given)
+            settings = env_lib.resolve_settings(
+                env_lib.accepted_settings(env_class), given)
             per_copy = copy_bytes_estimate(env_class, settings)
         except (ValueError, OverflowError) as error:
             raise invalid_argument(str(error)) from None

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <utility>
@@ -2297,6 +2298,479 @@ absl::Status CheckClose(Connection& connection, const EnvUnderTest& env) {
                      "close of a closed handle");
 }
 
+// --------------------------------------------------------- message channel --
+
+namespace {
+
+constexpr char kMessageSizeSetting[] = "message_size";
+// The channel's size the suite makes, and the protocol's bounds.
+constexpr int64_t kSuiteMessageSize = 2;
+constexpr int64_t kMaxMessageSize = 1024;
+constexpr int64_t kMaxMessageChannelFloats = int64_t{1} << 20;
+
+// `env` with the int setting `name` = `value`, or without it (nullopt).
+EnvUnderTest WithIntSetting(const EnvUnderTest& env, const std::string& name,
+                            std::optional<int64_t> value) {
+  EnvUnderTest out = env;
+  out.settings.clear();
+  for (const pb::Setting& setting : env.settings) {
+    if (setting.name() != name) out.settings.push_back(setting);
+  }
+  if (value.has_value()) {
+    pb::Setting setting;
+    setting.set_name(name);
+    setting.mutable_value()->set_int_value(*value);
+    out.settings.push_back(std::move(setting));
+  }
+  return out;
+}
+
+// Floats an observation of `space` takes in a channel's observation:
+// Box values as they are, one-hots of Discrete and MultiDiscrete indices.
+int64_t ChannelOwnFloats(const pb::Space& space) {
+  switch (space.kind_case()) {
+    case pb::Space::kDiscrete:
+      return space.discrete().n();
+    case pb::Space::kMultiDiscrete: {
+      int64_t total = 0;
+      for (int64_t n : space.multi_discrete().nvec()) total += n;
+      return total;
+    }
+    default:
+      return FlatSize(space);
+  }
+}
+
+// One packed observation of `space` (in the space) as the channel writes
+// it.
+std::vector<float> FlatOwn(const pb::Space& space, const float* packed) {
+  std::vector<float> out;
+  switch (space.kind_case()) {
+    case pb::Space::kDiscrete:
+      out.assign(space.discrete().n(), 0.0f);
+      out[static_cast<int64_t>(packed[0])] = 1.0f;
+      return out;
+    case pb::Space::kMultiDiscrete:
+      for (int k = 0; k < space.multi_discrete().nvec_size(); ++k) {
+        const size_t start = out.size();
+        out.resize(start + space.multi_discrete().nvec(k), 0.0f);
+        out[start + static_cast<int64_t>(packed[k])] = 1.0f;
+      }
+      return out;
+    default:
+      return std::vector<float>(packed, packed + FlatSize(space));
+  }
+}
+
+// Why a spec (made without the setting) cannot host a channel; "" when it
+// can.
+std::string ChannelMisfit(const pb::EnvSpec& spec) {
+  if (spec.agents_size() < 2) {
+    return absl::StrCat("it has ", spec.agents_size(), " agent");
+  }
+  if (spec.has_action_masks()) return "it sends action masks";
+  for (const pb::AgentSpec& agent : spec.agents()) {
+    if (agent.action_space().has_box()) {
+      return absl::StrCat("agent '", agent.id(), "' has Box actions");
+    }
+  }
+  return "";
+}
+
+// Where, in agent `agent`'s observation of `size` floats, partner
+// `partner`'s one-hot starts.
+int64_t PartnerOffset(int64_t size, int agents, int64_t k, int agent,
+                      int partner) {
+  const int slot = partner < agent ? partner : partner - 1;
+  return size - (agents - 1) * k + slot * k;
+}
+
+// `request` must be refused with `want` and a message naming the
+// environment; the server must serve on.
+absl::Status ExpectRefusalNaming(Connection& connection,
+                                 const pb::Request& request,
+                                 pb::StatusCode want, const std::string& name,
+                                 const std::string& what) {
+  absl::StatusOr<pb::Response> response = connection.Call(request);
+  if (!response.ok()) return Prefixed(what, response.status());
+  const pb::Status& status = response->status();
+  if (status.code() != want) {
+    return Failure(
+        what, ": expected ", CodeName(want), ", got ", CodeName(status.code()),
+        status.message().empty() ? std::string()
+                                 : absl::StrCat(" (", status.message(), ")"));
+  }
+  if (status.message().find(name) == std::string::npos) {
+    return Failure(what, ": the ", CodeName(want),
+                   " message does not name the environment '", name, "': \"",
+                   status.message(), "\"");
+  }
+  return ExpectHealthy(connection, what);
+}
+
+// The channel's spec (K = `k`) of an environment whose spec is `base`.
+absl::Status CheckChannelSpec(const pb::EnvSpec& base, const pb::EnvSpec& spec,
+                              int64_t k) {
+  if (spec.message_size() != k) {
+    return Failure("spec.message_size is ", spec.message_size(), ", made with ",
+                   kMessageSizeSetting, " ", k);
+  }
+  if (spec.agents_size() != base.agents_size()) {
+    return Failure("the channel's spec has ", spec.agents_size(),
+                   " agents, the environment ", base.agents_size());
+  }
+  const int n = base.agents_size();
+  for (int a = 0; a < n; ++a) {
+    const pb::AgentSpec& mine = base.agents(a);
+    const pb::AgentSpec& theirs = spec.agents(a);
+    const std::string who = absl::StrCat("agent '", mine.id(), "'");
+    if (theirs.id() != mine.id()) {
+      return Failure("agent ", a, " is '", theirs.id(), "' with the channel, '",
+                     mine.id(), "' without");
+    }
+    std::vector<int64_t> nvec;
+    if (mine.action_space().has_discrete()) {
+      nvec.push_back(mine.action_space().discrete().n());
+    } else {
+      nvec.assign(mine.action_space().multi_discrete().nvec().begin(),
+                  mine.action_space().multi_discrete().nvec().end());
+    }
+    nvec.push_back(k);
+    const pb::Space& action = theirs.action_space();
+    if (!action.has_multi_discrete() ||
+        std::vector<int64_t>(action.multi_discrete().nvec().begin(),
+                             action.multi_discrete().nvec().end()) != nvec) {
+      return Failure(who, " acts in ", action.ShortDebugString(),
+                     " with the channel; expected MultiDiscrete [",
+                     absl::StrJoin(nvec, ","), "] (its actions, then the ",
+                     "message)");
+    }
+    const int64_t own = ChannelOwnFloats(mine.observation_space());
+    const int64_t size = own + (n - 1) * k;
+    const pb::Space& observation = theirs.observation_space();
+    if (!observation.has_box() || observation.box().shape_size() != 1 ||
+        observation.box().shape(0) != size) {
+      return Failure(who, " observes ", observation.ShortDebugString(),
+                     " with the channel; expected a flat Box of ", size,
+                     " floats (", own, " of its own, then ", n - 1, " x ", k,
+                     " for its partners' messages)");
+    }
+    for (int64_t e = 0; e < size; ++e) {
+      float low = 0.0f, high = 1.0f;
+      if (e < own && mine.observation_space().has_box()) {
+        low = mine.observation_space().box().low(e);
+        high = mine.observation_space().box().high(e);
+      }
+      if (observation.box().low(e) != low ||
+          observation.box().high(e) != high) {
+        return Failure(who, "'s observation element ", e, " has bounds [",
+                       observation.box().low(e), ", ",
+                       observation.box().high(e), "]; expected [", low, ", ",
+                       high, "]");
+      }
+    }
+  }
+  using google::protobuf::util::MessageDifferencer;
+  if (spec.has_public_observation() != base.has_public_observation() ||
+      !MessageDifferencer::Equals(spec.public_observation_space(),
+                                  base.public_observation_space()) ||
+      spec.has_state() != base.has_state() ||
+      !MessageDifferencer::Equals(spec.state_space(), base.state_space()) ||
+      spec.has_action_masks() || spec.turn_order() != base.turn_order() ||
+      spec.episode_limit() != base.episode_limit() ||
+      !std::equal(spec.info_keys().begin(), spec.info_keys().end(),
+                  base.info_keys().begin(), base.info_keys().end())) {
+    return Failure(
+        "the public observation, state, action masks, turn order, episode "
+        "limit or info keys differ with the channel (they are the "
+        "environment's own)");
+  }
+  return absl::OkStatus();
+}
+
+// A step with the channel (`request`) without the messages (each agent's
+// last action component), for the handle `handle` without it.
+pb::Request WithoutMessages(const pb::EnvSpec& base, const pb::Request& request,
+                            uint64_t handle) {
+  pb::Request out;
+  out.mutable_step()->set_handle(handle);
+  *out.mutable_step()->mutable_copies() = request.step().copies();
+  for (int a = 0; a < base.agents_size(); ++a) {
+    const int64_t size = FlatSize(base.agents(a).action_space());
+    const std::vector<int64_t> values =
+        ArrayToVector<int64_t>(request.step().actions(a).discrete());
+    std::vector<int64_t> kept;
+    for (size_t v = 0; v < values.size(); ++v) {
+      if (static_cast<int64_t>(v % (size + 1)) < size) {
+        kept.push_back(values[v]);
+      }
+    }
+    SetArray<int64_t>(kept,
+                      out.mutable_step()->add_actions()->mutable_discrete());
+  }
+  return out;
+}
+
+// One row of a channel's observations: its own part is `own` (the
+// environment's observation as the channel writes it) and partner j's
+// one-hot holds messages[j] (-1: none, all zeros).
+absl::Status CheckChannelRow(const float* row, int64_t size,
+                             const std::vector<float>& own, int agents,
+                             int agent, int64_t k,
+                             const std::vector<int64_t>& messages,
+                             const std::string& what) {
+  for (size_t e = 0; e < own.size(); ++e) {
+    if (std::memcmp(&row[e], &own[e], sizeof(float)) != 0) {
+      return Failure(what, ": element ", e, " is ", row[e],
+                     ", the environment's own observation (without the "
+                     "channel) makes it ",
+                     own[e]);
+    }
+  }
+  for (int partner = 0; partner < agents; ++partner) {
+    if (partner == agent) continue;
+    const int64_t start = PartnerOffset(size, agents, k, agent, partner);
+    for (int64_t m = 0; m < k; ++m) {
+      const float want = m == messages[partner] ? 1.0f : 0.0f;
+      if (row[start + m] != want) {
+        return Failure(
+            what, ": element ", start + m, " (message ", m, " of agent ",
+            partner, "'s one-hot, at offset ", start, ") is ", row[start + m],
+            messages[partner] < 0
+                ? std::string("; no message was sent in this episode yet")
+                : absl::StrCat("; agent ", partner, " sent ",
+                               messages[partner]));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A channel's TimeStep against the one of the handle without it, for the
+// same actions: everything but the observations is the environment's own,
+// observations carry its own part then the messages sent in this step
+// (messages[agent][row]; empty at a reset), zeros at an episode's first.
+absl::Status CheckChannelTimeStep(const pb::EnvSpec& base,
+                                  const pb::EnvSpec& spec,
+                                  const pb::TimeStep& ts,
+                                  const pb::TimeStep& plain,
+                                  const std::vector<std::vector<int64_t>>& sent,
+                                  int* heard, int* ended) {
+  const std::pair<const char*,
+                  std::pair<const std::string*, const std::string*>>
+      fields[] = {
+          {"copies", {&ts.copies(), &plain.copies()}},
+          {"terminated", {&ts.terminated(), &plain.terminated()}},
+          {"truncated", {&ts.truncated(), &plain.truncated()}},
+          {"episode_step", {&ts.episode_step(), &plain.episode_step()}},
+          {"public_observation",
+           {&ts.public_observation(), &plain.public_observation()}},
+          {"state", {&ts.state(), &plain.state()}},
+          {"current_agent", {&ts.current_agent(), &plain.current_agent()}},
+          {"info", {&ts.info(), &plain.info()}},
+          {"final_rows", {&ts.final_rows(), &plain.final_rows()}},
+          {"final_public_observation",
+           {&ts.final_public_observation(), &plain.final_public_observation()}},
+          {"final_state", {&ts.final_state(), &plain.final_state()}},
+      };
+  for (const auto& [field, arrays] : fields) {
+    if (*arrays.first != *arrays.second) {
+      return Failure(field,
+                     " differs from the environment's own (the "
+                     "handle without the channel, same seed and actions)");
+    }
+  }
+  const int n = spec.agents_size();
+  const int64_t k = spec.message_size();
+  const int rows = NumRows(ts);
+  const std::vector<int32_t> final_rows =
+      ArrayToVector<int32_t>(ts.final_rows());
+  std::vector<int> final_index(rows, -1);
+  for (size_t f = 0; f < final_rows.size(); ++f) {
+    final_index[final_rows[f]] = static_cast<int>(f);
+  }
+  for (int a = 0; a < n; ++a) {
+    const std::string who = absl::StrCat("agent '", spec.agents(a).id(), "'");
+    if (ts.agents(a).reward() != plain.agents(a).reward()) {
+      return Failure(who, "'s rewards differ from the environment's own");
+    }
+    const pb::Space& own_space = base.agents(a).observation_space();
+    const int64_t own_size = FlatSize(own_space);
+    const int64_t size = FlatSize(spec.agents(a).observation_space());
+    const std::vector<float> observation =
+        ArrayToVector<float>(ts.agents(a).observation());
+    const std::vector<float> plain_observation =
+        ArrayToVector<float>(plain.agents(a).observation());
+    const std::vector<float> final_observation =
+        ArrayToVector<float>(ts.agents(a).final_observation());
+    const std::vector<float> plain_final =
+        ArrayToVector<float>(plain.agents(a).final_observation());
+    for (int r = 0; r < rows; ++r) {
+      std::vector<int64_t> messages(n, -1);
+      if (!sent.empty()) {
+        for (int p = 0; p < n; ++p) messages[p] = sent[p][r];
+      }
+      const bool row_ended = final_index[r] >= 0;
+      // A row that ended starts its next episode: no message yet.
+      CONFORMANCE_RETURN_IF_ERROR(CheckChannelRow(
+          observation.data() + r * size, size,
+          FlatOwn(own_space, plain_observation.data() + r * own_size), n, a, k,
+          row_ended ? std::vector<int64_t>(n, -1) : messages,
+          absl::StrCat(
+              who, ", row ", r,
+              row_ended ? " (a new episode's first observation)" : "")));
+      if (row_ended) {
+        const int f = final_index[r];
+        CONFORMANCE_RETURN_IF_ERROR(CheckChannelRow(
+            final_observation.data() + f * size, size,
+            FlatOwn(own_space, plain_final.data() + f * own_size), n, a, k,
+            messages,
+            absl::StrCat(who, ", final observation of row ", r,
+                         " (its episode's last step)")));
+        *ended += a == 0;
+      } else {
+        *heard += a == 0 && !sent.empty();
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckMessageChannel(Connection& connection,
+                                 const EnvUnderTest& env, std::string* note) {
+  const std::string& name = env.info.name();
+  const auto& declared = env.info.settings();
+  if (declared.empty() || declared.rbegin()->name() != kMessageSizeSetting) {
+    return Failure("list_environments does not declare the setting ",
+                   kMessageSizeSetting,
+                   " after the environment's own (every environment has it)");
+  }
+  const pb::Value& default_value = declared.rbegin()->default_value();
+  if (default_value.kind_case() != pb::Value::kIntValue ||
+      default_value.int_value() != 0) {
+    return Failure("setting ", kMessageSizeSetting, " defaults to ",
+                   default_value.ShortDebugString(), "; expected the int 0");
+  }
+  // The environment as it is (settings under test, without a channel).
+  absl::StatusOr<Made> plain = MakeEnv(
+      connection, WithIntSetting(env, kMessageSizeSetting, std::nullopt),
+      env.num_copies, env.seed);
+  if (!plain.ok()) return Prefixed("without a channel", plain.status());
+  ScopedHandle close_plain(connection, plain->handle);
+  const pb::EnvSpec& base = plain->spec;
+  if (base.message_size() != 0) {
+    return Failure("made without ", kMessageSizeSetting,
+                   ", spec.message_size is ", base.message_size(),
+                   " (0: no channel)");
+  }
+  for (int64_t k : {int64_t{-1}, kMaxMessageSize + 1}) {
+    CONFORMANCE_RETURN_IF_ERROR(ExpectRefusalNaming(
+        connection,
+        MakeRequestFor(WithIntSetting(env, kMessageSizeSetting, k), 1, env.seed,
+                       pb::SAME_STEP),
+        pb::INVALID_ARGUMENT, name,
+        absl::StrCat("make with ", kMessageSizeSetting, " ", k,
+                     " (outside [0, ", kMaxMessageSize, "])")));
+  }
+  const EnvUnderTest with_channel =
+      WithIntSetting(env, kMessageSizeSetting, kSuiteMessageSize);
+  const std::string misfit = ChannelMisfit(base);
+  if (!misfit.empty()) {
+    *note = absl::StrCat("refused, as it must be: ", misfit);
+    return ExpectRefusalNaming(
+        connection,
+        MakeRequestFor(with_channel, env.num_copies, env.seed, pb::SAME_STEP),
+        pb::INVALID_ARGUMENT, name,
+        absl::StrCat("make with ", kMessageSizeSetting, " ", kSuiteMessageSize,
+                     " (", misfit, ")"));
+  }
+  const int n = base.agents_size();
+  const int64_t k = kSuiteMessageSize;
+  int64_t added = int64_t{n} * (n - 1) * k;
+  for (const pb::AgentSpec& agent : base.agents()) {
+    if (!agent.observation_space().has_box()) {
+      added += ChannelOwnFloats(agent.observation_space());
+    }
+  }
+  if (added > kMaxMessageChannelFloats) {
+    *note = absl::StrCat("refused, as it must be: ", added,
+                         " observation floats added");
+    return ExpectRefusalNaming(
+        connection,
+        MakeRequestFor(with_channel, env.num_copies, env.seed, pb::SAME_STEP),
+        pb::RESOURCE_EXHAUSTED, name,
+        absl::StrCat("make with ", kMessageSizeSetting, " ", k, " adding ",
+                     added, " observation floats per copy"));
+  }
+  absl::StatusOr<Made> made =
+      MakeEnv(connection, with_channel, env.num_copies, env.seed);
+  if (!made.ok()) return made.status();
+  ScopedHandle close_made(connection, made->handle);
+  const pb::EnvSpec& spec = made->spec;
+  CONFORMANCE_RETURN_IF_ERROR(
+      Prefixed("the channel's spec", CheckChannelSpec(base, spec, k)));
+  bool echoed = false;
+  for (const pb::Setting& setting : spec.settings()) {
+    echoed |= setting.name() == kMessageSizeSetting &&
+              setting.value().kind_case() == pb::Value::kIntValue &&
+              setting.value().int_value() == k;
+  }
+  if (!echoed) {
+    return Failure("the spec's settings do not echo ", kMessageSizeSetting,
+                   " = ", k);
+  }
+  // Both handles play the same actions (the channel's with messages).
+  CopyTracker tracker(spec), plain_tracker(base);
+  absl::StatusOr<pb::TimeStep> reset =
+      DoReset(connection, tracker, made->handle);
+  if (!reset.ok()) return Prefixed("with the channel", reset.status());
+  absl::StatusOr<pb::TimeStep> plain_reset =
+      DoReset(connection, plain_tracker, plain->handle);
+  if (!plain_reset.ok()) {
+    return Prefixed("without the channel", plain_reset.status());
+  }
+  int heard = 0, ended = 0;
+  CONFORMANCE_RETURN_IF_ERROR(
+      Prefixed("reset", CheckChannelTimeStep(base, spec, *reset, *plain_reset,
+                                             {}, &heard, &ended)));
+  std::mt19937_64 rng(env.seed);
+  const int steps = std::min(8, PlayBudget(spec, env));
+  for (int t = 1; t <= steps; ++t) {
+    pb::Request request = RandomStep(tracker, made->handle, {}, rng);
+    // Messages that differ between copies, agents and steps.
+    std::vector<std::vector<int64_t>> sent(n);
+    for (int a = 0; a < n; ++a) {
+      const int64_t size = FlatSize(spec.agents(a).action_space());
+      EditArray<int64_t>(
+          request.mutable_step()->mutable_actions(a)->mutable_discrete(),
+          [&](std::vector<int64_t>& values) {
+            for (size_t r = 0; r * size < values.size(); ++r) {
+              values[(r + 1) * size - 1] = (r + a + t) % k;
+              sent[a].push_back(values[(r + 1) * size - 1]);
+            }
+          });
+    }
+    const std::string what = absl::StrCat("step ", t);
+    absl::StatusOr<pb::TimeStep> ts =
+        DoStep(connection, tracker, request, what + " with the channel");
+    if (!ts.ok()) return ts.status();
+    absl::StatusOr<pb::TimeStep> plain_ts =
+        DoStep(connection, plain_tracker,
+               WithoutMessages(base, request, plain->handle),
+               what + " without the channel");
+    if (!plain_ts.ok()) return plain_ts.status();
+    CONFORMANCE_RETURN_IF_ERROR(
+        Prefixed(what, CheckChannelTimeStep(base, spec, *ts, *plain_ts, sent,
+                                            &heard, &ended)));
+  }
+  *note = absl::StrCat(kMessageSizeSetting, " ", k, ": ", steps, " steps, ",
+                       heard, " rows heard their partners' messages, ", ended,
+                       " ended rows' final observations carried them");
+  return absl::OkStatus();
+}
+
 // ================================================================ suite ==
 
 namespace {
@@ -2477,6 +2951,9 @@ absl::StatusOr<std::vector<CheckResult>> RunSuite(
       return CheckMaskedAction(connection, env, n);
     });
     record(name, "bad_copies", CheckBadCopies(connection, env));
+    with_note("message_channel", [&](std::string* n) {
+      return CheckMessageChannel(connection, env, n);
+    });
     record(name, "close", CheckClose(connection, env));
   }
   return results;

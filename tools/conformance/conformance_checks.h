@@ -162,6 +162,17 @@ absl::Status CheckOutOfRangeActions(Connection& connection,
 absl::Status CheckMaskedAction(Connection& connection, const EnvUnderTest& env,
                                std::string* note);
 absl::Status CheckClose(Connection& connection, const EnvUnderTest& env);
+// The message channel (docs/PROTOCOL.md, "Message channel"): the setting
+// message_size is declared last (int, default 0), and K outside [0, 1024]
+// is INVALID_ARGUMENT. An environment whose spec (without the setting) has
+// >= 2 agents, Discrete or MultiDiscrete actions and no action masks, made
+// with message_size 2, has the channel's spec and plays as it does
+// without (a handle without the channel, same seed and actions), every
+// observation ending with each partner's message one-hot at the documented
+// offset (zeros at an episode's first; ended rows' final observations carry
+// their last step's); any other environment refuses it (INVALID_ARGUMENT).
+absl::Status CheckMessageChannel(Connection& connection,
+                                 const EnvUnderTest& env, std::string* note);
 
 // ---------------------------------------------------------------- suite --
 

@@ -148,7 +148,11 @@ TEST(ConformanceTest, TheCppServerPassesEveryCheck) {
        {"matrix_game/auto_reset_same_step",
         "iterated_matrix_game/terminated_vs_truncated",
         "max_of_two_quadratics/out_of_range_actions",
-        "beauty_contest/same_seed_same_trajectory", "server/garbage_bytes"}) {
+        "beauty_contest/same_seed_same_trajectory", "server/garbage_bytes",
+        // The message channel, hosted (one-shot and multi-step) and
+        // refused (Box actions, one agent).
+        "matrix_game/message_channel", "soccer/message_channel",
+        "max_of_two_quadratics/message_channel", "taxi/message_channel"}) {
     ExpectPassed(by_name, check);
   }
   EXPECT_EQ(SummaryLine(results),
@@ -484,6 +488,97 @@ TEST(ConformanceTest, AcceptingPartialActionValuesFails) {
     ExpectPassed(by_name, std::string(env) + "/wrong_action_count");
     ExpectPassed(by_name, std::string(env) + "/step_shapes_and_values");
   }
+}
+
+// The int value of setting message_size in a make request; 0 without.
+int64_t MessageSizeOf(const pb::Request& request) {
+  for (const pb::Setting& setting : request.make().settings()) {
+    if (setting.name() == "message_size" && setting.value().has_int_value()) {
+      return setting.value().int_value();
+    }
+  }
+  return 0;
+}
+
+TEST(ConformanceTest, WrongMessagesFailTheChannelCheck) {
+  // Every step of a handle with a channel swaps the last two floats of
+  // each observation (with K = 2 and two agents, the partner's one-hot).
+  auto sizes = std::make_shared<std::map<uint64_t, std::vector<int64_t>>>();
+  TamperingServer server([sizes](const pb::Request* request,
+                                 pb::Response* response) {
+    if (request == nullptr) return true;
+    if (response->has_make() && response->make().spec().message_size() > 0) {
+      std::vector<int64_t>& agents = (*sizes)[response->make().handle()];
+      for (const pb::AgentSpec& agent : response->make().spec().agents()) {
+        agents.push_back(agent.observation_space().box().shape(0));
+      }
+    }
+    if (!response->has_step()) return true;
+    auto it = sizes->find(request->step().handle());
+    if (it == sizes->end()) return true;
+    pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
+    for (int a = 0; a < ts->agents_size(); ++a) {
+      const int64_t size = it->second[a];
+      auto swap = [size](std::vector<float>& values) {
+        for (size_t end = size; end <= values.size(); end += size) {
+          std::swap(values[end - 1], values[end - 2]);
+        }
+      };
+      EditArray<float>(ts->mutable_agents(a)->mutable_observation(), swap);
+      EditArray<float>(ts->mutable_agents(a)->mutable_final_observation(),
+                       swap);
+    }
+    return true;
+  });
+  for (const char* env : {"matrix_game", "iterated_matrix_game"}) {
+    const auto by_name = ByName(RunAgainst(server.endpoint(), env));
+    ExpectFailed(by_name, std::string(env) + "/message_channel");
+    ExpectPassed(by_name, std::string(env) + "/step_shapes_and_values");
+  }
+}
+
+TEST(ConformanceTest, AChannelSpecWithoutItsSizeFails) {
+  // The spec of a handle made with message_size does not say so.
+  TamperingServer server([](const pb::Request*, pb::Response* response) {
+    if (response->has_make()) {
+      response->mutable_make()->mutable_spec()->clear_message_size();
+    }
+    return true;
+  });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/message_channel");
+  EXPECT_NE(by_name.at("matrix_game/message_channel")
+                .message.find("spec.message_size is 0"),
+            std::string::npos)
+      << by_name.at("matrix_game/message_channel").message;
+  ExpectPassed(by_name, "matrix_game/make_spec");
+}
+
+TEST(ConformanceTest, RefusingAChannelWithTheWrongCodeFails) {
+  // A make with a message_size in [1, 1024] that the environment cannot
+  // host answers INTERNAL instead of INVALID_ARGUMENT.
+  TamperingServer server(
+      [](const pb::Request* request, pb::Response* response) {
+        if (request != nullptr && request->has_make()) {
+          const int64_t k = MessageSizeOf(*request);
+          if (k >= 1 && k <= 1024 &&
+              response->status().code() == pb::INVALID_ARGUMENT) {
+            response->mutable_status()->set_code(pb::INTERNAL);
+          }
+        }
+        return true;
+      });
+  auto by_name = ByName(RunAgainst(server.endpoint(), "max_of_two_quadratics"));
+  ExpectFailed(by_name, "max_of_two_quadratics/message_channel");
+  const std::string& message =
+      by_name.at("max_of_two_quadratics/message_channel").message;
+  EXPECT_NE(message.find("has Box actions"), std::string::npos) << message;
+  EXPECT_NE(message.find("expected INVALID_ARGUMENT, got INTERNAL"),
+            std::string::npos)
+      << message;
+  // An environment that hosts the channel is not refused at all.
+  by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectPassed(by_name, "matrix_game/message_channel");
 }
 
 TEST(ConformanceTest, TheCppServerRefusesPartialActionValues) {
