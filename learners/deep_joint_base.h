@@ -73,6 +73,9 @@ class DeepJointLearner : public JointLearner {
     acting_first_ = first;
   }
   std::string ConfigJson() const override { return config_json_; }
+  std::vector<float> LastLatents(int agent) const override {
+    return latents_[agent];
+  }
 
   int num_agents() const { return static_cast<int>(obs_dim_.size()); }
   int64_t obs_dim(int agent) const { return obs_dim_[agent]; }

@@ -81,6 +81,11 @@ class JointLearner {
   // others ignore it.
   virtual void SetActingContext(ActingStream stream, const bool* first) {}
 
+  // The per-step latent state (an option) that the last Act chose for
+  // `agent`, [copies, width] row-major; empty for learners without one.
+  // Read for evaluation traces (TrainingOptions::eval_trace_episodes).
+  virtual std::vector<float> LastLatents(int agent) const { return {}; }
+
   // The first error the learner hit inside Act or Learn (an observation
   // outside its table, ...); the loop checks it after each call and stops
   // the run with it. Act and Learn stay void so learners need no plumbing.

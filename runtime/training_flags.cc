@@ -59,6 +59,10 @@ ABSL_FLAG(int64_t, eval_every, 0,
           "Evaluation plays the greedy / deterministic policies on a separate "
           "environment handle.");
 ABSL_FLAG(int, eval_episodes, 100, "Episodes per evaluation.");
+ABSL_FLAG(int, eval_trace_episodes, 0,
+          "The final evaluation writes its first N episodes (at most 64) "
+          "step by step to <run>/eval_trace.jsonl: observations, actions, "
+          "rewards and the agents' latent state (options).");
 ABSL_FLAG(int64_t, log_every, 1000,
           "Write train metrics (episode_return, the learner's losses, "
           "temperatures and policy probabilities, steps_per_second) every "
@@ -206,6 +210,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   o.steps = absl::GetFlag(FLAGS_steps);
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  o.eval_trace_episodes = absl::GetFlag(FLAGS_eval_trace_episodes);
   o.log_every = absl::GetFlag(FLAGS_log_every);
   o.return_window = absl::GetFlag(FLAGS_return_window);
   o.progress_seconds = absl::GetFlag(FLAGS_progress_seconds);

@@ -305,7 +305,7 @@ class Runner {
       if (absl::Status s = Train(); !s.ok()) return s;
       if (absl::Status s = SaveCheckpoint("final"); !s.ok()) return s;
     }
-    absl::StatusOr<std::vector<double>> returns = Evaluate();
+    absl::StatusOr<std::vector<double>> returns = Evaluate(/*final=*/true);
     if (!returns.ok()) return returns.status();
 
     TrainingResult result;
@@ -812,11 +812,51 @@ class Runner {
                  << std::endl;
   }
 
+  // One line per agent of evaluation row r's step t: the observation it
+  // acted on, its action (the last ActAll's), its reward and latent state.
+  void AppendTrace(const EnvSpec& spec, int r, int t,
+                   const std::vector<std::vector<float>>& obs,
+                   const proto::TimeStep& ts, std::string* trace) const {
+    for (int a = 0; a < num_agents_; ++a) {
+      const int64_t obs_size = spec.observation_spaces[a].FlatSize();
+      const int64_t act_size = spec.action_spaces[a].FlatSize();
+      std::vector<double> observation(obs[a].begin() + r * obs_size,
+                                      obs[a].begin() + (r + 1) * obs_size);
+      JsonObject line;
+      line.Add("episode", r).Add("t", t).Add("agent", ids_[a]);
+      line.Add("observation", observation);
+      if (spec.action_spaces[a].is_box()) {
+        std::vector<double> action(
+            act_continuous_[a].begin() + r * act_size,
+            act_continuous_[a].begin() + (r + 1) * act_size);
+        line.Add("action", action);
+      } else {
+        line.Add("action", absl::Span<const int64_t>(
+                               act_discrete_[a].data() + r * act_size,
+                               static_cast<size_t>(act_size)));
+      }
+      line.Add("reward",
+               static_cast<double>(ArrayAt<float>(ts.agents(a).reward(), r)));
+      const std::vector<float> latents = learner_->LastLatents(a);
+      const size_t width = latents.size() / eval_env_->num_copies();
+      if (width > 0) {
+        line.Add("latent",
+                 std::vector<double>(latents.begin() + r * width,
+                                     latents.begin() + (r + 1) * width));
+      }
+      *trace += line.Build();
+      *trace += '\n';
+    }
+  }
+
   // Greedy / deterministic policies for eval_episodes episodes on the
   // evaluation handle: each round resets every evaluation copy and counts
   // each copy's first episode. Logs phase "eval" records.
-  absl::StatusOr<std::vector<double>> Evaluate() {
+  absl::StatusOr<std::vector<double>> Evaluate(bool final = false) {
     const int copies = eval_env_->num_copies();
+    // The final evaluation's first rows of its first round, traced.
+    const int trace_rows = final ? std::min(o_.eval_trace_episodes, copies) : 0;
+    std::string trace;
     const EnvSpec& spec = eval_env_->spec();
     const int max_steps =
         spec.episode_limit > 0 ? spec.episode_limit : kMaxEvalSteps;
@@ -848,6 +888,11 @@ class Runner {
         if (!stepped.ok()) return stepped.status();
         const proto::TimeStep& ts = **stepped;
         if (absl::Status s = CheckTimeStep(ts, copies); !s.ok()) return s;
+        if (collected == 0) {
+          for (int r = 0; r < trace_rows; ++r) {
+            if (!done[r]) AppendTrace(spec, r, t, obs, ts, &trace);
+          }
+        }
         for (int r = 0; r < copies; ++r) {
           first[r] = ts.terminated()[r] != 0 || ts.truncated()[r] != 0;
           if (done[r]) continue;  // auto-reset copies play on, uncounted
@@ -874,6 +919,13 @@ class Runner {
         }
       }
       collected += take;
+    }
+    if (trace_rows > 0) {
+      if (absl::Status s = WriteFileAtomically(
+              writer_->directory() + "/eval_trace.jsonl", trace);
+          !s.ok()) {
+        return s;
+      }
     }
     if (cut > 0 && o_.progress != nullptr) {
       *o_.progress << "[" << algorithm_ << "] warning: " << cut
@@ -988,6 +1040,11 @@ absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
   if (o.steps < 0) return absl::InvalidArgumentError("--steps must be >= 0");
   if (o.eval_episodes < 1) {
     return absl::InvalidArgumentError("--eval_episodes must be >= 1");
+  }
+  if (o.eval_trace_episodes < 0 || o.eval_trace_episodes > 64 ||
+      o.eval_trace_episodes > o.eval_episodes) {
+    return absl::InvalidArgumentError(
+        "--eval_trace_episodes must be in [0, min(64, --eval_episodes)]");
   }
   if (o.eval_every < 0 || o.log_every < 0 || o.checkpoint_every < 0 ||
       o.keep_checkpoints < 0) {

@@ -41,6 +41,9 @@ struct TrainingOptions {
   // episodes each time.
   int64_t eval_every = 0;
   int eval_episodes = 100;
+  // The final evaluation's first eval_trace_episodes episodes (at most 64)
+  // are written step by step to eval_trace.jsonl (docs/RUN_FORMAT.md).
+  int eval_trace_episodes = 0;
   // Train metrics records every log_every transitions; episode returns on
   // screen are averaged over the last return_window finished episodes.
   int64_t log_every = 1000;

@@ -274,6 +274,35 @@ TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {
   EXPECT_NE(s.message().find("marl-checkpoint-v4"), std::string::npos) << s;
 }
 
+// The final evaluation's first episodes, step by step: thesis_coop is one
+// step long, so 3 traced episodes are 3 lines per agent, each with the
+// fixed action 2 and its reward 10; the fixed learner has no latent state.
+TEST(TrainingLoopTest, TracesTheFinalEvaluation) {
+  TrainingOptions o = Options("traced");
+  o.eval_trace_episodes = 3;
+  absl::StatusOr<TrainingResult> r = RunTraining(o, "fixed_algo", Fixed(2));
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::StatusOr<std::string> trace =
+      ReadFile(r->run_directory + "/eval_trace.jsonl");
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(std::count(trace->begin(), trace->end(), '\n'), 6);
+  EXPECT_NE(trace->find("\"episode\": 2, \"t\": 0, \"agent\""),
+            std::string::npos)
+      << *trace;
+  EXPECT_NE(trace->find("\"action\": [2], \"reward\": 10"), std::string::npos)
+      << *trace;
+  EXPECT_EQ(trace->find("latent"), std::string::npos);
+  // Without the option, no trace; an out-of-range count is refused.
+  absl::StatusOr<TrainingResult> plain =
+      RunTraining(Options("untraced"), "fixed_algo", Fixed(2));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(ReadFile(plain->run_directory + "/eval_trace.jsonl").ok());
+  o.run_name = "too_many";
+  o.eval_trace_episodes = 65;
+  EXPECT_EQ(RunTraining(o, "fixed_algo", Fixed(2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TrainingLoopTest, KeepsTheNewestStepCheckpoints) {
   TrainingOptions o = Options("pruned");
   o.steps = 80;

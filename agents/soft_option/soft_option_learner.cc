@@ -89,6 +89,8 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     JsonObject config;
     config.Add("kind", "soft_option")
         .Add("actions", discrete_ ? "discrete" : "box")
+        .Add("option_targets",
+             o.every_option ? "every option" : "replayed options")
         .Add("master_value",
              o.soft_master_value ? "soft (eq. 4.9)" : "expected (eq. 4.10)");
     set_config(std::move(AddParams(o, config)));
@@ -172,6 +174,13 @@ class SoftOptionLearner : public deep::DeepJointLearner {
         .squeeze(1);
   }
 
+  // The mean over rows of per-option losses x [B, m] at each row's
+  // replayed option z (--every_option: over every option).
+  Tensor AtOptions(const Tensor& x, const Tensor& z) const {
+    if (o_.every_option) return x.mean();
+    return x.gather(1, z.view({-1, 1})).mean();
+  }
+
   // What the options' policies see: the observation without its last
   // task_features floats.
   Tensor OptionInput(const Tensor& s) const {
@@ -220,7 +229,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
             .sum(-1);
     v_low_target =
         DiscreteOptionValueTarget(log_probs.detach(), q_all.detach());
-    low_loss = DiscreteLowPolicyLoss(log_probs, q_all.detach()).mean();
+    low_loss = AtOptions(DiscreteLowPolicyLoss(log_probs, q_all.detach()), z);
   } else {
     q_taken = q_->forward(torch::cat({s, mb.action[0]}, -1))
                   .gather(1, z.view({b, 1}))
@@ -238,7 +247,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
             .diagonal(0, 1, 2);
     const double log_prior = -static_cast<double>(a_) * std::log(2.0);
     v_low_target = (q_new - sample.log_prob + log_prior).detach();
-    low_loss = (sample.log_prob - log_prior - q_new).mean();
+    low_loss = AtOptions(sample.log_prob - log_prior - q_new, z);
   }
   const Tensor v_high_target = MasterValueTarget(
       v_low.detach(), master_log_probs.detach(), o_.soft_master_value);
@@ -263,7 +272,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
                                    base_options().gamma);
   }
   const Tensor q_loss = 0.5 * (q_taken - q_target).pow(2).mean();
-  const Tensor v_low_loss = 0.5 * (v_low - v_low_target).pow(2).mean();
+  const Tensor v_low_loss = AtOptions(0.5 * (v_low - v_low_target).pow(2), z);
   const Tensor v_high_loss = 0.5 * (v_high - v_high_target).pow(2).mean();
   const Tensor arrival_loss = 0.5 * (arrival - arrival_target).pow(2).mean();
 

@@ -50,6 +50,12 @@
   P(double, policy_lr, 3e-4, Positive(),                                     \
     "Adam learning rate of the master, termination and low-level "           \
     "policies.")                                                             \
+  P(bool, every_option, false, AnyValue(),                                   \
+    "true: every option's low-level policy and value are trained at every "  \
+    "replayed state (exact sums over the options); false (the thesis's "     \
+    "expectations over (s, z) ~ D, losses 4.22 and 4.25): only at the "      \
+    "option the transition was acted with, so an option learns where its "   \
+    "master chose it.")                                                      \
   P(bool, freeze_options, false, AnyValue(),                                 \
     "Transfer: train only the master policy (and the value networks); the "  \
     "options' low-level and termination policies keep their weights (those " \

@@ -144,7 +144,9 @@ class SoftOptionCommLearner : public deep::DeepJointLearner {
     config.Add("kind", "soft_option_comm")
         .Add("master_value",
              o.soft_master_value ? "soft (eq. 4.9)" : "expected (eq. 4.10)")
-        .Add("messages", o.zero_messages ? "zeroed" : "partner's last option");
+        .Add("messages", o.zero_messages ? "zeroed" : "partner's last option")
+        .Add("option_targets",
+             o.every_option ? "every option" : "replayed options");
     set_config(std::move(AddParams(o, config)));
     return absl::OkStatus();
   }
@@ -330,27 +332,41 @@ void SoftOptionCommLearner::UpdateAgent(int i, const deep::Minibatch& mb) {
   const Tensor arrival_target = TerminationValueTarget(
       termination.detach(), master_value_d.unsqueeze(-1), low_value_d, prior);
 
-  auto half_mse = [](const Tensor& x, const Tensor& target) {
-    return 0.5 * (x - target).pow(2).mean();
+  // The replayed option, (option, action) and (option, action, partner's
+  // option) as flat indices into the per-element losses below, which are
+  // averaged there (or, with --every_option, over every element).
+  const Tensor at_z = z;
+  const Tensor at_za = z * n + action;
+  const Tensor at_zaz = at_za * m + z_partner;
+  auto replayed = [&](const Tensor& x, const Tensor& flat) {
+    if (o_.every_option) return x.mean();
+    return x.reshape({b, -1}).gather(1, flat.view({b, 1})).mean();
   };
-  const Tensor joint_loss = half_mse(
-      JointQAt(joint_q, z, action, z_partner, action_partner), joint_target);
+  auto half_se = [](const Tensor& x, const Tensor& target) {
+    return 0.5 * (x - target).pow(2);
+  };
+  const Tensor joint_loss =
+      half_se(JointQAt(joint_q, z, action, z_partner, action_partner),
+              joint_target)
+          .mean();
   const Tensor value_loss =
-      half_mse(partner_low_value, partner_low_target) +
-      half_mse(partner_master_value, partner_master_target) +
-      half_mse(partner_arrival_value, partner_arrival_target) +
-      half_mse(low_value, low_target) + half_mse(master_value, master_target) +
-      half_mse(arrival_value, arrival_target);
+      replayed(half_se(partner_low_value, partner_low_target), at_zaz) +
+      replayed(half_se(partner_master_value, partner_master_target), at_za) +
+      replayed(half_se(partner_arrival_value, partner_arrival_target), at_za) +
+      replayed(half_se(low_value, low_target), at_z) +
+      half_se(master_value, master_target).mean() +
+      half_se(arrival_value, arrival_target).mean();
 
   const Tensor partner_low_loss =
-      DiscreteLowPolicyLoss(partner_low, joint_q_d).mean();
+      replayed(DiscreteLowPolicyLoss(partner_low, joint_q_d), at_zaz);
   const Tensor partner_master_loss =
-      MasterPolicyLoss(partner_master, partner_low_value_d).mean();
-  const Tensor partner_termination_loss =
+      replayed(MasterPolicyLoss(partner_master, partner_low_value_d), at_za);
+  const Tensor partner_termination_loss = replayed(
       PartnerTerminationPolicyLoss(partner_termination, partner_master_value_d,
-                                   partner_low_value_d, message, prior);
+                                   partner_low_value_d, message, prior),
+      at_za);
   const Tensor low_loss =
-      DiscreteLowPolicyLoss(low, partner_arrival_value_d).mean();
+      replayed(DiscreteLowPolicyLoss(low, partner_arrival_value_d), at_z);
   const Tensor master_loss = MasterPolicyLoss(master, low_value_d).mean();
   const Tensor termination_loss =
       TerminationPolicyLoss(

@@ -43,6 +43,12 @@
     "4.10).")                                                                 \
   P(double, policy_lr, 3e-4, Positive(),                                      \
     "Adam learning rate of the policies and the partner models.")             \
+  P(bool, every_option, false, AnyValue(),                                    \
+    "true: every option's (and option-action pair's) value and policy are "   \
+    "trained at every replayed state, exact sums over the options; false "    \
+    "(the thesis's expectations over (s, z) ~ D): only at the options and "   \
+    "actions the transition was acted with, so an option learns where its "   \
+    "master chose it.")                                                       \
   P(bool, zero_messages, false, AnyValue(),                                   \
     "Baseline: each agent ignores its partner's messages (it reads their "    \
     "observation floats as zeros and never knows the partner's previous "     \

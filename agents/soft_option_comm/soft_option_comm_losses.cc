@@ -32,10 +32,8 @@ Tensor PartnerTerminationPolicyLoss(const Tensor& logits, const Tensor& q2,
                                     double prior_terminate) {
   const Tensor optimal = soft_option::OptimalTerminationLogits(
       q2, AtPartnerOption(q1, message), prior_terminate);
-  const Tensor per_row =
-      soft_option::TerminationPolicyLoss(logits, optimal).mean({1, 2});
-  const Tensor sent = message.sent.to(per_row.scalar_type());
-  return (per_row * sent).sum() / sent.sum().clamp_min(1.0);
+  const Tensor sent = message.sent.to(logits.scalar_type()).view({-1, 1, 1});
+  return soft_option::TerminationPolicyLoss(logits, optimal) * sent;
 }
 
 Tensor JointQAt(const Tensor& q, const Tensor& z, const Tensor& a,

@@ -39,8 +39,8 @@ torch::Tensor PartnerTerminationValueTarget(const torch::Tensor& logits,
                                             const PartnerMessage& message,
                                             double prior_terminate);
 
-// Loss 4.37, the mean over rows with a message (0 without any) of the
-// mean over (z, a) of KL(q^T || the closed form of eq. 4.17).
+// Loss 4.37 per (row, z, a) [B, m, n]: KL(q^T || the closed form of eq.
+// 4.17); 0 in rows without a message (nothing to terminate).
 torch::Tensor PartnerTerminationPolicyLoss(const torch::Tensor& logits,
                                            const torch::Tensor& q2,
                                            const torch::Tensor& q1,

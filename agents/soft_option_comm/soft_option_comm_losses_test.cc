@@ -51,15 +51,17 @@ TEST(SoftOptionCommLossesTest, PartnerTerminationOfEquation417) {
   // Loss 4.37: zero at the optimum; rows without a message do not count.
   Tensor logits = optimal.clone();
   logits[1][0][0] = 3.0f;
-  EXPECT_NEAR(
-      PartnerTerminationPolicyLoss(logits, q2, q1, message, p1).item<float>(),
-      0.0, 1e-6);
+  EXPECT_NEAR(PartnerTerminationPolicyLoss(logits, q2, q1, message, p1)
+                  .sum()
+                  .item<float>(),
+              0.0, 1e-6);
   // A policy of 1/2 in row 0: the Bernoulli KL to q = 0.1 / 3.9.
   logits[0][0][0] = 0.0f;
   const double q = 0.1 / 3.9;
-  EXPECT_NEAR(
-      PartnerTerminationPolicyLoss(logits, q2, q1, message, p1).item<float>(),
-      0.5 * std::log(0.5 / q) + 0.5 * std::log(0.5 / (1 - q)), 1e-5);
+  const Tensor kl = PartnerTerminationPolicyLoss(logits, q2, q1, message, p1);
+  EXPECT_NEAR(kl[0][0][0].item<float>(),
+              0.5 * std::log(0.5 / q) + 0.5 * std::log(0.5 / (1 - q)), 1e-5);
+  EXPECT_EQ(kl[1][0][0].item<float>(), 0.0f);
 }
 
 // The chain of eq. 4.16-4.20 from a joint Q: at the optimal policies the

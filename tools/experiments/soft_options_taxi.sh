@@ -12,7 +12,10 @@
 # agents' per-task part). Runs under results/soft_options_taxi/{train,
 # transfer}/, plots docs/results/soft_options_taxi_{train,transfer}.png,
 # table printed at the end; docs/RESULTS.md, "Soft options on the
-# multi-task Taxi", has the numbers.
+# multi-task Taxi", has the numbers. Every variant passes --every_option
+# (each option trained at every replayed state: the measurement in
+# RESULTS.md); the option maps of seed 1 go to
+# docs/results/soft_options_taxi_option_map.png.
 #
 #   bash tools/experiments/soft_options_taxi.sh      # ~32 min on 2 cores
 #   SEEDS="1 2" STEPS=100000 TRANSFER_STEPS=20000 bash tools/experiments/soft_options_taxi.sh
@@ -26,9 +29,9 @@ STEPS="${STEPS:-200000}"                    # transitions on the training tasks
 TRANSFER_STEPS="${TRANSFER_STEPS:-50000}"   # transitions on the hard tasks
 JOBS="${JOBS:-2}"
 OUT=results/soft_options_taxi
-COMMON="--env=taxi --num_copies=8 --hidden=64,64 --batch_size=128 \
+COMMON="--env=taxi --every_option=true --num_copies=8 --hidden=64,64 --batch_size=128 \
   --critic_lr=1e-3 --policy_lr=1e-3 --update_ratio=0.25 --eval_episodes=96 \
-  --progress_seconds=1000"
+  --progress_seconds=1000 --eval_trace_episodes=48"
 declare -A VARIANT=(
   [soft_option_m4]="--num_options=4"
   [soft_option_m4_expected]="--num_options=4 --soft_master_value=false"
@@ -36,7 +39,7 @@ declare -A VARIANT=(
   [soft_option_flat]="--num_options=1"
 )
 
-bazel build //agents/soft_option //tools:plot_runs
+bazel build //agents/soft_option //tools:plot_runs //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
 rm -rf "${OUT}"
 mkdir -p "${OUT}/train" "${OUT}/transfer" docs/results
@@ -75,6 +78,17 @@ for phase in train transfer; do
     --out "docs/results/soft_options_taxi_${phase}.png" \
     --summary "${OUT}/${phase}_summary.md" > /dev/null
 done
+# Which option acts where (seed 1, the final evaluation's first 48
+# episodes), and the options' durations.
+maps=()
+for name in soft_option_m4 soft_option_m4_shared; do
+  run="${OUT}/train/${name}_seed1"
+  [[ -s "${run}/eval_trace.jsonl" ]] && maps+=("${run}")
+done
+if (( ${#maps[@]} )); then
+  "${BAZEL_BIN}/tools/plot_option_map" "${maps[@]}" \
+    --out docs/results/soft_options_taxi_option_map.png
+fi
 python3 - "${OUT}" <<'PY'
 import glob, json, os, statistics, sys
 out = sys.argv[1]
