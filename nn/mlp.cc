@@ -25,6 +25,15 @@ void AppendActivation(torch::nn::Sequential& seq, Activation activation) {
 
 }  // namespace
 
+std::vector<torch::Tensor> ParametersOf(
+    const std::vector<torch::nn::Sequential*>& nets) {
+  std::vector<torch::Tensor> all;
+  for (torch::nn::Sequential* net : nets) {
+    for (const torch::Tensor& p : (*net)->parameters()) all.push_back(p);
+  }
+  return all;
+}
+
 bool ParseActivation(std::string_view name, Activation* out) {
   if (name == "none" || name == "linear") {
     *out = Activation::kNone;

@@ -19,6 +19,11 @@ enum class Activation { kNone, kRelu, kTanh };
 // and leaves *out alone on anything else.
 bool ParseActivation(std::string_view name, Activation* out);
 
+// Every parameter of `nets`, in order: what one optimizer over several
+// networks takes.
+std::vector<torch::Tensor> ParametersOf(
+    const std::vector<torch::nn::Sequential*>& nets);
+
 // Linear(in, hidden[0]), act, ..., Linear(hidden.back(), out), output_act.
 // With no hidden sizes it is a single Linear layer.
 //

@@ -73,18 +73,12 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       nn::Freeze(*low_);
       nn::Freeze(*termination_);
     }
-    auto parameters = [](std::vector<torch::nn::Sequential*> nets) {
-      std::vector<Tensor> all;
-      for (torch::nn::Sequential* net : nets) {
-        for (const Tensor& p : (*net)->parameters()) all.push_back(p);
-      }
-      return all;
-    };
     value_opt_ = std::make_unique<nn::ForeachAdam>(
-        parameters({&q_, &option_value_, &master_value_, &arrival_value_}),
+        nn::ParametersOf(
+            {&q_, &option_value_, &master_value_, &arrival_value_}),
         torch::optim::AdamOptions(o.base.critic_lr));
     policy_opt_ = std::make_unique<nn::ForeachAdam>(
-        parameters({&low_, &master_, &termination_}),
+        nn::ParametersOf({&low_, &master_, &termination_}),
         torch::optim::AdamOptions(o.policy_lr));
     JsonObject config;
     config.Add("kind", "soft_option")

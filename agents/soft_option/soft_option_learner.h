@@ -29,42 +29,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "agents/soft_option/soft_option_params.h"
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
 #include "runtime/params.h"
 
 #define MARL_SOFT_OPTION_PARAMS(P)                                           \
-  P(int32_t, num_options, 4, (InRange(1, 64)),                               \
-    "m: the options the master policy chooses among.")                       \
-  P(double, beta, 10.0, (InRange(1e-6, 1e6)),                                \
-    "beta: rewards enter the Bellman target as beta * r (eq. 4.8); 1/beta "  \
-    "is the policies' entropy temperature.")                                 \
-  P(double, termination_prior, 0.05, (InRange(1e-6, 1 - 1e-6)),              \
-    "P(b = 1): the termination prior's chance of ending the option at a "    \
-    "step (the authors' p(continue) = 0.95).")                               \
-  P(bool, soft_master_value, true, AnyValue(),                               \
-    "true: the master's value is the soft maximum over options with its "    \
-    "entropy (eq. 4.9, loss 4.23); false: the plain expectation "            \
-    "E_{z~pi^H} V(s, z) of eq. 4.10, the earlier work's value.")             \
-  P(double, policy_lr, 3e-4, Positive(),                                     \
-    "Adam learning rate of the master, termination and low-level "           \
-    "policies.")                                                             \
-  P(bool, every_option, false, AnyValue(),                                   \
-    "true: every option's low-level policy and value are trained at every "  \
-    "replayed state (exact sums over the options); false (the thesis's "     \
-    "expectations over (s, z) ~ D, losses 4.22 and 4.25): only at the "      \
-    "option the transition was acted with, so an option learns where its "   \
-    "master chose it.")                                                      \
+  MARL_SOFT_OPTION_SHARED_PARAMS(P)                                          \
   P(bool, freeze_options, false, AnyValue(),                                 \
     "Transfer: train only the master policy (and the value networks); the "  \
     "options' low-level and termination policies keep their weights (those " \
-    "of --restore's checkpoint).")                                           \
-  P(int32_t, task_features, 0, (InRange(0, 1 << 20)),                        \
-    "The last N observation floats (e.g. taxi's task one-hot with "          \
-    "observe_task=true) reach only the master policy and the value "         \
-    "networks: the options' low-level and termination policies do not see "  \
-    "them, so each option serves every task (the authors' shared options).")
+    "of --restore's checkpoint).")
 
 namespace marl {
 

@@ -92,13 +92,6 @@ class SoftOptionCommLearner : public deep::DeepJointLearner {
     }
     at::Generator& init = init_generator();
     const std::vector<int64_t>& hidden = o.base.hidden.sizes;
-    auto parameters = [](std::vector<torch::nn::Sequential*> nets) {
-      std::vector<Tensor> all;
-      for (torch::nn::Sequential* net : nets) {
-        for (const Tensor& p : (*net)->parameters()) all.push_back(p);
-      }
-      return all;
-    };
     nets_.resize(2);
     for (int i = 0; i < 2; ++i) {
       AgentNets& a = nets_[i];
@@ -130,13 +123,14 @@ class SoftOptionCommLearner : public deep::DeepJointLearner {
       a.master = nn::MakeMlp(od, hidden, m, init);
       a.termination = nn::MakeMlp(option_dim, hidden, m, init);
       a.value_opt = std::make_unique<nn::ForeachAdam>(
-          parameters({&a.joint_q, &a.partner_low_value, &a.partner_master_value,
-                      &a.partner_arrival_value, &a.low_value, &a.master_value,
-                      &a.arrival_value}),
+          nn::ParametersOf({&a.joint_q, &a.partner_low_value,
+                            &a.partner_master_value, &a.partner_arrival_value,
+                            &a.low_value, &a.master_value, &a.arrival_value}),
           torch::optim::AdamOptions(o.base.critic_lr));
       a.policy_opt = std::make_unique<nn::ForeachAdam>(
-          parameters({&a.partner_low, &a.partner_master, &a.partner_termination,
-                      &a.low, &a.master, &a.termination}),
+          nn::ParametersOf({&a.partner_low, &a.partner_master,
+                            &a.partner_termination, &a.low, &a.master,
+                            &a.termination}),
           torch::optim::AdamOptions(o.policy_lr));
       acting_.emplace_back(m_);
     }

@@ -22,43 +22,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "agents/soft_option/soft_option_params.h"
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
 #include "runtime/joint_learner.h"
 #include "runtime/params.h"
 
-#define MARL_SOFT_OPTION_COMM_PARAMS(P)                                       \
-  P(int32_t, num_options, 4, (InRange(1, 64)),                                \
-    "m: the options each agent's master chooses among, sent as messages: "    \
-    "make the environment with message_size=m.")                              \
-  P(double, beta, 10.0, (InRange(1e-6, 1e6)),                                 \
-    "beta: rewards enter the Bellman target as beta * r (eq. 4.21); 1/beta "  \
-    "is the policies' entropy temperature.")                                  \
-  P(double, termination_prior, 0.05, (InRange(1e-6, 1 - 1e-6)),               \
-    "P(b = 1): the termination prior's chance of ending an option at a step " \
-    "(the agent's own and its model of the partner's).")                      \
-  P(bool, soft_master_value, true, AnyValue(),                                \
-    "true: master values are soft maxima over options with their entropy "    \
-    "(eq. 4.9, losses 4.30 and 4.33); false: plain expectations (eq. "        \
-    "4.10).")                                                                 \
-  P(double, policy_lr, 3e-4, Positive(),                                      \
-    "Adam learning rate of the policies and the partner models.")             \
-  P(bool, every_option, false, AnyValue(),                                    \
-    "true: every option's (and option-action pair's) value and policy are "   \
-    "trained at every replayed state, exact sums over the options; false "    \
-    "(the thesis's expectations over (s, z) ~ D): only at the options and "   \
-    "actions the transition was acted with, so an option learns where its "   \
-    "master chose it.")                                                       \
-  P(bool, zero_messages, false, AnyValue(),                                   \
-    "Baseline: each agent ignores its partner's messages (it reads their "    \
-    "observation floats as zeros and never knows the partner's previous "     \
-    "option); the agents still send theirs.")                                 \
-  P(int32_t, task_features, 0, (InRange(0, 1 << 20)),                         \
-    "The last N floats of the environment's own observation (before the "     \
-    "messages; e.g. taxi_meeting's room block) reach only the master "        \
-    "policies and the value networks: the options' low-level and "            \
-    "termination policies do not see them, so an agent that knows the task "  \
-    "must choose an option for it.")
+#define MARL_SOFT_OPTION_COMM_PARAMS(P)                                     \
+  MARL_SOFT_OPTION_SHARED_PARAMS(P)                                         \
+  P(bool, zero_messages, false, AnyValue(),                                 \
+    "Baseline: each agent ignores its partner's messages (it reads their "  \
+    "observation floats as zeros and never knows the partner's previous "   \
+    "option); the agents still send theirs.")
 
 namespace marl {
 

@@ -14,7 +14,6 @@ namespace marl {
 namespace {
 
 // Rewards stay far inside the protocol's finite range.
-constexpr double kMaxAbsReward = 1e6;
 // More than every ordered pair of 26 depots (650); repeats weight a task.
 constexpr size_t kMaxTasks = 1024;
 
@@ -31,20 +30,10 @@ absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
       TaxiEnv::ParseTasks(settings.GetString("tasks"), *map);
   if (!tasks.ok()) return tasks.status();
   TaxiEnv::Rewards rewards;
-  for (auto [name, field] : {std::pair{"step_reward", &rewards.step},
-                             std::pair{"invalid_reward", &rewards.invalid},
-                             std::pair{"goal_reward", &rewards.goal}}) {
-    const double value = settings.GetDouble(name);
-    if (absl::Status s =
-            CheckDoubleInRange(name, value, -kMaxAbsReward, kMaxAbsReward);
-        !s.ok()) {
-      return s;
-    }
-    *field = static_cast<float>(value);
-  }
-  if (absl::Status s =
-          CheckIntInRange("max_steps", settings.GetInt("max_steps"), 1,
-                          std::numeric_limits<int32_t>::max());
+  if (absl::Status s = ReadTaxiRewardsAndSteps(
+          settings, {{"step_reward", &rewards.step},
+                     {"invalid_reward", &rewards.invalid},
+                     {"goal_reward", &rewards.goal}});
       !s.ok()) {
     return s;
   }
@@ -152,12 +141,9 @@ absl::StatusOr<int64_t> TaxiEnv::EstimateCopyBytes(const Settings& settings) {
   // Mirrors the constructor: the map (road bits, depots, start cells), the
   // tasks, and the spec (one id, a Box observation, a Discrete action, two
   // info keys).
-  return ByteEstimate()
-      .AddObject(sizeof(TaxiEnv))
-      .AddArray((map.num_cells() + 63) / 64, 8)
-      .AddStrings(1, static_cast<int64_t>(map.depot_letters().size()))
-      .AddArray(static_cast<int64_t>(map.depot_cells().size()), sizeof(int))
-      .AddArray(static_cast<int64_t>(map.start_cells().size()), sizeof(int))
+  ByteEstimate estimate;
+  map.AddBytes(&estimate);
+  return estimate.AddObject(sizeof(TaxiEnv))
       .AddArray(static_cast<int64_t>(checked->tasks.size()), sizeof(Task))
       .AddArray(1, sizeof(std::string))
       .AddStrings(1, 4)
@@ -211,12 +197,7 @@ void TaxiEnv::Step(const Actions& actions, const Output& out) {
       reward = rewards_.invalid;
     }
   } else if (action != kNoop) {
-    const int dx = action == kRight ? 1 : action == kLeft ? -1 : 0;
-    const int dy = action == kDown ? 1 : action == kUp ? -1 : 0;
-    if (map_.IsRoad(state_.x + dx, state_.y + dy)) {
-      state_.x += dx;
-      state_.y += dy;
-    } else {
+    if (!map_.TryMove(action, &state_.x, &state_.y)) {
       reward = rewards_.invalid;
     }
   }

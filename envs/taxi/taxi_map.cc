@@ -1,5 +1,6 @@
 #include "envs/taxi/taxi_map.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -72,7 +73,7 @@ absl::StatusOr<TaxiMap> TaxiMap::Parse(const std::string& text) {
   for (size_t i = 0; i < frontier.size(); ++i) {
     const int x = frontier[i] % map.width_, y = frontier[i] / map.width_;
     for (const auto& [dx, dy] : {std::pair{1, 0}, std::pair{-1, 0},
-                                std::pair{0, 1}, std::pair{0, -1}}) {
+                                 std::pair{0, 1}, std::pair{0, -1}}) {
       if (!map.IsRoad(x + dx, y + dy)) continue;
       const int next = map.Cell(x + dx, y + dy);
       if (!seen[next]) {
@@ -103,6 +104,39 @@ bool TaxiMap::IsRoad(int x, int y) const {
 int TaxiMap::DepotIndex(char letter) const {
   const size_t i = depot_letters_.find(letter);
   return i == std::string::npos ? -1 : static_cast<int>(i);
+}
+
+bool TaxiMap::TryMove(int64_t action, int* x, int* y) const {
+  const int dx = action == 3 ? 1 : action == 4 ? -1 : 0;
+  const int dy = action == 2 ? 1 : action == 1 ? -1 : 0;
+  if (dx == 0 && dy == 0) return true;
+  if (!IsRoad(*x + dx, *y + dy)) return false;
+  *x += dx;
+  *y += dy;
+  return true;
+}
+
+void TaxiMap::AddBytes(ByteEstimate* estimate) const {
+  estimate->AddArray((num_cells() + 63) / 64, 8)
+      .AddStrings(1, static_cast<int64_t>(depot_letters_.size()))
+      .AddArray(static_cast<int64_t>(depot_cells_.size()), sizeof(int))
+      .AddArray(static_cast<int64_t>(start_cells_.size()), sizeof(int));
+}
+
+absl::Status ReadTaxiRewardsAndSteps(
+    const Settings& settings,
+    std::initializer_list<std::pair<const char*, float*>> rewards) {
+  for (const auto& [name, field] : rewards) {
+    const double value = settings.GetDouble(name);
+    if (absl::Status s =
+            CheckDoubleInRange(name, value, -kMaxTaxiReward, kMaxTaxiReward);
+        !s.ok()) {
+      return s;
+    }
+    *field = static_cast<float>(value);
+  }
+  return CheckIntInRange("max_steps", settings.GetInt("max_steps"), 1,
+                         std::numeric_limits<int32_t>::max());
 }
 
 }  // namespace marl

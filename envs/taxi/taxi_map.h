@@ -6,10 +6,14 @@
 // the first character of the first row.
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "envs/core/memory_estimate.h"
+#include "envs/core/settings.h"
 
 namespace marl {
 
@@ -46,6 +50,16 @@ class TaxiMap {
   // Road cells that are not depots, in reading order: where a taxi starts.
   const std::vector<int>& start_cells() const { return start_cells_; }
 
+  // The moves both taxi environments share: action 1 up (y - 1), 2 down
+  // (y + 1), 3 right (x + 1), 4 left (x - 1). Moves (x, y) one cell unless
+  // a wall or the map's edge blocks it; false for a blocked move (other
+  // actions stay and return true).
+  bool TryMove(int64_t action, int* x, int* y) const;
+
+  // Adds what a copy's map holds (road bits, depot letters and cells,
+  // start cells) to an environment's copy estimate.
+  void AddBytes(ByteEstimate* estimate) const;
+
  private:
   int width_ = 0, height_ = 0;
   std::vector<bool> road_;  // per cell
@@ -53,6 +67,14 @@ class TaxiMap {
   std::vector<int> depot_cells_;
   std::vector<int> start_cells_;
 };
+
+// The settings both taxi environments check alike: each reward of
+// `rewards` (setting name, where its value goes) within +-kMaxTaxiReward,
+// and max_steps in [1, 2^31 - 1]. INVALID_ARGUMENT naming the setting.
+inline constexpr double kMaxTaxiReward = 1e6;
+absl::Status ReadTaxiRewardsAndSteps(
+    const Settings& settings,
+    std::initializer_list<std::pair<const char*, float*>> rewards);
 
 }  // namespace marl
 

@@ -17,7 +17,6 @@ namespace marl {
 namespace {
 
 // Rewards stay far inside the protocol's finite range.
-constexpr double kMaxAbsReward = 1e6;
 // How much of a refused string setting an error message repeats.
 constexpr size_t kMaxEchoed = 32;
 
@@ -58,19 +57,9 @@ absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
       ParseInformed(settings.GetString("informed"));
   if (!informed.ok()) return informed.status();
   TaxiMeetingEnv::Rewards rewards;
-  for (auto [name, field] : {std::pair{"step_reward", &rewards.step},
-                             std::pair{"meet_reward", &rewards.meet}}) {
-    const double value = settings.GetDouble(name);
-    if (absl::Status s =
-            CheckDoubleInRange(name, value, -kMaxAbsReward, kMaxAbsReward);
-        !s.ok()) {
-      return s;
-    }
-    *field = static_cast<float>(value);
-  }
-  if (absl::Status s =
-          CheckIntInRange("max_steps", settings.GetInt("max_steps"), 1,
-                          std::numeric_limits<int32_t>::max());
+  if (absl::Status s = ReadTaxiRewardsAndSteps(
+          settings,
+          {{"step_reward", &rewards.step}, {"meet_reward", &rewards.meet}});
       !s.ok()) {
     return s;
   }
@@ -170,12 +159,9 @@ absl::StatusOr<int64_t> TaxiMeetingEnv::EstimateCopyBytes(
   // Mirrors the constructor: the map (road bits, depots, start cells), the
   // rooms, and the spec (two one-letter ids, two Box observations, two
   // Discrete actions, two info keys).
-  return ByteEstimate()
-      .AddObject(sizeof(TaxiMeetingEnv))
-      .AddArray((map.num_cells() + 63) / 64, 8)
-      .AddStrings(1, static_cast<int64_t>(map.depot_letters().size()))
-      .AddArray(static_cast<int64_t>(map.depot_cells().size()), sizeof(int))
-      .AddArray(static_cast<int64_t>(map.start_cells().size()), sizeof(int))
+  ByteEstimate estimate;
+  map.AddBytes(&estimate);
+  return estimate.AddObject(sizeof(TaxiMeetingEnv))
       .AddArray(static_cast<int64_t>(checked->rooms.size()), sizeof(int))
       .AddArray(2, sizeof(std::string))
       .AddStrings(2, 1)
@@ -224,13 +210,8 @@ void TaxiMeetingEnv::Step(const Actions& actions, const Output& out) {
   // both at once.
   for (int agent : {kA, kB}) {
     const int64_t action = actions.discrete(agent);
-    const int dx = action == kRight ? 1 : action == kLeft ? -1 : 0;
-    const int dy = action == kDown ? 1 : action == kUp ? -1 : 0;
     Position& p = state_.agents[agent];
-    if (map_.IsRoad(p.x + dx, p.y + dy)) {
-      p.x += dx;
-      p.y += dy;
-    }
+    map_.TryMove(action, &p.x, &p.y);
   }
   const int room_cell = map_.depot_cells()[rooms_[state_.room]];
   bool met = true;
