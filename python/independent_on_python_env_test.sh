@@ -7,12 +7,16 @@
 #   - SAC on py_rendezvous (two agents on a line must meet; shared reward
 #     -distance per step; random play scores about -11.7 per episode, see
 #     examples/rendezvous_test.py): the final evaluation must beat -3.
+#   - //agents/soft_option_comm on py_matrix_game through the Python
+#     server's message channel (message_size=2: the options as messages):
+#     both final greedy evaluations must reach an equilibrium worth >= 3.
 # Figures come from each run's summary.json (docs/RUN_FORMAT.md).
-#   independent_on_python_env_test.sh SERVER AGENT
+#   independent_on_python_env_test.sh SERVER AGENT COMM_AGENT
 set -euo pipefail
 source tools/testing/server_process.sh
 server="$1"
 agent="$2"
+comm_agent="$3"
 runs=$(mktemp -d /tmp/marl-py-train.XXXXXX)
 trap 'rm -rf "$runs"' EXIT
 
@@ -23,7 +27,7 @@ train() {
   local name="$1" env="$2" threshold="$3"
   shift 3
   local start=$SECONDS
-  if ! "$agent" --endpoint="$endpoint" --env="$env" --seed=1 \
+  if ! "${binary:-$agent}" --endpoint="$endpoint" --env="$env" --seed=1 \
       --runs_root="$runs" --run_name="$name" --progress_seconds=60 "$@" \
       >"$runs/$name.log" 2>&1; then
     echo "FAIL $name: the agent failed"; cat "$runs/$name.log"; exit 1
@@ -50,6 +54,9 @@ PY
 
 train soft_q_py_matrix_game py_matrix_game 3 --steps=3000
 train sac_py_rendezvous py_rendezvous -3 --steps=8000 --eval_episodes=50
+binary="$comm_agent" train soft_option_comm_py_matrix_game py_matrix_game 3 \
+  --env_settings=message_size=2 --num_options=2 --hidden=32,32 \
+  --batch_size=64 --steps=3000 --eval_episodes=20
 
 stop_server_cleanly
-echo "ok: a C++ agent trained on both Python environments"
+echo "ok: C++ agents trained on both Python environments"
