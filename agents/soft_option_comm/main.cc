@@ -1,7 +1,7 @@
 // Delayed soft-option communication (thesis §4.2, §4.3.2) on the shared
 // training loop. See agents/soft_option_comm/soft_option_comm_learner.h.
 //
-//   bazel run //agents/soft_option_comm -- --env=taxi_meeting \
+//   bazel run //agents/soft_option_comm -- --env=taxi_meeting
 //       --env_settings=message_size=4 --steps=100000
 #include "agents/soft_option_comm/soft_option_comm_learner.h"
 #include "learners/deep_joint_params.h"
