@@ -14,7 +14,7 @@
 # the end; docs/RESULTS.md, "Delayed soft-option communication", has the
 # numbers.
 #
-#   bash tools/experiments/soft_option_comm_meeting.sh     # ~40 min on 2 cores
+#   bash tools/experiments/soft_option_comm_meeting.sh     # ~25 min on 2 cores
 #   SEEDS="1 2" STEPS=20000 bash tools/experiments/soft_option_comm_meeting.sh
 #   REPORT_ONLY=1 bash tools/experiments/soft_option_comm_meeting.sh
 set -euo pipefail
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 
 SEEDS="${SEEDS:-1 2 3 4 5}"
-STEPS="${STEPS:-40000}"
+STEPS="${STEPS:-60000}"
 TASK_FEATURES="${TASK_FEATURES:-2}"  # the room block: a's options cannot see it
 JOBS="${JOBS:-2}"
 OUT=results/soft_option_comm_meeting
