@@ -80,9 +80,7 @@ absl::Status DeepJointLearner::Init(const EnvSpec& spec,
                          spec.agent_ids[i], " acts in ", a.DebugString()));
       }
       const int64_t width =
-          latent_widths.empty()
-              ? 0
-              : latent_widths[std::min<size_t>(i, latent_widths.size() - 1)];
+          static_cast<size_t>(i) < latent_widths.size() ? latent_widths[i] : 0;
       if (width != message_size_) {
         return absl::InvalidArgumentError(absl::StrCat(
             algorithm, ": the environment's message_size is ", message_size_,

@@ -9,8 +9,8 @@
 
 #define MARL_SOFT_OPTION_SHARED_PARAMS(P)                                     \
   P(int32_t, num_options, 4, (InRange(1, 64)),                                \
-    "m: the options each master policy chooses among (soft_option_comm: "    \
-    "also the message size; make the environment with message_size=m).")     \
+    "m: the options each master policy chooses among (soft_option_comm: "     \
+    "also the message size; make the environment with message_size=m).")      \
   P(double, beta, 10.0, (InRange(1e-6, 1e6)),                                 \
     "beta: rewards enter the Bellman target as beta * r (eq. 4.8, 4.21); "    \
     "1/beta is the policies' entropy temperature.")                           \

@@ -140,7 +140,8 @@ class SoftOptionCommLearner : public deep::DeepJointLearner {
              o.soft_master_value ? "soft (eq. 4.9)" : "expected (eq. 4.10)")
         .Add("messages", o.zero_messages ? "zeroed" : "partner's last option")
         .Add("option_targets",
-             o.every_option ? "every option" : "replayed options");
+             o.every_option ? "every option" : "replayed options")
+        .Add("partner_model", o.fitted_partner ? "fitted" : "variational");
     set_config(std::move(AddParams(o, config)));
     return absl::OkStatus();
   }
@@ -351,14 +352,34 @@ void SoftOptionCommLearner::UpdateAgent(int i, const deep::Minibatch& mb) {
       half_se(master_value, master_target).mean() +
       half_se(arrival_value, arrival_target).mean();
 
-  const Tensor partner_low_loss =
-      replayed(DiscreteLowPolicyLoss(partner_low, joint_q_d), at_zaz);
-  const Tensor partner_master_loss =
-      replayed(MasterPolicyLoss(partner_master, partner_low_value_d), at_za);
-  const Tensor partner_termination_loss = replayed(
-      PartnerTerminationPolicyLoss(partner_termination, partner_master_value_d,
-                                   partner_low_value_d, message, prior),
-      at_za);
+  Tensor partner_low_loss, partner_master_loss, partner_termination_loss;
+  if (o_.fitted_partner) {
+    // The partner's replayed action, and its option given its message.
+    partner_low_loss =
+        -partner_low.reshape({b, -1})
+             .gather(1, (at_zaz * np + action_partner).view({b, 1}))
+             .mean();
+    partner_master_loss =
+        PartnerOptionNll(partner_termination.reshape({b, -1})
+                             .gather(1, at_za.view({b, 1}))
+                             .squeeze(1),
+                         partner_master.reshape({b, m * n, m})
+                             .gather(1, at_za.view({b, 1, 1}).expand({b, 1, m}))
+                             .squeeze(1),
+                         z_partner, message)
+            .mean();
+    partner_termination_loss = torch::zeros({});
+  } else {
+    partner_low_loss =
+        replayed(DiscreteLowPolicyLoss(partner_low, joint_q_d), at_zaz);
+    partner_master_loss =
+        replayed(MasterPolicyLoss(partner_master, partner_low_value_d), at_za);
+    partner_termination_loss =
+        replayed(PartnerTerminationPolicyLoss(
+                     partner_termination, partner_master_value_d,
+                     partner_low_value_d, message, prior),
+                 at_za);
+  }
   const Tensor low_loss =
       replayed(DiscreteLowPolicyLoss(low, partner_arrival_value_d), at_z);
   const Tensor master_loss = MasterPolicyLoss(master, low_value_d).mean();
@@ -395,10 +416,10 @@ void SoftOptionCommLearner::UpdateAgent(int i, const deep::Minibatch& mb) {
 }  // namespace soft_option_comm
 
 std::string SoftOptionCommAlgorithmName(const SoftOptionCommOptions& o) {
-  return absl::StrCat("soft_option_comm_m", o.num_options,
-                      o.zero_messages ? "_zeroed" : "",
-                      o.soft_master_value ? "" : "_expected",
-                      o.task_features > 0 ? "_shared" : "");
+  return absl::StrCat(
+      "soft_option_comm_m", o.num_options, o.zero_messages ? "_zeroed" : "",
+      o.fitted_partner ? "_fitted" : "", o.soft_master_value ? "" : "_expected",
+      o.task_features > 0 ? "_shared" : "");
 }
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateSoftOptionCommLearner(

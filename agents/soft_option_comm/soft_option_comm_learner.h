@@ -33,7 +33,12 @@
   P(bool, zero_messages, false, AnyValue(),                                 \
     "Baseline: each agent ignores its partner's messages (it reads their "  \
     "observation floats as zeros and never knows the partner's previous "   \
-    "option); the agents still send theirs.")
+    "option); the agents still send theirs.")                               \
+  P(bool, fitted_partner, false, AnyValue(),                                \
+    "Outside the thesis: fit the partner models to the partner's replayed " \
+    "actions and options (maximum likelihood) instead of the variational "  \
+    "closed forms, which model the partner as acting for this agent's own " \
+    "soft Q.")
 
 namespace marl {
 

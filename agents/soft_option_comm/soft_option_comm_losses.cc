@@ -1,5 +1,7 @@
 #include "agents/soft_option_comm/soft_option_comm_losses.h"
 
+#include <limits>
+
 #include "agents/soft_option/soft_option_losses.h"
 
 namespace marl {
@@ -34,6 +36,21 @@ Tensor PartnerTerminationPolicyLoss(const Tensor& logits, const Tensor& q2,
       q2, AtPartnerOption(q1, message), prior_terminate);
   const Tensor sent = message.sent.to(logits.scalar_type()).view({-1, 1, 1});
   return soft_option::TerminationPolicyLoss(logits, optimal) * sent;
+}
+
+Tensor PartnerOptionNll(const Tensor& termination_logits,
+                        const Tensor& master_log_probs, const Tensor& z_partner,
+                        const PartnerMessage& message) {
+  const Tensor drawn =
+      master_log_probs.gather(1, z_partner.view({-1, 1})).squeeze(1);
+  const Tensor kept = message.sent & (z_partner == message.option);
+  const Tensor keep_term =
+      torch::where(kept, torch::log_sigmoid(-termination_logits),
+                   torch::full_like(termination_logits,
+                                    -std::numeric_limits<float>::infinity()));
+  const Tensor with_message = torch::logaddexp(
+      keep_term, torch::log_sigmoid(termination_logits) + drawn);
+  return -torch::where(message.sent, with_message, drawn);
 }
 
 Tensor JointQAt(const Tensor& q, const Tensor& z, const Tensor& a,

@@ -47,6 +47,18 @@ torch::Tensor PartnerTerminationPolicyLoss(const torch::Tensor& logits,
                                            const PartnerMessage& message,
                                            double prior_terminate);
 
+// Outside the thesis (--fitted_partner): the negative log-likelihood [B]
+// of the partner's replayed option z_p under the partner model's
+// termination and master, both already taken at each row's (z, a):
+// -log((1 - sigma) [z_p = z'_p] + sigma q^H_p(z_p)) where a previous
+// option z'_p was sent (sigma = sigmoid(termination_logits) [B]), -log
+// q^H_p(z_p) where none was (the partner's option starts).
+// master_log_probs [B, mp], z_partner [B] int64.
+torch::Tensor PartnerOptionNll(const torch::Tensor& termination_logits,
+                               const torch::Tensor& master_log_probs,
+                               const torch::Tensor& z_partner,
+                               const PartnerMessage& message);
+
 // q [B, m, n, mp, np] at each row's (z, a, z_p, a_p), all [B] int64: [B].
 torch::Tensor JointQAt(const torch::Tensor& q, const torch::Tensor& z,
                        const torch::Tensor& a, const torch::Tensor& z_partner,

@@ -64,6 +64,22 @@ TEST(SoftOptionCommLossesTest, PartnerTerminationOfEquation417) {
   EXPECT_EQ(kl[1][0][0].item<float>(), 0.0f);
 }
 
+// --fitted_partner: the likelihood of the partner's option under its
+// modelled termination (sigma = 1/4) and master (1/3, 2/3).
+TEST(SoftOptionCommLossesTest, PartnerOptionLikelihood) {
+  const Tensor logits = torch::full({3}, static_cast<float>(std::log(1.0 / 3)));
+  const Tensor master =
+      torch::log(torch::tensor({1.f / 3, 2.f / 3})).repeat({3, 1});
+  // Rows: said 0 and kept it; said 0 and switched to 1; said nothing.
+  const PartnerMessage message =
+      ReadMessage(torch::tensor({1.f, 0.f, 1.f, 0.f, 0.f, 0.f}).view({3, 2}));
+  const Tensor nll = PartnerOptionNll(
+      logits, master, torch::tensor({0, 1, 1}, torch::kInt64), message);
+  EXPECT_NEAR(nll[0].item<float>(), -std::log(0.75 + 0.25 / 3), 1e-6);
+  EXPECT_NEAR(nll[1].item<float>(), -std::log(0.25 * 2 / 3), 1e-6);
+  EXPECT_NEAR(nll[2].item<float>(), -std::log(2.0 / 3), 1e-6);
+}
+
 // The chain of eq. 4.16-4.20 from a joint Q: at the optimal policies the
 // targets of losses 4.29-4.34 (the single agent's closed forms, composed
 // as the learner composes them) are the soft maxima written out by hand.

@@ -3,10 +3,12 @@
 # EXPERIMENTS.md §2): two agents on a corridor with a meeting room at each
 # end; only agent a observes which room is the episode's. Agent b learns
 # where to go only from a's messages (a's option at the previous step,
-# through the protocol's message channel). Three agents, 5 seeds each:
-#   soft_option_comm_m2         the options sent as messages
-#   soft_option_comm_m2_zeroed  the same agent reading the messages as zeros
-#   independent (ppo)           independent flat learners, no channel
+# through the protocol's message channel). Four agents, 5 seeds each:
+#   comm    soft_option_comm: the options sent as messages
+#   zeroed  the same agent reading the messages as zeros
+#   fitted  the options as messages, partner models fitted to the partner
+#           (--fitted_partner, outside the thesis)
+#   independent  independent flat learners (PPO), no channel
 # Runs under results/soft_option_comm_meeting/, the learning curves in
 # docs/results/soft_option_comm_meeting.png, which option acts where (seed
 # 1, from the final evaluation's trace) in
@@ -14,7 +16,7 @@
 # the end; docs/RESULTS.md, "Delayed soft-option communication", has the
 # numbers.
 #
-#   bash tools/experiments/soft_option_comm_meeting.sh     # ~25 min on 2 cores
+#   bash tools/experiments/soft_option_comm_meeting.sh     # ~35 min on 2 cores
 #   SEEDS="1 2" STEPS=20000 bash tools/experiments/soft_option_comm_meeting.sh
 #   REPORT_ONLY=1 bash tools/experiments/soft_option_comm_meeting.sh
 set -euo pipefail
@@ -41,9 +43,10 @@ rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
 commands=()
 for seed in ${SEEDS}; do
-  for zeroed in false true; do
-    name=comm; [[ ${zeroed} == true ]] && name=zeroed
-    commands+=("${BAZEL_BIN}/agents/soft_option_comm/soft_option_comm --env=taxi_meeting --env_settings='${SETTINGS},message_size=2' ${COMM} --zero_messages=${zeroed} ${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=${name}_seed${seed}")
+  for variant in "comm:" "zeroed:--zero_messages=true" \
+      "fitted:--fitted_partner=true"; do
+    name=${variant%%:*}
+    commands+=("${BAZEL_BIN}/agents/soft_option_comm/soft_option_comm --env=taxi_meeting --env_settings='${SETTINGS},message_size=2' ${COMM} ${variant#*:} ${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=${name}_seed${seed}")
   done
   commands+=("${BAZEL_BIN}/agents/independent/independent --learner=ppo --env=taxi_meeting --env_settings='${SETTINGS}' ${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
 done
@@ -58,6 +61,7 @@ fi
   --out docs/results/soft_option_comm_meeting.png \
   --summary "${OUT}/summary.md" > /dev/null
 "${BAZEL_BIN}/tools/plot_option_map" "${OUT}/comm_seed1" "${OUT}/zeroed_seed1" \
+  "${OUT}/fitted_seed1" \
   --out docs/results/soft_option_comm_meeting_options.png
 python3 - "${OUT}" <<'PY'
 import glob, json, os, statistics, sys
@@ -81,14 +85,15 @@ def ms(xs):
 print("\nfinal evaluation (96 greedy episodes; mean ± std over seeds):\n")
 print("| agent | seeds | eval return | met share | per seed |")
 print("|---|---|---|---|---|")
-for variant in ("comm", "zeroed", "independent"):
+for variant in ("comm", "zeroed", "fitted", "independent"):
     rows = sorted((s, v) for (k, s), v in final.items() if k == variant)
     print("| %s | %d | %s | %s | %s |" % (
         variant, len(rows), ms([v[0] for _, v in rows]),
         ms([v[1] for _, v in rows if v[1] is not None]),
         " ".join("%.2f" % v[0] for _, v in rows)))
-gaps = [final[("comm", s)][0] - final[("zeroed", s)][0]
-        for (k, s) in final if k == "comm" and ("zeroed", s) in final]
-print("\nmessage minus zeroed, same seed: %s (%d seeds; %d positive)" % (
-    ms(gaps), len(gaps), sum(g > 0 for g in gaps)))
+for variant in ("comm", "fitted"):
+    gaps = [final[(variant, s)][0] - final[("zeroed", s)][0]
+            for (k, s) in final if k == variant and ("zeroed", s) in final]
+    print("%s minus zeroed, same seed: %s (%d seeds; %d positive)" % (
+        variant, ms(gaps), len(gaps), sum(g > 0 for g in gaps)))
 PY
