@@ -49,12 +49,19 @@ EnvSpec MeetingSpec(int64_t message_size) {
 }
 
 TEST(SoftOptionCommLearnerTest, LearnsToMeetWhenBothKnowTheRoom) {
-  absl::StatusOr<TrainingResult> r =
-      RunTraining(Corridor(1, 6000, "corridor_both", "both"),
-                  "soft_option_comm", Factory(Small()));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_GT(r->agents[0].eval_return, 1.0);
-  EXPECT_EQ(r->agents[0].eval_return, r->agents[1].eval_return);
+  // With the thesis's partner models, and with models fitted to the
+  // partner.
+  for (bool fitted : {false, true}) {
+    SoftOptionCommOptions o = Small();
+    o.fitted_partner = fitted;
+    absl::StatusOr<TrainingResult> r = RunTraining(
+        Corridor(1, 6000, fitted ? "corridor_fitted" : "corridor_both",
+                 "both"),
+        SoftOptionCommAlgorithmName(o), Factory(o));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_GT(r->agents[0].eval_return, 1.0) << "fitted " << fitted;
+    EXPECT_EQ(r->agents[0].eval_return, r->agents[1].eval_return);
+  }
 }
 
 // The message each agent sends is the option it acts with: it changes
