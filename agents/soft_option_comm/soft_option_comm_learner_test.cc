@@ -55,8 +55,7 @@ TEST(SoftOptionCommLearnerTest, LearnsToMeetWhenBothKnowTheRoom) {
     SoftOptionCommOptions o = Small();
     o.fitted_partner = fitted;
     absl::StatusOr<TrainingResult> r = RunTraining(
-        Corridor(1, 6000, fitted ? "corridor_fitted" : "corridor_both",
-                 "both"),
+        Corridor(1, 6000, fitted ? "corridor_fitted" : "corridor_both", "both"),
         SoftOptionCommAlgorithmName(o), Factory(o));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_GT(r->agents[0].eval_return, 1.0) << "fitted " << fitted;
