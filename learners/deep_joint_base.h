@@ -73,7 +73,7 @@ class DeepJointLearner : public JointLearner {
     acting_first_ = first;
   }
   std::string ConfigJson() const override { return config_json_; }
-  std::vector<float> LastLatents(int agent) const override {
+  absl::Span<const float> LastLatents(int agent) const override {
     return latents_[agent];
   }
 

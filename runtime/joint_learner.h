@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "envs/core/env_spec.h"
 
 namespace marl {
@@ -82,9 +83,10 @@ class JointLearner {
   virtual void SetActingContext(ActingStream stream, const bool* first) {}
 
   // The per-step latent state (an option) that the last Act chose for
-  // `agent`, [copies, width] row-major; empty for learners without one.
-  // Read for evaluation traces (TrainingOptions::eval_trace_episodes).
-  virtual std::vector<float> LastLatents(int agent) const { return {}; }
+  // `agent`, [copies, width] row-major, valid until the next Act; empty
+  // for learners without one. Read for evaluation traces
+  // (TrainingOptions::eval_trace_episodes).
+  virtual absl::Span<const float> LastLatents(int agent) const { return {}; }
 
   // The first error the learner hit inside Act or Learn (an observation
   // outside its table, ...); the loop checks it after each call and stops

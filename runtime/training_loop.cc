@@ -812,40 +812,46 @@ class Runner {
                  << std::endl;
   }
 
-  // One line per agent of evaluation row r's step t: the observation it
-  // acted on, its action (the last ActAll's), its reward and latent state.
-  void AppendTrace(const EnvSpec& spec, int r, int t,
-                   const std::vector<std::vector<float>>& obs,
+  // Step t of the evaluation rows [0, rows) still playing (not done): one
+  // line per row and agent, with the observation it acted on, its action
+  // (the last ActAll's), its reward and its latent state.
+  void AppendTrace(const EnvSpec& spec, int rows, const std::vector<char>& done,
+                   int t, const std::vector<std::vector<float>>& obs,
                    const proto::TimeStep& ts, std::string* trace) const {
-    for (int a = 0; a < num_agents_; ++a) {
-      const int64_t obs_size = spec.observation_spaces[a].FlatSize();
-      const int64_t act_size = spec.action_spaces[a].FlatSize();
-      std::vector<double> observation(obs[a].begin() + r * obs_size,
-                                      obs[a].begin() + (r + 1) * obs_size);
-      JsonObject line;
-      line.Add("episode", r).Add("t", t).Add("agent", ids_[a]);
-      line.Add("observation", observation);
-      if (spec.action_spaces[a].is_box()) {
-        std::vector<double> action(
-            act_continuous_[a].begin() + r * act_size,
-            act_continuous_[a].begin() + (r + 1) * act_size);
-        line.Add("action", action);
-      } else {
-        line.Add("action", absl::Span<const int64_t>(
-                               act_discrete_[a].data() + r * act_size,
-                               static_cast<size_t>(act_size)));
+    std::vector<absl::Span<const float>> latents(num_agents_);
+    for (int a = 0; a < num_agents_; ++a) latents[a] = learner_->LastLatents(a);
+    const size_t copies = static_cast<size_t>(eval_env_->num_copies());
+    for (int r = 0; r < rows; ++r) {
+      if (done[r]) continue;
+      for (int a = 0; a < num_agents_; ++a) {
+        const int64_t obs_size = spec.observation_spaces[a].FlatSize();
+        const int64_t act_size = spec.action_spaces[a].FlatSize();
+        JsonObject line;
+        line.Add("episode", r).Add("t", t).Add("agent", ids_[a]);
+        line.Add("observation",
+                 std::vector<double>(obs[a].begin() + r * obs_size,
+                                     obs[a].begin() + (r + 1) * obs_size));
+        if (spec.action_spaces[a].is_box()) {
+          line.Add("action",
+                   std::vector<double>(
+                       act_continuous_[a].begin() + r * act_size,
+                       act_continuous_[a].begin() + (r + 1) * act_size));
+        } else {
+          line.Add("action", absl::Span<const int64_t>(
+                                 act_discrete_[a].data() + r * act_size,
+                                 static_cast<size_t>(act_size)));
+        }
+        line.Add("reward",
+                 static_cast<double>(ArrayAt<float>(ts.agents(a).reward(), r)));
+        const size_t width = latents[a].size() / copies;
+        if (width > 0) {
+          line.Add("latent",
+                   std::vector<double>(latents[a].begin() + r * width,
+                                       latents[a].begin() + (r + 1) * width));
+        }
+        *trace += line.Build();
+        *trace += '\n';
       }
-      line.Add("reward",
-               static_cast<double>(ArrayAt<float>(ts.agents(a).reward(), r)));
-      const std::vector<float> latents = learner_->LastLatents(a);
-      const size_t width = latents.size() / eval_env_->num_copies();
-      if (width > 0) {
-        line.Add("latent",
-                 std::vector<double>(latents.begin() + r * width,
-                                     latents.begin() + (r + 1) * width));
-      }
-      *trace += line.Build();
-      *trace += '\n';
     }
   }
 
@@ -888,10 +894,8 @@ class Runner {
         if (!stepped.ok()) return stepped.status();
         const proto::TimeStep& ts = **stepped;
         if (absl::Status s = CheckTimeStep(ts, copies); !s.ok()) return s;
-        if (collected == 0) {
-          for (int r = 0; r < trace_rows; ++r) {
-            if (!done[r]) AppendTrace(spec, r, t, obs, ts, &trace);
-          }
+        if (collected == 0 && trace_rows > 0) {
+          AppendTrace(spec, trace_rows, done, t, obs, ts, &trace);
         }
         for (int r = 0; r < copies; ++r) {
           first[r] = ts.terminated()[r] != 0 || ts.truncated()[r] != 0;

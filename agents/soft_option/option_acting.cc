@@ -32,6 +32,16 @@ const std::vector<int64_t>& OptionActing::Choose(
   return options_;
 }
 
+torch::Tensor OptionActing::AtChosen(const torch::Tensor& heads,
+                                     int64_t width) const {
+  const int64_t n = heads.size(0);
+  const torch::Tensor option =
+      torch::tensor(options_, torch::kInt64).view({n, 1, 1});
+  return heads.view({n, m_, width})
+      .gather(1, option.expand({n, 1, width}))
+      .squeeze(1);
+}
+
 void OptionActing::AppendMetrics(
     std::vector<std::pair<std::string, double>>* out) const {
   if (steps_ > 0) {

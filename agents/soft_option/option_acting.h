@@ -41,6 +41,11 @@ class OptionActing {
   // The options of the last Choose.
   const std::vector<int64_t>& options() const { return options_; }
 
+  // The outputs of each copy's option (of the last Choose) from a network
+  // with one head of `width` outputs per option: [n, m * width] -> [n,
+  // width].
+  torch::Tensor AtChosen(const torch::Tensor& heads, int64_t width) const;
+
   // Counted on the training stream: termination_rate (the share of steps
   // that could keep their option where it ended), mean_option_length (its
   // inverse), option_<z>_share.

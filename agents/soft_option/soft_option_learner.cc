@@ -159,13 +159,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
   // The low-level network's outputs (`width` per option) for each copy's
   // option of the Act call being made: [n, width].
   Tensor LowLevelOfActingOptions(const Tensor& s, int64_t width) {
-    const int64_t n = s.size(0);
-    const Tensor option =
-        torch::tensor(acting_.options(), torch::kInt64).view({n, 1, 1});
-    return low_->forward(OptionInput(s))
-        .view({n, m_, width})
-        .gather(1, option.expand({n, 1, width}))
-        .squeeze(1);
+    return acting_.AtChosen(low_->forward(OptionInput(s)), width);
   }
 
   // The mean over rows of per-option losses x [B, m] at each row's

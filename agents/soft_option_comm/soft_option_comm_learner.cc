@@ -180,15 +180,9 @@ class SoftOptionCommLearner : public deep::DeepJointLearner {
 
   Tensor DiscretePolicy(int agent, const std::vector<Tensor>& obs,
                         bool deterministic) override {
-    const Tensor s = Heard(agent, obs[agent]);
-    const int64_t n = s.size(0), actions = nets_[agent].n;
-    const Tensor option =
-        torch::tensor(acting_[agent].options(), torch::kInt64).view({n, 1, 1});
-    const Tensor logits = nets_[agent]
-                              .low->forward(OptionInput(agent, s))
-                              .view({n, m_, actions})
-                              .gather(1, option.expand({n, 1, actions}))
-                              .squeeze(1);
+    const Tensor logits = acting_[agent].AtChosen(
+        nets_[agent].low->forward(OptionInput(agent, Heard(agent, obs[agent]))),
+        nets_[agent].n);
     return deterministic ? logits.argmax(-1)
                          : nn::SampleCategorical(logits, generator());
   }

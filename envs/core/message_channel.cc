@@ -85,6 +85,7 @@ class MessageChannelEnv final : public Env {
     action_.resize(n);
     message_.assign(n, 0);
     for (int a = 0; a < n; ++a) {
+      messages_at_.push_back(MessageOffset(spec_, a, a == 0 ? 1 : 0));
       observation_[a].resize(inner_layout_.observation_size[a]);
       action_[a].resize(inner_layout_.action_size[a]);
       buffers_.observation.push_back(observation_[a].data());
@@ -97,7 +98,6 @@ class MessageChannelEnv final : public Env {
     state_.resize(inner_layout_.state_size);
     info_.resize(inner_layout_.info_size);
     buffers_.terminated = &terminated_;
-    buffers_.episode_step = &episode_step_;
     if (inner_spec.has_public_observation) {
       buffers_.public_observation = public_.data();
     }
@@ -150,12 +150,13 @@ class MessageChannelEnv final : public Env {
       float* observation = out.observation(a);
       WriteFlatObservation(inner_spec.observation_spaces[a],
                            observation_[a].data(), observation);
-      float* messages = observation + MessageOffset(spec_, a, a == 0 ? 1 : 0);
-      std::fill_n(messages, (n - 1) * k, 0.0f);
+      // The partners' one-hots follow, in agent order.
+      float* one_hot = observation + messages_at_[a];
       for (int partner = 0; partner < n; ++partner) {
-        if (partner == a || message_[partner] < 0) continue;
-        observation[MessageOffset(spec_, a, partner) + message_[partner]] =
-            1.0f;
+        if (partner == a) continue;
+        std::fill_n(one_hot, k, 0.0f);
+        if (message_[partner] >= 0) one_hot[message_[partner]] = 1.0f;
+        one_hot += k;
       }
       out.set_reward(a, reward_[a]);
     }
@@ -177,12 +178,12 @@ class MessageChannelEnv final : public Env {
   std::vector<std::vector<float>> observation_;
   std::vector<float> reward_, public_, state_, info_;
   bool terminated_ = false;
-  int32_t episode_step_ = 0;
   int32_t current_agent_ = 0;
   BatchBuffers buffers_;
   std::vector<std::vector<int64_t>> action_;
   BatchActions actions_;
-  std::vector<int64_t> message_;  // per agent, the last sent; -1 none
+  std::vector<int64_t> message_;      // per agent, the last sent; -1 none
+  std::vector<int64_t> messages_at_;  // per agent, where its one-hots start
 };
 
 }  // namespace

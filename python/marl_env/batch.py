@@ -16,8 +16,8 @@ import numpy as np
 from marl_env import env as env_lib
 from marl_env import message_channel
 from marl_env import spaces as spaces_lib
-from marl_env.status import (Code, StatusError, failed_precondition, internal,
-                             invalid_argument, out_of_range)
+from marl_env.status import (Code, StatusError, describe, failed_precondition,
+                             internal, invalid_argument, out_of_range)
 
 _MASK64 = (1 << 64) - 1
 # The rows of a reset or step that cover every row of its Rows.
@@ -440,7 +440,7 @@ class EnvBatch:
             raise internal(
                 "environment '%s': step_batch() must return (observations, "
                 "rewards, terminated, info), got %s" %
-                (self.name, _describe(result))) from None
+                (self.name, describe(result))) from None
         self._write_observations(out, _EVERY_ROW, copies, observations,
                                  "step_batch")
         self._write_rewards(out, copies, rewards)
@@ -556,7 +556,7 @@ class EnvBatch:
             array = None
         if array is None or (array.shape != (rows,) and array.ndim != 0):
             raise self._fail("%s must be one value or %d (one per copy), "
-                             "got %s", _text(what), rows, _describe(value))
+                             "got %s", _text(what), rows, describe(value))
         return array
 
     def _write_observations(self, out, rows, copies, observations, method):
@@ -566,7 +566,7 @@ class EnvBatch:
         if not isinstance(observations, dict):
             raise self._fail("%s() must return observations as a dict keyed "
                              "by agent id, got %s", method,
-                             _describe(observations))
+                             describe(observations))
         n = len(copies)
         every = rows is _EVERY_ROW
         arrays = out.observation
@@ -685,7 +685,7 @@ class EnvBatch:
             return
         if not isinstance(info, dict):
             raise self._fail("info must be a dict keyed by info key, or "
-                             "None; got %s", _describe(info))
+                             "None; got %s", describe(info))
         for key, value in info.items():
             index = self.info_index.get(key)
             if index is None:
@@ -762,7 +762,7 @@ class _OneCopyEnvs(env_lib.BatchedEnv):
                 raise internal(
                     "environment '%s' copy %d: step() must return "
                     "(observations, rewards, terminated, info), got %s" %
-                    (self.name, c, _describe(result)))
+                    (self.name, c, describe(result)))
         observations, rewards, terminated, info = zip(*results)
         return (self._stack_observations(copies, observations),
                 self._stack_rewards(copies, rewards),
@@ -798,7 +798,7 @@ class _OneCopyEnvs(env_lib.BatchedEnv):
                 raise internal(
                     "environment '%s' copy %d: observations must be a dict "
                     "keyed by agent id, got %s" %
-                    (self.name, c, _describe(observations)))
+                    (self.name, c, describe(observations)))
             if agent_id not in observations:
                 continue
             try:
@@ -941,14 +941,6 @@ def _as_array(values, dtype):
 def _text(what):
     """A description given as text or as (format, args)."""
     return what if isinstance(what, str) else what[0] % what[1]
-
-
-def _describe(value):
-    """A short description of a malformed result, for error messages."""
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return "%s %s" % (type(value).__name__, text)
 
 
 def _check_spec(name, spec):

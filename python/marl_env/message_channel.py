@@ -17,7 +17,8 @@ import numpy as np
 
 from marl_env import env as env_lib
 from marl_env import spaces as spaces_lib
-from marl_env.status import Code, StatusError, internal, invalid_argument
+from marl_env.status import (Code, StatusError, describe, internal,
+                             invalid_argument)
 
 #: The most observation floats the channel may add to one copy: the
 #: messages and the one-hots of Discrete and MultiDiscrete observations,
@@ -142,13 +143,6 @@ def add_message_channel(inner, message_size, name):
                           (name, error.message)) from None
 
 
-def _describe(value):
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return "%s %s" % (type(value).__name__, text)
-
-
 class MessageChannel:
     """Every copy of an environment behind the channel, in the BatchedEnv
     interface the batch runner uses (seed, reset_batch, step_batch and the
@@ -240,7 +234,7 @@ class MessageChannel:
             raise internal(
                 "environment '%s': step_batch() must return (observations, "
                 "rewards, terminated, info), got %s" %
-                (self.name, _describe(result))) from None
+                (self.name, describe(result))) from None
         return (self._observe(observations, rows, messages, "step_batch"),
                 rewards, terminated, info)
 
@@ -252,7 +246,7 @@ class MessageChannel:
             raise internal(
                 "environment '%s': %s() must return observations as a dict "
                 "keyed by agent id, got %s" %
-                (self.name, method, _describe(observations)))
+                (self.name, method, describe(observations)))
         out = {}
         for agent, agent_id in enumerate(self._agent_ids):
             own = self._inner_block(observations.get(agent_id), rows, agent,

@@ -59,3 +59,11 @@ def resource_exhausted(message):
 
 def internal(message):
     return StatusError(Code.INTERNAL, message)
+
+
+def describe(value):
+    """A short description of a malformed result, for error messages."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return "%s %s" % (type(value).__name__, text)
