@@ -25,12 +25,12 @@
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
 #include "learners/deep_joint_params.h"
-#include "learners/observation_encoder.h"
 #include "learners/off_policy_state.h"
 #include "learners/replay_buffer.h"
 #include "learners/update_schedule.h"
 #include "runtime/joint_learner.h"
 #include "runtime/json.h"
+#include "runtime/observation_encoder.h"
 
 namespace marl {
 namespace deep {

@@ -21,8 +21,12 @@ absl::StatusOr<std::string> SaveOffPolicyState(const OffPolicyState& state,
     return Named(state.learner, s);
   }
   writer.Engine("rng", *state.rng).Ints("updates", {*state.updates});
+  for (const auto& [name, engine] : state.engines) {
+    writer.Engine("engine/" + name, *engine);
+  }
   state.schedule->Save(&writer);
-  if (with_replay) writer.Bytes("replay", state.replay->Serialize());
+  if (with_replay && state.replay != nullptr)
+    writer.Bytes("replay", state.replay->Serialize());
   return writer.Finish();
 }
 
@@ -39,9 +43,12 @@ absl::Status LoadOffPolicyState(const std::string& bytes,
   std::string replay;
   absl::Status s = ReadTorchParts(*reader, state.torch);
   if (s.ok()) s = reader->Engine("rng", state.rng);
+  for (const auto& [name, engine] : state.engines) {
+    if (s.ok()) s = reader->Engine("engine/" + name, engine);
+  }
   if (s.ok()) s = reader->Ints("updates", 1, &updates);
   if (s.ok()) s = state.schedule->Load(*reader);
-  if (s.ok() && reader->Has("replay")) {
+  if (s.ok() && state.replay != nullptr && reader->Has("replay")) {
     s = reader->Bytes("replay", &replay);
     if (s.ok()) s = state.replay->Restore(replay);
   }

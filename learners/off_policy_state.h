@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,6 +27,8 @@ struct OffPolicyState {
   std::string shape_meaning;   // for messages: "observation and action sizes"
   TorchParts torch;
   std::mt19937_64* rng = nullptr;
+  // Further engines of the learner, by name (saved as "engine/<name>").
+  std::vector<std::pair<std::string, std::mt19937_64*>> engines;
   int64_t* updates = nullptr;
   UpdateSchedule* schedule = nullptr;
   ReplayBuffer* replay = nullptr;

@@ -30,6 +30,12 @@ struct TransitionBatch {
   // Turn-based (SEQUENTIAL) specs: [copies], the agent whose turn it was
   // (the others' actions had no effect); null when every agent acts.
   const int32_t* current_agent = nullptr;
+  // Specs with a public observation (shared by every agent; the per-agent
+  // observations are then the private ones): [copies, public size] before
+  // and after the step (the final one for an auto-reset copy); null
+  // otherwise.
+  const float* public_observation = nullptr;
+  const float* next_public_observation = nullptr;
 };
 
 // Which copies an Act call is about: the training copies, the evaluation
@@ -74,6 +80,15 @@ class JointLearner {
   // (true = legal) or null when the environment sends none. Valid until
   // that Act returns.
   virtual void SetActionMasks(const std::vector<const bool*>& masks) {}
+
+  // The public observation of the next Act call's copies, [copies, public
+  // size], or null when the spec has none. Valid until that Act returns.
+  virtual void SetPublicObservation(const float* public_observation) {}
+
+  // Turn-based (SEQUENTIAL) specs: whose turn it is in each of the next Act
+  // call's copies, [copies]; null when every agent acts. Valid until that
+  // Act returns.
+  virtual void SetCurrentAgents(const int32_t* current_agent) {}
 
   // The stream of the next Act call and, per copy, whether its observation
   // starts an episode (true at every reset, and for a copy whose last step

@@ -20,6 +20,7 @@
 #include "protocol/working_directory.h"
 #include "runtime/blas_threads.h"
 #include "runtime/json.h"
+#include "runtime/public_observation_fold.h"
 #include "runtime/run_writer.h"
 
 ABSL_FLAG(std::string, endpoint, "",
@@ -88,6 +89,12 @@ ABSL_FLAG(bool, checkpoint_replay, false,
           "Checkpoints also hold the learners' replay buffers (larger files): "
           "a run resumed with --resume then goes on with the experience it "
           "had.");
+ABSL_FLAG(bool, observe_public, false,
+          "Every agent also observes the environment's public observation, "
+          "appended to its own (one-hot if Discrete): for learners that read "
+          "only per-agent observations on environments whose per-agent "
+          "observations are private (tiny_hanabi). An error where the "
+          "environment has no public observation.");
 ABSL_FLAG(std::string, restore, "",
           "Checkpoint file to load before training or evaluating (e.g. "
           "runs/<run>/checkpoints/final); required by --mode=eval. The "
@@ -286,8 +293,11 @@ int RunAgentMain(
                 << std::endl;
       return 2;
     }
+    const LearnerFactory factory = absl::GetFlag(FLAGS_observe_public)
+                                       ? ObservePublic(algorithm->factory)
+                                       : algorithm->factory;
     absl::StatusOr<TrainingResult> result =
-        RunTraining(*options, algorithm->name, algorithm->factory);
+        RunTraining(*options, algorithm->name, factory);
     if (!result.ok()) {
       std::cerr << program << ": error: " << result.status() << std::endl;
       return 1;

@@ -392,6 +392,9 @@ class Runner {
     const EnvSpec& spec = env_->spec();
     num_agents_ = spec.num_agents();
     ids_ = spec.agent_ids;
+    public_size_ = spec.has_public_observation
+                       ? spec.public_observation_space.FlatSize()
+                       : 0;
     act_discrete_.resize(num_agents_);
     act_continuous_.resize(num_agents_);
     return absl::OkStatus();
@@ -477,11 +480,14 @@ class Runner {
     return absl::OkStatus();
   }
 
-  // Copies a TimeStep's observations (and masks) out: the pointer dies at
-  // the next call on the client, and evaluation shares the client.
+  // Copies a TimeStep's observations (masks, public observation) out: the
+  // pointer dies at the next call on the client, and evaluation shares the
+  // client.
   void CopyObservations(const proto::TimeStep& ts,
                         std::vector<std::vector<float>>* obs,
-                        std::vector<std::unique_ptr<bool[]>>* masks) {
+                        std::vector<std::unique_ptr<bool[]>>* masks,
+                        std::vector<float>* public_obs) {
+    *public_obs = ArrayToVector<float>(ts.public_observation());
     obs->resize(num_agents_);
     masks->resize(num_agents_);
     for (int a = 0; a < num_agents_; ++a) {
@@ -500,16 +506,17 @@ class Runner {
   }
 
   // Turn-based specs: whose turn it is in each of `rows` copies, into
-  // current_ (checked: an agent index per copy); cleared otherwise.
-  absl::Status CopyCurrentAgent(const proto::TimeStep& ts, int rows) {
-    current_.clear();
+  // `current` (checked: an agent index per copy); cleared otherwise.
+  absl::Status CopyCurrentAgent(const proto::TimeStep& ts, int rows,
+                                std::vector<int32_t>* current) {
+    current->clear();
     if (!env_->spec().sequential) return absl::OkStatus();
     if (ts.current_agent().size() != sizeof(int32_t) * rows) {
       return absl::InternalError(
           "the server's TimeStep has no current agent per copy");
     }
-    current_ = ArrayToVector<int32_t>(ts.current_agent());
-    for (int32_t agent : current_) {
+    *current = ArrayToVector<int32_t>(ts.current_agent());
+    for (int32_t agent : *current) {
       if (agent < 0 || agent >= num_agents_) {
         return absl::InternalError(
             "the server's TimeStep names a current agent out of range");
@@ -523,8 +530,12 @@ class Runner {
   absl::Status ActAll(RemoteEnv* env, const EnvSpec& spec, int rows,
                       const std::vector<std::vector<float>>& obs,
                       const std::vector<std::unique_ptr<bool[]>>* masks,
-                      bool deterministic, ActingStream stream,
-                      const bool* first) {
+                      const std::vector<float>& public_obs,
+                      const std::vector<int32_t>& current, bool deterministic,
+                      ActingStream stream, const bool* first) {
+    if (static_cast<int64_t>(public_obs.size()) < rows * public_size_) {
+      return absl::InternalError("the server sent too few public observations");
+    }
     std::vector<const float*> obs_ptr(num_agents_);
     std::vector<const bool*> mask_ptr(num_agents_, nullptr);
     for (int a = 0; a < num_agents_; ++a) {
@@ -540,6 +551,9 @@ class Runner {
       act_continuous_[a].assign(box ? rows * act_size : 0, 0.0f);
     }
     learner_->SetActionMasks(mask_ptr);
+    learner_->SetPublicObservation(public_size_ > 0 ? public_obs.data()
+                                                    : nullptr);
+    learner_->SetCurrentAgents(current.empty() ? nullptr : current.data());
     learner_->SetActingContext(stream, first);
     learner_->Act(obs_ptr, rows, deterministic, &act_discrete_,
                   &act_continuous_);
@@ -562,8 +576,9 @@ class Runner {
   absl::StatusOr<std::vector<std::vector<double>>> GreedyActions() {
     const EnvSpec& spec = env_->spec();
     const bool first = true;
-    if (absl::Status s = ActAll(nullptr, spec, 1, initial_obs_, nullptr, true,
-                                ActingStream::kProbe, &first);
+    if (absl::Status s =
+            ActAll(nullptr, spec, 1, initial_obs_, nullptr, initial_public_obs_,
+                   initial_current_, true, ActingStream::kProbe, &first);
         !s.ok()) {
       return s;
     }
@@ -596,6 +611,13 @@ class Runner {
             "the server's TimeStep lists a final row out of range");
       }
     }
+    const size_t public_bytes = sizeof(float) * public_size_;
+    if (ts.public_observation().size() != public_bytes * n ||
+        ts.final_public_observation().size() !=
+            public_bytes * final_rows_.size()) {
+      return absl::InternalError(
+          "the server's TimeStep has a public observation of the wrong size");
+    }
     for (int a = 0; a < num_agents_; ++a) {
       const proto::AgentTimeStep& agent = ts.agents(a);
       const size_t obs_bytes =
@@ -611,8 +633,14 @@ class Runner {
     return absl::OkStatus();
   }
 
-  void KeepInitialObservations(const std::vector<std::vector<float>>& obs) {
+  void KeepInitialObservations(const std::vector<std::vector<float>>& obs,
+                               const std::vector<float>& public_obs,
+                               const std::vector<int32_t>& current) {
     const EnvSpec& spec = env_->spec();
+    initial_current_.assign(
+        current.begin(), current.begin() + std::min<size_t>(current.size(), 1));
+    initial_public_obs_.assign(public_obs.begin(),
+                               public_obs.begin() + public_size_);
     initial_obs_.resize(num_agents_);
     for (int a = 0; a < num_agents_; ++a) {
       const int64_t size = spec.observation_spaces[a].FlatSize();
@@ -625,9 +653,11 @@ class Runner {
     const EnvSpec& spec = env_->spec();
     absl::StatusOr<const proto::TimeStep*> reset = env_->Reset();
     if (!reset.ok()) return reset.status();
-    CopyObservations(**reset, &obs_, &masks_);
-    if (absl::Status s = CopyCurrentAgent(**reset, n); !s.ok()) return s;
-    KeepInitialObservations(obs_);
+    CopyObservations(**reset, &obs_, &masks_, &public_obs_);
+    if (absl::Status s = CopyCurrentAgent(**reset, n, &current_); !s.ok()) {
+      return s;
+    }
+    KeepInitialObservations(obs_, public_obs_, current_);
     returns_.assign(static_cast<size_t>(n) * num_agents_, 0.0);
     window_.assign(num_agents_, {});
     since_log_sum_.assign(num_agents_, 0.0);
@@ -666,8 +696,9 @@ class Runner {
     batch_view.truncated = truncated_.get();
 
     for (int64_t batch = 0; batch < batches; ++batch) {
-      if (absl::Status s = ActAll(env_.get(), spec, n, obs_, &masks_, false,
-                                  ActingStream::kTrain, first_.get());
+      if (absl::Status s =
+              ActAll(env_.get(), spec, n, obs_, &masks_, public_obs_, current_,
+                     false, ActingStream::kTrain, first_.get());
           !s.ok()) {
         return s;
       }
@@ -705,6 +736,17 @@ class Runner {
       }
       // Whose turn it was: current_ still holds the stepped observation's.
       batch_view.current_agent = current_.empty() ? nullptr : current_.data();
+      if (public_size_ > 0) {
+        next_public_obs_ = ArrayToVector<float>(ts.public_observation());
+        const char* finals = ts.final_public_observation().data();
+        for (size_t k = 0; k < final_rows_.size(); ++k) {
+          std::memcpy(next_public_obs_.data() + final_rows_[k] * public_size_,
+                      finals + k * public_size_ * sizeof(float),
+                      public_size_ * sizeof(float));
+        }
+        batch_view.public_observation = public_obs_.data();
+        batch_view.next_public_observation = next_public_obs_.data();
+      }
       learner_->Learn(batch_view);
       if (absl::Status s = learner_->status(); !s.ok()) return s;
       for (int r = 0; r < n; ++r) {
@@ -721,8 +763,10 @@ class Runner {
           ret = 0;
         }
       }
-      CopyObservations(ts, &obs_, &masks_);
-      if (absl::Status s = CopyCurrentAgent(ts, n); !s.ok()) return s;
+      CopyObservations(ts, &obs_, &masks_, &public_obs_);
+      if (absl::Status s = CopyCurrentAgent(ts, n, &current_); !s.ok()) {
+        return s;
+      }
       for (int r = 0; r < n; ++r) first_[r] = terminated_[r] || truncated_[r];
       transitions_ += n;
 
@@ -872,21 +916,30 @@ class Runner {
     std::unique_ptr<bool[]> first(new bool[copies]);
     std::vector<std::vector<float>> obs;
     std::vector<std::unique_ptr<bool[]>> masks;
+    std::vector<float> public_obs;
+    std::vector<int32_t> current;
     int collected = 0, cut = 0, ended_by_termination = 0;
     while (collected < o_.eval_episodes) {
       absl::StatusOr<const proto::TimeStep*> reset = eval_env_->Reset();
       if (!reset.ok()) return reset.status();
-      CopyObservations(**reset, &obs, &masks);
+      CopyObservations(**reset, &obs, &masks, &public_obs);
+      if (absl::Status s = CopyCurrentAgent(**reset, copies, &current);
+          !s.ok()) {
+        return s;
+      }
       // Eval mode: no training reset happened.
-      if (initial_obs_.empty()) KeepInitialObservations(obs);
+      if (initial_obs_.empty()) {
+        KeepInitialObservations(obs, public_obs, current);
+      }
       std::fill(ret.begin(), ret.end(), 0.0);
       std::fill(done.begin(), done.end(), 0);
       std::fill(terminated.begin(), terminated.end(), 0);
       std::fill(first.get(), first.get() + copies, true);
       int finished = 0;
       for (int t = 0; t < max_steps && finished < copies; ++t) {
-        if (absl::Status s = ActAll(eval_env_.get(), spec, copies, obs, &masks,
-                                    true, ActingStream::kEval, first.get());
+        if (absl::Status s =
+                ActAll(eval_env_.get(), spec, copies, obs, &masks, public_obs,
+                       current, true, ActingStream::kEval, first.get());
             !s.ok()) {
           return s;
         }
@@ -910,7 +963,10 @@ class Runner {
             ++finished;
           }
         }
-        CopyObservations(ts, &obs, &masks);
+        CopyObservations(ts, &obs, &masks, &public_obs);
+        if (absl::Status s = CopyCurrentAgent(ts, copies, &current); !s.ok()) {
+          return s;
+        }
       }
       const int take = std::min(copies, o_.eval_episodes - collected);
       for (int r = 0; r < take; ++r) {
@@ -1004,9 +1060,15 @@ class Runner {
   std::vector<std::vector<float>> obs_;          // per agent, rows
   std::vector<std::unique_ptr<bool[]>> masks_;   // per agent or null
   std::vector<std::vector<float>> initial_obs_;  // per agent, copy 0
-  std::vector<std::vector<float>> rewards_;      // per agent, last step
-  std::vector<int32_t> final_rows_;              // of the last TimeStep
-  std::vector<std::vector<float>> next_obs_;     // per agent, final obs in
+  // The spec's public observation size (0 without one); the training
+  // copies' public observations before and after the last step, and copy
+  // 0's first.
+  int64_t public_size_ = 0;
+  std::vector<float> public_obs_, next_public_obs_, initial_public_obs_;
+  std::vector<int32_t> initial_current_;      // copy 0's first (turn-based)
+  std::vector<std::vector<float>> rewards_;   // per agent, last step
+  std::vector<int32_t> final_rows_;           // of the last TimeStep
+  std::vector<std::vector<float>> next_obs_;  // per agent, final obs in
   std::vector<std::vector<int64_t>> act_discrete_;
   std::vector<std::vector<float>> act_continuous_;
   std::unique_ptr<bool[]> terminated_, truncated_;

@@ -119,6 +119,42 @@ class TurnLearner : public FixedLearner {
   std::vector<std::vector<int32_t>>* turns_;
 };
 
+// Records the public observations and turns it is given.
+class PublicLearner : public FixedLearner {
+ public:
+  struct Record {
+    std::vector<float> acted_public;
+    std::vector<int32_t> acted_turn;
+    std::vector<std::pair<float, float>> learned;
+  };
+  explicit PublicLearner(Record* record)
+      : FixedLearner(0, 0), record_(record) {}
+  bool TakesTurns() const override { return true; }
+  void SetPublicObservation(const float* public_observation) override {
+    public_ = public_observation;
+  }
+  void SetCurrentAgents(const int32_t* current_agent) override {
+    current_ = current_agent;
+  }
+  void Act(const std::vector<const float*>& observation, int num_copies,
+           bool deterministic, std::vector<std::vector<int64_t>>* discrete,
+           std::vector<std::vector<float>>* continuous) override {
+    record_->acted_public.push_back(public_[0]);
+    record_->acted_turn.push_back(current_[0]);
+    FixedLearner::Act(observation, num_copies, deterministic, discrete,
+                      continuous);
+  }
+  void Learn(const TransitionBatch& batch) override {
+    record_->learned.push_back(
+        {batch.public_observation[0], batch.next_public_observation[0]});
+  }
+
+ private:
+  Record* record_;
+  const float* public_ = nullptr;
+  const int32_t* current_ = nullptr;
+};
+
 TrainingOptions Options(const std::string& name) {
   TrainingOptions o;
   o.env = "matrix_game";
@@ -203,6 +239,38 @@ TEST(TrainingLoopTest, LearnSaysWhoseTurnEachStepWas) {
   o.run_name = "turns_refused";
   absl::Status refused = RunTraining(o, "fixed_algo", Fixed(0)).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnimplemented) << refused;
+}
+
+// Learners get the public observation and whose turn it is at every Act
+// (training, evaluation and probe), and the public observations before
+// and after every learned step: the ended episode's last one where a copy
+// was auto-reset.
+TEST(TrainingLoopTest, PassesPublicObservationsAndTurns) {
+  TrainingOptions o = Options("public");
+  o.env = "test_turns_game";
+  o.env_settings = {};
+  o.steps = 40;
+  PublicLearner::Record seen;
+  absl::StatusOr<TrainingResult> r = RunTraining(
+      o, "public_algo",
+      [&](const EnvSpec&,
+          uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+        return std::make_unique<PublicLearner>(&seen);
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(seen.learned.size(), 10u);
+  for (size_t t = 0; t < seen.learned.size(); ++t) {
+    EXPECT_EQ(seen.learned[t].first, t % 4) << "step " << t;
+    EXPECT_EQ(seen.learned[t].second, t % 4 + 1) << "step " << t;
+    EXPECT_EQ(seen.acted_public[t], t % 4) << "step " << t;
+    EXPECT_EQ(seen.acted_turn[t], static_cast<int32_t>(t % 2));
+  }
+  // Evaluation episodes start at step 0 with player a's turn too.
+  ASSERT_GT(seen.acted_public.size(), 11u);
+  EXPECT_EQ(seen.acted_public[10], 0);
+  EXPECT_EQ(seen.acted_turn[10], 0);
+  EXPECT_EQ(seen.acted_public[11], 1);
+  EXPECT_EQ(seen.acted_turn[11], 1);
 }
 
 TEST(TrainingLoopTest, TrainsEvaluatesAndLogs) {

@@ -10,9 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/env_spec.h"
-#include "learners/observation_encoder.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
+#include "runtime/observation_encoder.h"
 #include "runtime/training_loop.h"
 
 namespace marl {

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "learners/observation_encoder.h"
 #include "learners/soft_math.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
+#include "runtime/observation_encoder.h"
 
 namespace marl {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef MARL_LEARNERS_OBSERVATION_ENCODER_H_
-#define MARL_LEARNERS_OBSERVATION_ENCODER_H_
+#ifndef MARL_RUNTIME_OBSERVATION_ENCODER_H_
+#define MARL_RUNTIME_OBSERVATION_ENCODER_H_
 
 // What a network takes of an observation: a Discrete observation (its
 // index, sent as a float) one-hot, a Box's floats as they are. The one
@@ -43,4 +43,4 @@ class ObservationEncoder {
 
 }  // namespace marl
 
-#endif  // MARL_LEARNERS_OBSERVATION_ENCODER_H_
+#endif  // MARL_RUNTIME_OBSERVATION_ENCODER_H_

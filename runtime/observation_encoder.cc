@@ -1,4 +1,4 @@
-#include "learners/observation_encoder.h"
+#include "runtime/observation_encoder.h"
 
 #include <algorithm>
 #include <cmath>
