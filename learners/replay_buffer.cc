@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -11,14 +12,11 @@
 
 namespace marl {
 
-absl::StatusOr<ReplayBuffer> ReplayBuffer::Create(
-    int64_t capacity, std::vector<ReplayField> fields) {
-  if (capacity < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("replay buffer capacity must be >= 1, got ", capacity));
-  }
+absl::Status CheckReplayFields(const std::vector<ReplayField>& fields,
+                               int64_t rows, int64_t copies,
+                               int64_t max_floats) {
   if (fields.empty()) {
-    return absl::InvalidArgumentError("replay buffer needs at least one field");
+    return absl::InvalidArgumentError("a replay needs at least one field");
   }
   std::set<std::string> names;
   for (const ReplayField& f : fields) {
@@ -30,6 +28,41 @@ absl::StatusOr<ReplayBuffer> ReplayBuffer::Create(
       return absl::InvalidArgumentError(
           absl::StrCat("duplicate replay field '", f.name, "'"));
     }
+    if (rows > max_floats / copies || rows * copies > max_floats / f.width) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay field '", f.name, "' would hold more than ", max_floats,
+          " floats (", rows, " x ", copies, " x ", f.width, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int FieldIndexOf(const std::vector<ReplayField>& fields,
+                 const std::string& name) {
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (fields[f].name == name) return static_cast<int>(f);
+  }
+  return -1;
+}
+
+bool ConsumeHeaderLine(absl::string_view* bytes, std::string* out) {
+  const size_t end = bytes->find('\n');
+  if (end == absl::string_view::npos) return false;
+  *out = std::string(bytes->substr(0, end));
+  bytes->remove_prefix(end + 1);
+  return true;
+}
+
+absl::StatusOr<ReplayBuffer> ReplayBuffer::Create(
+    int64_t capacity, std::vector<ReplayField> fields) {
+  if (capacity < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replay buffer capacity must be >= 1, got ", capacity));
+  }
+  if (absl::Status s = CheckReplayFields(fields, capacity, 1,
+                                         std::numeric_limits<int64_t>::max());
+      !s.ok()) {
+    return s;
   }
   return ReplayBuffer(capacity, std::move(fields));
 }
@@ -43,10 +76,7 @@ ReplayBuffer::ReplayBuffer(int64_t capacity, std::vector<ReplayField> fields)
 }
 
 int ReplayBuffer::FieldIndex(const std::string& name) const {
-  for (int f = 0; f < num_fields(); ++f) {
-    if (fields_[f].name == name) return f;
-  }
-  return -1;
+  return FieldIndexOf(fields_, name);
 }
 
 absl::Status ReplayBuffer::Add(
@@ -133,18 +163,11 @@ std::string ReplayBuffer::Serialize() const {
 }
 
 absl::Status ReplayBuffer::Restore(absl::string_view bytes) {
-  // One header line, consumed from `bytes`.
-  auto line = [&bytes](std::string* out) {
-    const size_t end = bytes.find('\n');
-    if (end == absl::string_view::npos) return false;
-    *out = std::string(bytes.substr(0, end));
-    bytes.remove_prefix(end + 1);
-    return true;
-  };
   std::string header;
   std::vector<std::string> parts;
   int64_t capacity = 0, size = 0, next = 0, total = 0, num_fields = 0;
-  if (!line(&header) || (parts = absl::StrSplit(header, ' ')).size() != 6 ||
+  if (!ConsumeHeaderLine(&bytes, &header) ||
+      (parts = absl::StrSplit(header, ' ')).size() != 6 ||
       parts[0] != kReplayMagic || !absl::SimpleAtoi(parts[1], &capacity) ||
       !absl::SimpleAtoi(parts[2], &size) ||
       !absl::SimpleAtoi(parts[3], &next) ||
@@ -166,7 +189,8 @@ absl::Status ReplayBuffer::Restore(absl::string_view bytes) {
   size_t payload = 0;
   for (const ReplayField& field : fields_) {
     std::string spec;
-    if (!line(&spec)) return absl::DataLossError("truncated replay buffer");
+    if (!ConsumeHeaderLine(&bytes, &spec))
+      return absl::DataLossError("truncated replay buffer");
     if (spec != absl::StrCat(field.name, " ", field.width)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the saved replay's field '", spec, "' is not '",

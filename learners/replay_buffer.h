@@ -20,6 +20,22 @@ struct ReplayField {
   int64_t width = 1;
 };
 
+// The checks every replay's fields pass (ReplayBuffer, RolloutBuffer,
+// SequenceReplay): at least one field, widths >= 1, distinct names, and
+// rows x copies x width <= max_floats for each field (checked factor by
+// factor, so nothing overflows). INVALID_ARGUMENT naming the problem.
+absl::Status CheckReplayFields(const std::vector<ReplayField>& fields,
+                               int64_t rows, int64_t copies,
+                               int64_t max_floats);
+
+// Index of the field named `name` in `fields`, or -1.
+int FieldIndexOf(const std::vector<ReplayField>& fields,
+                 const std::string& name);
+
+// One line of a replay's serialized header: moves it from `bytes` into
+// `out` (without the newline); false when `bytes` has no newline.
+bool ConsumeHeaderLine(absl::string_view* bytes, std::string* out);
+
 // A fixed-capacity ring of transitions with uniform sampling, free of any
 // tensor library so every agent (tabular or neural) can share it. Each field
 // is stored as its own contiguous [capacity, width] float array, so a sampled

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -17,26 +16,10 @@ absl::StatusOr<RolloutBuffer> RolloutBuffer::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "a rollout needs steps and copies >= 1, got ", steps, " x ", copies));
   }
-  if (fields.empty()) return absl::InvalidArgumentError("no fields");
-  std::set<std::string> names;
-  for (const ReplayField& field : fields) {
-    if (field.width < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field.name, "' has width ", field.width));
-    }
-    if (!names.insert(field.name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field.name, "' twice"));
-    }
-    // Each factor is checked before it multiplies: no overflow.
-    const int64_t limit = int64_t{1} << 31;
-    if (steps > limit / copies || steps * copies > limit / field.width) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field.name,
-                       "' would hold more than 2^31 "
-                       "floats (",
-                       steps, " x ", copies, " x ", field.width, ")"));
-    }
+  if (absl::Status s =
+          CheckReplayFields(fields, steps, copies, int64_t{1} << 31);
+      !s.ok()) {
+    return s;
   }
   return RolloutBuffer(steps, copies, std::move(fields));
 }
@@ -50,10 +33,7 @@ RolloutBuffer::RolloutBuffer(int64_t steps, int64_t copies,
 }
 
 int RolloutBuffer::FieldIndex(const std::string& name) const {
-  for (size_t f = 0; f < fields_.size(); ++f) {
-    if (fields_[f].name == name) return static_cast<int>(f);
-  }
-  return -1;
+  return FieldIndexOf(fields_, name);
 }
 
 absl::Status RolloutBuffer::Append(

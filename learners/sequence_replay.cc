@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -18,24 +17,9 @@ absl::StatusOr<SequenceReplay> SequenceReplay::Create(
         absl::StrCat("a sequence replay needs capacity and copies >= 1, got ",
                      capacity, " x ", copies));
   }
-  if (fields.empty()) return absl::InvalidArgumentError("no fields");
-  std::set<std::string> names;
-  for (const ReplayField& field : fields) {
-    if (field.width < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field.name, "' has width ", field.width));
-    }
-    if (!names.insert(field.name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field.name, "' twice"));
-    }
-    // Each factor is checked before it multiplies: no overflow.
-    if (capacity > kMaxFloats / copies ||
-        capacity * copies > kMaxFloats / field.width) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "field '", field.name, "' would hold more than 2^31 floats (",
-          capacity, " x ", copies, " x ", field.width, ")"));
-    }
+  if (absl::Status s = CheckReplayFields(fields, capacity, copies, kMaxFloats);
+      !s.ok()) {
+    return s;
   }
   return SequenceReplay(capacity, copies, std::move(fields));
 }
@@ -53,10 +37,7 @@ SequenceReplay::SequenceReplay(int64_t capacity, int64_t copies,
 }
 
 int SequenceReplay::FieldIndex(const std::string& name) const {
-  for (size_t f = 0; f < fields_.size(); ++f) {
-    if (fields_[f].name == name) return static_cast<int>(f);
-  }
-  return -1;
+  return FieldIndexOf(fields_, name);
 }
 
 int64_t SequenceReplay::sampleable() const {
@@ -229,18 +210,11 @@ std::string SequenceReplay::Serialize() const {
 }
 
 absl::Status SequenceReplay::Restore(absl::string_view bytes) {
-  // One header line, consumed from `bytes`.
-  auto line = [&bytes](std::string* out) {
-    const size_t end = bytes.find('\n');
-    if (end == absl::string_view::npos) return false;
-    *out = std::string(bytes.substr(0, end));
-    bytes.remove_prefix(end + 1);
-    return true;
-  };
   std::string header;
   std::vector<std::string> parts;
   int64_t capacity = 0, copies = 0, total = 0, num_fields = 0;
-  if (!line(&header) || (parts = absl::StrSplit(header, ' ')).size() != 5 ||
+  if (!ConsumeHeaderLine(&bytes, &header) ||
+      (parts = absl::StrSplit(header, ' ')).size() != 5 ||
       parts[0] != kSequenceReplayMagic ||
       !absl::SimpleAtoi(parts[1], &capacity) ||
       !absl::SimpleAtoi(parts[2], &copies) ||
@@ -261,7 +235,7 @@ absl::Status SequenceReplay::Restore(absl::string_view bytes) {
   size_t payload = num_starts;
   for (const ReplayField& field : fields_) {
     std::string spec;
-    if (!line(&spec)) {
+    if (!ConsumeHeaderLine(&bytes, &spec)) {
       return absl::DataLossError("truncated sequence replay");
     }
     if (spec != absl::StrCat(field.name, " ", field.width)) {
