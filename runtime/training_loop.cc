@@ -653,6 +653,7 @@ class Runner {
     const EnvSpec& spec = env_->spec();
     absl::StatusOr<const proto::TimeStep*> reset = env_->Reset();
     if (!reset.ok()) return reset.status();
+    if (absl::Status s = CheckTimeStep(**reset, n); !s.ok()) return s;
     CopyObservations(**reset, &obs_, &masks_, &public_obs_);
     if (absl::Status s = CopyCurrentAgent(**reset, n, &current_); !s.ok()) {
       return s;
@@ -922,6 +923,7 @@ class Runner {
     while (collected < o_.eval_episodes) {
       absl::StatusOr<const proto::TimeStep*> reset = eval_env_->Reset();
       if (!reset.ok()) return reset.status();
+      if (absl::Status s = CheckTimeStep(**reset, copies); !s.ok()) return s;
       CopyObservations(**reset, &obs, &masks, &public_obs);
       if (absl::Status s = CopyCurrentAgent(**reset, copies, &current);
           !s.ok()) {
