@@ -66,7 +66,7 @@ struct PublicView {
   Tensor message;                      // [B, M] or undefined
   Tensor message_entropy;              // [B] or undefined
   Tensor elbo;                         // [B] or undefined
-  std::vector<Tensor> guess_nll;       // per agent [B] (training)
+  std::vector<Tensor> private_nll;     // per agent [B] (training)
   std::vector<Tensor> belief_on_true;  // per agent [B] (training)
 };
 
@@ -125,7 +125,8 @@ class PublicBeliefLearner : public JointLearner {
         return absl::InvalidArgumentError(absl::StrCat(
             "public_belief: agent ", spec.agent_ids[a], " has a ",
             obs.DebugString(),
-            " observation; the public agent guesses private observations "
+            " observation; the public agent keeps beliefs over private "
+            "observations "
             "per particle, so they must be Discrete (or run --particles=0)"));
       }
       encoders_.emplace_back(spec.agent_ids[a], obs);
@@ -432,7 +433,7 @@ class PublicBeliefLearner : public JointLearner {
         const Tensor target = Expand((*true_own)[a], k_).argmax(-1);
         const Tensor nll = -nn::CategoricalLogProb(fit, target);  // [B, K]
         const Tensor w = view.weights.detach();
-        view.guess_nll.push_back((w * nll).sum(1));
+        view.private_nll.push_back((w * nll).sum(1));
         view.belief_on_true.push_back(
             (view.marginal.back().detach() * (*true_own)[a]).sum(-1));
       }
@@ -761,7 +762,7 @@ class PublicBeliefLearner : public JointLearner {
     std::vector<std::vector<AgentView>> views(T), critics(T);
     const bool privileged = filter_ && o_.privileged_critic;
     Tensor elbo = torch::zeros({B}), msg_entropy = torch::zeros({B}),
-           guess_nll = torch::zeros({B});
+           private_nll = torch::zeros({B});
     std::vector<Tensor> belief_true(agents, torch::zeros({B}));
     Tensor after_first = torch::zeros({B});
     Tensor ess = torch::zeros({B});  // effective sample size / K, summed
@@ -801,7 +802,7 @@ class PublicBeliefLearner : public JointLearner {
         elbo = elbo + view.elbo * valid[t];
         ess = ess + (1.0 / view.weights.detach().pow(2).sum(1) / k_) * valid[t];
         for (int a = 0; a < agents; ++a) {
-          guess_nll = guess_nll + view.guess_nll[a] * valid[t];
+          private_nll = private_nll + view.private_nll[a] * valid[t];
           if (t > 0)
             belief_true[a] = belief_true[a] + view.belief_on_true[a] * w;
         }
@@ -855,7 +856,7 @@ class PublicBeliefLearner : public JointLearner {
             c.q.gather(-1, action[a][t].unsqueeze(-1)).squeeze(-1);
         q_loss = q_loss + (0.5 * (q_taken - y).pow(2) * w * on_turn).sum();
         // The policy follows the belief's Q: the critic's networks at the
-        // particles' guesses, mixed by the weights (eq. 5.22).
+        // particles' distributions, mixed by the weights (eq. 5.22).
         pi_loss = pi_loss + ((pi * (alpha * x.log_pi - x.q.detach())).sum(-1) *
                              w * on_turn)
                                 .sum();
@@ -877,11 +878,11 @@ class PublicBeliefLearner : public JointLearner {
     if (filter_) {
       const Tensor steps = valid.sum().clamp_min(1.0);
       const Tensor mean_elbo = elbo.sum() / steps;
-      const Tensor mean_nll = guess_nll.sum() / steps;
+      const Tensor mean_nll = private_nll.sum() / steps;
       loss = loss - o_.elbo_weight * mean_elbo + mean_nll;
       Add(0, "elbo", mean_elbo.item<double>());
       Add(0, "ess", (ess.sum() / steps).item<double>());
-      Add(0, "guess_nll", mean_nll.item<double>());
+      Add(0, "private_nll", mean_nll.item<double>());
       if (m_ > 0) {
         const Tensor h = msg_entropy.sum() / trained_steps;
         loss = loss - o_.message_entropy * h;

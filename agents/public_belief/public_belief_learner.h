@@ -81,10 +81,11 @@
     "max(alpha_min, alpha * alpha_decay^t) (1 = constant).")                   \
   P(double, alpha_min, 0.05, (InRange(1e-6, 1e6)), "The temperature's floor.") \
   P(bool, privileged_critic, true, AnyValue(),                                 \
-    "true: Q and V are trained at each particle with its guesses replaced "    \
+    "true: Q and V are trained at each particle with its distributions "       \
+    "over the private observations replaced "                                  \
     "by the replayed step's true private observations (centralised "           \
     "training), and the policy follows the belief's Q, the W-mixture of the "  \
-    "same networks at the guesses; false: the mixtures of eq. 5.22 are "       \
+    "same networks at the distributions; false: the mixtures of eq. 5.22 are " \
     "trained as they are (losses 5.27-5.28 on the belief).")                   \
   P(double, elbo_weight, 0.1, NonNegative(),                                   \
     "Weight of minus the ELBO (eq. 5.25) in the loss (DVRL's 0.1).")           \
