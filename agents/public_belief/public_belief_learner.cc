@@ -139,8 +139,6 @@ class PublicBeliefLearner : public JointLearner {
     if (o.particles > 0) {
       for (int64_t w : own_) private_total_ += w;
     }
-    features_ =
-        o.particles > 0 ? o.latent_size + o.belief_hidden + private_total_ : 0;
 
     nn::UseOneThreadPerProcess();
     init_gen_ =
@@ -153,6 +151,8 @@ class PublicBeliefLearner : public JointLearner {
     greedy_seed_ = DeriveSeed(seed, kGreedyStream);
 
     const std::vector<int64_t>& hidden = o.hidden.sizes;
+    // Each particle's x and f (nothing without particles).
+    const int64_t state = o.particles > 0 ? o.latent_size + o.belief_hidden : 0;
     std::vector<torch::nn::Sequential*> nets;
     if (o.particles > 0) {
       nn::ParticleFilterOptions f;
@@ -163,7 +163,6 @@ class PublicBeliefLearner : public JointLearner {
       f.observation_size = pub_;
       f.hidden = hidden;
       filter_ = nn::ParticleFilterModel(f, init_gen_);
-      const int64_t state = o.latent_size + o.belief_hidden;
       for (int a = 0; a < n; ++a) {
         // p(y_t | y_{t-1}): [previous value one-hot, start flag, particle
         // state, o^pub, c] -> logits over the current value.
@@ -178,9 +177,10 @@ class PublicBeliefLearner : public JointLearner {
       }
       for (auto& g : card_models_) nets.push_back(&g);
     }
+    // AgentInput: the particle's state, every agent's slot and marginal,
+    // the message, the agent's own observation and o^pub.
     for (int a = 0; a < n; ++a) {
-      const int64_t in =
-          features_ + private_total_ + m_ + own_[a] + pub_;  // AgentInput
+      const int64_t in = state + 2 * private_total_ + m_ + own_[a] + pub_;
       q_.push_back(nn::MakeMlp(in, hidden, actions_[a], init_gen_));
       v_.push_back(nn::MakeMlp(in, hidden, 1, init_gen_));
       pi_.push_back(nn::MakeMlp(in, hidden, actions_[a], init_gen_));
@@ -209,10 +209,7 @@ class PublicBeliefLearner : public JointLearner {
       fields.push_back({"action" + id, 1});
       fields.push_back({"reward" + id, 1});
     }
-    absl::StatusOr<SequenceReplay> replay =
-        SequenceReplay::Create(o.buffer_size, 1, std::move(fields));
-    if (!replay.ok()) return replay.status();
-    replay_.emplace(*std::move(replay));
+    replay_fields_ = std::move(fields);
     schedule_ = UpdateSchedule(o.update_ratio, o.warmup);
     alpha_ = TemperatureSchedule::Exponential(o.alpha, o.alpha_decay,
                                               std::min(o.alpha, o.alpha_min));
@@ -348,6 +345,7 @@ class PublicBeliefLearner : public JointLearner {
 
   // Rows where `starts` ([B] bool) go back to the initial carry.
   Carry Restart(const Carry& c, const Tensor& starts) const {
+    if (!starts.any().item<bool>()) return c;
     return Select(starts, Initial(starts.size(0)), c);
   }
 
@@ -644,14 +642,10 @@ class PublicBeliefLearner : public JointLearner {
           "public_belief: the loop passed no public observation");
     }
     if (static_cast<int>(train_first_.size()) != n) train_first_.assign(n, 1);
-    if (replay_->copies() != n) {
-      // The replay's rows are copies: rebuild it for this many.
-      std::vector<ReplayField> fields;
-      for (int f = 0; f < replay_->num_fields(); ++f) {
-        fields.push_back(replay_->field(f));
-      }
+    if (!replay_ || replay_->copies() != n) {
+      // The replay's rows are copies: made once their number is known.
       absl::StatusOr<SequenceReplay> r = SequenceReplay::Create(
-          std::max<int64_t>(1, o_.buffer_size / n), n, std::move(fields));
+          std::max<int64_t>(1, o_.buffer_size / n), n, replay_fields_);
       if (!r.ok()) return r.status();
       replay_.emplace(*std::move(r));
     }
@@ -699,18 +693,12 @@ class PublicBeliefLearner : public JointLearner {
     return absl::OkStatus();
   }
 
-  // Field `name` of the sampled rows as [T, B, width].
-  Tensor Field(const SequenceReplay::Sequences& seq, const std::string& name) {
+  // Field `name` of the sampled rows, `rows` in time-major order, as
+  // [T, B, width].
+  Tensor Field(const SequenceReplay::Sequences& seq,
+               const std::vector<int64_t>& rows, const std::string& name) {
     const int f = replay_->FieldIndex(name);
-    const int64_t width = replay_->field(f).width;
-    // rows are [B, T]; gather time-major.
-    std::vector<int64_t> rows(seq.rows.size());
-    for (int64_t t = 0; t < seq.length; ++t) {
-      for (int64_t b = 0; b < seq.batch; ++b) {
-        rows[t * seq.batch + b] = seq.rows[b * seq.length + t];
-      }
-    }
-    Tensor out = torch::empty({seq.length, seq.batch, width});
+    Tensor out = torch::empty({seq.length, seq.batch, replay_->field(f).width});
     replay_->Gather(f, rows, out.data_ptr<float>());
     return out;
   }
@@ -735,16 +723,23 @@ class PublicBeliefLearner : public JointLearner {
     const int64_t T = seq.length, B = seq.batch;
     const Tensor valid = Mask(seq, seq.valid);
     const Tensor trained = Mask(seq, seq.trained);
-    const Tensor pub = Field(seq, "pub"), next_pub = Field(seq, "next_pub");
-    const Tensor current = Field(seq, "current").squeeze(-1);
-    const Tensor term = Field(seq, "terminated").squeeze(-1);
+    // The sampled rows are [B, T]; every field is gathered time-major.
+    std::vector<int64_t> rows(seq.rows.size());
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t b = 0; b < B; ++b) rows[t * B + b] = seq.rows[b * T + t];
+    }
+    const Tensor pub = Field(seq, rows, "pub");
+    const Tensor next_pub = Field(seq, rows, "next_pub");
+    const Tensor current = Field(seq, rows, "current").squeeze(-1);
+    const Tensor term = Field(seq, rows, "terminated").squeeze(-1);
     std::vector<Tensor> own, next_own, action, reward, acted;
     for (int a = 0; a < agents; ++a) {
       const std::string id = absl::StrCat(a);
-      own.push_back(Field(seq, "own" + id));
-      next_own.push_back(Field(seq, "next_own" + id));
-      action.push_back(Field(seq, "action" + id).squeeze(-1).to(torch::kInt64));
-      reward.push_back(Field(seq, "reward" + id).squeeze(-1));
+      own.push_back(Field(seq, rows, "own" + id));
+      next_own.push_back(Field(seq, rows, "next_own" + id));
+      action.push_back(
+          Field(seq, rows, "action" + id).squeeze(-1).to(torch::kInt64));
+      reward.push_back(Field(seq, rows, "reward" + id).squeeze(-1));
       acted.push_back(((current < 0) | (current == a)).to(torch::kFloat32));
     }
     // The last valid step of each sequence: it bootstraps from one more
@@ -768,13 +763,11 @@ class PublicBeliefLearner : public JointLearner {
     Tensor ess = torch::zeros({B});  // effective sample size / K, summed
     const Tensor no_starts = torch::zeros({B}, torch::kBool);
     std::vector<Tensor> zero_own;
-    for (int a = 0; a < agents; ++a)
-      zero_own.push_back(torch::zeros_like(own[a][0]));
-    Tensor last_pub = torch::zeros({B, pub_});
-    std::vector<Tensor> last_next_own(agents);
     for (int a = 0; a < agents; ++a) {
-      last_next_own[a] = torch::zeros_like(own[a][0]);
+      zero_own.push_back(torch::zeros_like(own[a][0]));
     }
+    Tensor last_pub = torch::zeros({B, pub_});
+    std::vector<Tensor> last_next_own = zero_own;
     for (int64_t t = 0; t < T; ++t) {
       const Tensor starts = t == 0 ? torch::ones({B}, torch::kBool) : no_starts;
       std::vector<Tensor> own_t, prev_own_t;
@@ -905,8 +898,7 @@ class PublicBeliefLearner : public JointLearner {
 
   PublicBeliefOptions o_;
   EnvSpec spec_;
-  int64_t k_ = 1, m_ = 0, pub_ = 0, condition_ = 0, private_total_ = 0,
-          features_ = 0;
+  int64_t k_ = 1, m_ = 0, pub_ = 0, condition_ = 0, private_total_ = 0;
   std::vector<ObservationEncoder> encoders_;
   std::vector<int64_t> actions_, own_;  // per agent
 
@@ -919,7 +911,8 @@ class PublicBeliefLearner : public JointLearner {
   std::vector<torch::nn::Sequential> q_, v_, pi_;
   std::unique_ptr<nn::ForeachAdam> optimizer_;
 
-  std::optional<SequenceReplay> replay_;
+  std::vector<ReplayField> replay_fields_;
+  std::optional<SequenceReplay> replay_;  // from the first Learn on
   UpdateSchedule schedule_;
   TemperatureSchedule alpha_;
   int64_t updates_ = 0;

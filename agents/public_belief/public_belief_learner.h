@@ -97,7 +97,7 @@
     "Steps of each sampled sequence trained through (truncated "               \
     "backpropagation through time; the steps before them are a burn-in).")     \
   P(int64_t, buffer_size, 20000, (InRange(1, 1e9)),                            \
-    "Replay capacity in batched steps of every copy.")                         \
+    "Replay capacity in transitions (over all copies).")                       \
   P(int64_t, warmup, 256, NonNegative(),                                       \
     "Transitions (over all copies) acted uniformly at random first.")          \
   P(double, update_ratio, 0.125, (InRange(0, 1e6)),                            \
