@@ -11,7 +11,8 @@ prints a markdown summary table.
 A RUN_DIR is a run directory or a parent directory of runs (any direct
 subdirectory holding config.json or metrics.jsonl). With --group-by KEY,
 runs with the same config[KEY] and env_name (e.g. seeds of one algorithm)
-are drawn as one mean line with a +-1 std band.
+are drawn as one mean line with a +-1 std band; KEY "variant" is the run
+name without a trailing "_seed<N>" (variants of one algorithm apart).
 """
 
 import argparse
@@ -19,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
 
 import matplotlib
@@ -49,6 +51,8 @@ class Run:
                    os.path.basename(os.path.normpath(self.path)))
 
     def get(self, key):
+        if key == "variant" and "variant" not in self.config:
+            return re.sub(r"_seed\d+$", "", self.name)
         value = self.config.get(key)
         return "?" if value is None or value == "" else str(value)
 
@@ -339,9 +343,10 @@ def parse_args(argv):
                         help="plot a trailing moving average over N records "
                              "(the summary always uses raw values)")
     parser.add_argument("--group-by", metavar="KEY",
-                        help="config.json key (e.g. algorithm): runs with "
-                             "the same KEY and env_name become one mean "
-                             "line with a +-std band")
+                        help="config.json key (e.g. algorithm), or "
+                             "'variant' (the run name without _seed<N>): "
+                             "runs with the same KEY and env_name become "
+                             "one mean line with a +-std band")
     parser.add_argument("--agent", metavar="ID",
                         help="records of this agent only (e.g. player_0 in "
                         "games where every agent gets the same reward)")

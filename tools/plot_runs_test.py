@@ -160,6 +160,16 @@ class PlotRunsTest(unittest.TestCase):
         self.assertEqual(dqn, [["dqn", "matrix", "agent_0", "2", "23.5",
                                 "5"]])
 
+    def test_group_by_variant(self):
+        # The run name without _seed<N>: dqn_seed0 and dqn_seed1 are one.
+        code, stdout, _ = self.run_main(
+            [self.root, "--out", self.out, "--group-by", "variant"])
+        self.assertEqual(code, 0)
+        group_rows = table_rows(stdout.split("\n\n")[-1])
+        self.assertEqual(sorted((r[0], r[2], r[3]) for r in group_rows),
+                         [("dqn", "agent_0", "2"), ("ppo", "a", "1"),
+                          ("ppo", "b", "1")])
+
     def test_aggregate_mean_and_std(self):
         grid, mean, std, count = plot_runs.aggregate([
             (np.array([0.0, 10.0, 20.0]), np.array([0.0, 1.0, 2.0])),

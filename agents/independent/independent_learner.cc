@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/env_spec.h"
+#include "learners/observation_table.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
 #include "runtime/observation_encoder.h"
@@ -101,12 +103,24 @@ class AgentsLearner {
 
 namespace {
 
+// Tabular soft Q-learning for one agent. A Discrete observation indexes
+// the table; any other observation is numbered as it is met
+// (learners/observation_table.h), so the table is exact wherever the
+// observations take finitely many values (a card game's private card and
+// public history). In a turn-based game an agent's transition runs from one
+// of its turns to its next (or to the episode's end): the rewards between
+// are summed with discounts, and the bootstrap is discounted by gamma per
+// step between (a semi-Markov update), so the others' moves are part of
+// the environment and its idle actions are never learned from.
 class SoftQAgent : public AgentLearner {
  public:
-  SoftQAgent(std::string id, SoftQLearner learner, int64_t num_actions)
+  SoftQAgent(std::string id, SoftQLearner learner, int64_t num_actions,
+             int64_t obs_width, std::optional<ObservationTable> table)
       : id_(std::move(id)),
         learner_(std::move(learner)),
-        num_actions_(num_actions) {}
+        num_actions_(num_actions),
+        obs_width_(obs_width),
+        table_(std::move(table)) {}
 
   const char* kind() const override { return "soft_q"; }
 
@@ -114,7 +128,7 @@ class SoftQAgent : public AgentLearner {
                    bool deterministic, int64_t* discrete,
                    float* continuous) override {
     for (int i = 0; i < n; ++i) {
-      absl::StatusOr<int64_t> s = Index(obs[i]);
+      absl::StatusOr<int64_t> s = Index(obs + i * obs_width_);
       if (!s.ok()) return s.status();
       const bool* row_mask = mask ? mask + i * num_actions_ : nullptr;
       discrete[i] = deterministic ? learner_.Greedy(*s, row_mask)
@@ -126,14 +140,52 @@ class SoftQAgent : public AgentLearner {
   absl::Status Observe(const float* obs, const int64_t* discrete,
                        const float* continuous, float reward,
                        const float* next_obs, bool terminated) override {
-    absl::StatusOr<int64_t> s = Index(obs[0]);
+    absl::StatusOr<int64_t> s = Index(obs);
     if (!s.ok()) return s.status();
-    absl::StatusOr<int64_t> next = Index(next_obs[0]);
+    absl::StatusOr<int64_t> next = Index(next_obs);
     if (!next.ok()) return next.status();
-    const double td =
-        learner_.Update(*s, discrete[0], reward, *next, terminated);
-    td_squared_ += td * td;
-    ++td_count_;
+    Learn(*s, discrete[0], reward, *next,
+          terminated ? 0.0 : learner_.options().gamma);
+    return absl::OkStatus();
+  }
+
+  absl::Status ObserveBatch(const TransitionBatch& batch, int agent,
+                            int64_t obs_size, int64_t act_size) override {
+    if (batch.current_agent == nullptr) {
+      return AgentLearner::ObserveBatch(batch, agent, obs_size, act_size);
+    }
+    const int n = batch.num_copies;
+    if (static_cast<int>(since_turn_.size()) != n) since_turn_.assign(n, {});
+    const double gamma = learner_.options().gamma;
+    for (int r = 0; r < n; ++r) {
+      SinceTurn& p = since_turn_[r];
+      const double reward = batch.reward[agent][r];
+      if (batch.current_agent[r] == agent) {
+        absl::StatusOr<int64_t> s =
+            Index(batch.observation[agent] + r * obs_size);
+        if (!s.ok()) return s.status();
+        if (p.open) Learn(p.obs, p.action, p.ret, *s, p.discount);
+        p = {true, *s, batch.discrete_action[agent][r * act_size], reward,
+             gamma};
+      } else if (p.open) {
+        p.ret += p.discount * reward;
+        p.discount *= gamma;
+      }
+      if (!batch.terminated[r] && !batch.truncated[r]) continue;
+      if (p.open) {
+        int64_t next = 0;  // unused when the episode terminated
+        double discount = 0;
+        if (!batch.terminated[r]) {
+          absl::StatusOr<int64_t> s =
+              Index(batch.next_observation[agent] + r * obs_size);
+          if (!s.ok()) return s.status();
+          next = *s;
+          discount = p.discount;
+        }
+        Learn(p.obs, p.action, p.ret, next, discount);
+      }
+      p.open = false;
+    }
     return absl::OkStatus();
   }
 
@@ -142,7 +194,7 @@ class SoftQAgent : public AgentLearner {
     td_squared_ = 0;
     td_count_ = 0;
     values->push_back({"temperature", learner_.temperature()});
-    absl::StatusOr<int64_t> s = Index(obs[0]);
+    absl::StatusOr<int64_t> s = Index(obs);
     if (!s.ok()) return s.status();
     std::vector<double> probs;
     learner_.Probabilities(*s, &probs);
@@ -150,7 +202,9 @@ class SoftQAgent : public AgentLearner {
     for (double p : probs) entropy -= p > 0 ? p * std::log(p) : 0.0;
     values->push_back({"entropy", entropy});
     const int64_t num_obs = learner_.num_observations();
-    if (num_obs * num_actions_ <= kMaxLoggedProbabilities) {
+    if (table_.has_value()) {
+      values->push_back({"observations_seen", double(table_->size())});
+    } else if (num_obs * num_actions_ <= kMaxLoggedProbabilities) {
       // prob_a<k> for one-state games (matrix games); prob_s<s>_a<k> else.
       for (int64_t state = 0; state < num_obs; ++state) {
         learner_.Probabilities(state, &probs);
@@ -167,26 +221,76 @@ class SoftQAgent : public AgentLearner {
   }
 
   absl::StatusOr<std::vector<double>> GreedyAction(const float* obs) override {
-    absl::StatusOr<int64_t> s = Index(obs[0]);
+    absl::StatusOr<int64_t> s = Index(obs);
     if (!s.ok()) return s.status();
     return std::vector<double>{double(learner_.Greedy(*s))};
   }
 
+  // A Discrete table saves as the table alone; a numbered one with its
+  // observations in number order.
   absl::StatusOr<std::string> Save(bool) const override {
-    return learner_.Serialize();
+    if (!table_.has_value()) return learner_.Serialize();
+    return LearnerStateWriter("soft_q_observed",
+                              {table_->width(), table_->capacity()})
+        .Bytes("table", learner_.Serialize())
+        .Doubles("observations", table_->Rows())
+        .Finish();
   }
   absl::Status Load(const std::string& bytes) override {
-    return learner_.Restore(bytes);
+    if (!table_.has_value()) return learner_.Restore(bytes);
+    absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
+        bytes, "soft_q_observed", {table_->width(), table_->capacity()});
+    if (!reader.ok()) {
+      return absl::Status(
+          reader.status().code(),
+          absl::StrCat(reader.status().message(),
+                       " (observation width x --soft_q_max_observations)"));
+    }
+    std::string table;
+    std::vector<double> rows;
+    absl::Status s = reader->Bytes("table", &table);
+    if (s.ok()) s = reader->Doubles("observations", -1, &rows);
+    if (!s.ok()) return s;
+    // Both or neither: the learner first, as it checks more.
+    SoftQLearner learner = learner_;
+    ObservationTable observations = *table_;
+    if (s = learner.Restore(table); !s.ok()) return s;
+    if (s = observations.Restore(rows); !s.ok()) return s;
+    learner_ = std::move(learner);
+    table_ = std::move(observations);
+    since_turn_.clear();
+    return absl::OkStatus();
   }
 
  private:
-  absl::StatusOr<int64_t> Index(float value) const {
-    return DiscreteIndex(value, learner_.num_observations(), id_);
+  // Since the agent's last turn in one copy (turn-based games).
+  struct SinceTurn {
+    bool open = false;  // a turn whose transition is not learned yet
+    int64_t obs = 0;    // its observation's index
+    int64_t action = 0;
+    double ret = 0;       // rewards since, discounted to the turn
+    double discount = 1;  // gamma^(steps since the turn)
+  };
+
+  absl::StatusOr<int64_t> Index(const float* obs) {
+    if (table_.has_value()) return table_->IndexOf(obs, id_);
+    return DiscreteIndex(obs[0], learner_.num_observations(), id_);
+  }
+
+  void Learn(int64_t obs, int64_t action, double reward, int64_t next,
+             double discount) {
+    const double td =
+        learner_.UpdateDiscounted(obs, action, reward, next, discount);
+    td_squared_ += td * td;
+    ++td_count_;
   }
 
   std::string id_;
   SoftQLearner learner_;
   int64_t num_actions_;
+  int64_t obs_width_;                      // floats per observation row
+  std::optional<ObservationTable> table_;  // absent: Discrete observations
+  std::vector<SinceTurn> since_turn_;      // per copy
   double td_squared_ = 0;
   int64_t td_count_ = 0;
 };
@@ -498,6 +602,13 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
     const uint64_t seed = DeriveSeed(run_seed, 1 + a);
     std::string kind = learner;
     if (kind == "auto") kind = act.is_box() ? "sac" : "soft_q";
+    if (learner == "auto" && kind == "soft_q" && !obs.is_discrete()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent ", ids[a], ": --learner=auto has no learner for observation ",
+          obs.DebugString(),
+          " with Discrete actions: choose --learner=ppo, "
+          "or --learner=soft_q for a table over the distinct observations"));
+    }
     if (act.is_multi_discrete() || obs.is_multi_discrete()) {
       return absl::UnimplementedError(
           absl::StrCat("agent ", ids[a], ": MultiDiscrete spaces (observation ",
@@ -506,20 +617,30 @@ absl::StatusOr<std::unique_ptr<IndependentLearner>> IndependentLearner::Create(
     }
     const int64_t obs_dim = obs.is_discrete() ? obs.n : obs.FlatSize();
     if (kind == "soft_q") {
-      if (!act.is_discrete() || !obs.is_discrete()) {
+      if (!act.is_discrete()) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "agent ", ids[a],
-            ": soft_q needs Discrete observations and actions, got "
-            "observation ",
-            obs.DebugString(), " and action ", act.DebugString(),
-            act.is_box() ? " (use --learner=sac or auto)" : ""));
+            "agent ", ids[a], ": soft_q needs Discrete actions, got ",
+            act.DebugString(), " (use --learner=sac or auto)"));
       }
-      absl::StatusOr<SoftQLearner> q =
-          SoftQLearner::Create(obs.n, act.n, soft_q, seed);
-      if (!q.ok()) return q.status();
+      // A Box observation: a table over the distinct ones met.
+      std::optional<ObservationTable> table;
+      if (!obs.is_discrete()) {
+        absl::StatusOr<ObservationTable> t = ObservationTable::Create(
+            obs.FlatSize(), soft_q.soft_q_max_observations);
+        if (!t.ok()) return t.status();
+        table = *std::move(t);
+      }
+      absl::StatusOr<SoftQLearner> q = SoftQLearner::Create(
+          table ? table->capacity() : obs.n, act.n, soft_q, seed);
+      if (!q.ok()) {
+        return absl::Status(
+            q.status().code(),
+            absl::StrCat("agent ", ids[a], ": ", q.status().message()));
+      }
       units.push_back(std::make_unique<OneAgent>(
           a, false,
-          std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n)));
+          std::make_unique<SoftQAgent>(ids[a], *std::move(q), act.n,
+                                       obs.FlatSize(), std::move(table))));
     } else if (kind == "ppo") {
       absl::StatusOr<std::unique_ptr<PpoLearner>> p =
           act.is_discrete()
@@ -616,7 +737,7 @@ LearnerFactory IndependentFactory(const IndependentOptions& options) {
 
 bool IndependentLearner::TakesTurns() const {
   for (const std::string& kind : kinds_) {
-    if (kind != "ppo") return false;
+    if (kind != "ppo" && kind != "soft_q") return false;
   }
   return true;
 }

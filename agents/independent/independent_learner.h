@@ -66,8 +66,8 @@ class IndependentLearner : public JointLearner {
   std::string ConfigJson() const override { return config_json_; }
   // The agent's learner kind.
   std::string AgentNote(int agent) const override { return kinds_[agent]; }
-  // Turn-based games when every agent runs PPO (which learns only from
-  // its own turns).
+  // Turn-based games when every agent runs PPO or soft_q (which learn only
+  // from their own turns).
   bool TakesTurns() const override;
 
  private:

@@ -94,8 +94,14 @@ int64_t SoftQLearner::Greedy(int64_t obs, const bool* mask) const {
 
 double SoftQLearner::Update(int64_t obs, int64_t action, double reward,
                             int64_t next_obs, bool terminated) {
-  const double bootstrap =
-      terminated ? 0.0 : options_.gamma * SoftValue(next_obs);
+  return UpdateDiscounted(obs, action, reward, next_obs,
+                          terminated ? 0.0 : options_.gamma);
+}
+
+double SoftQLearner::UpdateDiscounted(int64_t obs, int64_t action,
+                                      double reward, int64_t next_obs,
+                                      double discount) {
+  const double bootstrap = discount == 0 ? 0.0 : discount * SoftValue(next_obs);
   double& q = q_[obs * num_actions_ + action];
   const double td_error = reward + bootstrap - q;
   q += options_.soft_q_lr * td_error;

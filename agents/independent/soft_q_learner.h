@@ -26,7 +26,12 @@ namespace marl {
     "decay^t).")                                                           \
   P(double, soft_q_alpha_decay, 0.999, (InRange(1e-12, 1)),                \
     "soft_q: temperature decay per transition the agent learns from (1 = " \
-    "constant temperature).")
+    "constant temperature).")                                              \
+  P(int64_t, soft_q_max_observations, 65536, (InRange(1, 1 << 24)),        \
+    "soft_q: the most distinct observations a table over Box "             \
+    "observations holds (--learner=soft_q on a Box observation numbers "   \
+    "each distinct observation it meets; a run that meets more ends with " \
+    "an error).")
 
 struct SoftQOptions {
   MARL_PARAMS(MARL_SOFT_Q_PARAMS)
@@ -86,6 +91,11 @@ class SoftQLearner {
   // (target - Q before the update).
   double Update(int64_t obs, int64_t action, double reward, int64_t next_obs,
                 bool terminated);
+  // The same with the bootstrap's discount given: the target is
+  // reward + discount * V(next_obs) (a turn-based agent's transition spans
+  // several steps: discount = gamma^steps, or 0 at the episode's end).
+  double UpdateDiscounted(int64_t obs, int64_t action, double reward,
+                          int64_t next_obs, double discount);
 
   // The table, schedule step and random engine as a learner state
   // (runtime/learner_state.h; options come from flags, not checkpoints).

@@ -118,6 +118,17 @@ TEST(SoftQLearnerTest, UpdatesMatchHandComputation) {
   EXPECT_NEAR(learner.q(1, 0), 1.2056694592093966, 1e-12);
   // Untouched entries keep their values.
   EXPECT_DOUBLE_EQ(learner.q(1, 1), 2.0);
+
+  // A given discount (a turn two steps back: gamma^2 = 0.81) at alpha =
+  // 0.125: V(1) = 0.125 * log(exp(1.20566.../0.125) + exp(2/0.125))
+  // = 2.000217142971697; target = 0.5 + 0.81 * V(1); Q(0,0) = 1 + 0.5 *
+  // (target - 1).
+  td = learner.UpdateDiscounted(0, 0, 0.5, 1, 0.81);
+  EXPECT_NEAR(td, 0.5 + 0.81 * 2.000217142971697 - 1.0, 1e-12);
+  EXPECT_NEAR(learner.q(0, 0), 1.0 + 0.5 * td, 1e-12);
+  // Discount 0 ignores the next observation entirely.
+  td = learner.UpdateDiscounted(1, 1, 3.0, 0, 0.0);
+  EXPECT_NEAR(td, 1.0, 1e-12);
 }
 
 TEST(SoftQLearnerTest, SamplingFollowsPolicyAndIsSeeded) {
