@@ -43,7 +43,8 @@ namespace marl {
 //
 // The default (3 ranks, 2 hints, 8 turns, misplay -1) has the exact optimum
 // 4588/2187 = 2.0979 (hint_play_optimum.h); without communication the best
-// is 0 (a blind play fits with probability 1/3 and costs 1 when it fails).
+// is 0 (a blind play fits with probability 1/3 and costs 1 when it fails);
+// with every card known to both (the centralised-information bound) 2.478.
 class HintPlayEnv : public Env {
  public:
   static constexpr char kName[] = "hint_play";

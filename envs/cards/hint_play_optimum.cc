@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -9,6 +11,54 @@ namespace marl {
 namespace {
 
 int Count(uint32_t ranks) { return __builtin_popcount(ranks); }
+
+// The game with nothing hidden: values over (turn, pile, card0, card1),
+// backwards from the end (worth 0 at the last turn or a full pile). A hint
+// changes nothing, so the actor plays, discards or waits; a played or
+// discarded card is replaced by a uniform one.
+double FullInformationValue(const HintPlayConfig& config) {
+  const int ranks = config.num_ranks;
+  const auto index = [ranks](int pile, int card0, int card1) {
+    return (static_cast<size_t>(pile) * ranks + card0) * ranks + card1;
+  };
+  const size_t entries = index(ranks + 1, 0, 0);
+  std::vector<double> next(entries, 0.0), now(entries, 0.0);
+  for (int turn = config.num_turns - 1; turn >= 0; --turn) {
+    const int actor = turn % 2;
+    for (int pile = 0; pile < ranks; ++pile) {
+      for (int card0 = 0; card0 < ranks; ++card0) {
+        for (int card1 = 0; card1 < ranks; ++card1) {
+          // The next turn's value once the actor's card is replaced and the
+          // pile is `to`: the mean over the new card.
+          const auto replaced = [&](int to) {
+            double sum = 0;
+            for (int card = 0; card < ranks; ++card) {
+              sum += next[actor == 0 ? index(to, card, card1)
+                                     : index(to, card0, card)];
+            }
+            return sum / ranks;
+          };
+          const int own = actor == 0 ? card0 : card1;
+          const double play = own == pile
+                                  ? 1.0 + replaced(pile + 1)
+                                  : config.misplay_reward + replaced(pile);
+          double best = std::max(play, replaced(pile));  // play or discard
+          if (config.num_hints > 0) {
+            best = std::max(best, next[index(pile, card0, card1)]);
+          }
+          now[index(pile, card0, card1)] = best;
+        }
+      }
+    }
+    std::swap(now, next);  // the full pile's entries stay 0 in both
+  }
+  double sum = 0;
+  for (int card0 = 0; card0 < ranks; ++card0) {
+    for (int card1 = 0; card1 < ranks; ++card1)
+      sum += next[index(0, card0, card1)];
+  }
+  return sum / (static_cast<double>(ranks) * ranks);
+}
 
 }  // namespace
 
@@ -50,6 +100,7 @@ absl::StatusOr<HintPlaySolver> HintPlaySolver::Create(
       }
     }
   }
+  solver.full_information_value_ = FullInformationValue(config);
   return solver;
 }
 

@@ -63,6 +63,9 @@ class HintPlaySolver {
   // The best expected return when no action depends on the acting player's
   // private card (no information passes between the players).
   double no_communication_value() const;
+  // The centralised-information bound: the best expected return when each
+  // player also knows its own card (and every new card as it is drawn).
+  double full_information_value() const { return full_information_value_; }
 
   // The optimal expected return from `belief`, and an optimal prescription
   // there: entry r is the acting player's action when its partner's card
@@ -94,6 +97,7 @@ class HintPlaySolver {
   uint32_t all_ranks_;
   std::vector<double> values_;        // with prescriptions
   std::vector<double> blind_values_;  // with constant actions
+  double full_information_value_ = 0;
 };
 
 }  // namespace marl

@@ -55,6 +55,26 @@ TEST(HintPlayOptimumTest, AGameSolvedByHand) {
   EXPECT_EQ(Solve(Config(3, 4, 1)).value(), 0.0);
 }
 
+// Knowing one's own card: in the game solved by hand above, player_0
+// plays a 0 (then player_1 plays a 1: 2, or holds a 0: 1) and discards a 1
+// (then player_1 plays a 0: 1, or holds a 1: 0): (1 + 2 + 1 + 0) / 4 = 1.
+// The bound is never below the decentralised optimum.
+TEST(HintPlayOptimumTest, TheFullInformationBound) {
+  EXPECT_DOUBLE_EQ(Solve(Config(2, 0, 2)).full_information_value(), 1.0);
+  EXPECT_DOUBLE_EQ(Solve(Config(1, 0, 5)).full_information_value(), 1.0);
+  for (int hints = 0; hints < 3; ++hints) {
+    for (int turns = 1; turns <= 8; ++turns) {
+      const HintPlaySolver solver = Solve(Config(3, hints, turns));
+      EXPECT_GE(solver.full_information_value(), solver.value() - 1e-12)
+          << hints << " " << turns;
+    }
+  }
+  // With its own card known a player never misplays, but a hint still
+  // serves: as a pass that keeps a card for later.
+  EXPECT_GT(Solve(HintPlayConfig()).full_information_value(),
+            Solve(Config(3, 0, 8)).full_information_value());
+}
+
 TEST(HintPlayOptimumTest, MoreHintsAndTurnsHelp) {
   // Exact values of num_hints 0..3 at 3 ranks and 8 turns.
   const double by_hints[] = {5140.0 / 6561, 1474.0 / 729, 4588.0 / 2187,

@@ -146,6 +146,24 @@ double NoCommunicationValue(const TinyHanabiPayoffs& payoffs) {
   return best_total / (static_cast<double>(cards) * cards);
 }
 
+double FullInformationValue(const TinyHanabiPayoffs& payoffs) {
+  const int cards = payoffs.num_cards();
+  const int actions = payoffs.num_actions();
+  double total = 0;
+  for (int card0 = 0; card0 < cards; ++card0) {
+    for (int card1 = 0; card1 < cards; ++card1) {
+      double best = payoffs(card0, card1, 0, 0);
+      for (int action0 = 0; action0 < actions; ++action0) {
+        for (int action1 = 0; action1 < actions; ++action1) {
+          best = std::max(best, payoffs(card0, card1, action0, action1));
+        }
+      }
+      total += best;
+    }
+  }
+  return total / (static_cast<double>(cards) * cards);
+}
+
 }  // namespace
 
 absl::StatusOr<TinyHanabiSolution> SolveTinyHanabi(
@@ -172,6 +190,7 @@ absl::StatusOr<TinyHanabiSolution> SolveTinyHanabi(
   solution.policy0 = search.best_policy();
   solution.policy1 = BestResponse(payoffs, solution.policy0);
   solution.no_communication_value = NoCommunicationValue(payoffs);
+  solution.full_information_value = FullInformationValue(payoffs);
   return solution;
 }
 

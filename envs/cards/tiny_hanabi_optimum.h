@@ -25,6 +25,9 @@ struct TinyHanabiSolution {
   // The best value when player_0's action ignores its card (no signal
   // reaches player_1; it still best-responds to its own card).
   double no_communication_value = 0;
+  // The centralised-information bound: both actions chosen knowing both
+  // cards (the mean over deals of the deal's best payoff).
+  double full_information_value = 0;
 };
 
 // The most player_0 policies (num_actions^num_cards) SolveTinyHanabi

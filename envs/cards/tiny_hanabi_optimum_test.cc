@@ -48,6 +48,8 @@ TEST(TinyHanabiOptimumTest, TheBadGameIsWorthTen) {
   EXPECT_EQ(PolicyValue(bad, solution->policy0, solution->policy1), 10.0);
   // Without a signal the middle action's 8 is the best.
   EXPECT_EQ(solution->no_communication_value, 8.0);
+  // Knowing both cards reaches each deal's best cell: here 10 every time.
+  EXPECT_EQ(solution->full_information_value, 10.0);
 }
 
 TEST(TinyHanabiOptimumTest, AlwaysTheMiddleScoresEight) {
@@ -80,6 +82,8 @@ TEST(TinyHanabiOptimumTest, ASignalThatCosts) {
   EXPECT_EQ(solution->policy0, (std::vector<int>{0, 1}));
   EXPECT_EQ(solution->policy1, (std::vector<int>{0, 1, 0, 1}));
   EXPECT_DOUBLE_EQ(solution->no_communication_value, 0.5);
+  // Knowing card0, player_1 names it and player_0 never pays: 1.
+  EXPECT_DOUBLE_EQ(solution->full_information_value, 1.0);
 }
 
 TEST(TinyHanabiOptimumTest, OneCardIsTheBestEntry) {
@@ -116,6 +120,7 @@ TEST(TinyHanabiOptimumTest, NoJointPolicyBeatsTheSolution) {
         } while (Next(policy0, actions));
         EXPECT_NEAR(solution->value, best, 1e-12) << cards << actions;
         EXPECT_NEAR(solution->no_communication_value, best_blind, 1e-12);
+        EXPECT_GE(solution->full_information_value, best - 1e-12);
         EXPECT_NEAR(PolicyValue(payoffs, solution->policy0, solution->policy1),
                     best, 1e-12);
       }
