@@ -1,0 +1,83 @@
+#ifndef MARL_AGENTS_STACKELBERG_MEMORY_ONE_SOLVER_H_
+#define MARL_AGENTS_STACKELBERG_MEMORY_ONE_SOLVER_H_
+
+// The exact Stackelberg value of an iterated matrix game
+// (envs/matrix/iterated_matrix_game.h, memory "full") for deterministic
+// memory-one policies: what a learned leader is measured against.
+//
+// A memory-one policy picks an action for each of the 1 + n*m memory
+// states (the first step, then the previous joint action: state
+// 1 + a0 + n * a1, as the environment numbers them). Both policies are
+// deterministic, so an episode is one path of episode_length steps, and a
+// return is the sum of its rewards (reward_scale * payoff + reward_offset,
+// undiscounted, as the experiments of EXPERIMENTS.md §7 count them).
+//
+// The solver enumerates every leader policy; against each, the follower's
+// best responses are the follower policies of the same class (deterministic
+// memory-one: the follower's observation carries no time, so no learned
+// follower can do better) with the highest follower return. Ties among
+// best responses matter (in the prisoner's dilemma many follower policies
+// earn the same), so both conventions are reported: the strong Stackelberg
+// value breaks them in the leader's favour (the usual definition, and what
+// `value` is), the weak one against the leader. Of several optimal leaders
+// the lowest-numbered is returned.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/matrix/payoffs.h"
+
+namespace marl {
+
+struct MemoryOneGame {
+  PayoffMatrices payoffs;
+  int episode_length = 10;
+  double reward_scale = 1.0;
+  double reward_offset = 0.0;
+};
+
+// A deterministic memory-one policy: action[s] for each memory state s.
+using MemoryOnePolicy = std::vector<int>;
+
+struct MemoryOneStackelberg {
+  // The leader's return with followers breaking ties in its favour (strong)
+  // and against it (weak), at the best leader of each convention.
+  double value = 0;
+  double weak_value = 0;
+  // A strong-optimal leader, its best-responding follower (the tie-break
+  // in the leader's favour; the lowest-numbered of equals), and the
+  // follower's return.
+  MemoryOnePolicy leader;
+  MemoryOnePolicy follower;
+  double follower_return = 0;
+  // How many follower policies best-respond to `leader`.
+  int64_t best_responses = 0;
+};
+
+// The largest enumeration: leader policies * follower policies *
+// episode_length steps.
+inline constexpr double kMaxMemoryOneWork = 2e8;
+
+// INVALID_ARGUMENT for an episode_length < 1 or non-finite scale/offset;
+// RESOURCE_EXHAUSTED past kMaxMemoryOneWork (2x2 games need 32 * 32 * 10).
+absl::StatusOr<MemoryOneStackelberg> SolveMemoryOneStackelberg(
+    const MemoryOneGame& game);
+
+// Both players' returns when `leader` meets `follower` (sizes 1 + n*m,
+// actions in range; INVALID_ARGUMENT otherwise).
+struct MemoryOneReturns {
+  double leader = 0;
+  double follower = 0;
+};
+absl::StatusOr<MemoryOneReturns> PlayMemoryOne(const MemoryOneGame& game,
+                                               const MemoryOnePolicy& leader,
+                                               const MemoryOnePolicy& follower);
+
+// The actions per memory state, space-separated ("0 1 1 0 1").
+std::string MemoryOneString(const MemoryOnePolicy& policy);
+
+}  // namespace marl
+
+#endif  // MARL_AGENTS_STACKELBERG_MEMORY_ONE_SOLVER_H_

@@ -1,0 +1,148 @@
+#include "agents/stackelberg/memory_one_solver.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "envs/core/registry.h"
+#include "envs/testing/env_driver.h"
+#include "gtest/gtest.h"
+
+namespace marl {
+namespace {
+
+MemoryOneGame Game(const std::string& preset, int length = 10,
+                   double offset = 0.0) {
+  absl::StatusOr<PayoffMatrices> payoffs = FindMatrixGamePreset(preset);
+  EXPECT_TRUE(payoffs.ok()) << payoffs.status();
+  MemoryOneGame game;
+  game.payoffs = *payoffs;
+  game.episode_length = length;
+  game.reward_offset = offset;
+  return game;
+}
+
+MemoryOneGame Table(std::vector<double> row, std::vector<double> column,
+                    int length) {
+  MemoryOneGame game;
+  game.payoffs.rows = game.payoffs.cols = 2;
+  game.payoffs.row_payoffs = std::move(row);
+  game.payoffs.column_payoffs = std::move(column);
+  game.episode_length = length;
+  return game;
+}
+
+MemoryOneStackelberg Solve(const MemoryOneGame& game) {
+  absl::StatusOr<MemoryOneStackelberg> solution =
+      SolveMemoryOneStackelberg(game);
+  EXPECT_TRUE(solution.ok()) << solution.status();
+  return *std::move(solution);
+}
+
+// One step: the leader commits to an action, the follower best-responds.
+// Battle of the sexes (leader prefers 0): committing to 0 earns 3.
+TEST(MemoryOneSolverTest, OneShotGamesByHand) {
+  const MemoryOneStackelberg battle = Solve(Game("battle_of_the_sexes", 1));
+  EXPECT_EQ(battle.value, 3.0);
+  EXPECT_EQ(battle.weak_value, 3.0);
+  EXPECT_EQ(battle.leader[0], 0);
+  EXPECT_EQ(battle.follower[0], 0);
+  EXPECT_EQ(battle.follower_return, 2.0);
+
+  // A follower indifferent to everything: the strong value is the
+  // leader's best cell, the weak one its best worst case (0 here).
+  const MemoryOneStackelberg indifferent =
+      Solve(Table({1, 0, 0, 0}, {0, 0, 0, 0}, 1));
+  EXPECT_EQ(indifferent.value, 1.0);
+  EXPECT_EQ(indifferent.weak_value, 0.0);
+  // Every follower policy (2^5) best-responds.
+  EXPECT_EQ(indifferent.best_responses, 32);
+}
+
+// Twice the prisoner's dilemma (0 cooperate; R3 S0 T5 P1): the follower
+// defects on the last step whatever happens, so the leader can only buy
+// its cooperation on the first: defect first, then cooperate after the
+// follower cooperated and defect after it defected. Cooperating first
+// earns the follower 0 + 5, defecting 1 + 1; the leader gets 5 + 0.
+// Starting with mutual cooperation gives the leader at most 3 + 1.
+TEST(MemoryOneSolverTest, TwoStepPrisonersDilemmaByHand) {
+  // Row player's R3 S0 T5 P1, symmetric.
+  const MemoryOneStackelberg pd = Solve(Game("prisoners_dilemma", 2));
+  EXPECT_EQ(pd.value, 5.0);
+  EXPECT_EQ(pd.follower_return, 5.0);
+  EXPECT_EQ(pd.leader[0], 1);
+  EXPECT_EQ(pd.follower[0], 0);
+  // After (D, C) (state 1 + 1 + 2 * 0 = 2) the leader cooperates and the
+  // follower defects.
+  EXPECT_EQ(pd.leader[2], 0);
+  EXPECT_EQ(pd.follower[2], 1);
+}
+
+// The value is never below committing to one action for ever (the
+// one-shot Stackelberg value each step), and the strong value is never
+// below the weak one; the returned pair earns what it claims.
+TEST(MemoryOneSolverTest, BoundsAndTheReturnedPairOnTheTwelveGames) {
+  const std::string games[] = {
+      "pd",      "stag_hunt",  "assurance", "coordination",      "mixedharmony",
+      "harmony", "noconflict", "deadlock",  "prisoners_delight", "hero",
+      "battle",  "chicken"};
+  for (const std::string& name : games) {
+    const MemoryOneGame game = Game("stackelberg_" + name, 10, -2.5);
+    const MemoryOneStackelberg solution = Solve(game);
+    const PayoffMatrices& p = game.payoffs;
+    double committed = -1e9;
+    for (int a0 = 0; a0 < 2; ++a0) {
+      const int reply = p.ColumnPayoff(a0, 0) >= p.ColumnPayoff(a0, 1) ? 0 : 1;
+      // Ties aside (the twelve games have none for a fixed leader action).
+      ASSERT_NE(p.ColumnPayoff(a0, 0), p.ColumnPayoff(a0, 1)) << name;
+      committed = std::max(committed, 10 * (p.RowPayoff(a0, reply) - 2.5));
+    }
+    EXPECT_GE(solution.value, committed) << name;
+    EXPECT_GE(solution.value, solution.weak_value) << name;
+    EXPECT_LE(solution.value, 10 * (4 - 2.5)) << name;
+    absl::StatusOr<MemoryOneReturns> played =
+        PlayMemoryOne(game, solution.leader, solution.follower);
+    ASSERT_TRUE(played.ok());
+    EXPECT_DOUBLE_EQ(played->leader, solution.value) << name;
+    EXPECT_DOUBLE_EQ(played->follower, solution.follower_return) << name;
+  }
+}
+
+// The solver numbers memory states as the environment does: the returned
+// policies, played through iterated_matrix_game, earn the solver's returns.
+TEST(MemoryOneSolverTest, MatchesTheEnvironment) {
+  const MemoryOneGame game = Game("stackelberg_pd", 10, -2.5);
+  const MemoryOneStackelberg solution = Solve(game);
+  absl::StatusOr<std::unique_ptr<Env>> env = EnvRegistry::Global().Make(
+      "iterated_matrix_game",
+      {{"game", std::string("stackelberg_pd")}, {"reward_offset", -2.5}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EnvDriver driver(env->get());
+  driver.Reset();
+  double leader = 0, follower = 0;
+  for (int t = 0; t < 10; ++t) {
+    const int state = static_cast<int>(driver.observation(0)[0]);
+    ASSERT_EQ(driver.observation(1)[0], state);
+    driver.StepDiscrete({solution.leader[state], solution.follower[state]});
+    leader += driver.reward(0);
+    follower += driver.reward(1);
+  }
+  EXPECT_DOUBLE_EQ(leader, solution.value);
+  EXPECT_DOUBLE_EQ(follower, solution.follower_return);
+}
+
+TEST(MemoryOneSolverTest, RefusesBadGamesAndPolicies) {
+  MemoryOneGame game = Game("stackelberg_pd");
+  game.episode_length = 0;
+  EXPECT_EQ(SolveMemoryOneStackelberg(game).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // 3x3: 3^10 leaders x 3^10 followers.
+  EXPECT_EQ(SolveMemoryOneStackelberg(Game("climbing")).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  game = Game("stackelberg_pd");
+  EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0}, {0, 0, 0, 0, 0}).ok());
+  EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0, 2}, {0, 0, 0, 0, 0}).ok());
+}
+
+}  // namespace
+}  // namespace marl
