@@ -160,6 +160,79 @@ TEST(IteratedMatrixGameTest, BatchTruncatesAtEpisodeLengthAndResets) {
   EXPECT_EQ(batch.observation(0), (std::vector<float>{3, 1}));
 }
 
+// Roles in the spec: the same agents, named for what they are.
+TEST(IteratedMatrixGameTest, StackelbergRolesNameTheAgents) {
+  std::unique_ptr<Env> env = Make({{"roles", std::string("stackelberg")}});
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->spec().agent_ids,
+            (std::vector<std::string>{"leader", "follower"}));
+  EXPECT_EQ(env->spec().observation_spaces[1], Space::Discrete(5));
+}
+
+// Query steps: the leader answers in each queried state as it would act
+// there; the follower's action does nothing, rewards are 0, info "query"
+// is 1; then play as usual, the follower seeing the answers throughout.
+TEST(IteratedMatrixGameTest, QueryStepsShowTheLeadersAnswersToTheFollower) {
+  std::unique_ptr<Env> env =
+      Make({{"roles", std::string("stackelberg")},
+            {"query_states", DoubleArray{{3}, {0, 4, 2}}},
+            {"episode_length", int64_t{2}}});
+  ASSERT_NE(env, nullptr);
+  const EnvSpec& spec = env->spec();
+  EXPECT_EQ(spec.episode_limit, 3 + 2);
+  EXPECT_EQ(spec.info_keys, (std::vector<std::string>{"query"}));
+  EXPECT_EQ(spec.observation_spaces[0], Space::Discrete(5));
+  // 5 follower states + 3 queries x 2 leader actions.
+  EXPECT_EQ(spec.observation_spaces[1], Space::Box({11}, {0.0f}, {1.0f}));
+  EnvDriver driver(env.get());
+  driver.Reset();
+  EXPECT_EQ(driver.observation(0)[0], 0.0f);  // queried state 0
+  EXPECT_EQ(driver.observation(1), std::vector<float>(11, 0.0f));
+  const int64_t answers[] = {1, 0, 1};     // for states 0, 4, 2
+  const float next_queried[] = {4, 2, 0};  // then play starts at 0
+  for (int k = 0; k < 3; ++k) {
+    driver.StepDiscrete({answers[k], /*ignored=*/k % 2});
+    EXPECT_EQ(driver.reward(0), 0.0f);
+    EXPECT_EQ(driver.reward(1), 0.0f);
+    EXPECT_EQ(driver.info(), std::vector<float>{1.0f});
+    EXPECT_EQ(driver.observation(0)[0], next_queried[k]);
+  }
+  // Play: the follower sees state 0 and all three answers.
+  std::vector<float> expected(11, 0.0f);
+  expected[0] = 1;              // its observation, state 0
+  expected[5 + 0 * 2 + 1] = 1;  // state 0 -> 1
+  expected[5 + 1 * 2 + 0] = 1;  // state 4 -> 0
+  expected[5 + 2 * 2 + 1] = 1;  // state 2 -> 1
+  EXPECT_EQ(driver.observation(1), expected);
+  driver.StepDiscrete({1, 0});  // stackelberg_pd: (4, 1)
+  EXPECT_EQ(driver.reward(0), 4.0f);
+  EXPECT_EQ(driver.reward(1), 1.0f);
+  EXPECT_EQ(driver.info(), std::vector<float>{0.0f});
+  EXPECT_EQ(driver.observation(0)[0], 2.0f);  // 1 + 1 + 2*0
+  expected[0] = 0;
+  expected[2] = 1;
+  EXPECT_EQ(driver.observation(1), expected);
+  // A new episode forgets the answers.
+  driver.Reset();
+  EXPECT_EQ(driver.observation(1), std::vector<float>(11, 0.0f));
+}
+
+// The batch runner's time limit counts the query steps.
+TEST(IteratedMatrixGameTest, TheEpisodeLimitCountsQuerySteps) {
+  absl::StatusOr<std::unique_ptr<EnvBatch>> made =
+      EnvBatch::Create("iterated_matrix_game",
+                       {{"query_states", DoubleArray{{5}, {0, 1, 2, 3, 4}}},
+                        {"episode_length", int64_t{3}}},
+                       1, 7, true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  LocalBatch batch(*std::move(made));
+  ASSERT_TRUE(batch.ResetAll().ok());
+  for (int t = 0; t < 8; ++t) {
+    ASSERT_TRUE(batch.StepAll({{0}, {0}}, {{}, {}}).ok());
+    EXPECT_EQ(batch.truncated(0), t == 7) << t;
+  }
+}
+
 void ExpectMakeFails(const SettingMap& settings, const std::string& fragment) {
   absl::StatusOr<std::unique_ptr<Env>> env =
       EnvRegistry::Global().Make("iterated_matrix_game", settings);
@@ -173,6 +246,19 @@ TEST(IteratedMatrixGameTest, FactoryRejectsBadSettings) {
   ExpectMakeFails({{"episode_length", int64_t{0}}}, "episode_length");
   ExpectMakeFails({{"episode_length", int64_t{1} << 40}}, "episode_length");
   ExpectMakeFails({{"memory", std::string("medium")}}, "memory must be");
+  ExpectMakeFails({{"roles", std::string("boss")}}, "roles must be");
+  ExpectMakeFails({{"query_states", DoubleArray{{2}, {0, 5}}}},
+                  "5 is not a leader observation (the leader observes 0 .. 4)");
+  ExpectMakeFails({{"query_states", DoubleArray{{2}, {1.5, 2}}}},
+                  "1.5 is not a leader observation");
+  ExpectMakeFails({{"query_states", DoubleArray{{2}, {3, 3}}}},
+                  "3 is queried twice");
+  ExpectMakeFails({{"query_states", DoubleArray{{1, 2}, {0, 1}}}},
+                  "must be a list");
+  // Small memory: the leader observes 1 + the follower's action (0 .. 2).
+  ExpectMakeFails({{"memory", std::string("small")},
+                   {"query_states", DoubleArray{{1}, {3}}}},
+                  "the leader observes 0 .. 2");
   ExpectMakeFails({{"game", std::string("pd")}}, "unknown matrix game 'pd'");
   ExpectMakeFails({{"payoffs_column", DoubleArray{{1, 1}, {1}}}},
                   "only payoffs_column");
@@ -214,6 +300,17 @@ TEST(IteratedMatrixGameTest, EstimateBoundsWhatACopyHolds) {
                                  /*max_factor=*/1.1);
       EXPECT_TRUE(check.ok()) << check.status();
     }
+    // Queries on every state of the small memory's leader (1 + n).
+    DoubleArray states{{n + 1}, {}};
+    for (int s = 0; s <= n; ++s) states.values.push_back(s);
+    absl::StatusOr<CopyBytesMeasurement> check =
+        CheckCopyBytesEstimate("iterated_matrix_game",
+                               {{"payoffs_row", payoffs},
+                                {"payoffs_column", payoffs},
+                                {"memory", std::string("small")},
+                                {"query_states", states}},
+                               /*max_factor=*/1.1);
+    EXPECT_TRUE(check.ok()) << check.status();
   }
 }
 
@@ -222,6 +319,10 @@ TEST(IteratedMatrixGameTest, PassesGenericChecks) {
        {SettingMap{}, SettingMap{{"memory", std::string("small")}},
         SettingMap{{"game", std::string("climbing")},
                    {"episode_length", int64_t{1}}},
+        SettingMap{{"roles", std::string("stackelberg")},
+                   {"query_states", DoubleArray{{5}, {0, 1, 2, 3, 4}}}},
+        SettingMap{{"memory", std::string("small")},
+                   {"query_states", DoubleArray{{2}, {2, 0}}}},
         SettingMap{{"payoffs_row", DoubleArray{{3, 2}, {1, 2, 3, 4, 5, 6}}},
                    {"payoffs_column", DoubleArray{{3, 2}, {6, 5, 4, 3, 2, 1}}},
                    {"memory", std::string("small")}}}) {
