@@ -1,5 +1,5 @@
-#ifndef MARL_AGENTS_INDEPENDENT_SOFT_Q_LEARNER_H_
-#define MARL_AGENTS_INDEPENDENT_SOFT_Q_LEARNER_H_
+#ifndef MARL_LEARNERS_SOFT_Q_LEARNER_H_
+#define MARL_LEARNERS_SOFT_Q_LEARNER_H_
 
 #include <cstdint>
 #include <random>
@@ -119,4 +119,4 @@ class SoftQLearner {
 
 }  // namespace marl
 
-#endif  // MARL_AGENTS_INDEPENDENT_SOFT_Q_LEARNER_H_
+#endif  // MARL_LEARNERS_SOFT_Q_LEARNER_H_

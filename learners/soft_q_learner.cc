@@ -1,4 +1,4 @@
-#include "agents/independent/soft_q_learner.h"
+#include "learners/soft_q_learner.h"
 
 #include <algorithm>
 #include <cmath>
