@@ -1,5 +1,6 @@
 #include "agents/stackelberg/memory_one_solver.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -34,6 +35,64 @@ MemoryOneReturns Play(const MemoryOneGame& game, const MemoryOnePolicy& leader,
   return out;
 }
 
+// The game's checks, and its policy counts (as doubles: they overflow
+// integers long before the limits).
+absl::Status CheckGame(const MemoryOneGame& game) {
+  const PayoffMatrices& p = game.payoffs;
+  if (game.episode_length < 1 || !std::isfinite(game.reward_scale) ||
+      !std::isfinite(game.reward_offset)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a memory-one game needs episode_length >= 1 and finite rewards, got "
+        "episode_length ",
+        game.episode_length, ", reward_scale ", game.reward_scale,
+        ", reward_offset ", game.reward_offset));
+  }
+  if (p.rows < 1 || p.cols < 1 ||
+      static_cast<int64_t>(p.row_payoffs.size()) != p.rows * p.cols ||
+      static_cast<int64_t>(p.column_payoffs.size()) != p.rows * p.cols) {
+    return absl::InvalidArgumentError("malformed payoff matrices");
+  }
+  return absl::OkStatus();
+}
+double States(const MemoryOneGame& game) {
+  return 1.0 + static_cast<double>(game.payoffs.rows) * game.payoffs.cols;
+}
+
+// The response to `leader` over all `num_followers` follower policies,
+// without checks. Follower returns are sums of the same finitely many
+// terms; equal ones can still differ in the last bits when summed in
+// another order, so best responses are those within a hair of the best.
+MemoryOneResponse Respond(const MemoryOneGame& game,
+                          const MemoryOnePolicy& leader, int64_t num_followers,
+                          std::vector<MemoryOneReturns>* returns) {
+  const double tolerance =
+      1e-9 * game.episode_length *
+      (std::abs(game.reward_scale) + std::abs(game.reward_offset) + 1.0);
+  MemoryOnePolicy follower(leader.size());
+  returns->resize(static_cast<size_t>(num_followers));
+  double top = -std::numeric_limits<double>::infinity();
+  for (int64_t f = 0; f < num_followers; ++f) {
+    Decode(f, static_cast<int>(game.payoffs.cols), &follower);
+    (*returns)[f] = Play(game, leader, follower);
+    top = std::max(top, (*returns)[f].follower);
+  }
+  MemoryOneResponse out;
+  out.follower_best = top;
+  out.leader_strong = -std::numeric_limits<double>::infinity();
+  out.leader_weak = std::numeric_limits<double>::infinity();
+  for (int64_t f = 0; f < num_followers; ++f) {
+    const MemoryOneReturns& r = (*returns)[f];
+    if (r.follower < top - tolerance) continue;
+    ++out.best_responses;
+    if (r.leader > out.leader_strong) {
+      out.leader_strong = r.leader;
+      out.strong_follower = f;
+    }
+    out.leader_weak = std::min(out.leader_weak, r.leader);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<MemoryOneReturns> PlayMemoryOne(
@@ -58,24 +117,37 @@ absl::StatusOr<MemoryOneReturns> PlayMemoryOne(
   return Play(game, leader, follower);
 }
 
+MemoryOnePolicy MemoryOneFollower(const MemoryOneGame& game, int64_t index) {
+  MemoryOnePolicy follower(static_cast<size_t>(States(game)));
+  Decode(index, static_cast<int>(game.payoffs.cols), &follower);
+  return follower;
+}
+
+absl::StatusOr<MemoryOneResponse> RespondToMemoryOneLeader(
+    const MemoryOneGame& game, const MemoryOnePolicy& leader) {
+  if (absl::Status s = CheckGame(game); !s.ok()) return s;
+  const double followers =
+      std::pow(static_cast<double>(game.payoffs.cols), States(game));
+  if (!(followers * game.episode_length <= kMaxMemoryOneWork)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        followers, " follower memory-one policies over ", game.episode_length,
+        " steps are more than the ", kMaxMemoryOneWork, " steps enumerated"));
+  }
+  MemoryOnePolicy follower(leader.size(), 0);
+  if (absl::StatusOr<MemoryOneReturns> checked =
+          PlayMemoryOne(game, leader, follower);
+      !checked.ok()) {
+    return checked.status();
+  }
+  std::vector<MemoryOneReturns> returns;
+  return Respond(game, leader, static_cast<int64_t>(followers), &returns);
+}
+
 absl::StatusOr<MemoryOneStackelberg> SolveMemoryOneStackelberg(
     const MemoryOneGame& game) {
+  if (absl::Status s = CheckGame(game); !s.ok()) return s;
   const PayoffMatrices& p = game.payoffs;
-  if (game.episode_length < 1 || !std::isfinite(game.reward_scale) ||
-      !std::isfinite(game.reward_offset)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a memory-one game needs episode_length >= 1 and finite rewards, got "
-        "episode_length ",
-        game.episode_length, ", reward_scale ", game.reward_scale,
-        ", reward_offset ", game.reward_offset));
-  }
-  if (p.rows < 1 || p.cols < 1 ||
-      static_cast<int64_t>(p.row_payoffs.size()) != p.rows * p.cols ||
-      static_cast<int64_t>(p.column_payoffs.size()) != p.rows * p.cols) {
-    return absl::InvalidArgumentError("malformed payoff matrices");
-  }
-  // In doubles: the counts overflow integers long before the limit.
-  const double states = 1.0 + static_cast<double>(p.rows) * p.cols;
+  const double states = States(game);
   const double leaders = std::pow(static_cast<double>(p.rows), states);
   const double followers = std::pow(static_cast<double>(p.cols), states);
   const double work = leaders * followers * game.episode_length;
@@ -89,44 +161,20 @@ absl::StatusOr<MemoryOneStackelberg> SolveMemoryOneStackelberg(
   const int64_t num_leaders = static_cast<int64_t>(leaders);
   const int64_t num_followers = static_cast<int64_t>(followers);
   MemoryOnePolicy leader(static_cast<size_t>(states));
-  MemoryOnePolicy follower(static_cast<size_t>(states));
   MemoryOneStackelberg best;
   best.value = best.weak_value = -std::numeric_limits<double>::infinity();
-  // Follower returns are sums of the same finitely many terms; equal ones
-  // can still differ in the last bits when summed in another order, so
-  // best responses are those within a hair of the best.
-  const double tolerance =
-      1e-9 * game.episode_length *
-      (std::abs(game.reward_scale) + std::abs(game.reward_offset) + 1.0);
-  std::vector<MemoryOneReturns> returns(static_cast<size_t>(num_followers));
+  std::vector<MemoryOneReturns> returns;
   for (int64_t l = 0; l < num_leaders; ++l) {
     Decode(l, static_cast<int>(p.rows), &leader);
-    double top = -std::numeric_limits<double>::infinity();
-    for (int64_t f = 0; f < num_followers; ++f) {
-      Decode(f, static_cast<int>(p.cols), &follower);
-      returns[f] = Play(game, leader, follower);
-      top = std::max(top, returns[f].follower);
-    }
-    double strong = -std::numeric_limits<double>::infinity();
-    double weak = std::numeric_limits<double>::infinity();
-    int64_t strong_follower = 0, count = 0;
-    for (int64_t f = 0; f < num_followers; ++f) {
-      if (returns[f].follower < top - tolerance) continue;
-      ++count;
-      if (returns[f].leader > strong) {
-        strong = returns[f].leader;
-        strong_follower = f;
-      }
-      weak = std::min(weak, returns[f].leader);
-    }
-    best.weak_value = std::max(best.weak_value, weak);
-    if (strong > best.value) {
-      best.value = strong;
+    const MemoryOneResponse response =
+        Respond(game, leader, num_followers, &returns);
+    best.weak_value = std::max(best.weak_value, response.leader_weak);
+    if (response.leader_strong > best.value) {
+      best.value = response.leader_strong;
       best.leader = leader;
-      Decode(strong_follower, static_cast<int>(p.cols), &follower);
-      best.follower = follower;
-      best.follower_return = returns[strong_follower].follower;
-      best.best_responses = count;
+      best.follower = MemoryOneFollower(game, response.strong_follower);
+      best.follower_return = returns[response.strong_follower].follower;
+      best.best_responses = response.best_responses;
     }
   }
   return best;

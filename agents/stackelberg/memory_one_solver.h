@@ -56,6 +56,15 @@ struct MemoryOneStackelberg {
   int64_t best_responses = 0;
 };
 
+// How best-responding followers answer one leader policy.
+struct MemoryOneResponse {
+  double follower_best = 0;  // the follower's best return
+  double leader_strong = 0;  // the leader's return, ties for it
+  double leader_weak = 0;    // ties against it
+  int64_t best_responses = 0;
+  int64_t strong_follower = 0;  // the follower policy's number (base m)
+};
+
 // The largest enumeration: leader policies * follower policies *
 // episode_length steps.
 inline constexpr double kMaxMemoryOneWork = 2e8;
@@ -64,6 +73,15 @@ inline constexpr double kMaxMemoryOneWork = 2e8;
 // RESOURCE_EXHAUSTED past kMaxMemoryOneWork (2x2 games need 32 * 32 * 10).
 absl::StatusOr<MemoryOneStackelberg> SolveMemoryOneStackelberg(
     const MemoryOneGame& game);
+
+// Every follower policy against `leader` (checked as PlayMemoryOne checks
+// it); RESOURCE_EXHAUSTED past kMaxMemoryOneWork follower steps.
+absl::StatusOr<MemoryOneResponse> RespondToMemoryOneLeader(
+    const MemoryOneGame& game, const MemoryOnePolicy& leader);
+
+// The follower policy numbered `index` (base m, state 0 least
+// significant), as RespondToMemoryOneLeader numbers them.
+MemoryOnePolicy MemoryOneFollower(const MemoryOneGame& game, int64_t index);
 
 // Both players' returns when `leader` meets `follower` (sizes 1 + n*m,
 // actions in range; INVALID_ARGUMENT otherwise).

@@ -131,6 +131,29 @@ TEST(MemoryOneSolverTest, MatchesTheEnvironment) {
   EXPECT_DOUBLE_EQ(follower, solution.follower_return);
 }
 
+// One leader's responses: tit-for-tat in the 10-step prisoner's dilemma
+// (0 cooperate): cooperating throughout earns the follower 30, the most
+// a stationary memory-one follower can get; its unique best response
+// among the followers that matter, so strong and weak agree.
+TEST(MemoryOneSolverTest, RespondsToTitForTat) {
+  const MemoryOneGame game = Game("prisoners_dilemma");
+  // States: 0 start, 1 + a0 + 2 a1: 1 CC, 2 DC, 3 CD, 4 DD.
+  const MemoryOnePolicy tit_for_tat = {0, 0, 0, 1, 1};
+  absl::StatusOr<MemoryOneResponse> response =
+      RespondToMemoryOneLeader(game, tit_for_tat);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->follower_best, 30.0);
+  EXPECT_EQ(response->leader_strong, 30.0);
+  EXPECT_EQ(response->leader_weak, 30.0);
+  const MemoryOnePolicy follower =
+      MemoryOneFollower(game, response->strong_follower);
+  EXPECT_EQ(follower[0], 0);
+  EXPECT_EQ(follower[1], 0);
+  // Off the path (states 2-4) anything goes: 2^3 best responses.
+  EXPECT_EQ(response->best_responses, 8);
+  EXPECT_FALSE(RespondToMemoryOneLeader(game, {0, 0, 0}).ok());
+}
+
 TEST(MemoryOneSolverTest, RefusesBadGamesAndPolicies) {
   MemoryOneGame game = Game("stackelberg_pd");
   game.episode_length = 0;
