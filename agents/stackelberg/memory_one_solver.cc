@@ -24,12 +24,14 @@ MemoryOneReturns Play(const MemoryOneGame& game, const MemoryOnePolicy& leader,
   const PayoffMatrices& p = game.payoffs;
   MemoryOneReturns out;
   int64_t state = 0;
+  double weight = 1.0;  // follower_discount^t
   for (int t = 0; t < game.episode_length; ++t) {
     const int a0 = leader[state];
     const int a1 = follower[state];
     out.leader += game.reward_scale * p.RowPayoff(a0, a1) + game.reward_offset;
-    out.follower +=
-        game.reward_scale * p.ColumnPayoff(a0, a1) + game.reward_offset;
+    out.follower += weight * (game.reward_scale * p.ColumnPayoff(a0, a1) +
+                              game.reward_offset);
+    weight *= game.follower_discount;
     state = 1 + a0 + p.rows * a1;
   }
   return out;
@@ -40,12 +42,14 @@ MemoryOneReturns Play(const MemoryOneGame& game, const MemoryOnePolicy& leader,
 absl::Status CheckGame(const MemoryOneGame& game) {
   const PayoffMatrices& p = game.payoffs;
   if (game.episode_length < 1 || !std::isfinite(game.reward_scale) ||
-      !std::isfinite(game.reward_offset)) {
+      !std::isfinite(game.reward_offset) ||
+      !(game.follower_discount >= 0 && game.follower_discount <= 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "a memory-one game needs episode_length >= 1 and finite rewards, got "
-        "episode_length ",
+        "a memory-one game needs episode_length >= 1, finite rewards and a "
+        "follower discount in [0, 1], got episode_length ",
         game.episode_length, ", reward_scale ", game.reward_scale,
-        ", reward_offset ", game.reward_offset));
+        ", reward_offset ", game.reward_offset, ", follower_discount ",
+        game.follower_discount));
   }
   if (p.rows < 1 || p.cols < 1 ||
       static_cast<int64_t>(p.row_payoffs.size()) != p.rows * p.cols ||
@@ -98,6 +102,7 @@ MemoryOneResponse Respond(const MemoryOneGame& game,
 absl::StatusOr<MemoryOneReturns> PlayMemoryOne(
     const MemoryOneGame& game, const MemoryOnePolicy& leader,
     const MemoryOnePolicy& follower) {
+  if (absl::Status s = CheckGame(game); !s.ok()) return s;
   const PayoffMatrices& p = game.payoffs;
   const int64_t states = 1 + p.rows * p.cols;
   if (static_cast<int64_t>(leader.size()) != states ||

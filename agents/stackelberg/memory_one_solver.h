@@ -36,6 +36,10 @@ struct MemoryOneGame {
   int episode_length = 10;
   double reward_scale = 1.0;
   double reward_offset = 0.0;
+  // What the follower maximises: sum_t follower_discount^t r_t (1: its
+  // plain return, what the experiments count; a learning follower with a
+  // discount best-responds to that). The leader's return is undiscounted.
+  double follower_discount = 1.0;
 };
 
 // A deterministic memory-one policy: action[s] for each memory state s.
@@ -84,7 +88,8 @@ absl::StatusOr<MemoryOneResponse> RespondToMemoryOneLeader(
 MemoryOnePolicy MemoryOneFollower(const MemoryOneGame& game, int64_t index);
 
 // Both players' returns when `leader` meets `follower` (sizes 1 + n*m,
-// actions in range; INVALID_ARGUMENT otherwise).
+// actions in range; INVALID_ARGUMENT otherwise); the follower's discounted
+// by follower_discount.
 struct MemoryOneReturns {
   double leader = 0;
   double follower = 0;
