@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <string>
@@ -54,7 +55,8 @@ struct Carry {
   Tensor condition;  // [B, C]: the last step's acted actions, one-hot
 };
 
-// The public agent's view of one step.
+// The public agent's view of one step (or, in an update, of every replayed
+// step at once: B is then the number of steps).
 struct PublicView {
   Carry carry;
   Tensor weights;  // [B, K], normalised
@@ -63,26 +65,90 @@ struct PublicView {
   // at this step, before this step's actions [B, K, n_j], and the belief's
   // marginal, sum_k W^k card^k [B, n_j]. Empty without particles.
   std::vector<Tensor> card, marginal;
-  Tensor message;                      // [B, M] or undefined
-  Tensor message_entropy;              // [B] or undefined
-  Tensor elbo;                         // [B] or undefined
-  std::vector<Tensor> private_nll;     // per agent [B] (training)
-  std::vector<Tensor> belief_on_true;  // per agent [B] (training)
+  Tensor message;          // [B, M] or undefined
+  Tensor message_entropy;  // [B] or undefined
+  Tensor elbo;             // [B] or undefined
 };
 
-// One agent's mixtures over the particles at one step.
+// One agent's mixtures over the particles; each is undefined unless asked
+// for (AgentStep's `heads`).
 struct AgentView {
   Tensor q;       // [B, A]
   Tensor v;       // [B]
   Tensor log_pi;  // [B, A]
-  // [B, K, n, A]: the policy's logits per particle as if the agent's
-  // private observation were each of its n values (the counterfactual the
-  // evidence of its action is weighed with).
-  Tensor cf_logits;
 };
+
+// Which of an agent's heads AgentStep evaluates.
+enum Head : int { kQ = 1, kV = 2, kPi = 4 };
 
 Tensor Expand(const Tensor& x, int64_t k) {  // [B, W] -> [B, K, W]
   return x.unsqueeze(1).expand({x.size(0), k, x.size(1)});
+}
+
+// log sum_k W^k softmax(logits^k) [B, A] from weights [B, K] and logits
+// [B, K, A]: the policy mixed over the particles (eq. 5.6).
+Tensor MixedLogPolicy(const Tensor& weights, const Tensor& logits) {
+  return (weights.unsqueeze(-1) * torch::softmax(logits, -1))
+      .sum(1)
+      .clamp_min(1e-12)
+      .log();
+}
+
+// `mlp` (nn::MakeMlp's Linear, activation, ..., Linear) on the
+// concatenation of `parts` along the last dimension, where the parts
+// broadcast against each other in the other dimensions ([B, 1, w] for what
+// all K particles share, say). The concatenation is never built: the first
+// layer sums, over the parts' distinct shapes, the product of the parts of
+// that shape with their weight columns, so what K particles (or n
+// hypotheses) share is multiplied once instead of K times, which is most of
+// the work of these small networks. The same function as
+// mlp->forward(cat(broadcast parts)), summed in another order.
+Tensor BlockMlp(const torch::nn::Sequential& mlp,
+                const std::vector<Tensor>& parts) {
+  torch::nn::SequentialImpl& layers = *mlp.ptr();
+  auto layer = layers.begin();
+  const torch::nn::LinearImpl& first = layer->get<torch::nn::LinearImpl>();
+  std::vector<int64_t> widths;
+  for (const Tensor& part : parts) widths.push_back(part.size(-1));
+  const std::vector<Tensor> blocks =
+      first.weight.split_with_sizes(widths, /*dim=*/1);
+  // Parts by shape (but the last dimension), smallest first.
+  std::vector<std::pair<std::vector<int64_t>, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (widths[i] == 0) continue;
+    std::vector<int64_t> shape = parts[i].sizes().vec();
+    shape.pop_back();
+    auto same = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.first == shape; });
+    if (same == groups.end()) {
+      groups.push_back({shape, {i}});
+    } else {
+      same->second.push_back(i);
+    }
+  }
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& x, const auto& y) {
+                     return c10::multiply_integers(x.first) <
+                            c10::multiply_integers(y.first);
+                   });
+  Tensor h = first.bias;
+  for (const auto& [shape, members] : groups) {
+    std::vector<Tensor> x, w;
+    for (size_t i : members) {
+      x.push_back(parts[i]);
+      w.push_back(blocks[i]);
+    }
+    const Tensor y =
+        x.size() == 1 ? torch::matmul(x[0], w[0].t())
+                      : torch::matmul(torch::cat(x, -1), torch::cat(w, 1).t());
+    h = h + y;
+  }
+  // The other layers on rows: a 2-D Linear is one fused addmm.
+  std::vector<int64_t> shape = h.sizes().vec();
+  h = h.reshape({-1, shape.back()});
+  for (++layer; layer != layers.end(); ++layer) h = layer->forward(h);
+  shape.back() = h.size(-1);
+  return h.view(shape);
 }
 
 class PublicBeliefLearner : public JointLearner {
@@ -371,15 +437,66 @@ class PublicBeliefLearner : public JointLearner {
     return out;
   }
 
+  // Rows [start, start + length) of `c` (views, no copy).
+  Carry Narrow(const Carry& c, int64_t start, int64_t length) const {
+    auto rows = [&](const Tensor& x) { return x.narrow(0, start, length); };
+    Carry out;
+    if (filter_) {
+      out.belief = {rows(c.belief.latent), rows(c.belief.hidden),
+                    rows(c.belief.log_weight)};
+      for (const Tensor& card : c.card) out.card.push_back(rows(card));
+    }
+    out.action_loglik = rows(c.action_loglik);
+    out.condition = rows(c.condition);
+    return out;
+  }
+
+  // The rows of every part of `parts`, in order.
+  Carry Concat(const std::vector<Carry>& parts) const {
+    auto cat = [&](auto&& get) {
+      std::vector<Tensor> x;
+      for (const Carry& p : parts) x.push_back(get(p));
+      return torch::cat(x);
+    };
+    Carry out;
+    if (filter_) {
+      out.belief.latent = cat([](const Carry& p) { return p.belief.latent; });
+      out.belief.hidden = cat([](const Carry& p) { return p.belief.hidden; });
+      out.belief.log_weight =
+          cat([](const Carry& p) { return p.belief.log_weight; });
+      for (size_t a = 0; a < own_.size(); ++a) {
+        out.card.push_back(cat([a](const Carry& p) { return p.card[a]; }));
+      }
+    }
+    out.action_loglik = cat([](const Carry& p) { return p.action_loglik; });
+    out.condition = cat([](const Carry& p) { return p.condition; });
+    return out;
+  }
+
+  // Agent a's private-observation model p(y_t | y_{t-1}) [..., n (y_t)]
+  // at the previous value `prev_hot` [..., n], with the start flag `start`
+  // [B, ..., 1], per particle: its input is [y_{t-1}, start, the particle's
+  // state, o^pub [B, P], the previous step's actions `condition` [B, C]],
+  // the state without moving it (private observations never train the
+  // filter). `state` is [B, K, S], or [B, K, 1, S] for [B, K, H, n] logits
+  // with `prev_hot` [.., H, n] (H previous values at once).
+  Tensor CardLogits(int a, const Tensor& prev_hot, const Tensor& start,
+                    const Tensor& state, const Tensor& pub,
+                    const Tensor& condition) {
+    auto shared = [&](const Tensor& x) {  // [B, W] -> [B, 1, (1,) W]
+      return state.dim() == 3 ? x.unsqueeze(1) : x.unsqueeze(1).unsqueeze(1);
+    };
+    return BlockMlp(card_models_[a], {prev_hot, start, state.detach(),
+                                      shared(pub), shared(condition)});
+  }
+
   // One step of the public agent after `prev` (already restarted where
-  // episodes start: `starts`), seeing the public observation `pub` [B, P].
-  // With `true_own` (per agent [B, n], training) it also fits the private
-  // observation models to the true private observations (`prev_own`: the
-  // step before's, zeros at a start) and measures the belief on them.
+  // episodes start: `starts`), seeing the public observation `pub` [B, P]:
+  // the particle filter and the distributions over the private
+  // observations, which are recurrent, and the message, which the
+  // counterfactual policies weighing this step's actions read.
   PublicView PublicStep(const Carry& prev, const Tensor& starts,
-                        const Tensor& pub, std::mt19937_64& rng,
-                        const std::vector<Tensor>* true_own = nullptr,
-                        const std::vector<Tensor>* prev_own = nullptr) {
+                        const Tensor& pub, std::mt19937_64& rng) {
     PublicView view;
     const int64_t rows = pub.size(0);
     if (!filter_) {
@@ -398,22 +515,21 @@ class PublicBeliefLearner : public JointLearner {
     view.weights = nn::NormalizedWeights(step.belief.log_weight);
     view.state = filter_->Features(step.belief);  // [B, K, Z + H]
     view.carry.belief = step.belief;
-    const Tensor start = starts.to(torch::kFloat32);
-    const Tensor flag = Expand(start.unsqueeze(1), k_);
-    // The models read the particle's state without moving it: private
-    // observations never train the filter.
-    const Tensor context = torch::cat(
-        {view.state.detach(), Expand(pub, k_), Expand(prev.condition, k_)}, -1);
+    const Tensor flag = starts.to(torch::kFloat32).view({rows, 1, 1, 1});
+    // At an episode's start the previous value is not read (zeros), so when
+    // every row starts one row of the move serves every previous value.
+    const bool all_start = starts.all().item<bool>();
+    const Tensor state = view.state.unsqueeze(2);  // [B, K, 1, Z + H]
     for (size_t a = 0; a < card_models_.size(); ++a) {
       const int64_t n = own_[a];
       // Every previous value v' at once: [B, K, n (v'), n (v)].
-      const Tensor eye = torch::eye(n).expand({rows, k_, n, n});
-      const Tensor inputs = torch::cat(
-          {eye * (1 - flag).unsqueeze(-1),
-           flag.unsqueeze(2).expand({rows, k_, n, 1}),
-           context.unsqueeze(2).expand({rows, k_, n, context.size(-1)})},
-          -1);
-      const Tensor move = torch::softmax(card_models_[a]->forward(inputs), -1);
+      const Tensor prev_hot =
+          all_start ? torch::zeros({1, 1, 1, n})
+                    : torch::eye(n).view({1, 1, n, n}) * (1 - flag);
+      const Tensor move =
+          torch::softmax(
+              CardLogits(a, prev_hot, flag, state, pub, prev.condition), -1)
+              .expand({rows, k_, n, n});
       const Tensor parent =
           nn::GatherParticles(prev.card[a], proposal.ancestors);
       // b_t(v) = sum_v' b_{t-1}(v') p(v | v'); exact, no sampling.
@@ -421,28 +537,13 @@ class PublicBeliefLearner : public JointLearner {
           torch::matmul(parent.unsqueeze(2), move).squeeze(2);  // [B, K, n]
       view.card.push_back(card);
       view.marginal.push_back((view.weights.unsqueeze(-1) * card).sum(1));
-      if (true_own != nullptr) {
-        // Teacher forcing: the model's input is the true previous private
-        // observation, its target the true current one.
-        const Tensor teacher =
-            Expand((*prev_own)[a] * (1 - start.unsqueeze(1)), k_);
-        const Tensor fit =
-            card_models_[a]->forward(torch::cat({teacher, flag, context}, -1));
-        const Tensor target = Expand((*true_own)[a], k_).argmax(-1);
-        const Tensor nll = -nn::CategoricalLogProb(fit, target);  // [B, K]
-        const Tensor w = view.weights.detach();
-        view.private_nll.push_back((w * nll).sum(1));
-        view.belief_on_true.push_back(
-            (view.marginal.back().detach() * (*true_own)[a]).sum(-1));
-      }
     }
     view.carry.card = view.card;
     if (m_ > 0) {
       std::vector<Tensor> in = {view.state};
       in.insert(in.end(), view.card.begin(), view.card.end());
-      in.push_back(Expand(pub, k_));
-      const Tensor probs =
-          torch::softmax(message_head_->forward(torch::cat(in, -1)), -1);
+      in.push_back(pub.unsqueeze(1));
+      const Tensor probs = torch::softmax(BlockMlp(message_head_, in), -1);
       view.message = (view.weights.unsqueeze(-1) * probs).sum(1);
       view.message_entropy =
           -(view.message * view.message.clamp_min(1e-8).log()).sum(-1);
@@ -450,65 +551,73 @@ class PublicBeliefLearner : public JointLearner {
     return view;
   }
 
-  // Agent `a`'s network input per particle: [x, f, every agent's
-  // private-observation slot, every marginal, message, own, o^pub]. Agent
-  // a's own slot and marginal hold `own_hot` ([B, K, n_a]: what it knows,
-  // or a hypothesis for the counterfactual); the other agents' slots hold
-  // the particle's distributions over theirs.
-  Tensor AgentInput(int a, const PublicView& view, const Tensor& own_hot,
-                    const Tensor& pub) const {
-    const int64_t k = view.weights.size(1);
-    std::vector<Tensor> in = {view.state};
+  // Agent `a`'s network input per particle, as BlockMlp parts: [x, f,
+  // every agent's private-observation slot, every marginal, message, own,
+  // o^pub]. Agent a's own slot and marginal hold `own_hot` ([B, 1, n_a]:
+  // what it knows, or a hypothesis for the counterfactual); the other
+  // agents' slots hold the particle's distributions over theirs ([B, K, n]
+  // or, shared by the particles, [B, 1, n]). `own_hot` [1, 1, H, n_a] gives
+  // H hypotheses at once (an extra dimension before the last).
+  std::vector<Tensor> AgentParts(int a, const PublicView& view,
+                                 const Tensor& own_hot,
+                                 const Tensor& pub) const {
+    const bool hypotheses = own_hot.dim() == 4;
+    auto per = [&](const Tensor& x) {  // [B, K or 1, w]
+      return hypotheses ? x.unsqueeze(2) : x;
+    };
+    std::vector<Tensor> in = {per(view.state)};
     for (size_t j = 0; j < view.card.size(); ++j) {
-      in.push_back(static_cast<int>(j) == a ? own_hot : view.card[j]);
+      in.push_back(static_cast<int>(j) == a ? own_hot : per(view.card[j]));
     }
     for (size_t j = 0; j < view.marginal.size(); ++j) {
-      in.push_back(static_cast<int>(j) == a ? own_hot
-                                            : Expand(view.marginal[j], k));
+      in.push_back(static_cast<int>(j) == a
+                       ? own_hot
+                       : per(view.marginal[j].unsqueeze(1)));
     }
-    if (m_ > 0) in.push_back(Expand(view.message, k));
+    if (m_ > 0) in.push_back(per(view.message.unsqueeze(1)));
     in.push_back(own_hot);
-    in.push_back(Expand(pub, k));
-    return torch::cat(in, -1);
+    in.push_back(per(pub.unsqueeze(1)));
+    return in;
   }
 
-  // Agent `a`'s Q, V and policy at a step: its networks' outputs per
-  // particle, mixed by the weights (eq. 5.22, 5.6).
+  // Agent `a`'s `heads` (a set of Head) at its private observation `own`
+  // [B, n_a]: its networks' outputs per particle, mixed by the weights
+  // (eq. 5.22, 5.6). `no_grad_q`: Q without gradient (read as a constant).
   AgentView AgentStep(int a, const PublicView& view, const Tensor& own,
-                      const Tensor& pub, bool critic_only = false) {
-    const int64_t k = view.weights.size(1);
-    const Tensor x = AgentInput(a, view, Expand(own, k), pub);
-    const Tensor w = view.weights;
+                      const Tensor& pub, int heads, bool no_grad_q = false) {
+    const std::vector<Tensor> x = AgentParts(a, view, own.unsqueeze(1), pub);
+    const Tensor& w = view.weights;
     AgentView out;
-    out.q = (w.unsqueeze(-1) * q_[a]->forward(x)).sum(1);
-    out.v = (w * v_[a]->forward(x).squeeze(-1)).sum(1);
-    if (critic_only) return out;
-    const Tensor probs = torch::softmax(pi_[a]->forward(x), -1);
-    out.log_pi = (w.unsqueeze(-1) * probs).sum(1).clamp_min(1e-12).log();
-    if (filter_) {
-      std::vector<Tensor> per_value;
-      const int64_t rows = own.size(0);
-      for (int64_t v = 0; v < own_[a]; ++v) {
-        const Tensor hot =
-            torch::one_hot(torch::full({rows, k}, v, torch::kInt64), own_[a])
-                .to(torch::kFloat32);
-        per_value.push_back(pi_[a]->forward(AgentInput(a, view, hot, pub)));
-      }
-      out.cf_logits = torch::stack(per_value, 2);  // [B, K, n, A]
+    if (heads & kQ) {
+      std::optional<torch::NoGradGuard> no_grad;
+      if (no_grad_q) no_grad.emplace();
+      out.q = (w.unsqueeze(-1) * BlockMlp(q_[a], x)).sum(1);
     }
+    if (heads & kV) out.v = (w * BlockMlp(v_[a], x).squeeze(-1)).sum(1);
+    if (heads & kPi) out.log_pi = MixedLogPolicy(w, BlockMlp(pi_[a], x));
     return out;
   }
 
+  // [B, K, n, A]: agent a's policy logits per particle as if its private
+  // observation were each of its n values (the counterfactual the evidence
+  // of its action is weighed with), in one pass over the n hypotheses.
+  Tensor CounterfactualLogits(int a, const PublicView& view,
+                              const Tensor& pub) {
+    const int64_t n = own_[a];
+    const Tensor hot = torch::eye(n).view({1, 1, n, n});
+    return BlockMlp(pi_[a], AgentParts(a, view, hot, pub));
+  }
+
   // `view` with every particle's distributions replaced by the true private
-  // observations `own` (per agent [B, n]): where the privileged critic is
-  // trained.
+  // observations `own` (per agent [B, n]; [B, 1, n] in the view, the same
+  // for every particle): where the privileged critic is trained.
   PublicView Privileged(const PublicView& view,
                         const std::vector<Tensor>& own) const {
     PublicView out = view;
     if (!filter_) return out;
     for (size_t j = 0; j < own.size(); ++j) {
       out.marginal[j] = own[j];
-      out.card[j] = Expand(own[j], k_);
+      out.card[j] = own[j].unsqueeze(1);
     }
     return out;
   }
@@ -518,9 +627,11 @@ class PublicBeliefLearner : public JointLearner {
   // likelihood of them (the evidence the next step weighs in: log sum_v
   // card(v) pi(a | v)), and each particle's distribution over an acting
   // agent's private observation given its action (Bayes' rule, exact).
+  // `cf_logits[a]` is agent a's CounterfactualLogits; undefined where none
+  // of its actions counts at this step (it is then no evidence).
   void RecordActions(const std::vector<Tensor>& actions,
                      const std::vector<Tensor>& acted,
-                     const std::vector<AgentView>& agents,
+                     const std::vector<Tensor>& cf_logits,
                      PublicView* view) const {
     Carry& carry = view->carry;
     std::vector<Tensor> hots;
@@ -530,10 +641,14 @@ class PublicBeliefLearner : public JointLearner {
       hots.push_back(
           torch::one_hot(actions[a], actions_[a]).to(torch::kFloat32) * on);
       if (!filter_) continue;
+      if (!cf_logits[a].defined()) {
+        carry.card[a] = view->card[a].detach();
+        continue;
+      }
       const int64_t rows = actions[a].size(0);
       const Tensor taken =
           actions[a].view({rows, 1, 1, 1}).expand({rows, k_, own_[a], 1});
-      const Tensor lp = torch::log_softmax(agents[a].cf_logits.detach(), -1)
+      const Tensor lp = torch::log_softmax(cf_logits[a].detach(), -1)
                             .gather(-1, taken)
                             .squeeze(-1);  // [B, K, n]
       const Tensor joint = view->card[a].detach().clamp_min(1e-12).log() + lp;
@@ -587,27 +702,39 @@ class PublicBeliefLearner : public JointLearner {
     std::mt19937_64 greedy_rng(greedy_seed_);
     PublicView view =
         PublicStep(carry, starts, pub, deterministic ? greedy_rng : act_rng_);
-    std::vector<AgentView> views;
-    std::vector<Tensor> actions, acted;
+    std::vector<Tensor> actions, acted, cf(agents);
     const bool random =
         stream_ == ActingStream::kTrain && schedule_.warming_up();
     for (int a = 0; a < agents; ++a) {
-      views.push_back(AgentStep(a, view, own[a], pub));
+      acted.push_back(Acted(a, n));
+      // Only the policy is needed to act (not Q or V). An agent whose
+      // action is evidence gets its counterfactual logits, and its policy
+      // at its own observation is one of them (the one-hot's index).
+      Tensor log_pi;
+      if (filter_ && ActsAnywhere(a, n)) {
+        cf[a] = CounterfactualLogits(a, view, pub);
+        const Tensor mine = own[a]
+                                .argmax(-1)
+                                .view({n, 1, 1, 1})
+                                .expand({n, k_, 1, actions_[a]});
+        log_pi = MixedLogPolicy(view.weights, cf[a].gather(2, mine).squeeze(2));
+      } else {
+        log_pi = AgentStep(a, view, own[a], pub, kPi).log_pi;
+      }
       Tensor action;
       if (random) {
         action = torch::randint(actions_[a], {n}, act_gen_, torch::kInt64);
       } else if (deterministic) {
-        action = views[a].log_pi.argmax(-1);
+        action = log_pi.argmax(-1);
       } else {
-        action = nn::SampleCategorical(views[a].log_pi, act_gen_);
+        action = nn::SampleCategorical(log_pi, act_gen_);
       }
       actions.push_back(action);
-      acted.push_back(Acted(a, n));
       std::vector<int64_t>& out = (*discrete)[a];
       const int64_t* p = action.data_ptr<int64_t>();
       std::copy(p, p + n, out.begin());
     }
-    RecordActions(actions, acted, views, &view);
+    RecordActions(actions, acted, cf, &view);
     found->second = view.carry;
     if (stream_ == ActingStream::kTrain && first_ != nullptr) {
       train_first_.assign(first_, first_ + n);
@@ -629,6 +756,12 @@ class PublicBeliefLearner : public JointLearner {
     Tensor cur =
         torch::from_blob(const_cast<int32_t*>(current_), {n}, torch::kInt32);
     return (cur == a).to(torch::kFloat32);
+  }
+
+  // Whether agent a's action counts in any copy at the coming Act.
+  bool ActsAnywhere(int a, int n) const {
+    if (current_ == nullptr) return true;
+    return std::find(current_, current_ + n, a) != current_ + n;
   }
 
   // --- Learning -----------------------------------------------------------
@@ -693,23 +826,13 @@ class PublicBeliefLearner : public JointLearner {
     return absl::OkStatus();
   }
 
-  // Field `name` of the sampled rows, `rows` in time-major order, as
-  // [T, B, width].
-  Tensor Field(const SequenceReplay::Sequences& seq,
-               const std::vector<int64_t>& rows, const std::string& name) {
+  // Field `name` of the replay rows `rows` (-1: zeros), as [rows, width].
+  Tensor Field(const std::vector<int64_t>& rows, const std::string& name) {
     const int f = replay_->FieldIndex(name);
-    Tensor out = torch::empty({seq.length, seq.batch, replay_->field(f).width});
+    Tensor out = torch::empty(
+        {static_cast<int64_t>(rows.size()), replay_->field(f).width});
     replay_->Gather(f, rows, out.data_ptr<float>());
     return out;
-  }
-
-  Tensor Mask(const SequenceReplay::Sequences& seq,
-              const std::vector<float>& m) {
-    return torch::from_blob(const_cast<float*>(m.data()),
-                            {seq.batch, seq.length})
-        .clone()
-        .t()
-        .contiguous();  // [T, B]
   }
 
   absl::Status Update() {
@@ -721,104 +844,156 @@ class PublicBeliefLearner : public JointLearner {
     }
     const int agents = spec_.num_agents();
     const int64_t T = seq.length, B = seq.batch;
-    const Tensor valid = Mask(seq, seq.valid);
-    const Tensor trained = Mask(seq, seq.trained);
-    // The sampled rows are [B, T]; every field is gathered time-major.
-    std::vector<int64_t> rows(seq.rows.size());
+    // Sequences longest first: those still running at step t are then the
+    // first running[t], and the unroll narrows its carry to them instead of
+    // stepping padding. The replayed steps are laid out flat, time-major
+    // (step t of sequence i at offset[t] + i), so that what is not
+    // recurrent runs once on all of them after the unroll.
+    std::vector<int64_t> order(B);
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+      return seq.lengths[x] > seq.lengths[y];
+    });
+    std::vector<int64_t> running(T + 1, 0), offset(T + 1, 0);
     for (int64_t t = 0; t < T; ++t) {
-      for (int64_t b = 0; b < B; ++b) rows[t * B + b] = seq.rows[b * T + t];
+      while (running[t] < B && seq.lengths[order[running[t]]] > t) {
+        ++running[t];
+      }
+      offset[t + 1] = offset[t] + running[t];
     }
-    const Tensor pub = Field(seq, rows, "pub");
-    const Tensor next_pub = Field(seq, rows, "next_pub");
-    const Tensor current = Field(seq, rows, "current").squeeze(-1);
-    const Tensor term = Field(seq, rows, "terminated").squeeze(-1);
-    std::vector<Tensor> own, next_own, action, reward, acted;
+    const int64_t N = offset[T];
+    // Per flat step: its replay row, the one before it in its episode (-1,
+    // read as zeros, at the start), whether it is trained and after its
+    // episode's first step, and where the V it bootstraps from is in
+    // [V at the N steps, V after each sequence's last step].
+    std::vector<int64_t> rows(N), prev_rows(N), next(N), last_rows(B);
+    std::vector<float> trained_flat(N), later_flat(N);
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t i = 0; i < running[t]; ++i) {
+        const int64_t b = order[i], j = offset[t] + i;
+        rows[j] = seq.rows[b * T + t];
+        prev_rows[j] = t == 0 ? -1 : seq.rows[b * T + t - 1];
+        trained_flat[j] = seq.trained[b * T + t];
+        later_flat[j] = t > 0 ? 1.0f : 0.0f;
+        next[j] = t + 1 < seq.lengths[b] ? offset[t + 1] + i : N + i;
+      }
+    }
+    for (int64_t i = 0; i < B; ++i) {
+      last_rows[i] = seq.rows[order[i] * T + seq.lengths[order[i]] - 1];
+    }
+    const Tensor trained = torch::from_blob(trained_flat.data(), {N}).clone();
+    const Tensor later = torch::from_blob(later_flat.data(), {N}).clone();
+    const Tensor next_index =
+        torch::from_blob(next.data(), {N}, torch::kInt64).clone();
+    const Tensor pub = Field(rows, "pub");
+    const Tensor last_pub = Field(last_rows, "next_pub");
+    const Tensor current = Field(rows, "current").squeeze(-1);
+    const Tensor term = Field(rows, "terminated").squeeze(-1);
+    std::vector<Tensor> own, prev_own, last_next_own, action, reward, acted;
     for (int a = 0; a < agents; ++a) {
       const std::string id = absl::StrCat(a);
-      own.push_back(Field(seq, rows, "own" + id));
-      next_own.push_back(Field(seq, rows, "next_own" + id));
+      own.push_back(Field(rows, "own" + id));
+      if (filter_) prev_own.push_back(Field(prev_rows, "own" + id));
+      last_next_own.push_back(Field(last_rows, "next_own" + id));
       action.push_back(
-          Field(seq, rows, "action" + id).squeeze(-1).to(torch::kInt64));
-      reward.push_back(Field(seq, rows, "reward" + id).squeeze(-1));
+          Field(rows, "action" + id).squeeze(-1).to(torch::kInt64));
+      reward.push_back(Field(rows, "reward" + id).squeeze(-1));
       acted.push_back(((current < 0) | (current == a)).to(torch::kFloat32));
     }
-    // The last valid step of each sequence: it bootstraps from one more
-    // step of the belief on its stored next observation.
-    std::vector<float> last(T * B, 0.0f);
-    for (int64_t b = 0; b < B; ++b) {
-      last[(seq.lengths[b] - 1) * B + b] = 1.0f;
-    }
-    const Tensor is_last = torch::from_blob(last.data(), {T, B}).clone();
-
-    Carry carry = Initial(B);
-    // Per step and agent: the agent's view through the belief (what it
-    // acts on) and the critic's (Q and V; the privileged one at the true
-    // private observations, or the same view).
-    std::vector<std::vector<AgentView>> views(T), critics(T);
     const bool privileged = filter_ && o_.privileged_critic;
-    Tensor elbo = torch::zeros({B}), msg_entropy = torch::zeros({B}),
-           private_nll = torch::zeros({B});
-    std::vector<Tensor> belief_true(agents, torch::zeros({B}));
-    Tensor after_first = torch::zeros({B});
-    Tensor ess = torch::zeros({B});  // effective sample size / K, summed
-    const Tensor no_starts = torch::zeros({B}, torch::kBool);
-    std::vector<Tensor> zero_own;
-    for (int a = 0; a < agents; ++a) {
-      zero_own.push_back(torch::zeros_like(own[a][0]));
-    }
-    Tensor last_pub = torch::zeros({B, pub_});
-    std::vector<Tensor> last_next_own = zero_own;
-    for (int64_t t = 0; t < T; ++t) {
-      const Tensor starts = t == 0 ? torch::ones({B}, torch::kBool) : no_starts;
-      std::vector<Tensor> own_t, prev_own_t;
-      for (int a = 0; a < agents; ++a) {
-        own_t.push_back(own[a][t]);
-        prev_own_t.push_back(t == 0 ? zero_own[a] : own[a][t - 1]);
-      }
-      PublicView view =
-          PublicStep(carry, starts, pub[t], update_rng_, &own_t, &prev_own_t);
-      std::vector<Tensor> act_t, acted_t;
-      const PublicView critic_view =
-          privileged ? Privileged(view, own_t) : view;
-      for (int a = 0; a < agents; ++a) {
-        views[t].push_back(AgentStep(a, view, own_t[a], pub[t]));
-        critics[t].push_back(privileged
-                                 ? AgentStep(a, critic_view, own_t[a], pub[t],
-                                             /*critic_only=*/true)
-                                 : views[t][a]);
-        act_t.push_back(action[a][t]);
-        acted_t.push_back(acted[a][t]);
-      }
-      RecordActions(act_t, acted_t, views[t], &view);
-      const Tensor w = trained[t];
-      if (view.elbo.defined()) {
-        elbo = elbo + view.elbo * valid[t];
-        ess = ess + (1.0 / view.weights.detach().pow(2).sum(1) / k_) * valid[t];
+
+    // The unroll: the particle filter, the distributions over the private
+    // observations and the message (PublicStep), and the actions as
+    // evidence (counterfactual policies without gradient: the evidence is
+    // a constant). Without particles nothing is recurrent.
+    std::vector<Tensor> states, weights, elbos, messages, message_entropies,
+        conditions;
+    std::vector<std::vector<Tensor>> cards(agents), marginals(agents);
+    std::vector<Carry> ended;  // the carry after sequences' last steps
+    if (filter_) {
+      const float* who = current.data_ptr<float>();
+      Carry carry = Initial(B);
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t n = running[t], j0 = offset[t];
+        const Carry prev = Narrow(carry, 0, n);
+        const Tensor pub_t = pub.narrow(0, j0, n);
+        PublicView view = PublicStep(
+            prev, torch::full({n}, t == 0, torch::kBool), pub_t, update_rng_);
+        std::vector<Tensor> act_t, acted_t, cf(agents);
         for (int a = 0; a < agents; ++a) {
-          private_nll = private_nll + view.private_nll[a] * valid[t];
-          if (t > 0)
-            belief_true[a] = belief_true[a] + view.belief_on_true[a] * w;
+          act_t.push_back(action[a].narrow(0, j0, n));
+          acted_t.push_back(acted[a].narrow(0, j0, n));
+          // An agent acting in none of the rows adds no evidence: its
+          // counterfactuals are skipped (half of them in turn-based games).
+          if (std::any_of(who + j0, who + j0 + n,
+                          [a](float c) { return c < 0 || c == a; })) {
+            torch::NoGradGuard no_grad;
+            cf[a] = CounterfactualLogits(a, view, pub_t);
+          }
         }
-        if (t > 0) after_first = after_first + w;
+        RecordActions(act_t, acted_t, cf, &view);
+        states.push_back(view.state);
+        weights.push_back(view.weights);
+        elbos.push_back(view.elbo);
+        conditions.push_back(prev.condition);
+        for (int a = 0; a < agents; ++a) {
+          cards[a].push_back(view.card[a]);
+          marginals[a].push_back(view.marginal[a]);
+        }
+        if (m_ > 0) {
+          messages.push_back(view.message);
+          message_entropies.push_back(view.message_entropy);
+        }
+        carry = view.carry;
+        if (n > running[t + 1]) {
+          ended.push_back(Narrow(carry, running[t + 1], n - running[t + 1]));
+        }
       }
-      if (view.message_entropy.defined()) {
-        msg_entropy = msg_entropy + view.message_entropy * w;
-      }
-      const Tensor keep = valid[t].to(torch::kBool);
-      carry = Select(keep, view.carry, carry);
-      const Tensor at_last = is_last[t].unsqueeze(1);
-      last_pub = torch::where(at_last.to(torch::kBool), next_pub[t], last_pub);
+      // The longest sequences end last.
+      std::reverse(ended.begin(), ended.end());
+    }
+    // V at the observation after each sequence's last step: a bootstrap
+    // target only, so without gradient.
+    std::vector<Tensor> v_tail;
+    {
+      torch::NoGradGuard no_grad;
+      PublicView tail =
+          PublicStep(filter_ ? Concat(ended) : Initial(B),
+                     torch::zeros({B}, torch::kBool), last_pub, update_rng_);
+      if (privileged) tail = Privileged(tail, last_next_own);
       for (int a = 0; a < agents; ++a) {
-        last_next_own[a] = torch::where(at_last.to(torch::kBool),
-                                        next_own[a][t], last_next_own[a]);
+        v_tail.push_back(AgentStep(a, tail, last_next_own[a], last_pub, kV).v);
       }
     }
-    // V at the observation after each sequence's last step.
-    PublicView tail = PublicStep(carry, no_starts, last_pub, update_rng_);
-    if (privileged) tail = Privileged(tail, last_next_own);
-    std::vector<Tensor> v_tail;
+
+    // Every replayed step's view at once, [N, ...].
+    PublicView all;
+    if (filter_) {
+      all.state = torch::cat(states);
+      all.weights = torch::cat(weights);
+      for (int a = 0; a < agents; ++a) {
+        all.card.push_back(torch::cat(cards[a]));
+        all.marginal.push_back(torch::cat(marginals[a]));
+      }
+      if (m_ > 0) all.message = torch::cat(messages);
+    } else {
+      all.weights = torch::ones({N, 1});
+      all.state = torch::zeros({N, 1, 0});
+    }
+    // Per agent: its view through the belief (what it acts on) and the
+    // critic's (Q and V; the privileged one at the true private
+    // observations, or the same view).
+    std::vector<AgentView> views(agents), critics(agents);
+    const PublicView critic_view = privileged ? Privileged(all, own) : all;
     for (int a = 0; a < agents; ++a) {
-      v_tail.push_back(AgentStep(a, tail, last_next_own[a], last_pub, true).v);
+      if (privileged) {
+        // The policy loss reads the belief's Q as a constant.
+        views[a] = AgentStep(a, all, own[a], pub, kQ | kPi, /*no_grad_q=*/true);
+        critics[a] = AgentStep(a, critic_view, own[a], pub, kQ | kV);
+      } else {
+        views[a] = AgentStep(a, all, own[a], pub, kQ | kV | kPi);
+        critics[a] = views[a];
+      }
     }
 
     Tensor loss = torch::zeros({});
@@ -826,35 +1001,29 @@ class PublicBeliefLearner : public JointLearner {
     const double alpha = alpha_.At(schedule_.transitions());
     Add(0, "alpha", alpha);
     for (int a = 0; a < agents; ++a) {
-      Tensor q_loss = torch::zeros({}), v_loss = torch::zeros({}),
-             pi_loss = torch::zeros({}), entropy = torch::zeros({});
+      const AgentView& x = views[a];    // the acting policy's
+      const AgentView& c = critics[a];  // Q and V trained here
       const double log_prior = -std::log(static_cast<double>(actions_[a]));
-      for (int64_t t = 0; t < T; ++t) {
-        const AgentView& x = views[t][a];    // the acting policy's
-        const AgentView& c = critics[t][a];  // Q and V trained here
-        const Tensor v_next = t + 1 < T
-                                  ? torch::where(is_last[t].to(torch::kBool),
-                                                 v_tail[a], critics[t + 1][a].v)
-                                  : v_tail[a];
-        const Tensor y =
-            (reward[a][t] + o_.gamma * (1 - term[t]) * v_next).detach();
-        const Tensor pi = x.log_pi.exp();
-        const Tensor soft =
-            (pi * (c.q - alpha * (x.log_pi - log_prior))).sum(-1).detach();
-        const Tensor on_turn = acted[a][t];
-        const Tensor v_target = on_turn * soft + (1 - on_turn) * y;
-        const Tensor w = trained[t];
-        v_loss = v_loss + (0.5 * (c.v - v_target).pow(2) * w).sum();
-        const Tensor q_taken =
-            c.q.gather(-1, action[a][t].unsqueeze(-1)).squeeze(-1);
-        q_loss = q_loss + (0.5 * (q_taken - y).pow(2) * w * on_turn).sum();
-        // The policy follows the belief's Q: the critic's networks at the
-        // particles' distributions, mixed by the weights (eq. 5.22).
-        pi_loss = pi_loss + ((pi * (alpha * x.log_pi - x.q.detach())).sum(-1) *
-                             w * on_turn)
-                                .sum();
-        entropy = entropy + (-(pi * x.log_pi).sum(-1) * w * on_turn).sum();
-      }
+      const Tensor v_next =
+          torch::cat({c.v, v_tail[a]}).index_select(0, next_index);
+      const Tensor y = (reward[a] + o_.gamma * (1 - term) * v_next).detach();
+      const Tensor pi = x.log_pi.exp();
+      const Tensor soft =
+          (pi * (c.q - alpha * (x.log_pi - log_prior))).sum(-1).detach();
+      const Tensor on_turn = acted[a];
+      const Tensor v_target = on_turn * soft + (1 - on_turn) * y;
+      const Tensor v_loss = (0.5 * (c.v - v_target).pow(2) * trained).sum();
+      const Tensor q_taken =
+          c.q.gather(-1, action[a].unsqueeze(-1)).squeeze(-1);
+      const Tensor q_loss =
+          (0.5 * (q_taken - y).pow(2) * trained * on_turn).sum();
+      // The policy follows the belief's Q: the critic's networks at the
+      // particles' distributions, mixed by the weights (eq. 5.22).
+      const Tensor pi_loss =
+          ((pi * (alpha * x.log_pi - x.q.detach())).sum(-1) * trained * on_turn)
+              .sum();
+      const Tensor entropy =
+          (-(pi * x.log_pi).sum(-1) * trained * on_turn).sum();
       loss = loss + (q_loss + v_loss + pi_loss) / trained_steps;
       const double steps = trained_steps.item<double>();
       Add(a, "q_loss", q_loss.item<double>() / steps);
@@ -862,22 +1031,38 @@ class PublicBeliefLearner : public JointLearner {
       Add(a, "pi_loss", pi_loss.item<double>() / steps);
       Add(a, "entropy", entropy.item<double>() / steps);
       if (filter_) {
-        const double denom = after_first.sum().item<double>();
+        const double denom = (trained * later).sum().item<double>();
         if (denom > 0) {
-          Add(a, "belief_on_true", belief_true[a].sum().item<double>() / denom);
+          const Tensor on_true = (all.marginal[a].detach() * own[a]).sum(-1);
+          Add(a, "belief_on_true",
+              (on_true * trained * later).sum().item<double>() / denom);
         }
       }
     }
     if (filter_) {
-      const Tensor steps = valid.sum().clamp_min(1.0);
-      const Tensor mean_elbo = elbo.sum() / steps;
-      const Tensor mean_nll = private_nll.sum() / steps;
+      const double steps = static_cast<double>(N);
+      const Tensor mean_elbo = torch::cat(elbos).sum() / steps;
+      // The private-observation models, teacher-forced: the true previous
+      // private observation (zeros at a start) in, the true current one as
+      // the target.
+      const Tensor flag = (1 - later).view({N, 1, 1});
+      const Tensor condition = torch::cat(conditions);
+      const Tensor w = all.weights.detach();
+      Tensor nll_sum = torch::zeros({});
+      for (int a = 0; a < agents; ++a) {
+        const Tensor fit = CardLogits(a, prev_own[a].unsqueeze(1), flag,
+                                      all.state, pub, condition);
+        const Tensor target = Expand(own[a], k_).argmax(-1);
+        nll_sum = nll_sum - (w * nn::CategoricalLogProb(fit, target)).sum();
+      }
+      const Tensor mean_nll = nll_sum / steps;
       loss = loss - o_.elbo_weight * mean_elbo + mean_nll;
       Add(0, "elbo", mean_elbo.item<double>());
-      Add(0, "ess", (ess.sum() / steps).item<double>());
+      Add(0, "ess", (1.0 / w.pow(2).sum(1) / k_).sum().item<double>() / steps);
       Add(0, "private_nll", mean_nll.item<double>());
       if (m_ > 0) {
-        const Tensor h = msg_entropy.sum() / trained_steps;
+        const Tensor h =
+            (torch::cat(message_entropies) * trained).sum() / trained_steps;
         loss = loss - o_.message_entropy * h;
         Add(0, "message_entropy", h.item<double>());
       }

@@ -106,11 +106,18 @@ TEST(PublicBeliefLearnerTest, TrainsOnTinyHanabiAndRoundTrips) {
                             FactoryOf(CreatePublicBeliefLearner, o));
 }
 
-// The mean greedy return over seeds 1-3 of `o` on the BAD game after 20,000
-// transitions.
+// Seeds of the learning test. A seed's greedy return is bimodal (8, or
+// about 9 once the agents signal), and which mode a borderline seed reaches
+// depends on the realisation of the updates' random draws: sorting the
+// sampled windows, with the same arithmetic, turns seed 3 from 9.00 to 8.
+// Three seeds made the verdict hang on one such seed; five do less so.
+constexpr uint64_t kBadSeeds = 5;
+
+// The mean greedy return over seeds 1-kBadSeeds of `o` on the BAD game
+// after 20,000 transitions.
 double MeanBadReturn(const PublicBeliefOptions& o, const std::string& name) {
   double sum = 0;
-  for (uint64_t seed = 1; seed <= 3; ++seed) {
+  for (uint64_t seed = 1; seed <= kBadSeeds; ++seed) {
     TrainingOptions t = ShortTrainingRun("tiny_hanabi", seed, 20000,
                                          name + std::to_string(seed));
     t.eval_episodes = 200;
@@ -122,14 +129,14 @@ double MeanBadReturn(const PublicBeliefOptions& o, const std::string& name) {
     if (!r.ok()) return 0;
     sum += r->agents[0].eval_return;
   }
-  return sum / 3;
+  return sum / kBadSeeds;
 }
 
 // On the BAD game the public belief turns player_0's action into evidence
 // about its card, and the agents leave the no-communication value 8 (always
 // the middle action) sooner: at the same budget the agent beats the same
-// learner without a public agent. Measured: 8.62 (8, 8.87, 9.00) against
-// 8.00 (8, 8, 8).
+// learner without a public agent. Measured: 8.57 (8, 8.87, 8, 9.03, 8.96)
+// against 8.00 (8, 8, 8, 8, 8).
 TEST(PublicBeliefLearnerTest, BeatsTheNoBeliefBaselineOnTheBadGame) {
   PublicBeliefOptions belief;
   belief.particles = 4;
