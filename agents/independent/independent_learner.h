@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agents/independent/sac_learner.h"
-#include "learners/soft_q_learner.h"
 #include "envs/core/env_spec.h"
 #include "learners/ppo_learner.h"
+#include "learners/soft_q_learner.h"
 #include "runtime/joint_learner.h"
 #include "runtime/training_loop.h"
 
