@@ -76,8 +76,9 @@
     "contextual follower: hidden layers of its policy and value.")            \
   P(int64_t, follower_rollout_episodes, 2, (InRange(1, 1e6)),                 \
     "contextual follower: episodes per copy per PPO update.")                 \
-  P(double, follower_entropy, 0.01, NonNegative(),                            \
-    "contextual follower: weight of PPO's entropy bonus.")                    \
+  P(double, follower_entropy, 0.3, NonNegative(),                             \
+    "contextual follower: weight of PPO's entropy bonus (exploration finds "  \
+    "best responses that need several steps of cooperation).")                \
   P(int64_t, pretrain_episodes, 40000, (InRange(0, 1e9)),                     \
     "contextual: the most pre-training episodes (over all copies) before "    \
     "the follower is frozen.")                                                \
