@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "agents/stackelberg/memory_one_solver.h"
 #include "envs/core/checked_size.h"
+#include "learners/observation_table.h"
 #include "learners/ppo_learner.h"
 #include "learners/soft_q_learner.h"
 #include "runtime/json.h"
@@ -178,10 +179,13 @@ class StackelbergLearner : public JointLearner {
   std::vector<int64_t>& StepsOf(ActingStream stream) {
     return stream == ActingStream::kEval ? eval_steps_ : train_steps_;
   }
-  // The follower's Discrete observation -> its table row; OUT_OF_RANGE
-  // naming it otherwise.
-  absl::StatusOr<int64_t> FollowerState(float value) const {
-    return DiscreteIndex(value, follower_states_, "follower");
+  // The follower's observation (a row) -> its table row.
+  absl::StatusOr<int64_t> FollowerRow(const float* obs) {
+    if (follower_rows_) return follower_rows_->IndexOf(obs, "follower");
+    return DiscreteIndex(obs[0], follower_states_, "follower");
+  }
+  int64_t FollowerWidth() const {
+    return contextual_ ? follower_states_ + queries_ * n_ : 1;
   }
   void EndEpisodes(int copies);
   // The contextual follower's greedy response to every deterministic
@@ -202,9 +206,13 @@ class StackelbergLearner : public JointLearner {
   int64_t queries_ = 0;          // query steps per episode (S or 0)
   int64_t episode_steps_ = 0;    // queries_ + play steps
   std::unique_ptr<PpoLearner> leader_;
-  std::unique_ptr<PpoLearner> follower_ppo_;      // contextual
-  std::optional<SoftQLearner> follower_q_;        // inner_outer
+  // The follower: PPO (contextual, --follower=ppo) or a soft Q table,
+  // whose rows are the Discrete observations (inner_outer) or the distinct
+  // observations met (contextual, --follower=table).
+  std::unique_ptr<PpoLearner> follower_ppo_;
+  std::optional<SoftQLearner> follower_q_;
   std::optional<SoftQLearner> follower_q_fresh_;  // for follower_reset
+  std::optional<ObservationTable> follower_rows_;
   std::mt19937_64 rng_;  // random leaders of the pre-training
   StageModel model_{1, 1};
 
@@ -299,20 +307,32 @@ absl::StatusOr<std::unique_ptr<StackelbergLearner>> StackelbergLearner::Create(
                          LeaderPpo(o, l->episode_steps_), DeriveSeed(seed, 1));
   if (!leader.ok()) return leader.status();
   l->leader_ = *std::move(leader);
-  if (l->contextual_) {
+  if (o.follower != "ppo" && o.follower != "table") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--follower must be \"ppo\" or \"table\", got \"", o.follower, "\""));
+  }
+  if (l->contextual_ && o.follower == "ppo") {
     absl::StatusOr<std::unique_ptr<PpoLearner>> follower =
         PpoLearner::Create(follower_obs.FlatSize(), l->m_, {}, {},
                            FollowerPpo(o, play_steps), DeriveSeed(seed, 2));
     if (!follower.ok()) return follower.status();
     l->follower_ppo_ = *std::move(follower);
   } else {
+    int64_t rows = l->follower_states_;
+    if (l->contextual_) {
+      absl::StatusOr<ObservationTable> table = ObservationTable::Create(
+          follower_obs.FlatSize(), o.follower_table_rows);
+      if (!table.ok()) return table.status();
+      l->follower_rows_ = *std::move(table);
+      rows = o.follower_table_rows;
+    }
     SoftQOptions q;
     q.soft_q_lr = o.follower_q_lr;
     q.soft_q_alpha = q.soft_q_alpha_min = o.follower_q_alpha;
     q.soft_q_alpha_decay = 1.0;
     q.gamma = o.follower_gamma;
-    absl::StatusOr<SoftQLearner> follower = SoftQLearner::Create(
-        l->follower_states_, l->m_, q, DeriveSeed(seed, 2));
+    absl::StatusOr<SoftQLearner> follower =
+        SoftQLearner::Create(rows, l->m_, q, DeriveSeed(seed, 2));
     if (!follower.ok()) return follower.status();
     l->follower_q_ = *follower;
     l->follower_q_fresh_ = *std::move(follower);
@@ -383,19 +403,19 @@ void StackelbergLearner::Act(const std::vector<const float*>& observation,
   // once the leader trains.
   int64_t* follower_out = (*discrete)[kFollower].data();
   const bool greedy = deterministic || phase_ == Phase::kLeader;
-  if (contextual_) {
+  if (step[0] < queries_) {  // every copy is at the same step
+    std::fill(follower_out, follower_out + n, 0);
+  } else if (follower_ppo_) {
     follower_ppo_->Act(observation[kFollower], n, greedy, follower_out, nullptr,
                        stream_, first_);
   } else {
     for (int c = 0; c < n; ++c) {
-      absl::StatusOr<int64_t> s = FollowerState(observation[kFollower][c]);
+      absl::StatusOr<int64_t> s =
+          FollowerRow(observation[kFollower] + c * FollowerWidth());
       if (!s.ok()) return Fail(s.status());
       follower_out[c] =
           greedy ? follower_q_->Greedy(*s) : follower_q_->Sample(*s);
     }
-  }
-  for (int c = 0; c < n; ++c) {
-    if (step[c] < queries_) follower_out[c] = 0;
   }
 }
 
@@ -452,7 +472,7 @@ void StackelbergLearner::Learn(const TransitionBatch& batch) {
         !s.ok()) {
       return Fail(s);
     }
-  } else if (!query && phase_ == Phase::kPretrain) {
+  } else if (!query && phase_ == Phase::kPretrain && follower_ppo_) {
     if (absl::Status s = follower_ppo_->Observe(
             n, batch.observation[kFollower], a1, nullptr,
             batch.reward[kFollower], batch.next_observation[kFollower], ended,
@@ -460,13 +480,15 @@ void StackelbergLearner::Learn(const TransitionBatch& batch) {
         !s.ok()) {
       return Fail(s);
     }
-  } else if (phase_ == Phase::kFollower) {
+  } else if (!query &&
+             (phase_ == Phase::kFollower || phase_ == Phase::kPretrain)) {
+    const int64_t width = FollowerWidth();
     for (int c = 0; c < n; ++c) {
       absl::StatusOr<int64_t> s =
-          FollowerState(batch.observation[kFollower][c]);
-      absl::StatusOr<int64_t> next =
-          FollowerState(batch.next_observation[kFollower][c]);
+          FollowerRow(batch.observation[kFollower] + c * width);
       if (!s.ok()) return Fail(s.status());
+      absl::StatusOr<int64_t> next =
+          FollowerRow(batch.next_observation[kFollower] + c * width);
       if (!next.ok()) return Fail(next.status());
       follower_q_->Update(*s, a1[c], batch.reward[kFollower][c], *next,
                           ended[c]);
@@ -546,8 +568,17 @@ void StackelbergLearner::CheckFollower() {
       index /= n_;
     }
     FollowerRows(leader, &rows);
-    follower_ppo_->Act(rows.data(), leader_states_, true, actions.data(),
-                       nullptr);
+    if (follower_ppo_) {
+      follower_ppo_->Act(rows.data(), leader_states_, true, actions.data(),
+                         nullptr);
+    } else {
+      for (int64_t st = 0; st < leader_states_; ++st) {
+        absl::StatusOr<int64_t> row =
+            FollowerRow(rows.data() + st * FollowerWidth());
+        if (!row.ok()) return Fail(row.status());
+        actions[st] = follower_q_->Greedy(*row);
+      }
+    }
     for (int64_t s = 0; s < leader_states_; ++s) {
       follower[s] = static_cast<int>(actions[s]);
     }
@@ -578,7 +609,7 @@ std::vector<std::pair<std::string, double>> StackelbergLearner::Metrics(
     int agent) const {
   Values values;
   const PpoLosses losses = agent == kLeader ? leader_->TakeLosses()
-                           : contextual_    ? follower_ppo_->TakeLosses()
+                           : follower_ppo_  ? follower_ppo_->TakeLosses()
                                             : PpoLosses();
   if (losses.steps > 0) {
     values.push_back({"loss_policy", losses.policy_loss});
@@ -626,7 +657,7 @@ absl::StatusOr<std::string> StackelbergLearner::Save() const {
   absl::StatusOr<std::string> leader = leader_->Save();
   if (!leader.ok()) return leader.status();
   std::string follower;
-  if (contextual_) {
+  if (follower_ppo_) {
     absl::StatusOr<std::string> bytes = follower_ppo_->Save();
     if (!bytes.ok()) return bytes.status();
     follower = *std::move(bytes);
@@ -642,6 +673,8 @@ absl::StatusOr<std::string> StackelbergLearner::Save() const {
                          pretrain_episodes_, phase_episodes_, leader_rounds_})
       .Doubles("best_response_share", {best_response_share_, follower_regret_})
       .Doubles("stage_model", model_.Save())
+      .Doubles("follower_rows",
+               follower_rows_ ? follower_rows_->Rows() : std::vector<double>())
       .Engine("rng", rng_)
       .Finish();
 }
@@ -666,6 +699,8 @@ absl::Status StackelbergLearner::Load(const std::string& bytes) {
   if (s.ok()) s = reader->Ints("counters", 5, &counters);
   if (s.ok()) s = reader->Doubles("best_response_share", 2, &share);
   if (s.ok()) s = reader->Doubles("stage_model", -1, &model);
+  std::vector<double> rows;
+  if (s.ok()) s = reader->Doubles("follower_rows", -1, &rows);
   if (s.ok()) s = reader->Engine("rng", &rng);
   if (!s.ok()) return s;
   if (counters[0] < 0 || counters[0] > 2 ||
@@ -675,13 +710,16 @@ absl::Status StackelbergLearner::Load(const std::string& bytes) {
   }
   StageModel restored(n_, m_);
   if (s = restored.Load(model); !s.ok()) return s;
+  std::optional<ObservationTable> follower_rows = follower_rows_;
+  if (follower_rows && !(s = follower_rows->Restore(rows)).ok()) return s;
   if (s = leader_->Load(leader); !s.ok()) return s;
-  if (contextual_) {
+  if (follower_ppo_) {
     s = follower_ppo_->Load(follower);
   } else {
     s = follower_q_->Restore(follower);
   }
   if (!s.ok()) return s;
+  follower_rows_ = std::move(follower_rows);
   phase_ = static_cast<Phase>(counters[0]);
   episodes_ = counters[1];
   pretrain_episodes_ = counters[2];

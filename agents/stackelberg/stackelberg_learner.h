@@ -69,6 +69,12 @@
     "leader: PPO passes over each rollout.")                                  \
   P(double, leader_entropy, 0.0, NonNegative(),                               \
     "leader: weight of PPO's entropy bonus.")                                 \
+  P(std::string, follower, "ppo", AnyValue(),                                 \
+    "contextual: the follower's learner, \"ppo\" (a network over its "        \
+    "observation and the answers, the paper's) or \"table\" (soft "           \
+    "Q-learning over each distinct observation: exact for small games).")     \
+  P(int64_t, follower_table_rows, 4096, (InRange(1, 1 << 24)),                \
+    "contextual table follower: the most distinct observations it holds.")    \
   P(double, follower_lr, 0.02, Positive(),                                    \
     "contextual follower: PPO's Adam learning rate (the reference's "         \
     "policy gradient: 0.02).")                                                \
@@ -88,10 +94,10 @@
     "inner_outer: follower episodes (over all copies) against each leader "   \
     "policy (the reference's 80).")                                           \
   P(double, follower_q_lr, 0.01, (InRange(1e-12, 1)),                         \
-    "inner_outer: the tabular follower's learning rate (the reference's "     \
+    "table followers: the learning rate (the reference's "                    \
     "0.01).")                                                                 \
   P(double, follower_q_alpha, 0.1, Positive(),                                \
-    "inner_outer: the tabular follower's (constant) soft-max temperature "    \
+    "table followers: the (constant) soft-max temperature "                   \
     "while it learns.")                                                       \
   P(bool, follower_reset, false, AnyValue(),                                  \
     "inner_outer: start the follower's table afresh for every leader "        \

@@ -55,6 +55,9 @@ TEST(StackelbergLearnerTest, RefusesWhatItCannotLearn) {
                 "query_states=[0,1,...,4]");
   ExpectRefused(GameSpec(true), Oracle("inner_outer"), "without query_states");
   ExpectRefused(GameSpec(true), Oracle("oracular"), "--oracle must be");
+  StackelbergOptions bad_follower = Oracle("contextual");
+  bad_follower.follower = "oracle";
+  ExpectRefused(GameSpec(true), bad_follower, "--follower must be");
   EnvSpec box_actions = GameSpec(false);
   box_actions.action_spaces[0] = Space::Box({1}, {-1.0f}, {1.0f});
   ExpectRefused(box_actions, Oracle("inner_outer"), "Discrete actions");
@@ -76,6 +79,17 @@ TEST(StackelbergLearnerTest, ContextualTrainsAndRoundTrips) {
   o.pretrain_episodes = 160;
   o.check_every = 80;
   TrainingOptions t = StackelbergRun(true, 3, 4800, "stk_contextual");
+  ExpectCheckpointRoundTrip(t, StackelbergAlgorithmName(o),
+                            FactoryOf(CreateStackelbergLearner, o));
+}
+
+TEST(StackelbergLearnerTest, ContextualTableFollowerTrainsAndRoundTrips) {
+  StackelbergOptions o = Oracle("contextual");
+  o.follower = "table";
+  o.follower_q_lr = 0.1;
+  o.pretrain_episodes = 160;
+  o.check_every = 80;
+  TrainingOptions t = StackelbergRun(true, 3, 4800, "stk_contextual_table");
   ExpectCheckpointRoundTrip(t, StackelbergAlgorithmName(o),
                             FactoryOf(CreateStackelbergLearner, o));
 }
