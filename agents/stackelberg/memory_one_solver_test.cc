@@ -1,6 +1,7 @@
 #include "agents/stackelberg/memory_one_solver.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -152,6 +153,18 @@ TEST(MemoryOneSolverTest, RespondsToTitForTat) {
   // Off the path (states 2-4) anything goes: 2^3 best responses.
   EXPECT_EQ(response->best_responses, 8);
   EXPECT_FALSE(RespondToMemoryOneLeader(game, {0, 0, 0}).ok());
+
+  // A discounting follower: 3 (1 + 0.5 + ... + 0.5^9) for cooperating
+  // throughout; the leader's return stays undiscounted.
+  MemoryOneGame discounted = game;
+  discounted.follower_discount = 0.5;
+  absl::StatusOr<MemoryOneReturns> played =
+      PlayMemoryOne(discounted, tit_for_tat, follower);
+  ASSERT_TRUE(played.ok());
+  EXPECT_DOUBLE_EQ(played->follower, 3 * (1 - std::pow(0.5, 10)) / 0.5);
+  EXPECT_EQ(played->leader, 30.0);
+  discounted.follower_discount = 1.5;
+  EXPECT_FALSE(PlayMemoryOne(discounted, tit_for_tat, follower).ok());
 }
 
 TEST(MemoryOneSolverTest, RefusesBadGamesAndPolicies) {

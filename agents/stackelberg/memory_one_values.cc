@@ -26,6 +26,9 @@ ABSL_FLAG(int, episode_length, 10, "Steps per episode.");
 ABSL_FLAG(double, reward_offset, -2.5,
           "Added to every step's reward (the Stackelberg code's -2.5).");
 ABSL_FLAG(double, reward_scale, 1.0, "Multiplies every payoff.");
+ABSL_FLAG(double, follower_discount, 1.0,
+          "What the follower maximises: sum_t discount^t r_t (the Stackelberg "
+          "agent's followers: its --follower_gamma, 0.9 by default).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
     game.episode_length = absl::GetFlag(FLAGS_episode_length);
     game.reward_offset = absl::GetFlag(FLAGS_reward_offset);
     game.reward_scale = absl::GetFlag(FLAGS_reward_scale);
+    game.follower_discount = absl::GetFlag(FLAGS_follower_discount);
     absl::StatusOr<marl::MemoryOneStackelberg> solution =
         marl::SolveMemoryOneStackelberg(game);
     if (!solution.ok()) {
