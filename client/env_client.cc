@@ -142,8 +142,11 @@ struct EnvClient::Impl {
           // Without detail (the server may drop the connection before the
           // client sees the mismatch): a plain client's handshake fails
           // only against another mechanism or a peer that is not ZeroMQ.
+          // A CURVE client of a plain server can see only this too (under
+          // load the mismatch event may come after the server hung up).
           failure = curve ? "check that --curve_server_key_file is that "
-                            "server's public key"
+                            "server's public key, and that the server uses "
+                            "CURVE (env_server --curve_secret_key_file)"
                           : "the server may require CURVE (pass "
                             "--curve_server_key_file=<the server's NAME.key>)"
                             ", or is not an env_server";
