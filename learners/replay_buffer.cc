@@ -37,6 +37,25 @@ absl::Status CheckReplayFields(const std::vector<ReplayField>& fields,
   return absl::OkStatus();
 }
 
+absl::Status CheckStepValues(const std::vector<ReplayField>& fields,
+                             int64_t copies,
+                             absl::Span<const absl::Span<const float>> values,
+                             absl::string_view holder) {
+  if (values.size() != fields.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "got ", values.size(), " fields, ", holder, " has ", fields.size()));
+  }
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const int64_t want = copies * fields[f].width;
+    if (static_cast<int64_t>(values[f].size()) != want) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", fields[f].name,
+                                                     "' got ", values[f].size(),
+                                                     " floats, not ", want));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int FieldIndexOf(const std::vector<ReplayField>& fields,
                  const std::string& name) {
   for (size_t f = 0; f < fields.size(); ++f) {

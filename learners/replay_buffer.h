@@ -28,6 +28,14 @@ absl::Status CheckReplayFields(const std::vector<ReplayField>& fields,
                                int64_t rows, int64_t copies,
                                int64_t max_floats);
 
+// One batched step's values for `fields` (RolloutBuffer, SequenceReplay):
+// one span per field of copies x width floats. INVALID_ARGUMENT naming
+// `holder` (what receives them) or the field otherwise.
+absl::Status CheckStepValues(const std::vector<ReplayField>& fields,
+                             int64_t copies,
+                             absl::Span<const absl::Span<const float>> values,
+                             absl::string_view holder);
+
 // Index of the field named `name` in `fields`, or -1.
 int FieldIndexOf(const std::vector<ReplayField>& fields,
                  const std::string& name);

@@ -42,17 +42,9 @@ absl::Status RolloutBuffer::Append(
     return absl::FailedPreconditionError(
         absl::StrCat("the rollout holds its ", steps_, " steps; Clear() it"));
   }
-  if (values.size() != fields_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "got ", values.size(), " fields, the rollout has ", fields_.size()));
-  }
-  for (size_t f = 0; f < fields_.size(); ++f) {
-    const int64_t want = copies_ * fields_[f].width;
-    if (static_cast<int64_t>(values[f].size()) != want) {
-      return absl::InvalidArgumentError(absl::StrCat("field '", fields_[f].name,
-                                                     "' got ", values[f].size(),
-                                                     " floats, not ", want));
-    }
+  if (absl::Status s = CheckStepValues(fields_, copies_, values, "the rollout");
+      !s.ok()) {
+    return s;
   }
   for (size_t f = 0; f < fields_.size(); ++f) {
     std::memcpy(data_[f].data() + size_ * copies_ * fields_[f].width,

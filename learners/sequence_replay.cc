@@ -58,18 +58,10 @@ int64_t SequenceReplay::FirstStartFrom(int64_t t, int64_t c) const {
 absl::Status SequenceReplay::Append(
     absl::Span<const absl::Span<const float>> values,
     absl::Span<const bool> episode_start) {
-  if (values.size() != fields_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("got ", values.size(), " fields, the sequence replay has ",
-                     fields_.size()));
-  }
-  for (size_t f = 0; f < fields_.size(); ++f) {
-    const int64_t want = copies_ * fields_[f].width;
-    if (static_cast<int64_t>(values[f].size()) != want) {
-      return absl::InvalidArgumentError(absl::StrCat("field '", fields_[f].name,
-                                                     "' got ", values[f].size(),
-                                                     " floats, not ", want));
-    }
+  if (absl::Status s =
+          CheckStepValues(fields_, copies_, values, "the sequence replay");
+      !s.ok()) {
+    return s;
   }
   if (static_cast<int64_t>(episode_start.size()) != copies_) {
     return absl::InvalidArgumentError(absl::StrCat("got ", episode_start.size(),

@@ -70,6 +70,21 @@ torch::Tensor PerParticle(const torch::Tensor& x, int64_t k) {
   return x.unsqueeze(1).expand({x.size(0), k, x.size(1)});
 }
 
+// Ancestors [rows, K] of `log_weight`, each row drawn by
+// `draw(cumulative weights of the row, K, its K ancestors)`.
+template <typename Draw>
+torch::Tensor Resample(const torch::Tensor& log_weight, Draw draw) {
+  const std::vector<double> cumulative = CumulativeWeights(log_weight);
+  const int64_t rows = log_weight.size(0);
+  const int64_t k = log_weight.size(1);
+  torch::Tensor ancestors = torch::empty({rows, k}, torch::kLong);
+  int64_t* out = ancestors.data_ptr<int64_t>();
+  for (int64_t b = 0; b < rows; ++b) {
+    draw(cumulative.data() + b * k, k, out + b * k);
+  }
+  return ancestors.to(log_weight.device());
+}
+
 }  // namespace
 
 torch::Tensor NormalizedWeights(const torch::Tensor& log_weight) {
@@ -83,12 +98,8 @@ torch::Tensor LogMeanExp(const torch::Tensor& log_weight) {
 
 torch::Tensor SystematicResample(const torch::Tensor& log_weight,
                                  std::mt19937_64& rng) {
-  const std::vector<double> cumulative = CumulativeWeights(log_weight);
-  const int64_t rows = log_weight.size(0);
-  const int64_t k = log_weight.size(1);
-  torch::Tensor ancestors = torch::empty({rows, k}, torch::kLong);
-  int64_t* out = ancestors.data_ptr<int64_t>();
-  for (int64_t b = 0; b < rows; ++b) {
+  return Resample(log_weight, [&rng](const double* cumulative, int64_t k,
+                                     int64_t* out) {
     const double u = OpenUniform(rng);
     // Positions (i + u) / K below cumulative weight c number ceil(K c - u).
     // K c is snapped to an integer when rounding error is all that separates
@@ -96,36 +107,29 @@ torch::Tensor SystematicResample(const torch::Tensor& log_weight,
     // exact counts for every u.
     int64_t filled = 0;
     for (int64_t i = 0; i < k; ++i) {
-      double scaled = static_cast<double>(k) * cumulative[b * k + i];
+      double scaled = static_cast<double>(k) * cumulative[i];
       const double nearest = std::round(scaled);
       if (std::abs(scaled - nearest) < 1e-9) scaled = nearest;
       const int64_t below =
           i + 1 == k ? k
                      : std::clamp<int64_t>(
                            static_cast<int64_t>(std::ceil(scaled - u)), 0, k);
-      for (; filled < below; ++filled) out[b * k + filled] = i;
+      for (; filled < below; ++filled) out[filled] = i;
     }
-  }
-  return ancestors.to(log_weight.device());
+  });
 }
 
 torch::Tensor MultinomialResample(const torch::Tensor& log_weight,
                                   std::mt19937_64& rng) {
-  const std::vector<double> cumulative = CumulativeWeights(log_weight);
-  const int64_t rows = log_weight.size(0);
-  const int64_t k = log_weight.size(1);
-  torch::Tensor ancestors = torch::empty({rows, k}, torch::kLong);
-  int64_t* out = ancestors.data_ptr<int64_t>();
-  for (int64_t b = 0; b < rows; ++b) {
-    const double* first = cumulative.data() + b * k;
+  return Resample(log_weight, [&rng](const double* cumulative, int64_t k,
+                                     int64_t* out) {
     // u < 1 = the row's last cumulative weight, so the first entry above u
     // exists and has positive weight.
     for (int64_t i = 0; i < k; ++i) {
-      out[b * k + i] =
-          std::upper_bound(first, first + k, OpenUniform(rng)) - first;
+      out[i] = std::upper_bound(cumulative, cumulative + k, OpenUniform(rng)) -
+               cumulative;
     }
-  }
-  return ancestors.to(log_weight.device());
+  });
 }
 
 torch::Tensor GatherParticles(const torch::Tensor& x,
