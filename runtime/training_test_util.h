@@ -1,13 +1,19 @@
 #ifndef MARL_RUNTIME_TRAINING_TEST_UTIL_H_
 #define MARL_RUNTIME_TRAINING_TEST_UTIL_H_
 
-// What the agents' learning tests share: a short training run's options
-// and the checkpoint round-trip check.
+// What the agents' learning tests share: a short training run's options,
+// the checkpoint round-trip check, and a learner the test keeps after the
+// loop.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/types/span.h"
 #include "gtest/gtest.h"
+#include "runtime/joint_learner.h"
 #include "runtime/training_loop.h"
 
 namespace marl {
@@ -57,6 +63,47 @@ inline void ExpectCheckpointRoundTrip(TrainingOptions t,
         << "agent " << i;
   }
 }
+
+// Forwards everything to a learner the test keeps after the loop (which
+// owns and destroys what the factory returns).
+class SharedLearner : public JointLearner {
+ public:
+  explicit SharedLearner(std::shared_ptr<JointLearner> l) : l_(std::move(l)) {}
+  void Act(const std::vector<const float*>& o, int n, bool d,
+           std::vector<std::vector<int64_t>>* a,
+           std::vector<std::vector<float>>* c) override {
+    l_->Act(o, n, d, a, c);
+  }
+  void Learn(const TransitionBatch& b) override { l_->Learn(b); }
+  std::vector<std::pair<std::string, double>> Metrics(
+      int agent) const override {
+    return l_->Metrics(agent);
+  }
+  absl::StatusOr<std::string> Save() const override { return l_->Save(); }
+  absl::Status Load(const std::string& b) override { return l_->Load(b); }
+  void SetActionMasks(const std::vector<const bool*>& m) override {
+    l_->SetActionMasks(m);
+  }
+  void SetPublicObservation(const float* p) override {
+    l_->SetPublicObservation(p);
+  }
+  void SetCurrentAgents(const int32_t* c) override { l_->SetCurrentAgents(c); }
+  void SetActingContext(ActingStream s, const bool* first) override {
+    l_->SetActingContext(s, first);
+  }
+  absl::Span<const float> LastLatents(int agent) const override {
+    return l_->LastLatents(agent);
+  }
+  absl::Status status() const override { return l_->status(); }
+  bool TakesTurns() const override { return l_->TakesTurns(); }
+  std::string AgentNote(int agent) const override {
+    return l_->AgentNote(agent);
+  }
+  std::string ConfigJson() const override { return l_->ConfigJson(); }
+
+ private:
+  std::shared_ptr<JointLearner> l_;
+};
 
 }  // namespace marl
 

@@ -8,28 +8,10 @@
 #include "agents/pr2/gradient_ascent_learner.h"
 #include "gtest/gtest.h"
 #include "runtime/training_loop.h"
+#include "runtime/training_test_util.h"
 
 namespace marl {
 namespace {
-
-// Forwards to a learner the test keeps after the loop (which owns and
-// destroys what the factory returns).
-class Shared : public JointLearner {
- public:
-  explicit Shared(std::shared_ptr<JointLearner> l) : l_(std::move(l)) {}
-  void Act(const std::vector<const float*>& o, int n, bool d,
-           std::vector<std::vector<int64_t>>* a,
-           std::vector<std::vector<float>>* c) override {
-    l_->Act(o, n, d, a, c);
-  }
-  void Learn(const TransitionBatch& b) override { l_->Learn(b); }
-  absl::StatusOr<std::string> Save() const override { return l_->Save(); }
-  absl::Status Load(const std::string& b) override { return l_->Load(b); }
-  absl::Status status() const override { return l_->status(); }
-
- private:
-  std::shared_ptr<JointLearner> l_;
-};
 
 EnvSpec MatrixSpec(int64_t n0, int64_t n1) {
   EnvSpec spec;
@@ -112,7 +94,7 @@ TEST(Pr2QLearnerTest, WolfGameEndsNearMixedEquilibrium) {
           Pr2QLearner::Create(spec, Pr2QOptions(), s);
       if (!l.ok()) return l.status();
       learner = *std::move(l);
-      return std::unique_ptr<JointLearner>(new Shared(learner));
+      return std::unique_ptr<JointLearner>(new SharedLearner(learner));
     };
     absl::StatusOr<TrainingResult> r =
         RunTraining(WolfOptions(seed), "pr2_q", factory);
@@ -144,7 +126,7 @@ TEST(GradientAscentTest, ProjectionAndCycling) {
         GradientAscentLearner::Create(spec, GradientAscentOptions(), s);
     if (!l.ok()) return l.status();
     learner = *std::move(l);
-    return std::unique_ptr<JointLearner>(new Shared(learner));
+    return std::unique_ptr<JointLearner>(new SharedLearner(learner));
   };
   TrainingOptions o = WolfOptions(3);
   o.run_name = "iga";

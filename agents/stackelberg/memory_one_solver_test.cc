@@ -167,6 +167,74 @@ TEST(MemoryOneSolverTest, RespondsToTitForTat) {
   EXPECT_FALSE(PlayMemoryOne(discounted, tit_for_tat, follower).ok());
 }
 
+// A follower with a clock, against brute force: every follower policy of
+// (step, state) played out, for every leader, on three games and a short
+// horizon (2^15 follower policies).
+TEST(MemoryOneSolverTest, ClockResponsesMatchEveryTimedFollower) {
+  for (const std::string& name :
+       {"stackelberg_pd", "stackelberg_battle", "stackelberg_chicken"}) {
+    MemoryOneGame game = Game(name, 3, -2.5);
+    game.follower_clock = true;
+    game.follower_discount = 0.9;
+    const int steps = game.episode_length;
+    std::vector<int> table(static_cast<size_t>(steps * 5));
+    for (int l = 0; l < 32; ++l) {
+      MemoryOnePolicy leader(5);
+      for (int s = 0; s < 5; ++s) leader[s] = (l >> s) & 1;
+      absl::StatusOr<MemoryOneResponse> response =
+          RespondToMemoryOneLeader(game, leader);
+      ASSERT_TRUE(response.ok()) << response.status();
+      double best = -1e9, strong = -1e9, weak = 1e9;
+      for (int f = 0; f < (1 << (steps * 5)); ++f) {
+        for (int i = 0; i < steps * 5; ++i) table[i] = (f >> i) & 1;
+        absl::StatusOr<MemoryOneReturns> r = PlayMemoryOne(
+            game, leader, [&](int t, int64_t s) { return table[t * 5 + s]; });
+        ASSERT_TRUE(r.ok());
+        if (r->follower > best + 1e-9) {
+          best = r->follower;
+          strong = weak = r->leader;
+        } else if (r->follower > best - 1e-9) {
+          strong = std::max(strong, r->leader);
+          weak = std::min(weak, r->leader);
+        }
+      }
+      EXPECT_NEAR(response->follower_best, best, 1e-9) << name << " " << l;
+      EXPECT_NEAR(response->leader_strong, strong, 1e-9) << name << " " << l;
+      EXPECT_NEAR(response->leader_weak, weak, 1e-9) << name << " " << l;
+      // The strong play is one of them.
+      absl::StatusOr<MemoryOneReturns> played = PlayMemoryOne(
+          game, leader,
+          [&](int t, int64_t) { return response->follower_play[t]; });
+      ASSERT_TRUE(played.ok());
+      EXPECT_NEAR(played->follower, best, 1e-9);
+      EXPECT_NEAR(played->leader, strong, 1e-9);
+    }
+  }
+}
+
+// The clock changes the answer: in the 10-step prisoner's dilemma a
+// follower that sees the last step defects there whatever the leader does,
+// so the leader's best falls from 6 to 4 (cooperation for nine steps, then
+// the sucker's payoff); an indifferent follower's every play is optimal.
+TEST(MemoryOneSolverTest, AClockFollowerDefectsAtTheEnd) {
+  MemoryOneGame game = Game("stackelberg_pd", 10, -2.5);
+  game.follower_discount = 0.9;
+  EXPECT_EQ(Solve(game).value, 6.0);
+  game.follower_clock = true;
+  const MemoryOneStackelberg solution = Solve(game);
+  EXPECT_DOUBLE_EQ(solution.value, 4.0);
+  ASSERT_EQ(solution.follower_play.size(), 10u);
+  EXPECT_EQ(solution.follower_play[9], 1);
+  EXPECT_TRUE(solution.follower.empty());
+
+  MemoryOneGame indifferent = Table({1, 2, 3, 4}, {0, 0, 0, 0}, 6);
+  indifferent.follower_clock = true;
+  const MemoryOneStackelberg any = Solve(indifferent);
+  EXPECT_EQ(any.best_responses, 64);  // 2^6 plays
+  EXPECT_EQ(any.value, 6 * 4.0);
+  EXPECT_EQ(any.weak_value, 6 * 3.0);  // leader 1 against column 0
+}
+
 TEST(MemoryOneSolverTest, RefusesBadGamesAndPolicies) {
   MemoryOneGame game = Game("stackelberg_pd");
   game.episode_length = 0;
@@ -178,6 +246,15 @@ TEST(MemoryOneSolverTest, RefusesBadGamesAndPolicies) {
   game = Game("stackelberg_pd");
   EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0}, {0, 0, 0, 0, 0}).ok());
   EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0, 2}, {0, 0, 0, 0, 0}).ok());
+  EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0, 0}, {0, 0, 0, 0, 2}).ok());
+  // A rule's actions are checked as they come.
+  EXPECT_FALSE(PlayMemoryOne(game, {0, 0, 0, 0, 0}, [](int t, int64_t) {
+                 return t == 3 ? -1 : 0;
+               }).ok());
+  // With a clock the solver's work is linear in the steps.
+  MemoryOneGame climbing = Game("climbing");
+  climbing.follower_clock = true;
+  EXPECT_TRUE(SolveMemoryOneStackelberg(climbing).ok());
 }
 
 }  // namespace

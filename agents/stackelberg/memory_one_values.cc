@@ -30,6 +30,11 @@ ABSL_FLAG(double, follower_discount, 1.0,
           "What the follower maximises: sum_t discount^t r_t (the Stackelberg "
           "agent's followers: its --follower_gamma, 0.9 by default).");
 
+ABSL_FLAG(bool, follower_clock, false,
+          "The follower observes the play step (the environment's "
+          "follower_clock): best responses over policies of the step and "
+          "the memory state, by backward induction.");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Exact Stackelberg values of iterated matrix games for deterministic "
@@ -37,7 +42,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   std::printf(
       "| game | value (ties for the leader) | weak value (ties against) | "
-      "leader | follower | follower return | best responses |\n"
+      "leader | follower's play | follower return | best responses |\n"
       "|---|---|---|---|---|---|---|\n");
   const std::vector<std::string> names =
       absl::StrSplit(absl::GetFlag(FLAGS_games), ',', absl::SkipEmpty());
@@ -55,6 +60,7 @@ int main(int argc, char** argv) {
     game.reward_offset = absl::GetFlag(FLAGS_reward_offset);
     game.reward_scale = absl::GetFlag(FLAGS_reward_scale);
     game.follower_discount = absl::GetFlag(FLAGS_follower_discount);
+    game.follower_clock = absl::GetFlag(FLAGS_follower_clock);
     absl::StatusOr<marl::MemoryOneStackelberg> solution =
         marl::SolveMemoryOneStackelberg(game);
     if (!solution.ok()) {
@@ -65,7 +71,7 @@ int main(int argc, char** argv) {
     std::printf("| %s | %g | %g | %s | %s | %g | %lld |\n", name.c_str(),
                 solution->value, solution->weak_value,
                 marl::MemoryOneString(solution->leader).c_str(),
-                marl::MemoryOneString(solution->follower).c_str(),
+                marl::MemoryOneString(solution->follower_play).c_str(),
                 solution->follower_return,
                 static_cast<long long>(solution->best_responses));
   }

@@ -165,7 +165,9 @@ class StackelbergLearner : public JointLearner {
   absl::Status status() const override { return status_; }
   std::string AgentNote(int agent) const override {
     if (agent == kLeader) return "ppo leader";
-    return contextual_ ? "contextual ppo follower" : "tabular follower";
+    if (!contextual_) return "tabular follower";
+    return follower_ppo_ ? "contextual ppo follower"
+                         : "contextual table follower";
   }
   std::string ConfigJson() const override { return config_json_; }
 
@@ -185,7 +187,7 @@ class StackelbergLearner : public JointLearner {
     return DiscreteIndex(obs[0], follower_states_, "follower");
   }
   int64_t FollowerWidth() const {
-    return contextual_ ? follower_states_ + queries_ * n_ : 1;
+    return follower_box_ ? follower_states_ + clock_steps_ + queries_ * n_ : 1;
   }
   void EndEpisodes(int copies);
   // The contextual follower's greedy response to every deterministic
@@ -193,15 +195,23 @@ class StackelbergLearner : public JointLearner {
   void CheckFollower();
   // The leader's greedy memory-one policy (one action per observation).
   MemoryOnePolicy GreedyLeader() const;
-  // The contextual follower's observation rows for memory states 0..S-1
-  // given `answers` (one leader action per state), into `rows`.
-  void FollowerRows(const MemoryOnePolicy& answers,
-                    std::vector<float>* rows) const;
+  // The follower's observation row in memory state `state` at play step
+  // `step` given `answers` (one leader action per state; contextual).
+  void FollowerObservation(const MemoryOnePolicy& answers, int64_t state,
+                           int64_t step, float* row) const;
+  // The follower's greedy action for an observation row.
+  absl::StatusOr<int> FollowerGreedy(const float* row);
+  // The memory-one game play has shown, with the follower's discount and
+  // clock; empty until every joint action was seen, or when the follower's
+  // memory is not the leader's (no exact measures).
+  std::optional<MemoryOneGame> ExactGame() const;
 
   StackelbergOptions options_;
   bool contextual_ = false;
   int64_t leader_states_ = 0;    // S
   int64_t follower_states_ = 0;  // the follower's memory observations
+  int64_t clock_steps_ = 0;      // play steps, when the follower sees them
+  bool follower_box_ = false;    // its observation is a Box
   int64_t n_ = 0, m_ = 0;        // actions of leader and follower
   int64_t queries_ = 0;          // query steps per episode (S or 0)
   int64_t episode_steps_ = 0;    // queries_ + play steps
@@ -290,18 +300,27 @@ absl::StatusOr<std::unique_ptr<StackelbergLearner>> StackelbergLearner::Create(
     l->queries_ = l->leader_states_;
     l->follower_states_ = follower_obs.FlatSize() - answers;
   } else {
-    if (queried || !follower_obs.is_discrete()) {
+    if (queried || !(follower_obs.is_discrete() || follower_obs.is_box())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--oracle=inner_outer plays without queries and needs a Discrete "
-          "follower observation (iterated_matrix_game without "
+          "or Box follower observation (iterated_matrix_game without "
           "query_states), got follower observation ",
           follower_obs.DebugString()));
     }
-    l->follower_states_ = follower_obs.n;
+    l->follower_states_ =
+        follower_obs.is_box() ? follower_obs.FlatSize() : follower_obs.n;
     l->phase_ = Phase::kFollower;
   }
-  if (l->contextual_ && o.pretrain_episodes == 0) l->phase_ = Phase::kLeader;
+  // A follower that sees the clock (iterated_matrix_game's follower_clock)
+  // has a one-hot of the play steps after the leader's memory states.
+  l->follower_box_ = follower_obs.is_box();
   const int64_t play_steps = l->episode_steps_ - l->queries_;
+  if (l->follower_box_ &&
+      l->follower_states_ == l->leader_states_ + play_steps) {
+    l->clock_steps_ = play_steps;
+    l->follower_states_ = l->leader_states_;
+  }
+  if (l->contextual_ && o.pretrain_episodes == 0) l->phase_ = Phase::kLeader;
   absl::StatusOr<std::unique_ptr<PpoLearner>> leader =
       PpoLearner::Create(l->leader_states_, l->n_, {}, {},
                          LeaderPpo(o, l->episode_steps_), DeriveSeed(seed, 1));
@@ -319,7 +338,7 @@ absl::StatusOr<std::unique_ptr<StackelbergLearner>> StackelbergLearner::Create(
     l->follower_ppo_ = *std::move(follower);
   } else {
     int64_t rows = l->follower_states_;
-    if (l->contextual_) {
+    if (l->follower_box_) {
       absl::StatusOr<ObservationTable> table = ObservationTable::Create(
           follower_obs.FlatSize(), o.follower_table_rows);
       if (!table.ok()) return table.status();
@@ -331,6 +350,7 @@ absl::StatusOr<std::unique_ptr<StackelbergLearner>> StackelbergLearner::Create(
     q.soft_q_alpha = q.soft_q_alpha_min = o.follower_q_alpha;
     q.soft_q_alpha_decay = 1.0;
     q.gamma = o.follower_gamma;
+    q.initial_q = o.follower_q_initial;
     absl::StatusOr<SoftQLearner> follower =
         SoftQLearner::Create(rows, l->m_, q, DeriveSeed(seed, 2));
     if (!follower.ok()) return follower.status();
@@ -533,32 +553,44 @@ void StackelbergLearner::EndEpisodes(int copies) {
   }
 }
 
-void StackelbergLearner::FollowerRows(const MemoryOnePolicy& answers,
-                                      std::vector<float>* rows) const {
-  const int64_t width = follower_states_ + queries_ * n_;
-  rows->assign(static_cast<size_t>(leader_states_ * width), 0.0f);
-  for (int64_t s = 0; s < leader_states_; ++s) {
-    float* row = rows->data() + s * width;
-    if (s < follower_states_) row[s] = 1.0f;
-    for (int64_t q = 0; q < queries_; ++q) {
-      row[follower_states_ + q * n_ + answers[q]] = 1.0f;
-    }
+void StackelbergLearner::FollowerObservation(const MemoryOnePolicy& answers,
+                                             int64_t state, int64_t step,
+                                             float* row) const {
+  std::fill(row, row + FollowerWidth(), 0.0f);
+  row[state] = 1.0f;
+  if (step < clock_steps_) row[follower_states_ + step] = 1.0f;
+  const int64_t offset = follower_states_ + clock_steps_;
+  for (int64_t q = 0; q < queries_; ++q) row[offset + q * n_ + answers[q]] = 1;
+}
+
+absl::StatusOr<int> StackelbergLearner::FollowerGreedy(const float* row) {
+  if (follower_ppo_) {
+    int64_t action = 0;
+    follower_ppo_->Act(row, 1, true, &action, nullptr);
+    return static_cast<int>(action);
   }
+  absl::StatusOr<int64_t> index = FollowerRow(row);
+  if (!index.ok()) return index.status();
+  return static_cast<int>(follower_q_->Greedy(*index));
+}
+
+std::optional<MemoryOneGame> StackelbergLearner::ExactGame() const {
+  if (follower_states_ != leader_states_) return std::nullopt;
+  std::optional<MemoryOneGame> game = model_.Game(
+      static_cast<int>(episode_steps_ - queries_), options_.follower_gamma);
+  if (game) game->follower_clock = clock_steps_ > 0;
+  return game;
 }
 
 void StackelbergLearner::CheckFollower() {
-  const int play_steps = static_cast<int>(episode_steps_ - queries_);
-  std::optional<MemoryOneGame> game =
-      model_.Game(play_steps, options_.follower_gamma);
+  std::optional<MemoryOneGame> game = ExactGame();
   const double leaders =
       std::pow(static_cast<double>(n_), static_cast<double>(leader_states_));
-  if (!game || follower_states_ != leader_states_ ||
-      leaders > kMaxCheckedLeaders) {
+  if (!game || !contextual_ || leaders > kMaxCheckedLeaders) {
     return;  // no exact test: pre-training runs its full length
   }
-  MemoryOnePolicy leader(leader_states_), follower(leader_states_);
-  std::vector<int64_t> actions(leader_states_);
-  std::vector<float> rows;
+  MemoryOnePolicy leader(leader_states_);
+  std::vector<float> row(static_cast<size_t>(FollowerWidth()));
   int64_t best = 0;
   double regret = 0;
   for (int64_t l = 0; l < static_cast<int64_t>(leaders); ++l) {
@@ -567,25 +599,18 @@ void StackelbergLearner::CheckFollower() {
       a = static_cast<int>(index % n_);
       index /= n_;
     }
-    FollowerRows(leader, &rows);
-    if (follower_ppo_) {
-      follower_ppo_->Act(rows.data(), leader_states_, true, actions.data(),
-                         nullptr);
-    } else {
-      for (int64_t st = 0; st < leader_states_; ++st) {
-        absl::StatusOr<int64_t> row =
-            FollowerRow(rows.data() + st * FollowerWidth());
-        if (!row.ok()) return Fail(row.status());
-        actions[st] = follower_q_->Greedy(*row);
-      }
-    }
-    for (int64_t s = 0; s < leader_states_; ++s) {
-      follower[s] = static_cast<int>(actions[s]);
-    }
+    absl::Status failed;
+    absl::StatusOr<MemoryOneReturns> played =
+        PlayMemoryOne(*game, leader, [&](int t, int64_t s) {
+          FollowerObservation(leader, s, t, row.data());
+          absl::StatusOr<int> action = FollowerGreedy(row.data());
+          if (action.ok()) return *action;
+          failed = action.status();
+          return 0;
+        });
+    if (!failed.ok()) return Fail(failed);
     absl::StatusOr<MemoryOneResponse> response =
         RespondToMemoryOneLeader(*game, leader);
-    absl::StatusOr<MemoryOneReturns> played =
-        PlayMemoryOne(*game, leader, follower);
     if (!response.ok() || !played.ok()) return;
     best += played->follower >= response->follower_best - 1e-6;
     regret += response->follower_best - played->follower;
@@ -630,9 +655,8 @@ std::vector<std::pair<std::string, double>> StackelbergLearner::Metrics(
     values.push_back({"leader_rounds", static_cast<double>(leader_rounds_)});
   }
   // Exact measures once play has shown the whole stage game.
-  std::optional<MemoryOneGame> game = model_.Game(
-      static_cast<int>(episode_steps_ - queries_), options_.follower_gamma);
-  if (game && follower_states_ == leader_states_) {
+  std::optional<MemoryOneGame> game = ExactGame();
+  if (game) {
     const MemoryOnePolicy leader = GreedyLeader();
     absl::StatusOr<MemoryOneResponse> response =
         RespondToMemoryOneLeader(*game, leader);
@@ -664,9 +688,9 @@ absl::StatusOr<std::string> StackelbergLearner::Save() const {
   } else {
     follower = follower_q_->Serialize();
   }
-  return LearnerStateWriter("stackelberg",
-                            {contextual_ ? 1 : 0, leader_states_,
-                             follower_states_, n_, m_, episode_steps_})
+  return LearnerStateWriter("stackelberg", {contextual_ ? 1 : 0, leader_states_,
+                                            follower_states_, clock_steps_, n_,
+                                            m_, episode_steps_})
       .Bytes("leader", *std::move(leader))
       .Bytes("follower", std::move(follower))
       .Ints("counters", {static_cast<int64_t>(phase_), episodes_,
@@ -680,15 +704,16 @@ absl::StatusOr<std::string> StackelbergLearner::Save() const {
 }
 
 absl::Status StackelbergLearner::Load(const std::string& bytes) {
-  absl::StatusOr<LearnerStateReader> reader =
-      LearnerStateReader::Open(bytes, "stackelberg",
-                               {contextual_ ? 1 : 0, leader_states_,
-                                follower_states_, n_, m_, episode_steps_});
+  absl::StatusOr<LearnerStateReader> reader = LearnerStateReader::Open(
+      bytes, "stackelberg",
+      {contextual_ ? 1 : 0, leader_states_, follower_states_, clock_steps_, n_,
+       m_, episode_steps_});
   if (!reader.ok()) {
     return absl::Status(
         reader.status().code(),
-        absl::StrCat(reader.status().message(),
-                     " (oracle, observations, actions and episode length)"));
+        absl::StrCat(
+            reader.status().message(),
+            " (oracle, observations, clock, actions and episode length)"));
   }
   std::string leader, follower;
   std::vector<int64_t> counters;

@@ -69,10 +69,10 @@
     "leader: PPO passes over each rollout.")                                  \
   P(double, leader_entropy, 0.0, NonNegative(),                               \
     "leader: weight of PPO's entropy bonus.")                                 \
-  P(std::string, follower, "ppo", AnyValue(),                                 \
-    "contextual: the follower's learner, \"ppo\" (a network over its "        \
-    "observation and the answers, the paper's) or \"table\" (soft "           \
-    "Q-learning over each distinct observation: exact for small games).")     \
+  P(std::string, follower, "table", AnyValue(),                               \
+    "contextual: the follower's learner, \"table\" (Q-learning over each "    \
+    "distinct observation, optimistic: exact for small games) or \"ppo\" "    \
+    "(a network over its observation and the answers, the paper's).")         \
   P(int64_t, follower_table_rows, 4096, (InRange(1, 1 << 24)),                \
     "contextual table follower: the most distinct observations it holds.")    \
   P(double, follower_lr, 0.02, Positive(),                                    \
@@ -93,12 +93,16 @@
   P(int64_t, follower_episodes, 80, (InRange(1, 1e9)),                        \
     "inner_outer: follower episodes (over all copies) against each leader "   \
     "policy (the reference's 80).")                                           \
-  P(double, follower_q_lr, 0.01, (InRange(1e-12, 1)),                         \
-    "table followers: the learning rate (the reference's "                    \
-    "0.01).")                                                                 \
-  P(double, follower_q_alpha, 0.1, Positive(),                                \
-    "table followers: the (constant) soft-max temperature "                   \
-    "while it learns.")                                                       \
+  P(double, follower_q_lr, 1.0, (InRange(1e-12, 1)),                          \
+    "table followers: the learning rate (1: exact for a deterministic "       \
+    "game and leader; the reference's inner-outer follower used 0.01).")      \
+  P(double, follower_q_alpha, 0.01, Positive(),                               \
+    "table followers: the (constant) soft-max temperature while it learns "   \
+    "(small: it explores by optimism, --follower_q_initial).")                \
+  P(double, follower_q_initial, 20.0, (InRange(-1e6, 1e6)),                   \
+    "table followers: every Q value's start; above any discounted return "    \
+    "(at most 15 in the twelve games at offset -2.5) it is optimism that "    \
+    "makes the follower try every action in every state it reaches.")         \
   P(bool, follower_reset, false, AnyValue(),                                  \
     "inner_outer: start the follower's table afresh for every leader "        \
     "policy (false: it goes on from the last one).")

@@ -37,6 +37,11 @@ std::vector<SettingDecl> IteratedMatrixGameEnv::SettingDecls() {
                    "(e.g. [0,1,2,3,4]: every memory state of a 2x2 game); "
                    "empty: no queries",
                    DoubleArray{}});
+  decls.push_back({"follower_clock",
+                   "the follower also observes the play step (a one-hot of "
+                   "episode_length after its memory observation; its "
+                   "observation is then a Box)",
+                   false});
   return decls;
 }
 
@@ -89,18 +94,21 @@ absl::StatusOr<std::vector<int64_t>> ReadQueryStates(const DoubleArray& array,
   return states;
 }
 
-// The follower's observation floats with queries: its own one-hot, then
-// one one-hot of the leader's n actions per query.
+// The follower's observation floats when it is a Box: its own one-hot,
+// the play step's one-hot with a clock, then one one-hot of the leader's n
+// actions per query.
 absl::StatusOr<int64_t> FollowerBoxSize(
     const IteratedMatrixGameEnv::Config& c) {
   int64_t answers, size;
+  const int64_t clock = c.follower_clock ? c.episode_length : 0;
   if (!CheckedMul(static_cast<int64_t>(c.query_states.size()), c.payoffs.rows,
                   &answers) ||
       !CheckedAdd(FollowerStates(c), answers, &size) ||
-      size > (int64_t{1} << 24)) {
+      !CheckedAdd(size, clock, &size) || size > (int64_t{1} << 24)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "query_states: the follower would observe ", FollowerStates(c), " + ",
-        c.query_states.size(), " x ", c.payoffs.rows, " floats; at most 2^24"));
+        "the follower would observe ", FollowerStates(c), " + ", clock, " + ",
+        c.query_states.size(), " x ", c.payoffs.rows,
+        " floats (memory, clock, query_states x actions); at most 2^24"));
   }
   return size;
 }
@@ -156,6 +164,7 @@ absl::StatusOr<IteratedMatrixGameEnv::Config> CheckedConfig(
       ReadQueryStates(settings.GetArray("query_states"), LeaderStates(c));
   if (!queries.ok()) return queries.status();
   c.query_states = *std::move(queries);
+  c.follower_clock = settings.GetBool("follower_clock");
   if (absl::StatusOr<int64_t> size = FollowerBoxSize(c); !size.ok()) {
     return size.status();
   }
@@ -191,14 +200,14 @@ absl::StatusOr<int64_t> IteratedMatrixGameEnv::EstimateCopyBytes(
       .AddBytes(1, *payoff_bytes)
       .AddArray(queries, sizeof(int64_t))
       .AddArray(queries, sizeof(int64_t));
-  if (queries > 0) {
+  if (queries > 0 || config->follower_clock) {
     absl::StatusOr<int64_t> box = FollowerBoxSize(*config);
     if (!box.ok()) return box.status();
     estimate.AddArray(1, sizeof(int64_t))
         .AddArray(*box, sizeof(float))
-        .AddArray(*box, sizeof(float))
-        .AddArray(1, sizeof(std::string));
+        .AddArray(*box, sizeof(float));
   }
+  if (queries > 0) estimate.AddArray(1, sizeof(std::string));
   return estimate.Total();
 }
 
@@ -206,6 +215,8 @@ IteratedMatrixGameEnv::IteratedMatrixGameEnv(Config config)
     : config_(std::move(config)),
       num_queries_(static_cast<int64_t>(config_.query_states.size())),
       follower_states_(FollowerStates(config_)),
+      clock_steps_(config_.follower_clock ? config_.episode_length : 0),
+      follower_box_(num_queries_ > 0 || config_.follower_clock),
       answers_(config_.query_states.size(), -1) {
   const int64_t n = config_.payoffs.rows;
   const int64_t m = config_.payoffs.cols;
@@ -216,11 +227,11 @@ IteratedMatrixGameEnv::IteratedMatrixGameEnv(Config config)
   }
   const Space leader = Space::Discrete(LeaderStates(config_));
   Space follower = Space::Discrete(follower_states_);
-  if (num_queries_ > 0) {
-    follower =
-        Space::Box({follower_states_ + num_queries_ * n}, {0.0f}, {1.0f});
-    spec_.info_keys = {"query"};
+  if (follower_box_) {
+    follower = Space::Box({follower_states_ + clock_steps_ + num_queries_ * n},
+                          {0.0f}, {1.0f});
   }
+  if (num_queries_ > 0) spec_.info_keys = {"query"};
   spec_.observation_spaces = {leader, follower};
   spec_.action_spaces = {Space::Discrete(n), Space::Discrete(m)};
   spec_.episode_limit = num_queries_ + config_.episode_length;
@@ -229,16 +240,21 @@ IteratedMatrixGameEnv::IteratedMatrixGameEnv(Config config)
 void IteratedMatrixGameEnv::Observe(int64_t leader_obs, int64_t follower_obs,
                                     const Output& out) const {
   out.observation(0)[0] = static_cast<float>(leader_obs);
-  if (num_queries_ == 0) {
+  if (!follower_box_) {
     out.observation(1)[0] = static_cast<float>(follower_obs);
     return;
   }
   // The runner clears the row before every call: only the ones are set.
   float* obs = out.observation(1);
-  if (follower_obs >= 0) obs[follower_obs] = 1.0f;
+  if (follower_obs >= 0) {
+    obs[follower_obs] = 1.0f;
+    // The runner ends the episode after episode_length play steps.
+    if (play_steps_ < clock_steps_) obs[follower_states_ + play_steps_] = 1.0f;
+  }
   const int64_t n = config_.payoffs.rows;
+  const int64_t answers = follower_states_ + clock_steps_;
   for (int64_t q = 0; q < num_queries_; ++q) {
-    if (answers_[q] >= 0) obs[follower_states_ + q * n + answers_[q]] = 1.0f;
+    if (answers_[q] >= 0) obs[answers + q * n + answers_[q]] = 1.0f;
   }
 }
 
@@ -246,6 +262,7 @@ void IteratedMatrixGameEnv::Reset(const Output& out) {
   // Play's state is only the last joint action, which the observation
   // carries; the query steps' progress and answers are this copy's.
   queries_done_ = 0;
+  play_steps_ = 0;
   std::fill(answers_.begin(), answers_.end(), -1);
   if (num_queries_ > 0) {
     Observe(config_.query_states[0], -1, out);
@@ -269,6 +286,7 @@ void IteratedMatrixGameEnv::Step(const Actions& actions, const Output& out) {
     return;
   }
   const PayoffMatrices& p = config_.payoffs;
+  ++play_steps_;
   out.set_reward(0,
                  static_cast<float>(config_.reward_scale * p.RowPayoff(a0, a1) +
                                     config_.reward_offset));

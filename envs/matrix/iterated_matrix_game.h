@@ -47,10 +47,18 @@ namespace marl {
 // follower, in this process or another, thus sees the leader's policy only
 // through its answers.
 //
+// Clock: with `follower_clock` the follower also observes the play step t
+// (0 .. episode_length - 1) as a one-hot after its memory one-hot (all 0
+// during query steps): Box[F + episode_length + Q*n], a Box even without
+// queries. A follower that sees the step can best-respond exactly to a
+// memory-one leader over the finite horizon (its decision problem is then
+// a Markov decision process); the leader's observation has no clock.
+//
 // Settings: game (default "stackelberg_pd"), payoffs_row, payoffs_column
 // (see payoffs.h), episode_length (int, default 10), memory (string, "full"),
 // reward_offset (double, default 0; the Stackelberg code used -2.5),
-// reward_scale (double, default 1), roles ("players"), query_states (empty);
+// reward_scale (double, default 1), roles ("players"), query_states (empty),
+// follower_clock (false);
 // every reward stays within kMaxAbsReward = 1e30: |reward_scale| *
 // max|payoff| + |reward_offset| <= 1e30.
 class IteratedMatrixGameEnv : public Env {
@@ -66,6 +74,7 @@ class IteratedMatrixGameEnv : public Env {
     double reward_offset = 0.0;
     bool stackelberg_roles = false;
     std::vector<int64_t> query_states;
+    bool follower_clock = false;
   };
 
   static std::vector<SettingDecl> SettingDecls();
@@ -90,10 +99,13 @@ class IteratedMatrixGameEnv : public Env {
   Config config_;
   int64_t num_queries_ = 0;
   int64_t follower_states_ = 0;  // the follower's memory observations
+  int64_t clock_steps_ = 0;      // episode_length with a clock, else 0
+  bool follower_box_ = false;    // queries or a clock
   EnvSpec spec_;
-  // This copy's episode: the query steps taken, and the answers given
-  // (-1 for none yet).
+  // This copy's episode: the query steps taken, the play steps taken, and
+  // the answers given (-1 for none yet).
   int64_t queries_done_ = 0;
+  int64_t play_steps_ = 0;
   std::vector<int64_t> answers_;
 };
 

@@ -218,6 +218,48 @@ TEST(IteratedMatrixGameTest, QueryStepsShowTheLeadersAnswersToTheFollower) {
 }
 
 // The batch runner's time limit counts the query steps.
+// With a clock the follower's Box carries the play step after its memory
+// one-hot: all 0 in query steps, then 0, 1, ... in play; the leader's
+// observation is unchanged.
+TEST(IteratedMatrixGameTest, TheClockShowsThePlayStepToTheFollower) {
+  std::unique_ptr<Env> env = Make({{"roles", std::string("stackelberg")},
+                                   {"query_states", DoubleArray{{1}, {3}}},
+                                   {"episode_length", int64_t{3}},
+                                   {"follower_clock", true}});
+  ASSERT_NE(env, nullptr);
+  // 5 follower states + 3 steps + 1 query x 2 leader actions.
+  EXPECT_EQ(env->spec().observation_spaces[1],
+            Space::Box({10}, {0.0f}, {1.0f}));
+  EXPECT_EQ(env->spec().observation_spaces[0], Space::Discrete(5));
+  EnvDriver driver(env.get());
+  driver.Reset();
+  EXPECT_EQ(driver.observation(1), std::vector<float>(10, 0.0f));
+  driver.StepDiscrete({1, 0});  // the answer for state 3
+  std::vector<float> expected(10, 0.0f);
+  expected[0] = 1;              // memory state 0
+  expected[5 + 0] = 1;          // play step 0
+  expected[8 + 0 * 2 + 1] = 1;  // state 3 -> 1
+  EXPECT_EQ(driver.observation(1), expected);
+  driver.StepDiscrete({0, 1});  // (C, D): state 1 + 0 + 2 = 3
+  expected[0] = expected[5] = 0;
+  expected[3] = expected[6] = 1;
+  EXPECT_EQ(driver.observation(1), expected);
+  EXPECT_EQ(driver.observation(0)[0], 3.0f);
+
+  // Without queries the follower's observation is a Box all the same.
+  std::unique_ptr<Env> plain =
+      Make({{"episode_length", int64_t{2}}, {"follower_clock", true}});
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->spec().observation_spaces[1],
+            Space::Box({7}, {0.0f}, {1.0f}));
+  EXPECT_TRUE(plain->spec().info_keys.empty());
+  EnvDriver play(plain.get());
+  play.Reset();
+  EXPECT_EQ(play.observation(1), (std::vector<float>{1, 0, 0, 0, 0, 1, 0}));
+  play.StepDiscrete({1, 1});  // (D, D): state 4 at step 1
+  EXPECT_EQ(play.observation(1), (std::vector<float>{0, 0, 0, 0, 1, 0, 1}));
+}
+
 TEST(IteratedMatrixGameTest, TheEpisodeLimitCountsQuerySteps) {
   absl::StatusOr<std::unique_ptr<EnvBatch>> made =
       EnvBatch::Create("iterated_matrix_game",
@@ -253,6 +295,9 @@ TEST(IteratedMatrixGameTest, FactoryRejectsBadSettings) {
                   "1.5 is not a leader observation");
   ExpectMakeFails({{"query_states", DoubleArray{{2}, {3, 3}}}},
                   "3 is queried twice");
+  ExpectMakeFails(
+      {{"follower_clock", true}, {"episode_length", int64_t{1} << 25}},
+      "at most 2^24");
   ExpectMakeFails({{"query_states", DoubleArray{{1, 2}, {0, 1}}}},
                   "must be a list");
   // Small memory: the leader observes 1 + the follower's action (0 .. 2).
@@ -310,6 +355,13 @@ TEST(IteratedMatrixGameTest, EstimateBoundsWhatACopyHolds) {
                                 {"memory", std::string("small")},
                                 {"query_states", states}},
                                /*max_factor=*/1.1);
+    EXPECT_TRUE(check.ok()) << check.status();
+    check = CheckCopyBytesEstimate("iterated_matrix_game",
+                                   {{"payoffs_row", payoffs},
+                                    {"payoffs_column", payoffs},
+                                    {"follower_clock", true},
+                                    {"episode_length", int64_t{1000}}},
+                                   /*max_factor=*/1.1);
     EXPECT_TRUE(check.ok()) << check.status();
   }
 }
