@@ -11,9 +11,11 @@
 //   - contextual (the paper's meta-RL followers): the environment opens
 //     every episode with query steps (query_states = every leader
 //     observation, in order), in which the leader answers by acting as it
-//     would in each state, and the follower observes the answers. The
-//     follower (PPO, learners/ppo_learner.h) is first pre-trained against
-//     random deterministic leaders (drawn per copy and episode) until it
+//     would in each state, and the follower observes the answers (and,
+//     with the environment's follower_clock, the play step). The follower
+//     (an optimistic Q table over its distinct observations, or PPO,
+//     learners/ppo_learner.h) is first pre-trained against random
+//     deterministic leaders (drawn per copy and episode) until it
 //     best-responds to every deterministic memory-one leader (checked
 //     exactly, below) or pretrain_episodes have passed; then it is frozen
 //     (greedy) and the leader trains. The leader learns from the query
@@ -21,7 +23,8 @@
 //     the episode's, so the policy gradient reaches the leader through the
 //     follower's reaction to its answers.
 //   - inner_outer (the baseline): no queries; the follower (tabular soft
-//     Q-learning, learners/soft_q_learner.h) plays follower_episodes
+//     Q-learning, learners/soft_q_learner.h, over its Discrete observation
+//     or the distinct rows of its Box one with a clock) plays follower_episodes
 //     episodes against the current leader (which does not learn from them),
 //     then the leader plays one episode per copy against the greedy
 //     follower and learns from it; repeated.

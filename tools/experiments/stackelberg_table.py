@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Stackelberg experiments' tables and plot (tools/experiments/stackelberg.sh).
+"""The Stackelberg experiments' tables and plot (stackelberg.sh).
 
 Reads every run OUT/<variant>_<game>_seed<seed>/ (the shared run format):
 the leader's train records carry `leader_exact_value` (its greedy
@@ -17,14 +17,20 @@ passes through the optimum and leaves does not count).
         --games pd,battle --plot docs/results/stackelberg_games.png
 """
 import argparse
-import json
 import os
 import statistics
+import subprocess
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+# The run reader of tools/plot_runs.py (one reader of the run format).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import plot_runs  # noqa: E402
 
 SOLVED = 1e-6
 # Memory states as the environment numbers them: 1 + a_leader + 2 a_follower.
@@ -41,18 +47,13 @@ def mean_sd(xs, digits=2):
 def read_run(path):
     """The leader's exact-measure records and its last eval return."""
     train, eval_return = [], None
-    with open(os.path.join(path, "metrics.jsonl")) as f:
-        for line in f:
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a killed run
-            if r.get("agent") != "leader":
-                continue
-            if r.get("phase") == "eval":
-                eval_return = r["eval_return"]
-            elif "leader_exact_value" in r:
-                train.append(r)
+    for r in plot_runs.load_run(path).records:
+        if r.get("agent") != "leader":
+            continue
+        if r.get("phase") == "eval":
+            eval_return = r["eval_return"]
+        elif "leader_exact_value" in r:
+            train.append(r)
     return train, eval_return
 
 
@@ -81,7 +82,8 @@ def collect(out, variants, games, seeds):
     for variant in variants:
         for game in games:
             for seed in seeds:
-                path = os.path.join(out, "%s_%s_seed%d" % (variant, game, seed))
+                name = "%s_%s_seed%d" % (variant, game, seed)
+                path = os.path.join(out, name)
                 if not os.path.exists(os.path.join(path, "metrics.jsonl")):
                     continue
                 train, eval_return = read_run(path)
@@ -129,23 +131,40 @@ def games_table(runs, variant, games):
             mean_sd([r["eval"] for r in rs if r["eval"] is not None]),
             len(solved), len(rs),
             "{:,}".format(int(median)) if median is not None else "never"))
-    print("\nGames solved in every seed: %d of %d." % (solved_games, len(games)))
+    print("\nGames solved in every seed: %d of %d." %
+          (solved_games, len(games)))
 
 
-def strategies_table(runs, variant, game):
+def follower_play(values, game, policy):
+    """How a best-responding follower (clock, discount 0.9) plays against
+    `policy`: memory_one_values --leader's row, or None."""
+    if not values:
+        return None
+    out = subprocess.run(
+        [values, "--games=stackelberg_" + game, "--follower_clock",
+         "--follower_discount=0.9", "--leader=" + policy],
+        capture_output=True, text=True, check=True).stdout
+    return out.strip().splitlines()[-1].split("|")[5].strip()
+
+
+def strategies_table(runs, variant, game, values):
     rs = [(s, r) for (v, g, s), r in sorted(runs.items())
           if v == variant and g == game]
     if not rs:
         return
     print("\n%s, %s: the learned leader's action per memory state "
-          "(previous (leader, follower) actions):\n" % (game, variant))
-    print("| seed | " + " | ".join(STATES) + " | exact value |")
-    print("|---|" + "---|" * (len(STATES) + 1))
+          "(previous (leader, follower) actions), and how a best-responding "
+          "follower plays against it:\n" % (game, variant))
+    print("| seed | " + " | ".join(STATES) +
+          " | exact value | follower's play |")
+    print("|---|" + "---|" * (len(STATES) + 2))
     for seed, r in rs:
         if r["policy"] is None:
             continue
-        print("| %d | %s | %g |" % (
-            seed, " | ".join(policy_string(r["policy"]).split()), r["exact"]))
+        policy = policy_string(r["policy"])
+        print("| %d | %s | %g | %s |" % (
+            seed, " | ".join(policy.split()), r["exact"],
+            follower_play(values, game, policy) or "n/a"))
 
 
 def efficiency_table(runs, variants, games):
@@ -162,7 +181,8 @@ def efficiency_table(runs, variants, games):
                    if v == variant and g == game)
             and any(v == variant and g == game for (v, g, _) in runs))
         if steps:
-            q = statistics.quantiles(steps, n=4) if len(steps) > 1 else steps * 3
+            q = (statistics.quantiles(steps, n=4) if len(steps) > 1
+                 else steps * 3)
             spread = "{:,} ({:,} - {:,})".format(
                 int(statistics.median(steps)), int(q[0]), int(q[2]))
         else:
@@ -185,28 +205,37 @@ def efficiency_table(runs, variants, games):
         print("| %s | %s |" % (game, " | ".join(cells)))
 
 
-def plot_games(runs, variant, games, path):
-    fig, ax = plt.subplots(figsize=(10, 4))
+def plot_games(runs, variants, games, path):
+    fig, ax = plt.subplots(figsize=(11, 4))
     xs = list(range(len(games)))
-    values, means, sds, evals = [], [], [], []
-    for game in games:
-        rs = [r for (v, g, _), r in runs.items() if v == variant and g == game]
-        values.append(rs[0]["value"] if rs else float("nan"))
-        exact = [r["exact"] for r in rs]
-        means.append(statistics.mean(exact) if exact else float("nan"))
-        sds.append(statistics.stdev(exact) if len(exact) > 1 else 0.0)
-        ev = [r["eval"] for r in rs if r["eval"] is not None]
-        evals.append(statistics.mean(ev) if ev else float("nan"))
-    ax.bar([x - 0.2 for x in xs], values, 0.4, label="Stackelberg value",
-           color="#bbbbbb")
-    ax.bar([x + 0.2 for x in xs], means, 0.4, yerr=sds, capsize=3,
-           label="learned leader's exact value (mean ± sd)", color="#4477aa")
-    ax.plot(xs, evals, "k.", label="learned leader's eval return (mean)")
+    width = 0.8 / (2 * len(variants))
+    colors = ["#4477aa", "#ee6677", "#228833"]
+    for i, variant in enumerate(variants):
+        values, means, sds, evals = [], [], [], []
+        for game in games:
+            rs = [r for (v, g, _), r in runs.items()
+                  if v == variant and g == game]
+            values.append(rs[0]["value"] if rs else float("nan"))
+            exact = [r["exact"] for r in rs]
+            means.append(statistics.mean(exact) if exact else float("nan"))
+            sds.append(statistics.stdev(exact) if len(exact) > 1 else 0.0)
+            ev = [r["eval"] for r in rs if r["eval"] is not None]
+            evals.append(statistics.mean(ev) if ev else float("nan"))
+        left = [x - 0.4 + (2 * i + 0.5) * width for x in xs]
+        right = [x + width for x in left]
+        color = colors[i % len(colors)]
+        ax.bar(left, values, width, color=color, alpha=0.35,
+               label="%s: Stackelberg value" % variant)
+        ax.bar(right, means, width, yerr=sds, capsize=2, color=color,
+               label="%s: learned leader's exact value" % variant)
+        ax.plot(right, evals, "k.", markersize=4,
+                label="eval return" if i == 0 else None)
     ax.set_xticks(xs)
     ax.set_xticklabels(games, rotation=30, ha="right")
     ax.set_ylabel("leader's return (10 steps, offset -2.5)")
-    ax.set_title("Contextual Stackelberg learning on the twelve games")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title("Contextual Stackelberg learning on the twelve games "
+                 "(mean ± sd over seeds)")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -243,6 +272,9 @@ def main():
     p.add_argument("--variants", required=True)
     p.add_argument("--games", required=True)
     p.add_argument("--plot", required=True)
+    p.add_argument("--values", default="",
+                   help="memory_one_values, to show how followers answer "
+                   "the learned leaders")
     a = p.parse_args()
     variants = a.variants.split(",")
     games = a.games.split(",")
@@ -250,10 +282,12 @@ def main():
     if not runs:
         raise SystemExit("no runs with exact measures under " + a.out)
     if a.experiment == "games":
-        games_table(runs, variants[0], games)
+        for variant in variants:
+            print("\n%s:\n" % variant)
+            games_table(runs, variant, games)
         for game in ("pd", "battle"):
-            strategies_table(runs, variants[0], game)
-        plot_games(runs, variants[0], games, a.plot)
+            strategies_table(runs, variants[0], game, a.values)
+        plot_games(runs, variants, games, a.plot)
     else:
         efficiency_table(runs, variants, games)
         plot_efficiency(runs, variants, a.plot)
