@@ -206,7 +206,7 @@ def efficiency_table(runs, variants, games):
 
 
 def plot_games(runs, variants, games, path):
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig, ax = plt.subplots(figsize=(13, 4))
     xs = list(range(len(games)))
     width = 0.8 / (2 * len(variants))
     colors = ["#4477aa", "#ee6677", "#228833"]
@@ -235,7 +235,7 @@ def plot_games(runs, variants, games, path):
     ax.set_ylabel("leader's return (10 steps, offset -2.5)")
     ax.set_title("Contextual Stackelberg learning on the twelve games "
                  "(mean ± sd over seeds)")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
