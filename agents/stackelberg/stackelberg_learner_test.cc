@@ -93,6 +93,23 @@ TrainingOptions StackelbergRun(bool queries, uint64_t seed, int64_t steps,
   return t;
 }
 
+// Queries of other states, or in another order, than the contextual
+// oracle asks for end the run with an error that says what to set.
+TEST(StackelbergLearnerTest, WrongQueriesEndTheRunWithAClearError) {
+  const StackelbergOptions o = Oracle("contextual");
+  for (const std::string states : {"[4,3,2,1,0]", "[0,1,2]"}) {
+    TrainingOptions t = StackelbergRun(
+        true, 1, 400, absl::StrCat("stk_wrong_queries", states.size()));
+    t.env_settings["query_states"] = states;
+    absl::StatusOr<TrainingResult> r = RunTraining(
+        t, StackelbergAlgorithmName(o), FactoryOf(CreateStackelbergLearner, o));
+    ASSERT_FALSE(r.ok()) << states;
+    EXPECT_NE(r.status().message().find("query_states=[0,1,...,4]"),
+              std::string::npos)
+        << r.status();
+  }
+}
+
 // Through the loop, both oracles train past their follower phases and a
 // checkpoint restores them.
 TEST(StackelbergLearnerTest, ContextualPpoFollowerTrainsAndRoundTrips) {
