@@ -31,7 +31,8 @@
 #               leader policy), the latter with the reference code's
 #               follower (Q-learning rate 0.01, temperature 0.1, Q from 0)
 #               and with the contextual oracle's (rate 1, optimistic).
-# Runs under results/stackelberg_<experiment>/; plots in
+# Runs (through tools/sweep.py, JOBS at a time; the grid in grid.json)
+# under results/stackelberg_<experiment>/; plots in
 # docs/results/stackelberg_<experiment>.png; the tables printed at the end
 # go into docs/RESULTS.md.
 set -euo pipefail
@@ -59,44 +60,53 @@ OUT="results/stackelberg_${EXPERIMENT}"
 # Optimised: these runs are the users' experiments (~100,000 steps/s).
 bazel build -c opt //agents/stackelberg //agents/stackelberg:memory_one_values
 BAZEL_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
-AGENT="${BAZEL_BIN}/agents/stackelberg/stackelberg"
 
-# The command of one variant's run on one game for one seed.
-command_of() {
-  local variant=$1 game=$2 seed=$3
-  local env="game=stackelberg_${game},roles=stackelberg,reward_offset=-2.5,follower_clock=true"
-  local common="--env=iterated_matrix_game --num_copies=8 --steps=${STEPS} \
---seed=${seed} --log_every=5000 --eval_every=$(( STEPS / 5 )) --eval_episodes=8 \
---progress_seconds=1000 --runs_root=${OUT} --run_name=${variant}_${game}_seed${seed}"
-  case "${variant}" in
-    contextual)
-      echo "${AGENT} ${common} --env_settings=${env},query_states=[0,1,2,3,4]" ;;
-    contextual_no_clock)
-      # Its pre-training never passes the exact test, so it runs all
-      # 40,000 episodes (600,000 steps): 3 x STEPS leaves the leader more.
-      echo "${AGENT} ${common} --steps=$(( 3 * STEPS )) --eval_every=$(( 3 * STEPS / 5 )) --env_settings=${env/follower_clock=true/follower_clock=false},query_states=[0,1,2,3,4]" ;;
-    inner_outer_reference)
-      echo "${AGENT} ${common} --env_settings=${env} --oracle=inner_outer --follower_q_lr=0.01 --follower_q_alpha=0.1 --follower_q_initial=0" ;;
-    inner_outer_optimistic)
-      echo "${AGENT} ${common} --env_settings=${env} --oracle=inner_outer" ;;
-  esac
+# The grid (tools/sweep.py): variant x game x seed, runs named
+# <variant>_<game>_seed<N>.
+mkdir -p "${OUT}" docs/results
+GRID="${OUT}/grid.json"
+/usr/bin/python3 - "${GRID}" "${STEPS}" "${VARIANTS}" "${GAMES}" "${SEEDS}" <<'PY'
+import json
+import sys
+
+path, steps, variants, games, seeds = sys.argv[1:]
+steps = int(steps)
+queries = {"query_states": "[0,1,2,3,4]"}
+reference = {"oracle": "inner_outer", "follower_q_lr": 0.01,
+             "follower_q_alpha": 0.1, "follower_q_initial": 0}
+every = {
+    "contextual": {"env_settings": queries},
+    # Its pre-training never passes the exact test, so it runs all 40,000
+    # episodes (600,000 steps): 3 x STEPS leaves the leader more.
+    "contextual_no_clock": {
+        "flags": {"steps": 3 * steps, "eval_every": 3 * steps // 5},
+        "env_settings": dict(queries, follower_clock=False)},
+    "inner_outer_reference": {"flags": reference},
+    "inner_outer_optimistic": {"flags": {"oracle": "inner_outer"}},
 }
+grid = {
+    "agent": "stackelberg",
+    "flags": {"env": "iterated_matrix_game", "num_copies": 8,
+              "steps": steps, "log_every": 5000, "eval_every": steps // 5,
+              "eval_episodes": 8, "progress_seconds": 1000},
+    "env_settings": {"roles": "stackelberg", "reward_offset": -2.5,
+                     "follower_clock": True},
+    "axes": [
+        {"variant": {v: every[v] for v in variants.split()}},
+        {"game": {g: {"env_settings": {"game": "stackelberg_" + g}}
+                  for g in games.split()}},
+    ],
+    "seeds": [int(s) for s in seeds.split()],
+}
+with open(path, "w") as f:
+    json.dump(grid, f, indent=1)
+PY
 
 if [[ -z "${REPORT_ONLY:-}" ]]; then
-  rm -rf "${OUT}"
-  mkdir -p "${OUT}" docs/results
-  commands=()
-  for seed in ${SEEDS}; do
-    for game in ${GAMES}; do
-      for variant in ${VARIANTS}; do
-        commands+=("$(command_of "${variant}" "${game}" "${seed}")")
-      done
-    done
-  done
+  find "${OUT}" -mindepth 1 -maxdepth 1 ! -name grid.json -exec rm -rf {} +
   start=$(date +%s)
-  echo "${#commands[@]} runs of ${STEPS} steps, ${JOBS} at a time"
-  printf '%s\n' "${commands[@]}" |
-    xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+  /usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
+    --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
   echo "runs: $(( $(date +%s) - start )) s"
 fi
 

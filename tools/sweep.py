@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""Runs an experiment grid: every combination of the grid's axes, per seed.
+
+A grid is a JSON object:
+
+    {
+      "agent": "stackelberg",
+      "flags": {"env": "iterated_matrix_game", "steps": 300000},
+      "env_settings": {"roles": "stackelberg", "reward_offset": -2.5},
+      "axes": [
+        {"variant": {
+          "contextual": {"env_settings": {"query_states": "[0,1,2,3,4]"}},
+          "inner_outer": {"flags": {"oracle": "inner_outer"}}}},
+        {"game": {
+          "pd": {"env_settings": {"game": "stackelberg_pd"}},
+          "battle": {"env_settings": {"game": "stackelberg_battle"}}}}
+      ],
+      "seeds": [1, 2, 3]
+    }
+
+`agent` names a binary under the build's bazel-bin (agents/<agent>/<agent>);
+`flags` and `env_settings` are every run's; each axis maps a value's name
+to what that value adds or overrides (`agent`, `flags`, `env_settings`).
+A run is one value of every axis and one seed; its name is the values'
+names joined by "_" and "_seed<N>" (e.g. contextual_pd_seed1); it runs as
+
+    <binary> --<flag>=<value> ... --env_settings=<k>=<v>,... --seed=<N>
+        --runs_root=OUT --run_name=<name>
+
+and writes the shared run format (docs/RUN_FORMAT.md) under OUT/<name>/,
+its screen output to OUT/logs/<name>.log. A run whose directory already
+holds summary.json is done and is skipped, so a sweep that was stopped
+goes on where it was. At the end the sweep writes OUT/sweep_summary.md:
+every run's final values (summary.json) and their mean and spread per
+variant (the name without _seed<N>).
+
+    sweep.py GRID.json --out results/x --jobs 2          # this machine
+    sweep.py GRID.json --out results/x --dry_run         # the commands
+"""
+import argparse
+import collections
+import concurrent.futures
+import itertools
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+FLAG = re.compile(r"^[a-z][a-z0-9_]*$")
+# Flags the sweep sets itself.
+RESERVED = {"seed", "runs_root", "run_name", "env_settings"}
+MAX_RUNS = 100000
+
+
+class GridError(ValueError):
+    """A grid that cannot be run, with what is wrong in it."""
+
+
+def _scalar(where, value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise GridError("%s: %r is not a finite number" % (where, value))
+        return repr(value)
+    if isinstance(value, str):
+        if any(c in value for c in "\n\0"):
+            raise GridError("%s: a value with a newline or NUL" % where)
+        return value
+    raise GridError("%s: %r is not a number, string or boolean" %
+                    (where, value))
+
+
+def _part(where, part, allowed):
+    """Checks one object of agent / flags / env_settings overrides."""
+    if not isinstance(part, dict):
+        raise GridError("%s must be an object" % where)
+    unknown = set(part) - allowed
+    if unknown:
+        raise GridError("%s: unknown key(s) %s (allowed: %s)" % (
+            where, ", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
+    if "agent" in part and not (isinstance(part["agent"], str) and
+                                NAME.match(part["agent"])):
+        raise GridError("%s.agent must be a binary's name under agents/, "
+                        "got %r" % (where, part["agent"]))
+    for key in ("flags", "env_settings"):
+        values = part.get(key, {})
+        if not isinstance(values, dict):
+            raise GridError("%s.%s must be an object" % (where, key))
+        for name, value in values.items():
+            if key == "flags" and (not FLAG.match(name) or name in RESERVED):
+                raise GridError(
+                    "%s.flags: %r is not a flag the sweep passes on (flag "
+                    "names are lower_case; %s are set by the sweep)" % (
+                        where, name, ", ".join(sorted(RESERVED))))
+            if key == "env_settings" and (not FLAG.match(name)):
+                raise GridError("%s.env_settings: %r is not a setting name"
+                                % (where, name))
+            _scalar("%s.%s.%s" % (where, key, name), value)
+
+
+def expand(grid):
+    """The grid's runs: a list of (name, agent, flags, env_settings, seed),
+    flags and settings as ordered dicts of strings. GridError if the grid
+    is malformed."""
+    if not isinstance(grid, dict):
+        raise GridError("a grid is a JSON object")
+    _part("grid", {k: v for k, v in grid.items()
+                   if k not in ("axes", "seeds")},
+          {"agent", "flags", "env_settings"})
+    seeds = grid.get("seeds")
+    if (not isinstance(seeds, list) or not seeds or
+            not all(isinstance(s, int) and not isinstance(s, bool) and
+                    0 <= s < 2 ** 63 for s in seeds) or
+            len(set(seeds)) != len(seeds)):
+        raise GridError("seeds must be a non-empty list of distinct "
+                        "integers in [0, 2^63)")
+    axes = grid.get("axes", [])
+    if not isinstance(axes, list):
+        raise GridError("axes must be a list")
+    choices = []
+    for i, axis in enumerate(axes):
+        if not (isinstance(axis, dict) and len(axis) == 1):
+            raise GridError("axes[%d] must be an object with one key, the "
+                            "axis's name" % i)
+        (axis_name, values), = axis.items()
+        if not isinstance(values, dict) or not values:
+            raise GridError("axis %r must map value names to overrides" %
+                            axis_name)
+        for value_name, part in values.items():
+            if not NAME.match(value_name):
+                raise GridError(
+                    "axis %r: value name %r must be letters, digits, '_', "
+                    "'.', '+' or '-'" % (axis_name, value_name))
+            _part("axis %r value %r" % (axis_name, value_name), part,
+                  {"agent", "flags", "env_settings"})
+        choices.append(list(values.items()))
+    count = len(seeds)
+    for c in choices:
+        count *= len(c)
+    if count > MAX_RUNS:
+        raise GridError("the grid has %d runs; at most %d" %
+                        (count, MAX_RUNS))
+    runs = []
+    for combination in itertools.product(*choices):
+        agent = grid.get("agent")
+        flags = {k: _scalar(k, v) for k, v in grid.get("flags", {}).items()}
+        settings = {k: _scalar(k, v)
+                    for k, v in grid.get("env_settings", {}).items()}
+        for _, part in combination:
+            agent = part.get("agent", agent)
+            flags.update({k: _scalar(k, v)
+                          for k, v in part.get("flags", {}).items()})
+            settings.update({k: _scalar(k, v)
+                             for k, v in part.get("env_settings",
+                                                  {}).items()})
+        if agent is None:
+            raise GridError("no agent for the run %s: set \"agent\" in the "
+                            "grid or in an axis value" %
+                            "_".join(n for n, _ in combination))
+        for seed in seeds:
+            name = "_".join([n for n, _ in combination] +
+                            ["seed%d" % seed])
+            runs.append((name, agent, flags, settings, seed))
+    twice = sorted(n for n, c in collections.Counter(
+        r[0] for r in runs).items() if c > 1)
+    if twice:
+        raise GridError("two runs would share the name %s: rename an axis "
+                        "value" % twice[0])
+    return runs
+
+
+def command(run, bazel_bin, out):
+    """The argv of one run."""
+    name, agent, flags, settings, seed = run
+    argv = [os.path.join(bazel_bin, "agents", agent, agent)]
+    argv += ["--%s=%s" % (k, v) for k, v in flags.items()]
+    if settings:
+        argv.append("--env_settings=" +
+                    ",".join("%s=%s" % kv for kv in settings.items()))
+    argv += ["--seed=%d" % seed, "--runs_root=" + out, "--run_name=" + name]
+    return argv
+
+
+def done(out, name):
+    return os.path.exists(os.path.join(out, name, "summary.json"))
+
+
+def run_local(argvs, names, out, jobs):
+    """Runs the commands `jobs` at a time; the names of those that failed."""
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+
+    def one(i):
+        with open(os.path.join(out, "logs", names[i] + ".log"), "w") as log:
+            code = subprocess.call(argvs[i], stdout=log,
+                                   stderr=subprocess.STDOUT)
+        return names[i], code
+
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        finished = 0
+        for name, code in pool.map(one, range(len(argvs))):
+            finished += 1
+            status = "ok" if code == 0 else "FAILED (exit %d)" % code
+            print("[%d/%d] %s %s" % (finished, len(argvs), name, status),
+                  flush=True)
+            if code != 0:
+                failed.append(name)
+    return failed
+
+
+def summarize(out, names):
+    """OUT/sweep_summary.md from the runs' summary.json files; returns it."""
+    rows, keys = {}, []
+    for name in names:
+        path = os.path.join(out, name, "summary.json")
+        try:
+            with open(path) as f:
+                summary = json.load(f)
+        except (OSError, ValueError):
+            continue
+        values = {k: v for k, v in summary.items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and k.startswith("final_")}
+        rows[name] = values
+        keys += [k for k in values if k not in keys]
+    lines = ["| run | " + " | ".join(keys) + " |",
+             "|---|" + "---|" * len(keys)]
+    for name in names:
+        if name in rows:
+            lines.append("| %s | %s |" % (name, " | ".join(
+                "%g" % rows[name][k] if k in rows[name] else ""
+                for k in keys)))
+        else:
+            lines.append("| %s | (no summary: failed or not run) |" % name)
+    groups = {}
+    for name in names:
+        if name in rows:
+            groups.setdefault(re.sub(r"_seed\d+$", "", name), []).append(
+                rows[name])
+    lines += ["", "| variant | runs | " + " | ".join(keys) + " |",
+              "|---|---|" + "---|" * len(keys)]
+    for variant, members in groups.items():
+        cells = []
+        for k in keys:
+            xs = [m[k] for m in members if k in m]
+            if not xs:
+                cells.append("")
+            elif len(xs) == 1:
+                cells.append("%g" % xs[0])
+            else:
+                cells.append("%g ± %g" % (statistics.mean(xs),
+                                          statistics.stdev(xs)))
+        lines.append("| %s | %d | %s |" %
+                     (variant, len(members), " | ".join(cells)))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "sweep_summary.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]))
+    p.add_argument("grid", help="the grid's JSON file")
+    p.add_argument("--out", required=True,
+                   help="the runs' root (one directory per run)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="runs at a time on this machine (default 2)")
+    p.add_argument("--bazel_bin", default="",
+                   help="the build's bazel-bin (default: `bazel info "
+                   "bazel-bin`)")
+    p.add_argument("--dry_run", action="store_true",
+                   help="print the commands and run nothing")
+    a = p.parse_args(argv)
+    if not 1 <= a.jobs <= 1024:
+        p.error("--jobs must be in [1, 1024]")
+    try:
+        with open(a.grid) as f:
+            grid = json.load(f)
+        runs = expand(grid)
+    except (OSError, ValueError) as e:
+        print("sweep: %s: %s" % (a.grid, e), file=sys.stderr)
+        return 2
+    bazel_bin = a.bazel_bin or subprocess.run(
+        ["bazel", "info", "bazel-bin"], capture_output=True, text=True,
+        check=True).stdout.strip()
+    out = os.path.abspath(a.out)
+    names = [r[0] for r in runs]
+    argvs = [command(r, bazel_bin, out) for r in runs]
+    if a.dry_run:
+        for argv in argvs:
+            print(" ".join(argv))
+        return 0
+    for argv in {argv[0] for argv in argvs}:
+        if not os.access(argv, os.X_OK):
+            print("sweep: %s is not an executable (build the agent first: "
+                  "bazel build //agents/<agent>)" % argv, file=sys.stderr)
+            return 2
+    todo = [i for i, name in enumerate(names) if not done(out, name)]
+    print("sweep: %d runs, %d done before, %d to run, %d at a time" % (
+        len(runs), len(runs) - len(todo), len(todo), a.jobs), flush=True)
+    failed = run_local([argvs[i] for i in todo], [names[i] for i in todo],
+                       out, a.jobs)
+    print(summarize(out, names))
+    if failed:
+        print("sweep: %d run(s) failed, logs in %s: %s" % (
+            len(failed), os.path.join(out, "logs"), ", ".join(failed)),
+            file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
