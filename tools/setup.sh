@@ -19,6 +19,9 @@ packages=(
   libopenblas0-pthread
   # PyTorch for the training benchmark's Python port (tools/benchmarks).
   python3-torch
+  # Sweeps on a cluster scheduler (tools/sweep.py --scheduler=slurm), tested
+  # on a one-node cluster (tools/testing/slurm_cluster.sh).
+  slurm-wlm munge
 )
 
 missing=()

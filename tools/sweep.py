@@ -35,7 +35,16 @@ every run's final values (summary.json) and their mean and spread per
 variant (the name without _seed<N>).
 
     sweep.py GRID.json --out results/x --jobs 2          # this machine
+    sweep.py GRID.json --out results/x --scheduler=slurm --jobs 64
     sweep.py GRID.json --out results/x --dry_run         # the commands
+
+With --scheduler=slurm the runs not yet done become a Slurm job array
+(`sbatch --array=0-<n-1>%<jobs> --wait`; arrays of at most 1,000 tasks,
+one after another), each task running one run as above (OUT must be on a
+file system the nodes share; the binaries too). --sbatch_args passes
+more to sbatch (a partition, a time limit). The sweep waits for the array,
+then gathers as locally: the same runs, the same files.
+tools/testing/slurm_cluster.sh starts a one-node cluster on this machine.
 """
 import argparse
 import collections
@@ -45,15 +54,19 @@ import json
 import math
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
+import time
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 FLAG = re.compile(r"^[a-z][a-z0-9_]*$")
 # Flags the sweep sets itself.
 RESERVED = {"seed", "runs_root", "run_name", "env_settings"}
 MAX_RUNS = 100000
+# Slurm's default MaxArraySize is 1001: arrays of at most 1,000 tasks.
+MAX_ARRAY = 1000
 
 
 class GridError(ValueError):
@@ -192,27 +205,72 @@ def done(out, name):
     return os.path.exists(os.path.join(out, name, "summary.json"))
 
 
+def run_one(argv, name, out):
+    """Runs one command, its screen output to OUT/logs/<name>.log; returns
+    its exit code."""
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    with open(os.path.join(out, "logs", name + ".log"), "w") as log:
+        return subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT)
+
+
 def run_local(argvs, names, out, jobs):
     """Runs the commands `jobs` at a time; the names of those that failed."""
-    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
-
-    def one(i):
-        with open(os.path.join(out, "logs", names[i] + ".log"), "w") as log:
-            code = subprocess.call(argvs[i], stdout=log,
-                                   stderr=subprocess.STDOUT)
-        return names[i], code
-
     failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         finished = 0
-        for name, code in pool.map(one, range(len(argvs))):
+        for i, code in enumerate(pool.map(
+                lambda i: run_one(argvs[i], names[i], out),
+                range(len(argvs)))):
             finished += 1
             status = "ok" if code == 0 else "FAILED (exit %d)" % code
-            print("[%d/%d] %s %s" % (finished, len(argvs), name, status),
+            print("[%d/%d] %s %s" % (finished, len(argvs), names[i], status),
                   flush=True)
             if code != 0:
-                failed.append(name)
+                failed.append(names[i])
     return failed
+
+
+def run_slurm(argvs, names, out, jobs, sbatch_args):
+    """Submits the commands as Slurm job arrays and waits for them; the
+    names of the runs that did not finish (no summary.json)."""
+    work = os.path.join(out, "sweep")
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    commands = os.path.join(work, "commands.json")
+    with open(commands, "w") as f:
+        json.dump([{"name": n, "argv": a} for n, a in zip(names, argvs)], f)
+    script = os.path.join(work, "job.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/bash\n# One run of the sweep: task OFFSET + "
+                "SLURM_ARRAY_TASK_ID of commands.json.\n"
+                "exec %s %s --run_one $(( $1 + SLURM_ARRAY_TASK_ID )) %s\n"
+                % (shlex.quote(sys.executable),
+                   shlex.quote(os.path.abspath(__file__)),
+                   shlex.quote(commands)))
+    os.chmod(script, 0o755)
+    for offset in range(0, len(argvs), MAX_ARRAY):
+        count = min(MAX_ARRAY, len(argvs) - offset)
+        argv = (["sbatch", "--parsable", "--wait",
+                 "--array=0-%d%%%d" % (count - 1, jobs),
+                 "--job-name=sweep",
+                 "--output=" + os.path.join(out, "logs", "slurm_%A_%a.out")]
+                + shlex.split(sbatch_args) + [script, str(offset)])
+        sbatch = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        shown = -1
+        while sbatch.poll() is None:
+            finished = sum(done(out, n) for n in names[offset:offset + count])
+            if finished != shown:
+                print("[%d/%d] runs of this array finished" %
+                      (finished, count), flush=True)
+                shown = finished
+            time.sleep(2)
+        stdout, stderr = sbatch.communicate()
+        if sbatch.returncode != 0 and not stdout.strip():
+            raise RuntimeError("sbatch failed: %s" % stderr.strip())
+        print("sweep: Slurm job %s ended (%d runs)" %
+              (stdout.strip().split(";")[0], count), flush=True)
+    return [n for n in names if not done(out, n)]
 
 
 def summarize(out, names):
@@ -271,16 +329,33 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]))
     p.add_argument("grid", help="the grid's JSON file")
-    p.add_argument("--out", required=True,
-                   help="the runs' root (one directory per run)")
+    p.add_argument("--out", default="",
+                   help="the runs' root (one directory per run; required)")
     p.add_argument("--jobs", type=int, default=2,
-                   help="runs at a time on this machine (default 2)")
+                   help="runs at a time: on this machine, or the Slurm "
+                   "array's limit (default 2)")
     p.add_argument("--bazel_bin", default="",
                    help="the build's bazel-bin (default: `bazel info "
                    "bazel-bin`)")
     p.add_argument("--dry_run", action="store_true",
                    help="print the commands and run nothing")
+    p.add_argument("--scheduler", choices=["local", "slurm"],
+                   default="local",
+                   help="run on this machine, or as Slurm job arrays")
+    p.add_argument("--sbatch_args", default="",
+                   help="more sbatch arguments (--scheduler=slurm), split "
+                   "as a shell would, e.g. '--partition=long --time=2:00:00'")
+    p.add_argument("--run_one", type=int, default=None,
+                   help=argparse.SUPPRESS)  # a Slurm task: GRID is then
+    # the sweep's commands.json and this its index
     a = p.parse_args(argv)
+    if a.run_one is not None:
+        with open(a.grid) as f:
+            task = json.load(f)[a.run_one]
+        return run_one(task["argv"], task["name"],
+                       os.path.dirname(os.path.dirname(a.grid)))
+    if not a.out:
+        p.error("--out is required")
     if not 1 <= a.jobs <= 1024:
         p.error("--jobs must be in [1, 1024]")
     try:
@@ -308,8 +383,18 @@ def main(argv=None):
     todo = [i for i, name in enumerate(names) if not done(out, name)]
     print("sweep: %d runs, %d done before, %d to run, %d at a time" % (
         len(runs), len(runs) - len(todo), len(todo), a.jobs), flush=True)
-    failed = run_local([argvs[i] for i in todo], [names[i] for i in todo],
-                       out, a.jobs)
+    todo_argvs = [argvs[i] for i in todo]
+    todo_names = [names[i] for i in todo]
+    if a.scheduler == "slurm":
+        try:
+            failed = run_slurm(todo_argvs, todo_names, out, a.jobs,
+                               a.sbatch_args) if todo else []
+        except (OSError, RuntimeError) as e:
+            print("sweep: %s (is Slurm installed and SLURM_CONF set?)" % e,
+                  file=sys.stderr)
+            return 2
+    else:
+        failed = run_local(todo_argvs, todo_names, out, a.jobs)
     print(summarize(out, names))
     if failed:
         print("sweep: %d run(s) failed, logs in %s: %s" % (

@@ -31,6 +31,17 @@ def bazel_bin():
                         os.environ.get("TEST_WORKSPACE", "marl"))
 
 
+def finals(out):
+    """Each run's final evaluation return of player_0, by run name."""
+    values = {}
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name, "summary.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                values[name] = json.load(f)["final_eval_return_player_0"]
+    return values
+
+
 class ExpandTest(unittest.TestCase):
     def test_every_combination_per_seed(self):
         runs = sweep.expand(GRID)
@@ -90,22 +101,13 @@ class RunTest(unittest.TestCase):
                                bazel_bin()] + list(flags))
         return code, printed.getvalue()
 
-    def finals(self, out):
-        values = {}
-        for name in sorted(os.listdir(out)):
-            path = os.path.join(out, name, "summary.json")
-            if os.path.exists(path):
-                with open(path) as f:
-                    values[name] = json.load(f)["final_eval_return_player_0"]
-        return values
-
     def test_sweeps_a_real_agent_and_skips_what_is_done(self):
         with tempfile.TemporaryDirectory() as tmp:
             two = os.path.join(tmp, "two")
             code, printed = self.sweep(GRID, two, "--jobs", "2")
             self.assertEqual(code, 0, printed)
-            finals = self.finals(two)
-            self.assertEqual(len(finals), 8)
+            first = finals(two)
+            self.assertEqual(len(first), 8)
             with open(os.path.join(two, "long_pd_seed2",
                                    "config.json")) as f:
                 config = json.load(f)
@@ -117,7 +119,7 @@ class RunTest(unittest.TestCase):
             one = os.path.join(tmp, "one")
             code, _ = self.sweep(GRID, one, "--jobs", "1")
             self.assertEqual(code, 0)
-            self.assertEqual(self.finals(one), finals)
+            self.assertEqual(finals(one), first)
             # Done runs are not run again.
             code, printed = self.sweep(GRID, two)
             self.assertEqual(code, 0)
