@@ -18,7 +18,8 @@ A grid is a JSON object:
       "seeds": [1, 2, 3]
     }
 
-`agent` names a binary under the build's bazel-bin (agents/<agent>/<agent>);
+`agent` names a binary under the build's bazel-bin: NAME for
+agents/NAME/NAME, PACKAGE/NAME for agents/PACKAGE/NAME (e.g. pr2/pr2_ac);
 `flags` and `env_settings` are every run's; each axis maps a value's name
 to what that value adds or overrides (`agent`, `flags`, `env_settings`).
 A run is one value of every axis and one seed; its name is the values'
@@ -61,6 +62,7 @@ import sys
 import time
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+AGENT = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?$")
 FLAG = re.compile(r"^[a-z][a-z0-9_]*$")
 # Flags the sweep sets itself.
 RESERVED = {"seed", "runs_root", "run_name", "env_settings"}
@@ -99,9 +101,11 @@ def _part(where, part, allowed):
         raise GridError("%s: unknown key(s) %s (allowed: %s)" % (
             where, ", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
     if "agent" in part and not (isinstance(part["agent"], str) and
-                                NAME.match(part["agent"])):
-        raise GridError("%s.agent must be a binary's name under agents/, "
-                        "got %r" % (where, part["agent"]))
+                                AGENT.match(part["agent"])):
+        raise GridError("%s.agent must be an agent's binary: NAME "
+                        "(agents/NAME/NAME) or PACKAGE/NAME "
+                        "(agents/PACKAGE/NAME), got %r" %
+                        (where, part["agent"]))
     for key in ("flags", "env_settings"):
         values = part.get(key, {})
         if not isinstance(values, dict):
@@ -118,10 +122,13 @@ def _part(where, part, allowed):
             _scalar("%s.%s.%s" % (where, key, name), value)
 
 
-def expand(grid):
+def expand(grid, overrides=None):
     """The grid's runs: a list of (name, agent, flags, env_settings, seed),
-    flags and settings as ordered dicts of strings. GridError if the grid
-    is malformed."""
+    flags and settings as ordered dicts of strings; `overrides` (flags)
+    apply to every run, after the axes. GridError if the grid is
+    malformed."""
+    overrides = overrides or {}
+    _part("the overrides", {"flags": overrides}, {"flags"})
     if not isinstance(grid, dict):
         raise GridError("a grid is a JSON object")
     _part("grid", {k: v for k, v in grid.items()
@@ -166,7 +173,7 @@ def expand(grid):
         flags = {k: _scalar(k, v) for k, v in grid.get("flags", {}).items()}
         settings = {k: _scalar(k, v)
                     for k, v in grid.get("env_settings", {}).items()}
-        for _, part in combination:
+        for _, part in combination + ((None, {"flags": overrides}),):
             agent = part.get("agent", agent)
             flags.update({k: _scalar(k, v)
                           for k, v in part.get("flags", {}).items()})
@@ -192,7 +199,8 @@ def expand(grid):
 def command(run, bazel_bin, out):
     """The argv of one run."""
     name, agent, flags, settings, seed = run
-    argv = [os.path.join(bazel_bin, "agents", agent, agent)]
+    package, _, binary = agent.rpartition("/")
+    argv = [os.path.join(bazel_bin, "agents", package or binary, binary)]
     argv += ["--%s=%s" % (k, v) for k, v in flags.items()]
     if settings:
         argv.append("--env_settings=" +
@@ -345,6 +353,11 @@ def main(argv=None):
     p.add_argument("--sbatch_args", default="",
                    help="more sbatch arguments (--scheduler=slurm), split "
                    "as a shell would, e.g. '--partition=long --time=2:00:00'")
+    p.add_argument("--seeds", default="",
+                   help="seeds to run instead of the grid's, e.g. '1 2 3'")
+    p.add_argument("--flags", default="",
+                   help="flags for every run, over the grid's and the "
+                   "axes', e.g. 'steps=4000 eval_every=500'")
     p.add_argument("--run_one", type=int, default=None,
                    help=argparse.SUPPRESS)  # a Slurm task: GRID is then
     # the sweep's commands.json and this its index
@@ -361,7 +374,15 @@ def main(argv=None):
     try:
         with open(a.grid) as f:
             grid = json.load(f)
-        runs = expand(grid)
+        if a.seeds and isinstance(grid, dict):
+            grid["seeds"] = [int(x) for x in a.seeds.split()]
+        overrides = {}
+        for pair in a.flags.split():
+            name, eq, value = pair.partition("=")
+            if not eq:
+                raise GridError("--flags: %r is not name=value" % pair)
+            overrides[name.lstrip("-")] = value
+        runs = expand(grid, overrides)
     except (OSError, ValueError) as e:
         print("sweep: %s: %s" % (a.grid, e), file=sys.stderr)
         return 2

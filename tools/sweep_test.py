@@ -54,6 +54,10 @@ class ExpandTest(unittest.TestCase):
         self.assertEqual((agent, seed), ("jal", 1))
         self.assertEqual(flags["steps"], "800")  # the axis overrides
         self.assertEqual(settings, {"game": "prisoners_dilemma"})
+        self.assertEqual(
+            sweep.command(("x_seed3", "pr2/pr2_ac", {}, {}, 3), "/b", "/o"),
+            ["/b/agents/pr2/pr2_ac", "--seed=3", "--runs_root=/o",
+             "--run_name=x_seed3"])
         self.assertEqual(sweep.command(runs[6], "/b", "/out"), [
             "/b/agents/jal/jal", "--steps=800", "--progress_seconds=1000",
             "--env_settings=game=prisoners_dilemma", "--seed=1",
@@ -75,11 +79,20 @@ class ExpandTest(unittest.TestCase):
         refused(lambda g: g.update(seeds=[1, 1]), "distinct")
         refused(lambda g: g.update(seeds=[]), "non-empty")
         refused(lambda g: g.pop("agent"), "no agent for the run")
+        refused(lambda g: g.update(agent="../bin/sh"), "an agent's binary")
         refused(lambda g: g["axes"][0]["variant"].update({"a b": {}}),
                 "value name 'a b'")
         refused(lambda g: g["axes"].append(
             {"n": {str(i): {} for i in range(400)}}) or g["axes"].append(
             {"m": {str(i): {} for i in range(400)}}), "at most 100000")
+
+    def test_overrides_apply_to_every_run_after_the_axes(self):
+        runs = sweep.expand(GRID, {"steps": "100", "lr": "0.5"})
+        self.assertTrue(all(r[2]["steps"] == "100" and r[2]["lr"] == "0.5"
+                            for r in runs))
+        with self.assertRaises(sweep.GridError) as e:
+            sweep.expand(GRID, {"seed": "3"})
+        self.assertIn("set by the sweep", str(e.exception))
 
     def test_runs_that_would_share_a_name_are_refused(self):
         grid = {"agent": "jal", "seeds": [1], "axes": [

@@ -19,14 +19,11 @@ SEEDS="${SEEDS:-1 2 3 4 5}"
 STEPS="${STEPS:-4000}"  # transitions; 8 copies -> 500 batched steps
 JOBS="${JOBS:-2}"
 OUT=results/quadratics
-COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
-  --eval_every=250 --eval_episodes=8 --log_every=1000 --progress_seconds=1000"
+# The grid (agents and their settings): tools/experiments/quadratics.json.
 # Reference settings (2x100 ReLU, lr 1e-2) with batch 128 instead of 512:
-# PR2-AC's particle passes make 512 too slow for the 15-minute budget.
-DEEP="--hidden=100,100 --batch_size=128"
-# GR2 with the same network size; learning rate 1e-2 as the other deep
-# agents' reference setting, learning from step 512 like them.
-GR2="--hidden=100,100 --batch_size=128 --lr=1e-2 --warmup=512 --level=2"
+# PR2-AC's particle passes make 512 too slow for the 15-minute budget; GR2
+# with the same network size, learning rate 1e-2 as the other deep agents'
+# reference setting, learning from step 512 like them.
 
 bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
   //agents/maddpg:maddpg //agents/gr2:gr2 //agents/independent:independent \
@@ -34,18 +31,10 @@ bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
 
-commands=()
-for seed in ${SEEDS}; do
-  commands+=("${BAZEL_BIN}/agents/pr2/pr2_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=pr2_ac_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/rommeo/rommeo_ac ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=rommeo_ac_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${DEEP} --seed=${seed} --runs_root=${OUT} --run_name=maddpg_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --variant=level --seed=${seed} --runs_root=${OUT} --run_name=gr2_l2_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${GR2} --variant=mixture --seed=${seed} --runs_root=${OUT} --run_name=gr2_m_seed${seed}")
-  commands+=("${BAZEL_BIN}/agents/independent/independent ${COMMON} --learner=sac --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
-done
 start=$(date +%s)
-printf '%s\n' "${commands[@]}" |
-  xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+/usr/bin/python3 tools/sweep.py tools/experiments/quadratics.json \
+  --out "${OUT}" --jobs "${JOBS}" --bazel_bin "${BAZEL_BIN}" \
+  --seeds "${SEEDS}" --flags "steps=${STEPS}" | grep -E '^(\[|sweep:)' || true
 echo "all runs: $(( $(date +%s) - start )) s"
 
 ${BAZEL_BIN}/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
