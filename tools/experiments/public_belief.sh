@@ -28,7 +28,8 @@
 #                to 0.05) over the private card and the public observation,
 #                each agent learning from its own turns
 #   iql_long     (hint_play) the same at 10 x STEPS (a table is cheap)
-# Runs under results/public_belief_<game>/; the learning curves (greedy
+# Runs (through tools/sweep.py, JOBS at a time; the grid in grid.json)
+# under results/public_belief_<game>/; the learning curves (greedy
 # evaluation, common budget) in docs/results/public_belief_<game>.png, the
 # belief's probability of player_0's true private observation in
 # docs/results/public_belief_<game>_belief.png; the table printed at the
@@ -65,38 +66,49 @@ SEEDS="${SEEDS:-1 2 3 4 5 6 7 8 9 10}"
 STEPS="${STEPS:-${DEFAULT_STEPS}}"
 JOBS="${JOBS:-2}"
 OUT="results/public_belief_${GAME}"
-EVAL="--env=${ENV} --num_copies=8 --eval_every=$(( STEPS / 6 )) \
-  --eval_episodes=400 --log_every=$(( STEPS / 12 )) --progress_seconds=1000"
-BELIEF="${BAZEL_BIN}/agents/public_belief/public_belief"
-INDEPENDENT="${BAZEL_BIN}/agents/independent/independent"
-
-# The command of one variant's run for one seed.
-command_of() {
-  local variant=$1 seed=$2
-  local common="${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=${variant}_seed${seed}"
-  case "${variant}" in
-    belief) echo "${BELIEF} ${common} ${AGENT_FLAGS}" ;;
-    literal) echo "${BELIEF} ${common} ${AGENT_FLAGS} --privileged_critic=false" ;;
-    no_belief) echo "${BELIEF} ${common} ${AGENT_FLAGS} --particles=0" ;;
-    ppo_rnn) echo "${INDEPENDENT} ${common} --learner=ppo --ppo_recurrent=32 --observe_public" ;;
-    iql) echo "${INDEPENDENT} ${common} --learner=soft_q --gamma=1 --observe_public" ;;
-    iql_long) echo "${INDEPENDENT} ${common} --steps=$(( 10 * STEPS )) --learner=soft_q --gamma=1 --observe_public" ;;
-  esac
-}
+GRID="${OUT}/grid.json"
 
 bazel build //agents/public_belief //agents/independent //tools:plot_runs
 if [[ -z "${REPORT_ONLY:-}" ]]; then
   rm -rf "${OUT}"
   mkdir -p "${OUT}" docs/results
-  commands=()
-  for seed in ${SEEDS}; do
-    for variant in ${VARIANTS}; do
-      commands+=("$(command_of "${variant}" "${seed}")")
-    done
-  done
+  # The grid (tools/sweep.py): one axis, the variant; runs named
+  # <variant>_seed<N>.
+  /usr/bin/python3 - "${GRID}" "${ENV}" "${STEPS}" "${VARIANTS}" \
+      "${SEEDS}" "${AGENT_FLAGS}" <<'PY'
+import json
+import sys
+
+path, env, steps, variants, seeds, agent_flags = sys.argv[1:]
+steps = int(steps)
+belief = dict(f.lstrip("-").split("=", 1) for f in agent_flags.split())
+public = {"observe_public": True}
+every = {
+    "belief": {"agent": "public_belief", "flags": belief},
+    "literal": {"agent": "public_belief",
+                "flags": dict(belief, privileged_critic=False)},
+    "no_belief": {"agent": "public_belief", "flags": dict(belief, particles=0)},
+    "ppo_rnn": {"agent": "independent",
+                "flags": dict(public, learner="ppo", ppo_recurrent=32)},
+    "iql": {"agent": "independent",
+            "flags": dict(public, learner="soft_q", gamma=1)},
+    "iql_long": {"agent": "independent",
+                 "flags": dict(public, learner="soft_q", gamma=1,
+                               steps=10 * steps)},
+}
+grid = {
+    "flags": {"env": env, "num_copies": 8, "eval_every": steps // 6,
+              "eval_episodes": 400, "log_every": steps // 12,
+              "progress_seconds": 1000, "steps": steps},
+    "axes": [{"variant": {v: every[v] for v in variants.split()}}],
+    "seeds": [int(s) for s in seeds.split()],
+}
+with open(path, "w") as f:
+    json.dump(grid, f, indent=1)
+PY
   start=$(date +%s)
-  printf '%s\n' "${commands[@]}" |
-    xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+  /usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
+    --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
   echo "runs: $(( $(date +%s) - start )) s"
 fi
 
