@@ -9,7 +9,8 @@
 #   fitted  the options as messages, partner models fitted to the partner
 #           (--fitted_partner, outside the thesis)
 #   independent  independent flat learners (PPO), no channel
-# Runs under results/soft_option_comm_meeting/, the learning curves in
+# Runs (through tools/sweep.py, JOBS at a time; the grid in grid.json)
+# under results/soft_option_comm_meeting/, the learning curves in
 # docs/results/soft_option_comm_meeting.png, which option acts where (seed
 # 1, from the final evaluation's trace) in
 # docs/results/soft_option_comm_meeting_options.png, the table printed at
@@ -30,29 +31,51 @@ JOBS="${JOBS:-2}"
 OUT=results/soft_option_comm_meeting
 MAP='#########/#R.....B#/#########'
 SETTINGS="map=${MAP},max_steps=20"
-EVAL="--num_copies=8 --eval_every=$(( STEPS / 5 )) --eval_episodes=96 \
-  --log_every=$(( STEPS / 5 )) --progress_seconds=1000"
-COMM="--num_options=2 --task_features=${TASK_FEATURES} --hidden=64,64 \
-  --batch_size=128 --critic_lr=1e-3 --policy_lr=1e-3 --update_ratio=0.25 \
-  --eval_trace_episodes=32"
+GRID="${OUT}/grid.json"
 
 bazel build //agents/soft_option_comm //agents/independent //tools:plot_runs \
   //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
-commands=()
-for seed in ${SEEDS}; do
-  for variant in "comm:" "zeroed:--zero_messages=true" \
-      "fitted:--fitted_partner=true"; do
-    name=${variant%%:*}
-    commands+=("${BAZEL_BIN}/agents/soft_option_comm/soft_option_comm --env=taxi_meeting --env_settings='${SETTINGS},message_size=2' ${COMM} ${variant#*:} ${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=${name}_seed${seed}")
-  done
-  commands+=("${BAZEL_BIN}/agents/independent/independent --learner=ppo --env=taxi_meeting --env_settings='${SETTINGS}' ${EVAL} --steps=${STEPS} --seed=${seed} --runs_root=${OUT} --run_name=independent_seed${seed}")
-done
+# The grid (tools/sweep.py): one axis, the agent; runs named
+# <agent>_seed<N>.
+/usr/bin/python3 - "${GRID}" "${SETTINGS}" "${STEPS}" "${TASK_FEATURES}" \
+    "${SEEDS}" <<'PY'
+import json
+import sys
+
+path, settings, steps, task_features, seeds = sys.argv[1:]
+steps = int(steps)
+comm = {"num_options": 2, "task_features": int(task_features),
+        "hidden": "64,64", "batch_size": 128, "critic_lr": 1e-3,
+        "policy_lr": 1e-3, "update_ratio": 0.25, "eval_trace_episodes": 32}
+with_messages = {"message_size": 2}
+grid = {
+    "flags": {"env": "taxi_meeting", "num_copies": 8,
+              "eval_every": steps // 5, "eval_episodes": 96,
+              "log_every": steps // 5, "progress_seconds": 1000,
+              "steps": steps},
+    "env_settings": dict(s.split("=", 1) for s in settings.split(",")),
+    "axes": [{"agent": {
+        "comm": {"agent": "soft_option_comm", "flags": comm,
+                 "env_settings": with_messages},
+        "zeroed": {"agent": "soft_option_comm",
+                   "flags": dict(comm, zero_messages=True),
+                   "env_settings": with_messages},
+        "fitted": {"agent": "soft_option_comm",
+                   "flags": dict(comm, fitted_partner=True),
+                   "env_settings": with_messages},
+        "independent": {"agent": "independent", "flags": {"learner": "ppo"}},
+    }}],
+    "seeds": [int(s) for s in seeds.split()],
+}
+with open(path, "w") as f:
+    json.dump(grid, f, indent=1)
+PY
 start=$(date +%s)
-printf '%s\n' "${commands[@]}" |
-  xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
+/usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
+  --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
 echo "runs: $(( $(date +%s) - start )) s"
 fi
 
