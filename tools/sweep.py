@@ -21,7 +21,9 @@ A grid is a JSON object:
 `agent` names a binary under the build's bazel-bin: NAME for
 agents/NAME/NAME, PACKAGE/NAME for agents/PACKAGE/NAME (e.g. pr2/pr2_ac);
 `flags` and `env_settings` are every run's; each axis maps a value's name
-to what that value adds or overrides (`agent`, `flags`, `env_settings`).
+to what that value adds or overrides (`agent`, `flags`, `env_settings`);
+an optional `overrides` object holds flags over every run, after the axes
+(what --flags sets).
 A run is one value of every axis and one seed; its name is the values'
 names joined by "_" and "_seed<N>" (e.g. contextual_pd_seed1); it runs as
 
@@ -29,15 +31,18 @@ names joined by "_" and "_seed<N>" (e.g. contextual_pd_seed1); it runs as
         --runs_root=OUT --run_name=<name>
 
 and writes the shared run format (docs/RUN_FORMAT.md) under OUT/<name>/,
-its screen output to OUT/logs/<name>.log. A run whose directory already
-holds summary.json is done and is skipped, so a sweep that was stopped
-goes on where it was. At the end the sweep writes OUT/sweep_summary.md:
-every run's final values (summary.json) and their mean and spread per
-variant (the name without _seed<N>).
+its screen output to OUT/logs/<name>.log. The grid as run (with --seeds
+and --flags) is kept as OUT/grid.json, so `sweep.py OUT/grid.json --out
+OUT` runs it again. A run whose directory already holds summary.json is
+done and is skipped, so a sweep that was stopped goes on where it was. At
+the end the sweep writes OUT/sweep_summary.md: every run's final values
+(summary.json) and their mean and spread per variant (the name without
+_seed<N>).
 
     sweep.py GRID.json --out results/x --jobs 2          # this machine
     sweep.py GRID.json --out results/x --scheduler=slurm --jobs 64
     sweep.py GRID.json --out results/x --dry_run         # the commands
+    make_grid | sweep.py - --out results/x               # a grid on stdin
 
 With --scheduler=slurm the runs not yet done become a Slurm job array
 (`sbatch --array=0-<n-1>%<jobs> --wait`; arrays of at most 1,000 tasks,
@@ -122,18 +127,17 @@ def _part(where, part, allowed):
             _scalar("%s.%s.%s" % (where, key, name), value)
 
 
-def expand(grid, overrides=None):
+def expand(grid):
     """The grid's runs: a list of (name, agent, flags, env_settings, seed),
-    flags and settings as ordered dicts of strings; `overrides` (flags)
-    apply to every run, after the axes. GridError if the grid is
-    malformed."""
-    overrides = overrides or {}
-    _part("the overrides", {"flags": overrides}, {"flags"})
+    flags and settings as ordered dicts of strings. GridError if the grid
+    is malformed."""
     if not isinstance(grid, dict):
         raise GridError("a grid is a JSON object")
     _part("grid", {k: v for k, v in grid.items()
-                   if k not in ("axes", "seeds")},
+                   if k not in ("axes", "seeds", "overrides")},
           {"agent", "flags", "env_settings"})
+    overrides = grid.get("overrides", {})
+    _part("overrides", {"flags": overrides}, {"flags"})
     seeds = grid.get("seeds")
     if (not isinstance(seeds, list) or not seeds or
             not all(isinstance(s, int) and not isinstance(s, bool) and
@@ -282,7 +286,7 @@ def run_slurm(argvs, names, out, jobs, sbatch_args):
 
 
 def summarize(out, names):
-    """OUT/sweep_summary.md from the runs' summary.json files; returns it."""
+    """Writes OUT/sweep_summary.md from the runs' summary.json files."""
     rows, keys = {}, []
     for name in names:
         path = os.path.join(out, name, "summary.json")
@@ -325,10 +329,8 @@ def summarize(out, names):
                                           statistics.stdev(xs)))
         lines.append("| %s | %d | %s |" %
                      (variant, len(members), " | ".join(cells)))
-    text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "sweep_summary.md"), "w") as f:
-        f.write(text)
-    return text
+        f.write("\n".join(lines) + "\n")
 
 
 def main(argv=None):
@@ -336,7 +338,7 @@ def main(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]))
-    p.add_argument("grid", help="the grid's JSON file")
+    p.add_argument("grid", help="the grid's JSON file; - for stdin")
     p.add_argument("--out", default="",
                    help="the runs' root (one directory per run; required)")
     p.add_argument("--jobs", type=int, default=2,
@@ -372,17 +374,21 @@ def main(argv=None):
     if not 1 <= a.jobs <= 1024:
         p.error("--jobs must be in [1, 1024]")
     try:
-        with open(a.grid) as f:
-            grid = json.load(f)
-        if a.seeds and isinstance(grid, dict):
+        if a.grid == "-":
+            grid = json.load(sys.stdin)
+        else:
+            with open(a.grid) as f:
+                grid = json.load(f)
+        if not isinstance(grid, dict):
+            raise GridError("a grid is a JSON object")
+        if a.seeds:
             grid["seeds"] = [int(x) for x in a.seeds.split()]
-        overrides = {}
         for pair in a.flags.split():
             name, eq, value = pair.partition("=")
             if not eq:
                 raise GridError("--flags: %r is not name=value" % pair)
-            overrides[name.lstrip("-")] = value
-        runs = expand(grid, overrides)
+            grid.setdefault("overrides", {})[name.lstrip("-")] = value
+        runs = expand(grid)
     except (OSError, ValueError) as e:
         print("sweep: %s: %s" % (a.grid, e), file=sys.stderr)
         return 2
@@ -401,6 +407,10 @@ def main(argv=None):
             print("sweep: %s is not an executable (build the agent first: "
                   "bazel build //agents/<agent>)" % argv, file=sys.stderr)
             return 2
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "grid.json"), "w") as f:
+        json.dump(grid, f, indent=1)
+    start = time.time()
     todo = [i for i, name in enumerate(names) if not done(out, name)]
     print("sweep: %d runs, %d done before, %d to run, %d at a time" % (
         len(runs), len(runs) - len(todo), len(todo), a.jobs), flush=True)
@@ -416,7 +426,10 @@ def main(argv=None):
             return 2
     else:
         failed = run_local(todo_argvs, todo_names, out, a.jobs)
-    print(summarize(out, names))
+    summarize(out, names)
+    print("sweep: %d runs in %.0f s; summary in %s" % (
+        len(todo), time.time() - start,
+        os.path.join(out, "sweep_summary.md")), flush=True)
     if failed:
         print("sweep: %d run(s) failed, logs in %s: %s" % (
             len(failed), os.path.join(out, "logs"), ", ".join(failed)),

@@ -87,11 +87,12 @@ class ExpandTest(unittest.TestCase):
             {"m": {str(i): {} for i in range(400)}}), "at most 100000")
 
     def test_overrides_apply_to_every_run_after_the_axes(self):
-        runs = sweep.expand(GRID, {"steps": "100", "lr": "0.5"})
+        runs = sweep.expand(dict(GRID, overrides={"steps": "100",
+                                                  "lr": "0.5"}))
         self.assertTrue(all(r[2]["steps"] == "100" and r[2]["lr"] == "0.5"
                             for r in runs))
         with self.assertRaises(sweep.GridError) as e:
-            sweep.expand(GRID, {"seed": "3"})
+            sweep.expand(dict(GRID, overrides={"seed": "3"}))
         self.assertIn("set by the sweep", str(e.exception))
 
     def test_runs_that_would_share_a_name_are_refused(self):
@@ -137,6 +138,18 @@ class RunTest(unittest.TestCase):
             code, printed = self.sweep(GRID, two)
             self.assertEqual(code, 0)
             self.assertIn("8 done before, 0 to run", printed)
+            # The grid as run, --seeds and --flags included, is kept and
+            # runs again as it ran.
+            code, _ = self.sweep(GRID, os.path.join(tmp, "one_seed"),
+                                 "--seeds", "2", "--flags", "steps=200")
+            self.assertEqual(code, 0)
+            with open(os.path.join(tmp, "one_seed", "grid.json")) as f:
+                kept = json.load(f)
+            self.assertEqual(kept["seeds"], [2])
+            self.assertEqual(kept["overrides"], {"steps": "200"})
+            runs = sweep.expand(kept)
+            self.assertEqual(len(runs), 4)
+            self.assertTrue(all(r[2]["steps"] == "200" for r in runs))
 
     def test_a_failed_run_fails_the_sweep_and_keeps_its_log(self):
         grid = dict(GRID, flags={"steps": -5})

@@ -260,14 +260,19 @@ absl::StatusOr<MemoryOneReturns> PlayMemoryOne(
   if (absl::Status s = CheckPolicies(game, leader, &follower); !s.ok()) {
     return s;
   }
-  return PlayMemoryOne(game, leader,
-                       [&follower](int, int64_t s) { return follower[s]; });
+  return Play(game, leader, follower);
 }
 
 MemoryOnePolicy MemoryOneFollower(const MemoryOneGame& game, int64_t index) {
   MemoryOnePolicy follower(static_cast<size_t>(States(game)));
   Decode(index, static_cast<int>(game.payoffs.cols), &follower);
   return follower;
+}
+
+MemoryOnePolicy MemoryOneLeader(const MemoryOneGame& game, int64_t index) {
+  MemoryOnePolicy leader(static_cast<size_t>(States(game)));
+  Decode(index, static_cast<int>(game.payoffs.rows), &leader);
+  return leader;
 }
 
 absl::StatusOr<MemoryOneResponse> RespondToMemoryOneLeader(

@@ -106,8 +106,10 @@ absl::StatusOr<MemoryOneResponse> RespondToMemoryOneLeader(
     const MemoryOneGame& game, const MemoryOnePolicy& leader);
 
 // The follower policy numbered `index` (base m, state 0 least
-// significant), as RespondToMemoryOneLeader numbers them.
+// significant), as RespondToMemoryOneLeader numbers them; the leader policy
+// numbered `index` (base n), as SolveMemoryOneStackelberg enumerates them.
 MemoryOnePolicy MemoryOneFollower(const MemoryOneGame& game, int64_t index);
+MemoryOnePolicy MemoryOneLeader(const MemoryOneGame& game, int64_t index);
 
 // Both players' returns when `leader` meets `follower` (sizes 1 + n*m,
 // actions in range; INVALID_ARGUMENT otherwise); the follower's discounted

@@ -179,8 +179,8 @@ TEST(MemoryOneSolverTest, ClockResponsesMatchEveryTimedFollower) {
     const int steps = game.episode_length;
     std::vector<int> table(static_cast<size_t>(steps * 5));
     for (int l = 0; l < 32; ++l) {
-      MemoryOnePolicy leader(5);
-      for (int s = 0; s < 5; ++s) leader[s] = (l >> s) & 1;
+      const MemoryOnePolicy leader = MemoryOneLeader(game, l);
+      ASSERT_EQ(leader[4], (l >> 4) & 1);
       absl::StatusOr<MemoryOneResponse> response =
           RespondToMemoryOneLeader(game, leader);
       ASSERT_TRUE(response.ok()) << response.status();

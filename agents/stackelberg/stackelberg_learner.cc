@@ -589,16 +589,11 @@ void StackelbergLearner::CheckFollower() {
   if (!game || !contextual_ || leaders > kMaxCheckedLeaders) {
     return;  // no exact test: pre-training runs its full length
   }
-  MemoryOnePolicy leader(leader_states_);
   std::vector<float> row(static_cast<size_t>(FollowerWidth()));
   int64_t best = 0;
   double regret = 0;
   for (int64_t l = 0; l < static_cast<int64_t>(leaders); ++l) {
-    int64_t index = l;
-    for (int& a : leader) {
-      a = static_cast<int>(index % n_);
-      index /= n_;
-    }
+    const MemoryOnePolicy leader = MemoryOneLeader(*game, l);
     absl::Status failed;
     absl::StatusOr<MemoryOneReturns> played =
         PlayMemoryOne(*game, leader, [&](int t, int64_t s) {

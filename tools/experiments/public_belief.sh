@@ -66,20 +66,18 @@ SEEDS="${SEEDS:-1 2 3 4 5 6 7 8 9 10}"
 STEPS="${STEPS:-${DEFAULT_STEPS}}"
 JOBS="${JOBS:-2}"
 OUT="results/public_belief_${GAME}"
-GRID="${OUT}/grid.json"
-
 bazel build //agents/public_belief //agents/independent //tools:plot_runs
 if [[ -z "${REPORT_ONLY:-}" ]]; then
   rm -rf "${OUT}"
   mkdir -p "${OUT}" docs/results
-  # The grid (tools/sweep.py): one axis, the variant; runs named
-  # <variant>_seed<N>.
-  /usr/bin/python3 - "${GRID}" "${ENV}" "${STEPS}" "${VARIANTS}" \
-      "${SEEDS}" "${AGENT_FLAGS}" <<'PY'
+  # The grid (tools/sweep.py, which keeps it as OUT/grid.json): one axis,
+  # the variant; runs named <variant>_seed<N>.
+  /usr/bin/python3 - "${ENV}" "${STEPS}" "${VARIANTS}" "${SEEDS}" \
+      "${AGENT_FLAGS}" <<'PY' |
 import json
 import sys
 
-path, env, steps, variants, seeds, agent_flags = sys.argv[1:]
+env, steps, variants, seeds, agent_flags = sys.argv[1:]
 steps = int(steps)
 belief = dict(f.lstrip("-").split("=", 1) for f in agent_flags.split())
 public = {"observe_public": True}
@@ -103,13 +101,10 @@ grid = {
     "axes": [{"variant": {v: every[v] for v in variants.split()}}],
     "seeds": [int(s) for s in seeds.split()],
 }
-with open(path, "w") as f:
-    json.dump(grid, f, indent=1)
+json.dump(grid, sys.stdout)
 PY
-  start=$(date +%s)
-  /usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
-    --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
-  echo "runs: $(( $(date +%s) - start )) s"
+    /usr/bin/python3 tools/sweep.py - --out "${OUT}" --jobs "${JOBS}" \
+      --bazel_bin "${BAZEL_BIN}" || true
 fi
 
 # The curves at the common budget (iql_long is in the table only).

@@ -31,11 +31,9 @@ bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
 
-start=$(date +%s)
 /usr/bin/python3 tools/sweep.py tools/experiments/quadratics.json \
   --out "${OUT}" --jobs "${JOBS}" --bazel_bin "${BAZEL_BIN}" \
-  --seeds "${SEEDS}" --flags "steps=${STEPS}" | grep -E '^(\[|sweep:)' || true
-echo "all runs: $(( $(date +%s) - start )) s"
+  --seeds "${SEEDS}" --flags "steps=${STEPS}" || true
 
 ${BAZEL_BIN}/tools/plot_runs "${OUT}" --group-by algorithm --metric eval_return \
   --agent player_0 \

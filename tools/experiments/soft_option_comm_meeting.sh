@@ -31,21 +31,19 @@ JOBS="${JOBS:-2}"
 OUT=results/soft_option_comm_meeting
 MAP='#########/#R.....B#/#########'
 SETTINGS="map=${MAP},max_steps=20"
-GRID="${OUT}/grid.json"
-
 bazel build //agents/soft_option_comm //agents/independent //tools:plot_runs \
   //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
-# The grid (tools/sweep.py): one axis, the agent; runs named
-# <agent>_seed<N>.
-/usr/bin/python3 - "${GRID}" "${SETTINGS}" "${STEPS}" "${TASK_FEATURES}" \
-    "${SEEDS}" <<'PY'
+# The grid (tools/sweep.py, which keeps it as OUT/grid.json): one axis,
+# the agent; runs named <agent>_seed<N>.
+/usr/bin/python3 - "${SETTINGS}" "${STEPS}" "${TASK_FEATURES}" \
+    "${SEEDS}" <<'PY' |
 import json
 import sys
 
-path, settings, steps, task_features, seeds = sys.argv[1:]
+settings, steps, task_features, seeds = sys.argv[1:]
 steps = int(steps)
 comm = {"num_options": 2, "task_features": int(task_features),
         "hidden": "64,64", "batch_size": 128, "critic_lr": 1e-3,
@@ -70,13 +68,10 @@ grid = {
     }}],
     "seeds": [int(s) for s in seeds.split()],
 }
-with open(path, "w") as f:
-    json.dump(grid, f, indent=1)
+json.dump(grid, sys.stdout)
 PY
-start=$(date +%s)
-/usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
-  --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
-echo "runs: $(( $(date +%s) - start )) s"
+  /usr/bin/python3 tools/sweep.py - --out "${OUT}" --jobs "${JOBS}" \
+    --bazel_bin "${BAZEL_BIN}" || true
 fi
 
 "${BAZEL_BIN}/tools/plot_runs" "${OUT}" --group-by algorithm \

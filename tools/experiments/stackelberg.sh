@@ -61,15 +61,17 @@ OUT="results/stackelberg_${EXPERIMENT}"
 bazel build -c opt //agents/stackelberg //agents/stackelberg:memory_one_values
 BAZEL_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 
-# The grid (tools/sweep.py): variant x game x seed, runs named
-# <variant>_<game>_seed<N>.
-mkdir -p "${OUT}" docs/results
-GRID="${OUT}/grid.json"
-/usr/bin/python3 - "${GRID}" "${STEPS}" "${VARIANTS}" "${GAMES}" "${SEEDS}" <<'PY'
+if [[ -z "${REPORT_ONLY:-}" ]]; then
+  rm -rf "${OUT}"
+  mkdir -p docs/results
+  # The grid (tools/sweep.py, which keeps it as OUT/grid.json): variant x
+  # game x seed, runs named <variant>_<game>_seed<N>. A failed run is
+  # named and the report goes on.
+  /usr/bin/python3 - "${STEPS}" "${VARIANTS}" "${GAMES}" "${SEEDS}" <<'PY' |
 import json
 import sys
 
-path, steps, variants, games, seeds = sys.argv[1:]
+steps, variants, games, seeds = sys.argv[1:]
 steps = int(steps)
 queries = {"query_states": "[0,1,2,3,4]"}
 reference = {"oracle": "inner_outer", "follower_q_lr": 0.01,
@@ -98,16 +100,10 @@ grid = {
     ],
     "seeds": [int(s) for s in seeds.split()],
 }
-with open(path, "w") as f:
-    json.dump(grid, f, indent=1)
+json.dump(grid, sys.stdout)
 PY
-
-if [[ -z "${REPORT_ONLY:-}" ]]; then
-  find "${OUT}" -mindepth 1 -maxdepth 1 ! -name grid.json -exec rm -rf {} +
-  start=$(date +%s)
-  /usr/bin/python3 tools/sweep.py "${GRID}" --out "${OUT}" --jobs "${JOBS}" \
-    --bazel_bin "${BAZEL_BIN}" | grep -E '^(\[|sweep:)' || true
-  echo "runs: $(( $(date +%s) - start )) s"
+    /usr/bin/python3 tools/sweep.py - --out "${OUT}" --jobs "${JOBS}" \
+      --bazel_bin "${BAZEL_BIN}" || true
 fi
 
 /usr/bin/python3 tools/experiments/stackelberg_table.py "${OUT}" \
