@@ -26,6 +26,7 @@ struct EnvClient::Impl {
   bool connection_lost = false;
   bool curve = false;  // CURVE options given
   uint64_t next_request_id = 1;
+  uint64_t pending_id = 0;  // the request sent and not yet answered; 0: none
   proto::Request request;
   std::string buffer;
   // Responses are parsed into an arena reset before each parse. Parsing
@@ -273,11 +274,11 @@ absl::Status FromProtoStatus(const proto::Status& status) {
                       status.message());
 }
 
-absl::StatusOr<const proto::Response*> EnvClient::Call(
-    proto::Request& request) {
+absl::Status EnvClient::Send(proto::Request& request) {
   Impl& impl = *impl_;
   const uint64_t id = impl.next_request_id++;
   request.set_request_id(id);
+  impl.pending_id = 0;
   if (!request.SerializeToString(&impl.buffer)) {
     return absl::InternalError("could not serialise the request");
   }
@@ -285,6 +286,15 @@ absl::StatusOr<const proto::Response*> EnvClient::Call(
       !status.ok()) {
     return status;
   }
+  impl.pending_id = id;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const proto::Response*> EnvClient::Await() {
+  Impl& impl = *impl_;
+  const uint64_t id = impl.pending_id;
+  if (id == 0) return absl::FailedPreconditionError("no request in flight");
+  impl.pending_id = 0;
   // Answers to earlier requests that timed out may still arrive: skip them.
   while (true) {
     absl::StatusOr<zmq::message_t> reply = impl.Receive();
@@ -301,6 +311,12 @@ absl::StatusOr<const proto::Response*> EnvClient::Call(
                                               " while waiting for ", id));
     }
   }
+}
+
+absl::StatusOr<const proto::Response*> EnvClient::Call(
+    proto::Request& request) {
+  if (absl::Status status = Send(request); !status.ok()) return status;
+  return Await();
 }
 
 absl::StatusOr<std::string> EnvClient::CallRaw(const std::string& bytes) {
@@ -366,22 +382,36 @@ absl::StatusOr<const proto::TimeStep*> EnvClient::Reset(
   return &(*response)->reset().timestep();
 }
 
-absl::StatusOr<const proto::TimeStep*> EnvClient::Step(
-    const proto::StepRequest& request) {
+absl::Status EnvClient::StartStep(const proto::StepRequest& request) {
   // The request is serialised from a borrowed copy: step requests are the
   // hot path, so avoid copying large action arrays into the envelope.
   proto::Request& envelope = impl_->request;
   envelope.Clear();
   envelope.unsafe_arena_set_allocated_step(
       const_cast<proto::StepRequest*>(&request));
-  absl::StatusOr<const proto::Response*> response = Call(envelope);
+  absl::Status sent = Send(envelope);
   envelope.unsafe_arena_release_step();
+  return sent;
+}
+
+absl::StatusOr<const proto::TimeStep*> EnvClient::FinishStep() {
+  absl::StatusOr<const proto::Response*> response = Await();
   if (!response.ok()) return response.status();
   if (absl::Status status = FromProtoStatus((*response)->status());
       !status.ok()) {
     return status;
   }
+  if (!(*response)->has_step()) {
+    return absl::DataLossError(absl::StrCat("the answer from ", impl_->endpoint,
+                                            " to a step is not a step"));
+  }
   return &(*response)->step().timestep();
+}
+
+absl::StatusOr<const proto::TimeStep*> EnvClient::Step(
+    const proto::StepRequest& request) {
+  if (absl::Status status = StartStep(request); !status.ok()) return status;
+  return FinishStep();
 }
 
 absl::Status EnvClient::Close(uint64_t handle) {

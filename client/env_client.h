@@ -38,7 +38,8 @@ struct ClientOptions {
   std::string curve_client_key_file;
 };
 
-// A connection to an environment server: one request in flight at a time.
+// A connection to an environment server: one request in flight at a time
+// (talk to several servers at once through one client each).
 // Errors come back as statuses: a transport failure, or the server's status
 // (code and message) when it refused the request.
 class EnvClient {
@@ -68,12 +69,22 @@ class EnvClient {
       const proto::ResetRequest& request);
   absl::StatusOr<const proto::TimeStep*> Step(
       const proto::StepRequest& request);
+  // Step in two halves, so that requests to several servers are in flight
+  // at once: StartStep sends (the request may be reused once it returns),
+  // FinishStep waits for the answer. Nothing else is called on this client
+  // in between.
+  absl::Status StartStep(const proto::StepRequest& request);
+  absl::StatusOr<const proto::TimeStep*> FinishStep();
   absl::Status Close(uint64_t handle);
 
   // Sends any request (its request_id is set here) and returns the whole
   // response, whatever its status; an error only for transport failures or
   // a response that does not parse or answers another request.
   absl::StatusOr<const proto::Response*> Call(proto::Request& request);
+  // Call in two halves: Send sets the request_id and sends, Await waits
+  // for the answer to the request sent last.
+  absl::Status Send(proto::Request& request);
+  absl::StatusOr<const proto::Response*> Await();
   // Sends raw bytes as one request frame and returns the raw reply: for
   // tests of how the server treats garbage.
   absl::StatusOr<std::string> CallRaw(const std::string& bytes);

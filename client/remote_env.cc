@@ -149,14 +149,23 @@ std::vector<float>& RemoteEnv::continuous_actions(int agent) {
   return continuous_[agent];
 }
 
-absl::StatusOr<const proto::TimeStep*> RemoteEnv::Step() {
+absl::Status RemoteEnv::StartStep() {
   // Copy into the reused request (capacity kept across steps).
   for (int agent = 0; agent < num_agents(); ++agent) {
     proto::AgentActions* actions = step_request_.mutable_actions(agent);
     SetArray<int64_t>(discrete_[agent], actions->mutable_discrete());
     SetArray<float>(continuous_[agent], actions->mutable_continuous());
   }
-  return client_->Step(step_request_);
+  return client_->StartStep(step_request_);
+}
+
+absl::StatusOr<const proto::TimeStep*> RemoteEnv::FinishStep() {
+  return client_->FinishStep();
+}
+
+absl::StatusOr<const proto::TimeStep*> RemoteEnv::Step() {
+  if (absl::Status s = StartStep(); !s.ok()) return s;
+  return FinishStep();
 }
 
 }  // namespace marl

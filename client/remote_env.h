@@ -43,6 +43,11 @@ class RemoteEnv {
   std::vector<int64_t>& discrete_actions(int agent);
   std::vector<float>& continuous_actions(int agent);
   absl::StatusOr<const proto::TimeStep*> Step();
+  // Step in two halves (EnvClient::StartStep): the actions are sent by
+  // StartStep, so the arrays may be refilled before FinishStep.
+  absl::Status StartStep();
+  absl::StatusOr<const proto::TimeStep*> FinishStep();
+  EnvClient* client() const { return client_; }
 
  private:
   RemoteEnv(EnvClient* client, uint64_t handle, proto::EnvSpec proto_spec);

@@ -6,6 +6,10 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "nn/data_parallel.h"
+#include "nn/data_parallel_torch.h"
 
 namespace marl {
 namespace nn {
@@ -17,11 +21,33 @@ torch::Tensor ForeachAdam::step(LossClosure closure) {
     at::AutoGradMode enable_grad(true);
     loss = closure();
   }
+  // Data-parallel runs average the gradients over the ranks first: one
+  // collective for all groups. A failed average cannot be returned and must
+  // not throw (learners let no exception escape; one escaping would abort
+  // the process): it is recorded in DataParallelStatus(), which the
+  // training loop checks after each learner call, and the update is
+  // skipped, on this and every later step, so this rank never updates on
+  // its own gradients.
+  if (DefaultDataParallelGroup() != nullptr) {
+    std::vector<torch::Tensor> all_params;
+    for (const auto& group : param_groups_) {
+      all_params.insert(all_params.end(), group.params().begin(),
+                        group.params().end());
+    }
+    if (!AverageGradientsOverDefaultGroup(all_params)) return loss;
+  }
+  // Decided for all groups before any update, so none is updated twice.
   for (auto& group : param_groups_) {
     auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
     if (options.amsgrad() || options.weight_decay() != 0) {
-      return torch::optim::Adam::step(closure);  // not on our fast path
+      // Not on our fast path. The closure has run (and the gradients are
+      // averaged): Adam must not run it again.
+      torch::optim::Adam::step();
+      return loss;
     }
+  }
+  for (auto& group : param_groups_) {
+    auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
     const double beta1 = std::get<0>(options.betas());
     const double beta2 = std::get<1>(options.betas());
     // Parameters with the same step count share their bias corrections:

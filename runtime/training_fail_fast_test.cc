@@ -36,7 +36,7 @@ class ZeroLearner : public JointLearner {
 TrainingOptions RunOptions(const std::string& endpoint,
                            const std::string& name) {
   TrainingOptions o;
-  o.endpoint = endpoint;
+  o.endpoints = {endpoint};
   o.timeout_ms = 300;
   o.steps = 1 << 30;  // ends only by losing the server
   o.runs_root = ::testing::TempDir() + "/runs";

@@ -13,8 +13,10 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/remote_env.h"
 #include "protocol/working_directory.h"
@@ -24,8 +26,16 @@
 #include "runtime/run_writer.h"
 
 ABSL_FLAG(std::string, endpoint, "",
-          "Environment server endpoint (tcp://host:port, ipc://path). Empty: "
-          "start an embedded in-process server.");
+          "Environment server endpoint (tcp://host:port, ipc://path), or "
+          "several separated by commas: the copies are split over them in "
+          "contiguous blocks and every server steps at once; the results are "
+          "the same, copy for copy, as with one server. Empty: start an "
+          "embedded in-process server.");
+ABSL_FLAG(bool, tolerate_server_loss, false,
+          "With several --endpoint servers: when one stops answering (after "
+          "--timeout_ms), make its copies again on the next live server and "
+          "go on (their episodes end there, truncated) instead of ending the "
+          "run with an error naming it.");
 ABSL_FLAG(int, timeout_ms, 30000,
           "How long one server call may take before the run fails.");
 ABSL_FLAG(std::string, curve_server_key_file, "",
@@ -124,9 +134,9 @@ namespace {
 // Abseil's own flags read other sources.
 bool RestoredByConfig(absl::string_view flag) {
   for (const char* skipped :
-       {"config", "resume", "endpoint", "timeout_ms", "curve_server_key_file",
-        "curve_client_key_file", "run_name", "flagfile", "fromenv",
-        "tryfromenv", "undefok"}) {
+       {"config", "resume", "endpoint", "tolerate_server_loss", "timeout_ms",
+        "curve_server_key_file", "curve_client_key_file", "run_name",
+        "flagfile", "fromenv", "tryfromenv", "undefok"}) {
     if (flag == skipped) return false;
   }
   return true;
@@ -199,7 +209,18 @@ absl::Status ApplyConfig(const std::string& path, bool resuming) {
 
 absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
   TrainingOptions o;
-  o.endpoint = absl::GetFlag(FLAGS_endpoint);
+  for (absl::string_view endpoint :
+       absl::StrSplit(absl::GetFlag(FLAGS_endpoint), ',')) {
+    endpoint = absl::StripAsciiWhitespace(endpoint);
+    if (endpoint.empty() && !absl::GetFlag(FLAGS_endpoint).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--endpoint=", absl::GetFlag(FLAGS_endpoint),
+          ": an empty endpoint in the list (separate endpoints by single "
+          "commas)"));
+    }
+    if (!endpoint.empty()) o.endpoints.emplace_back(endpoint);
+  }
+  o.tolerate_server_loss = absl::GetFlag(FLAGS_tolerate_server_loss);
   o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   o.curve_server_key_file = absl::GetFlag(FLAGS_curve_server_key_file);
   o.curve_client_key_file = absl::GetFlag(FLAGS_curve_client_key_file);

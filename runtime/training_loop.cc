@@ -22,7 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/env_client.h"
-#include "client/remote_env.h"
+#include "client/sharded_env.h"
 #include "protocol/proto/env_protocol.pb.h"
 #include "protocol/protocol_arrays.h"
 #include "runtime/json.h"
@@ -349,44 +349,57 @@ class Runner {
 
  private:
   absl::Status Connect() {
-    ClientOptions client_options;
-    client_options.endpoint = o_.endpoint;
-    // The training runtime brings the embedded server in; the client
-    // itself does not depend on the server.
-    client_options.embedded_server = EmbeddedServerFactory();
-    client_options.timeout_ms = o_.timeout_ms;
-    client_options.client_name = algorithm_;
-    client_options.curve_server_key_file = o_.curve_server_key_file;
-    client_options.curve_client_key_file = o_.curve_client_key_file;
-    absl::StatusOr<std::unique_ptr<EnvClient>> client =
-        EnvClient::Connect(client_options);
-    if (!client.ok()) {
-      return absl::Status(
-          client.status().code(),
-          absl::StrCat("connecting to the environment server",
-                       o_.endpoint.empty() ? " (embedded)"
-                                           : absl::StrCat(" at ", o_.endpoint),
-                       ": ", client.status().message()));
+    // One client per server (an embedded one without endpoints).
+    const std::vector<std::string> endpoints =
+        o_.endpoints.empty() ? std::vector<std::string>{""} : o_.endpoints;
+    for (const std::string& endpoint : endpoints) {
+      ClientOptions client_options;
+      client_options.endpoint = endpoint;
+      // The training runtime brings the embedded server in; the client
+      // itself does not depend on the server.
+      client_options.embedded_server = EmbeddedServerFactory();
+      client_options.timeout_ms = o_.timeout_ms;
+      client_options.client_name = algorithm_;
+      client_options.curve_server_key_file = o_.curve_server_key_file;
+      client_options.curve_client_key_file = o_.curve_client_key_file;
+      absl::StatusOr<std::unique_ptr<EnvClient>> client =
+          EnvClient::Connect(client_options);
+      if (!client.ok()) {
+        return absl::Status(
+            client.status().code(),
+            absl::StrCat("connecting to the environment server",
+                         endpoint.empty() ? " (embedded)"
+                                          : absl::StrCat(" at ", endpoint),
+                         ": ", client.status().message()));
+      }
+      clients_.push_back(*std::move(client));
     }
-    client_ = *std::move(client);
+    std::vector<EnvClient*> clients;
+    for (const auto& client : clients_) clients.push_back(client.get());
+    ShardedEnvOptions env_options;
+    env_options.env_name = o_.env;
+    env_options.settings = o_.env_settings;
+    env_options.tolerate_server_loss = o_.tolerate_server_loss;
+    env_options.log = o_.progress;
+    env_options.num_copies = o_.num_copies;
     // A resumed run's copies start fresh episodes from seeds of their own.
-    const uint64_t env_seed =
+    env_options.seed =
         o_.resume.empty()
             ? o_.seed
             : DeriveSeed(DeriveSeed(o_.seed, kResumeSeedStream), transitions_);
-    absl::StatusOr<std::unique_ptr<RemoteEnv>> env = RemoteEnv::Make(
-        client_.get(), o_.env, o_.env_settings, o_.num_copies, env_seed);
+    absl::StatusOr<std::unique_ptr<ShardedEnv>> env =
+        ShardedEnv::Make(clients, env_options);
     if (!env.ok()) {
       return absl::Status(env.status().code(),
                           absl::StrCat("making environment '", o_.env,
                                        "': ", env.status().message()));
     }
     env_ = *std::move(env);
-    // Evaluation runs on its own handle and seed so it never disturbs the
+    // Evaluation runs on its own handles and seed so it never disturbs the
     // training episodes in flight.
-    const int eval_copies = std::min(o_.eval_episodes, 64);
-    env = RemoteEnv::Make(client_.get(), o_.env, o_.env_settings, eval_copies,
-                          DeriveSeed(o_.seed, kEvalSeedStream));
+    env_options.num_copies = std::min(o_.eval_episodes, 64);
+    env_options.seed = DeriveSeed(o_.seed, kEvalSeedStream);
+    env = ShardedEnv::Make(clients, env_options);
     if (!env.ok()) return env.status();
     eval_env_ = *std::move(env);
     const EnvSpec& spec = env_->spec();
@@ -527,7 +540,7 @@ class Runner {
 
   // Asks the learner for every agent's action of `rows` copies into the
   // loop's buffers (then copied into `env`'s, if given).
-  absl::Status ActAll(RemoteEnv* env, const EnvSpec& spec, int rows,
+  absl::Status ActAll(ShardedEnv* env, const EnvSpec& spec, int rows,
                       const std::vector<std::vector<float>>& obs,
                       const std::vector<std::unique_ptr<bool[]>>* masks,
                       const std::vector<float>& public_obs,
@@ -1049,9 +1062,9 @@ class Runner {
   const TrainingOptions& o_;
   const std::string algorithm_;
   const LearnerFactory& factory_;
-  std::unique_ptr<EnvClient> client_;
+  std::vector<std::unique_ptr<EnvClient>> clients_;
   // Declared after the client: handles close before the client goes.
-  std::unique_ptr<RemoteEnv> env_, eval_env_;
+  std::unique_ptr<ShardedEnv> env_, eval_env_;
   std::unique_ptr<RunWriter> writer_;
   // The step checkpoints saved and not yet deleted, oldest first.
   std::deque<std::string> step_checkpoints_;

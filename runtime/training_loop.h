@@ -20,9 +20,13 @@ namespace marl {
 // agent binary fills it from the flags of runtime/training_flags.h, tests
 // fill it directly.
 struct TrainingOptions {
-  // Environment server endpoint; empty = a server embedded in this process
+  // Environment server endpoints, the copies split over them in contiguous
+  // blocks (client/sharded_env.h); none = a server embedded in this process
   // (server/embedded_server.h): one command runs anything.
-  std::string endpoint;
+  std::vector<std::string> endpoints;
+  // With several servers, a lost one's copies move to the others instead
+  // of ending the run.
+  bool tolerate_server_loss = false;
   int timeout_ms = 30000;
   // CURVE key files (ClientOptions in client/env_client.h); empty = off.
   std::string curve_server_key_file;

@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   bazel-bootstrap g++ git
   libtorch-dev libprotobuf-dev protobuf-compiler
+  # c10d's ProcessGroupGloo headers, for data-parallel learners (learners/
+  # distributed); Debian's libtorch is built with Gloo.
+  libgloo-dev
   libzmq3-dev cppzmq-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-zmq python3-protobuf python3-numpy python3-matplotlib

@@ -3,7 +3,8 @@
 #   start_server DIR SERVER [ARGS...]  starts SERVER on a free loopback TCP
 #       port (it binds port 0 and prints "env_server: listening on <endpoint>"),
 #       logging to DIR/server.log; sets $server_pid and $endpoint, and stops
-#       the server on exit (after any EXIT trap set before).
+#       the server on exit (after any EXIT trap set before). Call it again
+#       for more servers (give each its own DIR): every one is stopped.
 #   stop_server_cleanly  sends SIGTERM and fails unless the server exits with
 #       status 0 within 5 s.
 #   expect_suite_passed LOG  checks a conformance run's log ends in
@@ -11,11 +12,15 @@
 
 server_pid=""
 endpoint=""
+_started_server_pids=()
 
 _stop_server_on_exit() {
-  # Only ever the server's own pid: an empty one would make kill signal the
-  # whole process group.
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  # Only ever the servers' own pids: an empty one would make kill signal
+  # the whole process group.
+  local pid
+  for pid in "${_started_server_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
 }
 
 start_server() {
@@ -28,9 +33,12 @@ start_server() {
   "$server" --endpoint=tcp://127.0.0.1:0 "$@" >"$dir/server.log" 2>&1 &
   server_pid=$!
   # Keep the caller's EXIT trap (e.g. removing its scratch directory).
-  local previous
-  previous=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
-  trap "_stop_server_on_exit; ${previous}" EXIT
+  if [ ${#_started_server_pids[@]} -eq 0 ]; then
+    local previous
+    previous=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+    trap "_stop_server_on_exit; ${previous}" EXIT
+  fi
+  _started_server_pids+=("$server_pid")
   endpoint=""
   for _ in $(seq 100); do
     endpoint=$(sed -n 's/^env_server: listening on //p' "$dir/server.log" | head -n 1)
