@@ -59,11 +59,12 @@ absl::Status WriteTorchParts(const TorchParts& parts,
   try {
     for (const auto& [key, module] : parts.modules) {
       name = kModule + key;
-      writer->Bytes(name, ArchiveBytes([&](auto& a) { module->save(a); }));
+      writer->Model(name, ArchiveBytes([&](auto& a) { module->save(a); }));
     }
     for (const auto& [key, optimizer] : parts.optimizers) {
       name = kOptimizer + key;
-      writer->Bytes(name, ArchiveBytes([&](auto& a) { optimizer->save(a); }));
+      writer->ProcessModel(name,
+                           ArchiveBytes([&](auto& a) { optimizer->save(a); }));
     }
     for (const auto& [key, generator] : parts.generators) {
       name = kGenerator + key;
@@ -75,7 +76,7 @@ absl::Status WriteTorchParts(const TorchParts& parts,
     }
     for (const auto& [key, tensor] : parts.tensors) {
       name = kTensor + key;
-      writer->Bytes(name, ArchiveBytes([&](auto& a) {
+      writer->Model(name, ArchiveBytes([&](auto& a) {
                       a.write("tensor", tensor->detach());
                     }));
     }

@@ -216,7 +216,7 @@ DataParallelGroup::DataParallelGroup(std::unique_ptr<Impl> impl)
 DataParallelGroup::~DataParallelGroup() = default;
 
 absl::StatusOr<std::unique_ptr<DataParallelGroup>>
-DataParallelGroup::FromEnvironment() {
+DataParallelGroup::FromEnvironment(int timeout_seconds) {
   if (std::getenv("WORLD_SIZE") == nullptr) return nullptr;
   absl::StatusOr<int> world_size = EnvInt("WORLD_SIZE", 1, kMaxWorldSize);
   if (!world_size.ok()) return world_size.status();
@@ -229,6 +229,7 @@ DataParallelGroup::FromEnvironment() {
     return nullptr;
   }
   DataParallelOptions options;
+  options.timeout_seconds = timeout_seconds;
   options.world_size = *world_size;
   absl::StatusOr<int> rank =
       EnvInt("RANK", 0, *world_size - 1,
@@ -247,6 +248,9 @@ DataParallelGroup::FromEnvironment() {
   absl::StatusOr<int> port = EnvInt("MASTER_PORT", 1, 65535);
   if (!port.ok()) return port.status();
   options.master_port = *port;
+  if (const char* hosted = std::getenv("TORCHELASTIC_USE_AGENT_STORE")) {
+    options.store_hosted = absl::string_view(hosted) == "True";
+  }
   if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME")) {
     if (!IsInterfaceName(interface)) {
       return absl::InvalidArgumentError(
@@ -277,7 +281,7 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Create(
       [&] {
         c10d::TCPStoreOptions store_options;
         store_options.port = static_cast<uint16_t>(options.master_port);
-        store_options.isServer = options.rank == 0;
+        store_options.isServer = options.rank == 0 && !options.store_hosted;
         store_options.numWorkers = options.world_size;
         // The ranks meet in ProcessGroupGloo's rendezvous next; waiting for
         // them here too would double the time a missing rank costs.

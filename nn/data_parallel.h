@@ -35,6 +35,10 @@ struct DataParallelOptions {
   int master_port = 0;  // [1, 65535]
   int world_size = 1;   // [1, 1024]
   int rank = 0;         // [0, world_size)
+  // The store is already served at master_port (torchrun's agent hosts it
+  // and says so with TORCHELASTIC_USE_AGENT_STORE=True): rank 0 joins it as
+  // a client instead of serving it.
+  bool store_hosted = false;
   // How long to wait for the store, for the other ranks to join, and for
   // each collective. [1, 604800]
   int timeout_seconds = 1800;
@@ -49,11 +53,14 @@ class DataParallelGroup {
   static constexpr int64_t kMaxBroadcastBytes = int64_t{4} << 30;  // 4 GiB
 
   // Joins the group described by the environment: MASTER_ADDR, MASTER_PORT,
-  // WORLD_SIZE, RANK (and GLOO_SOCKET_IFNAME, optional, as in PyTorch).
+  // WORLD_SIZE, RANK (and GLOO_SOCKET_IFNAME, optional, as in PyTorch;
+  // TORCHELASTIC_USE_AGENT_STORE=True, which torchrun sets: store_hosted).
   // WORLD_SIZE unset or 1 means a single process: returns nullptr, not a
   // group (RANK, if set, must then be 0). A missing or malformed variable
   // gives INVALID_ARGUMENT naming it; joining can fail as Create does.
-  static absl::StatusOr<std::unique_ptr<DataParallelGroup>> FromEnvironment();
+  // `timeout_seconds` as DataParallelOptions'.
+  static absl::StatusOr<std::unique_ptr<DataParallelGroup>> FromEnvironment(
+      int timeout_seconds = 1800);
 
   // Joins the group: rank 0 hosts the store at master_port, every rank
   // connects to it and then to each other. Blocks until all world_size

@@ -285,18 +285,28 @@ int RunCollectives() {
   return failures == 0 ? 0 : 1;
 }
 
+// Options for rank `rank` of 2 on loopback at the port the parent chose
+// (false if it gave none).
+bool PairOptions(int rank, int timeout_seconds, DataParallelOptions* options) {
+  int port = 0;
+  const char* port_text = std::getenv(kPortVariable);
+  if (port_text == nullptr || !absl::SimpleAtoi(port_text, &port)) {
+    return false;
+  }
+  options->master_addr = "127.0.0.1";
+  options->master_port = port;
+  options->world_size = 2;
+  options->rank = rank;
+  options->timeout_seconds = timeout_seconds;
+  return true;
+}
+
 // (e) Nobody hosts the store at the port: an error within a few seconds.
 // As rank 0 (hosting it), nobody else joins: the same.
 int RunAlone(int rank) {
-  int port = 0;
-  const char* port_text = std::getenv(kPortVariable);
-  if (port_text == nullptr || !absl::SimpleAtoi(port_text, &port)) return 2;
   DataParallelOptions options;
-  options.master_addr = "127.0.0.1";
-  options.master_port = port;
-  options.world_size = 2;
-  options.rank = rank;
-  options.timeout_seconds = 2;
+  if (!PairOptions(rank, 2, &options)) return 2;
+  const int port = options.master_port;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<DataParallelGroup>> group =
       DataParallelGroup::Create(options);
@@ -321,15 +331,8 @@ int RunAlone(int rank) {
 // process carries on (no exception, no abort).
 int RunPeerExits(int rank) {
   UseOneThreadPerProcess();
-  int port = 0;
-  const char* port_text = std::getenv(kPortVariable);
-  if (port_text == nullptr || !absl::SimpleAtoi(port_text, &port)) return 2;
   DataParallelOptions options;
-  options.master_addr = "127.0.0.1";
-  options.master_port = port;
-  options.world_size = 2;
-  options.rank = rank;
-  options.timeout_seconds = 10;
+  if (!PairOptions(rank, 10, &options)) return 2;
   absl::StatusOr<std::unique_ptr<DataParallelGroup>> group =
       DataParallelGroup::Create(options);
   CHILD_OK(group.status(), rank);

@@ -53,6 +53,27 @@ LearnerStateWriter& LearnerStateWriter::Engine(const std::string& name,
   return Bytes(name, text.str());
 }
 
+LearnerStateWriter& LearnerStateWriter::Model(const std::string& name,
+                                              std::string bytes) {
+  Bytes(name, std::move(bytes));
+  state_->mutable_parts(state_->parts_size() - 1)->set_model(true);
+  return *this;
+}
+
+LearnerStateWriter& LearnerStateWriter::ProcessModel(const std::string& name,
+                                                     std::string bytes) {
+  Model(name, std::move(bytes));
+  state_->mutable_parts(state_->parts_size() - 1)->set_process_bytes(true);
+  return *this;
+}
+
+LearnerStateWriter& LearnerStateWriter::Nested(const std::string& name,
+                                               std::string bytes) {
+  Bytes(name, std::move(bytes));
+  state_->mutable_parts(state_->parts_size() - 1)->set_nested(true);
+  return *this;
+}
+
 std::string LearnerStateWriter::Finish() const {
   return state_->SerializeAsString();
 }
@@ -163,6 +184,108 @@ absl::Status LearnerStateReader::Engine(const std::string& name,
   }
   *engine = restored;
   return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status ParseState(const std::string& bytes, runtime::LearnerState* state,
+                        const char* which) {
+  if (!state->ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", which, " learner state does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+// Replaces the model parts of `own` by those of `shared`, in nested states
+// too.
+absl::Status ReplaceModel(runtime::LearnerState* own,
+                          const runtime::LearnerState& shared) {
+  if (own->learner() != shared.learner() ||
+      own->parts_size() != shared.parts_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learner states of another layout: '", own->learner(),
+                     "' with ", own->parts_size(), " parts, '",
+                     shared.learner(), "' with ", shared.parts_size()));
+  }
+  for (int i = 0; i < own->parts_size(); ++i) {
+    runtime::LearnerStatePart* part = own->mutable_parts(i);
+    const runtime::LearnerStatePart& other = shared.parts(i);
+    if (part->name() != other.name() || part->model() != other.model() ||
+        part->nested() != other.nested()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("learner states of another layout: part '", part->name(),
+                       "' against '", other.name(), "'"));
+    }
+    if (part->model()) {
+      part->set_bytes(other.bytes());
+    } else if (part->nested()) {
+      runtime::LearnerState inner_own, inner_shared;
+      if (absl::Status s = ParseState(part->bytes(), &inner_own, "nested");
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s =
+              ParseState(other.bytes(), &inner_shared, "shared nested");
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = ReplaceModel(&inner_own, inner_shared); !s.ok()) {
+        return s;
+      }
+      part->set_bytes(inner_own.SerializeAsString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Fnv(const std::string& bytes, uint64_t* hash) {
+  for (unsigned char c : bytes) {
+    *hash ^= c;
+    *hash *= 0x100000001b3ULL;
+  }
+}
+
+absl::Status Digest(const runtime::LearnerState& state, ModelDigest* out) {
+  for (const runtime::LearnerStatePart& part : state.parts()) {
+    if (part.model() && !part.process_bytes()) {
+      Fnv(part.name(), &out->digest);
+      Fnv(part.bytes(), &out->digest);
+      ++out->parts;
+    } else if (part.nested()) {
+      runtime::LearnerState inner;
+      if (absl::Status s = ParseState(part.bytes(), &inner, "nested");
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = Digest(inner, out); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> WithModelOf(const std::string& own,
+                                        const std::string& shared) {
+  runtime::LearnerState own_state, shared_state;
+  if (absl::Status s = ParseState(own, &own_state, "own"); !s.ok()) return s;
+  if (absl::Status s = ParseState(shared, &shared_state, "shared"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ReplaceModel(&own_state, shared_state); !s.ok()) {
+    return s;
+  }
+  return own_state.SerializeAsString();
+}
+
+absl::StatusOr<ModelDigest> DigestModel(const std::string& state) {
+  runtime::LearnerState parsed;
+  if (absl::Status s = ParseState(state, &parsed, "own"); !s.ok()) return s;
+  ModelDigest out;
+  out.digest = 0xcbf29ce484222325ULL;
+  if (absl::Status s = Digest(parsed, &out); !s.ok()) return s;
+  return out;
 }
 
 }  // namespace marl

@@ -41,6 +41,15 @@ class LearnerStateWriter {
   // A random engine's whole state (it goes on where it stopped).
   LearnerStateWriter& Engine(const std::string& name,
                              const std::mt19937_64& engine);
+  // A model part: the state of a network, an optimizer or a learned
+  // tensor, which data-parallel ranks keep identical.
+  LearnerStateWriter& Model(const std::string& name, std::string bytes);
+  // A model part whose bytes differ between processes that hold the same
+  // state (an optimizer's archive names tensors by address): shared, but
+  // left out of DigestModel.
+  LearnerStateWriter& ProcessModel(const std::string& name, std::string bytes);
+  // Another learner's whole state (its Finish()), e.g. one per agent.
+  LearnerStateWriter& Nested(const std::string& name, std::string bytes);
 
   // The serialized state.
   std::string Finish() const;
@@ -79,6 +88,24 @@ class LearnerStateReader {
 
   std::unique_ptr<runtime::LearnerState> state_;
 };
+
+// Data-parallel ranks (training_loop.cc) share the model parts of their
+// learners' states (LearnerStateWriter::Model, in nested states too).
+
+// `own` with every model part replaced by `shared`'s part of the same name
+// (rank 0's): the ranks then hold the same networks and optimizers, and
+// keep their own random streams and experience. INVALID_ARGUMENT if the
+// two are not states of the same learner with the same model parts.
+absl::StatusOr<std::string> WithModelOf(const std::string& own,
+                                        const std::string& shared);
+
+// A digest (FNV-1a, the same in every process) of the model parts but the
+// process-specific ones, in order, and how many there are.
+struct ModelDigest {
+  uint64_t digest = 0;
+  int64_t parts = 0;
+};
+absl::StatusOr<ModelDigest> DigestModel(const std::string& state);
 
 }  // namespace marl
 

@@ -89,5 +89,51 @@ TEST(LearnerStateTest, BytesThatDoNotParseAreDataLoss) {
   }
 }
 
+// Data-parallel sharing: model parts (in nested states too) come from the
+// shared state, everything else stays; the digest sees only model parts
+// that are the same bytes in every process.
+TEST(LearnerStateTest, WithModelOfTakesOnlyModelParts) {
+  auto state = [](const std::string& weight, const std::string& optimizer,
+                  uint64_t seed) {
+    const std::string inner = LearnerStateWriter("inner", {1})
+                                  .Model("module/q", weight + "q")
+                                  .Ints("updates", {int64_t(seed)})
+                                  .Finish();
+    return LearnerStateWriter("outer", {2})
+        .Model("module/w", weight)
+        .ProcessModel("optimizer/w", optimizer)
+        .Engine("rng", std::mt19937_64(seed))
+        .Bytes("replay", "replay" + std::to_string(seed))
+        .Nested("agent_0", inner)
+        .Finish();
+  };
+  const std::string own = state("own", "own_opt", 1);
+  const std::string shared = state("shared", "shared_opt", 2);
+  absl::StatusOr<std::string> merged = WithModelOf(own, shared);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  // Exactly the shared model with the own engine, replay and counters.
+  EXPECT_EQ(*merged, state("shared", "shared_opt", 1));
+
+  // The digest: equal for equal models whatever the process bytes.
+  const auto digest = [](const std::string& s) {
+    return DigestModel(s).value();
+  };
+  EXPECT_EQ(digest(own).parts, 2);  // module/w and the nested module/q
+  EXPECT_EQ(digest(state("a", "x", 1)).digest,
+            digest(state("a", "y", 2)).digest);
+  EXPECT_NE(digest(state("a", "x", 1)).digest,
+            digest(state("b", "x", 1)).digest);
+  EXPECT_EQ(digest(LearnerStateWriter("t", {}).Ints("n", {1}).Finish()).parts,
+            0);
+
+  // Another learner's or another layout's state is refused.
+  const std::string other =
+      LearnerStateWriter("outer", {2}).Model("module/v", "x").Finish();
+  EXPECT_EQ(WithModelOf(own, other).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithModelOf(own, "\xff garbage").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace marl

@@ -1,5 +1,6 @@
 #include "runtime/training_flags.h"
 
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "runtime/blas_threads.h"
 #include "runtime/json.h"
 #include "runtime/public_observation_fold.h"
+#include "runtime/replica_group.h"
 #include "runtime/run_writer.h"
 
 ABSL_FLAG(std::string, endpoint, "",
@@ -36,6 +38,10 @@ ABSL_FLAG(bool, tolerate_server_loss, false,
           "--timeout_ms), make its copies again on the next live server and "
           "go on (their episodes end there, truncated) instead of ending the "
           "run with an error naming it.");
+ABSL_FLAG(int, data_parallel_timeout_s, 1800,
+          "Data-parallel runs (started by a launcher with WORLD_SIZE > 1, "
+          "RANK, MASTER_ADDR, MASTER_PORT): how long a rank waits for the "
+          "others to join, and at each gradient average, before failing.");
 ABSL_FLAG(int, timeout_ms, 30000,
           "How long one server call may take before the run fails.");
 ABSL_FLAG(std::string, curve_server_key_file, "",
@@ -135,8 +141,9 @@ namespace {
 bool RestoredByConfig(absl::string_view flag) {
   for (const char* skipped :
        {"config", "resume", "endpoint", "tolerate_server_loss", "timeout_ms",
-        "curve_server_key_file", "curve_client_key_file", "run_name",
-        "flagfile", "fromenv", "tryfromenv", "undefok"}) {
+        "data_parallel_timeout_s", "curve_server_key_file",
+        "curve_client_key_file", "run_name", "flagfile", "fromenv",
+        "tryfromenv", "undefok"}) {
     if (flag == skipped) return false;
   }
   return true;
@@ -314,6 +321,27 @@ int RunAgentMain(
                 << std::endl;
       return 2;
     }
+    // A launcher's data-parallel group (WORLD_SIZE > 1), if this agent's
+    // learners can average over one.
+    std::unique_ptr<ReplicaGroup> replicas;
+    if (const ReplicaGroupFactory& make = RegisteredReplicaGroupFactory()) {
+      absl::StatusOr<std::unique_ptr<ReplicaGroup>> group =
+          make(absl::GetFlag(FLAGS_data_parallel_timeout_s));
+      if (!group.ok()) {
+        std::cerr << program << ": error: " << group.status().message()
+                  << std::endl;
+        return 2;
+      }
+      replicas = *std::move(group);
+    } else if (const char* world = std::getenv("WORLD_SIZE");
+               world != nullptr && absl::string_view(world) != "1") {
+      std::cerr << program << ": error: WORLD_SIZE=" << world << ": " << program
+                << "'s learners have no LibTorch optimizers to average, so it "
+                   "cannot run data-parallel (unset WORLD_SIZE)"
+                << std::endl;
+      return 2;
+    }
+    options->replicas = replicas.get();
     const LearnerFactory factory = absl::GetFlag(FLAGS_observe_public)
                                        ? ObservePublic(algorithm->factory)
                                        : algorithm->factory;

@@ -26,6 +26,8 @@
 #include "protocol/proto/env_protocol.pb.h"
 #include "protocol/protocol_arrays.h"
 #include "runtime/json.h"
+#include "runtime/learner_state.h"
+#include "runtime/replica_group.h"
 #include "runtime/run_writer.h"
 #include "server/embedded_server.h"
 
@@ -51,6 +53,19 @@ constexpr uint64_t kResumeSeedStream = 1000033;
 // the spec has no episode limit).
 constexpr int kMaxEvalSteps = 10000;
 constexpr uint64_t kEvalSeedStream = 1000003;
+// Data-parallel rank r > 0 runs with seed DeriveSeed(seed, kRankSeedStream
+// + r): its own environment copies and random streams (rank 0 keeps the
+// run's seed, so one rank runs as a run without a group).
+constexpr uint64_t kRankSeedStream = 1000037;
+
+// The options a rank runs with.
+TrainingOptions ForRank(TrainingOptions options) {
+  ReplicaGroup* group = options.replicas;
+  if (group != nullptr && group->rank() > 0) {
+    options.seed = DeriveSeed(options.seed, kRankSeedStream + group->rank());
+  }
+  return options;
+}
 
 double Seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -240,7 +255,12 @@ class Runner {
  public:
   Runner(const TrainingOptions& options, std::string algorithm,
          const LearnerFactory& factory)
-      : o_(options), algorithm_(std::move(algorithm)), factory_(factory) {}
+      : o_(ForRank(options)),
+        algorithm_(std::move(algorithm)),
+        factory_(factory),
+        replicas_(o_.replicas != nullptr && o_.replicas->world_size() > 1
+                      ? o_.replicas
+                      : nullptr) {}
 
   absl::StatusOr<TrainingResult> Run() {
     if (absl::Status s = ValidateTrainingOptions(o_); !s.ok()) return s;
@@ -298,6 +318,10 @@ class Runner {
         *o_.progress << "[" << algorithm_ << "] note: " << changes << std::endl;
       }
     }
+    if (absl::Status s = ShareModel(); !s.ok()) return s;
+    // (Checked at once too: a learner whose Load does not restore its
+    // model exactly fails here, before any training.)
+    if (absl::Status s = CheckModelsAgree(); !s.ok()) return s;
     if (absl::Status s = OpenRun(); !s.ok()) return s;
 
     std::vector<double> final_returns;
@@ -451,7 +475,10 @@ class Runner {
         .Add("checkpoint_every", o_.checkpoint_every)
         .Add("checkpoint_replay", o_.checkpoint_replay)
         .Add("restore", o_.restore)
-        .Add("resume", o_.resume);
+        .Add("resume", o_.resume)
+        .Add("endpoints", static_cast<int>(clients_.size()))
+        .Add("rank", replicas_ != nullptr ? replicas_->rank() : 0)
+        .Add("world_size", replicas_ != nullptr ? replicas_->world_size() : 1);
     std::map<std::string, std::string> extra = {{"env_spec", spec_json},
                                                 {"options", loop.Build()}};
     const std::string learner_json = learner_->ConfigJson();
@@ -461,6 +488,14 @@ class Runner {
     RunOptions run;
     run.runs_root = o_.runs_root;
     run.run_name = o_.run_name;
+    // Data-parallel ranks > 0 log beside rank 0's run, as <its name>_rank<r>.
+    std::string rank0_name;
+    if (replicas_ != nullptr && replicas_->rank() > 0) {
+      if (absl::Status s = replicas_->BroadcastBytes(&rank0_name); !s.ok()) {
+        return Replicas(s);
+      }
+      run.run_name = absl::StrCat(rank0_name, "_rank", replicas_->rank());
+    }
     run.algorithm = algorithm_;
     run.env_name = o_.env;
     run.seed = o_.seed;
@@ -472,6 +507,12 @@ class Runner {
                                        writer.status().message()));
     }
     writer_ = *std::move(writer);
+    if (replicas_ != nullptr && replicas_->rank() == 0) {
+      rank0_name = std::filesystem::path(writer_->directory()).filename();
+      if (absl::Status s = replicas_->BroadcastBytes(&rank0_name); !s.ok()) {
+        return Replicas(s);
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -763,6 +804,9 @@ class Runner {
       }
       learner_->Learn(batch_view);
       if (absl::Status s = learner_->status(); !s.ok()) return s;
+      if (replicas_ != nullptr) {
+        if (absl::Status s = replicas_->status(); !s.ok()) return Replicas(s);
+      }
       for (int r = 0; r < n; ++r) {
         if (!terminated_[r] && !truncated_[r]) continue;
         ++episodes_;
@@ -819,6 +863,7 @@ class Runner {
       }
     }
     train_seconds_ = Seconds(start, Clock::now()) - eval_seconds;
+    if (absl::Status s = CheckModelsAgree(); !s.ok()) return s;
     if (o_.log_every > 0 && since_log_count_ > 0) {
       if (absl::Status s = LogTrain((transitions_ - first_transitions_) /
                                     std::max(1e-9, train_seconds_));
@@ -1036,7 +1081,67 @@ class Runner {
 
   // checkpoints/step_<N>, then the oldest step checkpoints beyond
   // keep_checkpoints are deleted (a long run would leave thousands).
+  // Data-parallel ranks start from rank 0's model (networks, optimizers):
+  // each rank built its learner from its own seed and keeps its own random
+  // streams, so their exploration differs while their parameters agree.
+  absl::Status ShareModel() {
+    if (replicas_ == nullptr) return absl::OkStatus();
+    absl::StatusOr<std::string> own = learner_->Save();
+    if (!own.ok()) return own.status();
+    absl::StatusOr<ModelDigest> digest = DigestModel(*own);
+    if (!digest.ok()) return digest.status();
+    if (digest->parts == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(algorithm_,
+                       "'s learners have no LibTorch networks to share: it "
+                       "cannot run data-parallel (WORLD_SIZE=",
+                       replicas_->world_size(), ")"));
+    }
+    std::string shared = *own;
+    if (absl::Status s = replicas_->BroadcastBytes(&shared); !s.ok()) {
+      return Replicas(s);
+    }
+    if (replicas_->rank() == 0) return absl::OkStatus();
+    absl::StatusOr<std::string> merged = WithModelOf(*own, shared);
+    if (!merged.ok()) return merged.status();
+    return learner_->Load(*merged);
+  }
+
+  // Every rank's model is still rank 0's: a learner that changes its model
+  // other than through its optimizers' averaged steps (a table, a manual
+  // update) is not data-parallel, and this says so instead of letting the
+  // ranks drift apart.
+  absl::Status CheckModelsAgree() {
+    if (replicas_ == nullptr) return absl::OkStatus();
+    if (absl::Status s = replicas_->status(); !s.ok()) return Replicas(s);
+    absl::StatusOr<std::string> own = learner_->Save();
+    if (!own.ok()) return own.status();
+    absl::StatusOr<ModelDigest> digest = DigestModel(*own);
+    if (!digest.ok()) return digest.status();
+    absl::StatusOr<std::vector<uint64_t>> all =
+        replicas_->AllGather(digest->digest);
+    if (!all.ok()) return Replicas(all.status());
+    for (size_t r = 1; r < all->size(); ++r) {
+      if ((*all)[r] != (*all)[0]) {
+        return absl::InternalError(absl::StrCat(
+            "after step ", transitions_, " the model of rank ", r,
+            " differs from rank 0's: ", algorithm_,
+            " changes its model other than by averaged optimizer steps and "
+            "cannot run data-parallel"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Replicas(const absl::Status& status) const {
+    return absl::Status(
+        status.code(),
+        absl::StrCat("data-parallel rank ", replicas_->rank(), " of ",
+                     replicas_->world_size(), ": ", status.message()));
+  }
+
   absl::Status SaveStepCheckpoint() {
+    if (absl::Status s = CheckModelsAgree(); !s.ok()) return s;
     const std::string name = absl::StrCat("step_", transitions_);
     if (absl::Status s = SaveCheckpoint(name); !s.ok()) return s;
     step_checkpoints_.push_back(name);
@@ -1059,9 +1164,10 @@ class Runner {
         name, PackCheckpoint(algorithm_, transitions_, episodes_, *bytes));
   }
 
-  const TrainingOptions& o_;
+  const TrainingOptions o_;
   const std::string algorithm_;
   const LearnerFactory& factory_;
+  ReplicaGroup* const replicas_;  // null: one process
   std::vector<std::unique_ptr<EnvClient>> clients_;
   // Declared after the client: handles close before the client goes.
   std::unique_ptr<ShardedEnv> env_, eval_env_;
@@ -1114,6 +1220,12 @@ absl::Status ValidateTrainingOptions(const TrainingOptions& o) {
   if (!o.resume.empty() && (!o.restore.empty() || o.mode != "train")) {
     return absl::InvalidArgumentError(
         "--resume goes on training a run: not with --restore or --mode=eval");
+  }
+  if (!o.resume.empty() && o.replicas != nullptr &&
+      o.replicas->world_size() > 1) {
+    return absl::InvalidArgumentError(
+        "--resume is for one process: a data-parallel run (WORLD_SIZE > 1) "
+        "starts again from a checkpoint with --restore");
   }
   if (o.num_copies < 1) {
     return absl::InvalidArgumentError("--num_copies must be >= 1");

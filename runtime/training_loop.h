@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
 #include "runtime/joint_learner.h"
+#include "runtime/replica_group.h"
 #include "runtime/seeds.h"  // DeriveSeed, for learner factories
 
 namespace marl {
@@ -27,6 +28,14 @@ struct TrainingOptions {
   // With several servers, a lost one's copies move to the others instead
   // of ending the run.
   bool tolerate_server_loss = false;
+  // The data-parallel group this process is a rank of (RunAgentMain makes
+  // it from the launcher's WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT);
+  // null or of size 1: one process. Each rank trains on copies of its own
+  // (seeded from the run seed and its rank) and logs its own run (rank
+  // r > 0 as "<rank 0's run name>_rank<r>"); the learners start from rank
+  // 0's model and average their gradients at every optimizer step, and the
+  // loop checks at every checkpoint and at the end that the models agree.
+  ReplicaGroup* replicas = nullptr;
   int timeout_ms = 30000;
   // CURVE key files (ClientOptions in client/env_client.h); empty = off.
   std::string curve_server_key_file;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -14,6 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "runtime/json.h"
+#include "runtime/learner_state.h"
+#include "runtime/replica_group.h"
 #include "runtime/run_writer.h"
 
 namespace marl {
@@ -532,6 +536,137 @@ TEST(TrainingLoopTest, RestoreNamesChangedSettings) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(refused.message().find("size mismatch (the checkpoint's run had "
                                    "other learner settings: width 8 -> 16)"),
+            std::string::npos)
+      << refused;
+}
+
+// A model of one number that Learn leaves alone or, `drifting`, changes by
+// itself (as a table would), with a random engine of its own.
+class ModelLearner : public FixedLearner {
+ public:
+  ModelLearner(double weight, bool drifting, bool with_model = true)
+      : FixedLearner(0, 0),
+        weight_(weight),
+        drifting_(drifting),
+        with_model_(with_model) {}
+  ~ModelLearner() override {
+    if (on_destroy) on_destroy(*this);
+  }
+  void Learn(const TransitionBatch& batch) override {
+    FixedLearner::Learn(batch);
+    if (drifting_) weight_ += 1;
+  }
+  absl::StatusOr<std::string> Save() const override {
+    LearnerStateWriter writer("model", {});
+    if (with_model_) writer.Model("module/w", absl::StrCat(weight_));
+    return writer.Engine("rng", rng_).Finish();
+  }
+  absl::Status Load(const std::string& bytes) override {
+    absl::StatusOr<LearnerStateReader> reader =
+        LearnerStateReader::Open(bytes, "model", {});
+    if (!reader.ok()) return reader.status();
+    std::string weight;
+    if (with_model_) {
+      if (absl::Status s = reader->Bytes("module/w", &weight); !s.ok()) {
+        return s;
+      }
+      if (!absl::SimpleAtod(weight, &weight_)) {
+        return absl::DataLossError("weight");
+      }
+    }
+    return reader->Engine("rng", &rng_);
+  }
+  double weight() const { return weight_; }
+  std::mt19937_64 rng_{7};
+  std::function<void(const ModelLearner&)> on_destroy;
+
+ private:
+  double weight_;
+  bool drifting_;
+  bool with_model_;
+};
+
+// Rank 1 of 2, whose rank 0 holds `rank0_state` and runs as "rank0run".
+class FakeRankOne : public ReplicaGroup {
+ public:
+  explicit FakeRankOne(std::string rank0_state)
+      : rank0_state_(std::move(rank0_state)) {}
+  int rank() const override { return 1; }
+  int world_size() const override { return 2; }
+  absl::Status BroadcastBytes(std::string* bytes) override {
+    // The loop's broadcasts, in order: the model, then the run's name.
+    *bytes = broadcasts_++ == 0 ? rank0_state_ : "rank0run";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<uint64_t>> AllGather(uint64_t value) override {
+    ++gathers_;
+    absl::StatusOr<ModelDigest> rank0 = DigestModel(rank0_state_);
+    if (!rank0.ok()) return rank0.status();
+    return std::vector<uint64_t>{rank0->digest, value};
+  }
+  absl::Status status() const override { return absl::OkStatus(); }
+  int gathers_ = 0;
+
+ private:
+  std::string rank0_state_;
+  int broadcasts_ = 0;
+};
+
+TEST(TrainingLoopTest, ARankStartsFromRankZerosModelAndKeepsItsStreams) {
+  const ModelLearner rank0(2.5, false);
+  FakeRankOne group(rank0.Save().value());
+  TrainingOptions o = Options("ignored");
+  o.replicas = &group;
+  o.checkpoint_every = 20;
+  double weight = 0;
+  std::mt19937_64 own_rng;
+  bool own_stream = false;
+  LearnerFactory factory =
+      [&](const EnvSpec&,
+          uint64_t seed) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    auto made = std::make_unique<ModelLearner>(-1.0, false);
+    made->rng_.seed(seed);
+    own_rng = made->rng_;
+    made->on_destroy = [&](const ModelLearner& learner) {
+      weight = learner.weight();
+      own_stream = learner.rng_ == own_rng && learner.rng_ != rank0.rng_;
+    };
+    return std::unique_ptr<JointLearner>(std::move(made));
+  };
+  absl::StatusOr<TrainingResult> result = RunTraining(o, "model", factory);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(std::filesystem::path(result->run_directory).filename(),
+            "rank0run_rank1");
+  // Checked after sharing, at the step-20 checkpoint and at the end.
+  EXPECT_EQ(group.gathers_, 3);
+  EXPECT_EQ(weight, 2.5);   // rank 0's model
+  EXPECT_TRUE(own_stream);  // its own random stream
+}
+
+TEST(TrainingLoopTest, ARankWhoseModelDriftsEndsTheRun) {
+  FakeRankOne group(ModelLearner(2.5, false).Save().value());
+  TrainingOptions o = Options("drifting");
+  o.runs_root += "/drifting";  // rank 1's run is named by rank 0's
+  o.replicas = &group;
+  LearnerFactory factory =
+      [](const EnvSpec&,
+         uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    return std::unique_ptr<JointLearner>(new ModelLearner(0, true));
+  };
+  const absl::Status s = RunTraining(o, "model", factory).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(s.message().find("differs from rank 0's"), std::string::npos) << s;
+
+  FakeRankOne plain(ModelLearner(0, false, false).Save().value());
+  o.replicas = &plain;
+  o.run_name = "no_model";
+  factory = [](const EnvSpec&,
+               uint64_t) -> absl::StatusOr<std::unique_ptr<JointLearner>> {
+    return std::unique_ptr<JointLearner>(new ModelLearner(0, false, false));
+  };
+  const absl::Status refused = RunTraining(o, "model", factory).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("cannot run data-parallel"),
             std::string::npos)
       << refused;
 }

@@ -806,7 +806,7 @@ absl::StatusOr<std::string> IndependentLearner::Save() const {
   for (const auto& learner : learners_) {
     absl::StatusOr<std::string> bytes = learner->Save(checkpoint_replay());
     if (!bytes.ok()) return bytes.status();
-    writer.Bytes(StateKey(*learner), *std::move(bytes));
+    writer.Nested(StateKey(*learner), *std::move(bytes));
   }
   return writer.Finish();
 }
