@@ -71,6 +71,35 @@ for seed in 1 2; do
 done
 [ "${one% *}" = "0 0" ] || { echo "FAIL: the best joint action is (0, 0), got $one"; exit 1; }
 
+# torchrun's way: its agent hosts the store and says so with
+# TORCHELASTIC_USE_AGENT_STORE=True (Debian 12's torchrun itself fails
+# under Python 3.11 before starting workers, so a store is hosted here as
+# its agent does, with torch's own TCPStore).
+port=$(free_port)
+/usr/bin/python3 -c '
+import sys, time, torch.distributed as dist
+store = dist.TCPStore("127.0.0.1", int(sys.argv[1]), None, True,
+                      wait_for_workers=False)
+print("store up", flush=True)
+time.sleep(120)' "$port" >"$runs/store.log" 2>&1 &
+pids=($!)
+for _ in $(seq 100); do grep -q "store up" "$runs/store.log" && break; sleep 0.1; done
+ranks=()
+for rank in 0 1; do
+  TORCHELASTIC_USE_AGENT_STORE=True MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+    WORLD_SIZE=2 RANK=$rank "$maddpg" "${flags[@]}" --steps=200 \
+    --data_parallel_timeout_s=20 --run_name=hosted >"$runs/hosted_$rank.log" 2>&1 &
+  ranks+=($!)
+done
+for rank in 0 1; do
+  wait "${ranks[$rank]}" ||
+    { echo "FAIL: rank $rank with a hosted store"; cat "$runs/hosted_$rank.log"; exit 1; }
+done
+[ -s "$runs/hosted_rank1/summary.json" ] || { echo "FAIL: no rank 1 run"; exit 1; }
+kill "${pids[@]}" 2>/dev/null || true
+pids=()
+echo "ok: ranks join a store their launcher hosts (torchrun's convention)"
+
 # A rank whose peers never come ends with an error, not a hang.
 start=$(date +%s)
 status=0

@@ -11,6 +11,9 @@ training steps per second (summary.json):
   servers: JAL (a table: learning costs next to nothing, so the protocol
       and the environment dominate) on matrix_game, with 8 and 256 copies,
       embedded and over 1, 2 and 3 servers (--endpoint=A,B,C);
+  costly environment: JAL on py_costly_game (a Python environment whose
+      steps burn 200 µs of CPU each, served by env_server_py), 32 copies,
+      over 1, 2 and 3 servers: where more servers pay;
   learner: MADDPG on matrix_game, 8 copies, acting only (warm-up to the
       end) and learning, over one server: the learner's cost per step;
   ranks: MADDPG with 1, 2 and 4 data-parallel processes (c10d on
@@ -41,15 +44,15 @@ def free_port():
 class Servers:
     """`count` env_server processes on free loopback ports."""
 
-    def __init__(self, binary, count, workdir):
+    def __init__(self, binary, count, workdir, flags=()):
         self.procs, self.endpoints = [], []
         for k in range(count):
             log = open(os.path.join(workdir, "server%d.log" % k), "w+")
             proc = subprocess.Popen(
-                [binary, "--endpoint=tcp://127.0.0.1:0"], stdout=log,
-                stderr=subprocess.STDOUT)
+                [binary, "--endpoint=tcp://127.0.0.1:0"] + list(flags),
+                stdout=log, stderr=subprocess.STDOUT)
             self.procs.append(proc)
-            for _ in range(100):
+            for _ in range(300):
                 log.seek(0)
                 m = re.search(r"env_server: listening on (\S+)", log.read())
                 if m:
@@ -109,6 +112,9 @@ def fit_line(xs, ys):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env_server", default="server/env_server")
+    parser.add_argument("--env_server_py", default="python/env_server_py")
+    parser.add_argument("--costly_env",
+                        default="tools/benchmarks/costly_env.py")
     parser.add_argument("--jal", default="agents/jal/jal")
     parser.add_argument("--maddpg", default="agents/maddpg/maddpg")
     parser.add_argument("--seconds", type=float, default=3.0,
@@ -165,6 +171,27 @@ def main():
         ys = [1e6 * n / table[(n, k)] for n in copies]
         a, b = fit_line(xs, ys)
         print("| %s | %.1f | %.3f |" % ("embedded" if k == 0 else k, a, b))
+
+    # A costly environment: servers share its work, up to the cores.
+    print("\n### A costly environment (JAL, py_costly_game at 200 µs per "
+          "step, 32 copies; steps/s)\n")
+    print("| servers | steps/s | vs 1 server |")
+    print("|---|---|---|")
+    py_server = bench_util.runfile(args.env_server_py)
+    module = os.path.abspath(bench_util.runfile(args.costly_env))
+    one = None
+    for k in counts:
+        servers = Servers(py_server, k, workdir, ["--module=" + module])
+        try:
+            rate = measure(
+                jal, ["--env=py_costly_game", "--num_copies=32",
+                      "--endpoint=" + ",".join(servers.endpoints)],
+                workdir, "costly_%d" % k, lambda s: max(32, s // 32 * 32),
+                args.seconds)
+        finally:
+            servers.close()
+        one = one or rate
+        print("| %d | %.0f | %.2fx |" % (k, rate, rate / one))
 
     # The learner's cost per step (MADDPG acting only vs learning).
     print("\n### The learner (MADDPG, matrix_game, 8 copies, one server; "

@@ -3,7 +3,8 @@
 set -euo pipefail
 out=$("$1" --seconds=0.1 --copies=8,16 --servers=2 --ranks=1,2)
 echo "$out"
-for heading in "Servers and copies" "The learner" "Data-parallel learners"; do
+for heading in "Servers and copies" "A costly environment" "The learner" \
+    "Data-parallel learners"; do
   grep -q "### $heading" <<<"$out" || { echo "FAIL: no '$heading'"; exit 1; }
 done
 grep -qE '^\| 2 \| [0-9]+ \| [0-9]+ \| [0-9.]+x \|$' <<<"$out" ||
