@@ -142,7 +142,8 @@ def main():
     table = {}
     for n in copies:
         row = []
-        def steps_for(s, n=n):
+
+        def steps_for(s, n=n):  # whole batched steps
             return max(n, s // n * n)
         rate = measure(jal, game + ["--num_copies=%d" % n], workdir,
                        "jal_embedded_%d" % n, steps_for, args.seconds)

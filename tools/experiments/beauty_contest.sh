@@ -2,9 +2,10 @@
 # Keynes beauty contest (EXPERIMENTS.md §1, GR2 paper): 10 agents, p = 0.7
 # (equilibrium 0) and p = 1.1 (equilibrium 100). GR2-L levels 1-4 and GR2-M
 # (levels 0..3, Poisson mean 1.5) against independent SAC learners and
-# MADDPG, several seeds, runs under results/beauty_contest/, a plot per p
-# under docs/results/ and a markdown table (docs/RESULTS.md, "Keynes beauty
-# contest", has the numbers and the settings' reasons).
+# MADDPG, several seeds. Runs (through tools/sweep.py, JOBS at a time; one
+# grid per p, kept in its grid.json) under results/beauty_contest/p<p>/, a
+# plot per p under docs/results/ and a markdown table (docs/RESULTS.md,
+# "Keynes beauty contest", has the numbers and the settings' reasons).
 #
 #   bash tools/experiments/beauty_contest.sh            # ~10 min on 2 cores
 #   SEEDS="1 2" STEPS=4000 JOBS=2 bash tools/experiments/beauty_contest.sh
@@ -18,16 +19,6 @@ SEEDS="${SEEDS:-1 2 3}"
 STEPS="${STEPS:-8000}"  # transitions; 8 copies -> 1000 batched steps
 JOBS="${JOBS:-2}"
 OUT=results/beauty_contest
-COMMON="--env=beauty_contest --num_copies=8 --steps=${STEPS} \
-  --eval_every=500 --eval_episodes=8 --log_every=1000 --progress_seconds=1000"
-# Reference: 2x10 ReLU, Adam 1e-4, batch 64, replay 100k, learning starts
-# at 1k. lr raised to 1e-2 and rewards scaled by 0.02 (|r| <= 100) so the
-# short budget converges; see docs/RESULTS.md.
-GR2="--hidden=10,10 --lr=1e-2 --batch_size=64 \
-  --buffer_size=100000 --warmup=1000 --update_ratio=0.25 \
-  --reward_scale=0.02"
-SAC="--learner=sac --sac_hidden=10,10 --sac_batch_size=64 --sac_warmup=1000"
-MADDPG="--hidden=10,10 --batch_size=64 --warmup=1000"
 
 targets="//agents/gr2:gr2 //agents/independent:independent"
 have_maddpg=1
@@ -38,28 +29,48 @@ fi
 bazel build ${targets}
 
 rm -rf "${OUT}"
-jobs_file=$(mktemp)
+# One sweep per p into its own directory, which the table reads as
+# <OUT>/p<p>/<run>: an algorithm axis x seed, runs named
+# <algorithm>_seed<N> (gr2_l1..gr2_l4, gr2_m3, independent_sac, maddpg). A
+# failed run is named and the report goes on.
 for p in 0.7 1.1; do
-  dir="${OUT}/p${p}"
-  mkdir -p "${dir}"
-  env="--env_settings=num_agents=10,p=${p} --runs_root=${dir}"
-  for seed in ${SEEDS}; do
-    for k in 1 2 3 4; do
-      echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --variant=level --level=${k} --run_name=gr2_l${k}_seed${seed}" >>"${jobs_file}"
-    done
-    echo "${BAZEL_BIN}/agents/gr2/gr2 ${COMMON} ${env} ${GR2} --seed=${seed} --variant=mixture --level=3 --poisson_mean=1.5 --run_name=gr2_m3_seed${seed}" >>"${jobs_file}"
-    echo "${BAZEL_BIN}/agents/independent/independent ${COMMON} ${env} ${SAC} --seed=${seed} --run_name=independent_sac_seed${seed}" >>"${jobs_file}"
-    if [[ ${have_maddpg} == 1 ]]; then
-      echo "${BAZEL_BIN}/agents/maddpg/maddpg ${COMMON} ${env} ${MADDPG} --seed=${seed} --run_name=maddpg_seed${seed}" >>"${jobs_file}"
-    fi
-  done
+  mkdir -p "${OUT}/p${p}"
+  /usr/bin/python3 - "${STEPS}" "${p}" "${SEEDS}" "${have_maddpg}" <<'PY' |
+import json
+import sys
+
+steps, p, seeds, have_maddpg = sys.argv[1:]
+# Reference: 2x10 ReLU, Adam 1e-4, batch 64, replay 100k, learning starts
+# at 1k. lr raised to 1e-2 and rewards scaled by 0.02 (|r| <= 100) so the
+# short budget converges; see docs/RESULTS.md. ("1e-2" a string: the
+# sweep would write the number as 0.01.)
+gr2 = {"hidden": "10,10", "lr": "1e-2", "batch_size": 64,
+       "buffer_size": 100000, "warmup": 1000, "update_ratio": 0.25,
+       "reward_scale": 0.02}
+algorithms = {"gr2_l%d" % k: {"agent": "gr2",
+                              "flags": dict(gr2, variant="level", level=k)}
+              for k in (1, 2, 3, 4)}
+algorithms["gr2_m3"] = {"agent": "gr2", "flags": dict(
+    gr2, variant="mixture", level=3, poisson_mean=1.5)}
+algorithms["independent_sac"] = {"agent": "independent", "flags": {
+    "learner": "sac", "sac_hidden": "10,10", "sac_batch_size": 64,
+    "sac_warmup": 1000}}
+if have_maddpg == "1":
+    algorithms["maddpg"] = {"agent": "maddpg", "flags": {
+        "hidden": "10,10", "batch_size": 64, "warmup": 1000}}
+grid = {
+    "flags": {"env": "beauty_contest", "num_copies": 8, "steps": int(steps),
+              "eval_every": 500, "eval_episodes": 8, "log_every": 1000,
+              "progress_seconds": 1000},
+    "env_settings": {"num_agents": 10, "p": p},
+    "axes": [{"algorithm": algorithms}],
+    "seeds": [int(s) for s in seeds.split()],
+}
+json.dump(grid, sys.stdout)
+PY
+    /usr/bin/python3 tools/sweep.py - --out "${OUT}/p${p}" --jobs "${JOBS}" \
+      --bazel_bin "${BAZEL_BIN}" || true
 done
-echo "beauty_contest: $(wc -l <"${jobs_file}") runs, ${JOBS} at a time"
-start=$(date +%s)
-# Each run logs to its own file; a failing run is reported, not fatal.
-xargs -P "${JOBS}" -I{} -d '\n' bash -c '{} >/dev/null 2>&1 || echo "FAILED: {}" >&2' <"${jobs_file}"
-rm -f "${jobs_file}"
-echo "beauty_contest: runs took $(( $(date +%s) - start )) s"
 
 /usr/bin/python3 tools/experiments/beauty_contest_table.py "${OUT}" |
   tee "${OUT}/table.md"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Beauty-contest table and mean-action view (tools/experiments/).
 
-For every run under RESULTS/p<p>/ (the shared run format), reads the eval
+For every run under RESULTS/p<p>/ (the shared run format; other entries
+there, such as tools/sweep.py's logs/, are skipped), reads the eval
 records' greedy_action of every agent, and
   * writes a derived run under RESULTS/mean_action/p<p>/<run>/ whose
     metrics.jsonl holds one whole-run record (agent "") per eval step with
@@ -60,6 +61,12 @@ def main():
         groups = {}
         for run in sorted(os.listdir(os.path.join(results, pdir))):
             path = os.path.join(results, pdir, run)
+            # A run is a directory holding config.json or metrics.jsonl (as
+            # for //tools:plot_runs): not tools/sweep.py's logs/, grid.json
+            # and sweep_summary.md beside the runs.
+            if not any(os.path.isfile(os.path.join(path, f))
+                       for f in ("config.json", "metrics.jsonl")):
+                continue
             if not os.path.exists(os.path.join(path, "summary.json")):
                 print(f"warning: {path} has no summary.json (crashed or "
                       "unfinished); skipped", file=sys.stderr)

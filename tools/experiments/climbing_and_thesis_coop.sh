@@ -6,7 +6,10 @@
 # PR2-AC (Discrete actions, exact closed-form opponent model) over
 # PR2_AC_SEEDS seeds (default 5; PR2_AC_STEPS transitions, default 8000:
 # it costs about 10 CPU-seconds per run where the tabular agents take
-# under one). Runs under results/climbing_and_thesis_coop/<game>/runs,
+# under one). Runs (through tools/sweep.py, JOBS at a time, default 1 so
+# that every run's steps/s is measured alone; per game two grids, the
+# tabular agents' and PR2-AC's, kept as tabular_grid.json and
+# pr2_ac_grid.json) under results/climbing_and_thesis_coop/<game>/runs,
 # summary.md with the success rates and optimum_rate.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,46 +26,75 @@ steps=${STEPS:-20000}
 seeds=${SEEDS:-10}
 pr2_ac_seeds=${PR2_AC_SEEDS:-5}
 pr2_ac_steps=${PR2_AC_STEPS:-8000}
-common=(--env=matrix_game --steps="$steps" --eval_every=2000
-  --eval_episodes=8 --log_every=1000 --progress_seconds=60)
+jobs=${JOBS:-1}
+
+# A grid (tools/sweep.py) for GAME: KIND tabular, the tabular agents over
+# seeds 1..SEEDS, or pr2_ac, PR2-AC over seeds 1..PR2_AC_SEEDS (a grid has
+# one seed list, hence two); runs named <algorithm>_seed<N>.
+grid() {
+  /usr/bin/python3 - "$1" "$2" "$steps" "$seeds" "$pr2_ac_steps" \
+      "$pr2_ac_seeds" <<'PY'
+import json
+import sys
+
+game, kind, steps, seeds, pr2_ac_steps, pr2_ac_seeds = sys.argv[1:]
+if kind == "tabular":
+    grid = {
+        "flags": {"env": "matrix_game", "steps": int(steps),
+                  "eval_every": 2000, "eval_episodes": 8, "log_every": 1000,
+                  "progress_seconds": 60},
+        "env_settings": {"game": game},
+        "axes": [{"algorithm": {
+            "rommeo_q": {"agent": "rommeo/rommeo_q"},
+            "pr2_q": {"agent": "pr2/pr2_q"},
+            "pr2_q_optimistic": {"agent": "pr2/pr2_q",
+                                 "flags": {"opponent_temperature": 0.5}},
+            "independent": {"agent": "independent",
+                            "flags": {"learner": "soft_q"}},
+        }}],
+        "seeds": list(range(1, int(seeds) + 1)),
+    }
+else:
+    # PR2-AC: 8 copies per batched step, batch 128, other settings the
+    # binary's defaults (2x100 ReLU, lr 1e-2, opponent temperature 1).
+    grid = {
+        "agent": "pr2/pr2_ac",
+        "flags": {"env": "matrix_game", "num_copies": 8, "batch_size": 128,
+                  "steps": int(pr2_ac_steps), "eval_every": 2000,
+                  "eval_episodes": 8, "log_every": 1000,
+                  "progress_seconds": 60},
+        "env_settings": {"game": game},
+        # One value: it names the runs pr2_ac_seed<N>.
+        "axes": [{"algorithm": {"pr2_ac": {}}}],
+        "seeds": list(range(1, int(pr2_ac_seeds) + 1)),
+    }
+json.dump(grid, sys.stdout)
+PY
+}
+
+# Runs the grid on stdin into the runs directory $1, then keeps its
+# grid.json and sweep_summary.md as $2_grid.json and $2_sweep_summary.md:
+# the two grids of a game share the directory. A failed run is named and
+# the report goes on.
+sweep_into() {
+  /usr/bin/python3 tools/sweep.py - --out "$1" --jobs "$jobs" \
+    --bazel_bin "$BAZEL_BIN" || true
+  for f in grid.json sweep_summary.md; do
+    if [[ -e "$1/$f" ]]; then mv "$1/$f" "$1/$2_$f"; fi
+  done
+}
 
 for game in climbing thesis_coop; do
   runs="$out/$game/runs"
   mkdir -p "$runs"
-  for seed in $(seq 1 "$seeds"); do
-    t0=$(date +%s.%N)
-    ${BAZEL_BIN}/agents/rommeo/rommeo_q "${common[@]}" \
-      --env_settings=game=$game --seed="$seed" --runs_root="$runs" \
-      --run_name="rommeo_q_seed$seed" >/dev/null
-    t1=$(date +%s.%N)
-    ${BAZEL_BIN}/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
-      --seed="$seed" --runs_root="$runs" --run_name="pr2_q_seed$seed" \
-      >/dev/null
-    t2=$(date +%s.%N)
-    ${BAZEL_BIN}/agents/pr2/pr2_q "${common[@]}" --env_settings=game=$game \
-      --opponent_temperature=0.5 --seed="$seed" --runs_root="$runs" \
-      --run_name="pr2_q_optimistic_seed$seed" >/dev/null
-    t3=$(date +%s.%N)
-    ${BAZEL_BIN}/agents/independent/independent "${common[@]}" \
-      --env_settings=game=$game --learner=soft_q --seed="$seed" \
-      --runs_root="$runs" --run_name="independent_seed$seed" >/dev/null
-    t4=$(date +%s.%N)
-    echo "$game seed $seed: rommeo_q $(echo "$t1 - $t0" | bc)s," \
-      "pr2_q $(echo "$t2 - $t1" | bc)s, pr2_q optimistic" \
-      "$(echo "$t3 - $t2" | bc)s, independent $(echo "$t4 - $t3" | bc)s"
-  done
-  # PR2-AC: 8 copies per batched step, batch 128, other settings the
-  # binary's defaults (2x100 ReLU, lr 1e-2, opponent temperature 1).
-  for seed in $(seq 1 "$pr2_ac_seeds"); do
-    t0=$(date +%s.%N)
-    ${BAZEL_BIN}/agents/pr2/pr2_ac --env=matrix_game --env_settings=game=$game \
-      --num_copies=8 --batch_size=128 --steps="$pr2_ac_steps" \
-      --eval_every=2000 --eval_episodes=8 --log_every=1000 \
-      --progress_seconds=60 --seed="$seed" --runs_root="$runs" \
-      --run_name="pr2_ac_seed$seed" >/dev/null
-    t1=$(date +%s.%N)
-    echo "$game seed $seed: pr2_ac $(echo "$t1 - $t0" | bc)s"
-  done
+  # No grid for 0 seeds (PR2_AC_SEEDS=0 leaves PR2-AC out, as before): a
+  # grid's seed list may not be empty.
+  if (( seeds > 0 )); then
+    grid "$game" tabular | sweep_into "$runs" tabular
+  fi
+  if (( pr2_ac_seeds > 0 )); then
+    grid "$game" pr2_ac | sweep_into "$runs" pr2_ac
+  fi
 done
 
 /usr/bin/python3 - "$out" <<'PY'

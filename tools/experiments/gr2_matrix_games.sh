@@ -5,48 +5,66 @@
 #     level-0 policy probabilities and their distance to (0.5, 0.5);
 #   - climbing and thesis_coop: seeds whose greedy joint action is the
 #     global optimum.
-# Runs under results/gr2_matrix_games/<game>/runs, summary.md at the end.
+# Runs (through tools/sweep.py, JOBS at a time, default 1 so that the wall
+# time and every run's steps/s are measured as before; one grid per game,
+# kept in its grid.json) under results/gr2_matrix_games/<game>/runs,
+# summary.md at the end.
 # BAZEL="bazel --output_base=..." picks another output base; WOLF_STEPS and
 # COOP_STEPS override the lengths (10,000 and 6,000 transitions).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BAZEL=${BAZEL:-bazel}
 $BAZEL build //agents/gr2 2>&1 | tail -n 1
-bin="$($BAZEL info bazel-bin 2>/dev/null)/agents/gr2/gr2"
+BAZEL_BIN=$($BAZEL info bazel-bin 2>/dev/null)
 
 out=results/gr2_matrix_games
 rm -rf "$out"
 mkdir -p "$out"
 seeds=${SEEDS:-5}
+jobs=${JOBS:-1}
+
+start=$(date +%s.%N)
+# One grid per game (tools/sweep.py): the variant axis x seeds 1..SEEDS,
+# runs named gr2_<l1|l2|l3|m3>_seed<N>. A failed run is named and the
+# report goes on.
+for game in wolf climbing thesis_coop; do
+  /usr/bin/python3 - "$game" "$seeds" "${WOLF_STEPS:-10000}" \
+      "${COOP_STEPS:-6000}" <<'PY' |
+import json
+import sys
+
+game, seeds, wolf_steps, coop_steps = sys.argv[1:]
 # The paper's matrix-game settings (batch 64, 100k replay, learning from 1k
 # transitions) with a larger learning rate for short runs and 2 x 32 ReLU
 # networks instead of 2 x 10: with 10 units the critic of wolf seed 5
 # mis-ranked a rarely played joint action for the whole run and the
-# policies stuck near (0.73, 0.91).
-common=(--env=matrix_game --hidden=32,32 --lr=1e-2
-  --batch_size=64 --warmup=1000 --update_ratio=0.125
-  --eval_episodes=8 --log_every=500 --progress_seconds=600)
-variants=("level 1" "level 2" "level 3" "mixture 3")
-
-start=$(date +%s.%N)
-for game in wolf climbing thesis_coop; do
-  if [ "$game" = wolf ]; then
+# policies stuck near (0.73, 0.91). ("1e-2" a string: the sweep would
+# write the number as 0.01.)
+flags = {"env": "matrix_game", "hidden": "32,32", "lr": "1e-2",
+         "batch_size": 64, "warmup": 1000, "update_ratio": 0.125,
+         "eval_episodes": 8, "log_every": 500, "progress_seconds": 600}
+if game == "wolf":
     # A softer level-0 policy: with alpha 0.01 pi0 is a hard best response
     # that flips between corners on the critic's noise.
-    extra=(--steps="${WOLF_STEPS:-10000}" --alpha=0.3)
-  else
-    extra=(--steps="${COOP_STEPS:-6000}" --alpha=0.01)
-  fi
-  for variant in "${variants[@]}"; do
-    set -- $variant
-    for seed in $(seq 1 "$seeds"); do
-      "$bin" "${common[@]}" "${extra[@]}" --env_settings=game="$game" \
-        --variant="$1" --level="$2" --seed="$seed" \
-        --runs_root="$out/$game/runs" \
-        --run_name="gr2_${1:0:1}$2_seed$seed" >/dev/null
-    done
-    echo "$game gr2 $variant: done"
-  done
+    flags.update(steps=int(wolf_steps), alpha=0.3)
+else:
+    flags.update(steps=int(coop_steps), alpha=0.01)
+grid = {
+    "agent": "gr2",
+    "flags": flags,
+    "env_settings": {"game": game},
+    "axes": [{"variant": {
+        "gr2_l1": {"flags": {"variant": "level", "level": 1}},
+        "gr2_l2": {"flags": {"variant": "level", "level": 2}},
+        "gr2_l3": {"flags": {"variant": "level", "level": 3}},
+        "gr2_m3": {"flags": {"variant": "mixture", "level": 3}},
+    }}],
+    "seeds": list(range(1, int(seeds) + 1)),
+}
+json.dump(grid, sys.stdout)
+PY
+    /usr/bin/python3 tools/sweep.py - --out "$out/$game/runs" --jobs "$jobs" \
+      --bazel_bin "$BAZEL_BIN" || true
 done
 end=$(date +%s.%N)
 

@@ -2,7 +2,8 @@
 """Policy trajectories P(a1=0) vs P(a2=0) of matrix-game runs.
 
 Reads the prob_a0 train records of every run under RUNS (run format,
-docs/RUN_FORMAT.md), draws one line per run grouped by algorithm, marks the
+docs/RUN_FORMAT.md; other entries there, such as tools/sweep.py's logs/,
+are skipped), draws one line per run grouped by algorithm, marks the
 mixed equilibrium (0.5, 0.5), and writes a markdown summary of where each
 run ended and how far it moved in its last quarter.
 """
@@ -47,7 +48,9 @@ def main():
     rows = []
     for name in sorted(os.listdir(a.runs)):
         d = os.path.join(a.runs, name)
-        if not os.path.isdir(d):
+        # A run is a directory holding config.json: not tools/sweep.py's
+        # logs/ (nor its grid files) beside the runs.
+        if not os.path.isfile(os.path.join(d, "config.json")):
             continue
         config, steps, pts, summary = load(d)
         if not pts:

@@ -5,8 +5,10 @@
 # both games, beta^-i = +0.1 (the others modelled as friends) and -0.1
 # (foes), beta^i = 0.1, the thesis' omega = 1.01 growth of both per update;
 # several seeds each, plus the importance-sampled marginal (eq. 3.59) on the
-# cooperative game. Runs under results/probabilistic_balancing_q/, one
-# action plot per (variant, game) at docs/results/pbq_<variant>_<game>.png,
+# cooperative game. Runs (through tools/sweep.py, JOBS at a time; one grid
+# per (variant, game), in its grid.json) under
+# results/probabilistic_balancing_q/<variant>_<game>/, one action plot per
+# (variant, game) at docs/results/pbq_<variant>_<game>.png,
 # and a per-seed table (final greedy actions, returns, player_0's security
 # value min_a2 r(a1, a2)) printed at the end.
 # docs/RESULTS.md, "Probabilistic Balancing-Q (deep)", has the numbers.
@@ -22,34 +24,51 @@ STEPS="${STEPS:-4000}"  # transitions; 8 copies -> 500 batched steps
 JOBS="${JOBS:-2}"
 BAZEL="${BAZEL:-bazel}"
 OUT=results/probabilistic_balancing_q
-COMMON="--env=max_of_two_quadratics --num_copies=8 --steps=${STEPS} \
-  --eval_every=250 --eval_episodes=8 --log_every=1000 --progress_seconds=1000 \
-  --hidden=100,100 --batch_size=128 --beta_agent=0.1"
 
 ${BAZEL} build //agents/probabilistic_balancing_q //tools:plot_runs
 BIN="$(${BAZEL} info bazel-bin 2>/dev/null)"
 rm -rf "${OUT}"
 mkdir -p "${OUT}" docs/results
 
-commands=()
-for seed in ${SEEDS}; do
-  for variant in paper code; do
-    for game in coop zero_sum; do
-      zs=false; [[ ${game} == zero_sum ]] && zs=true
-      for sign in friend foe; do
-        beta_opp=0.1; [[ ${sign} == foe ]] && beta_opp=-0.1
-        name="${variant}_${game}_${sign}_variational_seed${seed}"
-        commands+=("${BIN}/agents/probabilistic_balancing_q/probabilistic_balancing_q ${COMMON} --env_settings=variant=${variant},zero_sum=${zs} --beta_opponent=${beta_opp} --seed=${seed} --runs_root=${OUT}/${variant}_${game} --run_name=${name}")
-      done
-    done
-    name="${variant}_coop_friend_importance_seed${seed}"
-    commands+=("${BIN}/agents/probabilistic_balancing_q/probabilistic_balancing_q ${COMMON} --env_settings=variant=${variant},zero_sum=false --beta_opponent=0.1 --marginal=importance --seed=${seed} --runs_root=${OUT}/${variant}_coop --run_name=${name}")
+# One grid (tools/sweep.py) per (variant, game), each into its own
+# OUT/<variant>_<game>/ (one action plot each, below): runs named
+# <variant>_<game>_<friend|foe>_<marginal>_seed<N>. A failed run is named
+# and the report goes on.
+for variant in paper code; do
+  for game in coop zero_sum; do
+    /usr/bin/python3 - "${variant}" "${game}" "${STEPS}" "${SEEDS}" <<'PY' |
+import json
+import sys
+
+variant, game, steps, seeds = sys.argv[1:]
+friend = {"beta_opponent": 0.1}  # the others modelled as friends
+foe = {"beta_opponent": -0.1}  # as foes
+models = {"friend_variational": {"flags": friend},
+          "foe_variational": {"flags": foe}}
+if game == "coop":
+    # The importance-sampled marginal (eq. 3.59): the cooperative game only.
+    models["friend_importance"] = {
+        "flags": dict(friend, marginal="importance")}
+grid = {
+    "agent": "probabilistic_balancing_q",
+    "flags": {"env": "max_of_two_quadratics", "num_copies": 8,
+              "steps": int(steps), "eval_every": 250, "eval_episodes": 8,
+              "log_every": 1000, "progress_seconds": 1000,
+              "hidden": "100,100", "batch_size": 128, "beta_agent": 0.1},
+    # One value each: they name the runs.
+    "axes": [
+        {"variant": {variant: {"env_settings": {"variant": variant}}}},
+        {"game": {game: {"env_settings": {"zero_sum": game == "zero_sum"}}}},
+        {"model": models},
+    ],
+    "seeds": [int(s) for s in seeds.split()],
+}
+json.dump(grid, sys.stdout)
+PY
+      /usr/bin/python3 tools/sweep.py - --out "${OUT}/${variant}_${game}" \
+        --jobs "${JOBS}" --bazel_bin "${BIN}" || true
   done
 done
-start=$(date +%s)
-printf '%s\n' "${commands[@]}" |
-  xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
-echo "all runs (${#commands[@]}): $(( $(date +%s) - start )) s"
 
 for dir in "${OUT}"/*/; do
   tag="$(basename "${dir}")"

@@ -10,14 +10,16 @@
 # final checkpoint) against a uniform random opponent. Win/draw/loss rates
 # of player_0 follow from each evaluation's mean and std of returns in
 # {-1, 0, 1}. SEEDS seeds (default 5), STEPS transitions (default 1e6)
-# per training run, two runs at a time. Runs under
+# per training run. Runs (through tools/sweep.py, JOBS at a time, default
+# 2: first the training grid, kept as train_grid.json, then one grid of
+# evaluations per seed, kept as eval_seed<N>_grid.json) under
 # results/soccer_balancing_q/runs; summary.md and soccer_balancing_q.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # BAZEL may name another output base, e.g. BAZEL="bazel --output_base=...".
 bazel=${BAZEL:-bazel}
 $bazel build //agents/balancing_q 2>&1 | tail -n 1
-bq="$($bazel info bazel-bin 2>/dev/null)/agents/balancing_q/balancing_q"
+bin=$($bazel info bazel-bin 2>/dev/null)
 
 out=results/soccer_balancing_q
 rm -rf "$out"
@@ -25,52 +27,90 @@ mkdir -p "$out/runs"
 seeds=${SEEDS:-5}
 steps=${STEPS:-1000000}
 episodes=${EPISODES:-1000}
+jobs=${JOBS:-2}
+
+# A grid (tools/sweep.py): with "train", the settings x seeds 1..SEEDS,
+# runs named <setting>_seed<N>; with "eval N", the evaluations of seed N's
+# final tables, runs named <setting>_eval_<opponent>_<policy>_seed<N>.
+grid() {
+  /usr/bin/python3 - "$out" "$steps" "$episodes" "$seeds" "$@" <<'PY'
+import json
+import sys
+
+out, steps, episodes, seeds, phase = sys.argv[1:6]
+steps = int(steps)
 # omega from 10 to 300 over the first 60% of the iterations (at 50
 # roll-outs each): effective inverse temperatures 1 -> 30 for beta 0.1.
-iterations=$((steps / 50))
-growth=$(/usr/bin/python3 -c "print(30 ** (1 / (0.6 * $iterations)))")
-common=(--env=soccer --num_copies=50 --beta_agent=0.1 --omega_initial=10
-  --omega_growth="$growth" --omega_max=300 --gamma=0.9
-  --eval_episodes="$episodes" --progress_seconds=600 --runs_root="$out/runs")
+iterations = steps // 50
+common = {"env": "soccer", "num_copies": 50, "beta_agent": 0.1,
+          "omega_initial": 10,
+          "omega_growth": 30 ** (1 / (0.6 * iterations)),
+          "omega_max": 300, "gamma": 0.9, "eval_episodes": int(episodes),
+          "progress_seconds": 600}
+settings = {
+    "vs_uniform": {"beta_opponent": -0.1, "opponent": "uniform"},
+    "self_play": {"beta_opponent": -0.1},
+    "friend_vs_foe": {"beta_opponent": "0.1,-0.1"},
+}
+if phase == "train":
+    grid = {
+        "agent": "balancing_q",
+        "flags": dict(common, steps=steps, log_every=steps // 50),
+        "axes": [{"setting": {s: {"flags": f} for s, f in settings.items()}}],
+        "seeds": list(range(1, int(seeds) + 1)),
+    }
+else:
+    # --restore names the seed's training run, which one grid over all
+    # seeds cannot say (each axis value runs with every seed): one grid per
+    # seed.
+    seed = int(sys.argv[6])
+    # Flags other than --opponent and --eval_policy as in training (but no
+    # --steps and --log_every), so omega is the trained one.
+    evaluations = {}
+    for setting, flags in settings.items():
+        restore = "%s/runs/%s_seed%d/checkpoints/final" % (out, setting, seed)
+        for opponent in ("trained", "uniform"):
+            for policy in ("greedy", "sample"):
+                if opponent == "trained" and policy == "greedy":
+                    continue  # the training run's own final evaluation
+                if setting == "vs_uniform" and opponent == "uniform":
+                    continue  # its training opponent is the uniform one
+                evaluation = dict(flags)
+                if opponent == "uniform":
+                    evaluation["opponent"] = "uniform"
+                evaluation.update(mode="eval", restore=restore,
+                                  eval_policy=policy)
+                name = "%s_eval_%s_%s" % (setting, opponent, policy)
+                evaluations[name] = {"flags": evaluation}
+    grid = {
+        "agent": "balancing_q",
+        "flags": common,
+        "axes": [{"evaluation": evaluations}],
+        "seeds": [seed],
+    }
+json.dump(grid, sys.stdout)
+PY
+}
 
-one_seed() {  # setting seed
-  local setting=$1 seed=$2 name="$1_seed$2" flags=()
-  case $setting in
-    vs_uniform) flags=(--beta_opponent=-0.1 --opponent=uniform) ;;
-    self_play) flags=(--beta_opponent=-0.1) ;;
-    friend_vs_foe) flags=(--beta_opponent=0.1,-0.1) ;;
-  esac
-  "$bq" "${common[@]}" "${flags[@]}" --steps="$steps" --seed="$seed" \
-    --log_every=$((steps / 50)) --run_name="$name" >/dev/null
-  local ckpt="$out/runs/$name/checkpoints/final"
-  # Evaluations of the final tables (flags other than --opponent and
-  # --eval_policy as in training, so omega is the trained one).
-  for opponent in trained uniform; do
-    for policy in greedy sample; do
-      [ "$opponent" = trained ] && [ "$policy" = greedy ] && continue
-      # Its training opponent is already the uniform one.
-      [ "$setting" = vs_uniform ] && [ "$opponent" = uniform ] && continue
-      local opp_flags=("${flags[@]}")
-      [ "$opponent" = uniform ] && opp_flags+=(--opponent=uniform)
-      "$bq" "${common[@]}" "${opp_flags[@]}" --mode=eval --restore="$ckpt" \
-        --eval_policy="$policy" --seed="$seed" \
-        --run_name="${name}_eval_${opponent}_$policy" >/dev/null
-    done
+# Runs the grid on stdin into runs/, then keeps its grid.json and
+# sweep_summary.md as $1_grid.json and $1_sweep_summary.md: the grids share
+# the directory. A failed run is named and the report goes on.
+sweep_into_runs() {
+  /usr/bin/python3 tools/sweep.py - --out "$out/runs" --jobs "$jobs" \
+    --bazel_bin "$bin" || true
+  for f in grid.json sweep_summary.md; do
+    if [[ -e "$out/runs/$f" ]]; then
+      mv "$out/runs/$f" "$out/runs/$1_$f"
+    fi
   done
 }
 
-start=$(date +%s.%N)
-jobs_running=0
-for seed in $(seq 1 "$seeds"); do
-  for setting in vs_uniform self_play friend_vs_foe; do
-    one_seed "$setting" "$seed" &
-    jobs_running=$((jobs_running + 1))
-    if [ "$jobs_running" -ge 2 ]; then
-      wait -n
-      jobs_running=$((jobs_running - 1))
-    fi
+# No grid for 0 seeds (a grid's seed list may not be empty). The
+# evaluations restore the training runs' final checkpoints: after them.
+if (( seeds > 0 )); then
+  grid train | sweep_into_runs train
+  for seed in $(seq 1 "$seeds"); do
+    grid eval "$seed" | sweep_into_runs "eval_seed$seed"
   done
-done
-wait
-echo "all runs: $(echo "$(date +%s.%N) - $start" | bc) s wall"
+fi
 /usr/bin/python3 tools/experiments/soccer_balancing_q_table.py "$out"

@@ -3,10 +3,12 @@
 
 Reads OUT/runs (run format, docs/RUN_FORMAT.md): training runs
 <setting>_seed<k> (their final evaluation plays greedy policies against the
-training opponent) and evaluation runs <setting>_seed<k>_eval_<opponent>_
-<policy>. Soccer returns are -1, 0 or +1 per episode, so player_0's win and
-loss rates follow exactly from an evaluation's mean m and population
-variance v of returns: W - L = m and W + L = v + m^2. Writes OUT/summary.md
+training opponent) and evaluation runs <setting>_eval_<opponent>_<policy>_
+seed<k> (tools/sweep.py's names; <setting>_seed<k>_eval_<opponent>_<policy>,
+as the script named them before, is read too). Soccer returns are -1, 0 or
++1 per episode, so player_0's win and loss rates follow exactly from an
+evaluation's mean m and population variance v of returns: W - L = m and
+W + L = v + m^2. Writes OUT/summary.md
 and OUT/soccer_balancing_q.png (player_0's training return per setting, and
 the win/draw/loss rates per evaluation).
 """
@@ -23,8 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-NAME = re.compile(r"^(?P<setting>.+)_seed(?P<seed>\d+)"
-                  r"(?:_eval_(?P<opponent>[a-z]+)_(?P<policy>[a-z]+))?$")
+# Training runs, and evaluation runs as tools/sweep.py names them (ending
+# in _seed<k>); then evaluation runs as the script named them before.
+EVAL = r"_eval_(?P<opponent>[a-z]+)_(?P<policy>[a-z]+)"
+NAMES = [re.compile(r"^(?P<setting>.+?)(?:%s)?_seed(?P<seed>\d+)$" % EVAL),
+         re.compile(r"^(?P<setting>.+)_seed(?P<seed>\d+)%s$" % EVAL)]
 
 
 def records(run):
@@ -50,7 +55,7 @@ def main():
     curves = collections.defaultdict(list)  # setting -> [{step: return}]
     speed = collections.defaultdict(list)
     for run in sorted((out / "runs").iterdir()):
-        match = NAME.match(run.name)
+        match = next(filter(None, (n.match(run.name) for n in NAMES)), None)
         if not match or not (run / "summary.json").exists():
             continue
         setting = match["setting"]

@@ -9,7 +9,10 @@
 # from each run's final checkpoint: the option agents with their options
 # frozen (only the master and the values learn, as the authors transfer),
 # the flat agent fine-tuning everything. The task's one-hot is observed (the
-# agents' per-task part). Runs under results/soft_options_taxi/{train,
+# agents' per-task part). Runs (through tools/sweep.py, JOBS at a time:
+# the training grid, kept in train/grid.json, then one transfer grid per
+# seed, each restoring that seed's checkpoints, kept in
+# transfer/seed<N>_grid.json) under results/soft_options_taxi/{train,
 # transfer}/, plots docs/results/soft_options_taxi_{train,transfer}.png,
 # table printed at the end; docs/RESULTS.md, "Soft options on the
 # multi-task Taxi", has the numbers. Every variant passes --every_option
@@ -29,47 +32,86 @@ STEPS="${STEPS:-200000}"                    # transitions on the training tasks
 TRANSFER_STEPS="${TRANSFER_STEPS:-50000}"   # transitions on the hard tasks
 JOBS="${JOBS:-2}"
 OUT=results/soft_options_taxi
-COMMON="--env=taxi --every_option=true --num_copies=8 --hidden=64,64 --batch_size=128 \
-  --critic_lr=1e-3 --policy_lr=1e-3 --update_ratio=0.25 --eval_episodes=96 \
-  --progress_seconds=1000 --eval_trace_episodes=48"
-declare -A VARIANT=(
-  [soft_option_m4]="--num_options=4"
-  [soft_option_m4_expected]="--num_options=4 --soft_master_value=false"
-  [soft_option_m4_shared]="--num_options=4 --task_features=12"
-  [soft_option_flat]="--num_options=1"
-)
 
 bazel build //agents/soft_option //tools:plot_runs //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
 rm -rf "${OUT}"
 mkdir -p "${OUT}/train" "${OUT}/transfer" docs/results
 
-run_all() {
-  local start=$(date +%s)
-  printf '%s\n' "$@" |
-    xargs -P "${JOBS}" -I{} bash -c '{} > /dev/null 2>&1 || echo "failed: {}"'
-  echo "runs: $(( $(date +%s) - start )) s"
+# A grid (tools/sweep.py): PHASE train, the variant axis x SEEDS on the
+# training tasks; or transfer and SEED, the variant axis for that one seed
+# on the hard tasks, each run restoring its training run's final
+# checkpoint (whose path holds the seed: a grid's flags cannot, hence a
+# grid per seed). Runs named <variant>_seed<N>.
+grid() {
+  /usr/bin/python3 - "${OUT}" "${STEPS}" "${TRANSFER_STEPS}" "${SEEDS}" \
+      "$@" <<'PY'
+import json
+import sys
+
+out, steps, transfer_steps, seeds, phase = sys.argv[1:6]
+variants = {
+    "soft_option_m4": {"num_options": 4},
+    "soft_option_m4_expected": {"num_options": 4,
+                                "soft_master_value": False},
+    "soft_option_m4_shared": {"num_options": 4, "task_features": 12},
+    "soft_option_flat": {"num_options": 1},
+}
+# ("1e-3" a string: the sweep would write the number as 0.001.)
+flags = {"env": "taxi", "every_option": True, "num_copies": 8,
+         "hidden": "64,64", "batch_size": 128, "critic_lr": "1e-3",
+         "policy_lr": "1e-3", "update_ratio": 0.25, "eval_episodes": 96,
+         "progress_seconds": 1000, "eval_trace_episodes": 48}
+if phase == "train":
+    steps = int(steps)
+    flags.update(steps=steps, eval_every=steps // 8, log_every=steps // 8)
+    grid = {
+        "env_settings": {"observe_task": True},
+        "axes": [{"variant": {name: {"flags": v}
+                              for name, v in variants.items()}}],
+        "seeds": [int(s) for s in seeds.split()],
+    }
+else:
+    seed = int(sys.argv[6])
+    steps = int(transfer_steps)
+    flags.update(steps=steps, eval_every=steps // 5, log_every=steps // 5)
+    every = {}
+    for name, v in variants.items():
+        v = dict(v, restore="%s/train/%s_seed%d/checkpoints/final" % (
+            out, name, seed))
+        # The option agents transfer with their options frozen; the flat
+        # agent fine-tunes everything.
+        if name != "soft_option_flat":
+            v["freeze_options"] = True
+        every[name] = {"flags": v}
+    grid = {
+        "env_settings": {"observe_task": True, "hard": True},
+        "axes": [{"variant": every}],
+        "seeds": [seed],
+    }
+grid = dict(grid, agent="soft_option", flags=flags)
+json.dump(grid, sys.stdout)
+PY
 }
 
-commands=()
-for seed in ${SEEDS}; do
-  for name in "${!VARIANT[@]}"; do
-    commands+=("${BAZEL_BIN}/agents/soft_option/soft_option ${COMMON} ${VARIANT[$name]} --env_settings=observe_task=true --steps=${STEPS} --eval_every=$(( STEPS / 8 )) --log_every=$(( STEPS / 8 )) --seed=${seed} --runs_root=${OUT}/train --run_name=${name}_seed${seed}")
-  done
-done
+# A failed run is named and the report goes on.
 echo "training tasks:"
-run_all "${commands[@]}"
+grid train | /usr/bin/python3 tools/sweep.py - --out "${OUT}/train" \
+  --jobs "${JOBS}" --bazel_bin "${BAZEL_BIN}" || true
 
-commands=()
+# After every training run: each transfer run restores one.
+echo "transfer to the hard tasks:"
 for seed in ${SEEDS}; do
-  for name in "${!VARIANT[@]}"; do
-    freeze="--freeze_options=true"
-    [[ ${name} == soft_option_flat ]] && freeze=""
-    commands+=("${BAZEL_BIN}/agents/soft_option/soft_option ${COMMON} ${VARIANT[$name]} ${freeze} --env_settings=observe_task=true,hard=true --steps=${TRANSFER_STEPS} --eval_every=$(( TRANSFER_STEPS / 5 )) --log_every=$(( TRANSFER_STEPS / 5 )) --seed=${seed} --restore=${OUT}/train/${name}_seed${seed}/checkpoints/final --runs_root=${OUT}/transfer --run_name=${name}_seed${seed}")
+  grid transfer "${seed}" |
+    /usr/bin/python3 tools/sweep.py - --out "${OUT}/transfer" \
+      --jobs "${JOBS}" --bazel_bin "${BAZEL_BIN}" || true
+  # The next seed's sweep writes its own: keep this one's.
+  for f in grid.json sweep_summary.md; do
+    if [[ -e "${OUT}/transfer/${f}" ]]; then
+      mv "${OUT}/transfer/${f}" "${OUT}/transfer/seed${seed}_${f}"
+    fi
   done
 done
-echo "transfer to the hard tasks:"
-run_all "${commands[@]}"
 fi
 
 for phase in train transfer; do
