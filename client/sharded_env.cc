@@ -425,8 +425,18 @@ std::vector<float>& ShardedEnv::continuous_actions(int agent) {
 }
 
 absl::StatusOr<const proto::TimeStep*> ShardedEnv::Step() {
+  if (absl::Status s = StartStep(); !s.ok()) return s;
+  return FinishStep();
+}
+
+absl::Status ShardedEnv::StartStep() {
+  if (in_flight_) {
+    return absl::FailedPreconditionError("a step is in flight already");
+  }
   if (passthrough_) {
-    return shards_[0].env->Step();
+    absl::Status sent = shards_[0].env->StartStep();
+    in_flight_ = sent.ok();
+    return sent;
   }
   const int agents = num_agents();
   for (Shard& shard : shards_) {
@@ -441,27 +451,39 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::Step() {
   }
   // Every server gets its request before any answer is awaited. A client
   // holds one request at a time: a second shard on the same server (after
-  // a loss) is sent once the first is answered.
+  // a loss) is sent once the first is answered, in FinishStep.
   const size_t n = shards_.size();
-  std::vector<absl::Status> failed(n);
-  std::vector<bool> started(n, false), busy(clients_.size(), false);
-  auto start = [&](size_t k) {
-    started[k] = true;
-    failed[k] = shards_[k].env->StartStep();
-    busy[shards_[k].server] = failed[k].ok();
-  };
+  failed_.assign(n, absl::OkStatus());
+  started_.assign(n, false);
+  busy_.assign(clients_.size(), false);
   for (size_t k = 0; k < n; ++k) {
-    if (!busy[shards_[k].server]) start(k);
+    if (!busy_[shards_[k].server]) StartShard(k);
   }
+  in_flight_ = true;
+  return absl::OkStatus();
+}
+
+void ShardedEnv::StartShard(size_t k) {
+  started_[k] = true;
+  failed_[k] = shards_[k].env->StartStep();
+  busy_[shards_[k].server] = failed_[k].ok();
+}
+
+absl::StatusOr<const proto::TimeStep*> ShardedEnv::FinishStep() {
+  if (!in_flight_) return absl::FailedPreconditionError("no step in flight");
+  in_flight_ = false;
+  if (passthrough_) return shards_[0].env->FinishStep();
+  const int agents = num_agents();
+  const size_t n = shards_.size();
   Merge merge(&merged_, agents, num_copies_);
   for (size_t k = 0; k < n; ++k) {
     Shard& shard = shards_[k];
-    if (!started[k]) start(k);
-    if (!failed[k].ok()) continue;
+    if (!started_[k]) StartShard(k);
+    if (!failed_[k].ok()) continue;
     absl::StatusOr<const proto::TimeStep*> stepped = shard.env->FinishStep();
-    busy[shard.server] = false;
+    busy_[shard.server] = false;
     if (!stepped.ok()) {
-      failed[k] = stepped.status();
+      failed_[k] = stepped.status();
     } else if (!merge.Add(**stepped, shard.offset, shard.count)) {
       return absl::DataLossError(absl::StrCat(
           Describe(shard), ": its answer does not fit its copies"));
@@ -469,8 +491,8 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::Step() {
   }
   // Nothing is in flight now: lost servers' copies move.
   for (size_t k = 0; k < n; ++k) {
-    if (failed[k].ok()) continue;
-    if (absl::Status s = Failed(shards_[k], failed[k]); !s.ok()) return s;
+    if (failed_[k].ok()) continue;
+    if (absl::Status s = Failed(shards_[k], failed_[k]); !s.ok()) return s;
     if (absl::Status s = Cut(shards_[k], merge); !s.ok()) return s;
   }
   if (!merge.Complete()) {

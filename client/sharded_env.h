@@ -65,6 +65,13 @@ class ShardedEnv {
   // The TimeStep stays valid until the next call on this environment or
   // on any of its clients.
   absl::StatusOr<const proto::TimeStep*> Step();
+  // Step in two halves: StartStep sends every server its copies' actions
+  // (the action arrays may be refilled once it returns), FinishStep
+  // awaits and merges the answers. Work done in between overlaps with the
+  // servers' stepping; nothing else may be called on this environment or
+  // its clients meanwhile.
+  absl::Status StartStep();
+  absl::StatusOr<const proto::TimeStep*> FinishStep();
 
  private:
   struct Shard {
@@ -85,6 +92,7 @@ class ShardedEnv {
   // A failure of `shard`: an error naming its server, or (tolerated, the
   // server lost) its copies made again on another live server.
   absl::Status Failed(Shard& shard, const absl::Status& status);
+  void StartShard(size_t k);
   // Resets a shard, moving it while its server is lost (tolerated).
   absl::StatusOr<const proto::TimeStep*> ResetShard(
       Shard& shard, const std::vector<uint64_t>& seeds);
@@ -106,6 +114,11 @@ class ShardedEnv {
   std::vector<Shard> shards_;
   bool seeded_ = false;  // the first reset (with per-copy seeds) was sent
   int replacements_ = 0;
+  // The step in flight: per shard, sent yet and its failure; per client,
+  // a request outstanding.
+  bool in_flight_ = false;
+  std::vector<absl::Status> failed_;
+  std::vector<bool> started_, busy_;
   // Several servers: the whole actions (sliced into the shards' buffers at
   // each step), the merged answer and, with tolerate_server_loss, the last
   // observations (per agent; public; state).

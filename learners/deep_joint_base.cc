@@ -250,6 +250,11 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
   acting_first_ = nullptr;
 }
 
+bool DeepJointLearner::LearnsOneStepLate() const {
+  return std::all_of(latent_widths_.begin(), latent_widths_.end(),
+                     [](int64_t width) { return width == 0; });
+}
+
 void DeepJointLearner::Learn(const TransitionBatch& batch) {
   if (!status_.ok()) return;
   const int n = num_agents();

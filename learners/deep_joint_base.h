@@ -73,6 +73,9 @@ class DeepJointLearner : public JointLearner {
     acting_first_ = first;
   }
   std::string ConfigJson() const override { return config_json_; }
+  // Learn stores the transitions with the latents the training Act chose:
+  // only learners without latents may learn a step late.
+  bool LearnsOneStepLate() const override;
   absl::Span<const float> LastLatents(int agent) const override {
     return latents_[agent];
   }

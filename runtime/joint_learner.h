@@ -108,6 +108,12 @@ class JointLearner {
   // the run with it. Act and Learn stay void so learners need no plumbing.
   virtual absl::Status status() const { return absl::OkStatus(); }
 
+  // Whether Learn(batch of step t) may come after Act(step t + 1), as with
+  // --overlap_learning (the update runs while the servers step): true for
+  // learners whose Learn reads nothing the last Act left (replay learners
+  // without per-step latent state).
+  virtual bool LearnsOneStepLate() const { return false; }
+
   // Whether the learner plays turn-based (SEQUENTIAL) environments: it
   // learns from its agents' own turns (TransitionBatch::current_agent). The
   // loop refuses such environments to learners that do not.

@@ -38,6 +38,13 @@ ABSL_FLAG(bool, tolerate_server_loss, false,
           "--timeout_ms), make its copies again on the next live server and "
           "go on (their episodes end there, truncated) instead of ending the "
           "run with an error naming it.");
+ABSL_FLAG(bool, overlap_learning, false,
+          "Update on each step's transitions while the environment servers "
+          "step the next one (the next actions come from the learner before "
+          "that update): faster when both take time; results differ from a "
+          "run without it. For replay learners without per-step latent "
+          "state (MADDPG, PR2-AC, ROMMEO-AC, GR2, deep Balancing-Q); others "
+          "refuse it.");
 ABSL_FLAG(int, data_parallel_timeout_s, 1800,
           "Data-parallel runs (started by a launcher with WORLD_SIZE > 1, "
           "RANK, MASTER_ADDR, MASTER_PORT): how long a rank waits for the "
@@ -228,6 +235,7 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromFlags() {
     if (!endpoint.empty()) o.endpoints.emplace_back(endpoint);
   }
   o.tolerate_server_loss = absl::GetFlag(FLAGS_tolerate_server_loss);
+  o.overlap_learning = absl::GetFlag(FLAGS_overlap_learning);
   o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   o.curve_server_key_file = absl::GetFlag(FLAGS_curve_server_key_file);
   o.curve_client_key_file = absl::GetFlag(FLAGS_curve_client_key_file);

@@ -296,6 +296,12 @@ class Runner {
                        " needs simultaneous moves"));
     }
     learner_->set_checkpoint_replay(o_.checkpoint_replay);
+    if (o_.overlap_learning && !learner_->LearnsOneStepLate()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--overlap_learning: ", algorithm_,
+          "'s learners read what they acted with when they learn (per-step "
+          "latent state, rollouts), so they cannot learn a step late"));
+    }
     if (!checkpoint.empty()) {
       // Settings the checkpoint's run used differently: they explain a
       // checkpoint that does not fit, and are worth a note when it does.
@@ -474,6 +480,7 @@ class Runner {
         .Add("log_every", o_.log_every)
         .Add("checkpoint_every", o_.checkpoint_every)
         .Add("checkpoint_replay", o_.checkpoint_replay)
+        .Add("overlap_learning", o_.overlap_learning)
         .Add("restore", o_.restore)
         .Add("resume", o_.resume)
         .Add("endpoints", static_cast<int>(clients_.size()))
@@ -757,7 +764,12 @@ class Runner {
           !s.ok()) {
         return s;
       }
-      absl::StatusOr<const proto::TimeStep*> stepped = env_->Step();
+      // With --overlap_learning the last step's update runs while the
+      // servers step this one.
+      absl::Status sent = env_->StartStep();
+      if (!sent.ok()) return sent;
+      if (absl::Status s = LearnPending(); !s.ok()) return s;
+      absl::StatusOr<const proto::TimeStep*> stepped = env_->FinishStep();
       if (!stepped.ok()) return stepped.status();
       const proto::TimeStep& ts = **stepped;
       if (absl::Status s = CheckTimeStep(ts, n); !s.ok()) return s;
@@ -802,10 +814,10 @@ class Runner {
         batch_view.public_observation = public_obs_.data();
         batch_view.next_public_observation = next_public_obs_.data();
       }
-      learner_->Learn(batch_view);
-      if (absl::Status s = learner_->status(); !s.ok()) return s;
-      if (replicas_ != nullptr) {
-        if (absl::Status s = replicas_->status(); !s.ok()) return Replicas(s);
+      if (o_.overlap_learning) {
+        Keep(batch_view, spec);
+      } else if (absl::Status s = LearnFrom(batch_view); !s.ok()) {
+        return s;
       }
       for (int r = 0; r < n; ++r) {
         if (!terminated_[r] && !truncated_[r]) continue;
@@ -849,6 +861,7 @@ class Runner {
       if (o_.eval_every > 0 && transitions_ >= next_eval &&
           batch + 1 < batches) {
         while (next_eval <= transitions_) next_eval += o_.eval_every;
+        if (absl::Status s = LearnPending(); !s.ok()) return s;
         const Clock::time_point eval_start = Clock::now();
         absl::StatusOr<std::vector<double>> r = Evaluate();
         if (!r.ok()) return r.status();
@@ -859,9 +872,12 @@ class Runner {
         while (next_checkpoint <= transitions_) {
           next_checkpoint += o_.checkpoint_every;
         }
+        // A checkpoint holds every transition stepped so far.
+        if (absl::Status s = LearnPending(); !s.ok()) return s;
         if (absl::Status s = SaveStepCheckpoint(); !s.ok()) return s;
       }
     }
+    if (absl::Status s = LearnPending(); !s.ok()) return s;
     train_seconds_ = Seconds(start, Clock::now()) - eval_seconds;
     if (absl::Status s = CheckModelsAgree(); !s.ok()) return s;
     if (o_.log_every > 0 && since_log_count_ > 0) {
@@ -1081,6 +1097,75 @@ class Runner {
 
   // checkpoints/step_<N>, then the oldest step checkpoints beyond
   // keep_checkpoints are deleted (a long run would leave thousands).
+  absl::Status LearnFrom(const TransitionBatch& batch) {
+    learner_->Learn(batch);
+    if (absl::Status s = learner_->status(); !s.ok()) return s;
+    if (replicas_ != nullptr) {
+      if (absl::Status s = replicas_->status(); !s.ok()) return Replicas(s);
+    }
+    return absl::OkStatus();
+  }
+
+  // --overlap_learning: a copy of the step's batch, learned from while the
+  // servers step the next one (the loop's buffers are refilled by then).
+  void Keep(const TransitionBatch& batch, const EnvSpec& spec) {
+    const size_t n = batch.num_copies;
+    Pending& p = pending_;
+    auto copy = [n](const auto* from, size_t width, auto* to) {
+      if (from == nullptr) {
+        to->clear();
+        return;
+      }
+      to->assign(from, from + n * width);
+    };
+    p.observation.resize(num_agents_);
+    p.next_observation.resize(num_agents_);
+    p.reward.resize(num_agents_);
+    p.discrete.resize(num_agents_);
+    p.continuous.resize(num_agents_);
+    p.batch = batch;
+    for (int a = 0; a < num_agents_; ++a) {
+      const size_t obs = spec.observation_spaces[a].FlatSize();
+      const size_t act = spec.action_spaces[a].FlatSize();
+      copy(batch.observation[a], obs, &p.observation[a]);
+      copy(batch.next_observation[a], obs, &p.next_observation[a]);
+      copy(batch.reward[a], 1, &p.reward[a]);
+      copy(batch.discrete_action[a], act, &p.discrete[a]);
+      copy(batch.continuous_action[a], act, &p.continuous[a]);
+      p.batch.observation[a] = p.observation[a].data();
+      p.batch.next_observation[a] = p.next_observation[a].data();
+      p.batch.reward[a] = p.reward[a].data();
+      if (batch.discrete_action[a] != nullptr) {
+        p.batch.discrete_action[a] = p.discrete[a].data();
+      }
+      if (batch.continuous_action[a] != nullptr) {
+        p.batch.continuous_action[a] = p.continuous[a].data();
+      }
+    }
+    p.terminated = std::make_unique<bool[]>(n);
+    p.truncated = std::make_unique<bool[]>(n);
+    std::copy_n(batch.terminated, n, p.terminated.get());
+    std::copy_n(batch.truncated, n, p.truncated.get());
+    p.batch.terminated = p.terminated.get();
+    p.batch.truncated = p.truncated.get();
+    copy(batch.current_agent, 1, &p.current);
+    p.batch.current_agent = batch.current_agent ? p.current.data() : nullptr;
+    copy(batch.public_observation, public_size_, &p.public_observation);
+    copy(batch.next_public_observation, public_size_,
+         &p.next_public_observation);
+    if (batch.public_observation != nullptr) {
+      p.batch.public_observation = p.public_observation.data();
+      p.batch.next_public_observation = p.next_public_observation.data();
+    }
+    p.waiting = true;
+  }
+
+  absl::Status LearnPending() {
+    if (!pending_.waiting) return absl::OkStatus();
+    pending_.waiting = false;
+    return LearnFrom(pending_.batch);
+  }
+
   // Data-parallel ranks start from rank 0's model (networks, optimizers):
   // each rank built its learner from its own seed and keeps its own random
   // streams, so their exploration differs while their parameters agree.
@@ -1168,6 +1253,16 @@ class Runner {
   const std::string algorithm_;
   const LearnerFactory& factory_;
   ReplicaGroup* const replicas_;  // null: one process
+  struct Pending {
+    bool waiting = false;
+    TransitionBatch batch;  // viewing the vectors below
+    std::vector<std::vector<float>> observation, next_observation, reward,
+        continuous;
+    std::vector<std::vector<int64_t>> discrete;
+    std::unique_ptr<bool[]> terminated, truncated;
+    std::vector<int32_t> current;
+    std::vector<float> public_observation, next_public_observation;
+  } pending_;
   std::vector<std::unique_ptr<EnvClient>> clients_;
   // Declared after the client: handles close before the client goes.
   std::unique_ptr<ShardedEnv> env_, eval_env_;

@@ -28,6 +28,11 @@ struct TrainingOptions {
   // With several servers, a lost one's copies move to the others instead
   // of ending the run.
   bool tolerate_server_loss = false;
+  // Learn from each step while the servers step the next one (the actions
+  // of step t + 1 come from the learner before its update on step t): for
+  // learners that allow it (JointLearner::LearnsOneStepLate). The results
+  // differ from a run without it, and are as repeatable.
+  bool overlap_learning = false;
   // The data-parallel group this process is a rank of (RunAgentMain makes
   // it from the launcher's WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT);
   // null or of size 1: one process. Each rank trains on copies of its own

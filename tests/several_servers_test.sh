@@ -5,7 +5,9 @@
 # results are the same to the last digit. Four agents cover between them
 # Box and Discrete actions, episodes that end and auto-reset, per-copy
 # latent state (options), messages, info, public observations and turns.
-# 5 copies over 3 servers split 2+2+1.
+# 5 copies over 3 servers split 2+2+1. The same holds with
+# --overlap_learning, which changes the results (and is refused by
+# learners that cannot learn a step late).
 # Then a server is killed mid-run: the run ends with an error naming it,
 # or, with --tolerate_server_loss, finishes on the other two.
 # Arguments: env_server, the JAL agent (for the loss), then binary
@@ -58,6 +60,10 @@ PY
 while [ $# -gt 0 ]; do
   binary="$1" env="$2" settings="$3" steps="$4"
   shift 4
+  case "$binary" in
+    */maddpg) maddpg_binary=$binary ;;
+    */soft_option) soft_option_binary=$binary ;;
+  esac
   name=$(basename "$binary")_$env
   for where in one three; do
     flag="--endpoint=${endpoints[0]}"
@@ -71,6 +77,29 @@ while [ $# -gt 0 ]; do
   done
   same_records "${name}_one" "${name}_three"
 done
+
+# --overlap_learning (the update on step t runs while the servers step
+# t + 1): over one server and three the same again, and not the same as
+# without it (the actions of t + 1 come before the update on t).
+for where in one three; do
+  flag="--endpoint=${endpoints[0]}"
+  [ "$where" = three ] && flag="--endpoint=$all"
+  "$maddpg_binary" "$flag" --overlap_learning --env=max_of_two_quadratics \
+    --env_settings=variant=paper --steps=1500 --num_copies=5 --eval_episodes=5 \
+    --eval_every=100 --log_every=20 --progress_seconds=60 --seed=4 \
+    --runs_root="$runs" --run_name="overlap_$where" >"$runs/overlap.log" 2>&1 ||
+    { echo "FAIL overlap_$where"; cat "$runs/overlap.log"; exit 1; }
+done
+same_records overlap_one overlap_three
+if same_records maddpg_max_of_two_quadratics_one overlap_one >/dev/null 2>&1; then
+  echo "FAIL: --overlap_learning changed nothing"; exit 1
+fi
+status=0
+"$soft_option_binary" --overlap_learning --env=taxi --steps=100 \
+  --runs_root="$runs" >"$runs/refused.log" 2>&1 || status=$?
+[ "$status" -ne 0 ] && grep -q "cannot learn a step late" "$runs/refused.log" ||
+  { echo "FAIL: soft options took --overlap_learning"; cat "$runs/refused.log"; exit 1; }
+echo "ok: --overlap_learning repeats over several servers; refused where it cannot"
 
 # A lost server. The agent trains long enough to be cut in the middle.
 agent_with_loss() {
