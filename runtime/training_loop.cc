@@ -1095,8 +1095,6 @@ class Runner {
     return means;
   }
 
-  // checkpoints/step_<N>, then the oldest step checkpoints beyond
-  // keep_checkpoints are deleted (a long run would leave thousands).
   absl::Status LearnFrom(const TransitionBatch& batch) {
     learner_->Learn(batch);
     if (absl::Status s = learner_->status(); !s.ok()) return s;
@@ -1225,6 +1223,8 @@ class Runner {
                      replicas_->world_size(), ": ", status.message()));
   }
 
+  // checkpoints/step_<N>, then the oldest step checkpoints beyond
+  // keep_checkpoints are deleted (a long run would leave thousands).
   absl::Status SaveStepCheckpoint() {
     if (absl::Status s = CheckModelsAgree(); !s.ok()) return s;
     const std::string name = absl::StrCat("step_", transitions_);
