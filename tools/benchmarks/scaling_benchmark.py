@@ -23,14 +23,13 @@ training steps per second (summary.json):
 import argparse
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import bench_util
+from marl_env import testing
 
 
 def free_port():
@@ -42,31 +41,19 @@ def free_port():
 
 
 class Servers:
-    """`count` env_server processes on free loopback ports."""
+    """`count` server processes (env_server or env_server_py) on free
+    loopback ports."""
 
-    def __init__(self, binary, count, workdir, flags=()):
-        self.procs, self.endpoints = [], []
-        for k in range(count):
-            log = open(os.path.join(workdir, "server%d.log" % k), "w+")
-            proc = subprocess.Popen(
-                [binary, "--endpoint=tcp://127.0.0.1:0"] + list(flags),
-                stdout=log, stderr=subprocess.STDOUT)
-            self.procs.append(proc)
-            for _ in range(300):
-                log.seek(0)
-                m = re.search(r"env_server: listening on (\S+)", log.read())
-                if m:
-                    self.endpoints.append(m.group(1))
-                    break
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("env_server did not start")
+    def __init__(self, binary, count, flags=()):
+        self.processes, self.endpoints = [], []
+        for _ in range(count):
+            process, endpoint = testing.start_server([binary] + list(flags))
+            self.processes.append(process)
+            self.endpoints.append(endpoint)
 
     def close(self):
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            proc.wait()
+        for process in self.processes:
+            testing.stop_server(process)
 
 
 def run_agent(binary, flags, workdir, name, env=None):
@@ -150,7 +137,7 @@ def main():
         table[(n, 0)] = rate
         row.append(rate)
         for k in counts:
-            servers = Servers(server_bin, k, workdir)
+            servers = Servers(server_bin, k)
             try:
                 rate = measure(
                     jal, game + ["--num_copies=%d" % n,
@@ -182,7 +169,7 @@ def main():
     module = os.path.abspath(bench_util.runfile(args.costly_env))
     one = None
     for k in counts:
-        servers = Servers(py_server, k, workdir, ["--module=" + module])
+        servers = Servers(py_server, k, ["--module=" + module])
         try:
             rate = measure(
                 jal, ["--env=py_costly_game", "--num_copies=32",
@@ -197,7 +184,7 @@ def main():
     # The learner's cost per step (MADDPG acting only vs learning).
     print("\n### The learner (MADDPG, matrix_game, 8 copies, one server; "
           "steps/s)\n")
-    servers = Servers(server_bin, 1, workdir)
+    servers = Servers(server_bin, 1)
     common = game + ["--num_copies=8", "--endpoint=" + servers.endpoints[0],
                      "--batch_size=256"]
     try:
