@@ -15,20 +15,25 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "runtime/json.h"
+#include "runtime/tensorboard_events.h"
 
 namespace marl {
 namespace {
@@ -40,6 +45,11 @@ constexpr char kConfigFile[] = "config.json";
 constexpr char kMetricsFile[] = "metrics.jsonl";
 constexpr char kSummaryFile[] = "summary.json";
 constexpr char kCheckpointsDir[] = "checkpoints";
+constexpr char kTensorBoardDir[] = "tensorboard";
+// tensorboard/<this>: the records about the whole run (agent "").
+constexpr char kRunEventDir[] = "run";
+// Longer agent names are cut (and hashed, below) in directory names.
+constexpr size_t kMaxEventDirName = 100;
 
 // Keys that config.json always has; extra_config may not shadow them.
 const std::set<std::string>& ConfigKeys() {
@@ -88,6 +98,34 @@ std::string SanitizeForName(absl::string_view s, absl::string_view fallback) {
     }
   }
   return out;
+}
+
+// The directory under tensorboard/ of `agent`'s events. A name that is
+// already a plain path component of [A-Za-z0-9._-] (not ".", "..", or
+// "run", which holds the run's own records) is used as it is; any other
+// is sanitized like run names and gets "_<CRC-32C of the name, 8 hex>", so
+// that names alike after sanitizing stay apart. A pure function of the
+// name: a resumed run finds the same directories without a stored map.
+std::string EventDirName(absl::string_view agent) {
+  if (agent.empty()) return kRunEventDir;
+  const bool plain = agent.size() <= kMaxEventDirName && agent != "." &&
+                     agent != ".." && agent != kRunEventDir &&
+                     SanitizeForName(agent, "") == agent;
+  if (plain) return std::string(agent);
+  return absl::StrFormat("%s_%08x",
+                         SanitizeForName(agent.substr(0, kMaxEventDirName), ""),
+                         Crc32c(agent));
+}
+
+// This machine's name for event file names, as TensorFlow uses it.
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return SanitizeForName(host, "localhost");
+}
+
+double UnixSeconds(absl::Time time) {
+  return absl::ToDoubleSeconds(time - absl::UnixEpoch());
 }
 
 // A filesystem error as a status naming what was done to which path.
@@ -198,6 +236,76 @@ absl::Status WriteAll(int fd, const std::string& contents,
     left -= static_cast<size_t>(n);
   }
   return absl::OkStatus();
+}
+
+// Appends `*pending` to the file `fd` (at `*appended_size` bytes) and syncs
+// it; then clears it and advances the size. On failure the file is cut back
+// to `*appended_size` (part of the text may have gone out, e.g. on a full
+// disk), so it only ever holds whole records, and `*pending` is kept for
+// the next attempt.
+absl::Status AppendWhole(int fd, const std::string& path, std::string* pending,
+                         off_t* appended_size) {
+  if (pending->empty()) return absl::OkStatus();
+  absl::Status s = WriteAll(fd, *pending, path);
+  // Synced like the files written atomically: a power cut keeps it.
+  if (s.ok() && ::fdatasync(fd) != 0) {
+    s = ErrnoError(errno, "cannot sync", path);
+  }
+  if (!s.ok()) {
+    if (::ftruncate(fd, *appended_size) != 0) {
+      std::cerr << "RunWriter: cannot cut " << path << " back to "
+                << *appended_size << " bytes: " << std::strerror(errno)
+                << std::endl;
+    }
+    return s;
+  }
+  *appended_size += static_cast<off_t>(pending->size());
+  pending->clear();
+  return absl::OkStatus();
+}
+
+// The names in directory `path` (only subdirectories with `dirs_only`);
+// none if it does not exist. Errors are returned, not thrown, as
+// everywhere here.
+absl::StatusOr<std::vector<std::string>> ListNames(const std::string& path,
+                                                   bool dirs_only) {
+  std::vector<std::string> names;
+  std::error_code error;
+  std::filesystem::directory_iterator it(path, error);
+  if (error == std::errc::no_such_file_or_directory) return names;
+  for (; !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    std::error_code type_error;
+    if (!dirs_only || it->is_directory(type_error)) {
+      names.push_back(it->path().filename().string());
+    }
+  }
+  if (error) return FilesystemError(error, "cannot list", path);
+  return names;
+}
+
+// Creates the event file `path` (and its directory) for appending, 0644
+// like every run file. O_EXCL: a name is only ever started once.
+absl::StatusOr<int> CreateEventFile(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
+  const int fd = ::open(
+      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError(errno, "cannot create", path);
+  if (::fchmod(fd, 0644) != 0) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return ErrnoError(error, "cannot chmod", path);
+  }
+  // Persist the new directory entry; best effort, as in
+  // WriteFileAtomically.
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -333,7 +441,7 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
       .Add("commit", GitCommit())
       .Add("start_time",
            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone()))
-      .Add("start_time_unix", absl::ToDoubleSeconds(now - absl::UnixEpoch()))
+      .Add("start_time_unix", UnixSeconds(now))
       .AddRaw("flags", FlagsJson());
   for (const auto& [key, text] : extra_config) {
     config.AddRaw(key, absl::StripAsciiWhitespace(text));
@@ -351,23 +459,28 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Create(
   const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
   return std::unique_ptr<RunWriter>(
-      new RunWriter(std::move(directory), options.flush_interval_seconds, fd));
+      new RunWriter(std::move(directory), options.flush_interval_seconds, fd,
+                    UnixSeconds(now), options.tensorboard));
 }
 
 RunWriter::RunWriter(std::string directory, double flush_interval_seconds,
-                     int metrics_fd, double start_seconds, off_t metrics_size)
+                     int metrics_fd, double start_unix_seconds,
+                     bool tensorboard, double start_seconds, off_t metrics_size)
     : directory_(std::move(directory)),
       flush_interval_seconds_(flush_interval_seconds),
       start_(std::chrono::steady_clock::now() -
              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                  std::chrono::duration<double>(start_seconds))),
+      start_unix_seconds_(start_unix_seconds),
+      tensorboard_(tensorboard),
+      host_(tensorboard ? HostName() : ""),
       metrics_fd_(metrics_fd),
       appended_size_(metrics_size),
       last_flush_attempt_(start_) {}
 
 absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Reopen(
     const std::string& directory, int64_t through_step,
-    double flush_interval_seconds) {
+    double flush_interval_seconds, bool tensorboard) {
   const std::string metrics = JoinPath(directory, kMetricsFile);
   std::error_code error;
   if (!std::filesystem::is_regular_file(JoinPath(directory, kConfigFile),
@@ -405,6 +518,13 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Reopen(
     keep += static_cast<off_t>(line.size()) + 1;
   }
   in.close();
+  // The agents with TensorBoard events (below); listed before the cut, so
+  // that an error leaves the run as it was.
+  absl::StatusOr<std::vector<std::string>> dirs =
+      tensorboard
+          ? ListNames(JoinPath(directory, kTensorBoardDir), /*dirs_only=*/true)
+          : std::vector<std::string>();
+  if (!dirs.ok()) return dirs.status();
   const int fd = ::open(metrics.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "cannot open", metrics);
   struct stat info;
@@ -415,8 +535,42 @@ absl::StatusOr<std::unique_ptr<RunWriter>> RunWriter::Reopen(
     ::close(fd);
     return ErrnoError(error, "cannot cut", metrics);
   }
-  return std::unique_ptr<RunWriter>(
-      new RunWriter(directory, flush_interval_seconds, fd, last_time, keep));
+  // Events' wall_time goes on from the run's start, as "time" does; a
+  // config.json without the start (not written by Create) counts back from
+  // now.
+  absl::StatusOr<std::string> config =
+      ReadFile(JoinPath(directory, kConfigFile));
+  absl::StatusOr<double> start_unix =
+      config.ok() ? NumberMember(*config, "start_time_unix")
+                  : absl::StatusOr<double>(config.status());
+  std::unique_ptr<RunWriter> writer(new RunWriter(
+      directory, flush_interval_seconds, fd,
+      start_unix.ok() ? *start_unix : UnixSeconds(absl::Now()) - last_time,
+      tensorboard, last_time, keep));
+  if (!tensorboard) return writer;
+
+  // TensorBoard's own restart mark, in a new file for every agent that has
+  // events: a session START at the first step past the cut makes it drop
+  // that agent's events from there on (those the cut dropped from
+  // metrics.jsonl). Started now, not with the agent's next record, so that
+  // an agent that logs nothing more is cut too.
+  const double wall_time = writer->start_unix_seconds_ + last_time;
+  const int64_t start_step = through_step < std::numeric_limits<int64_t>::max()
+                                 ? through_step + 1
+                                 : through_step;
+  absl::MutexLock lock(&writer->mu_);
+  for (const std::string& dir : *dirs) {
+    EventFile file = writer->NewEventFile(dir, wall_time);
+    file.pending.append(SessionStartRecord(wall_time, start_step));
+    writer->event_files_.emplace(dir, std::move(file));
+  }
+  // A failure is the same as a failed append: reported, and retried with
+  // the next one.
+  if (absl::Status s = writer->FlushLocked(); !s.ok()) {
+    std::cerr << "RunWriter: appending TensorBoard events failed: " << s
+              << std::endl;
+  }
+  return writer;
 }
 
 RunWriter::~RunWriter() {
@@ -425,6 +579,9 @@ RunWriter::~RunWriter() {
               << std::endl;
   }
   ::close(metrics_fd_);
+  for (const auto& [dir, file] : event_files_) {
+    if (file.fd >= 0) ::close(file.fd);
+  }
 }
 
 const std::string& RunWriter::directory() const { return directory_; }
@@ -442,14 +599,25 @@ void RunWriter::Log(const std::string& phase, int64_t step, int64_t episode,
       .Add("agent", agent)
       .Add("phase", phase);
   bool dropped = false;
+  std::vector<std::pair<std::string, double>> scalars;
   for (const auto& [name, value] : values) {
     if (IsRecordKey(name)) {
       dropped = true;
       continue;
     }
     record.Add(name, value);
+    if (tensorboard_) {
+      scalars.emplace_back(
+          phase.empty() ? name : absl::StrCat(phase, "/", name), value);
+    }
   }
   const std::string line = record.Build();
+  // At the record's own time, so that TensorBoard's wall-clock axis and
+  // "time" agree.
+  const double wall_time =
+      start_unix_seconds_ + std::round(seconds * 1e6) / 1e6;
+  const std::string event =
+      tensorboard_ ? ScalarsRecord(wall_time, step, scalars) : std::string();
 
   absl::MutexLock lock(&mu_);
   if (dropped && !warned_reserved_name_) {
@@ -460,6 +628,7 @@ void RunWriter::Log(const std::string& phase, int64_t step, int64_t episode,
   }
   pending_.append(line);
   pending_.push_back('\n');
+  if (tensorboard_) EventFileFor(agent, wall_time)->pending.append(event);
   ++num_records_;
   if (std::chrono::duration<double>(now - last_flush_attempt_).count() >=
       flush_interval_seconds_) {
@@ -478,26 +647,72 @@ absl::Status RunWriter::FlushLocked() {
   // Stamped even on failure, so a full disk is retried once per interval
   // instead of on every Log().
   last_flush_attempt_ = std::chrono::steady_clock::now();
-  if (pending_.empty()) return absl::OkStatus();
-  const std::string path = JoinPath(directory_, kMetricsFile);
-  absl::Status s = WriteAll(metrics_fd_, pending_, path);
-  // Synced like the files written atomically: a power cut keeps it.
-  if (s.ok() && ::fdatasync(metrics_fd_) != 0) {
-    s = ErrnoError(errno, "cannot sync", path);
-  }
-  if (!s.ok()) {
-    // Part of the text may have gone out (a full disk): cut the file back
-    // to whole lines; the records stay pending for the next attempt.
-    if (::ftruncate(metrics_fd_, appended_size_) != 0) {
-      std::cerr << "RunWriter: cannot cut " << path << " back to "
-                << appended_size_ << " bytes: " << std::strerror(errno)
-                << std::endl;
+  absl::Status status =
+      AppendWhole(metrics_fd_, JoinPath(directory_, kMetricsFile), &pending_,
+                  &appended_size_);
+  // Each event file on its own: one that fails keeps its events and does
+  // not hold back the others.
+  for (auto& [dir, file] : event_files_) {
+    if (file.pending.empty()) continue;
+    absl::Status s;
+    if (file.fd < 0) {
+      absl::StatusOr<int> fd = CreateEventFile(file.path);
+      if (fd.ok()) {
+        file.fd = *fd;
+      } else {
+        s = fd.status();
+      }
     }
-    return s;
+    if (s.ok()) {
+      s = AppendWhole(file.fd, file.path, &file.pending, &file.appended_size);
+    }
+    if (status.ok()) status = s;
   }
-  appended_size_ += static_cast<off_t>(pending_.size());
-  pending_.clear();
-  return absl::OkStatus();
+  return status;
+}
+
+RunWriter::EventFile* RunWriter::EventFileFor(const std::string& agent,
+                                              double wall_time) {
+  if (auto it = agent_dirs_.find(agent); it != agent_dirs_.end()) {
+    return &event_files_.at(it->second);
+  }
+  // Another agent may hold the directory already (a plain name equal to a
+  // hashed one, which takes intent): "-2", "-3", ... after it.
+  const std::string base = EventDirName(agent);
+  std::string dir = base;
+  for (int n = 2;; ++n) {
+    auto it = event_files_.find(dir);
+    if (it == event_files_.end()) {
+      it = event_files_.emplace(dir, NewEventFile(dir, wall_time)).first;
+    }
+    if (!it->second.agent.has_value()) it->second.agent = agent;
+    if (*it->second.agent == agent) break;
+    dir = absl::StrCat(base, "-", n);
+  }
+  agent_dirs_.emplace(agent, dir);
+  return &event_files_.at(dir);
+}
+
+RunWriter::EventFile RunWriter::NewEventFile(const std::string& dir,
+                                             double wall_time) const {
+  const std::string path = JoinPath(JoinPath(directory_, kTensorBoardDir), dir);
+  // TensorBoard reads a directory's event files in name order: a resumed
+  // run's file must sort after the old ones, also when it starts within
+  // the same second or on a machine whose clock is behind.
+  // (A directory that cannot be listed fails on the first append instead.)
+  int64_t seconds = absl::ToUnixSeconds(absl::Now());
+  absl::StatusOr<std::vector<std::string>> names =
+      ListNames(path, /*dirs_only=*/false);
+  for (const std::string& name :
+       names.ok() ? *names : std::vector<std::string>()) {
+    if (std::optional<int64_t> taken = EventFileSeconds(name)) {
+      seconds = std::max(seconds, *taken + 1);
+    }
+  }
+  EventFile file;
+  file.path = JoinPath(path, EventFileName(seconds, host_));
+  file.pending = FileVersionRecord(wall_time);
+  return file;
 }
 
 int64_t RunWriter::num_records() const {

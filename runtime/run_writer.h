@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,8 +24,13 @@ namespace marl {
 //   <runs_root>/<run_name>/metrics.jsonl      one JSON object per line
 //   <runs_root>/<run_name>/checkpoints/<name> opaque bytes (e.g. torch)
 //   <runs_root>/<run_name>/summary.json       final results
-// Every file is written atomically (temporary file, then rename), so a
-// crash never leaves a half-written file behind.
+//   <runs_root>/<run_name>/tensorboard/<agent>/events.out.tfevents.*
+//                                             the metrics for TensorBoard
+// config.json, checkpoints and summary.json are written atomically
+// (temporary file, then rename); metrics.jsonl and the event files are
+// appended whole records at a time and cut back on a failed append. So a
+// crash never leaves a half-written file behind (at worst a torn last
+// record, which Reopen and TensorBoard's readers skip).
 struct RunOptions {
   std::string runs_root = "runs";
   // Empty: "<algorithm>_<env_name>_seed<seed>_<YYYYmmdd-HHMMSS>" (local
@@ -38,6 +44,9 @@ struct RunOptions {
   // Seconds between appends to metrics.jsonl (Flush() forces one); <= 0
   // appends on every Log().
   double flush_interval_seconds = 5.0;
+  // Also write every record as a TensorBoard event (tensorboard/, one event
+  // file per agent; docs/RUN_FORMAT.md), appended with metrics.jsonl.
+  bool tensorboard = true;
 };
 
 class RunWriter {
@@ -60,9 +69,13 @@ class RunWriter {
   // their "time" goes on from the last record kept.
   // config.json is left as it is. NOT_FOUND if `directory` holds no run;
   // DATA_LOSS for a metrics line that is not a record.
+  // With `tensorboard`, every agent directory under tensorboard/ gets a new
+  // event file at once, starting with a session START at through_step + 1:
+  // TensorBoard then drops that agent's older events from that step on.
+  // The old event files are left as they are.
   static absl::StatusOr<std::unique_ptr<RunWriter>> Reopen(
       const std::string& directory, int64_t through_step,
-      double flush_interval_seconds = 5.0);
+      double flush_interval_seconds = 5.0, bool tensorboard = true);
   ~RunWriter();  // flushes
 
   const std::string& directory() const;
@@ -75,13 +88,18 @@ class RunWriter {
   // written to metrics.jsonl when flush_interval_seconds have passed since
   // the last attempt; a failed append is reported on stderr (and by the
   // next Flush()), and its records are kept for the next attempt.
+  // With RunOptions::tensorboard the record is also one TensorBoard event
+  // at `step` in the agent's event file (`agent` empty: tensorboard/run/),
+  // with one scalar "<phase>/<name>" per value (NaN/Inf as they are); it
+  // is appended with the metrics.
   void Log(const std::string& phase, int64_t step, int64_t episode,
            const std::string& agent,
            const std::vector<std::pair<std::string, double>>& values);
 
   // Appends the records not yet written to metrics.jsonl, whole lines, and
-  // syncs the file (a no-op if there are none). A failed append leaves the
-  // file as it was (whole lines) and keeps the records.
+  // syncs the file (a no-op if there are none); the same for the event
+  // files. A failed append leaves the file as it was (whole lines, whole
+  // events) and keeps the records; the first failure is returned.
   absl::Status Flush();
 
   // Number of records logged so far.
@@ -101,13 +119,40 @@ class RunWriter {
       const std::vector<std::pair<std::string, double>>& values);
 
  private:
+  // One TensorBoard event file, tensorboard/<dir>/<name>.
+  struct EventFile {
+    // The agent whose records it holds ("" for the run's own); nullopt for
+    // a file Reopen started in an existing directory, until the first
+    // record of the agent that maps to that directory.
+    std::optional<std::string> agent;
+    std::string path;
+    int fd = -1;  // created on the first append
+    // Framed events not yet appended, and the file's size after the last
+    // successful append (as for metrics.jsonl).
+    std::string pending;
+    off_t appended_size = 0;
+  };
+
   RunWriter(std::string directory, double flush_interval_seconds,
-            int metrics_fd, double start_seconds = 0, off_t metrics_size = 0);
+            int metrics_fd, double start_unix_seconds, bool tensorboard,
+            double start_seconds = 0, off_t metrics_size = 0);
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The event file of `agent`'s records, started (named, with its
+  // file_version event pending) on its first record.
+  EventFile* EventFileFor(const std::string& agent, double wall_time)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new event file in tensorboard/<dir>/ (not created yet), named to
+  // sort after the files already there.
+  EventFile NewEventFile(const std::string& dir, double wall_time) const;
 
   const std::string directory_;
   const double flush_interval_seconds_;
   const std::chrono::steady_clock::time_point start_;
+  // config.json's start_time_unix: events' wall_time is it plus "time".
+  const double start_unix_seconds_;
+  const bool tensorboard_;
+  // For event file names, made a valid path component.
+  const std::string host_;
 
   mutable absl::Mutex mu_;
   // metrics.jsonl, open for appending.
@@ -121,6 +166,10 @@ class RunWriter {
   std::chrono::steady_clock::time_point last_flush_attempt_
       ABSL_GUARDED_BY(mu_);
   bool warned_reserved_name_ ABSL_GUARDED_BY(mu_) = false;
+  // Event files by directory name under tensorboard/, and which directory
+  // each agent's records go to.
+  std::map<std::string, EventFile> event_files_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> agent_dirs_ ABSL_GUARDED_BY(mu_);
 };
 
 // Writes `contents` to `path` through a temporary file in the same

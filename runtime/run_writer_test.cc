@@ -1,22 +1,34 @@
 #include "runtime/run_writer.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "runtime/json.h"
+#include "runtime/tensorboard_event.pb.h"
 
 // Registered so the test can see flags land in config.json.
 ABSL_FLAG(std::string, run_writer_test_flag, "hello \"flags\"",
@@ -79,6 +91,128 @@ std::unique_ptr<RunWriter> CreateOrDie(
       RunWriter::Create(options, extra);
   EXPECT_TRUE(writer.ok()) << writer.status();
   return writer.ok() ? std::move(*writer) : nullptr;
+}
+
+// TensorBoard event files, read back by the TFRecord definition alone:
+// uint64 length (LE), masked CRC-32C of those 8 bytes (LE uint32), data,
+// masked CRC-32C of data (LE uint32); the data an Event. The CRCs are
+// computed here bit by bit, independently of the library's table.
+namespace tb = ::marl::runtime::tensorboard;
+
+uint32_t BitwiseCrc32c(absl::string_view data) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (const char c : data) {
+    crc ^= static_cast<uint8_t>(c);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ ((crc & 1) != 0 ? 0x82F63B78u : 0u);
+    }
+  }
+  return ~crc;
+}
+
+uint32_t Masked(uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+uint64_t LittleEndian(absl::string_view bytes) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    value |= uint64_t{static_cast<uint8_t>(bytes[i])} << (8 * i);
+  }
+  return value;
+}
+
+struct EventFileContents {
+  std::vector<tb::Event> events;
+  // The file ends in a partial record (a crash mid-append): readers stop.
+  bool torn = false;
+};
+
+EventFileContents ReadEventFile(const std::string& path) {
+  const std::string bytes = ReadOrDie(path);
+  const absl::string_view view(bytes);
+  EventFileContents contents;
+  size_t pos = 0;
+  while (pos < view.size()) {
+    if (view.size() - pos < 12) {
+      contents.torn = true;
+      break;
+    }
+    const absl::string_view length_bytes = view.substr(pos, 8);
+    EXPECT_EQ(LittleEndian(view.substr(pos + 8, 4)),
+              Masked(BitwiseCrc32c(length_bytes)))
+        << path << " at " << pos;
+    const uint64_t length = LittleEndian(length_bytes);
+    const size_t left = view.size() - pos - 12;
+    if (left < 4 || length > left - 4) {
+      contents.torn = true;
+      break;
+    }
+    const absl::string_view data = view.substr(pos + 12, length);
+    EXPECT_EQ(LittleEndian(view.substr(pos + 12 + length, 4)),
+              Masked(BitwiseCrc32c(data)))
+        << path << " at " << pos;
+    tb::Event event;
+    EXPECT_TRUE(event.ParseFromArray(data.data(), data.size()))
+        << path << " at " << pos;
+    contents.events.push_back(std::move(event));
+    pos += 12 + length + 4;
+  }
+  return contents;
+}
+
+// The event files of tensorboard/<dir>, in name order (TensorBoard's).
+std::vector<std::string> EventFiles(const std::string& run,
+                                    const std::string& dir) {
+  const std::string path = absl::StrCat(run, "/tensorboard/", dir);
+  std::vector<std::string> names = ListDir(path);
+  std::sort(names.begin(), names.end());
+  for (std::string& name : names) name = absl::StrCat(path, "/", name);
+  return names;
+}
+
+// events.out.tfevents.<10 digits>.<host>
+bool IsEventFileName(const std::string& path) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  const std::string prefix = "events.out.tfevents.";
+  if (!absl::StartsWith(name, prefix) || name.size() < prefix.size() + 12) {
+    return false;
+  }
+  const std::string digits = name.substr(prefix.size(), 10);
+  return std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return absl::ascii_isdigit(c); }) &&
+         name[prefix.size() + 10] == '.';
+}
+
+struct Point {
+  int64_t step;
+  std::string tag;
+  float value;
+  double wall_time;
+};
+
+// What TensorBoard shows of tensorboard/<dir>: every file's scalars in name
+// order, where a session START at step s first drops the points read
+// before with step >= s (its EventAccumulator's purge_orphaned_data).
+std::vector<Point> Purged(const std::string& run, const std::string& dir) {
+  std::vector<Point> points;
+  for (const std::string& file : EventFiles(run, dir)) {
+    for (const tb::Event& event : ReadEventFile(file).events) {
+      if (event.has_session_log() &&
+          event.session_log().status() == tb::SessionLog::START) {
+        points.erase(std::remove_if(points.begin(), points.end(),
+                                    [&](const Point& p) {
+                                      return p.step >= event.step();
+                                    }),
+                     points.end());
+      }
+      for (const auto& value : event.summary().value()) {
+        points.push_back({event.step(), value.tag(), value.simple_value(),
+                          event.wall_time()});
+      }
+    }
+  }
+  return points;
 }
 
 TEST(WriteFileAtomicallyTest, WritesReplacesAndLeavesNoTempFiles) {
@@ -201,7 +335,11 @@ TEST(RunWriterTest, MetricsLinesCountAndContent) {
                         "\"step\": 1000, \"episode\": 10, \"agent\": \"\", "
                         "\"phase\": \"eval\", \"eval_return\": -3.25}"))
       << lines[10];
-  EXPECT_EQ(ListDir(root + "/r").size(), 3u);  // no temp files left
+  // No temp files left; tensorboard/ holds the events.
+  std::vector<std::string> files = ListDir(root + "/r");
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"checkpoints", "config.json",
+                                             "metrics.jsonl", "tensorboard"}));
 }
 
 TEST(RunWriterTest, NanAndInfBecomeNull) {
@@ -253,7 +391,11 @@ TEST(RunWriterTest, ZeroIntervalAppendsOnEveryLog) {
   struct stat last;
   ASSERT_EQ(stat(path.c_str(), &last), 0);
   EXPECT_EQ(first.st_ino, last.st_ino);
-  EXPECT_EQ(ListDir(root + "/r").size(), 3u);
+  EXPECT_EQ(ListDir(root + "/r").size(), 4u);  // and tensorboard/
+  // The events went out with the lines.
+  const std::vector<std::string> events = EventFiles(root + "/r", "a");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(ReadEventFile(events[0]).events.size(), 6u);
 }
 
 TEST(RunWriterTest, DestructorFlushes) {
@@ -289,7 +431,16 @@ TEST(RunWriterTest, ConcurrentLogsAreAllKept) {
   for (const std::string& line : lines) {
     ASSERT_TRUE(ValidateJson(line).ok()) << line;
   }
-  EXPECT_EQ(ListDir(root + "/r").size(), 3u);
+  EXPECT_EQ(ListDir(root + "/r").size(), 4u);  // and tensorboard/
+  for (int t = 0; t < 4; ++t) {
+    const std::vector<Point> points =
+        Purged(root + "/r", absl::StrCat("agent_", t));
+    ASSERT_EQ(points.size(), 250u) << t;
+    for (int i = 0; i < 250; ++i) {
+      EXPECT_EQ(points[i].step, i);
+      EXPECT_EQ(points[i].value, static_cast<float>(i));
+    }
+  }
 }
 
 TEST(RunWriterTest, CheckpointRoundTripWithBinaryBytes) {
@@ -444,6 +595,282 @@ TEST(RunWriterTest, ReopenCutsAfterTheStepAndAppends) {
   EXPECT_EQ(ReadOrDie(metrics), text);
   EXPECT_EQ(RunWriter::Reopen(root + "/nothing", 0).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// Every Log() is one event in its agent's event file, read back here by
+// the TFRecord definition and TensorFlow's Event fields.
+TEST(RunWriterTensorBoardTest, EventsReadBackAsLogged) {
+  const std::string root = FreshDir("tensorboard");
+  const double before = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  auto writer = CreateOrDie(Options(root, "r"));
+  ASSERT_NE(writer, nullptr);
+  const double nan = std::nan("");
+  writer->Log("train", 100, 1, "agent_0",
+              {{"episode_return", 1.5}, {"loss_q", 0.1}, {"step", 7}});
+  writer->Log("train", 100, 1, "agent_1", {{"episode_return", -2.25}});
+  writer->Log("train", 100, 1, "", {{"steps_per_second", 1520.4}});
+  writer->Log("eval", 200, 2, "agent_0",
+              {{"eval_return", 8.5}, {"loss_q", nan}, {"big", 1e300}});
+  writer->Log("train", 300, 3, "agent_0", {{"episode_return", 3.0}});
+  // Nothing before the flush: the events go out with metrics.jsonl.
+  EXPECT_FALSE(Exists(root + "/r/tensorboard"));
+  ASSERT_TRUE(writer->Flush().ok());
+  const double after = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+
+  std::vector<std::string> dirs = ListDir(root + "/r/tensorboard");
+  std::sort(dirs.begin(), dirs.end());
+  ASSERT_EQ(dirs, (std::vector<std::string>{"agent_0", "agent_1", "run"}));
+
+  struct Expected {
+    int64_t step;
+    std::vector<std::pair<std::string, float>> values;
+  };
+  const std::map<std::string, std::vector<Expected>> expected = {
+      {"agent_0",
+       {{100, {{"train/episode_return", 1.5f}, {"train/loss_q", 0.1f}}},
+        {200,
+         {{"eval/eval_return", 8.5f},
+          {"eval/loss_q", std::nanf("")},
+          {"eval/big", std::numeric_limits<float>::infinity()}}},
+        {300, {{"train/episode_return", 3.0f}}}}},
+      {"agent_1", {{100, {{"train/episode_return", -2.25f}}}}},
+      {"run", {{100, {{"train/steps_per_second", 1520.4f}}}}},
+  };
+  for (const auto& [dir, records] : expected) {
+    SCOPED_TRACE(dir);
+    const std::vector<std::string> files = EventFiles(root + "/r", dir);
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_TRUE(IsEventFileName(files[0])) << files[0];
+    const EventFileContents contents = ReadEventFile(files[0]);
+    EXPECT_FALSE(contents.torn);
+    ASSERT_EQ(contents.events.size(), records.size() + 1);
+    const tb::Event& first = contents.events[0];
+    ASSERT_EQ(first.what_case(), tb::Event::kFileVersion);
+    EXPECT_EQ(first.file_version(), "brain.Event:2");
+    double last_wall_time = 0;
+    for (size_t i = 0; i < contents.events.size(); ++i) {
+      const tb::Event& event = contents.events[i];
+      EXPECT_GE(event.wall_time(), last_wall_time);
+      EXPECT_GE(event.wall_time(), before - 1);
+      EXPECT_LE(event.wall_time(), after + 1);
+      last_wall_time = event.wall_time();
+      if (i == 0) continue;
+      const Expected& record = records[i - 1];
+      EXPECT_EQ(event.step(), record.step);
+      ASSERT_EQ(event.what_case(), tb::Event::kSummary);
+      ASSERT_EQ(event.summary().value_size(), record.values.size());
+      for (size_t v = 0; v < record.values.size(); ++v) {
+        const auto& value = event.summary().value(v);
+        EXPECT_EQ(value.tag(), record.values[v].first);
+        ASSERT_EQ(value.value_case(), tb::Summary::Value::kSimpleValue);
+        if (std::isnan(record.values[v].second)) {
+          EXPECT_TRUE(std::isnan(value.simple_value()));
+        } else {
+          EXPECT_EQ(value.simple_value(), record.values[v].second);
+        }
+      }
+    }
+  }
+
+  // Each event's wall_time is config.json's start_time_unix plus the
+  // record's "time".
+  const double start =
+      *NumberMember(ReadOrDie(root + "/r/config.json"), "start_time_unix");
+  std::vector<double> times;
+  for (const std::string& line : Lines(ReadOrDie(root + "/r/metrics.jsonl"))) {
+    if (absl::StrContains(line, "\"agent\": \"agent_0\"")) {
+      times.push_back(*NumberMember(line, "time"));
+    }
+  }
+  const std::vector<tb::Event> events =
+      ReadEventFile(EventFiles(root + "/r", "agent_0")[0]).events;
+  ASSERT_EQ(times.size() + 1, events.size());
+  for (size_t i = 0; i < times.size(); ++i) {
+    EXPECT_NEAR(events[i + 1].wall_time(), start + times[i], 1e-5);
+  }
+}
+
+TEST(RunWriterTensorBoardTest, AgentNamesBecomeDistinctDirectories) {
+  const std::string root = FreshDir("tb_names");
+  auto writer = CreateOrDie(Options(root, "r"));
+  ASSERT_NE(writer, nullptr);
+  const std::vector<std::string> agents = {
+      "a_b",      "a/b", "a b", "run", "", ".", "..", std::string(300, 'x'),
+      "agent-0.x"};
+  for (size_t i = 0; i < agents.size(); ++i) {
+    writer->Log("train", 1, 0, agents[i], {{"id", static_cast<double>(i)}});
+  }
+  ASSERT_TRUE(writer->Flush().ok());
+  const std::vector<std::string> dirs = ListDir(root + "/r/tensorboard");
+  ASSERT_EQ(dirs.size(), agents.size());
+  const std::set<std::string> names(dirs.begin(), dirs.end());
+  // Plain names as they are, and the run's own records in run/.
+  EXPECT_EQ(names.count("a_b"), 1u);
+  EXPECT_EQ(names.count("agent-0.x"), 1u);
+  EXPECT_EQ(names.count("run"), 1u);
+  std::set<int> ids;
+  for (const std::string& dir : dirs) {
+    EXPECT_LE(dir.size(), 120u) << dir;
+    EXPECT_NE(dir, ".");
+    EXPECT_NE(dir, "..");
+    for (const char c : dir) {
+      EXPECT_TRUE(absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-')
+          << dir;
+    }
+    const std::vector<Point> points = Purged(root + "/r", dir);
+    ASSERT_EQ(points.size(), 1u) << dir;
+    ids.insert(static_cast<int>(points[0].value));
+    if (dir == "run") {
+      EXPECT_EQ(points[0].value, 4.0f);  // agent ""
+    }
+  }
+  EXPECT_EQ(ids.size(), agents.size());  // every agent in its own
+}
+
+TEST(RunWriterTensorBoardTest, CanBeTurnedOff) {
+  const std::string root = FreshDir("tb_off");
+  RunOptions options = Options(root, "r");
+  options.tensorboard = false;
+  {
+    auto writer = CreateOrDie(options);
+    ASSERT_NE(writer, nullptr);
+    writer->Log("train", 1, 0, "a", {{"x", 1}});
+  }
+  EXPECT_FALSE(Exists(root + "/r/tensorboard"));
+  absl::StatusOr<std::unique_ptr<RunWriter>> reopened =
+      RunWriter::Reopen(root + "/r", 1, 3600, /*tensorboard=*/false);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  (*reopened)->Log("train", 2, 0, "a", {{"x", 2}});
+  reopened->reset();
+  EXPECT_FALSE(Exists(root + "/r/tensorboard"));
+  EXPECT_EQ(Lines(ReadOrDie(root + "/r/metrics.jsonl")).size(), 2u);
+}
+
+// A resumed run gets a new event file per agent whose first events are
+// file_version and a session START at the first step past the cut; with
+// TensorBoard's purge, every step shows once, the new values after the cut.
+TEST(RunWriterTensorBoardTest, ReopenStartsNewFilesWithSessionStart) {
+  const std::string root = FreshDir("tb_reopen");
+  std::string run;
+  {
+    auto writer = CreateOrDie(Options(root, "r"));
+    ASSERT_NE(writer, nullptr);
+    run = writer->directory();
+    for (int step = 1; step <= 5; ++step) {
+      writer->Log("train", step, step, "a", {{"x", step}});
+      writer->Log("train", step, step, "b", {{"x", -step}});
+    }
+  }
+  // A crash mid-append leaves a torn record at the end of a file.
+  const std::vector<std::string> old_files = EventFiles(run, "a");
+  ASSERT_EQ(old_files.size(), 1u);
+  const std::string old_bytes = ReadOrDie(old_files[0]);
+  {
+    std::ofstream torn(old_files[0], std::ios::app | std::ios::binary);
+    torn << old_bytes.substr(0, 20);
+  }
+  const std::string torn_bytes = ReadOrDie(old_files[0]);
+  EXPECT_TRUE(ReadEventFile(old_files[0]).torn);
+
+  absl::StatusOr<std::unique_ptr<RunWriter>> reopened =
+      RunWriter::Reopen(run, 3, /*flush_interval_seconds=*/3600);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int step = 4; step <= 6; ++step) {
+    (*reopened)->Log("train", step, step, "a", {{"x", 100 + step}});
+  }
+  ASSERT_TRUE((*reopened)->Flush().ok());
+
+  // The old file is left as it was, torn end included.
+  EXPECT_EQ(ReadOrDie(old_files[0]), torn_bytes);
+  for (const std::string& dir : std::vector<std::string>{"a", "b"}) {
+    SCOPED_TRACE(dir);
+    const std::vector<std::string> files = EventFiles(run, dir);
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_TRUE(IsEventFileName(files[1])) << files[1];
+    if (dir == "a") {
+      EXPECT_EQ(files[0], old_files[0]);
+    }
+    const EventFileContents newest = ReadEventFile(files[1]);
+    EXPECT_FALSE(newest.torn);
+    // b logs nothing after the resume: its file is started all the same.
+    ASSERT_EQ(newest.events.size(), dir == "a" ? 5u : 2u);
+    EXPECT_EQ(newest.events[0].file_version(), "brain.Event:2");
+    ASSERT_TRUE(newest.events[1].has_session_log());
+    EXPECT_EQ(newest.events[1].session_log().status(), tb::SessionLog::START);
+    EXPECT_EQ(newest.events[1].step(), 4);
+    for (size_t i = 2; i < newest.events.size(); ++i) {
+      EXPECT_EQ(newest.events[i].step(), static_cast<int64_t>(i) + 2);
+    }
+  }
+  std::vector<int64_t> steps;
+  std::vector<float> values;
+  for (const Point& p : Purged(run, "a")) {
+    steps.push_back(p.step);
+    values.push_back(p.value);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(values, (std::vector<float>{1, 2, 3, 104, 105, 106}));
+  steps.clear();
+  for (const Point& p : Purged(run, "b")) steps.push_back(p.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3}));
+
+  // Reopened again within the same second: the next file still sorts last.
+  reopened->reset();
+  absl::StatusOr<std::unique_ptr<RunWriter>> again =
+      RunWriter::Reopen(run, 5, /*flush_interval_seconds=*/3600);
+  ASSERT_TRUE(again.ok()) << again.status();
+  (*again)->Log("train", 6, 6, "a", {{"x", 206}});
+  again->reset();
+  steps.clear();
+  values.clear();
+  for (const Point& p : Purged(run, "a")) {
+    steps.push_back(p.step);
+    values.push_back(p.value);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(values, (std::vector<float>{1, 2, 3, 104, 105, 206}));
+  EXPECT_EQ(EventFiles(run, "a").size(), 3u);
+}
+
+// A failed append (here: beyond RLIMIT_FSIZE, as on a full disk) is cut
+// back to whole records in metrics.jsonl and in the event files, and the
+// records are written by the next append that succeeds.
+TEST(RunWriterTensorBoardTest, FailedAppendsAreCutBackToWholeEvents) {
+  const std::string root = FreshDir("tb_full");
+  auto writer = CreateOrDie(Options(root, "r"));
+  ASSERT_NE(writer, nullptr);
+  writer->Log("train", 0, 0, "a", {{"x", 0}});
+  ASSERT_TRUE(writer->Flush().ok());
+  const std::string metrics = root + "/r/metrics.jsonl";
+  const std::string events = EventFiles(root + "/r", "a").at(0);
+  const std::string metrics_before = ReadOrDie(metrics);
+  const std::string events_before = ReadOrDie(events);
+
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct rlimit limited = saved;
+  limited.rlim_cur = 1000;  // past every file's size now, short of the next
+  ASSERT_LT(metrics_before.size(), 1000u);
+  void (*old_handler)(int) = ::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  for (int step = 1; step <= 100; ++step) {
+    writer->Log("train", step, 0, "a", {{"x", step}, {"y", 0.5}});
+  }
+  const absl::Status failed = writer->Flush();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(ReadOrDie(metrics), metrics_before);
+  EXPECT_EQ(ReadOrDie(events), events_before);
+
+  ASSERT_TRUE(writer->Flush().ok());
+  EXPECT_EQ(Lines(ReadOrDie(metrics)).size(), 101u);
+  const EventFileContents contents = ReadEventFile(events);
+  EXPECT_FALSE(contents.torn);
+  ASSERT_EQ(contents.events.size(), 102u);  // file_version and 101
+  for (int step = 0; step <= 100; ++step) {
+    EXPECT_EQ(contents.events[step + 1].step(), step);
+  }
 }
 
 }  // namespace

@@ -272,8 +272,10 @@ def build_summary(runs, all_series, args):
 def plot(all_series, args):
     """Draws the curves into args.out; returns the number of lines."""
     fig, ax = plt.subplots(figsize=(9, 5.5))
-    # Twenty distinct colours before any repeats (the default cycle has ten).
-    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+    # Twenty distinct colours before any repeats (the default cycle has ten);
+    # tab20 pairs each hue with its light shade, so the ten hues come first.
+    colors = plt.get_cmap("tab20").colors
+    ax.set_prop_cycle(color=colors[0::2] + colors[1::2])
     lines = 0
     if args.group_by:
         groups = {}

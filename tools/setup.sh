@@ -22,6 +22,9 @@ packages=(
   libopenblas0-pthread
   # PyTorch for the training benchmark's Python port (tools/benchmarks).
   python3-torch
+  # CRC-32C for reading TensorBoard event files back in Python
+  # (tools/tensorboard_events.py); the C++ writer has its own.
+  python3-crc32c
   # Sweeps on a cluster scheduler (tools/sweep.py --scheduler=slurm), tested
   # on a one-node cluster (tools/testing/slurm_cluster.sh).
   slurm-wlm munge

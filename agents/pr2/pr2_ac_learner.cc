@@ -346,6 +346,19 @@ class Pr2AcLearner : public deep::DeepJointLearner {
                    -1));
   }
 
+  // The partner actions the marginal value is taken over: [B, k, d_-i],
+  // rho's particles or, with --uniform_marginal, uniform draws.
+  torch::Tensor MarginalParticles(int i, const torch::Tensor& obs,
+                                  const torch::Tensor& own) {
+    if (!o_.uniform_marginal) {
+      return Opponent(i, obs, own, o_.value_particles);
+    }
+    return torch::rand({obs.size(0), o_.value_particles, other_action_dim(i)},
+                       generator(), obs.options()) *
+               2 -
+           1;
+  }
+
   void UpdateBox(const deep::Minibatch& mb, int i, double alpha) {
     const double t = o_.opponent_temperature;
     const torch::Tensor& s = mb.obs[i];
@@ -357,7 +370,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
       nn::TanhGaussianSample next =
           policies_[i]->rsample(mb.next_obs[i], generator());
       const torch::Tensor particles =
-          Opponent(i, mb.next_obs[i], next.action, o_.value_particles);
+          MarginalParticles(i, mb.next_obs[i], next.action);
       const torch::Tensor v = MarginalQ(target_critics_[i], mb.next_obs[i],
                                         next.action, particles, t) -
                               alpha * next.log_prob;
@@ -410,8 +423,7 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     {
       NoParameterGrad frozen_critic(*critics_[i]);
       NoParameterGrad frozen_opponent(*opponents_[i]);
-      const torch::Tensor particles =
-          Opponent(i, s, sample.action, o_.value_particles);
+      const torch::Tensor particles = MarginalParticles(i, s, sample.action);
       marginal = MarginalQ(critics_[i], s, sample.action, particles, t);
       policy_loss = (alpha * sample.log_prob - marginal).mean();
       policy_opts_[i]->zero_grad();

@@ -70,6 +70,13 @@
   P(int32_t, kernel_particles, 32, (InRange(2, 1 << 16)),                     \
     "Box actions: opponent samples per state for SVGD (half kernel, half "    \
     "updated).")                                                              \
+  P(bool, uniform_marginal, false, AnyValue(),                                \
+    "Box actions: take the marginal value T log mean exp(Q/T) over "          \
+    "--value_particles partner actions drawn uniformly in the action box "    \
+    "(a Monte Carlo estimate of the closed form T log E_uniform exp(Q/T), "   \
+    "which the Discrete path computes exactly, and which sees every basin) "  \
+    "instead of over the SVGD opponent model's particles (the reference "     \
+    "code's estimate, drawn from where rho already is).")                     \
   P(bool, fit_opponent_prior, false, AnyValue(),                              \
     "Discrete actions: weight the closed-form opponent model and the "        \
     "marginal value by a categorical P(a^-i|s) fitted to the replayed joint " \

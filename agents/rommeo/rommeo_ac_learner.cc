@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -84,6 +85,15 @@ torch::Tensor DiscreteOpponentLoss(const torch::Tensor& q,
               .mean();
 }
 
+torch::Tensor ClosedFormOpponentLoss(const torch::Tensor& soft,
+                                     const torch::Tensor& log_rho,
+                                     double scale,
+                                     const torch::Tensor& log_prior) {
+  torch::Tensor logits = soft.detach() / scale;
+  if (log_prior.defined()) logits = logits + log_prior.detach();
+  return -(torch::softmax(logits, -1) * log_rho).sum(-1).mean();
+}
+
 namespace {
 
 class RommeoAcLearner : public deep::DeepJointLearner {
@@ -108,6 +118,15 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     s = alpha_.Validate("rommeo_ac temperature");
     if (!s.ok()) return s;
     discrete_ = has_discrete();
+    if (discrete_ && (options.opponent_fit != OpponentFit::kGradient ||
+                      options.policy_at_replayed_partners)) {
+      // Discrete agents already take rho's and pi's expectations exactly,
+      // over every joint action.
+      return absl::InvalidArgumentError(
+          "rommeo_ac: --opponent_fit=sampled and "
+          "--policy_at_replayed_partners are for Box actions; Discrete "
+          "agents compute rho's and pi's objectives exactly");
+    }
     if (discrete_) {
       s = SetupDiscreteTables();
       if (!s.ok()) return s;
@@ -400,21 +419,32 @@ class RommeoAcLearner : public deep::DeepJointLearner {
       SetMetric(i, "opponent_prior_loss", prior_loss.item<double>());
     }
 
-    // Conditional policy: best response (soft) to the modelled opponent.
+    // Conditional policy: best response (soft) to the modelled opponent,
+    // and optionally to the partners' replayed actions too.
+    torch::Tensor policy_s = s;
     torch::Tensor other_fixed;
     {
       torch::NoGradGuard no_grad;
       other_fixed = opponents_[i]->rsample(s, generator()).action;
+      if (o_.policy_at_replayed_partners) {
+        policy_s = torch::cat({s, s}, 0);
+        other_fixed = torch::cat({other_fixed, replayed_others}, 0);
+      }
     }
-    nn::TanhGaussianSample own =
-        policies_[i]->rsample(torch::cat({s, other_fixed}, -1), generator());
+    nn::TanhGaussianSample own = policies_[i]->rsample(
+        torch::cat({policy_s, other_fixed}, -1), generator());
     const torch::Tensor policy_loss =
         (alpha * own.log_prob -
-         critics_[i]->forward(s, own.action, other_fixed).squeeze(-1))
+         critics_[i]->forward(policy_s, own.action, other_fixed).squeeze(-1))
             .mean();
     policy_opts_[i]->zero_grad();
     policy_loss.backward();
     policy_opts_[i]->step();
+
+    if (o_.opponent_fit == OpponentFit::kSampled) {
+      const torch::Tensor opponent_loss = FitOpponentToClosedForm(s, i, alpha);
+      SetMetric(i, "opponent_loss", opponent_loss.item<double>());
+    }
 
     // Opponent model: rho ∝ P exp(soft value of a^-i), the value taken
     // under the conditional policy (eq. 3.14-3.16); only rho steps.
@@ -428,14 +458,16 @@ class RommeoAcLearner : public deep::DeepJointLearner {
                       q2, other.log_prob, priors_[i]->log_prob(s, other.action),
                       own2.log_prob, alpha, o_.opponent_prior_weight)
                 : RegularisedValue(q2, other.log_prob, own2.log_prob, alpha);
-    const torch::Tensor opponent_loss = -value.mean();
-    opponent_opts_[i]->zero_grad();
-    opponent_loss.backward();
-    opponent_opts_[i]->step();
+    if (o_.opponent_fit == OpponentFit::kGradient) {
+      const torch::Tensor opponent_loss = -value.mean();
+      opponent_opts_[i]->zero_grad();
+      opponent_loss.backward();
+      opponent_opts_[i]->step();
+      SetMetric(i, "opponent_loss", opponent_loss.item<double>());
+    }
 
     SetMetric(i, "critic_loss", critic_loss.item<double>());
     SetMetric(i, "policy_loss", policy_loss.item<double>());
-    SetMetric(i, "opponent_loss", opponent_loss.item<double>());
     SetMetric(i, "q_mean", q.mean().item<double>());
     // Where the policies are and how broad (normalised units), for
     // diagnosing premature commitment; no random draws, so logging does not
@@ -452,6 +484,48 @@ class RommeoAcLearner : public deep::DeepJointLearner {
                   ->deterministic(torch::cat({s, greedy_other}, -1))
                   .mean()
                   .item<double>());
+  }
+
+  // --opponent_fit=sampled: one weighted maximum-likelihood step of rho
+  // towards rho*(a^-i|s) ∝ P(a^-i|s) exp(V(s, a^-i) / R), V the soft value
+  // under pi(.|s, a^-i) (one sample) and R the regulariser's weight (alpha,
+  // or opponent_prior_weight with a prior), at K candidates drawn uniformly
+  // in the action box: their self-normalised weights estimate rho*, whatever
+  // basin it lies in. Returns the loss.
+  torch::Tensor FitOpponentToClosedForm(const torch::Tensor& s, int i,
+                                        double alpha) {
+    const int64_t batch = s.size(0);
+    const int64_t k = o_.opponent_candidates;
+    const torch::Tensor s_rep =
+        s.unsqueeze(1).expand({batch, k, s.size(1)}).reshape({batch * k, -1});
+    // Strictly inside (-1, 1), where tanh's inverse is finite.
+    const torch::Tensor candidates =
+        (torch::rand({batch * k, other_action_dim(i)}, generator(),
+                     s.options()) *
+             2 -
+         1) *
+        (1 - 1e-3);
+    torch::Tensor soft, log_prior;
+    {
+      torch::NoGradGuard no_grad;
+      nn::TanhGaussianSample own = policies_[i]->rsample(
+          torch::cat({s_rep, candidates}, -1), generator());
+      soft = (critics_[i]->forward(s_rep, own.action, candidates).squeeze(-1) -
+              alpha * own.log_prob)
+                 .view({batch, k});
+      if (prior()) {
+        log_prior = priors_[i]->log_prob(s_rep, candidates).view({batch, k});
+      }
+    }
+    // A zero temperature is the limit: all weight on the best candidate.
+    const double scale = prior() ? o_.opponent_prior_weight : alpha;
+    const torch::Tensor loss = ClosedFormOpponentLoss(
+        soft, opponents_[i]->log_prob(s_rep, candidates).view({batch, k}),
+        std::max(scale, 1e-8), log_prior);
+    opponent_opts_[i]->zero_grad();
+    loss.backward();
+    opponent_opts_[i]->step();
+    return loss;
   }
 
   RommeoAcOptions o_;
