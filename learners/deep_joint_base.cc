@@ -22,6 +22,23 @@ torch::Tensor BellmanTarget(const torch::Tensor& reward,
   return reward + gamma * (1.0 - done) * next_value;
 }
 
+UniformCandidates DrawUniformCandidates(const torch::Tensor& s, int64_t count,
+                                        int64_t dim, at::Generator& generator) {
+  const int64_t rows = s.size(0);
+  return {s.unsqueeze(1)
+              .expand({rows, count, s.size(1)})
+              .reshape({rows * count, -1}),
+          (torch::rand({rows * count, dim}, generator) * 2 - 1) * (1 - 1e-3)};
+}
+
+torch::Tensor ClosedFormFitLoss(const torch::Tensor& value,
+                                const torch::Tensor& log_q, double scale,
+                                const torch::Tensor& log_prior) {
+  torch::Tensor logits = value.detach() / scale;
+  if (log_prior.defined()) logits = logits + log_prior.detach();
+  return -(torch::softmax(logits, -1) * log_q).sum(-1).mean();
+}
+
 torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
                            int agent) {
   std::vector<torch::Tensor> others;

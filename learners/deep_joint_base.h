@@ -238,6 +238,30 @@ torch::Tensor BellmanTarget(const torch::Tensor& reward,
 torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
                            int agent);
 
+// `count` candidate actions per state drawn uniformly strictly inside the
+// normalised action box (-1, 1)^dim, where tanh's inverse (log-densities
+// of tanh Gaussians) stays finite: `states` [B * count, ds] holds each row
+// of `s` [B, ds] `count` times in a row, `actions` [B * count, dim] the
+// draws beside them.
+struct UniformCandidates {
+  torch::Tensor states;
+  torch::Tensor actions;
+};
+UniformCandidates DrawUniformCandidates(const torch::Tensor& s, int64_t count,
+                                        int64_t dim, at::Generator& generator);
+
+// Fitting a distribution q to a closed form p*(x) ∝ P(x) exp(value(x) /
+// scale) known at K candidates per row drawn uniformly: the weighted
+// maximum-likelihood loss -mean_B sum_k w_k log q(c_k), w = softmax_k(value
+// / scale + log P) taken as constants (self-normalised importance weights
+// of p* against the uniform proposal). Unlike a reparameterised gradient of
+// E_q[value], which follows the slope where q stands, it moves q towards
+// p*'s mass wherever that lies. value, log_q [B, K]; log_prior [B, K] or
+// undefined (uniform prior); scale > 0. Scalar.
+torch::Tensor ClosedFormFitLoss(const torch::Tensor& value,
+                                const torch::Tensor& log_q, double scale,
+                                const torch::Tensor& log_prior = {});
+
 }  // namespace deep
 }  // namespace marl
 

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <map>
 #include <vector>
 
@@ -212,6 +213,45 @@ TEST(DeepJointBaseTest, LatentsFollowTheActingStreamAndReachTheReplay) {
   // Without a context (a direct call) every copy starts an episode.
   learner.Act({obs.data(), obs.data()}, 2, false, &discrete, &continuous);
   EXPECT_EQ(learner.streams.back(), ActingStream::kProbe);
+}
+
+// Candidates with values (0, 1, 3) at scale 0.5: weights
+// softmax(0, 2, 6) = (e^0, e^2, e^6) / (1 + e^2 + e^6); the loss is
+// -sum_k w_k log q_k, and only log q gets a gradient (-w_k / B).
+TEST(ClosedFormFitLossTest, ByHand) {
+  const torch::Tensor soft = torch::tensor({0.0f, 1.0f, 3.0f}).view({1, 3});
+  torch::Tensor log_rho =
+      torch::tensor({-1.0f, -2.0f, -0.5f}).view({1, 3}).requires_grad_(true);
+  const double z = 1 + std::exp(2.0) + std::exp(6.0);
+  const double w[3] = {1 / z, std::exp(2.0) / z, std::exp(6.0) / z};
+  const torch::Tensor loss = ClosedFormFitLoss(soft, log_rho, 0.5);
+  EXPECT_NEAR(loss.item<float>(), w[0] * 1 + w[1] * 2 + w[2] * 0.5, 1e-5);
+  loss.backward();
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_NEAR(log_rho.grad()[0][k].item<float>(), -w[k], 1e-6);
+  }
+  // A prior P adds log P to the logits: P = (1/2, 1/4, 1/4) at scale 1.
+  const torch::Tensor log_prior =
+      torch::tensor({0.5f, 0.25f, 0.25f}).log().view({1, 3});
+  const double z1 = 0.5 + 0.25 * std::exp(1.0) + 0.25 * std::exp(3.0);
+  EXPECT_NEAR(
+      ClosedFormFitLoss(soft, log_rho.detach(), 1.0, log_prior).item<float>(),
+      (0.5 * 1 + 0.25 * std::exp(1.0) * 2 + 0.25 * std::exp(3.0) * 0.5) / z1,
+      1e-5);
+}
+
+TEST(UniformCandidatesTest, StatesRepeatedAndActionsInsideTheBox) {
+  at::Generator generator = at::detail::createCPUGenerator(7);
+  const torch::Tensor s = torch::arange(50, torch::kFloat).view({25, 2});
+  const UniformCandidates c = DrawUniformCandidates(s, 80, 2, generator);
+  ASSERT_EQ(c.states.sizes(), (std::vector<int64_t>{2000, 2}));
+  ASSERT_EQ(c.actions.sizes(), (std::vector<int64_t>{2000, 2}));
+  EXPECT_TRUE(c.states.view({25, 80, 2}).select(1, 79).equal(s));
+  EXPECT_TRUE(c.states.view({25, 80, 2}).select(1, 0).equal(s));
+  EXPECT_LT(c.actions.abs().max().item<float>(), 1.0f);
+  EXPECT_NEAR(c.actions.mean().item<float>(), 0.0, 0.05);
+  EXPECT_GT(c.actions.max().item<float>(), 0.99f);
+  EXPECT_LT(c.actions.min().item<float>(), -0.99f);
 }
 
 }  // namespace

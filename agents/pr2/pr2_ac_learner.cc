@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -418,26 +419,60 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     // Policy: maximise Q^i(s, a^i) + alpha H(pi), a^i reparameterised
     // (gradients also reach a^i through the opponent model's input; none
     // need reach the critic's or the opponent model's weights).
-    nn::TanhGaussianSample sample = policies_[i]->rsample(s, generator());
-    torch::Tensor marginal, policy_loss;
-    {
+    if (o_.policy_fit_sampled) {
+      FitPolicyToClosedForm(i, s, alpha);
+    } else {
+      nn::TanhGaussianSample sample = policies_[i]->rsample(s, generator());
       NoParameterGrad frozen_critic(*critics_[i]);
       NoParameterGrad frozen_opponent(*opponents_[i]);
       const torch::Tensor particles = MarginalParticles(i, s, sample.action);
-      marginal = MarginalQ(critics_[i], s, sample.action, particles, t);
-      policy_loss = (alpha * sample.log_prob - marginal).mean();
+      const torch::Tensor marginal =
+          MarginalQ(critics_[i], s, sample.action, particles, t);
+      const torch::Tensor policy_loss =
+          (alpha * sample.log_prob - marginal).mean();
       policy_opts_[i]->zero_grad();
       policy_loss.backward();
       policy_opts_[i]->step();
+      SetMetric(i, "policy_loss", policy_loss.item<double>());
+      SetMetric(i, "marginal_q", marginal.mean().item<double>());
+      SetMetric(i, "log_prob", sample.log_prob.mean().item<double>());
     }
 
     SetMetric(i, "critic_loss", critic_loss.item<double>());
-    SetMetric(i, "policy_loss", policy_loss.item<double>());
-    SetMetric(i, "marginal_q", marginal.mean().item<double>());
     SetMetric(i, "q_mean", q.mean().item<double>());
-    SetMetric(i, "log_prob", sample.log_prob.mean().item<double>());
     SetMetric(i, "opponent_mean",
               torch::cat({kernel, update.detach()}, 1).mean().item<double>());
+  }
+
+  // --policy_fit_sampled: one weighted maximum-likelihood step of pi
+  // towards pi*(a^i|s) ∝ exp(Q^i(s, a^i) / alpha) at uniform candidates,
+  // Q^i the opponent-marginalised value (the same estimate as the critic
+  // target's). marginal_q is then the best candidate's.
+  void FitPolicyToClosedForm(int i, const torch::Tensor& s, double alpha) {
+    const double t = o_.opponent_temperature;
+    const int64_t batch = s.size(0);
+    const int64_t k = o_.policy_candidates;
+    const deep::UniformCandidates c =
+        deep::DrawUniformCandidates(s, k, action_dim(i), generator());
+    const torch::Tensor& s_rep = c.states;
+    const torch::Tensor& candidates = c.actions;
+    torch::Tensor marginal;
+    {
+      torch::NoGradGuard no_grad;
+      marginal = MarginalQ(critics_[i], s_rep, candidates,
+                           MarginalParticles(i, s_rep, candidates), t)
+                     .view({batch, k});
+    }
+    const torch::Tensor log_pi =
+        policies_[i]->log_prob(s_rep, candidates).view({batch, k});
+    const torch::Tensor policy_loss =
+        deep::ClosedFormFitLoss(marginal, log_pi, std::max(alpha, 1e-8));
+    policy_opts_[i]->zero_grad();
+    policy_loss.backward();
+    policy_opts_[i]->step();
+    SetMetric(i, "policy_loss", policy_loss.item<double>());
+    SetMetric(i, "marginal_q",
+              std::get<0>(marginal.max(-1)).mean().item<double>());
   }
 
   Pr2AcOptions o_;

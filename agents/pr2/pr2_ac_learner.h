@@ -77,6 +77,14 @@
     "which the Discrete path computes exactly, and which sees every basin) "  \
     "instead of over the SVGD opponent model's particles (the reference "     \
     "code's estimate, drawn from where rho already is).")                     \
+  P(bool, policy_fit_sampled, false, AnyValue(),                              \
+    "Box actions: train pi by weighted maximum likelihood towards its "       \
+    "closed form pi* ∝ exp(Q^i(s, a^i) / alpha) known at "                  \
+    "--policy_candidates own actions drawn uniformly (non-local: pi moves "   \
+    "to the best basin it has seen) instead of along the reparameterised "    \
+    "gradient of E_pi[Q^i(s, a^i)] + alpha H(pi) (the reference).")           \
+  P(int32_t, policy_candidates, 32, (InRange(2, 4096)),                       \
+    "--policy_fit_sampled: own candidate actions per state.")                 \
   P(bool, fit_opponent_prior, false, AnyValue(),                              \
     "Discrete actions: weight the closed-form opponent model and the "        \
     "marginal value by a categorical P(a^-i|s) fitted to the replayed joint " \

@@ -85,15 +85,6 @@ torch::Tensor DiscreteOpponentLoss(const torch::Tensor& q,
               .mean();
 }
 
-torch::Tensor ClosedFormOpponentLoss(const torch::Tensor& soft,
-                                     const torch::Tensor& log_rho,
-                                     double scale,
-                                     const torch::Tensor& log_prior) {
-  torch::Tensor logits = soft.detach() / scale;
-  if (log_prior.defined()) logits = logits + log_prior.detach();
-  return -(torch::softmax(logits, -1) * log_rho).sum(-1).mean();
-}
-
 namespace {
 
 class RommeoAcLearner : public deep::DeepJointLearner {
@@ -496,15 +487,10 @@ class RommeoAcLearner : public deep::DeepJointLearner {
                                         double alpha) {
     const int64_t batch = s.size(0);
     const int64_t k = o_.opponent_candidates;
-    const torch::Tensor s_rep =
-        s.unsqueeze(1).expand({batch, k, s.size(1)}).reshape({batch * k, -1});
-    // Strictly inside (-1, 1), where tanh's inverse is finite.
-    const torch::Tensor candidates =
-        (torch::rand({batch * k, other_action_dim(i)}, generator(),
-                     s.options()) *
-             2 -
-         1) *
-        (1 - 1e-3);
+    const deep::UniformCandidates c =
+        deep::DrawUniformCandidates(s, k, other_action_dim(i), generator());
+    const torch::Tensor& s_rep = c.states;
+    const torch::Tensor& candidates = c.actions;
     torch::Tensor soft, log_prior;
     {
       torch::NoGradGuard no_grad;
@@ -519,7 +505,7 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     }
     // A zero temperature is the limit: all weight on the best candidate.
     const double scale = prior() ? o_.opponent_prior_weight : alpha;
-    const torch::Tensor loss = ClosedFormOpponentLoss(
+    const torch::Tensor loss = deep::ClosedFormFitLoss(
         soft, opponents_[i]->log_prob(s_rep, candidates).view({batch, k}),
         std::max(scale, 1e-8), log_prior);
     opponent_opts_[i]->zero_grad();

@@ -100,20 +100,20 @@ inline std::string AbslUnparseFlag(OpponentFit fit) {
     "0: uniform opponent prior, rho(a^-i|s) regularised by its entropy at "    \
     "the temperature. > 0: rho regularised by this weight times KL(rho || "    \
     "P), P(a^-i|s) fitted to the other agents' replayed actions (the "         \
-    "authors' code: 1).")                                                     \
+    "authors' code: 1).")                                                      \
   P(::marl::OpponentFit, opponent_fit, ::marl::OpponentFit::kGradient,         \
     AnyValue(),                                                                \
     "Box actions: how rho(a^-i|s) is trained. \"gradient\": the literal "      \
     "ROMMEO-AC, the reparameterised gradient of E_rho[soft value] (eq. "       \
     "3.16). \"sampled\": rho fitted by weighted maximum likelihood to the "    \
-    "closed form rho* ∝ P exp(soft value / alpha) (eq. 3.14) over "            \
-    "--opponent_candidates uniform candidate actions per state.")             \
+    "closed form rho* ∝ P exp(soft value / alpha) (eq. 3.14) over "          \
+    "--opponent_candidates uniform candidate actions per state.")              \
   P(int64_t, opponent_candidates, 32, InRange(2, 4096),                        \
-    "--opponent_fit=sampled: candidate partner actions per state.")           \
+    "--opponent_fit=sampled: candidate partner actions per state.")            \
   P(bool, policy_at_replayed_partners, false, AnyValue(),                      \
-    "Box actions: train the conditional policy pi(a^i|s,a^-i) at the "        \
-    "partners' replayed actions as well as at rho's samples (eq. 3.17 "       \
-    "takes only rho's), so it answers partner actions rho does not yet "      \
+    "Box actions: train the conditional policy pi(a^i|s,a^-i) at the "         \
+    "partners' replayed actions as well as at rho's samples (eq. 3.17 "        \
+    "takes only rho's), so it answers partner actions rho does not yet "       \
     "predict.")
 
 namespace marl {

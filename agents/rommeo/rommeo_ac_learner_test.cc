@@ -119,34 +119,6 @@ TEST(RommeoAcLossTest, DiscreteLossesStopAtEquation314) {
   EXPECT_GT(rho_off.grad().abs().max().item<float>(), 1e-3);
 }
 
-// Candidates with soft values (0, 1, 3) at alpha = 0.5: weights
-// softmax(0, 2, 6) = (e^0, e^2, e^6) / (1 + e^2 + e^6); the loss is
-// -sum_k w_k log rho_k, and only log rho gets a gradient (-w_k / B).
-TEST(RommeoAcLossTest, ClosedFormOpponentLossByHand) {
-  const torch::Tensor soft = torch::tensor({0.0f, 1.0f, 3.0f}).view({1, 3});
-  torch::Tensor log_rho =
-      torch::tensor({-1.0f, -2.0f, -0.5f}).view({1, 3}).requires_grad_(true);
-  const double z = 1 + std::exp(2.0) + std::exp(6.0);
-  const double w[3] = {1 / z, std::exp(2.0) / z, std::exp(6.0) / z};
-  const torch::Tensor loss = rommeo::ClosedFormOpponentLoss(soft, log_rho, 0.5);
-  EXPECT_NEAR(loss.item<float>(), w[0] * 1 + w[1] * 2 + w[2] * 0.5, 1e-5);
-  loss.backward();
-  for (int k = 0; k < 3; ++k) {
-    EXPECT_NEAR(log_rho.grad()[0][k].item<float>(), -w[k], 1e-6);
-  }
-  // A prior P adds log P to the logits: P = (1/2, 1/4, 1/4) at scale 1.
-  const torch::Tensor log_prior =
-      torch::tensor({0.5f, 0.25f, 0.25f}).log().view({1, 3});
-  const double z1 = 0.5 + 0.25 * std::exp(1.0) + 0.25 * std::exp(3.0);
-  EXPECT_NEAR(rommeo::ClosedFormOpponentLoss(soft, log_rho.detach(), 1.0,
-                                             log_prior)
-                  .item<float>(),
-              (0.5 * 1 + 0.25 * std::exp(1.0) * 2 +
-               0.25 * std::exp(3.0) * 0.5) /
-                  z1,
-              1e-5);
-}
-
 TEST(RommeoAcDiscreteTest, RejectsTooManyJointActions) {
   EnvSpec spec;
   spec.agent_ids = {"a", "b"};

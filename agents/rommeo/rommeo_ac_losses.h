@@ -64,18 +64,6 @@ torch::Tensor DiscreteOpponentLoss(const torch::Tensor& q,
                                    const torch::Tensor& prior_logits = {},
                                    double prior_weight = 0);
 
-// --opponent_fit=sampled: the weighted maximum-likelihood loss that moves
-// rho towards the closed form rho*(a^-i|s) ∝ P exp(soft / scale) (eq. 3.14)
-// known at K candidate actions drawn uniformly: -mean_B sum_k w_k log
-// rho(c_k|s), w = softmax_k(soft / scale + log P), taken as constants
-// (self-normalised importance weights of rho* against the uniform
-// proposal). soft, log_rho [B, K]; log_prior [B, K] or undefined (uniform
-// prior); scale > 0 (alpha, or the prior's weight). Scalar.
-torch::Tensor ClosedFormOpponentLoss(const torch::Tensor& soft,
-                                     const torch::Tensor& log_rho,
-                                     double scale,
-                                     const torch::Tensor& log_prior = {});
-
 }  // namespace rommeo
 }  // namespace marl
 

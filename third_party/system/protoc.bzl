@@ -24,3 +24,24 @@ def protoc_cc_library(name, src, include_prefix, visibility = None):
         visibility = visibility,
         deps = ["@system//:protobuf"],
     )
+
+def protoc_py_library(name, src, visibility = None):
+    """A py_library `name` of the messages in `src` (one file, no imports).
+
+    Python imports it as "<src minus .proto>_pb2" (the library puts its own
+    directory on the path).
+    """
+    base = src[:-len(".proto")]
+    native.genrule(
+        name = name + "_gen",
+        srcs = [src],
+        outs = [base + "_pb2.py"],
+        cmd = "/usr/bin/protoc --proto_path=$$(dirname $(location " + src +
+              ")) --python_out=$(RULEDIR) $(location " + src + ")",
+    )
+    native.py_library(
+        name = name,
+        srcs = [base + "_pb2.py"],
+        imports = ["."],
+        visibility = visibility,
+    )
