@@ -1,14 +1,14 @@
 #!/bin/bash
 # Max of two quadratics (EXPERIMENTS.md §1; PR2 and ROMMEO papers §5.2):
-# PR2-AC, ROMMEO-AC (literal, and with its opponent model fitted to the
-# closed form over sampled actions), GR2 (level 2 and the Poisson mixture),
+# PR2-AC and ROMMEO-AC (literal, and with the policy / the opponent model
+# fitted to its closed form over sampled actions), GR2 (level 2 and the Poisson mixture),
 # MADDPG and independent SAC, ten seeds each, runs
 # under results/quadratics/, a learning-curve plot at
 # docs/results/quadratics.png and a per-algorithm table of where the seeds
 # end (global optimum 10: eval return > 9; local 0: |return| < 1).
 # docs/RESULTS.md, "Max of two quadratics", has the numbers.
 #
-#   bash tools/experiments/quadratics.sh          # ~10 min on 2 cores
+#   bash tools/experiments/quadratics.sh          # ~35 min on 2 cores
 #   SEEDS="1 2 3 4 5" STEPS=4000 bash tools/experiments/quadratics.sh
 #   BUDGET=papers bash tools/experiments/quadratics.sh   # the papers' budget
 set -euo pipefail
