@@ -230,6 +230,23 @@ TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
   ExpectCheckpointRoundTrip(t, "pr2_ac", Factory(o));
 }
 
+// The closed-form policy fit over uniform candidates, with the uniform
+// marginal: trains and restores like the reference path.
+TEST(Pr2AcCheckpointTest, BoxRoundTripWithClosedFormPolicyFit) {
+  Pr2AcOptions o;
+  o.base.hidden.sizes = {32, 32};
+  o.base.batch_size = 32;
+  o.base.warmup = 64;
+  o.value_particles = 4;
+  o.kernel_particles = 8;
+  o.policy_fit_sampled = true;
+  o.uniform_marginal = true;
+  o.policy_candidates = 8;
+  TrainingOptions t = MatrixOptions("pr2_ac_box_fit_checkpoint", 2, 400);
+  t.env = "max_of_two_quadratics";
+  ExpectCheckpointRoundTrip(t, "pr2_ac", Factory(o));
+}
+
 TEST(Pr2AcCheckpointTest, DiscreteRoundTrip) {
   Pr2AcOptions o = SmallDiscreteOptions();
   o.fit_opponent_prior = true;  // the prior network is saved too
