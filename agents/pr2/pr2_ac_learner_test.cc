@@ -218,13 +218,18 @@ TEST(Pr2AcTrainingTest, ImprovesOnMaxOfTwoQuadratics) {
   EXPECT_GT(result->steps_per_second, 0);
 }
 
-TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
+Pr2AcOptions SmallBoxOptions() {
   Pr2AcOptions o;
   o.base.hidden.sizes = {32, 32};
   o.base.batch_size = 32;
   o.base.warmup = 64;
   o.value_particles = 4;
   o.kernel_particles = 8;
+  return o;
+}
+
+TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
+  const Pr2AcOptions o = SmallBoxOptions();
   TrainingOptions t = MatrixOptions("pr2_ac_box_checkpoint", 2, 400);
   t.env = "max_of_two_quadratics";
   ExpectCheckpointRoundTrip(t, "pr2_ac", Factory(o));
@@ -233,12 +238,7 @@ TEST(Pr2AcCheckpointTest, BoxRoundTrip) {
 // The closed-form policy fit over uniform candidates, with the uniform
 // marginal: trains and restores like the reference path.
 TEST(Pr2AcCheckpointTest, BoxRoundTripWithClosedFormPolicyFit) {
-  Pr2AcOptions o;
-  o.base.hidden.sizes = {32, 32};
-  o.base.batch_size = 32;
-  o.base.warmup = 64;
-  o.value_particles = 4;
-  o.kernel_particles = 8;
+  Pr2AcOptions o = SmallBoxOptions();
   o.policy_fit_sampled = true;
   o.uniform_marginal = true;
   o.policy_candidates = 8;
