@@ -31,8 +31,9 @@ case "${BUDGET:-reduced}" in
     OUT=results/quadratics
     PLOT=docs/results/quadratics.png
     STEPS="${STEPS:-4000}" ;;
-  # The ROMMEO paper's: one update per environment step, batch 512, 5,000
-  # steps (200 episodes of 25 steps; EXPERIMENTS.md §8), for every agent.
+  # The ROMMEO paper's step count and batch: 5,000 steps of one copy (200
+  # episodes of 25 steps; EXPERIMENTS.md §8), batch 512, for every agent;
+  # each agent's default updates per step (not the authors' one per step).
   papers)
     GRID=tools/experiments/quadratics_papers_budget.json
     OUT=results/quadratics_papers_budget
