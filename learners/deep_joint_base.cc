@@ -22,13 +22,17 @@ torch::Tensor BellmanTarget(const torch::Tensor& reward,
   return reward + gamma * (1.0 - done) * next_value;
 }
 
+torch::Tensor UniformActions(at::IntArrayRef shape, at::Generator& generator) {
+  return torch::rand(shape, generator) * 2 - 1;
+}
+
 UniformCandidates DrawUniformCandidates(const torch::Tensor& s, int64_t count,
                                         int64_t dim, at::Generator& generator) {
   const int64_t rows = s.size(0);
   return {s.unsqueeze(1)
               .expand({rows, count, s.size(1)})
               .reshape({rows * count, -1}),
-          (torch::rand({rows * count, dim}, generator) * 2 - 1) * (1 - 1e-3)};
+          UniformActions({rows * count, dim}, generator) * (1 - 1e-3)};
 }
 
 torch::Tensor ClosedFormFitLoss(const torch::Tensor& value,
@@ -241,7 +245,7 @@ void DeepJointLearner::Act(const std::vector<const float*>& observation,
       }
       torch::Tensor y;
       if (random) {
-        y = torch::rand({num_copies, action_dim_[i]}, generator_) * 2.0 - 1.0;
+        y = UniformActions({num_copies, action_dim_[i]}, generator_);
       } else {
         y = box.at(i).clamp(-1.0, 1.0).contiguous();
         TORCH_CHECK(y.numel() == num_copies * action_dim_[i],

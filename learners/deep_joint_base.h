@@ -238,6 +238,10 @@ torch::Tensor BellmanTarget(const torch::Tensor& reward,
 torch::Tensor ConcatOthers(const std::vector<torch::Tensor>& tensors,
                            int agent);
 
+// Actions drawn uniformly in the normalised action box [-1, 1) (float32),
+// of the given shape: the warm-up's, and every learner's uniform proposals.
+torch::Tensor UniformActions(at::IntArrayRef shape, at::Generator& generator);
+
 // `count` candidate actions per state drawn uniformly strictly inside the
 // normalised action box (-1, 1)^dim, where tanh's inverse (log-densities
 // of tanh Gaussians) stays finite: `states` [B * count, ds] holds each row

@@ -197,7 +197,7 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     return torch::randn(shape, generator(), torch::kFloat32);
   }
   Tensor Uniform(at::IntArrayRef shape) {
-    return torch::rand(shape, generator(), torch::kFloat32) * 2.0 - 1.0;
+    return deep::UniformActions(shape, generator());
   }
   Tensor Q(nn::StackedMlp& net, const Tensor& obs, const Tensor& a,
            const Tensor& a_opp) {

@@ -354,10 +354,8 @@ class Pr2AcLearner : public deep::DeepJointLearner {
     if (!o_.uniform_marginal) {
       return Opponent(i, obs, own, o_.value_particles);
     }
-    return torch::rand({obs.size(0), o_.value_particles, other_action_dim(i)},
-                       generator(), obs.options()) *
-               2 -
-           1;
+    return deep::UniformActions(
+        {obs.size(0), o_.value_particles, other_action_dim(i)}, generator());
   }
 
   void UpdateBox(const deep::Minibatch& mb, int i, double alpha) {

@@ -99,7 +99,7 @@ OpponentParticles SampleOpponentParticles(const torch::Tensor& mean,
   }
   if (k - from_rho > 0) {
     const torch::Tensor y =
-        torch::rand({b, k - from_rho, d}, generator) * 2.0 - 1.0;
+        deep::UniformActions({b, k - from_rho, d}, generator);
     actions.push_back(y);
     log_rhos.push_back(nn::TanhGaussianLogProb(m, ls, nn::AtanhClamped(y)));
   }

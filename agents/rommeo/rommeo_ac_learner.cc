@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -432,24 +433,29 @@ class RommeoAcLearner : public deep::DeepJointLearner {
     policy_loss.backward();
     policy_opts_[i]->step();
 
+    // Opponent model: rho ∝ P exp(soft value of a^-i), the value taken
+    // under the conditional policy (eq. 3.14-3.16); only rho steps. Fitted
+    // to that closed form directly (kSampled), or along the gradient of the
+    // regularised value at its own samples (kGradient); with kSampled the
+    // samples below only feed the metrics, so they build no graph.
+    std::optional<torch::NoGradGuard> metrics_only;
     if (o_.opponent_fit == OpponentFit::kSampled) {
       const torch::Tensor opponent_loss = FitOpponentToClosedForm(s, i, alpha);
       SetMetric(i, "opponent_loss", opponent_loss.item<double>());
+      metrics_only.emplace();
     }
-
-    // Opponent model: rho ∝ P exp(soft value of a^-i), the value taken
-    // under the conditional policy (eq. 3.14-3.16); only rho steps.
     nn::TanhGaussianSample other = opponents_[i]->rsample(s, generator());
     nn::TanhGaussianSample own2 =
         policies_[i]->rsample(torch::cat({s, other.action}, -1), generator());
-    const torch::Tensor q2 =
-        critics_[i]->forward(s, own2.action, other.action).squeeze(-1);
-    const torch::Tensor value =
-        prior() ? RegularisedValueWithPrior(
-                      q2, other.log_prob, priors_[i]->log_prob(s, other.action),
-                      own2.log_prob, alpha, o_.opponent_prior_weight)
-                : RegularisedValue(q2, other.log_prob, own2.log_prob, alpha);
     if (o_.opponent_fit == OpponentFit::kGradient) {
+      const torch::Tensor q2 =
+          critics_[i]->forward(s, own2.action, other.action).squeeze(-1);
+      const torch::Tensor value =
+          prior()
+              ? RegularisedValueWithPrior(
+                    q2, other.log_prob, priors_[i]->log_prob(s, other.action),
+                    own2.log_prob, alpha, o_.opponent_prior_weight)
+              : RegularisedValue(q2, other.log_prob, own2.log_prob, alpha);
       const torch::Tensor opponent_loss = -value.mean();
       opponent_opts_[i]->zero_grad();
       opponent_loss.backward();
