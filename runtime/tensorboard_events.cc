@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -40,6 +41,15 @@ void AppendLittleEndian(uint64_t value, int bytes, std::string* out) {
   for (int i = 0; i < bytes; ++i) {
     out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
   }
+}
+
+// double -> float with values beyond float's range made +-Inf explicitly
+// (a plain cast of them is undefined behaviour); NaN and +-Inf stay.
+float ToFloat(double value) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (value > kMax) return std::numeric_limits<float>::infinity();
+  if (value < -kMax) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(value);
 }
 
 std::string Framed(const tb::Event& event) {
@@ -97,7 +107,7 @@ std::string ScalarsRecord(
   for (const auto& [tag, value] : tagged_values) {
     tb::Summary::Value* v = summary->add_value();
     v->set_tag(tag);
-    v->set_simple_value(static_cast<float>(value));
+    v->set_simple_value(ToFloat(value));
   }
   return Framed(event);
 }
