@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GR2 on Discrete-action matrix games: GR2-L (levels 1..3) and GR2-M
-# (Poisson mean 1.5 over levels 0..3), SEEDS seeds (default 5) each, on
+# (Poisson mean 1.5 over levels 0..3), SEEDS seeds (default 10) each, on
 #   - the PR2 matrix game (wolf; only Nash: both mix (0.5, 0.5)): the final
 #     level-0 policy probabilities and their distance to (0.5, 0.5);
 #   - climbing and thesis_coop: seeds whose greedy joint action is the
@@ -20,7 +20,7 @@ BAZEL_BIN=$($BAZEL info bazel-bin 2>/dev/null)
 out=results/gr2_matrix_games
 rm -rf "$out"
 mkdir -p "$out"
-seeds=${SEEDS:-5}
+seeds=${SEEDS:-10}
 jobs=${JOBS:-1}
 
 start=$(date +%s.%N)
@@ -87,7 +87,10 @@ lines = ["Wall time of all runs: %.0f s." % wall, "",
          "| game | algorithm | result | mean steps/s |", "|---|---|---|---|"]
 for game in ["wolf", "climbing", "thesis_coop"]:
     groups = collections.defaultdict(list)
-    for p in sorted((out / game / "runs").glob("*/summary.json")):
+    # Numerically by seed (seed10 after seed9), so the lists read seeds 1..N.
+    for p in sorted((out / game / "runs").glob("*/summary.json"),
+                    key=lambda p: (re.sub(r"_seed\d+$", "", p.parent.name),
+                                   int(re.search(r"\d+$", p.parent.name)[0]))):
         groups[re.sub(r"_seed\d+$", "", p.parent.name)].append(p.parent)
     for algo, runs in sorted(groups.items()):
         sums = [json.loads((r / "summary.json").read_text()) for r in runs]
