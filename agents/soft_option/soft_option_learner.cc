@@ -67,7 +67,8 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     low_ = nn::MakeMlp(option_dim_, hidden, discrete_ ? m_ * a_ : m_ * 2 * a_,
                        init);
     master_ = nn::MakeMlp(od, hidden, m_, init);
-    termination_ = nn::MakeMlp(option_dim_, hidden, m_, init);
+    termination_ = nn::MakeMlp(o.task_aware_termination ? od : option_dim_,
+                               hidden, m_, init);
     if (o.freeze_options) {
       // No gradient reaches them, so the optimizer leaves them alone.
       nn::Freeze(*low_);
@@ -111,7 +112,7 @@ class SoftOptionLearner : public deep::DeepJointLearner {
       termination = torch::full({n, m_}, o_.termination_prior);
       master = torch::full({n, m_}, 1.0 / m_);
     } else {
-      termination = torch::sigmoid(termination_->forward(OptionInput(s)));
+      termination = torch::sigmoid(termination_->forward(TerminationInput(s)));
       master = torch::softmax(master_->forward(s), -1);
     }
     const std::vector<int64_t>& options =
@@ -175,6 +176,12 @@ class SoftOptionLearner : public deep::DeepJointLearner {
     return s.narrow(-1, 0, option_dim_);
   }
 
+  // What the termination policy sees: the options' input, or with
+  // --task_aware_termination the whole observation.
+  Tensor TerminationInput(const Tensor& s) const {
+    return o_.task_aware_termination ? s : OptionInput(s);
+  }
+
   SoftOptionOptions o_;
   int m_ = 0;
   int64_t option_dim_ = 0;
@@ -202,7 +209,7 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
   const Tensor arrival = arrival_value_->forward(s);            // [B, m]
   const Tensor master_log_probs = torch::log_softmax(master_->forward(s), -1);
   const Tensor termination_logits =
-      termination_->forward(OptionInput(s));  // [B, m]
+      termination_->forward(TerminationInput(s));  // [B, m]
 
   // The low level: Q of the option and action taken, V_L's target and the
   // policies' loss for every option.
@@ -290,9 +297,11 @@ void SoftOptionLearner::Update(const deep::Minibatch& mb) {
 
 std::string SoftOptionAlgorithmName(const SoftOptionOptions& o) {
   if (o.num_options == 1) return "soft_option_flat";
-  return absl::StrCat("soft_option_m", o.num_options,
-                      o.soft_master_value ? "" : "_expected",
-                      o.task_features > 0 ? "_shared" : "");
+  return absl::StrCat(
+      "soft_option_m", o.num_options, o.soft_master_value ? "" : "_expected",
+      o.task_features > 0 ? "_shared" : "",
+      o.task_features > 0 && o.task_aware_termination ? "_task_termination"
+                                                      : "");
 }
 
 absl::StatusOr<std::unique_ptr<JointLearner>> CreateSoftOptionLearner(

@@ -40,7 +40,11 @@
   P(bool, freeze_options, false, AnyValue(),                                 \
     "Transfer: train only the master policy (and the value networks); the "  \
     "options' low-level and termination policies keep their weights (those " \
-    "of --restore's checkpoint).")
+    "of --restore's checkpoint).")                                           \
+  P(bool, task_aware_termination, false, AnyValue(),                         \
+    "With --task_features: the termination policy sees the task features "   \
+    "too (as the master does), so an option's actions are shared across "    \
+    "tasks but when to end it is decided per task.")
 
 namespace marl {
 
@@ -53,7 +57,8 @@ struct SoftOptionOptions {
 
 // The run's algorithm name: "soft_option_m<m>" (with "_expected" for the
 // plain expectation of eq. 4.10, "_shared" for options that do not see the
-// task features), or "soft_option_flat" for one option (a
+// task features, then "_task_termination" if their termination does), or
+// "soft_option_flat" for one option (a
 // flat soft actor-critic: the master and the termination have nothing to
 // choose).
 std::string SoftOptionAlgorithmName(const SoftOptionOptions& options);

@@ -62,16 +62,23 @@ TEST(SoftOptionLearnerTest, FrozenOptionsDoNotLearn) {
 }
 
 // Options blind to the task features still learn the corridor when the
-// master sees the (single) task.
+// master sees the (single) task, and so they do when the termination
+// policy sees it too.
 TEST(SoftOptionLearnerTest, LearnsWithOptionsBlindToTheTask) {
-  TrainingOptions t = Corridor(2, 6000, "corridor_shared");
-  t.env_settings["observe_task"] = "true";
-  SoftOptionOptions o = Small();
-  o.task_features = 1;
-  absl::StatusOr<TrainingResult> r =
-      RunTraining(t, SoftOptionAlgorithmName(o), Factory(o));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_GT(r->agents[0].eval_return, 1.0);
+  for (bool task_aware_termination : {false, true}) {
+    SoftOptionOptions o = Small();
+    o.task_features = 1;
+    o.task_aware_termination = task_aware_termination;
+    const std::string name = SoftOptionAlgorithmName(o);
+    EXPECT_EQ(name, task_aware_termination
+                        ? "soft_option_m4_shared_task_termination"
+                        : "soft_option_m4_shared");
+    TrainingOptions t = Corridor(2, 6000, "corridor_" + name);
+    t.env_settings["observe_task"] = "true";
+    absl::StatusOr<TrainingResult> r = RunTraining(t, name, Factory(o));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_GT(r->agents[0].eval_return, 1.0) << name;
+  }
 }
 
 // Greedy evaluations draw nothing from the training stream: evaluating

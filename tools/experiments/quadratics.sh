@@ -11,6 +11,7 @@
 #   bash tools/experiments/quadratics.sh          # ~35 min on 2 cores
 #   SEEDS="1 2 3 4 5" STEPS=4000 bash tools/experiments/quadratics.sh
 #   BUDGET=papers bash tools/experiments/quadratics.sh   # the papers' budget
+#   BUDGET=authors bash tools/experiments/quadratics.sh  # + one update per step
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The real output directory, not the bazel-bin symlink (which follows
@@ -39,7 +40,14 @@ case "${BUDGET:-reduced}" in
     OUT=results/quadratics_papers_budget
     PLOT=docs/results/quadratics_papers_budget.png
     STEPS="${STEPS:-5000}" ;;
-  *) echo "BUDGET must be reduced or papers" >&2; exit 2 ;;
+  # The same with the authors' loop: one update per environment step
+  # (update_ratio 1; about 5 hours on 2 cores, PR2-AC ~27 min per seed).
+  authors)
+    GRID=tools/experiments/quadratics_authors_loop.json
+    OUT=results/quadratics_authors_loop
+    PLOT=docs/results/quadratics_authors_loop.png
+    STEPS="${STEPS:-5000}" ;;
+  *) echo "BUDGET must be reduced, papers or authors" >&2; exit 2 ;;
 esac
 
 bazel build //agents/pr2:pr2_ac //agents/rommeo:rommeo_ac \
