@@ -40,6 +40,11 @@ class Gr2DiscreteLearner : public deep::DeepJointLearner {
             "the mean of the others' one-hots)");
       }
     }
+    if (o.level0_fit_sampled) {
+      return absl::InvalidArgumentError(
+          "gr2: --level0_fit_sampled is for Box actions; the Discrete level "
+          "0 is its closed form softmax(Qbar / alpha) already");
+    }
     absl::Status s = Init(spec, *base, seed, Gr2AlgorithmName(o),
                           /*allow_discrete_actions=*/true);
     if (!s.ok()) return s;

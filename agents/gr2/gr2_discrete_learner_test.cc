@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "runtime/training_loop.h"
@@ -52,6 +53,12 @@ TEST(CreateGr2Learner, PicksTheLearnerByActionKind) {
   EXPECT_FALSE(CreateGr2DiscreteLearner(
                    TwoAgents(Space::Discrete(2), Space::Discrete(2)), bad, 1)
                    .ok());
+  // The Discrete level 0 is its closed form already.
+  bad = Gr2Options();
+  bad.level0_fit_sampled = true;
+  absl::StatusOr<std::unique_ptr<JointLearner>> fit = CreateGr2Learner(
+      TwoAgents(Space::Discrete(2), Space::Discrete(2)), bad, 1);
+  EXPECT_EQ(fit.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 Gr2Options Fast(Gr2Options::Mode mode, int level) {

@@ -126,6 +126,11 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     actor_opt_ = std::make_unique<nn::ForeachAdam>(actor_params, adam);
     opponent_opt_ =
         std::make_unique<nn::ForeachAdam>(opponent_model_->parameters(), adam);
+    if (o.level0_fit_sampled) {
+      level0_value_ = Stacked(od_ + d_, 1);
+      level0_value_opt_ =
+          std::make_unique<nn::ForeachAdam>(level0_value_->parameters(), adam);
+    }
     low_ = action.low;
     high_ = action.high;
     JsonObject j;
@@ -133,6 +138,8 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
           o.variant == Gr2Options::Mode::kLevel ? "gr2_level" : "gr2_mixture");
     j.Add("level_weights", weights_);
     j.Add("opponent_action", "mean of the other agents' actions");
+    j.Add("level0", o.level0_fit_sampled ? "closed form fitted at candidates"
+                                         : "reparameterised gradient");
     set_config_json(AddParams(o, j).Build());
     return absl::OkStatus();
   }
@@ -177,6 +184,10 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     *optimizers = {{"critic_opt", critic_opt_.get()},
                    {"actor_opt", actor_opt_.get()},
                    {"opponent_opt", opponent_opt_.get()}};
+    if (level0_value_) {
+      modules->emplace_back("level0_value", level0_value_.ptr().get());
+      optimizers->emplace_back("level0_value_opt", level0_value_opt_.get());
+    }
   }
 
  private:
@@ -256,6 +267,64 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     return {(self * wv).sum(0), (others * wv).sum(0)};
   }
 
+  // Per agent, pi0's loss: the reparameterised soft-actor loss against Q
+  // at the replayed opponents [n], or with --level0_fit_sampled the
+  // weighted maximum-likelihood fit to softmax(Qbar(s, .) / alpha) at
+  // uniform candidates (after one regression step of Qbar(s, a) towards
+  // Q(s, a, a^-i) at the replayed a^-i, for uniform and replayed a).
+  Tensor Level0Loss(const Tensor& obs, const Tensor& act,
+                    const Tensor& opp_mean) {
+    if (!level0_value_) {
+      Tensor out = pi0_->forward(obs);
+      Tensor mean = out.narrow(-1, 0, d_);
+      Tensor log_std = out.narrow(-1, d_, d_).clamp(kLogStdMin, kLogStdMax);
+      nn::TanhGaussianSample s0 =
+          nn::TanhGaussianFromNoise(mean, log_std, Randn(mean.sizes()));
+      return (options_.alpha * s0.log_prob.unsqueeze(-1) -
+              Q(critic_, obs, s0.action, opp_mean))
+          .mean({1, 2});
+    }
+    const int64_t B = obs.size(1);
+    const Tensor obs2 = torch::cat({obs, obs}, 1);
+    const Tensor own2 = torch::cat({act, Uniform(act.sizes())}, 1);
+    Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      target = Q(critic_, obs2, own2, torch::cat({opp_mean, opp_mean}, 1));
+    }
+    const Tensor value_loss =
+        (level0_value_->forward(torch::cat({obs2, own2}, -1)) - target)
+            .pow(2)
+            .mean({1, 2})
+            .sum();
+    level0_value_opt_->zero_grad();
+    value_loss.backward();
+    level0_value_opt_->step();
+
+    const int64_t k = options_.level0_candidates;
+    const deep::UniformCandidates c = deep::DrawUniformCandidates(
+        obs.reshape({n_ * B, od_}), k, d_, generator());
+    const Tensor states = c.states.view({n_, B * k, od_});
+    const Tensor candidates = c.actions.view({n_, B * k, d_});
+    Tensor value;
+    {
+      torch::NoGradGuard no_grad;
+      value = level0_value_->forward(torch::cat({states, candidates}, -1));
+    }
+    const Tensor out = pi0_->forward(states);
+    const Tensor log_q = nn::TanhGaussianLogProb(
+        out.narrow(-1, 0, d_),
+        out.narrow(-1, d_, d_).clamp(kLogStdMin, kLogStdMax),
+        nn::AtanhClamped(candidates));
+    std::vector<Tensor> per_agent;
+    for (int a = 0; a < n_; ++a) {
+      per_agent.push_back(
+          deep::ClosedFormFitLoss(value[a].view({B, k}), log_q[a].view({B, k}),
+                                  std::max(options_.alpha, 1e-8)));
+    }
+    return torch::stack(per_agent);
+  }
+
   // The greedy level actions at the last acted observation, as metrics.
   void ReportLevels() {
     torch::NoGradGuard no_grad;
@@ -277,7 +346,10 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
   std::vector<double> weights_;    // GR2-M's weights of levels 0..k
   nn::StackedMlp critic_{nullptr}, critic_target_{nullptr}, pi0_{nullptr},
       best_response_{nullptr}, opponent_model_{nullptr};
-  std::unique_ptr<torch::optim::Adam> critic_opt_, actor_opt_, opponent_opt_;
+  // Qbar^i(s, a): only with --level0_fit_sampled.
+  nn::StackedMlp level0_value_{nullptr};
+  std::unique_ptr<torch::optim::Adam> critic_opt_, actor_opt_, opponent_opt_,
+      level0_value_opt_;
   Tensor last_obs_;  // [n, 1, od]: the first copy of the last acted batch
 };
 
@@ -308,15 +380,9 @@ void Gr2BoxLearner::Update(const deep::Minibatch& b) {
   per_agent_q.sum().backward();
   critic_opt_->step();
 
-  // Level-0 policy: soft actor against Q with the replayed opponents.
-  Tensor out = pi0_->forward(obs);
-  Tensor mean = out.narrow(-1, 0, d_);
-  Tensor log_std = out.narrow(-1, d_, d_).clamp(kLogStdMin, kLogStdMax);
-  nn::TanhGaussianSample s0 =
-      nn::TanhGaussianFromNoise(mean, log_std, Randn(mean.sizes()));
-  Tensor per_agent_pi0 = (options_.alpha * s0.log_prob.unsqueeze(-1) -
-                          Q(critic_, obs, s0.action, opp_mean))
-                             .mean({1, 2});
+  // Level-0 policy: soft actor against Q with the replayed opponents, or
+  // fitted to its closed form.
+  Tensor per_agent_pi0 = Level0Loss(obs, act, opp_mean);
 
   // Best response mu^i(s, a^-i): maximise Q^i over replayed opponents'
   // actions and uniform ones, so deep roll-outs query it where it learned.

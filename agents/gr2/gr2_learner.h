@@ -9,7 +9,9 @@
 // Per agent i (all agents' networks are evaluated together, see
 // gr2_networks.h):
 //   - level-0 policy pi0^i(a|s): tanh-Gaussian, trained soft-actor-critic
-//     style against Q^i with the opponents' replayed actions;
+//     style against Q^i with the opponents' replayed actions (or, with
+//     --level0_fit_sampled, fitted to softmax(Qbar^i(s, .) / alpha) at
+//     uniform candidates, Qbar^i(s, a) regressing Q^i at the replayed a^-i);
 //   - best response mu^i(s, a^-i) -> a^i: deterministic actor conditioned on
 //     the opponents' lower-level action, trained to maximise Q^i;
 //   - opponent model rho^-i(s, a^i) -> a^-i: deterministic, the opponents'
@@ -83,7 +85,16 @@
     "Discrete actions: probability of a uniformly random training action.")   \
   P(double, reward_scale, 1.0, Positive(),                                    \
     "Rewards are multiplied by this before learning (e.g. 0.02 for the "      \
-    "beauty contest's rewards of up to -100).")
+    "beauty contest's rewards of up to -100).")                               \
+  P(bool, level0_fit_sampled, false, AnyValue(),                              \
+    "Box actions: train the level-0 policy by weighted maximum likelihood "   \
+    "towards its closed form pi0* ∝ exp(Qbar(s, a) / alpha) known at "      \
+    "--level0_candidates own actions drawn uniformly, Qbar(s, a) a network "  \
+    "regressing Q(s, a, a^-i) at the replayed a^-i (as the Discrete GR2's "   \
+    "level 0 is): non-local, it moves to the best basin it has seen, "        \
+    "instead of along the reparameterised gradient (the paper's).")           \
+  P(int32_t, level0_candidates, 32, (InRange(2, 4096)),                       \
+    "--level0_fit_sampled: own candidate actions per state.")
 
 namespace marl {
 

@@ -79,6 +79,17 @@ TEST(Gr2Training, LevelTwoGuessesFallOnBeautyContest) {
   EXPECT_LT(MeanGreedy(*r), 25.0);
 }
 
+// The level-0 policy fitted to its closed form at sampled candidates
+// (Qbar regressed at the replayed guesses) also learns to guess low.
+TEST(Gr2Training, FittedLevelZeroGuessesFallOnBeautyContest) {
+  Gr2Options o = Fast(Gr2Options::Mode::kLevel, 2);
+  o.level0_fit_sampled = true;
+  absl::StatusOr<TrainingResult> r =
+      RunTraining(BeautyContest("0.7", "l2_fit"), "gr2_l2", Factory(o));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LT(MeanGreedy(*r), 25.0);
+}
+
 TEST(Gr2Training, MixtureGuessesFallOnBeautyContest) {
   absl::StatusOr<TrainingResult> r =
       RunTraining(BeautyContest("0.7", "m3"), "gr2_m3",
@@ -138,7 +149,11 @@ TEST(Gr2BoxLearner, SaveLoadRoundTripsLevelActions) {
 // experience (so its replay is the same) but trained from other initial
 // weights and another seed, once it loads the checkpoint, goes on exactly
 // as the original: the same updates, the same actions.
-TEST(Gr2BoxLearner, CheckpointHoldsTheTrainingState) {
+// With --level0_fit_sampled the checkpoint also holds Qbar and its
+// optimiser.
+class Gr2Checkpoint : public testing::TestWithParam<bool> {};
+
+TEST_P(Gr2Checkpoint, HoldsTheTrainingState) {
   EnvSpec spec;
   spec.agent_ids = {"a", "b"};
   for (int i = 0; i < 2; ++i) {
@@ -149,6 +164,8 @@ TEST(Gr2BoxLearner, CheckpointHoldsTheTrainingState) {
   o.warmup = 8;
   o.batch_size = 8;
   o.update_ratio = 0.5;
+  o.level0_fit_sampled = GetParam();
+  o.level0_candidates = 4;
   auto a = CreateGr2BoxLearner(spec, o, 1);
   auto b = CreateGr2BoxLearner(spec, o, 2);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -193,6 +210,11 @@ TEST(Gr2BoxLearner, CheckpointHoldsTheTrainingState) {
   (*b)->Act(at, 1, /*deterministic=*/false, &discrete, &from_b);
   EXPECT_EQ(from_a, from_b);  // the same random draws
 }
+
+INSTANTIATE_TEST_SUITE_P(Level0, Gr2Checkpoint, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Fitted" : "Gradient";
+                         });
 
 }  // namespace
 }  // namespace marl
