@@ -41,7 +41,7 @@ case "${BUDGET:-reduced}" in
     PLOT=docs/results/quadratics_papers_budget.png
     STEPS="${STEPS:-5000}" ;;
   # The same with the authors' loop: one update per environment step
-  # (update_ratio 1; about 5 hours on 2 cores, PR2-AC ~27 min per seed).
+  # (update_ratio 1; about 4 hours on 2 cores, PR2-AC ~27 min per seed).
   authors)
     GRID=tools/experiments/quadratics_authors_loop.json
     OUT=results/quadratics_authors_loop
