@@ -69,7 +69,12 @@ done
 end=$(date +%s.%N)
 
 /usr/bin/python3 - "$out" "$(echo "$end - $start" | bc)" <<'PY'
-import collections, json, math, pathlib, re, sys
+import collections
+import json
+import math
+import pathlib
+import re
+import sys
 out, wall = pathlib.Path(sys.argv[1]), float(sys.argv[2])
 
 
