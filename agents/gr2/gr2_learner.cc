@@ -267,13 +267,33 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
     return {(self * wv).sum(0), (others * wv).sum(0)};
   }
 
-  // Per agent, pi0's loss: the reparameterised soft-actor loss against Q
-  // at the replayed opponents [n], or with --level0_fit_sampled the
-  // weighted maximum-likelihood fit to softmax(Qbar(s, .) / alpha) at
-  // uniform candidates (after one regression step of Qbar(s, a) towards
-  // Q(s, a, a^-i) at the replayed a^-i, for uniform and replayed a).
-  Tensor Level0Loss(const Tensor& obs, const Tensor& act,
-                    const Tensor& opp_mean) {
+  // --level0_fit_sampled: one regression step of Qbar(s, a) towards
+  // Q(s, a, a^-i) at the replayed a^-i, for the replayed and uniform own a,
+  // so Qbar converges to the expectation over the replayed opponents.
+  void UpdateLevel0Value(const Tensor& obs, const Tensor& act,
+                         const Tensor& opp_mean) {
+    const Tensor obs2 = torch::cat({obs, obs}, 1);
+    const Tensor own2 = torch::cat({act, Uniform(act.sizes())}, 1);
+    Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      target = Q(critic_, obs2, own2, torch::cat({opp_mean, opp_mean}, 1));
+    }
+    const Tensor loss =
+        (level0_value_->forward(torch::cat({obs2, own2}, -1)) - target)
+            .pow(2)
+            .mean({1, 2})
+            .sum();
+    level0_value_opt_->zero_grad();
+    loss.backward();
+    level0_value_opt_->step();
+  }
+
+  // Per agent, pi0's loss [n]: the reparameterised soft-actor loss against
+  // Q at the replayed opponents, or with --level0_fit_sampled the weighted
+  // maximum-likelihood fit to softmax(Qbar(s, .) / alpha) at uniform
+  // candidates.
+  Tensor Level0Loss(const Tensor& obs, const Tensor& opp_mean) {
     if (!level0_value_) {
       Tensor out = pi0_->forward(obs);
       Tensor mean = out.narrow(-1, 0, d_);
@@ -285,22 +305,6 @@ class Gr2BoxLearner : public deep::DeepJointLearner {
           .mean({1, 2});
     }
     const int64_t B = obs.size(1);
-    const Tensor obs2 = torch::cat({obs, obs}, 1);
-    const Tensor own2 = torch::cat({act, Uniform(act.sizes())}, 1);
-    Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      target = Q(critic_, obs2, own2, torch::cat({opp_mean, opp_mean}, 1));
-    }
-    const Tensor value_loss =
-        (level0_value_->forward(torch::cat({obs2, own2}, -1)) - target)
-            .pow(2)
-            .mean({1, 2})
-            .sum();
-    level0_value_opt_->zero_grad();
-    value_loss.backward();
-    level0_value_opt_->step();
-
     const int64_t k = options_.level0_candidates;
     const deep::UniformCandidates c = deep::DrawUniformCandidates(
         obs.reshape({n_ * B, od_}), k, d_, generator());
@@ -382,7 +386,8 @@ void Gr2BoxLearner::Update(const deep::Minibatch& b) {
 
   // Level-0 policy: soft actor against Q with the replayed opponents, or
   // fitted to its closed form.
-  Tensor per_agent_pi0 = Level0Loss(obs, act, opp_mean);
+  if (level0_value_) UpdateLevel0Value(obs, act, opp_mean);
+  Tensor per_agent_pi0 = Level0Loss(obs, opp_mean);
 
   // Best response mu^i(s, a^-i): maximise Q^i over replayed opponents'
   // actions and uniform ones, so deep roll-outs query it where it learned.
