@@ -16,6 +16,18 @@ inline int CoinFlip(std::mt19937_64& rng) {
   return static_cast<int>(rng() >> 63);
 }
 
+// True with probability p (clamped to [0, 1]), from one draw: the draw is
+// at least (1 - p) 2^64, so at p = 1/2 it is CoinFlip() == 1.
+inline bool Bernoulli(std::mt19937_64& rng, double p) {
+  const uint64_t draw = rng();
+  if (!(p > 0.0)) return false;
+  if (p >= 1.0) return true;
+  const double threshold = (1.0 - p) * 0x1.0p64;
+  // 1 - p rounds to 1 for p below 2^-54: never, as near as a double says.
+  if (threshold >= 0x1.0p64) return false;
+  return draw >= static_cast<uint64_t>(threshold);
+}
+
 // Uniform on [0, 1), 53 random bits.
 inline double UniformDouble(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;

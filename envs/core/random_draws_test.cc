@@ -50,5 +50,24 @@ TEST(RandomDrawsTest, CoinFlipAndUniformDoubleFollowTheSeed) {
   EXPECT_NEAR(heads, 5000, 250);
 }
 
+// Bernoulli(1/2) is the coin flip draw for draw; other probabilities hit
+// their rate, and 0 and 1 are certain (each still takes one draw).
+TEST(RandomDrawsTest, BernoulliTakesOneDrawAndHitsItsRate) {
+  std::mt19937_64 a(13), b(13);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(Bernoulli(a, 0.5), CoinFlip(b) == 1);
+  }
+  for (double p : {0.0, 0.1, 0.75, 1.0, 1e-300}) {
+    std::mt19937_64 rng(17), count(17);
+    int hits = 0;
+    const int draws = 20000;
+    for (int i = 0; i < draws; ++i) hits += Bernoulli(rng, p);
+    count.discard(draws);
+    EXPECT_EQ(rng(), count()) << p;  // one draw each
+    EXPECT_NEAR(hits, p * draws, 5 * std::sqrt(p * (1 - p) * draws) + 1e-9)
+        << p;
+  }
+}
+
 }  // namespace
 }  // namespace marl

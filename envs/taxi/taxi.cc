@@ -21,6 +21,8 @@ struct Checked {
   TaxiMap map;
   std::vector<TaxiEnv::Task> tasks;
   TaxiEnv::Rewards rewards;
+  double passenger_in_taxi;
+  TaxiEnv::TaskEncoding task_encoding;
 };
 
 absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
@@ -37,13 +39,46 @@ absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
       !s.ok()) {
     return s;
   }
-  return Checked{*std::move(map), *std::move(tasks), rewards};
+  double in_taxi = settings.GetDouble("passenger_in_taxi");
+  if (absl::Status s = CheckDoubleInRange("passenger_in_taxi", in_taxi, 0, 1);
+      !s.ok()) {
+    return s;
+  }
+  if (settings.GetBool("hard")) {
+    if (in_taxi != 0.0 && in_taxi != TaxiEnv::kDefaultPassengerInTaxi) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("taxi: hard=true means passenger_in_taxi=0, not ",
+                       in_taxi, "; give one of the two"));
+    }
+    in_taxi = 0.0;
+  }
+  TaxiEnv::TaskEncoding encoding = TaxiEnv::TaskEncoding::kNone;
+  const std::string& encoding_name = settings.GetString("task_encoding");
+  if (encoding_name == "depots") {
+    encoding = TaxiEnv::TaskEncoding::kDepots;
+  } else if (encoding_name != "task") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("taxi: task_encoding must be \"task\" or \"depots\", "
+                     "not \"",
+                     encoding_name, "\""));
+  }
+  if (!settings.GetBool("observe_task")) {
+    encoding = TaxiEnv::TaskEncoding::kNone;
+  } else if (encoding != TaxiEnv::TaskEncoding::kDepots) {
+    encoding = TaxiEnv::TaskEncoding::kTask;
+  }
+  return Checked{*std::move(map), *std::move(tasks), rewards, in_taxi,
+                 encoding};
 }
 
 int64_t ObservationSize(const TaxiMap& map, size_t num_tasks,
-                        bool observe_task) {
-  return int64_t{map.num_cells()} + 1 +
-         (observe_task ? static_cast<int64_t>(num_tasks) : 0);
+                        TaxiEnv::TaskEncoding encoding) {
+  const int64_t task = encoding == TaxiEnv::TaskEncoding::kTask
+                           ? static_cast<int64_t>(num_tasks)
+                       : encoding == TaxiEnv::TaskEncoding::kDepots
+                           ? 2 * static_cast<int64_t>(map.depot_cells().size())
+                           : 0;
+  return int64_t{map.num_cells()} + 1 + task;
 }
 
 }  // namespace
@@ -106,11 +141,24 @@ std::vector<SettingDecl> TaxiEnv::SettingDecls() {
        "e.g. \"RG/YB\"; one is drawn per episode",
        std::string("all")},
       {"hard",
-       "the hard variant: the passenger never starts in the taxi (else with "
-       "probability 1/2)",
+       "the hard variant: the passenger never starts in the taxi (the same "
+       "as passenger_in_taxi=0)",
        false},
+      {"passenger_in_taxi",
+       "probability that an episode starts with the passenger already in "
+       "the taxi (else it waits at the pickup depot); 1 trains the "
+       "drop-off legs alone",
+       TaxiEnv::kDefaultPassengerInTaxi},
       {"observe_task",
-       "append the one-hot of the episode's task to the observation", false},
+       "append the episode's task to the observation (as task_encoding "
+       "says)",
+       false},
+      {"task_encoding",
+       "with observe_task: \"task\" (the one-hot of the task's place in "
+       "the task list) or \"depots\" (the pickup depot's one-hot, then the "
+       "goal depot's: the same features for any task list, so an agent "
+       "trained on some pairs can be given others)",
+       std::string("task")},
       {"step_reward", "reward of every other step", -0.1},
       {"invalid_reward",
        "reward of a move into a wall or a pickup/drop-off that is not "
@@ -128,16 +176,16 @@ absl::StatusOr<std::unique_ptr<Env>> TaxiEnv::Create(const Settings& settings) {
   if (!checked.ok()) return checked.status();
   return std::make_unique<TaxiEnv>(
       std::move(checked->map), std::move(checked->tasks),
-      settings.GetBool("hard"), settings.GetBool("observe_task"),
-      checked->rewards, static_cast<int>(settings.GetInt("max_steps")));
+      checked->passenger_in_taxi, checked->task_encoding, checked->rewards,
+      static_cast<int>(settings.GetInt("max_steps")));
 }
 
 absl::StatusOr<int64_t> TaxiEnv::EstimateCopyBytes(const Settings& settings) {
   absl::StatusOr<Checked> checked = CheckSettings(settings);
   if (!checked.ok()) return checked.status();
   const TaxiMap& map = checked->map;
-  const int64_t obs = ObservationSize(map, checked->tasks.size(),
-                                      settings.GetBool("observe_task"));
+  const int64_t obs =
+      ObservationSize(map, checked->tasks.size(), checked->task_encoding);
   // Mirrors the constructor: the map (road bits, depots, start cells), the
   // tasks, and the spec (one id, a Box observation, a Discrete action, two
   // info keys).
@@ -155,16 +203,16 @@ absl::StatusOr<int64_t> TaxiEnv::EstimateCopyBytes(const Settings& settings) {
       .Total();
 }
 
-TaxiEnv::TaxiEnv(TaxiMap map, std::vector<Task> tasks, bool hard,
-                 bool observe_task, Rewards rewards, int max_steps)
+TaxiEnv::TaxiEnv(TaxiMap map, std::vector<Task> tasks, double passenger_in_taxi,
+                 TaskEncoding task_encoding, Rewards rewards, int max_steps)
     : map_(std::move(map)),
       tasks_(std::move(tasks)),
-      hard_(hard),
-      observe_task_(observe_task),
+      passenger_in_taxi_(passenger_in_taxi),
+      task_encoding_(task_encoding),
       rewards_(rewards) {
   spec_.agent_ids = {"taxi"};
   spec_.observation_spaces = {Space::Box(
-      {ObservationSize(map_, tasks_.size(), observe_task_)}, {0.0f}, {1.0f})};
+      {ObservationSize(map_, tasks_.size(), task_encoding_)}, {0.0f}, {1.0f})};
   spec_.action_spaces = {Space::Discrete(kNumActions)};
   spec_.episode_limit = max_steps;
   spec_.info_keys = {"task", "success"};
@@ -176,7 +224,10 @@ void TaxiEnv::Reset(const Output& out) {
   state_.x = start % map_.width();
   state_.y = start / map_.width();
   state_.task = static_cast<int>(UniformIndex(rng(), tasks_.size()));
-  state_.in_taxi = !hard_ && CoinFlip(rng()) == 1;
+  // No draw when it can never start in the taxi (the hard variant's
+  // stream); at 1/2 the draw is the coin flip of earlier versions.
+  state_.in_taxi =
+      passenger_in_taxi_ > 0.0 && Bernoulli(rng(), passenger_in_taxi_);
   WriteObservation(out);
 }
 
@@ -210,7 +261,14 @@ void TaxiEnv::WriteObservation(const Output& out) const {
   float* obs = out.observation(0);
   obs[map_.Cell(state_.x, state_.y)] = 1.0f;
   obs[map_.num_cells()] = state_.in_taxi ? 1.0f : 0.0f;
-  if (observe_task_) obs[map_.num_cells() + 1 + state_.task] = 1.0f;
+  float* task = obs + map_.num_cells() + 1;
+  if (task_encoding_ == TaskEncoding::kTask) {
+    task[state_.task] = 1.0f;
+  } else if (task_encoding_ == TaskEncoding::kDepots) {
+    const Task& t = tasks_[state_.task];
+    task[t.pickup] = 1.0f;
+    task[map_.depot_cells().size() + t.goal] = 1.0f;
+  }
   out.info()[0] = static_cast<float>(state_.task);
 }
 

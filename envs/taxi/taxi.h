@@ -23,10 +23,10 @@ namespace marl {
 // depots, pickup-major in the depots' reading order: on the default map RG,
 // RY, RB, GR, GY, GB, YR, YG, YB, BR, BG, BY, the 12 training tasks) or a
 // '/'-separated list of two-letter pairs such as "RG/YB" (one pair = a
-// single task). The passenger starts in the taxi with probability 1/2, else
-// waits at the pickup depot; `hard` = true (the hard variant) never starts
-// it in the taxi. The taxi starts uniformly on a road cell that is not a
-// depot.
+// single task). The passenger starts in the taxi with probability
+// `passenger_in_taxi` (1/2), else waits at the pickup depot; `hard` = true
+// (the hard variant) never starts it in the taxi (passenger_in_taxi = 0).
+// The taxi starts uniformly on a road cell that is not a depot.
 //
 // Actions, Discrete(6): kNoop, kUp (y - 1), kDown (y + 1), kRight (x + 1),
 // kLeft (x - 1), kToggle (pick up / drop off). A move into a wall or off
@@ -38,11 +38,14 @@ namespace marl {
 // other step earns `step_reward` (-0.1). `max_steps` (50) is the spec's
 // episode limit (the batch runner truncates there).
 //
-// Observation, Box[width * height + 1 (+ number of tasks)] in [0, 1]: the
+// Observation, Box[width * height + 1 (+ task features)] in [0, 1]: the
 // one-hot of the taxi's cell (row-major y * width + x), then 1 if the
 // passenger is in the taxi. The task is not observed, as in the paper,
-// unless `observe_task` (then its one-hot follows: for agents that keep a
-// part per task, such as a per-task master policy). Info keys "task" (the
+// unless `observe_task` (for agents that keep a part per task, such as a
+// per-task master policy); then `task_encoding` "task" appends the one-hot
+// of the task's index in the task list, "depots" the one-hot of its pickup
+// depot and then of its goal depot (2 x depots floats, the same for any
+// task list: for transfer to pairs not trained on). Info keys "task" (the
 // index of the episode's task in the task list) and "success".
 class TaxiEnv : public Env {
  public:
@@ -78,8 +81,11 @@ class TaxiEnv : public Env {
   struct Rewards {
     float step = -0.1f, invalid = -0.1f, goal = 2.0f;
   };
-  TaxiEnv(TaxiMap map, std::vector<Task> tasks, bool hard, bool observe_task,
-          Rewards rewards, int max_steps);
+  static constexpr double kDefaultPassengerInTaxi = 0.5;
+  // What of the task the observation carries (observe_task, task_encoding).
+  enum class TaskEncoding { kNone, kTask, kDepots };
+  TaxiEnv(TaxiMap map, std::vector<Task> tasks, double passenger_in_taxi,
+          TaskEncoding task_encoding, Rewards rewards, int max_steps);
 
   const EnvSpec& spec() const override { return spec_; }
   void Reset(const Output& out) override;
@@ -97,7 +103,8 @@ class TaxiEnv : public Env {
 
   TaxiMap map_;
   std::vector<Task> tasks_;
-  bool hard_, observe_task_;
+  double passenger_in_taxi_;
+  TaskEncoding task_encoding_;
   Rewards rewards_;
   EnvSpec spec_;
   State state_;

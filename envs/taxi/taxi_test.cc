@@ -128,6 +128,15 @@ TEST(TaxiTest, BadSettingsGetClearErrors) {
             std::string::npos);
   EXPECT_NE(message({{"max_steps", int64_t{0}}}).find("max_steps"),
             std::string::npos);
+  EXPECT_NE(message({{"passenger_in_taxi", 1.5}}).find("passenger_in_taxi"),
+            std::string::npos);
+  EXPECT_NE(
+      message({{"passenger_in_taxi", std::nan("")}}).find("passenger_in_taxi"),
+      std::string::npos);
+  EXPECT_NE(message({{"hard", true}, {"passenger_in_taxi", 1.0}})
+                .find("hard=true means passenger_in_taxi=0"),
+            std::string::npos);
+  EXPECT_TRUE(MakeError({{"hard", true}, {"passenger_in_taxi", 0.0}}).ok());
   // One task on a map with one pair of depots is fine.
   EXPECT_TRUE(
       MakeError({{"map", std::string("A..B")}, {"tasks", std::string("AB")}})
@@ -212,6 +221,38 @@ TEST(TaxiTest, ObservationIsTheCellOneHotAndThePassengerFlag) {
   EXPECT_EQ(t.driver().info()[0], 5.0f);
 }
 
+// task_encoding=depots: the pickup depot's one-hot, then the goal's, in the
+// map's depot order (R, G, Y, B), whatever the task list.
+TEST(TaxiTest, DepotEncodingOfTheTask) {
+  Taxi all(At(4, 3, 5, true),  // task 5 of "all": GB
+           {{"observe_task", true}, {"task_encoding", std::string("depots")}});
+  all.Step(kNoop);
+  const std::vector<float>& obs = all.driver().observation(0);
+  ASSERT_EQ(obs.size(), 64u + 1 + 8);
+  for (int k = 0; k < 8; ++k) {
+    EXPECT_EQ(obs[65 + k], k == 1 || k == 4 + 3 ? 1 : 0) << k;
+  }
+  Taxi listed(At(4, 3, 1, true), {{"observe_task", true},
+                                  {"task_encoding", std::string("depots")},
+                                  {"tasks", std::string("RG/YG")}});
+  listed.Step(kNoop);
+  const std::vector<float>& yg = listed.driver().observation(0);
+  ASSERT_EQ(yg.size(), 64u + 1 + 8);
+  for (int k = 0; k < 8; ++k) {
+    EXPECT_EQ(yg[65 + k], k == 2 || k == 4 + 1 ? 1 : 0) << k;
+  }
+  // Without observe_task the encoding adds nothing; a bad name is refused.
+  EXPECT_EQ(Make({{"task_encoding", std::string("depots")}})
+                ->spec()
+                .observation_spaces[0]
+                .FlatSize(),
+            65);
+  EXPECT_NE(MakeError({{"task_encoding", std::string("pairs")}})
+                .message()
+                .find("task_encoding must be"),
+            std::string::npos);
+}
+
 // Resets draw the start cell uniformly over the 26 non-depot road cells,
 // the task over the 12, and the passenger in the taxi half the time
 // (never in the hard variant).
@@ -249,9 +290,43 @@ TEST(TaxiTest, ResetDistribution) {
   }
 }
 
+// passenger_in_taxi sets the share of episodes that start with the
+// passenger aboard: 1 always (the drop-off legs alone), 0 never, with the
+// same episodes as hard. (At the default 1/2 the draw is the coin flip it
+// replaced: RandomDrawsTest.BernoulliTakesOneDrawAndHitsItsRate.)
+TEST(TaxiTest, PassengerInTaxiProbability) {
+  auto share = [](const SettingMap& settings, std::vector<int>* starts) {
+    std::unique_ptr<Env> env = Make(settings);
+    auto* taxi = static_cast<TaxiEnv*>(env.get());
+    EnvDriver driver(env.get());
+    env->Seed(9);
+    int in_taxi = 0;
+    const int resets = 4000;
+    for (int i = 0; i < resets; ++i) {
+      driver.Reset();
+      const State& s = taxi->state();
+      in_taxi += s.in_taxi;
+      if (starts != nullptr) {
+        starts->push_back(taxi->map().Cell(s.x, s.y) * 64 + s.task * 2 +
+                          s.in_taxi);
+      }
+    }
+    return static_cast<double>(in_taxi) / resets;
+  };
+  EXPECT_EQ(share({{"passenger_in_taxi", 1.0}}, nullptr), 1.0);
+  EXPECT_EQ(share({{"passenger_in_taxi", 0.0}}, nullptr), 0.0);
+  EXPECT_NEAR(share({{"passenger_in_taxi", 0.25}}, nullptr), 0.25, 0.035);
+  std::vector<int> hard, zero;
+  share({{"hard", true}}, &hard);
+  share({{"passenger_in_taxi", 0.0}}, &zero);
+  EXPECT_EQ(hard, zero);
+}
+
 TEST(TaxiTest, EstimateBoundsWhatACopyHolds) {
   for (const SettingMap& settings :
        {SettingMap{}, SettingMap{{"observe_task", true}},
+        SettingMap{{"observe_task", true},
+                   {"task_encoding", std::string("depots")}},
         SettingMap{{"map", std::string("A..B")}, {"tasks", std::string("AB")}},
         SettingMap{{"map", std::string("ABCDEFGHIJ........../KLMNOPQRST"
                                        "..........")}}}) {
