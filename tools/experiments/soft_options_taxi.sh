@@ -21,18 +21,35 @@
 # identical, see agents/soft_option/README.md); the option maps of seed 1
 # go to docs/results/soft_options_taxi_option_map.png.
 #
+# SETUP=heldout: transfer to task pairs never trained on instead. Training
+# on 6 of the 12 pairs (RG GY YB BR RY GB: every depot a pickup and a goal),
+# transfer to the other 6, with the task observed as its pickup and goal
+# depots (task_encoding=depots, the same features for both lists), and a
+# flat agent learning the held-out pairs from scratch as well. Variants:
+# the task-blind options (with and without the task-aware termination) and
+# the flat agent. Under results/soft_options_taxi_heldout/, plots
+# docs/results/soft_options_taxi_heldout_{train,transfer}.png.
+#
 #   bash tools/experiments/soft_options_taxi.sh      # ~80 min on 2 cores
+#   SETUP=heldout bash tools/experiments/soft_options_taxi.sh   # ~50 min
 #   SEEDS="1 2" STEPS=100000 TRANSFER_STEPS=20000 bash tools/experiments/soft_options_taxi.sh
 #   REPORT_ONLY=1 bash tools/experiments/soft_options_taxi.sh   # plots and table of the runs there
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BAZEL_BIN=$(bazel info bazel-bin 2>/dev/null)
 
+SETUP="${SETUP:-hard}"
+case "${SETUP}" in
+  hard) NAME=soft_options_taxi TARGET="the hard tasks" STEPS_DEFAULT=200000 ;;
+  heldout) NAME=soft_options_taxi_heldout TARGET="the held-out pairs"
+    STEPS_DEFAULT=150000 ;;
+  *) echo "SETUP must be hard or heldout, not ${SETUP}" >&2; exit 2 ;;
+esac
 SEEDS="${SEEDS:-1 2 3 4 5}"
-STEPS="${STEPS:-200000}"                    # transitions on the training tasks
-TRANSFER_STEPS="${TRANSFER_STEPS:-50000}"   # transitions on the hard tasks
+STEPS="${STEPS:-${STEPS_DEFAULT}}"          # transitions on the training tasks
+TRANSFER_STEPS="${TRANSFER_STEPS:-50000}"   # transitions after the transfer
 JOBS="${JOBS:-2}"
-OUT=results/soft_options_taxi
+OUT=results/${NAME}
 
 bazel build //agents/soft_option //tools:plot_runs //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
@@ -45,12 +62,13 @@ mkdir -p "${OUT}/train" "${OUT}/transfer" docs/results
 # checkpoint (whose path holds the seed: a grid's flags cannot, hence a
 # grid per seed). Runs named <variant>_seed<N>.
 grid() {
-  /usr/bin/python3 - "${OUT}" "${STEPS}" "${TRANSFER_STEPS}" "${SEEDS}" \
-      "$@" <<'PY'
+  /usr/bin/python3 - "${SETUP}" "${OUT}" "${STEPS}" "${TRANSFER_STEPS}" \
+      "${SEEDS}" "$@" <<'PY'
 import json
 import sys
 
-out, steps, transfer_steps, seeds, phase = sys.argv[1:6]
+setup, out, steps, transfer_steps, seeds, phase = sys.argv[1:7]
+heldout = setup == "heldout"
 variants = {
     "soft_option_m4": {"num_options": 4},
     "soft_option_m4_expected": {"num_options": 4,
@@ -61,6 +79,16 @@ variants = {
         "task_aware_termination": True},
     "soft_option_flat": {"num_options": 1},
 }
+train_env = {"observe_task": True}
+transfer_env = {"observe_task": True, "hard": True}
+if heldout:
+    del variants["soft_option_m4"], variants["soft_option_m4_expected"]
+    for v in variants.values():
+        if "task_features" in v:
+            v["task_features"] = 8  # two one-hots of the 4 depots
+    train_env = {"observe_task": True, "task_encoding": "depots",
+                 "tasks": "RG/GY/YB/BR/RY/GB"}
+    transfer_env = dict(train_env, tasks="GR/YG/BY/RB/YR/BG")
 # ("1e-3" a string: the sweep would write the number as 0.001.)
 flags = {"env": "taxi", "num_copies": 8,
          "hidden": "64,64", "batch_size": 128, "critic_lr": "1e-3",
@@ -70,13 +98,13 @@ if phase == "train":
     steps = int(steps)
     flags.update(steps=steps, eval_every=steps // 8, log_every=steps // 8)
     grid = {
-        "env_settings": {"observe_task": True},
+        "env_settings": train_env,
         "axes": [{"variant": {name: {"flags": v}
                               for name, v in variants.items()}}],
         "seeds": [int(s) for s in seeds.split()],
     }
 else:
-    seed = int(sys.argv[6])
+    seed = int(sys.argv[7])
     steps = int(transfer_steps)
     flags.update(steps=steps, eval_every=steps // 5, log_every=steps // 5)
     every = {}
@@ -88,8 +116,10 @@ else:
         if name != "soft_option_flat":
             v["freeze_options"] = True
         every[name] = {"flags": v}
+    if heldout:  # the baseline that learns the new pairs alone
+        every["soft_option_flat_scratch"] = {"flags": {"num_options": 1}}
     grid = {
-        "env_settings": {"observe_task": True, "hard": True},
+        "env_settings": transfer_env,
         "axes": [{"variant": every}],
         "seeds": [seed],
     }
@@ -104,7 +134,7 @@ grid train | /usr/bin/python3 tools/sweep.py - --out "${OUT}/train" \
   --jobs "${JOBS}" --bazel_bin "${BAZEL_BIN}" || true
 
 # After every training run: each transfer run restores one.
-echo "transfer to the hard tasks:"
+echo "transfer to ${TARGET}:"
 for seed in ${SEEDS}; do
   grid transfer "${seed}" |
     /usr/bin/python3 tools/sweep.py - --out "${OUT}/transfer" \
@@ -119,9 +149,9 @@ done
 fi
 
 for phase in train transfer; do
-  "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by algorithm \
+  "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by variant \
     --metric eval_return --phase eval \
-    --out "docs/results/soft_options_taxi_${phase}.png" \
+    --out "docs/results/${NAME}_${phase}.png" \
     --summary "${OUT}/${phase}_summary.md" > /dev/null
 done
 # Which option acts where (seed 1, the final evaluation's first 48
@@ -132,19 +162,21 @@ for name in soft_option_m4 soft_option_m4_shared \
   run="${OUT}/train/${name}_seed1"
   [[ -s "${run}/eval_trace.jsonl" ]] && maps+=("${run}")
 done
-if (( ${#maps[@]} )); then
+if [[ "${SETUP}" == hard ]] && (( ${#maps[@]} )); then
   "${BAZEL_BIN}/tools/plot_option_map" "${maps[@]}" \
     --out docs/results/soft_options_taxi_option_map.png
 fi
-python3 - "${OUT}" <<'PY'
-import glob, json, os, statistics, sys
-out = sys.argv[1]
+python3 - "${OUT}" "${TARGET}" <<'PY'
+import glob, json, os, re, statistics, sys
+out, target = sys.argv[1:3]
 
 def runs(phase):
     rows = {}
     for cfg in sorted(glob.glob(os.path.join(out, phase, "*", "config.json"))):
         run = os.path.dirname(cfg)
-        algo = json.load(open(cfg))["algorithm"]
+        # The variant (run name without its seed): flat fine-tuned and
+        # flat from scratch share an algorithm name.
+        algo = re.sub(r"_seed\d+$", "", os.path.basename(run))
         evals, train = [], {}
         for line in open(os.path.join(run, "metrics.jsonl")):
             r = json.loads(line)
@@ -162,7 +194,7 @@ def ms(xs):
     sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
     return "%.2f ± %.2f" % (statistics.mean(xs), sd)
 
-for phase, what in (("train", "training tasks"), ("transfer", "hard tasks")):
+for phase, what in (("train", "training tasks"), ("transfer", target)):
     print("\n%s (final evaluation, mean ± std over seeds):\n" % what)
     print("| agent | seeds | eval return | delivered share | first eval with share >= 0.9 (mean step) | mean option length | option shares |")
     print("|---|---|---|---|---|---|---|")
@@ -172,7 +204,7 @@ for phase, what in (("train", "training tasks"), ("transfer", "hard tasks")):
         reach = [next((r["step"] for r in e if r.get("eval_terminated", 0) >= 0.9), None) for e, _ in rs]
         reached = [s for s in reach if s is not None]
         # One option: its "length" is only the termination prior's.
-        flat = algo.endswith("_flat")
+        flat = "_flat" in algo
         lengths = [] if flat else [t.get("mean_option_length") for _, t in rs]
         opt = []
         for _, t in rs:
