@@ -3,12 +3,16 @@
 # EXPERIMENTS.md §2): two agents on a corridor with a meeting room at each
 # end; only agent a observes which room is the episode's. Agent b learns
 # where to go only from a's messages (a's option at the previous step,
-# through the protocol's message channel). Four agents, 5 seeds each:
+# through the protocol's message channel). Five agents, 5 seeds each:
 #   comm    soft_option_comm: the options sent as messages
 #   zeroed  the same agent reading the messages as zeros
 #   fitted  the options as messages, partner models fitted to the partner
 #           (--fitted_partner, outside the thesis)
+#   fitted_zeroed  the fitted agent reading the messages as zeros (fitted's
+#           ablation)
 #   independent  independent flat learners (PPO), no channel
+# VARIANTS picks some of them (runs of the others already in OUT stay and
+# are reported); OUT defaults to results/soft_option_comm_meeting.
 # Runs (through tools/sweep.py, JOBS at a time; the grid in grid.json)
 # under results/soft_option_comm_meeting/, the learning curves in
 # docs/results/soft_option_comm_meeting.png, which option acts where (seed
@@ -19,6 +23,9 @@
 #
 #   bash tools/experiments/soft_option_comm_meeting.sh     # ~35 min on 2 cores
 #   SEEDS="1 2" STEPS=20000 bash tools/experiments/soft_option_comm_meeting.sh
+#   VARIANTS="fitted fitted_zeroed" STEPS=150000 \
+#     OUT=results/soft_option_comm_meeting_150k \
+#     bash tools/experiments/soft_option_comm_meeting.sh
 #   REPORT_ONLY=1 bash tools/experiments/soft_option_comm_meeting.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,22 +35,24 @@ SEEDS="${SEEDS:-1 2 3 4 5}"
 STEPS="${STEPS:-60000}"
 TASK_FEATURES="${TASK_FEATURES:-2}"  # the room block: a's options cannot see it
 JOBS="${JOBS:-2}"
-OUT=results/soft_option_comm_meeting
+VARIANTS="${VARIANTS:-comm zeroed fitted fitted_zeroed independent}"
+OUT="${OUT:-results/soft_option_comm_meeting}"
+PLOTS=docs/results/$(basename "${OUT}")
 MAP='#########/#R.....B#/#########'
 SETTINGS="map=${MAP},max_steps=20"
 bazel build //agents/soft_option_comm //agents/independent //tools:plot_runs \
   //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
-rm -rf "${OUT}"
+for v in ${VARIANTS}; do rm -rf "${OUT}/${v}"_seed*; done
 mkdir -p "${OUT}" docs/results
 # The grid (tools/sweep.py, which keeps it as OUT/grid.json): one axis,
 # the agent; runs named <agent>_seed<N>.
 /usr/bin/python3 - "${SETTINGS}" "${STEPS}" "${TASK_FEATURES}" \
-    "${SEEDS}" <<'PY' |
+    "${SEEDS}" "${VARIANTS}" <<'PY' |
 import json
 import sys
 
-settings, steps, task_features, seeds = sys.argv[1:]
+settings, steps, task_features, seeds, variants = sys.argv[1:]
 steps = int(steps)
 comm = {"num_options": 2, "task_features": int(task_features),
         "hidden": "64,64", "batch_size": 128, "critic_lr": 1e-3,
@@ -64,23 +73,39 @@ grid = {
         "fitted": {"agent": "soft_option_comm",
                    "flags": dict(comm, fitted_partner=True),
                    "env_settings": with_messages},
+        "fitted_zeroed": {"agent": "soft_option_comm",
+                          "flags": dict(comm, fitted_partner=True,
+                                        zero_messages=True),
+                          "env_settings": with_messages},
         "independent": {"agent": "independent", "flags": {"learner": "ppo"}},
     }}],
     "seeds": [int(s) for s in seeds.split()],
 }
+every = grid["axes"][0]["agent"]
+unknown = set(variants.split()) - set(every)
+if unknown:
+    sys.exit("unknown VARIANTS %s; they are %s" % (sorted(unknown),
+                                                   sorted(every)))
+grid["axes"][0]["agent"] = {k: v for k, v in every.items()
+                            if k in variants.split()}
 json.dump(grid, sys.stdout)
 PY
   /usr/bin/python3 tools/sweep.py - --out "${OUT}" --jobs "${JOBS}" \
     --bazel_bin "${BAZEL_BIN}" || true
 fi
 
-"${BAZEL_BIN}/tools/plot_runs" "${OUT}" --group-by algorithm \
+"${BAZEL_BIN}/tools/plot_runs" "${OUT}" --group-by variant \
   --metric eval_return --phase eval \
-  --out docs/results/soft_option_comm_meeting.png \
+  --out "${PLOTS}.png" \
   --summary "${OUT}/summary.md" > /dev/null
-"${BAZEL_BIN}/tools/plot_option_map" "${OUT}/comm_seed1" "${OUT}/zeroed_seed1" \
-  "${OUT}/fitted_seed1" \
-  --out docs/results/soft_option_comm_meeting_options.png
+maps=()
+for v in comm zeroed fitted; do
+  [[ -s "${OUT}/${v}_seed1/eval_trace.jsonl" ]] && maps+=("${OUT}/${v}_seed1")
+done
+if (( ${#maps[@]} )); then
+  "${BAZEL_BIN}/tools/plot_option_map" "${maps[@]}" \
+    --out "${PLOTS}_options.png"
+fi
 python3 - "${OUT}" <<'PY'
 import glob, json, os, statistics, sys
 out = sys.argv[1]
@@ -103,15 +128,17 @@ def ms(xs):
 print("\nfinal evaluation (96 greedy episodes; mean ± std over seeds):\n")
 print("| agent | seeds | eval return | met share | per seed |")
 print("|---|---|---|---|---|")
-for variant in ("comm", "zeroed", "fitted", "independent"):
+for variant in ("comm", "zeroed", "fitted", "fitted_zeroed", "independent"):
     rows = sorted((s, v) for (k, s), v in final.items() if k == variant)
     print("| %s | %d | %s | %s | %s |" % (
         variant, len(rows), ms([v[0] for _, v in rows]),
         ms([v[1] for _, v in rows if v[1] is not None]),
         " ".join("%.2f" % v[0] for _, v in rows)))
-for variant in ("comm", "fitted"):
-    gaps = [final[(variant, s)][0] - final[("zeroed", s)][0]
-            for (k, s) in final if k == variant and ("zeroed", s) in final]
-    print("%s minus zeroed, same seed: %s (%d seeds; %d positive)" % (
-        variant, ms(gaps), len(gaps), sum(g > 0 for g in gaps)))
+for variant, control in (("comm", "zeroed"), ("fitted", "zeroed"),
+                         ("fitted", "fitted_zeroed")):
+    gaps = [final[(variant, s)][0] - final[(control, s)][0]
+            for (k, s) in final if k == variant and (control, s) in final]
+    if gaps:
+        print("%s minus %s, same seed: %s (%d seeds; %d positive)" % (
+            variant, control, ms(gaps), len(gaps), sum(g > 0 for g in gaps)))
 PY
