@@ -11,7 +11,7 @@
 #   fitted_zeroed  the fitted agent reading the messages as zeros (fitted's
 #           ablation)
 #   independent  independent flat learners (PPO), no channel
-# VARIANTS picks some of them (runs of the others already in OUT stay and
+# VARIANTS and SEEDS pick some of them (other runs already in OUT stay and
 # are reported); OUT defaults to results/soft_option_comm_meeting.
 # Runs (through tools/sweep.py, JOBS at a time; the grid in grid.json)
 # under results/soft_option_comm_meeting/, the learning curves in
@@ -43,7 +43,9 @@ SETTINGS="map=${MAP},max_steps=20"
 bazel build //agents/soft_option_comm //agents/independent //tools:plot_runs \
   //tools:plot_option_map
 if [[ -z "${REPORT_ONLY:-}" ]]; then
-for v in ${VARIANTS}; do rm -rf "${OUT}/${v}"_seed*; done
+for v in ${VARIANTS}; do
+  for seed in ${SEEDS}; do rm -rf "${OUT}/${v}_seed${seed}"; done
+done
 mkdir -p "${OUT}" docs/results
 # The grid (tools/sweep.py, which keeps it as OUT/grid.json): one axis,
 # the agent; runs named <agent>_seed<N>.
