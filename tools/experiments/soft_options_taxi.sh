@@ -31,7 +31,7 @@
 # docs/results/soft_options_taxi_heldout_{train,transfer}.png.
 #
 #   bash tools/experiments/soft_options_taxi.sh      # ~80 min on 2 cores
-#   SETUP=heldout bash tools/experiments/soft_options_taxi.sh   # ~50 min
+#   SETUP=heldout bash tools/experiments/soft_options_taxi.sh   # ~40 min
 #   SEEDS="1 2" STEPS=100000 TRANSFER_STEPS=20000 bash tools/experiments/soft_options_taxi.sh
 #   REPORT_ONLY=1 bash tools/experiments/soft_options_taxi.sh   # plots and table of the runs there
 set -euo pipefail
