@@ -14,7 +14,8 @@
 # the training grid, kept in train/grid.json, then one transfer grid per
 # seed, each restoring that seed's checkpoints, kept in
 # transfer/seed<N>_grid.json) under results/soft_options_taxi/{train,
-# transfer}/, plots docs/results/soft_options_taxi_{train,transfer}.png,
+# transfer}/, plots docs/results/soft_options_taxi_{train,transfer}.png
+# (return) and ..._{train,transfer}_delivered.png (share delivered),
 # table printed at the end; docs/RESULTS.md, "Soft options on the
 # multi-task Taxi", has the numbers. Options are trained at the replayed
 # option (the agent's default; --every_option keeps task-blind options
@@ -148,11 +149,16 @@ for seed in ${SEEDS}; do
 done
 fi
 
+# Return (<NAME>_<phase>.png) and the share of episodes delivered
+# (<NAME>_<phase>_delivered.png) over the transitions.
 for phase in train transfer; do
   "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by variant \
     --metric eval_return --phase eval \
     --out "docs/results/${NAME}_${phase}.png" \
     --summary "${OUT}/${phase}_summary.md" > /dev/null
+  "${BAZEL_BIN}/tools/plot_runs" "${OUT}/${phase}" --group-by variant \
+    --metric eval_terminated --phase eval \
+    --out "docs/results/${NAME}_${phase}_delivered.png" > /dev/null
 done
 # Which option acts where (seed 1, the final evaluation's first 48
 # episodes), and the options' durations.
