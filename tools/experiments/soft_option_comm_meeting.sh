@@ -21,7 +21,7 @@
 # the end; docs/RESULTS.md, "Delayed soft-option communication", has the
 # numbers.
 #
-#   bash tools/experiments/soft_option_comm_meeting.sh     # ~35 min on 2 cores
+#   bash tools/experiments/soft_option_comm_meeting.sh     # ~45 min on 2 cores
 #   SEEDS="1 2" STEPS=20000 bash tools/experiments/soft_option_comm_meeting.sh
 #   VARIANTS="fitted fitted_zeroed" STEPS=150000 \
 #     OUT=results/soft_option_comm_meeting_150k \
