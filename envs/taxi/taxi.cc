@@ -52,21 +52,17 @@ absl::StatusOr<Checked> CheckSettings(const Settings& settings) {
     }
     in_taxi = 0.0;
   }
-  TaxiEnv::TaskEncoding encoding = TaxiEnv::TaskEncoding::kNone;
   const std::string& encoding_name = settings.GetString("task_encoding");
-  if (encoding_name == "depots") {
-    encoding = TaxiEnv::TaskEncoding::kDepots;
-  } else if (encoding_name != "task") {
+  if (encoding_name != "task" && encoding_name != "depots") {
     return absl::InvalidArgumentError(
         absl::StrCat("taxi: task_encoding must be \"task\" or \"depots\", "
                      "not \"",
                      encoding_name, "\""));
   }
-  if (!settings.GetBool("observe_task")) {
-    encoding = TaxiEnv::TaskEncoding::kNone;
-  } else if (encoding != TaxiEnv::TaskEncoding::kDepots) {
-    encoding = TaxiEnv::TaskEncoding::kTask;
-  }
+  const TaxiEnv::TaskEncoding encoding =
+      !settings.GetBool("observe_task") ? TaxiEnv::TaskEncoding::kNone
+      : encoding_name == "depots"       ? TaxiEnv::TaskEncoding::kDepots
+                                        : TaxiEnv::TaskEncoding::kTask;
   return Checked{*std::move(map), *std::move(tasks), rewards, in_taxi,
                  encoding};
 }
