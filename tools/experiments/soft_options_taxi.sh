@@ -29,7 +29,8 @@
 # flat agent learning the held-out pairs from scratch as well. Variants:
 # the task-blind options (with and without the task-aware termination) and
 # the flat agent. Under results/soft_options_taxi_heldout/, plots
-# docs/results/soft_options_taxi_heldout_{train,transfer}.png.
+# docs/results/soft_options_taxi_heldout_{train,transfer}{,_delivered}.png
+# (no option map: it is drawn for the hard setup only).
 #
 #   bash tools/experiments/soft_options_taxi.sh      # ~80 min on 2 cores
 #   SETUP=heldout bash tools/experiments/soft_options_taxi.sh   # ~40 min
