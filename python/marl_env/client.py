@@ -23,7 +23,6 @@ the handle's spec in size raises ServerError (INTERNAL) naming the field.
 
 import json
 import os
-import time
 
 import numpy as np
 import zmq
@@ -101,7 +100,8 @@ class Client:
             self._socket.close(linger=0)
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
-        self._receive_timeout_ms = -1  # ZeroMQ's default: wait forever
+        # The libzmq socket, for _codec.exchange.
+        self._socket_address = self._socket.underlying
         if self._curve is not None:
             server_key, public_key, secret_key = self._curve
             self._socket.curve_serverkey = server_key
@@ -127,35 +127,20 @@ class Client:
         decode(reply, request_id) for the first reply it does not answer
         None (an answer to an earlier request: the wait goes on, for what
         is left of the timeout); with decode None, the first reply's bytes.
-        The step path's decode is the codec's (see _Handle)."""
-        socket = self._socket
-        if socket is None:
+        The step path's decode is a StepCodec (see _Handle). The exchange
+        itself is the codec's, on this client's pyzmq socket."""
+        if self._socket is None:
             raise RuntimeError("client is closed")
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        wait_ms = max(int(timeout * 1000), 0)
-        socket.send(data)
-        while True:
-            # A blocking receive with a timeout (ZMQ_RCVTIMEO): one call
-            # where poll-then-receive takes two. The option is set again
-            # only when the wait changes.
-            if wait_ms != self._receive_timeout_ms:
-                socket.setsockopt(zmq.RCVTIMEO, wait_ms)
-                self._receive_timeout_ms = wait_ms
-            try:
-                reply = socket.recv()
-            except zmq.Again:
-                self._connect()  # drop whatever answer may still come
-                raise RequestTimeout(
-                    "no answer from %s to %s within %g s (is the server "
-                    "running there?)" % (self.endpoint, operation,
-                                         timeout)) from None
-            if decode is None:
-                return reply
-            result = decode(reply, request_id)
-            if result is not None:
-                return result
-            wait_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+        try:
+            return _codec.exchange(self._socket_address, data, request_id,
+                                   decode, max(int(timeout * 1000), 0))
+        except _codec.ReplyTimeout:
+            self._connect()  # drop whatever answer may still come
+            raise RequestTimeout(
+                "no answer from %s to %s within %g s (is the server "
+                "running there?)" % (self.endpoint, operation,
+                                     timeout)) from None
 
     def next_request_id(self):
         request_id = self._next_id
@@ -477,7 +462,7 @@ class _Handle:
     def _exchange(self, data, request_id, operation):
         try:
             result = self.client.exchange(data, request_id, operation,
-                                          self._codec.decode)
+                                          self._codec)
         except _codec.MalformedReply as error:
             raise ServerError(Code.INTERNAL, "malformed reply from %s: %s" %
                               (self.client.endpoint, error),

@@ -5,10 +5,15 @@ process on a free port.
     client_test.py CPP_SERVER PY_SERVER
 """
 
+import os
+import signal
 import sys
+import threading
+import time
 import unittest
 
 import numpy as np
+import zmq
 
 import env_protocol_pb2 as pb
 
@@ -528,6 +533,123 @@ class RepliesTest(unittest.TestCase):
                     ServerError, "public_observation has 1 values, the "
                     "spec says 0"):
                 env.reset()
+
+
+class ScriptedServer:
+    """A ROUTER on a free loopback port answering each request with what
+    `answer(request)` returns (a list of Responses, possibly empty), from
+    a thread: the client's side of the exchange, against a real socket."""
+
+    def __init__(self, answer):
+        self._socket = zmq.Context.instance().socket(zmq.ROUTER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        port = self._socket.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self._answer = answer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            if not self._socket.poll(50):
+                continue
+            identity, data = self._socket.recv_multipart()
+            for response in self._answer(pb.Request.FromString(data)):
+                self._socket.send_multipart(
+                    [identity, response.SerializeToString()])
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self._socket.close(linger=0)
+
+
+def _list_reply(request_id):
+    response = pb.Response()
+    response.request_id = request_id
+    response.status.code = pb.OK
+    response.list_environments.environments.add().name = "env_%d" % (
+        request_id)
+    return response
+
+
+class ExchangeTest(unittest.TestCase):
+    """Client.exchange (the codec's, on the client's socket): which reply it
+    takes, how long it waits, and that waiting blocks nothing else."""
+
+    def test_answers_to_earlier_requests_are_skipped(self):
+        # Each request is answered first as if it were an earlier one.
+        server = ScriptedServer(lambda r: [_list_reply(r.request_id - 1),
+                                           _list_reply(r.request_id)])
+        try:
+            client = Client(server.endpoint, timeout=10, handshake=False)
+            for _ in range(3):
+                request_id = client._next_id  # pylint: disable=protected-access
+                self.assertEqual(list(client.list_environments()),
+                                 ["env_%d" % request_id])
+            client.close()
+        finally:
+            server.close()
+
+    def test_timeout_counts_the_whole_wait(self):
+        # Only stale answers, one every 0.1 s: the call still ends at its
+        # timeout, and the replaced socket serves the next call.
+        def stale(request):
+            if request.WhichOneof("payload") == "handshake":
+                return []
+            return [_list_reply(request.request_id - 1)]
+        server = ScriptedServer(stale)
+        try:
+            client = Client(server.endpoint, timeout=0.5, handshake=False)
+            start = time.monotonic()
+            with self.assertRaises(RequestTimeout):
+                client.list_environments()
+            self.assertLess(time.monotonic() - start, 3.0)
+            with self.assertRaises(RequestTimeout):
+                client.list_environments()
+            client.close()
+        finally:
+            server.close()
+
+    def test_other_threads_run_and_signals_arrive_while_waiting(self):
+        server = ScriptedServer(lambda r: [])  # never answers
+        counted = [0]
+        stop = threading.Event()
+
+        def count():
+            while not stop.is_set():
+                counted[0] += 1
+        counter = threading.Thread(target=count)
+        try:
+            client = Client(server.endpoint, timeout=0.5, handshake=False)
+            counter.start()
+            # The counter's pace while this thread sleeps (GIL released).
+            before = counted[0]
+            time.sleep(0.5)
+            asleep = counted[0] - before
+            before = counted[0]
+            with self.assertRaises(RequestTimeout):
+                client.list_environments()
+            # The wait released the GIL too: the counter kept its pace
+            # (holding it, the counter would run a switch interval, 5 ms).
+            self.assertGreater(counted[0] - before, asleep / 4)
+            stop.set()
+            counter.join()
+            # Ctrl-C during a long wait interrupts it at once.
+            client.timeout = 60
+            timer = threading.Timer(
+                0.2, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            start = time.monotonic()
+            with self.assertRaises(KeyboardInterrupt):
+                client.list_environments()
+            self.assertLess(time.monotonic() - start, 10.0)
+            timer.join()
+            client.close()
+        finally:
+            stop.set()
+            server.close()
 
 
 def main():

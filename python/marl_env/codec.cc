@@ -1,7 +1,9 @@
 // marl_env._codec: the step path of the Python client and of the Python
 // server, in C++. The client: one call encodes a step request; one call
-// reads a reply, checks every array against the spec and returns numpy
-// arrays the caller owns. The server: one call reads a step request into
+// sends a request and waits for its reply on the client's ZeroMQ socket
+// (every call of the client goes through it); one call reads a reply,
+// checks every array against the spec and returns numpy arrays the caller
+// owns. The server: one call reads a step request into
 // numpy arrays; one call writes a batch's rows as the reply. Why: with
 // protobuf's Python API each field access makes a Python object, and
 // reading and checking a TimeStep's ~15 arrays in Python took 25-40 us per
@@ -17,12 +19,16 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#include <zmq.h>
+
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -479,7 +485,14 @@ class StepCodec {
     if (PYBIND11_BYTES_AS_STRING_AND_SIZE(reply.ptr(), &bytes, &size) != 0) {
       throw py::error_already_set();
     }
-    const int payload = size <= INT32_MAX ? Parse(bytes, size) : -1;
+    return DecodeBuffer(bytes, static_cast<size_t>(size), request_id);
+  }
+
+  // Decode on a reply's bytes wherever they are (exchange reads them from
+  // the ZeroMQ message: no bytes object).
+  py::object DecodeBuffer(const char* bytes, size_t size, uint64_t request_id) {
+    const int payload =
+        size <= INT32_MAX ? Parse(bytes, static_cast<int>(size)) : -1;
     if (payload < 0) {
       throw MalformedReply("reply of " + std::to_string(size) +
                            " bytes is not a marl.env.v2.Response");
@@ -696,6 +709,110 @@ class StepCodec {
                    Interned("final_state")};
 };
 
+// ------------------------------------------------------ the exchange --
+
+// No reply within the timeout (Python: ReplyTimeout, a TimeoutError).
+class ReplyTimeout : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A ZeroMQ message, closed on every path.
+class ZmqMessage {
+ public:
+  ZmqMessage() { zmq_msg_init(&message_); }
+  ~ZmqMessage() { zmq_msg_close(&message_); }
+  ZmqMessage(const ZmqMessage&) = delete;
+  ZmqMessage& operator=(const ZmqMessage&) = delete;
+  zmq_msg_t* get() { return &message_; }
+  const char* data() {
+    return static_cast<const char*>(zmq_msg_data(&message_));
+  }
+  size_t size() { return zmq_msg_size(&message_); }
+
+ private:
+  zmq_msg_t message_;
+};
+
+// Runs `call` (a ZeroMQ call returning -1 on failure) without the GIL, so
+// other Python threads run while it waits; returns 0 on success, else the
+// error number. Interrupted by a signal, it lets Python's handlers run (as
+// pyzmq does: Ctrl-C raises KeyboardInterrupt here) and calls again.
+template <typename Call>
+int WithoutGil(Call call) {
+  while (true) {
+    int error = 0;
+    {
+      py::gil_scoped_release release;
+      if (call() < 0) error = zmq_errno();
+    }
+    if (error != EINTR) return error;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+[[noreturn]] void ZmqFailure(const char* what, int error) {
+  throw std::runtime_error(std::string("ZeroMQ ") + what + ": " +
+                           zmq_strerror(error));
+}
+
+// The client's exchange (client.Client.exchange): sends `data` as one frame
+// on the ZeroMQ socket at `socket_address` (a pyzmq Socket's `underlying`),
+// then reads one-frame replies until `decode` answers one with anything but
+// None, within `timeout_ms` in all; raises ReplyTimeout after that. decode:
+// None (the first reply's bytes are returned), a StepCodec (reads the reply
+// where ZeroMQ received it), or a callable (reply bytes, request_id). Done
+// here, not with pyzmq, because each pyzmq call and the bytes object it
+// makes cost the step path microseconds (docs/BENCHMARKS.md).
+py::object Exchange(uintptr_t socket_address, const py::bytes& data,
+                    const py::object& request_id, const py::object& decode,
+                    int64_t timeout_ms) {
+  void* socket = reinterpret_cast<void*>(socket_address);
+  if (socket == nullptr) throw std::invalid_argument("no socket");
+  char* bytes;
+  py::ssize_t size;
+  if (PYBIND11_BYTES_AS_STRING_AND_SIZE(data.ptr(), &bytes, &size) != 0) {
+    throw py::error_already_set();
+  }
+  StepCodec* codec =
+      py::isinstance<StepCodec>(decode) ? decode.cast<StepCodec*>() : nullptr;
+  const uint64_t id = codec != nullptr ? request_id.cast<uint64_t>() : 0;
+  timeout_ms = std::clamp<int64_t>(timeout_ms, 0, INT32_MAX);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // `data` stays alive and unchanged (bytes are immutable) while the GIL
+  // is released.
+  if (const int error = WithoutGil([&] {
+        return zmq_send(socket, bytes, static_cast<size_t>(size), 0);
+      })) {
+    ZmqFailure("send", error);
+  }
+  ZmqMessage reply;
+  int wait_ms = static_cast<int>(timeout_ms);
+  while (true) {
+    if (zmq_setsockopt(socket, ZMQ_RCVTIMEO, &wait_ms, sizeof(wait_ms)) != 0) {
+      ZmqFailure("setsockopt", zmq_errno());
+    }
+    if (const int error =
+            WithoutGil([&] { return zmq_msg_recv(reply.get(), socket, 0); })) {
+      if (error == EAGAIN) throw ReplyTimeout("no reply in time");
+      ZmqFailure("receive", error);
+    }
+    py::object result;
+    if (decode.is_none()) {
+      return py::bytes(reply.data(), reply.size());
+    } else if (codec != nullptr) {
+      result = codec->DecodeBuffer(reply.data(), reply.size(), id);
+    } else {
+      result = decode(py::bytes(reply.data(), reply.size()), request_id);
+    }
+    if (!result.is_none()) return result;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+  }
+}
+
 // ------------------------------------------------------ the server's side --
 
 // A numpy array of `data`'s values (the caller's own).
@@ -816,6 +933,8 @@ PYBIND11_MODULE(_codec, m) {
       "in C++.";
   pybind11::register_exception<marl::MalformedReply>(m, "MalformedReply",
                                                      PyExc_ValueError);
+  pybind11::register_exception<marl::ReplyTimeout>(m, "ReplyTimeout",
+                                                   PyExc_TimeoutError);
   pybind11::class_<marl::StepCodec>(m, "StepCodec")
       .def(pybind11::init<const pybind11::list&, const pybind11::object&,
                           const pybind11::object&, bool, int64_t, int64_t,
@@ -827,7 +946,12 @@ PYBIND11_MODULE(_codec, m) {
       .def("encode_step", &marl::StepCodec::EncodeStep,
            pybind11::arg("request_id"), pybind11::arg("actions"))
       .def("decode", &marl::StepCodec::Decode, pybind11::arg("reply"),
+           pybind11::arg("request_id"))
+      .def("__call__", &marl::StepCodec::Decode, pybind11::arg("reply"),
            pybind11::arg("request_id"));
+  m.def("exchange", &marl::Exchange, pybind11::arg("socket_address"),
+        pybind11::arg("data"), pybind11::arg("request_id"),
+        pybind11::arg("decode"), pybind11::arg("timeout_ms"));
   m.def("read_step_request", &marl::ReadStepRequest, pybind11::arg("data"));
   m.def("step_reply", &marl::StepReply, pybind11::arg("request_id"),
         pybind11::arg("rows"));

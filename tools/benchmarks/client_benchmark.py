@@ -33,9 +33,7 @@ import time
 import numpy as np
 import zmq
 
-import env_protocol_pb2 as pb
 import marl_env
-from marl_env import convert
 from marl_env import testing
 
 from tools.benchmarks import bench_util
@@ -188,41 +186,17 @@ class Servers:
             testing.stop_server(process)
 
 
-class _Recorder:
-    """Stands in for a client's socket for one call: keeps the bytes sent
-    and received."""
-
-    def __init__(self, socket):
-        self.socket = socket
-        self.sent = self.received = None
-
-    def send(self, data, *args, **kwargs):
-        self.sent = bytes(data)
-        return self.socket.send(data, *args, **kwargs)
-
-    def poll(self, *args, **kwargs):
-        return self.socket.poll(*args, **kwargs)
-
-    def __getattr__(self, name):
-        # Anything else (setsockopt, ...) goes to the real socket.
-        return getattr(self.socket, name)
-
-    def recv(self, *args, **kwargs):
-        self.received = self.socket.recv(*args, **kwargs)
-        return self.received
-
-
 def record_step(env, actions):
-    """Steps `env` once; returns (request bytes, reply bytes) on the wire."""
-    client = env._handle.client  # pylint: disable=protected-access
-    socket = client._socket  # pylint: disable=protected-access
-    recorder = _Recorder(socket)
-    client._socket = recorder  # pylint: disable=protected-access
-    try:
-        env.step(actions)
-    finally:
-        client._socket = socket  # pylint: disable=protected-access
-    return recorder.sent, recorder.received
+    """The bytes of one step of `env` on the wire: (request, reply). The
+    request is the one env.step(actions) sends (the next request id), sent
+    as raw bytes."""
+    handle = env._handle  # pylint: disable=protected-access
+    client = handle.client
+    request_id = client.next_request_id()
+    # pylint: disable=protected-access
+    request = handle._codec.encode_step(
+        request_id, handle.pack(actions, env.num_envs, env._current))
+    return request, client.call_raw(request)
 
 
 class BareClient:
@@ -277,7 +251,6 @@ def profile_cpp(env, actions, seconds):
     handle = env._handle  # pylint: disable=protected-access
     client = handle.client
     codec = handle._codec  # pylint: disable=protected-access
-    socket = client._socket  # pylint: disable=protected-access
     phases = ("pack", "encode request", "round trip", "decode reply",
               "infos + dicts")
     times = {p: [] for p in phases}
@@ -291,8 +264,7 @@ def profile_cpp(env, actions, seconds):
         request_id = client.next_request_id()
         data = codec.encode_step(request_id, packed)
         t2 = clock()
-        socket.send(data)
-        reply = socket.recv()
+        reply = client.call_raw(data)
         t3 = clock()
         step = codec.decode(reply, request_id)
         if not isinstance(step, dict):
