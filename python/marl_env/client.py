@@ -485,7 +485,6 @@ class _Handle:
             self.client.close()
 
 
-
 def _placeholder(space):
     if space.is_integer:
         return np.zeros(space.flat_size, np.int64).reshape(space.shape)

@@ -585,7 +585,8 @@ class ExchangeTest(unittest.TestCase):
         try:
             client = Client(server.endpoint, timeout=10, handshake=False)
             for _ in range(3):
-                request_id = client._next_id  # pylint: disable=protected-access
+                # pylint: disable=protected-access
+                request_id = client._next_id
                 self.assertEqual(list(client.list_environments()),
                                  ["env_%d" % request_id])
             client.close()

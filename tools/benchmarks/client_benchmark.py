@@ -452,9 +452,9 @@ def write_tables(args, rows, ratios, profiles, out):
                                         1 / ratios[(num, den, batch)]))
     for batch in args.batches:
         if ("py", "pickle", batch) in ratios and batch != 256:
+            ratio = ratios[("py", "pickle", batch)]
             out.write("| (info) Python server / pickle server | %d | %.2f "
-                      "| %.2fx |\n" % (batch, ratios[("py", "pickle", batch)],
-                                        ratios[("py", "pickle", batch)]))
+                      "| %.2fx |\n" % (batch, ratio, ratio))
 
     if profiles:
         phases = list(next(iter(profiles.values())))
