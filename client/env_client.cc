@@ -302,7 +302,7 @@ absl::StatusOr<const proto::Response*> EnvClient::Await() {
     const proto::Response* response = impl.ParseResponse(*reply);
     if (response == nullptr) {
       return absl::DataLossError(absl::StrCat(
-          "the answer from ", impl.endpoint, " is not a marl.env.v2.Response"));
+          "the answer from ", impl.endpoint, " is not a marl.env.v3.Response"));
     }
     if (response->request_id() == id) return response;
     if (response->request_id() > id) {

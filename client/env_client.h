@@ -13,9 +13,9 @@
 
 namespace marl {
 
-namespace proto = ::marl::env::v2;
+namespace proto = ::marl::env::v3;
 
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 
 struct ClientOptions {
   // tcp://host:port, ipc://path or inproc://name. Empty: start

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "envs/core/env_batch.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "protocol/protocol_convert.h"
 
 namespace marl {
 namespace {
@@ -69,12 +72,14 @@ T Get(const std::string& bytes, size_t index) {
 }  // namespace
 
 // The shards' answers to one reset or step, merged into merged_ part by
-// part in any order: rows at their copies' place, final rows appended with
-// their observations in the same order.
+// part in any order: rows at their copies' place; final observations kept
+// by part and written in row order by Finish (protocol version 3 sends no
+// final rows: they are the ended rows, in order).
 class ShardedEnv::Merge {
  public:
-  Merge(proto::TimeStep* merged, int agents, int total)
+  Merge(proto::TimeStep* merged, int agents, int total, bool auto_reset)
       : merged_(merged),
+        auto_reset_(auto_reset),
         copies_(merged->mutable_copies(), total),
         terminated_(merged->mutable_terminated(), total),
         truncated_(merged->mutable_truncated(), total),
@@ -91,7 +96,6 @@ class ShardedEnv::Merge {
       mask_.emplace_back(agent->mutable_action_mask(), total);
       agent->mutable_final_observation()->clear();
     }
-    merged->mutable_final_rows()->clear();
     merged->mutable_final_public_observation()->clear();
     merged->mutable_final_state()->clear();
   }
@@ -118,39 +122,58 @@ class ShardedEnv::Merge {
         return false;
       }
     }
-    // The part names its own copies 0..count-1: they are offset..
+    // The part names its own copies 0..count-1 (or none: all, in order,
+    // and so do the merged rows): they are offset..
     if (copies_.width() == sizeof(int32_t)) {
       std::string* copies = copies_.merged();
       for (int r = offset; r < offset + count; ++r) {
         Put<int32_t>(copies, r, Get<int32_t>(*copies, r) + offset);
       }
     }
-    const std::string& rows = part.final_rows();
-    if (rows.size() % sizeof(int32_t) != 0) return false;
-    const size_t finals = rows.size() / sizeof(int32_t);
-    for (size_t k = 0; k < finals; ++k) {
-      const int32_t row = Get<int32_t>(rows, k);
-      if (row < 0 || row >= count) return false;
-      AppendFinalRow(row + offset);
-    }
+    FinalRows(part, auto_reset_, &rows_);
+    const size_t finals = rows_.size();
+    std::vector<const std::string*> arrays;
     for (int a = 0; a < agents; ++a) {
-      if (!AppendFinals(
-              part.agents(a).final_observation(), finals,
-              observation_[a].width(),
-              merged_->mutable_agents(a)->mutable_final_observation())) {
-        return false;
-      }
+      arrays.push_back(&part.agents(a).final_observation());
     }
-    return AppendFinals(part.final_public_observation(), finals,
-                        public_.width(),
-                        merged_->mutable_final_public_observation()) &&
-           AppendFinals(part.final_state(), finals, state_.width(),
-                        merged_->mutable_final_state());
+    arrays.push_back(&part.final_public_observation());
+    arrays.push_back(&part.final_state());
+    return AddFinals(offset, finals, arrays);
   }
 
-  void AppendFinalRow(int32_t row) {
-    merged_->mutable_final_rows()->append(reinterpret_cast<const char*>(&row),
-                                          sizeof(row));
+  // The final observations of `finals` rows of the part at `offset`: per
+  // agent, then the public observation and the state (rows of the merged
+  // arrays' widths). False if one does not hold `finals` rows.
+  bool AddFinals(int offset, size_t finals,
+                 const std::vector<const std::string*>& arrays) {
+    const size_t agents = observation_.size();
+    PartFinals part{offset, {}};
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const size_t width = i < agents    ? observation_[i].width()
+                           : i == agents ? public_.width()
+                                         : state_.width();
+      if (arrays[i]->size() != finals * width) return false;
+      part.arrays.push_back(*arrays[i]);
+    }
+    finals_.push_back(std::move(part));
+    return true;
+  }
+
+  // Writes the final observations, parts in row order.
+  void Finish() {
+    std::sort(finals_.begin(), finals_.end(),
+              [](const PartFinals& a, const PartFinals& b) {
+                return a.offset < b.offset;
+              });
+    const int agents = static_cast<int>(observation_.size());
+    for (const PartFinals& part : finals_) {
+      for (int a = 0; a < agents; ++a) {
+        merged_->mutable_agents(a)->mutable_final_observation()->append(
+            part.arrays[a]);
+      }
+      merged_->mutable_final_public_observation()->append(part.arrays[agents]);
+      merged_->mutable_final_state()->append(part.arrays[agents + 1]);
+    }
   }
 
   // Every row answered.
@@ -170,14 +193,15 @@ class ShardedEnv::Merge {
   }
 
  private:
-  static bool AppendFinals(const std::string& part, size_t finals, size_t width,
-                           std::string* out) {
-    if (part.size() != finals * width) return false;
-    out->append(part);
-    return true;
-  }
+  struct PartFinals {
+    int offset;
+    std::vector<std::string> arrays;  // as AddFinals takes them
+  };
 
   proto::TimeStep* merged_;
+  bool auto_reset_;
+  std::vector<int32_t> rows_;  // scratch
+  std::vector<PartFinals> finals_;
   RowField copies_, terminated_, truncated_, episode_step_, public_, state_,
       current_, info_;
   std::vector<RowField> observation_, reward_, mask_;
@@ -350,18 +374,22 @@ absl::Status ShardedEnv::Cut(Shard& shard, Merge& merge) {
     for (int a = 0; a < num_agents(); ++a) {
       Put<float>(merged_.mutable_agents(a)->mutable_reward(), r, 0.0f);
     }
-    merge.AppendFinalRow(r);
   }
-  auto rows = [&](const std::string& last, std::string* out) {
+  // Every row ended: their final observations are the last ones seen.
+  std::vector<std::string> rows;
+  auto add = [&](const std::string& last) {
     const size_t width = last.size() / num_copies_;
-    out->append(last, shard.offset * width, shard.count * width);
+    rows.push_back(last.substr(shard.offset * width, shard.count * width));
   };
-  for (int a = 0; a < num_agents(); ++a) {
-    rows(last_observation_[a],
-         merged_.mutable_agents(a)->mutable_final_observation());
+  for (int a = 0; a < num_agents(); ++a) add(last_observation_[a]);
+  add(last_public_);
+  add(last_state_);
+  std::vector<const std::string*> arrays;
+  for (const std::string& array : rows) arrays.push_back(&array);
+  if (!merge.AddFinals(shard.offset, shard.count, arrays)) {
+    return absl::DataLossError(absl::StrCat(
+        Describe(shard), ": its copies' last observations do not fit"));
   }
-  rows(last_public_, merged_.mutable_final_public_observation());
-  rows(last_state_, merged_.mutable_final_state());
   return absl::OkStatus();
 }
 
@@ -392,7 +420,7 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::Reset(
   if (passthrough_) {
     return shards_[0].env->Reset(all);
   }
-  Merge merge(&merged_, num_agents(), num_copies_);
+  Merge merge(&merged_, num_agents(), num_copies_, options_.auto_reset);
   for (Shard& shard : shards_) {
     std::vector<uint64_t> own;
     if (!all.empty()) {
@@ -410,6 +438,7 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::Reset(
     return absl::DataLossError(
         "the servers' answers disagree about which arrays they send");
   }
+  merge.Finish();
   KeepLast();
   return &merged_;
 }
@@ -475,7 +504,7 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::FinishStep() {
   if (passthrough_) return shards_[0].env->FinishStep();
   const int agents = num_agents();
   const size_t n = shards_.size();
-  Merge merge(&merged_, agents, num_copies_);
+  Merge merge(&merged_, agents, num_copies_, options_.auto_reset);
   for (size_t k = 0; k < n; ++k) {
     Shard& shard = shards_[k];
     if (!started_[k]) StartShard(k);
@@ -499,6 +528,7 @@ absl::StatusOr<const proto::TimeStep*> ShardedEnv::FinishStep() {
     return absl::DataLossError(
         "the servers' answers disagree about which arrays they send");
   }
+  merge.Finish();
   KeepLast();
   return &merged_;
 }

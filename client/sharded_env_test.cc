@@ -6,11 +6,14 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "protocol/protocol_arrays.h"
+#include "protocol/protocol_convert.h"
 #include "server/test_server.h"
 
 namespace marl {
@@ -107,29 +110,12 @@ TEST(ShardedEnvTest, CopiesPlayAsOnOneServerWhateverTheSplit) {
       ASSERT_EQ(a.size(), b.size());
       int finals = 0;
       for (size_t t = 0; t < a.size(); ++t) {
-        // Final rows may come in another order: compare them by row.
-        proto::TimeStep x = a[t], y = b[t];
-        auto by_row = [](const proto::TimeStep& ts) {
-          std::map<int32_t, std::vector<std::string>> rows;
-          const auto final_rows = ArrayToVector<int32_t>(ts.final_rows());
-          for (size_t k = 0; k < final_rows.size(); ++k) {
-            std::vector<std::string>& row = rows[final_rows[k]];
-            for (const auto& agent : ts.agents()) {
-              const size_t w =
-                  agent.final_observation().size() / final_rows.size();
-              row.push_back(agent.final_observation().substr(k * w, w));
-            }
-          }
-          return rows;
-        };
-        EXPECT_EQ(by_row(x), by_row(y)) << "step " << t;
-        finals += static_cast<int>(x.final_rows().size() / 4);
-        for (proto::TimeStep* ts : {&x, &y}) {
-          ts->clear_final_rows();
-          for (auto& agent : *ts->mutable_agents()) {
-            agent.clear_final_observation();
-          }
-        }
+        // Final observations too, in row order (protocol version 3).
+        const proto::TimeStep& x = a[t];
+        const proto::TimeStep& y = b[t];
+        std::vector<int32_t> final_rows;
+        FinalRows(x, /*auto_reset=*/true, &final_rows);
+        finals += static_cast<int>(final_rows.size());
         ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(x, y))
             << "step " << t << "\none:\n"
             << x.DebugString() << "\nthree:\n"
@@ -222,7 +208,8 @@ TEST(ShardedEnvTest, ToleratedLossMovesTheCopiesAndCutsTheirEpisodes) {
   const auto truncated = ArrayToVector<uint8_t>((*cut)->truncated());
   EXPECT_EQ(truncated[2], 1);
   EXPECT_EQ(truncated[3], 1);
-  const auto final_rows = ArrayToVector<int32_t>((*cut)->final_rows());
+  std::vector<int32_t> final_rows;
+  FinalRows(**cut, /*auto_reset=*/true, &final_rows);
   for (int row : {2, 3}) {
     const auto it = std::find(final_rows.begin(), final_rows.end(), row);
     ASSERT_NE(it, final_rows.end()) << row;

@@ -1,5 +1,8 @@
 #include "protocol/protocol_convert.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/checked_size.h"
@@ -7,7 +10,7 @@
 
 namespace marl {
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 
 void ToProto(const Space& space, pb::Space* out) {
   out->Clear();
@@ -231,6 +234,21 @@ absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
     }
   }
   return result;
+}
+
+void FinalRows(const env::v3::TimeStep& timestep, bool auto_reset,
+               std::vector<int32_t>* rows) {
+  rows->clear();
+  if (!auto_reset) return;
+  const std::string& terminated = timestep.terminated();
+  const std::string& truncated = timestep.truncated();
+  const size_t n = std::max(terminated.size(), truncated.size());
+  for (size_t row = 0; row < n && row <= INT32_MAX; ++row) {
+    if ((row < terminated.size() && terminated[row] != 0) ||
+        (row < truncated.size() && truncated[row] != 0)) {
+      rows->push_back(static_cast<int32_t>(row));
+    }
+  }
 }
 
 }  // namespace marl

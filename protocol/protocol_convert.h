@@ -4,8 +4,10 @@
 // Conversions between the environment core's types (envs/core) and the
 // protocol's messages, shared by the server and the client.
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
@@ -18,27 +20,34 @@ namespace marl {
 // overflow-safe arithmetic before copying and answers INVALID_ARGUMENT for
 // anything malformed.
 
-void ToProto(const Space& space, env::v2::Space* out);
+void ToProto(const Space& space, env::v3::Space* out);
 // A space as sent (every Box bound given, none broadcast) that passes
 // Space::Validate.
-absl::StatusOr<Space> FromProto(const env::v2::Space& space);
+absl::StatusOr<Space> FromProto(const env::v3::Space& space);
 
-void ToProto(const SettingValue& value, env::v2::Value* out);
+void ToProto(const SettingValue& value, env::v3::Value* out);
 // An array needs at most kMaxArrayRank dimensions and exactly as many
 // values as its shape has elements (a shape whose product wraps past 2^63
 // is refused).
-absl::StatusOr<SettingValue> FromProto(const env::v2::Value& value);
+absl::StatusOr<SettingValue> FromProto(const env::v3::Value& value);
 
 // Fills the spec's per-environment fields (agents, spaces, flags, limit,
 // info keys); the per-handle ones (name, settings, copies, auto-reset) are
 // the caller's.
-void ToProto(const EnvSpec& spec, env::v2::EnvSpec* out);
-absl::StatusOr<EnvSpec> FromProto(const env::v2::EnvSpec& spec);
+void ToProto(const EnvSpec& spec, env::v3::EnvSpec* out);
+absl::StatusOr<EnvSpec> FromProto(const env::v3::EnvSpec& spec);
 
 // Settings in a MakeRequest, by name; INVALID_ARGUMENT for an unset value
 // or a name given twice.
 absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
-    const google::protobuf::RepeatedPtrField<env::v2::Setting>& settings);
+    const google::protobuf::RepeatedPtrField<env::v3::Setting>& settings);
+
+// The rows of `timestep` that have final observations (protocol version 3,
+// which does not send them): under auto-reset (SAME_STEP) the rows whose
+// episode ended, terminated or truncated, in row order; none under NONE.
+// Into `rows`, cleared first; a row past either flag array is not ended.
+void FinalRows(const env::v3::TimeStep& timestep, bool auto_reset,
+               std::vector<int32_t>* rows);
 
 }  // namespace marl
 

@@ -7,7 +7,7 @@
 namespace marl {
 namespace {
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 
 template <typename Message>
 Message ThroughBytes(const Message& message) {

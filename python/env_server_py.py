@@ -1,5 +1,5 @@
 """env_server_py: serves the Python environments (the examples in
-python/examples and any --module) over the marl.env.v2 protocol until
+python/examples and any --module) over the marl.env.v3 protocol until
 SIGINT or SIGTERM. `--help` lists the flags."""
 
 import sys

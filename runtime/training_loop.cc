@@ -25,6 +25,7 @@
 #include "client/sharded_env.h"
 #include "protocol/proto/env_protocol.pb.h"
 #include "protocol/protocol_arrays.h"
+#include "protocol/protocol_convert.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
 #include "runtime/replica_group.h"
@@ -654,24 +655,19 @@ class Runner {
     return out;
   }
 
-  // Every array the loop reads has the size the spec says, and final rows
-  // are in range: then the reads below stay inside the arrays. The final
-  // rows are left in final_rows_.
+  // Every array the loop reads has the size the spec says: then the reads
+  // below stay inside the arrays. The final rows (the ended ones) are left
+  // in final_rows_.
   absl::Status CheckTimeStep(const proto::TimeStep& ts, int rows) {
     const EnvSpec& spec = env_->spec();
     const size_t n = rows;
     if (ts.agents_size() != num_agents_ || ts.terminated().size() != n ||
-        ts.truncated().size() != n || ts.final_rows().size() % 4 != 0) {
+        ts.truncated().size() != n) {
       return absl::InternalError(
           "the server's TimeStep does not match the spec");
     }
-    final_rows_ = ArrayToVector<int32_t>(ts.final_rows());
-    for (int32_t row : final_rows_) {
-      if (row < 0 || row >= rows) {
-        return absl::InternalError(
-            "the server's TimeStep lists a final row out of range");
-      }
-    }
+    FinalRows(ts, env_->proto_spec().auto_reset() == proto::SAME_STEP,
+              &final_rows_);
     const size_t public_bytes = sizeof(float) * public_size_;
     if (ts.public_observation().size() != public_bytes * n ||
         ts.final_public_observation().size() !=

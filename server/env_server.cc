@@ -17,9 +17,9 @@
 
 namespace marl {
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 
-inline constexpr uint32_t kServerProtocolVersion = 2;
+inline constexpr uint32_t kServerProtocolVersion = 3;
 
 struct EnvService::HandleState {
   uint64_t id = 0;
@@ -44,8 +44,6 @@ struct EnvService::HandleState {
   // always run on a request thread. Written only by the thread running the
   // handle.
   CostEstimate cost[2];
-  // Final-observation scratch, sized for every copy once.
-  std::vector<int32_t> final_rows;
   // Step scratch reused across requests (cleared, capacity kept), so a
   // steady-state step allocates nothing here: the copy list of "all copies"
   // (built once), and the packed-action and buffer pointer tables.
@@ -186,7 +184,7 @@ absl::Status Parse(const void* data, size_t size, pb::Request* request) {
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !request->ParseFromArray(data, static_cast<int>(size))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "request of ", size, " bytes is not a marl.env.v2.Request"));
+        "request of ", size, " bytes is not a marl.env.v3.Request"));
   }
   return absl::OkStatus();
 }
@@ -625,13 +623,14 @@ absl::StatusOr<std::shared_ptr<EnvService::HandleState>> EnvService::FindHandle(
 
 void EnvService::PrepareTimeStep(const HandleState& handle,
                                  absl::Span<const int32_t> copies,
-                                 pb::TimeStep* timestep,
+                                 bool named_copies, pb::TimeStep* timestep,
                                  BatchBuffers* buffers) {
   const EnvBatch& batch = *handle.batch;
   const EnvSpec& spec = batch.spec();
   const BatchLayout& layout = batch.layout();
   const int64_t rows = static_cast<int64_t>(copies.size());
-  SetArray(copies, timestep->mutable_copies());
+  // Every copy in order goes without saying (protocol version 3).
+  if (named_copies) SetArray(copies, timestep->mutable_copies());
   for (int agent = 0; agent < spec.num_agents(); ++agent) {
     pb::AgentTimeStep* agent_step = timestep->add_agents();
     buffers->observation.push_back(
@@ -685,7 +684,8 @@ absl::Status EnvService::DoReset(const pb::ResetRequest& request,
                      copies->size(), " copies (give none, or one per copy)"));
   }
   BatchBuffers buffers;
-  PrepareTimeStep(**handle, *copies, timestep, &buffers);
+  PrepareTimeStep(**handle, *copies, !request.copies().empty(), timestep,
+                  &buffers);
   const int64_t rows = static_cast<int64_t>(copies->size());
   double pooled_ns = 0;
   absl::Status reset = batch.Reset(
@@ -754,14 +754,15 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   }
   BatchBuffers& buffers = handle.buffers;
   ClearBuffers(&buffers);
-  PrepareTimeStep(handle, copies, timestep, &buffers);
+  PrepareTimeStep(handle, copies, !request.copies().empty(), timestep,
+                  &buffers);
   FinalBuffers& final_buffers = handle.final_buffers;
   ClearFinalBuffers(&final_buffers);
   const int64_t rows = static_cast<int64_t>(copies.size());
   const BatchLayout& layout = batch.layout();
   if (batch.auto_reset()) {
-    // Room for every row to end; trimmed to the rows that did below.
-    final_buffers.rows = &handle.final_rows;
+    // Room for every row to end; trimmed to the rows that did below (the
+    // rows are not sent: they are the ended ones, in order).
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
       final_buffers.observation.push_back(ResizeArray<float>(
           timestep->mutable_agents(agent)->mutable_final_observation(),
@@ -784,7 +785,6 @@ absl::Status EnvService::DoStep(const pb::StepRequest& request,
   if (!stepped.ok()) return stepped.status();
   const int ended = *stepped;
   if (batch.auto_reset()) {
-    SetArray<int32_t>(handle.final_rows, timestep->mutable_final_rows());
     for (int agent = 0; agent < spec.num_agents(); ++agent) {
       timestep->mutable_agents(agent)->mutable_final_observation()->resize(
           sizeof(float) * ended * layout.observation_size[agent]);

@@ -94,7 +94,7 @@ class EnvService {
   // Handles an already parsed request on this thread (the in-process
   // benchmark path). The reference is valid until the next call; not to be
   // mixed with concurrent calls.
-  const env::v2::Response& Handle(const env::v2::Request& request);
+  const env::v3::Response& Handle(const env::v3::Request& request);
 
   // Closes handles idle longer than the timeout (never one with requests
   // running or queued); returns how many.
@@ -110,10 +110,10 @@ class EnvService {
 
   // Runs one parsed request of `client` into `response` (reused: a step
   // after a step refills the previous arrays in place).
-  void Execute(const env::v2::Request& request, const std::string& client,
-               env::v2::Response* response);
+  void Execute(const env::v3::Request& request, const std::string& client,
+               env::v3::Response* response);
   // The handle named by a reset, step or close request, or null.
-  std::shared_ptr<HandleState> Route(const env::v2::Request& request);
+  std::shared_ptr<HandleState> Route(const env::v3::Request& request);
   // FindHandle for an operation: NOT_FOUND for unknown and closed handles.
   absl::StatusOr<std::shared_ptr<HandleState>> FindHandle(uint64_t id);
   void ReleaseUsage(const std::string& client, int64_t bytes);
@@ -121,18 +121,18 @@ class EnvService {
   // error status when over the limits.
   absl::Status ReserveDeferred(const std::string& client);
   void ReleaseDeferred(const std::string& client);
-  absl::Status Dispatch(const env::v2::Request& request,
-                        const std::string& client, env::v2::Response* response);
-  absl::Status DoHandshake(const env::v2::HandshakeRequest& request,
-                           env::v2::HandshakeResponse* response);
-  absl::Status DoList(env::v2::ListEnvironmentsResponse* response);
-  absl::Status DoMake(const env::v2::MakeRequest& request,
+  absl::Status Dispatch(const env::v3::Request& request,
+                        const std::string& client, env::v3::Response* response);
+  absl::Status DoHandshake(const env::v3::HandshakeRequest& request,
+                           env::v3::HandshakeResponse* response);
+  absl::Status DoList(env::v3::ListEnvironmentsResponse* response);
+  absl::Status DoMake(const env::v3::MakeRequest& request,
                       const std::string& client,
-                      env::v2::MakeResponse* response);
-  absl::Status DoReset(const env::v2::ResetRequest& request,
-                       env::v2::TimeStep* timestep);
-  absl::Status DoStep(const env::v2::StepRequest& request,
-                      env::v2::TimeStep* timestep);
+                      env::v3::MakeResponse* response);
+  absl::Status DoReset(const env::v3::ResetRequest& request,
+                       env::v3::TimeStep* timestep);
+  absl::Status DoStep(const env::v3::StepRequest& request,
+                      env::v3::TimeStep* timestep);
   absl::Status DoClose(uint64_t id);
   // Folds the cost of a successful reset or step of `rows` rows into the
   // handle's measured cost per row: the time since `start`, plus
@@ -148,10 +148,11 @@ class EnvService {
                        double* pooled_ns);
   // Runs the requests queued on a handle, in order, until none is left.
   void Drain(const std::shared_ptr<HandleState>& handle);
-  // Sizes `timestep` for `rows` rows and points `buffers` into it.
+  // Sizes `timestep` for `rows` rows and points `buffers` into it; writes
+  // `copies` into it only when the request `named_copies`.
   void PrepareTimeStep(const HandleState& handle,
-                       absl::Span<const int32_t> copies,
-                       env::v2::TimeStep* timestep, BatchBuffers* buffers);
+                       absl::Span<const int32_t> copies, bool named_copies,
+                       env::v3::TimeStep* timestep, BatchBuffers* buffers);
   // Runs body over [0, n) on the pool (or inline while another batch has
   // it); returns the pool threads' time beyond this thread's, in ns.
   double RunParallel(int64_t n, const std::function<void(int64_t)>& body);
@@ -177,8 +178,8 @@ class EnvService {
   int deferred_ = 0;
 
   // Reused by the synchronous paths so steady-state steps allocate nothing.
-  env::v2::Request request_;
-  env::v2::Response response_;
+  env::v3::Request request_;
+  env::v3::Response response_;
   // Last: its threads stop (finishing queued requests) before the rest goes.
   TaskQueue requests_;
 };

@@ -90,7 +90,7 @@ MARL_REGISTER_ENV(
        return std::make_unique<GatedEnv>(s.GetDouble("reward"));
      }});
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 
 // A raw DEALER connection: requests can be pipelined and answers awaited
 // separately.

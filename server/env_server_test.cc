@@ -17,8 +17,8 @@
 namespace marl {
 namespace {
 
-using ::marl::env::v2::Request;
-using ::marl::env::v2::Response;
+using ::marl::env::v3::Request;
+using ::marl::env::v3::Response;
 
 std::unique_ptr<EnvClient> Connect(const std::string& endpoint,
                                    int timeout_ms = 5000) {
@@ -84,7 +84,7 @@ class EnvServerTest : public ::testing::Test {
 TEST_F(EnvServerTest, HandshakeReportsVersionAndCapabilities) {
   auto handshake = client_->Handshake();
   ASSERT_TRUE(handshake.ok());
-  EXPECT_EQ(handshake->protocol_version(), 2u);
+  EXPECT_EQ(handshake->protocol_version(), 3u);
   EXPECT_GT(handshake->capabilities_size(), 0);
   EXPECT_GT(handshake->max_copies_per_handle(), 0);
 }
@@ -95,7 +95,7 @@ TEST_F(EnvServerTest, WrongProtocolVersionIsRefused) {
   auto response = client_->Call(request);
   ASSERT_TRUE(response.ok());
   EXPECT_EQ((*response)->status().code(), proto::FAILED_PRECONDITION);
-  EXPECT_NE((*response)->status().message().find("speaks 2"),
+  EXPECT_NE((*response)->status().message().find("speaks 3"),
             std::string::npos);
   ExpectServerHealthy(*client_);
 }

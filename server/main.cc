@@ -84,7 +84,7 @@ void HandleSignal(int) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Environment server: speaks the marl.env.v2 protocol over ZeroMQ.\n"
+      "Environment server: speaks the marl.env.v3 protocol over ZeroMQ.\n"
       "  env_server --endpoint=tcp://127.0.0.1:5555");
   // --help lists this file's flags (Abseil's default matches only a file
   // named after the binary, env_server.cc).

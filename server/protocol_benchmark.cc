@@ -97,7 +97,7 @@ ABSL_FLAG(std::string, only, "",
 namespace marl {
 namespace {
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void Die(const std::string& message) {

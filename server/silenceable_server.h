@@ -45,7 +45,7 @@ class SilenceableServer {
       zmq::message_t identity, body;
       if (!socket_.recv(identity, zmq::recv_flags::none)) continue;
       if (!socket_.recv(body, zmq::recv_flags::none)) continue;
-      env::v2::Request request;
+      env::v3::Request request;
       request.ParseFromArray(body.data(), static_cast<int>(body.size()));
       if (answers_left_ == 0) {
         std::lock_guard<std::mutex> lock(mutex_);

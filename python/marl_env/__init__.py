@@ -1,5 +1,5 @@
 """marl_env: write multi-agent environments in Python and serve them over
-the marl.env.v2 protocol, or drive any server (C++ or Python) from Python.
+the marl.env.v3 protocol, or drive any server (C++ or Python) from Python.
 
 Authors: subclass Env (one copy at a time) or BatchedEnv (every copy at once
 with numpy arrays), declare Settings, build an EnvSpec, @register.

@@ -36,7 +36,7 @@ from marl_env import spaces as spaces_lib
 from marl_env.batch import seed_for_copy, seeds_for_copies
 from marl_env.status import Code
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 #: Where make() connects when no endpoint is given: $MARL_ENV_ENDPOINT, else
 #: the C++ env_server's default.
 DEFAULT_ENDPOINT = os.environ.get("MARL_ENV_ENDPOINT", "tcp://127.0.0.1:5555")
@@ -159,7 +159,7 @@ class Client:
                 response.ParseFromString(reply)
             except Exception:  # pylint: disable=broad-except
                 raise ServerError(Code.INTERNAL, "reply of %d bytes is not "
-                                  "a marl.env.v2.Response" % len(reply),
+                                  "a marl.env.v3.Response" % len(reply),
                                   operation) from None
             return response if response.request_id == request_id else None
 
@@ -415,7 +415,7 @@ class _Handle:
         self._codec = _codec.StepCodec(
             agents, _layout(spec.public_observation_space),
             _layout(spec.state_space), spec.sequential, len(spec.info_keys),
-            self.handle, num_copies)
+            self.handle, num_copies, auto_reset)
         self.closed = False
 
     def pack(self, actions, rows, current_agent=None):

@@ -43,7 +43,7 @@ namespace marl {
 namespace {
 
 namespace py = pybind11;
-namespace proto = ::marl::env::v2;
+namespace proto = ::marl::env::v3;
 
 // A reply that does not hold what the spec says (Python: MalformedReply, a
 // ValueError).
@@ -414,10 +414,11 @@ class StepCodec {
   // public_observation, state: (shape, integer) or None.
   StepCodec(const py::list& agents, const py::object& public_observation,
             const py::object& state, bool sequential, int64_t info_size,
-            int64_t handle, int64_t rows)
+            int64_t handle, int64_t rows, bool auto_reset)
       : public_(ReadLayout(public_observation, "the public observation space")),
         state_(ReadLayout(state, "the state space")),
         sequential_(sequential),
+        auto_reset_(auto_reset),
         info_size_(info_size),
         rows_(rows) {
     if (rows < 1 || rows > (int64_t{1} << 30) || info_size < 0 ||
@@ -440,10 +441,6 @@ class StepCodec {
       }
       agent.integer_actions = t[4].cast<bool>();
       agents_.push_back(std::move(agent));
-    }
-    every_copy_.resize(rows * sizeof(int32_t));
-    for (int32_t c = 0; c < rows; ++c) {
-      std::memcpy(&every_copy_[c * sizeof(int32_t)], &c, sizeof(c));
     }
     proto::StepRequest* step = request_.mutable_step();
     step->set_handle(static_cast<uint64_t>(handle));
@@ -495,7 +492,7 @@ class StepCodec {
         size <= INT32_MAX ? Parse(bytes, static_cast<int>(size)) : -1;
     if (payload < 0) {
       throw MalformedReply("reply of " + std::to_string(size) +
-                           " bytes is not a marl.env.v2.Response");
+                           " bytes is not a marl.env.v3.Response");
     }
     if (response_.request_id() != request_id) return py::none();
     if (response_.status().code() != proto::OK) {
@@ -545,35 +542,37 @@ class StepCodec {
 
   py::dict Read(const proto::TimeStep& ts) {
     const int64_t rows = rows_;
-    // Which copies, then which rows ended: the other counts depend on them.
-    Field copies{"copies", &ts.copies(), Element::kInt32, 1, false};
-    if (static_cast<int64_t>(ts.copies().size()) != 4 * rows) {
-      CountError(copies, -1, rows);
+    // The copies (every one, in order: version 3 leaves them out), then
+    // which rows ended: the final arrays' counts depend on them.
+    if (!ts.copies().empty()) {
+      throw MalformedReply(
+          "TimeStep.copies has " + std::to_string(ts.copies().size()) +
+          " bytes for a request that named no copies (version 3 leaves "
+          "them out)");
     }
-    const std::string& final_rows = ts.final_rows();
-    if (final_rows.size() % 4 != 0) {
-      CountError({"final_rows", &final_rows, Element::kInt32, 1, false}, -1, 0);
+    CheckFields({{"terminated", &ts.terminated(), Element::kBool, 1, false},
+                 {"truncated", &ts.truncated(), Element::kBool, 1, false}},
+                -1, rows, 0);
+    // Under auto-reset the ended rows, in order, have final observations.
+    std::vector<int32_t>& ended_rows = ended_rows_;
+    ended_rows.clear();
+    if (auto_reset_) {
+      const char* terminated = ts.terminated().data();
+      const char* truncated = ts.truncated().data();
+      for (int64_t r = 0; r < rows; ++r) {
+        if ((terminated[r] | truncated[r]) != 0) {
+          ended_rows.push_back(static_cast<int32_t>(r));
+        }
+      }
     }
-    const int64_t ended = static_cast<int64_t>(final_rows.size() / 4);
-    bool rows_ok = ended <= rows;
-    for (int64_t i = 0; rows_ok && i < ended; ++i) {
-      int32_t row;
-      std::memcpy(&row, final_rows.data() + 4 * i, 4);
-      rows_ok = row >= 0 && row < rows;
-    }
-    if (!rows_ok) {
-      throw MalformedReply("TimeStep.final_rows " + Int32List(final_rows) +
-                           " are not rows of " + std::to_string(rows));
-    }
+    const int64_t ended = static_cast<int64_t>(ended_rows.size());
     const int num_agents = static_cast<int>(agents_.size());
     if (ts.agents_size() != num_agents) {
       throw MalformedReply("TimeStep has " + std::to_string(ts.agents_size()) +
                            " agents, the spec " + std::to_string(num_agents));
     }
     CheckFields(
-        {{"terminated", &ts.terminated(), Element::kBool, 1, false},
-         {"truncated", &ts.truncated(), Element::kBool, 1, false},
-         {"episode_step", &ts.episode_step(), Element::kInt32, 1, false},
+        {{"episode_step", &ts.episode_step(), Element::kInt32, 1, false},
          {"public_observation", &ts.public_observation(), Element::kFloat32,
           public_.size, false},
          {"state", &ts.state(), Element::kFloat32, state_.size, false},
@@ -597,11 +596,6 @@ class StepCodec {
                     Element::kFloat32, layout.observation.size, true}},
                   a, rows, ended);
     }
-    if (ts.copies() != every_copy_) {
-      throw MalformedReply("TimeStep.copies " + Int32List(ts.copies()) +
-                           " are not the copies asked for (all " +
-                           std::to_string(rows) + ", in order)");
-    }
     py::object current = py::none();
     if (sequential_) {
       const std::string& data = ts.current_agent();
@@ -616,9 +610,6 @@ class StepCodec {
       current = Copy<int32_t>(data, rows);
     }
 
-    std::vector<int32_t>& ended_rows = ended_rows_;
-    ended_rows.resize(ended);
-    if (ended > 0) std::memcpy(ended_rows.data(), final_rows.data(), 4 * ended);
     py::dict observations, rewards, masks, finals;
     for (int a = 0; a < num_agents; ++a) {
       const proto::AgentTimeStep& agent = ts.agents(a);
@@ -686,9 +677,9 @@ class StepCodec {
   std::vector<py::str> ids_;
   RowLayout public_, state_;
   bool sequential_;
+  bool auto_reset_;  // SAME_STEP: ended rows have final observations
   int64_t info_size_;
   int64_t rows_;
-  std::string every_copy_;
   // Reused from call to call: no allocation per step once warm.
   proto::Request request_;
   proto::Response response_;
@@ -871,7 +862,6 @@ struct RowsFields {
              terminated = Interned("terminated"),
              truncated = Interned("truncated"),
              episode_step = Interned("episode_step"), info = Interned("info"),
-             final_rows = Interned("final_rows"),
              public_observation = Interned("public_observation"),
              state = Interned("state"),
              current_agent = Interned("current_agent"),
@@ -881,14 +871,17 @@ struct RowsFields {
 
 // The serialized OK Response to step request `request_id` whose result is
 // `rows` (a batch.Rows): convert.rows_to_proto's TimeStep, written in C++.
-py::bytes StepReply(uint64_t request_id, const py::handle& rows) {
+py::bytes StepReply(uint64_t request_id, const py::handle& rows,
+                    bool named_copies) {
   static const RowsFields* const fields = new RowsFields();
   thread_local proto::Response response;
   response.Clear();
   response.set_request_id(request_id);
   response.mutable_status()->set_code(proto::OK);
   proto::TimeStep* ts = response.mutable_step()->mutable_timestep();
-  AssignArray<int32_t>(rows.attr(fields->copies), ts->mutable_copies());
+  if (named_copies) {
+    AssignArray<int32_t>(rows.attr(fields->copies), ts->mutable_copies());
+  }
   const py::list observation = rows.attr(fields->observation);
   const py::list reward = rows.attr(fields->reward);
   const py::list action_mask = rows.attr(fields->action_mask);
@@ -911,7 +904,6 @@ py::bytes StepReply(uint64_t request_id, const py::handle& rows) {
   AssignArray<int32_t>(rows.attr(fields->episode_step),
                        ts->mutable_episode_step());
   AssignOptional<float>(rows.attr(fields->info), ts->mutable_info());
-  AssignArray<int32_t>(rows.attr(fields->final_rows), ts->mutable_final_rows());
   AssignOptional<float>(rows.attr(fields->public_observation),
                         ts->mutable_public_observation());
   AssignOptional<float>(rows.attr(fields->state), ts->mutable_state());
@@ -938,11 +930,11 @@ PYBIND11_MODULE(_codec, m) {
   pybind11::class_<marl::StepCodec>(m, "StepCodec")
       .def(pybind11::init<const pybind11::list&, const pybind11::object&,
                           const pybind11::object&, bool, int64_t, int64_t,
-                          int64_t>(),
+                          int64_t, bool>(),
            pybind11::arg("agents"), pybind11::arg("public_observation"),
            pybind11::arg("state"), pybind11::arg("sequential"),
            pybind11::arg("info_size"), pybind11::arg("handle"),
-           pybind11::arg("rows"))
+           pybind11::arg("rows"), pybind11::arg("auto_reset") = true)
       .def("encode_step", &marl::StepCodec::EncodeStep,
            pybind11::arg("request_id"), pybind11::arg("actions"))
       .def("decode", &marl::StepCodec::Decode, pybind11::arg("reply"),
@@ -954,5 +946,5 @@ PYBIND11_MODULE(_codec, m) {
         pybind11::arg("decode"), pybind11::arg("timeout_ms"));
   m.def("read_step_request", &marl::ReadStepRequest, pybind11::arg("data"));
   m.def("step_reply", &marl::StepReply, pybind11::arg("request_id"),
-        pybind11::arg("rows"));
+        pybind11::arg("rows"), pybind11::arg("named_copies"));
 }

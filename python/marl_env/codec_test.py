@@ -22,26 +22,27 @@ def make_codec(rows=4, handle=77):
 
 
 def reply(request_id, rows=4, ended=(), status=pb.OK, message=""):
-    """A step Response for AGENTS with `rows` rows, `ended` of them final."""
+    """A step Response for AGENTS with `rows` rows (every copy: no
+    `copies`, as version 3 sends them), `ended` of them terminated."""
     response = pb.Response(request_id=request_id)
     response.status.code = status
     response.status.message = message
     if status != pb.OK:
         return response
     ts = response.step.timestep
-    ts.copies = np.arange(rows, dtype="<i4").tobytes()
     a, b = ts.agents.add(), ts.agents.add()
     a.observation = np.arange(rows, dtype="<f4").tobytes()
     a.reward = np.full(rows, 0.5, "<f4").tobytes()
     a.action_mask = np.ones(3 * rows, "u1").tobytes()
     b.observation = np.arange(2 * rows, dtype="<f4").tobytes()
     b.reward = np.zeros(rows, "<f4").tobytes()
-    ts.terminated = np.zeros(rows, "u1").tobytes()
+    terminated = np.zeros(rows, "u1")
+    terminated[list(ended)] = 1
+    ts.terminated = terminated.tobytes()
     ts.truncated = np.zeros(rows, "u1").tobytes()
     ts.episode_step = np.ones(rows, "<i4").tobytes()
     ts.state = np.zeros(rows, "<f4").tobytes()
     ts.info = np.full(rows, 2.0, "<f4").tobytes()
-    ts.final_rows = np.array(ended, "<i4").tobytes()
     a.final_observation = np.full(len(ended), 9, "<f4").tobytes()
     b.final_observation = np.full(2 * len(ended), -1, "<f4").tobytes()
     ts.final_state = np.full(len(ended), 5, "<f4").tobytes()
@@ -117,6 +118,23 @@ class DecodeTest(unittest.TestCase):
                       step["final_observations"]["b"]):
             self.assertTrue(array.flags.writeable)
 
+    def test_without_auto_reset_ended_rows_have_no_final_observations(self):
+        codec = _codec.StepCodec(AGENTS, None, ((1,), False), False, 1, 77,
+                                 4, auto_reset=False)
+        response = reply(3)
+        response.step.timestep.terminated = b"\x00\x01\x00\x01"
+        step = codec.decode(response.SerializeToString(), 3)
+        np.testing.assert_array_equal(step["terminated"],
+                                      [False, True, False, True])
+        np.testing.assert_array_equal(step["ended"], [False] * 4)
+        np.testing.assert_array_equal(step["final_observations"]["b"],
+                                      step["observations"]["b"])
+        # Final observations sent anyway do not fit.
+        with self.assertRaisesRegex(_codec.MalformedReply,
+                                    r"TimeStep.final_state has 2 values, "
+                                    r"the spec says 0"):
+            codec.decode(reply(4, ended=(1, 3)).SerializeToString(), 4)
+
     def test_one_codec_reads_a_sequence_of_replies_as_fresh_ones(self):
         # The codec merges each reply into the previous step's arrays (kept
         # for their memory): nothing of an earlier reply may show through.
@@ -178,13 +196,12 @@ class DecodeTest(unittest.TestCase):
                                  False, 0, 1, rows)
         response = pb.Response(request_id=1)
         ts = response.step.timestep
-        ts.copies = np.arange(rows, dtype="<i4").tobytes()
         agent = ts.agents.add()
         agent.observation = values.astype("<f4").tobytes()
         agent.reward = np.zeros(rows, "<f4").tobytes()
-        ts.terminated = ts.truncated = bytes(rows)
+        ts.terminated = bytes(rows)
+        ts.truncated = bytes(rows - 1) + b"\x01"  # row 15 ended
         ts.episode_step = np.zeros(rows, "<i4").tobytes()
-        ts.final_rows = np.array([15], "<i4").tobytes()
         agent.final_observation = np.float32([-4.5]).tobytes()
         step = codec.decode(response.SerializeToString(), 1)
         expected = np.rint(values.astype(np.float64)).astype(np.int64)
@@ -209,17 +226,16 @@ class DecodeTest(unittest.TestCase):
             return response.SerializeToString()
 
         cases = [
-            (b"\xff\xff", "reply of 2 bytes is not a marl.env.v2.Response"),
+            (b"\xff\xff", "reply of 2 bytes is not a marl.env.v3.Response"),
             (corrupt(lambda t: setattr(t, "copies", np.arange(
-                40, dtype="<i4")[::-1].copy().tobytes())),
-             r"TimeStep.copies has 40 values, the spec says 4"),
-            (corrupt(lambda t: setattr(t, "copies", np.arange(
-                4, dtype="<i4")[::-1].copy().tobytes())),
-             r"TimeStep.copies \[3, 2, 1, 0\] are not the copies asked for"),
-            (corrupt(lambda t: setattr(t, "final_rows", np.arange(
-                20, dtype="<i4").tobytes())),
-             r"TimeStep.final_rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, "
-             r"12, 13, 14, 15, \.\.\.\] are not rows of 4"),
+                4, dtype="<i4").tobytes())),
+             r"TimeStep.copies has 16 bytes for a request that named no "
+             r"copies"),
+            (corrupt(lambda t: setattr(t, "terminated", b"\x00\x01\x00")),
+             r"TimeStep.terminated has 3 values, the spec says 4"),
+            # A row that ended without its final observations.
+            (corrupt(lambda t: setattr(t, "truncated", b"\x00\x01\x00\x00")),
+             r"TimeStep.final_state has 0 values, the spec says 1"),
             (corrupt(lambda t: setattr(t.agents[0], "observation",
                                        np.float32([0, 1, np.inf, 3])
                                        .tobytes())),
@@ -300,7 +316,7 @@ class ReadStepRequestTest(unittest.TestCase):
         torn = self.request()
         torn.step.actions[0].discrete = b"\x01" * 12  # 1.5 int64
         other = pb.Request(request_id=9)
-        other.handshake.protocol_version = 2
+        other.handshake.protocol_version = 3
         for bytes_ in (b"", b"\xff\xff", data[:-3], data + b"\x0c",
                        b"\x0c" + data, torn.SerializeToString(),
                        other.SerializeToString()):

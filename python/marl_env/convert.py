@@ -183,9 +183,11 @@ def check_message_channel(agent_ids, observation_spaces, action_spaces,
 
 # ----------------------------------------------------------------- arrays --
 #
-# Protocol version 2 carries every per-copy array as a `bytes` field of
-# little-endian values: protobuf frames the field, numpy reads and writes the
-# values in one call (no wire code of our own, no Python object per value).
+# The protocol (since version 2) carries every per-copy array as a `bytes`
+# field of little-endian values: protobuf frames the field, numpy reads and
+# writes the values in one call (no wire code of our own, no Python object
+# per value). Since version 3 a TimeStep has no final_rows (the ended rows,
+# under SAME_STEP) and no copies when the request named none.
 
 FLOAT32 = np.dtype("<f4")
 INT32 = np.dtype("<i4")
@@ -198,7 +200,7 @@ _TYPE_NAMES = {FLOAT32: "float32", INT32: "int32", INT64: "int64",
 # it may have (None or empty), and those of each AgentTimeStep.
 _OPTIONAL_TIMESTEP_ARRAYS = (
     ("public_observation", FLOAT32), ("state", FLOAT32),
-    ("current_agent", INT32), ("info", FLOAT32), ("final_rows", INT32),
+    ("current_agent", INT32), ("info", FLOAT32),
     ("final_public_observation", FLOAT32), ("final_state", FLOAT32))
 _TIMESTEP_ARRAYS = (
     ("copies", INT32), ("terminated", BOOL8), ("truncated", BOOL8),
@@ -237,11 +239,13 @@ def bytes_array(data, dtype, what):
     return np.frombuffer(data, dtype)
 
 
-def rows_to_proto(rows, out):
+def rows_to_proto(rows, out, named_copies):
     """A batch.Rows into a TimeStep (an empty one): the one place that
-    writes a TimeStep's arrays. (Rows' arrays already have these types on
-    a little-endian machine, where astype(copy=False) returns them.)"""
-    out.copies = rows.copies.astype(INT32, copy=False).tobytes()
+    writes a TimeStep's arrays; its copies only when the request
+    `named_copies`. (Rows' arrays already have these types on a
+    little-endian machine, where astype(copy=False) returns them.)"""
+    if named_copies:
+        out.copies = rows.copies.astype(INT32, copy=False).tobytes()
     add = out.agents.add
     for observation, reward, mask, final in zip(
             rows.observation, rows.reward, rows.action_mask,
@@ -259,8 +263,6 @@ def rows_to_proto(rows, out):
     out.episode_step = rows.episode_step.astype(INT32, copy=False).tobytes()
     if rows.info is not None:
         out.info = rows.info.astype(FLOAT32, copy=False).tobytes()
-    if rows.final_rows.size:
-        out.final_rows = rows.final_rows.astype(INT32, copy=False).tobytes()
     if rows.public_observation is None and rows.state is None and \
             rows.current_agent is None:
         return  # (their final_* are None too)
@@ -273,13 +275,13 @@ def rows_to_proto(rows, out):
 # The arrays of the optional parts of a spec (None in Rows without them).
 _EXTRA_TIMESTEP_ARRAYS = tuple(
     (field, dtype) for field, dtype in _OPTIONAL_TIMESTEP_ARRAYS
-    if field not in ("info", "final_rows"))
+    if field != "info")
 
 
 class TimeStepArrays:
     """A TimeStep's arrays as flat, read-only numpy views: copies,
     terminated, truncated, episode_step, public_observation, state,
-    current_agent, info, final_rows, final_public_observation, final_state,
+    current_agent, info, final_public_observation, final_state,
     and per agent (lists in message order) observation, reward,
     action_mask, final_observation. Absent fields are empty arrays."""
 

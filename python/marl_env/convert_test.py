@@ -53,12 +53,17 @@ class RowsToProtoTest(unittest.TestCase):
         saw_finals = saw_masks = False
         for rows in played_rows():
             message = pb.TimeStep()
-            convert.rows_to_proto(rows, message)
+            convert.rows_to_proto(rows, message, named_copies=True)
             # Through the wire and back, as a client gets it.
             read = convert.timestep_arrays(
                 pb.TimeStep.FromString(message.SerializeToString()))
+            # What version 3 leaves the reader to work out: the final rows
+            # are the ended ones, in order (these batches auto-reset).
+            np.testing.assert_array_equal(
+                np.flatnonzero(read.terminated | read.truncated),
+                rows.final_rows)
             for field in ("copies", "terminated", "truncated",
-                          "episode_step", "final_rows", "public_observation",
+                          "episode_step", "public_observation",
                           "state", "current_agent", "info",
                           "final_public_observation", "final_state"):
                 value = getattr(rows, field)
@@ -95,7 +100,7 @@ class RowsToProtoTest(unittest.TestCase):
     def test_arrays_are_little_endian_bytes(self):
         rows = played_rows()[1]  # test_turns: every optional part
         message = pb.TimeStep()
-        convert.rows_to_proto(rows, message)
+        convert.rows_to_proto(rows, message, named_copies=True)
         self.assertEqual(message.copies,
                          flat(rows.copies, "<i4").tobytes())
         self.assertEqual(message.copies[4:8], b"\x01\x00\x00\x00")
@@ -116,9 +121,11 @@ class RowsToProtoTest(unittest.TestCase):
         rows = EnvBatch.create("py_rendezvous_batched", {}, 3, 1, True)
         copies = rows.resolve_copies([])
         message = pb.TimeStep()
-        convert.rows_to_proto(rows.reset(copies), message)
-        for field in ("public_observation", "state", "current_agent",
-                      "final_rows", "final_public_observation",
+        convert.rows_to_proto(rows.reset(copies), message,
+                              named_copies=False)
+        # Every copy, in order, goes without saying (version 3).
+        for field in ("copies", "public_observation", "state",
+                      "current_agent", "final_public_observation",
                       "final_state"):
             self.assertEqual(getattr(message, field), b"", field)
         self.assertEqual(message.agents[0].action_mask, b"")

@@ -661,7 +661,9 @@ class ServiceTest(unittest.TestCase):
         response = self.call(request)
         self.assertEqual(response.status.code, pb.OK, response.status)
         ts = convert.timestep_arrays(response.step.timestep)
-        final = dict(zip(ts.final_rows.tolist(), range(len(ts.final_rows))))
+        # The rows with final observations: the ended ones (auto-reset).
+        ended = np.flatnonzero(ts.terminated | ts.truncated).tolist()
+        final = dict(zip(ended, range(len(ended))))
         said = np.array([[0, 1, 1], [1, 0, 0]])  # [copy, agent]
         for agent in range(3):
             rows = ts.observation[agent].reshape(2, -1)

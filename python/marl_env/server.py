@@ -391,7 +391,7 @@ _INT64 = _bounded_int(0, (1 << 63) - 1)
 def _parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="env_server_py",
-        description="Python environment server: speaks the marl.env.v2 "
+        description="Python environment server: speaks the marl.env.v3 "
         "protocol over ZeroMQ and serves the environments registered with "
         "marl_env.register (the examples, plus --module). Limits: 0 = none.")
     parser.add_argument(

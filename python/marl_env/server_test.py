@@ -74,7 +74,7 @@ class ServerProcessTest(unittest.TestCase):
                          (3, pb.UNIMPLEMENTED))
         # A multi-frame message: the last frame is the request.
         request = pb.Request(request_id=4)
-        request.handshake.protocol_version = 2
+        request.handshake.protocol_version = 3
         dealer.send_multipart([b"", request.SerializeToString()])
         frames = dealer.recv_multipart()
         self.assertEqual(frames[0], b"")
@@ -203,7 +203,7 @@ class ConcurrencyTest(unittest.TestCase):
     def other_client_is_served(self):
         """Another client's handshake, make, reset and small steps."""
         with Client(self.endpoint, timeout=20) as client:
-            self.assertEqual(client.server_info.protocol_version, 2)
+            self.assertEqual(client.server_info.protocol_version, 3)
             handle = client.make("py_matrix_game").handle
             client.reset(handle)
             for _ in range(5):
@@ -345,7 +345,7 @@ class LimitsOverTheWireTest(unittest.TestCase):
             self.assertEqual(caught.exception.code, Code.INVALID_ARGUMENT)
             reply = pb.Response.FromString(client.call_raw(b"\x08\x05\x0c"))
             self.assertEqual(reply.status.code, pb.INVALID_ARGUMENT)
-            self.assertEqual(client.handshake().protocol_version, 2)
+            self.assertEqual(client.handshake().protocol_version, 3)
 
 
 class RemoteBindTest(unittest.TestCase):

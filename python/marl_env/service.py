@@ -35,7 +35,7 @@ from marl_env.batch import EnvBatch
 from marl_env.status import (Code, StatusError, internal,
                              invalid_argument, not_found, resource_exhausted)
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 CAPABILITIES = ("batched_step", "auto_reset_same_step", "public_observation",
                 "global_state", "action_masks", "sequential_turns",
@@ -242,7 +242,7 @@ class EnvService:
                 TypeError):
             return None, error_reply(
                 pb.INVALID_ARGUMENT,
-                "request of %d bytes is not a marl.env.v2.Request" %
+                "request of %d bytes is not a marl.env.v3.Request" %
                 len(data))
         return request, None
 
@@ -298,7 +298,8 @@ class EnvService:
             return self.serialize(self.handle(request, client))
         try:
             return _codec.step_reply(request.request_id,
-                                     self._step_call(request))
+                                     self._step_call(request),
+                                     len(request.copies) > 0)
         except Exception as error:  # pylint: disable=broad-except
             code, message = _error_status(error, "step")
             return error_reply(code, message, request.request_id)
@@ -311,7 +312,8 @@ class EnvService:
         try:
             if isinstance(request, StepCall):
                 convert.rows_to_proto(self._step_call(request),
-                                      response.step.timestep)
+                                      response.step.timestep,
+                                      len(request.copies) > 0)
             else:
                 self._dispatch(request, response, client)
         except Exception as error:  # pylint: disable=broad-except
@@ -327,7 +329,7 @@ class EnvService:
             step = request.step
             convert.rows_to_proto(
                 self._step(step.handle, step.copies, step),
-                response.step.timestep)
+                response.step.timestep, len(step.copies) > 0)
         elif operation == "reset":
             self._reset(request.reset, response.reset.timestep)
         elif operation == "handshake":
@@ -539,7 +541,7 @@ class EnvService:
         state.reset_seconds_per_row = state.updated(
             state.reset_seconds_per_row, time.perf_counter() - start,
             len(copies))
-        convert.rows_to_proto(rows, timestep)
+        convert.rows_to_proto(rows, timestep, len(request.copies) > 0)
 
     def _step_call(self, call):
         """A StepCall's batch.Rows."""

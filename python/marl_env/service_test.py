@@ -65,9 +65,11 @@ class BudgetGame(Env):
 
 def arrays(timestep):
     """A TimeStep's arrays (convert.timestep_arrays) with the message's
-    layout: timestep.agents[i].reward and so on."""
+    layout: timestep.agents[i].reward and so on; plus final_rows, the rows
+    that have final observations under auto-reset (the ended ones)."""
     read = convert.timestep_arrays(timestep)
     fields = {name: getattr(read, name) for name in convert.TIMESTEP_ARRAYS}
+    fields["final_rows"] = np.flatnonzero(read.terminated | read.truncated)
     fields["agents"] = [
         types.SimpleNamespace(**{name: getattr(read, name)[i]
                                  for name in convert.AGENT_ARRAYS})
@@ -98,7 +100,7 @@ class Service:
 
     def handshake(self):
         request = pb.Request()
-        request.handshake.protocol_version = 2
+        request.handshake.protocol_version = 3
         return self.call(request)
 
     def make(self, name, num_copies=1, seed=0, auto_reset=True, client=b"",
@@ -163,17 +165,17 @@ class ServiceTest(unittest.TestCase):
 
     def test_handshake(self):
         request = pb.Request()
-        request.handshake.protocol_version = 2
+        request.handshake.protocol_version = 3
         response = self.s.call(request)
         self.assertStatus(response, pb.OK)
-        self.assertEqual(response.handshake.protocol_version, 2)
+        self.assertEqual(response.handshake.protocol_version, 3)
         self.assertIn("auto_reset_same_step", response.handshake.capabilities)
         self.assertEqual(response.handshake.idle_handle_timeout_seconds, 600)
-        for version in (1, 3):
+        for version in (1, 2, 4):
             request.handshake.protocol_version = version
             self.assertStatus(self.s.call(request), pb.FAILED_PRECONDITION,
                               "client speaks protocol version %d; this "
-                              "server speaks 2" % version)
+                              "server speaks 3" % version)
 
     def test_garbage_and_empty_requests(self):
         response = pb.Response()
@@ -279,6 +281,11 @@ class ServiceTest(unittest.TestCase):
         self.assertEqual(list(timestep.episode_step), [1, 1, 1])
         self.assertEqual(list(timestep.final_rows), [0, 1, 2])
         self.assertEqual(list(timestep.agents[1].final_observation), [0] * 3)
+        # Every copy, in order, goes without saying; named copies are said.
+        self.assertEqual(timestep.copies.size, 0)
+        named = arrays(self.s.step(handle, discrete=[[0, 1], [0, 0]],
+                                   copies=[2, 0]).step.timestep)
+        self.assertEqual(list(named.copies), [2, 0])
 
     def test_truncation_and_final_observations(self):
         handle = self.made("py_rendezvous", num_copies=2, seed=5,
@@ -329,7 +336,9 @@ class ServiceTest(unittest.TestCase):
         self.s.reset(handle)
         timestep = arrays(
             self.s.step(handle, discrete=[[0, 0], [0, 0]]).step.timestep)
-        self.assertEqual(len(timestep.final_rows), 0)
+        # Both ended, and wait: no final observations.
+        self.assertEqual(list(timestep.final_rows), [0, 1])
+        self.assertEqual(timestep.agents[0].final_observation.size, 0)
         self.assertStatus(self.s.step(handle, discrete=[[0], [0]],
                                       copies=[1]),
                           pb.FAILED_PRECONDITION, "copy 1 finished")
@@ -582,7 +591,8 @@ class StepPathTest(unittest.TestCase):
         self.assertEqual([r.status.code for r in replies], [
             pb.OK, pb.OK, pb.OUT_OF_RANGE, pb.INVALID_ARGUMENT, pb.NOT_FOUND,
             pb.INVALID_ARGUMENT])
-        self.assertEqual(len(replies[0].step.timestep.final_rows), 12)
+        self.assertEqual(
+            len(arrays(replies[0].step.timestep).final_rows), 3)
 
     def test_box_actions_truncation_and_some_rows_ending(self):
         move = [[0.2], [-0.1], [0.0]]
@@ -594,7 +604,8 @@ class StepPathTest(unittest.TestCase):
         replies = self.assertSameReplies(
             "py_rendezvous", {"episode_length": 3}, 3, steps)
         self.assertEqual(replies[2].status.code, pb.OK)
-        self.assertEqual(len(replies[2].step.timestep.final_rows), 12)
+        self.assertEqual(
+            len(arrays(replies[2].step.timestep).final_rows), 3)
         self.assertEqual(replies[-1].status.code, pb.INVALID_ARGUMENT)
 
     def test_every_optional_part(self):
@@ -656,7 +667,7 @@ class HostileInputTest(unittest.TestCase):
 
     def test_bytes_that_do_not_parse_whole_are_invalid_argument(self):
         whole = pb.Request(request_id=5)
-        whole.handshake.protocol_version = 2
+        whole.handshake.protocol_version = 3
         data = whole.SerializeToString()
         # 0x0c: an end-group tag with no group open; parsing stops there.
         for garbage in (b"\x0c", b"\x0c" + data, data + b"\x0c",
@@ -665,7 +676,7 @@ class HostileInputTest(unittest.TestCase):
                 response = self.s.raw(garbage)
                 self.assertEqual(response.status.code, pb.INVALID_ARGUMENT,
                                  response.status.message)
-                self.assertIn("not a marl.env.v2.Request",
+                self.assertIn("not a marl.env.v3.Request",
                               response.status.message)
                 self.assertEqual(response.request_id, 0)
         self.assertEqual(self.s.raw(data).status.code, pb.OK)

@@ -152,7 +152,7 @@ absl::StatusOr<pb::Response> Connection::Call(pb::Request request) {
   pb::Response response;
   if (!response.ParseFromString(*raw)) {
     return Failure("reply of ", raw->size(),
-                   " bytes is not a marl.env.v2.Response");
+                   " bytes is not a marl.env.v3.Response");
   }
   const char* operation = OperationName(request.payload_case());
   if (response.request_id() != id) {
@@ -258,7 +258,7 @@ absl::Status ExpectRawError(Connection& connection, const std::string& bytes,
   if (!raw.ok()) return Prefixed(what, raw.status());
   pb::Response response;
   if (!response.ParseFromString(*raw)) {
-    return Failure(what, ": the reply is not a marl.env.v2.Response");
+    return Failure(what, ": the reply is not a marl.env.v3.Response");
   }
   if (response.status().code() != want) {
     return Failure(what, ": expected ", CodeName(want), ", got ",
@@ -597,6 +597,25 @@ std::vector<int> AllCopies(const pb::EnvSpec& spec) {
   return copies;
 }
 
+// A reset's or step's TimeStep as the checks read it, with its `copies`:
+// protocol version 3 leaves them out when the request named none (every
+// copy, in order), and a reply that lists them then is a failure.
+absl::StatusOr<pb::TimeStep> WithCopies(const pb::TimeStep& wire,
+                                        const std::vector<int>& rows,
+                                        bool named) {
+  if (!named && !wire.copies().empty()) {
+    return Failure("TimeStep.copies has ", wire.copies().size(),
+                   " bytes for a request that named no copies (version 3 "
+                   "leaves them out: every copy, in order)");
+  }
+  pb::TimeStep ts = wire;
+  if (!named) {
+    SetArray<int32_t>(std::vector<int32_t>(rows.begin(), rows.end()),
+                      ts.mutable_copies());
+  }
+  return ts;
+}
+
 // Sizes, spaces and finite numbers of a reset's or step's TimeStep whose
 // rows should be `copies`.
 absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
@@ -708,27 +727,12 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
       }
     }
   }
-  // Final observations: only steps with same-step auto-reset have them.
-  absl::StatusOr<int64_t> final_count =
-      ArrayLength<int32_t>(ts.final_rows(), "final_rows");
-  if (!final_count.ok()) return Failure(final_count.status().message());
-  const int64_t finals = *final_count;
-  const std::vector<int32_t> final_rows =
-      ArrayToVector<int32_t>(ts.final_rows());
-  if ((is_reset || !auto_reset) && finals != 0) {
-    return Failure(is_reset ? "a reset" : "a step without auto-reset",
-                   " lists final_rows [", absl::StrJoin(final_rows, ","), "]");
-  }
-  std::set<int> seen;
-  for (int row : final_rows) {
-    if (row < 0 || row >= rows) {
-      return Failure("final_rows holds ", row, ", not a row index below ",
-                     rows);
-    }
-    if (!seen.insert(row).second) {
-      return Failure("final_rows lists row ", row, " twice");
-    }
-  }
+  // Final observations: only steps with same-step auto-reset have them,
+  // one per ended row, in row order (a reset has no ended rows: checked by
+  // AbsorbReset).
+  std::vector<int32_t> final_rows;
+  FinalRows(ts, auto_reset && !is_reset, &final_rows);
+  const int64_t finals = static_cast<int64_t>(final_rows.size());
   CONFORMANCE_RETURN_IF_ERROR(
       CheckArraySize<float>(ts.final_public_observation(),
                             "final_public_observation", finals * public_size));
@@ -821,13 +825,11 @@ struct StepVerdict {
 
 // A step's episode semantics against what the tracker expected:
 // episode_step counts, truncation exactly at the limit, and the
-// auto-reset rule (ended rows, and only they, in final_rows).
+// auto-reset rule (an ended copy continues under SAME_STEP and waits under
+// NONE; its final observations are sized by CheckTimeStepShape).
 StepVerdict AbsorbStep(CopyTracker& tracker, const pb::TimeStep& ts) {
   const pb::EnvSpec& spec = tracker.spec;
   const bool same_step = spec.auto_reset() == pb::SAME_STEP;
-  const std::vector<int32_t> final_rows =
-      ArrayToVector<int32_t>(ts.final_rows());
-  const std::set<int> finals(final_rows.begin(), final_rows.end());
   StepVerdict verdict;
   const int limit = spec.episode_limit();
   for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
@@ -856,12 +858,6 @@ StepVerdict AbsorbStep(CopyTracker& tracker, const pb::TimeStep& ts) {
     }
     const bool ended = terminated || truncated;
     verdict.ended += ended;
-    if (same_step && verdict.auto_reset.ok() &&
-        ended != (finals.count(r) > 0)) {
-      verdict.auto_reset =
-          Failure(row, ended ? " ended but is not in final_rows"
-                             : " is in final_rows but did not end");
-    }
     if (ended) {
       tracker.episode_step[c] = 0;
       if (!same_step) tracker.finished[c] = 1;
@@ -957,9 +953,12 @@ absl::StatusOr<pb::TimeStep> DoReset(Connection& connection,
   absl::StatusOr<pb::Response> response =
       CallOk(connection, ResetRequest(handle, copies, seeds), "reset");
   if (!response.ok()) return response.status();
-  const pb::TimeStep& ts = response->reset().timestep();
   const std::vector<int> rows =
       copies.empty() ? AllCopies(tracker.spec) : copies;
+  absl::StatusOr<pb::TimeStep> received =
+      WithCopies(response->reset().timestep(), rows, !copies.empty());
+  if (!received.ok()) return Prefixed("reset", received.status());
+  const pb::TimeStep& ts = *received;
   CONFORMANCE_RETURN_IF_ERROR(Prefixed(
       "reset", CheckTimeStepShape(tracker.spec, rows, ts, /*is_reset=*/true,
                                   tracker.spec.auto_reset() == pb::SAME_STEP)));
@@ -974,12 +973,15 @@ absl::StatusOr<pb::TimeStep> DoStep(Connection& connection,
                                     const std::string& what = "step") {
   absl::StatusOr<pb::Response> response = CallOk(connection, request, what);
   if (!response.ok()) return response.status();
-  const pb::TimeStep& ts = response->step().timestep();
+  const bool named = !request.step().copies().empty();
   const std::vector<int> rows =
-      request.step().copies().empty()
-          ? AllCopies(tracker.spec)
-          : std::vector<int>(request.step().copies().begin(),
-                             request.step().copies().end());
+      named ? std::vector<int>(request.step().copies().begin(),
+                               request.step().copies().end())
+            : AllCopies(tracker.spec);
+  absl::StatusOr<pb::TimeStep> received =
+      WithCopies(response->step().timestep(), rows, named);
+  if (!received.ok()) return Prefixed(what, received.status());
+  const pb::TimeStep& ts = *received;
   CONFORMANCE_RETURN_IF_ERROR(Prefixed(
       what, CheckTimeStepShape(tracker.spec, rows, ts, false,
                                tracker.spec.auto_reset() == pb::SAME_STEP)));
@@ -1130,7 +1132,6 @@ std::string Difference(const pb::TimeStep& a, const pb::TimeStep& b) {
   DiffArray<int32_t>("current_agent", a.current_agent(), b.current_agent(),
                      &arrays);
   DiffArray<float>("info", a.info(), b.info(), &arrays);
-  DiffArray<int32_t>("final_rows", a.final_rows(), b.final_rows(), &arrays);
   DiffArray<float>("final_public_observation", a.final_public_observation(),
                    b.final_public_observation(), &arrays);
   DiffArray<float>("final_state", a.final_state(), b.final_state(), &arrays);
@@ -1167,12 +1168,11 @@ pb::TimeStep ExtractRow(const pb::EnvSpec& spec, const pb::TimeStep& ts,
   pb::TimeStep out;
   SetArray<int32_t>({0}, out.mutable_copies());
   int final_index = -1;
-  const std::vector<int32_t> final_rows =
-      ArrayToVector<int32_t>(ts.final_rows());
+  std::vector<int32_t> final_rows;
+  FinalRows(ts, spec.auto_reset() == pb::SAME_STEP, &final_rows);
   for (size_t k = 0; k < final_rows.size(); ++k) {
     if (final_rows[k] == r) final_index = static_cast<int>(k);
   }
-  if (final_index >= 0) SetArray<int32_t>({0}, out.mutable_final_rows());
   for (int agent = 0; agent < spec.agents_size(); ++agent) {
     const pb::AgentTimeStep& from = ts.agents(agent);
     pb::AgentTimeStep* to = out.add_agents();
@@ -1737,11 +1737,13 @@ PlayVerdicts CheckRandomPlay(Connection& connection, const EnvUnderTest& env) {
       CallOk(connection, ResetRequest(made->handle), "reset");
   if (!reset.ok()) return fail_all(reset.status());
   const std::vector<int> all = AllCopies(spec);
+  absl::StatusOr<pb::TimeStep> first =
+      WithCopies(reset->reset().timestep(), all, /*named=*/false);
   verdicts.shapes = Prefixed(
-      "reset",
-      CheckTimeStepShape(spec, all, reset->reset().timestep(), true, true));
+      "reset", first.ok() ? CheckTimeStepShape(spec, all, *first, true, true)
+                          : first.status());
   if (!verdicts.shapes.ok()) return fail_all(verdicts.shapes);
-  verdicts.episode_ends = AbsorbReset(tracker, reset->reset().timestep());
+  verdicts.episode_ends = AbsorbReset(tracker, *first);
   std::mt19937_64 rng(env.seed);
   const int budget = PlayBudget(spec, env);
   std::vector<int> episodes(spec.num_copies(), 0);
@@ -1751,8 +1753,12 @@ PlayVerdicts CheckRandomPlay(Connection& connection, const EnvUnderTest& env) {
         CallOk(connection, RandomStep(tracker, made->handle, {}, rng),
                absl::StrCat("step ", t));
     if (!response.ok()) return fail_all(response.status());
-    const pb::TimeStep& ts = response->step().timestep();
-    const absl::Status shape = CheckTimeStepShape(spec, all, ts, false, true);
+    absl::StatusOr<pb::TimeStep> received =
+        WithCopies(response->step().timestep(), all, /*named=*/false);
+    const pb::TimeStep& ts = received.ok() ? *received : pb::TimeStep();
+    const absl::Status shape =
+        received.ok() ? CheckTimeStepShape(spec, all, ts, false, true)
+                      : received.status();
     if (!shape.ok()) {
       // Later steps cannot be judged on a malformed one.
       verdicts.shapes = Prefixed(absl::StrCat("step ", t), shape);
@@ -2568,7 +2574,6 @@ absl::Status CheckChannelTimeStep(const pb::EnvSpec& base,
           {"state", {&ts.state(), &plain.state()}},
           {"current_agent", {&ts.current_agent(), &plain.current_agent()}},
           {"info", {&ts.info(), &plain.info()}},
-          {"final_rows", {&ts.final_rows(), &plain.final_rows()}},
           {"final_public_observation",
            {&ts.final_public_observation(), &plain.final_public_observation()}},
           {"final_state", {&ts.final_state(), &plain.final_state()}},
@@ -2583,8 +2588,8 @@ absl::Status CheckChannelTimeStep(const pb::EnvSpec& base,
   const int n = spec.agents_size();
   const int64_t k = spec.message_size();
   const int rows = NumRows(ts);
-  const std::vector<int32_t> final_rows =
-      ArrayToVector<int32_t>(ts.final_rows());
+  std::vector<int32_t> final_rows;
+  FinalRows(ts, spec.auto_reset() == pb::SAME_STEP, &final_rows);
   std::vector<int> final_index(rows, -1);
   for (size_t f = 0; f < final_rows.size(); ++f) {
     final_index[final_rows[f]] = static_cast<int>(f);

@@ -2,7 +2,7 @@
 #define MARL_TOOLS_CONFORMANCE_CONFORMANCE_CHECKS_H_
 
 // The protocol conformance suite: checks any environment server, in any
-// language, against marl.env.v2 (docs/PROTOCOL.md) over a raw ZeroMQ DEALER
+// language, against marl.env.v3 (docs/PROTOCOL.md) over a raw ZeroMQ DEALER
 // socket with real protobuf bytes. Everything environment-specific is
 // discovered from what the server declares (list_environments, the spec
 // make returns); nothing assumes a particular environment exists.
@@ -30,9 +30,9 @@ class socket_t;
 namespace marl {
 namespace conformance {
 
-namespace pb = ::marl::env::v2;
+namespace pb = ::marl::env::v3;
 
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 
 // One request at a time over a DEALER socket. A request without an answer
 // within the timeout fails with DEADLINE_EXCEEDED, and the socket is

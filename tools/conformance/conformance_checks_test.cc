@@ -275,7 +275,6 @@ TEST(ConformanceTest, MissingFinalObservationsFailTheAutoResetCheck) {
       [](const pb::Request* request, pb::Response* response) {
         if (request != nullptr && response->has_step()) {
           pb::TimeStep* ts = response->mutable_step()->mutable_timestep();
-          ts->clear_final_rows();
           ts->clear_final_public_observation();
           ts->clear_final_state();
           for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
@@ -287,7 +286,8 @@ TEST(ConformanceTest, MissingFinalObservationsFailTheAutoResetCheck) {
   const auto by_name = ByName(RunAgainst(server.endpoint()));
   ExpectFailed(by_name, "matrix_game/auto_reset_same_step");
   ExpectFailed(by_name, "iterated_matrix_game/auto_reset_same_step");
-  ExpectPassed(by_name, "matrix_game/step_shapes_and_values");
+  // Since version 3 an ended row's final observation is part of the shape.
+  ExpectFailed(by_name, "matrix_game/step_shapes_and_values");
   ExpectPassed(by_name, "matrix_game/auto_reset_none");  // no final rows
 }
 
@@ -301,6 +301,13 @@ TEST(ConformanceTest, TruncationOffTheLimitFails) {
                              [](std::vector<uint8_t>& truncated) {
                                for (uint8_t& t : truncated) t = 0;
                              });
+          // Consistently: rows that did not end have no final observations
+          // (this game's episodes end only at the limit).
+          ts->clear_final_public_observation();
+          ts->clear_final_state();
+          for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
+            agent.clear_final_observation();
+          }
         }
         return true;
       });
@@ -366,7 +373,7 @@ TEST(ConformanceTest, AcceptingAMaskedActionFails) {
                                 : nullptr;
     if (ts != nullptr) {
       const int n = actions->load();
-      const size_t rows = ArrayToVector<int32_t>(ts->copies()).size();
+      const size_t rows = ts->terminated().size();  // one byte per row
       for (pb::AgentTimeStep& agent : *ts->mutable_agents()) {
         std::vector<uint8_t> mask;
         for (size_t r = 0; r < rows; ++r) {
@@ -424,22 +431,50 @@ TEST(ConformanceTest, PartialValuesInARepliedArrayFail) {
   ExpectPassed(by_name, "matrix_game/reset_all");
 }
 
+TEST(ConformanceTest, CopiesListedWhereNoneWereNamedFail) {
+  // Version 3 leaves TimeStep.copies out when the request named none; here
+  // every reset of all copies lists them anyway (as version 2 did).
+  TamperingServer server([](const pb::Request* request,
+                            pb::Response* response) {
+    if (request != nullptr && response->has_reset() &&
+        request->reset().copies().empty()) {
+      const int copies =
+          static_cast<int>(response->reset().timestep().terminated().size());
+      std::vector<int32_t> all(copies);
+      for (int c = 0; c < copies; ++c) all[c] = c;
+      SetArray<int32_t>(
+          all, response->mutable_reset()->mutable_timestep()->mutable_copies());
+    }
+    return true;
+  });
+  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
+  ExpectFailed(by_name, "matrix_game/reset_all");
+  const std::string& message = by_name.at("matrix_game/reset_all").message;
+  EXPECT_NE(message.find("TimeStep.copies"), std::string::npos) << message;
+  EXPECT_NE(message.find("named no copies"), std::string::npos) << message;
+}
+
 TEST(ConformanceTest, ShortRepliedCopiesFail) {
-  // TimeStep.copies (int32) three bytes short on every reset.
+  // TimeStep.copies (int32) three bytes short on every reset naming copies.
   TamperingServer server(
       [](const pb::Request* request, pb::Response* response) {
-        if (request != nullptr && response->has_reset()) {
+        if (request != nullptr && response->has_reset() &&
+            !request->reset().copies().empty()) {
           std::string* copies =
               response->mutable_reset()->mutable_timestep()->mutable_copies();
           copies->resize(copies->size() - 3);
         }
         return true;
       });
-  const auto by_name = ByName(RunAgainst(server.endpoint(), "matrix_game"));
-  ExpectFailed(by_name, "matrix_game/reset_all");
-  const std::string& message = by_name.at("matrix_game/reset_all").message;
-  EXPECT_NE(message.find("TimeStep.copies"), std::string::npos) << message;
-  EXPECT_NE(message.find("not a whole number"), std::string::npos) << message;
+  const auto results = RunAgainst(server.endpoint(), "matrix_game");
+  bool found = false;
+  for (const auto& result : results) {
+    if (result.message.find("TimeStep.copies") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(result.message.find("not a whole number"), std::string::npos)
+        << result.message;
+  }
+  EXPECT_TRUE(found) << "no check read a reset that named copies";
 }
 
 TEST(ConformanceTest, BoolsOtherThanZeroOrOneFail) {

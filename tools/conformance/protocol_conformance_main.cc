@@ -1,5 +1,5 @@
 // protocol_conformance: checks an environment server, in any language,
-// against the marl.env.v2 protocol (docs/PROTOCOL.md, "Conformance suite").
+// against the marl.env.v3 protocol (docs/PROTOCOL.md, "Conformance suite").
 // Prints one line per check, then "N passed, N failed"; exits 1 if any check
 // failed, 2 on a usage error.
 #include <cstdio>
@@ -31,7 +31,7 @@ ABSL_FLAG(int, max_episode_steps, 1000,
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Checks an environment server against the marl.env.v2 protocol.\n"
+      "Checks an environment server against the marl.env.v3 protocol.\n"
       "  protocol_conformance --endpoint=tcp://127.0.0.1:5555 [--env=NAME]\n"
       "Prints PASS/FAIL per check and a final \"N passed, N failed\" line; "
       "exit status 0 only if every check passed.");

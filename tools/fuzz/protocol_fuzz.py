@@ -1,4 +1,4 @@
-"""protocol_fuzz: a bounded, repeatable fuzzer for any marl.env.v2 server.
+"""protocol_fuzz: a bounded, repeatable fuzzer for any marl.env.v3 server.
 
     bazel run //tools/fuzz:protocol_fuzz -- \
         --endpoint=tcp://127.0.0.1:5555 --seed=1 --requests=5000
@@ -43,7 +43,7 @@ from google.protobuf import descriptor as descriptor_lib
 _U64 = (1 << 64) - 1
 # The protocol version this fuzzer speaks (a handshake with another one is
 # refused with FAILED_PRECONDITION).
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 # The design's bound on every reachable reward (marl::kMaxAbsReward), and
 # the same bound as a float32 (what a reward at the bound reads as on the
 # wire: 1.0000000150474662e30).
@@ -941,7 +941,8 @@ def _check_answer(request, response, options, handles):
     if operation in ("reset", "step"):
         spec = (handles or {}).get(getattr(request, operation).handle)
         timestep = getattr(response, operation).timestep
-        problem = check_timestep(timestep, spec, options)
+        problem = check_timestep(timestep, spec, options,
+                                 list(getattr(request, operation).copies))
         if problem:
             return "%s answered OK with a bad TimeStep: %s" % (operation,
                                                                problem)
@@ -953,16 +954,33 @@ def _check_answer(request, response, options, handles):
     return None
 
 
-def check_timestep(timestep, spec, options):
+def check_timestep(timestep, spec, options, named):
+    """What is wrong with the TimeStep answering a request that named the
+    copies `named` (empty: every copy), or None."""
     try:
-        return _check_timestep(timestep, spec, options)
+        return _check_timestep(timestep, spec, options, named)
     except ValueError as error:
         return str(error)
 
 
-def _check_timestep(timestep, spec, options):
+def row_copies(timestep, num_copies):
+    """The copies of a TimeStep's rows: those it lists, or every copy in
+    order when it lists none (version 3: the request named none)."""
     copies = unpack_array(INT32, timestep.copies)
-    rows = len(copies)
+    return copies if copies else list(range(num_copies))
+
+
+def _check_timestep(timestep, spec, options, named):
+    copies = unpack_array(INT32, timestep.copies)
+    if not named and copies:
+        return "%d copies listed for a request that named none (version " \
+            "3 leaves them out)" % len(copies)
+    if named:
+        rows = len(copies)
+    elif spec is not None:
+        rows = spec.num_copies
+    else:  # a handle this session did not make: its rows as they come
+        rows = len(timestep.terminated)
     for field, kind in (("terminated", BOOL8), ("truncated", BOOL8),
                         ("episode_step", INT32)):
         values = unpack_array(kind, getattr(timestep, field))
@@ -979,8 +997,7 @@ def _check_timestep(timestep, spec, options):
     for field in ("public_observation", "state", "info",
                   "final_public_observation", "final_state"):
         unpack_array(FLOAT32, getattr(timestep, field))
-    for field in ("current_agent", "final_rows"):
-        unpack_array(INT32, getattr(timestep, field))
+    unpack_array(INT32, timestep.current_agent)
     for index, agent in enumerate(timestep.agents):
         unpack_array(FLOAT32, agent.observation)
         unpack_array(FLOAT32, agent.final_observation)
@@ -1156,7 +1173,7 @@ class Session:
                 continue
             n = space.discrete.n
             try:
-                copies = unpack_array(INT32, timestep.copies)
+                copies = row_copies(timestep, spec.num_copies)
             except ValueError:
                 return
             if n <= 0 or len(agent.action_mask) != len(copies) * n:
@@ -1368,7 +1385,7 @@ def _masks_of(spec, timestep):
         if space.WhichOneof("kind") != "discrete":
             continue
         n = space.discrete.n
-        copies = unpack_array(INT32, timestep.copies)
+        copies = row_copies(timestep, spec.num_copies)
         if len(agent.action_mask) != len(copies) * n:
             continue
         masks[index] = {copy: list(agent.action_mask[r * n:(r + 1) * n])
@@ -1628,7 +1645,7 @@ def replay(args, options):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="protocol_fuzz",
-        description="Bounded, repeatable fuzzer for any marl.env.v2 "
+        description="Bounded, repeatable fuzzer for any marl.env.v3 "
         "environment server: sends random, schema-driven and mutated "
         "requests, checks every reply is a well-formed status and that the "
         "server stays alive and deterministic. Exit status: 0 no failure, "

@@ -36,7 +36,7 @@ class Refused(Exception):
 
 
 class FakeServer:
-    """A small, correct marl.env.v2 server of one two-player game ("coin"),
+    """A small, correct marl.env.v3 server of one two-player game ("coin"),
     on a ROUTER socket in a thread. fault (after `after` requests):
     "silent" stops answering, "wrong_id" answers with another request_id,
     "error_payload" puts a payload on refusals, "drift" changes rewards,
@@ -118,7 +118,7 @@ class FakeServer:
 
     def handshake(self, request, out, faulty):
         if request.protocol_version != fuzz.PROTOCOL_VERSION:
-            raise Refused(pb.FAILED_PRECONDITION, "version 2 only")
+            raise Refused(pb.FAILED_PRECONDITION, "version 3 only")
         out.protocol_version = fuzz.PROTOCOL_VERSION
         out.server_name = "fake"
         out.max_copies_per_handle = _MAX_COPIES
@@ -188,9 +188,10 @@ class FakeServer:
             raise Refused(pb.INVALID_ARGUMENT, "repeated copy")
         return state, rows
 
-    def _timestep(self, out, state, rows, rewards):
+    def _timestep(self, out, state, rows, rewards, named):
         pack = fuzz.pack_array
-        out.copies = pack(fuzz.INT32, rows)
+        if named:  # version 3: every copy, in order, goes without saying
+            out.copies = pack(fuzz.INT32, rows)
         for agent in range(2):
             step = out.agents.add()
             step.observation = pack(fuzz.FLOAT32,
@@ -206,7 +207,8 @@ class FakeServer:
             raise Refused(pb.INVALID_ARGUMENT, "one seed per copy")
         for copy in rows:
             state["steps"][copy] = 0
-        self._timestep(out.timestep, state, rows, [[0.0] * len(rows)] * 2)
+        self._timestep(out.timestep, state, rows, [[0.0] * len(rows)] * 2,
+                       len(request.copies) > 0)
 
     def step(self, request, out, faulty):
         state, rows = self._rows(request)
@@ -231,7 +233,8 @@ class FakeServer:
         rewards = [[float(a) + state["steps"][c] + drift
                     for a, c in zip(discrete, rows)]
                    for discrete in played]
-        self._timestep(out.timestep, state, rows, rewards)
+        self._timestep(out.timestep, state, rows, rewards,
+                       len(request.copies) > 0)
 
     def close(self, request, out, faulty):
         if self.handles.pop(request.handle, None) is None:
@@ -394,7 +397,7 @@ class WireTest(unittest.TestCase):
 
     def test_strict_parse(self):
         request = pb.Request(request_id=5)
-        request.handshake.protocol_version = 2
+        request.handshake.protocol_version = 3
         data = request.SerializeToString()
         self.assertEqual(fuzz.strict_parse(pb.Request, data), request)
         self.assertIsNotNone(fuzz.strict_parse(pb.Request, b""))
@@ -531,6 +534,7 @@ class CheckReplyTest(unittest.TestCase):
         request = pb.Request(request_id=2)
         request.step.handle = 1
         response = pb.Response(request_id=2)
+        request.step.copies.extend([0, 1])
         timestep = response.step.timestep
         pack = fuzz.pack_array
         timestep.copies = pack(fuzz.INT32, [0, 1])
@@ -566,6 +570,13 @@ class CheckReplyTest(unittest.TestCase):
         timestep.truncated = b"\x00\x02"
         self.assertIn("truncated holds a bool byte other than 0 or 1",
                       self.check(request, response))
+        # Version 3: copies are listed only when the request named them.
+        timestep.truncated = b"\x00\x00"
+        del request.step.copies[:]
+        self.assertIn("2 copies listed for a request that named none",
+                      self.check(request, response))
+        timestep.copies = b""
+        self.assertIsNone(self.check(request, response))
 
     def test_array_bytes(self):
         self.assertEqual(fuzz.pack_array(fuzz.INT64, [1, -1]),
