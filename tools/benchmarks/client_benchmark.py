@@ -74,6 +74,13 @@ def parse_args(argv):
     parser.add_argument("--profile", action="store_true",
                         help="also time the phases of one cpp step (pack, "
                         "encode, round trip, decode, infos)")
+    parser.add_argument("--frame_sizes", default="",
+                        help="also time the bare exchange with the C++ echo "
+                        "for these frame sizes in bytes (comma-separated): "
+                        "a reply of each size to a 38-byte request, and a "
+                        "request of each size answered with 61 bytes. "
+                        "ZeroMQ moves a frame over its 8 KiB batch in two "
+                        "transfers: the time steps up there.")
     parser.add_argument("--cpp_server", default="server/env_server",
                         help="the C++ env_server binary")
     parser.add_argument("--cpp_server_args", default="",
@@ -105,6 +112,13 @@ def parse_args(argv):
                      args.batches)
     if not args.batches or any(not 1 <= b <= 65536 for b in args.batches):
         parser.error("--batches: sizes from 1 to 65536")
+    try:
+        args.frame_sizes = [int(b) for b in args.frame_sizes.split(",") if b]
+    except ValueError:
+        parser.error("--frame_sizes: comma-separated integers, got %r" %
+                     args.frame_sizes)
+    if any(not 1 <= b <= 1 << 26 for b in args.frame_sizes):
+        parser.error("--frame_sizes: sizes from 1 to 2^26 bytes")
     args.modes = [m for m in args.modes.split(",") if m]
     unknown = set(args.modes) - set(MODES)
     if unknown or not args.modes:
@@ -305,7 +319,7 @@ def run(args, out):
             endpoints["bare_py"] = servers.start(
                 [sys.executable, os.path.join(os.path.dirname(__file__),
                                               "echo_server.py")])
-        if "bare_cc" in modes:
+        if "bare_cc" in modes or args.frame_sizes:
             endpoints["bare_cc"] = servers.start(
                 [bench_util.runfile(args.cc_echo)])
 
@@ -391,8 +405,12 @@ def run(args, out):
                                               args.min_seconds)
             for close in closers:
                 close()
+        frames = (time_frames(endpoints["bare_cc"], args)
+                  if args.frame_sizes else None)
 
     write_tables(args, rows, ratios, profiles, out)
+    if frames:
+        write_frame_table(frames, out)
     out.write("\ntotal time %.1f s\n" % (time.monotonic() - start))
     out.flush()
 
@@ -466,6 +484,42 @@ def write_tables(args, rows, ratios, profiles, out):
             out.write("| %d | %s | %.1f |\n" % (
                 batch, " | ".join("%.1f" % profile[p] for p in phases),
                 sum(profile.values())))
+
+
+def time_frames(endpoint, args):
+    """{size: (us per round trip with a reply of `size` bytes, with a
+    request of `size` bytes)}: the bare exchange with the echo at
+    `endpoint` on one connection, size after size (each warmed up, then
+    timed for --min_seconds in --repeats parts; the median part). Not
+    interleaved: switching connections every few milliseconds costs more
+    than the frame sizes do."""
+    client = BareClient(endpoint, args.timeout)
+    try:
+        times = {}
+        for kind in ("reply", "request"):
+            for size in args.frame_sizes:
+                if kind == "reply":
+                    client.prepare(b"q" * 38, b"r" * size)
+                else:
+                    client.prepare(b"q" * size, b"r" * 61)
+                time_calls(client.round_trip, args.warmup_seconds)
+                parts = [time_calls(client.round_trip,
+                                    args.min_seconds / args.repeats)
+                         for _ in range(args.repeats)]
+                times.setdefault(size, []).append(
+                    1e6 * statistics.median(parts))
+    finally:
+        client.close()
+    return {size: tuple(pair) for size, pair in times.items()}
+
+
+def write_frame_table(frames, out):
+    out.write("\nThe bare exchange (C++ echo) by frame size (us per round "
+              "trip, median):\n\n| bytes | reply of that size, 38-byte "
+              "request | request of that size, 61-byte reply |\n"
+              "|--:|--:|--:|\n")
+    for size, (reply, request) in frames.items():
+        out.write("| %d | %.1f | %.1f |\n" % (size, reply, request))
 
 
 def main(argv=None, out=None):

@@ -30,6 +30,17 @@ class SmokeTest(unittest.TestCase):
         self.assertRegex(text, r"\n\| 256 \| [0-9.]+ \|")  # profile row
         self.assertIn("total time", text)
 
+    def test_frame_sizes_table(self):
+        out = io.StringIO()
+        client_benchmark.main(
+            ["--min_seconds=0.02", "--warmup_seconds=0.005", "--repeats=2",
+             "--batches=1", "--modes=cpp", "--frame_sizes=100,9000"], out)
+        text = out.getvalue()
+        print(text)
+        for size in (100, 9000):
+            self.assertRegex(text, r"\n\| %d \| [0-9.]+ \| [0-9.]+ \|\n" %
+                             size)
+
 
 if __name__ == "__main__":
     unittest.main()
