@@ -12,8 +12,9 @@ needs clang's module maps; the build uses GCC.
 BUILD files are read with Python's parser (they are Starlark, a subset of
 Python): every cc_library, cc_binary, cc_test and protoc_cc_library call,
 with literal lists. A library with no files of its own, or a testonly
-one, provides its deps' headers too (see provided). Standard-library headers (<vector>, <unistd.h>) and
-headers no rule here knows are not checked.
+one, provides its deps' headers too (see provided). Standard-library
+headers (<vector>, <unistd.h>) and headers no rule here knows are not
+checked.
 
     python3 tools/include_check.py [ROOT]     # exit 1 and a list on a miss
 """

@@ -19,7 +19,8 @@ from marl_env.env import (BatchedEnv, Env, EnvSpec, Setting, find, make_env,
 from marl_env.spaces import Box, Discrete, MultiDiscrete, Space
 
 __all__ = [
-    "BatchedEnv", "Box", "Discrete", "Env", "EnvSpec", "MultiDiscrete", "Setting", "Space",
+    "BatchedEnv", "Box", "Discrete", "Env", "EnvSpec", "MultiDiscrete",
+    "Setting", "Space",
     "find", "make_env", "register", "registered", "make", "make_batch",
 ]
 

@@ -33,9 +33,9 @@ def space_from_proto(message):
         size = int(np.prod(shape, dtype=np.int64))
         if len(message.box.low) != size or len(message.box.high) != size:
             raise ValueError("box bounds do not match its shape")
-        return spaces.Box(np.array(message.box.low, np.float32).reshape(shape),
-                          np.array(message.box.high, np.float32).reshape(shape),
-                          shape)
+        low = np.array(message.box.low, np.float32).reshape(shape)
+        high = np.array(message.box.high, np.float32).reshape(shape)
+        return spaces.Box(low, high, shape)
     raise ValueError("space has no kind")
 
 
@@ -256,8 +256,8 @@ def rows_to_proto(rows, out, named_copies):
         if mask is not None:
             agent.action_mask = mask.tobytes()  # bool: one byte, 0 or 1
         if final.size:
-            agent.final_observation = final.astype(FLOAT32,
-                                                    copy=False).tobytes()
+            agent.final_observation = final.astype(
+                FLOAT32, copy=False).tobytes()
     out.terminated = rows.terminated.tobytes()
     out.truncated = rows.truncated.tobytes()
     out.episode_step = rows.episode_step.astype(INT32, copy=False).tobytes()

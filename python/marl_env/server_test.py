@@ -268,7 +268,6 @@ class ConcurrencyTest(unittest.TestCase):
         self.assertEqual(convert.timestep_arrays(
             replies[1].step.timestep).episode_step.tolist(), [2])
 
-
     def test_a_flood_of_waiting_requests_is_refused(self):
         self.make_gated(1, gate_step=True)
         handle = receive(self.slow).make.handle
@@ -390,7 +389,8 @@ class RemoteBindTest(unittest.TestCase):
 
     def test_bad_limit_values_are_usage_errors(self):
         for flag in ("--max_handles=-1", "--max_handle_bytes=1e9",
-                     "--max_server_bytes=%d" % (1 << 63), "--request_threads=0"):
+                     "--max_server_bytes=%d" % (1 << 63),
+                     "--request_threads=0"):
             result = self.run_server(flag)
             self.assertEqual(result.returncode, 2, flag)
             self.assertIn(flag.split("=")[0], result.stderr)

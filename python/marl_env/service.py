@@ -235,9 +235,9 @@ class EnvService:
                     request.SerializePartialToString() != data:
                 request = _parse_watching_end_groups(data)
         except MemoryError:
-            return None, error_reply(pb.RESOURCE_EXHAUSTED,
-                                      "out of memory parsing a request of %d "
-                                      "bytes" % len(data))
+            return None, error_reply(
+                pb.RESOURCE_EXHAUSTED,
+                "out of memory parsing a request of %d bytes" % len(data))
         except (protobuf_message.DecodeError, ValueError, RuntimeError,
                 TypeError):
             return None, error_reply(
@@ -254,8 +254,8 @@ class EnvService:
             return response.SerializePartialToString()
         except MemoryError:
             return error_reply(pb.RESOURCE_EXHAUSTED,
-                                "out of memory serializing the reply",
-                                response.request_id)
+                               "out of memory serializing the reply",
+                               response.request_id)
 
     # -------------------------------------------------------- planning --
 

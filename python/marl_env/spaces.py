@@ -78,7 +78,8 @@ class Discrete(Space):
         if array.shape not in ((), (1,)):
             return False
         item = array.reshape(-1)[0]
-        if isinstance(item, (np.floating, float)) and not float(item).is_integer():
+        if isinstance(item, (np.floating, float)) and \
+                not float(item).is_integer():
             return False
         try:
             return 0 <= int(item) < self.n
@@ -97,7 +98,8 @@ class Discrete(Space):
         if bad.size == 0:
             return None
         row = int(bad[0])
-        return row, "discrete action %d outside [0, %d)" % (values[row], self.n)
+        return row, "discrete action %d outside [0, %d)" % (
+            values[row], self.n)
 
     def unflatten(self, flat):
         return int(flat[0])

@@ -54,9 +54,9 @@ def runfile(path):
           "(tests only)")
 class TurnGame(Env):
     """Two players take turns picking 0, 1 or 2; 2 is illegal on the first
-    turn and right after the other player picked 2. Public observation: the turn counter; state:
-    (counter, running total). The game ends when the total reaches
-    `target`; the start total is random in [0, 3)."""
+    turn and right after the other player picked 2. Public observation: the
+    turn counter; state: (counter, running total). The game ends when the
+    total reaches `target`; the start total is random in [0, 3)."""
 
     settings = [Setting("target", 6, "total that ends the game"),
                 Setting("limit", 0, "episode limit (0 = none)"),

@@ -1,8 +1,9 @@
 """What the plain Python + PyTorch ports of the training benchmark share
 (sac_port.py, maddpg_port.py; tools/benchmarks/train_benchmark.py): the
-max of two quadratics and the beauty contest in numpy, MLPs as PyTorch builds them, a replay ring,
-the command line, the training loop, the final evaluation and the summary
-(the keys of the C++ agents' summary.json, docs/RUN_FORMAT.md).
+max of two quadratics and the beauty contest in numpy, MLPs as PyTorch
+builds them, a replay ring, the command line, the training loop, the final
+evaluation and the summary (the keys of the C++ agents' summary.json,
+docs/RUN_FORMAT.md).
 
 A port is a joint learner with
   act(obs, deterministic) -> actions   per agent: [copies, obs] -> [copies, 1]

@@ -114,7 +114,7 @@ class SacAgent:
         self.critic_opt = torch.optim.Adam(self.critic_params,
                                            lr=args.critic_lr)
         self.buffer = port_common.ReplayBuffer(obs_dim, act_dim,
-                                              args.buffer_size)
+                                               args.buffer_size)
         self.rng = np.random.default_rng(seed)  # replay, warm-up actions
         self.generator = torch.Generator().manual_seed(seed)  # policy noise
         self.transitions = 0

@@ -223,7 +223,7 @@ def _result(summary, updates, players, name):
         "updates": [updates.get(a) for a in players],
         # The port's torch (the C++ summary has none).
         "torch": "%s, %s torch thread(s)" % (summary.get("torch_version"),
-                                            summary.get("torch_threads")),
+                                             summary.get("torch_threads")),
     }
     if not result["rate"] > 0:
         raise RuntimeError("%s: no training rate in its summary" % name)
