@@ -17,6 +17,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <zmq.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,8 +28,6 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#include <zmq.h>
-
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
