@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "envs/core/env_batch.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "protocol/protocol_convert.h"
+#include "protocol/protocol_arrays.h"
 
 namespace marl {
 namespace {
@@ -130,7 +130,7 @@ class ShardedEnv::Merge {
         Put<int32_t>(copies, r, Get<int32_t>(*copies, r) + offset);
       }
     }
-    FinalRows(part, auto_reset_, &rows_);
+    FinalRows(part.terminated(), part.truncated(), auto_reset_, &rows_);
     const size_t finals = rows_.size();
     std::vector<const std::string*> arrays;
     for (int a = 0; a < agents; ++a) {

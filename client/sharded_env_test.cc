@@ -13,7 +13,6 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "protocol/protocol_arrays.h"
-#include "protocol/protocol_convert.h"
 #include "server/test_server.h"
 
 namespace marl {
@@ -114,7 +113,8 @@ TEST(ShardedEnvTest, CopiesPlayAsOnOneServerWhateverTheSplit) {
         const proto::TimeStep& x = a[t];
         const proto::TimeStep& y = b[t];
         std::vector<int32_t> final_rows;
-        FinalRows(x, /*auto_reset=*/true, &final_rows);
+        FinalRows(x.terminated(), x.truncated(), /*auto_reset=*/true,
+                  &final_rows);
         finals += static_cast<int>(final_rows.size());
         ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(x, y))
             << "step " << t << "\none:\n"
@@ -209,7 +209,8 @@ TEST(ShardedEnvTest, ToleratedLossMovesTheCopiesAndCutsTheirEpisodes) {
   EXPECT_EQ(truncated[2], 1);
   EXPECT_EQ(truncated[3], 1);
   std::vector<int32_t> final_rows;
-  FinalRows(**cut, /*auto_reset=*/true, &final_rows);
+  FinalRows((*cut)->terminated(), (*cut)->truncated(), /*auto_reset=*/true,
+            &final_rows);
   for (int row : {2, 3}) {
     const auto it = std::find(final_rows.begin(), final_rows.end(), row);
     ASSERT_NE(it, final_rows.end()) << row;

@@ -5,6 +5,7 @@
 // little-endian values: float32, int32, int64, or one byte 0/1 per bool
 // (docs/PROTOCOL.md, "Arrays"). These read and write them whole.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -91,6 +92,26 @@ T ArrayAt(const std::string& bytes, int64_t index) {
   T value;
   std::memcpy(&value, bytes.data() + index * sizeof(T), sizeof(T));
   return value;
+}
+
+// The rows of a TimeStep that have final observations (protocol version 3
+// does not send them), from its `terminated` and `truncated` arrays: under
+// auto-reset (SAME_STEP) the rows with either byte set, in row order; none
+// under NONE. Into `rows`, cleared first; a row past either array is not
+// ended.
+inline void FinalRows(const std::string& terminated,
+                      const std::string& truncated, bool auto_reset,
+                      std::vector<int32_t>* rows) {
+  rows->clear();
+  if (!auto_reset) return;
+  const size_t n = std::min<size_t>(
+      std::max(terminated.size(), truncated.size()), INT32_MAX);
+  for (size_t row = 0; row < n; ++row) {
+    if ((row < terminated.size() && terminated[row] != 0) ||
+        (row < truncated.size() && truncated[row] != 0)) {
+      rows->push_back(static_cast<int32_t>(row));
+    }
+  }
 }
 
 }  // namespace marl

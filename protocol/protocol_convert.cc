@@ -1,8 +1,5 @@
 #include "protocol/protocol_convert.h"
 
-#include <algorithm>
-#include <cstdint>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envs/core/checked_size.h"
@@ -234,21 +231,6 @@ absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
     }
   }
   return result;
-}
-
-void FinalRows(const env::v3::TimeStep& timestep, bool auto_reset,
-               std::vector<int32_t>* rows) {
-  rows->clear();
-  if (!auto_reset) return;
-  const std::string& terminated = timestep.terminated();
-  const std::string& truncated = timestep.truncated();
-  const size_t n = std::max(terminated.size(), truncated.size());
-  for (size_t row = 0; row < n && row <= INT32_MAX; ++row) {
-    if ((row < terminated.size() && terminated[row] != 0) ||
-        (row < truncated.size() && truncated[row] != 0)) {
-      rows->push_back(static_cast<int32_t>(row));
-    }
-  }
 }
 
 }  // namespace marl

@@ -4,10 +4,8 @@
 // Conversions between the environment core's types (envs/core) and the
 // protocol's messages, shared by the server and the client.
 
-#include <cstdint>
 #include <map>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "envs/core/env_spec.h"
@@ -41,13 +39,6 @@ absl::StatusOr<EnvSpec> FromProto(const env::v3::EnvSpec& spec);
 // or a name given twice.
 absl::StatusOr<std::map<std::string, SettingValue>> SettingsFromProto(
     const google::protobuf::RepeatedPtrField<env::v3::Setting>& settings);
-
-// The rows of `timestep` that have final observations (protocol version 3,
-// which does not send them): under auto-reset (SAME_STEP) the rows whose
-// episode ended, terminated or truncated, in row order; none under NONE.
-// Into `rows`, cleared first; a row past either flag array is not ended.
-void FinalRows(const env::v3::TimeStep& timestep, bool auto_reset,
-               std::vector<int32_t>* rows);
 
 }  // namespace marl
 

@@ -25,7 +25,6 @@
 #include "client/sharded_env.h"
 #include "protocol/proto/env_protocol.pb.h"
 #include "protocol/protocol_arrays.h"
-#include "protocol/protocol_convert.h"
 #include "runtime/json.h"
 #include "runtime/learner_state.h"
 #include "runtime/replica_group.h"
@@ -666,7 +665,8 @@ class Runner {
       return absl::InternalError(
           "the server's TimeStep does not match the spec");
     }
-    FinalRows(ts, env_->proto_spec().auto_reset() == proto::SAME_STEP,
+    FinalRows(ts.terminated(), ts.truncated(),
+              env_->proto_spec().auto_reset() == proto::SAME_STEP,
               &final_rows_);
     const size_t public_bytes = sizeof(float) * public_size_;
     if (ts.public_observation().size() != public_bytes * n ||

@@ -37,6 +37,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "protocol/proto/env_protocol.pb.h"
+#include "protocol/protocol_arrays.h"
 
 namespace marl {
 namespace {
@@ -554,16 +555,7 @@ class StepCodec {
                 -1, rows, 0);
     // Under auto-reset the ended rows, in order, have final observations.
     std::vector<int32_t>& ended_rows = ended_rows_;
-    ended_rows.clear();
-    if (auto_reset_) {
-      const char* terminated = ts.terminated().data();
-      const char* truncated = ts.truncated().data();
-      for (int64_t r = 0; r < rows; ++r) {
-        if ((terminated[r] | truncated[r]) != 0) {
-          ended_rows.push_back(static_cast<int32_t>(r));
-        }
-      }
-    }
+    FinalRows(ts.terminated(), ts.truncated(), auto_reset_, &ended_rows);
     const int64_t ended = static_cast<int64_t>(ended_rows.size());
     const int num_agents = static_cast<int>(agents_.size());
     if (ts.agents_size() != num_agents) {

@@ -731,7 +731,8 @@ absl::Status CheckTimeStepShape(const pb::EnvSpec& spec,
   // one per ended row, in row order (a reset has no ended rows: checked by
   // AbsorbReset).
   std::vector<int32_t> final_rows;
-  FinalRows(ts, auto_reset && !is_reset, &final_rows);
+  FinalRows(ts.terminated(), ts.truncated(), auto_reset && !is_reset,
+            &final_rows);
   const int64_t finals = static_cast<int64_t>(final_rows.size());
   CONFORMANCE_RETURN_IF_ERROR(
       CheckArraySize<float>(ts.final_public_observation(),
@@ -1169,7 +1170,8 @@ pb::TimeStep ExtractRow(const pb::EnvSpec& spec, const pb::TimeStep& ts,
   SetArray<int32_t>({0}, out.mutable_copies());
   int final_index = -1;
   std::vector<int32_t> final_rows;
-  FinalRows(ts, spec.auto_reset() == pb::SAME_STEP, &final_rows);
+  FinalRows(ts.terminated(), ts.truncated(), spec.auto_reset() == pb::SAME_STEP,
+            &final_rows);
   for (size_t k = 0; k < final_rows.size(); ++k) {
     if (final_rows[k] == r) final_index = static_cast<int>(k);
   }
@@ -1755,9 +1757,8 @@ PlayVerdicts CheckRandomPlay(Connection& connection, const EnvUnderTest& env) {
     if (!response.ok()) return fail_all(response.status());
     absl::StatusOr<pb::TimeStep> received =
         WithCopies(response->step().timestep(), all, /*named=*/false);
-    const pb::TimeStep& ts = received.ok() ? *received : pb::TimeStep();
     const absl::Status shape =
-        received.ok() ? CheckTimeStepShape(spec, all, ts, false, true)
+        received.ok() ? CheckTimeStepShape(spec, all, *received, false, true)
                       : received.status();
     if (!shape.ok()) {
       // Later steps cannot be judged on a malformed one.
@@ -1770,6 +1771,7 @@ PlayVerdicts CheckRandomPlay(Connection& connection, const EnvUnderTest& env) {
       }
       return verdicts;
     }
+    const pb::TimeStep& ts = *received;
     for (int r = 0, rows = NumRows(ts); r < rows; ++r) {
       episodes[Int32At(ts.copies(), r)] +=
           BoolAt(ts.terminated(), r) || BoolAt(ts.truncated(), r);
@@ -2589,7 +2591,8 @@ absl::Status CheckChannelTimeStep(const pb::EnvSpec& base,
   const int64_t k = spec.message_size();
   const int rows = NumRows(ts);
   std::vector<int32_t> final_rows;
-  FinalRows(ts, spec.auto_reset() == pb::SAME_STEP, &final_rows);
+  FinalRows(ts.terminated(), ts.truncated(), spec.auto_reset() == pb::SAME_STEP,
+            &final_rows);
   std::vector<int> final_index(rows, -1);
   for (size_t f = 0; f < final_rows.size(); ++f) {
     final_index[final_rows[f]] = static_cast<int>(f);
