@@ -27,6 +27,17 @@ else
 fi
 rm -f "$log.includes"
 
+# A failure is diagnosable from CI's printout alone: the end of each failed
+# test's log (bazel's --test_output=errors text is in "$log", not shown).
+testlogs=$(bazel info bazel-testlogs 2>/dev/null)
+grep -E "^//\S+ +(FAILED|TIMEOUT)" "$log" | sort -u | while read -r target _; do
+  test_log="$testlogs/$(echo "${target#//}" | tr ':' '/')/test.log"
+  if [ -f "$test_log" ]; then
+    echo "---- the last 60 lines of $target's log ----"
+    tail -n 60 "$test_log"
+  fi
+done
+
 passed=$(grep -cE "^//\S+ +PASSED" "$log" || true)
 failed=$(grep -cE "^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)" "$log" || true)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
