@@ -132,30 +132,27 @@ class ShardedEnv::Merge {
     }
     FinalRows(part.terminated(), part.truncated(), auto_reset_, &rows_);
     const size_t finals = rows_.size();
-    std::vector<const std::string*> arrays;
+    std::vector<std::string> arrays;
     for (int a = 0; a < agents; ++a) {
-      arrays.push_back(&part.agents(a).final_observation());
+      arrays.push_back(part.agents(a).final_observation());
     }
-    arrays.push_back(&part.final_public_observation());
-    arrays.push_back(&part.final_state());
-    return AddFinals(offset, finals, arrays);
+    arrays.push_back(part.final_public_observation());
+    arrays.push_back(part.final_state());
+    return AddFinals(offset, finals, std::move(arrays));
   }
 
   // The final observations of `finals` rows of the part at `offset`: per
   // agent, then the public observation and the state (rows of the merged
   // arrays' widths). False if one does not hold `finals` rows.
-  bool AddFinals(int offset, size_t finals,
-                 const std::vector<const std::string*>& arrays) {
+  bool AddFinals(int offset, size_t finals, std::vector<std::string> arrays) {
     const size_t agents = observation_.size();
-    PartFinals part{offset, {}};
     for (size_t i = 0; i < arrays.size(); ++i) {
       const size_t width = i < agents    ? observation_[i].width()
                            : i == agents ? public_.width()
                                          : state_.width();
-      if (arrays[i]->size() != finals * width) return false;
-      part.arrays.push_back(*arrays[i]);
+      if (arrays[i].size() != finals * width) return false;
     }
-    finals_.push_back(std::move(part));
+    finals_.push_back({offset, std::move(arrays)});
     return true;
   }
 
@@ -384,9 +381,7 @@ absl::Status ShardedEnv::Cut(Shard& shard, Merge& merge) {
   for (int a = 0; a < num_agents(); ++a) add(last_observation_[a]);
   add(last_public_);
   add(last_state_);
-  std::vector<const std::string*> arrays;
-  for (const std::string& array : rows) arrays.push_back(&array);
-  if (!merge.AddFinals(shard.offset, shard.count, arrays)) {
+  if (!merge.AddFinals(shard.offset, shard.count, std::move(rows))) {
     return absl::DataLossError(absl::StrCat(
         Describe(shard), ": its copies' last observations do not fit"));
   }
